@@ -1,0 +1,113 @@
+"""The channel API application (channel-api.md)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from utilipay import __version__
+from utilipay.api.context import RequestContext
+from utilipay.api.guard import GuardMiddleware
+from utilipay.api.hub import Hub
+from utilipay.api.json import json_response
+from utilipay.api.problems import from_domain, problem
+from utilipay.billers.api import router as billers_router
+from utilipay.billing.api import router as bills_router
+from utilipay.bindings.api import router as bindings_router
+from utilipay.config import get_settings
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.payments.api import router as payments_router
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """
+The contract between payment channels and the utilipay hub.
+
+Every request under `/v1` is signed: headers `X-Utilipay-Channel`,
+`X-Utilipay-Timestamp` (Unix seconds), `X-Utilipay-Nonce` (16-64 of
+`[A-Za-z0-9_-]`, never reused) and `X-Utilipay-Signature`, the lower-case hex
+HMAC-SHA256 with the channel's secret of the method, the path with its query
+string, the timestamp, the nonce and the hex SHA-256 of the body, joined by
+newlines. Money is integer fen. Errors are `application/problem+json`.
+"""
+
+
+async def _after_failure(request: Request, response: Response) -> Response:
+    context: RequestContext | None = getattr(request.state, "utilipay_context", None)
+    if context is not None and response.status_code != 401:
+        try:
+            await context.record_nonce_after_failure()
+        except Exception as exc:  # the refusal stands even if the nonce cannot be kept
+            log.warning("nonce.record_failed", error=repr(exc))
+    return response
+
+
+async def _domain_error(request: Request, exc: DomainError) -> Response:
+    return await _after_failure(request, from_domain(exc))
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    parts = []
+    for error in exc.errors()[:10]:
+        where = ".".join(str(p) for p in error["loc"])
+        parts.append(f"{where}: {error['msg']}")
+    return await _after_failure(request, problem(ErrorCode.MALFORMED_REQUEST, "; ".join(parts)))
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 405:
+        return problem(ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here")
+    if exc.status_code == 404:
+        return problem(ErrorCode.NOT_FOUND, f"no resource at {request.url.path}")
+    return problem(ErrorCode.MALFORMED_REQUEST, str(exc.detail))
+
+
+def create_app(hub: Hub | None = None) -> FastAPI:
+    """The ASGI app. Without a ``hub`` it builds one from the environment at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = hub is None
+        app.state.hub = hub or Hub.from_settings(get_settings())
+        if owned:
+            await app.state.hub.start()
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.hub.stop()
+
+    app = FastAPI(
+        title="utilipay channel API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    if hub is not None:
+        app.state.hub = hub
+    app.add_middleware(GuardMiddleware)
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    for router in (billers_router, bindings_router, bills_router, payments_router):
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    return app
+
+
+def app_from_environment() -> Any:
+    """Factory for ``uvicorn --factory`` (each worker process builds its own hub)."""
+    return create_app()

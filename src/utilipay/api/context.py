@@ -1,0 +1,101 @@
+"""Per request: the verified channel, its body, and the request's one transaction.
+
+Every signed request's nonce is recorded whatever the outcome, so a refused
+request cannot be replayed later when the state may have changed: inside the
+request's transaction when it commits, or on its own when the request fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.api.guard import BODY_KEY, raw_path_with_query
+from utilipay.api.hub import Hub
+from utilipay.channels import repository as channels_repo
+from utilipay.channels.auth import SignedCall, verify_request
+from utilipay.channels.schemas import Channel
+from utilipay.errors import DomainError, ErrorCode
+
+CONTEXT_KEY = "utilipay_context"
+
+
+@dataclass
+class RequestContext:
+    hub: Hub
+    call: SignedCall
+    body: bytes
+    nonce_recorded: bool = field(default=False)
+
+    @property
+    def channel(self) -> Channel:
+        return self.call.channel
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """The request's transaction, its first statement recording the nonce."""
+        async with self.hub.engine.begin() as conn:
+            await self._consume_nonce(conn)
+            yield conn
+        self.nonce_recorded = True
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """For a single statement that is its own transaction and records the nonce itself."""
+        async with self.hub.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def record_nonce(self) -> None:
+        """For a request that needs no other statement."""
+        async with self.transaction():
+            pass
+
+    async def record_nonce_after_failure(self) -> None:
+        if self.nonce_recorded:
+            return
+        async with self.hub.engine.begin() as conn:
+            await channels_repo.consume_nonce(
+                conn, self.channel.id, self.call.nonce, self.hub.clock.now()
+            )
+        self.nonce_recorded = True
+
+    async def _consume_nonce(self, conn: AsyncConnection) -> None:
+        fresh = await channels_repo.consume_nonce(
+            conn, self.channel.id, self.call.nonce, self.hub.clock.now()
+        )
+        if not fresh:
+            self.nonce_recorded = True
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "nonce already used")
+
+
+async def signed(request: Request) -> RequestContext:
+    """FastAPI dependency: the request's channel, or 401."""
+    hub: Hub = request.app.state.hub
+    body: bytes = request.scope.get(BODY_KEY, b"")
+    headers = {k: v for k, v in request.headers.items() if k.startswith("x-utilipay-")}
+
+    def verify() -> SignedCall:
+        return verify_request(
+            headers,
+            request.method,
+            raw_path_with_query(request.scope),
+            body,
+            hub.clock.now().timestamp(),
+            hub.directory.channel,
+        )
+
+    try:
+        call = verify()
+    except DomainError:
+        # A channel added a moment ago may not have reached this process yet.
+        code = headers.get("x-utilipay-channel", "")
+        if hub.directory.channel(code) is not None or not await hub.directory.reload_if_stale():
+            raise
+        call = verify()
+    context = RequestContext(hub=hub, call=call, body=body)
+    request.state.utilipay_context = context
+    return context

@@ -1,0 +1,137 @@
+"""The outermost layer: body size limit before parsing, and no unhandled error escapes.
+
+A body over the limit gets 413 before any of it is parsed (by ``Content-Length``
+when given, or as soon as a chunked body passes the limit). The buffered body
+is handed on in the scope for the signature check. Whatever fails below turns
+into a problem+json 500 (or 503 when the database is unreachable), never a bare
+stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import asyncpg
+import structlog
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from utilipay.api.problems import PROBLEM_JSON, problem_body, status_of
+from utilipay.errors import ErrorCode
+
+MAX_BODY = 64 * 1024
+BODY_KEY = "utilipay.body"
+log = structlog.get_logger(__name__)
+
+
+class _TooLarge(Exception):
+    """The body passed the limit."""
+
+
+def _database_down(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(
+            seen,
+            OSError
+            | asyncpg.PostgresConnectionError
+            | asyncpg.CannotConnectNowError
+            | OperationalError
+            | InterfaceError
+            | TimeoutError,
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def _send_problem(send: Send, code: ErrorCode, detail: str) -> None:
+    body = problem_body(code, detail)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status_of(code),
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(scope: Scope, receive: Receive) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
+            raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class GuardMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await _read_body(scope, receive)
+        except _TooLarge:
+            await _send_problem(
+                send, ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are at most {MAX_BODY} bytes"
+            )
+            return
+        scope[BODY_KEY] = body
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return {"type": "http.disconnect"}
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, replay, tracking_send)
+        except Exception as exc:
+            down = _database_down(exc)
+            log.error("request.failed", path=scope.get("path"), error=repr(exc), db_down=down)
+            if started:
+                raise
+            if down:
+                await _send_problem(
+                    send, ErrorCode.SERVICE_UNAVAILABLE, "the hub's database is unreachable"
+                )
+            else:
+                await _send_problem(send, ErrorCode.INTERNAL_ERROR, "unexpected error, logged")
+
+
+def raw_path_with_query(scope: MutableMapping[str, Any]) -> str:
+    """The path and query string exactly as the client sent them (for the signature)."""
+    raw = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string", b"")
+    path = raw.decode("latin-1")
+    return f"{path}?{query.decode('latin-1')}" if query else path

@@ -1,0 +1,34 @@
+"""Fast JSON responses, and strict parsing of request bodies into models."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.responses import Response
+
+from utilipay.errors import DomainError, ErrorCode
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
+
+
+def parse_body(model: type[M], body: bytes, content_type: str | None) -> M:
+    if not content_type or content_type.split(";")[0].strip().lower() != "application/json":
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, "Content-Type must be application/json")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False)[:10]:
+        where = ".".join(str(p) for p in error["loc"]) or "body"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,66 @@
+"""problem+json (RFC 9457) bodies for every refusal, with the stable codes of channel-api.md §2."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from utilipay.errors import DomainError, ErrorCode
+
+_STATUS_AND_TITLE: dict[ErrorCode, tuple[int, str]] = {
+    ErrorCode.MALFORMED_REQUEST: (400, "Malformed request"),
+    ErrorCode.UNAUTHENTICATED: (401, "Not authenticated"),
+    ErrorCode.FORBIDDEN: (403, "Forbidden"),
+    ErrorCode.NOT_FOUND: (404, "Not found"),
+    ErrorCode.ACCOUNT_NOT_FOUND: (404, "Account not found"),
+    ErrorCode.BILLER_NOT_FOUND: (404, "Biller not found"),
+    ErrorCode.METHOD_NOT_ALLOWED: (405, "Method not allowed"),
+    ErrorCode.IDEMPOTENCY_CONFLICT: (409, "Order id already used for another request"),
+    ErrorCode.BILL_ALREADY_PAID: (409, "Bill already paid"),
+    ErrorCode.PAYLOAD_TOO_LARGE: (413, "Payload too large"),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: (415, "Unsupported media type"),
+    ErrorCode.INVALID_ACCOUNT: (422, "Account number is not valid for this biller"),
+    ErrorCode.NO_BILL_DUE: (422, "Nothing is due"),
+    ErrorCode.AMOUNT_MISMATCH: (422, "Amount does not match"),
+    ErrorCode.AMOUNT_OUT_OF_RANGE: (422, "Amount out of range"),
+    ErrorCode.RATE_LIMITED: (429, "Too many requests"),
+    ErrorCode.BILLER_UNAVAILABLE: (503, "Biller unavailable"),
+    ErrorCode.SERVICE_UNAVAILABLE: (503, "Service unavailable"),
+    ErrorCode.INTERNAL_ERROR: (500, "Internal error"),
+}
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def status_of(code: ErrorCode) -> int:
+    return _STATUS_AND_TITLE[code][0]
+
+
+def problem_body(code: ErrorCode, detail: str, extra: dict[str, Any] | None = None) -> bytes:
+    status, title = _STATUS_AND_TITLE[code]
+    body: dict[str, Any] = {
+        "type": f"/problems/{code.lower().replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    if extra:
+        body.update(extra)
+    return orjson.dumps(body)
+
+
+def problem(code: ErrorCode, detail: str, **extra: Any) -> Response:
+    headers = {"Retry-After": "1"} if code is ErrorCode.RATE_LIMITED else None
+    return Response(
+        problem_body(code, detail, extra),
+        status_code=status_of(code),
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def from_domain(error: DomainError) -> Response:
+    return problem(error.code, error.detail, **error.extra)

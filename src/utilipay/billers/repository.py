@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.billers.rules import AccountRule
+from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
+from utilipay.billers.tables import billers
+from utilipay.ledger.tables import ledger_accounts
+
+_SELECT = select(billers, ledger_accounts.c.id.label("payable_account_id")).join(
+    ledger_accounts,
+    and_(
+        ledger_accounts.c.biller_id == billers.c.id,
+        ledger_accounts.c.kind == "BILLER_PAYABLE",
+    ),
+)
+
+
+def _from_row(row: object) -> Biller:
+    m = row._mapping  # type: ignore[attr-defined]
+    return Biller(
+        id=m["id"],
+        code=m["code"],
+        name=m["name"],
+        category=Category(m["category"]),
+        region=m["region"],
+        parent_id=m["parent_id"],
+        rule=AccountRule.parse(m["account_rule"], m["account_hint"]),
+        mode=IntegrationMode(m["mode"]),
+        status=BillerStatus(m["status"]),
+        min_payment=m["min_payment"],
+        max_payment=m["max_payment"],
+        payable_account_id=m["payable_account_id"],
+    )
+
+
+async def by_code(conn: AsyncConnection, code: str) -> Biller | None:
+    row = (await conn.execute(_SELECT.where(billers.c.code == code))).first()
+    return _from_row(row) if row else None
+
+
+async def all_billers(conn: AsyncConnection) -> list[Biller]:
+    return [_from_row(r) for r in await conn.execute(_SELECT.order_by(billers.c.code))]
+
+
+async def insert_biller(
+    conn: AsyncConnection,
+    *,
+    code: str,
+    name: str,
+    category: Category,
+    region: str,
+    parent_id: int | None,
+    rule: AccountRule,
+    mode: IntegrationMode,
+    created_at: datetime,
+) -> int:
+    result = await conn.execute(
+        insert(billers)
+        .values(
+            code=code,
+            name=name,
+            category=category,
+            region=region,
+            parent_id=parent_id,
+            account_rule=rule.pattern,
+            account_hint=rule.hint,
+            mode=mode,
+            status=BillerStatus.ACTIVE,
+            created_at=created_at,
+        )
+        .returning(billers.c.id)
+    )
+    return int(result.scalar_one())

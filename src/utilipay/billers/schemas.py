@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from utilipay.billers.rules import AccountRule
+
+
+class Category(StrEnum):
+    WATER = "water"
+    ELECTRICITY = "electricity"
+    GAS = "gas"
+    HEATING = "heating"
+    TELECOM = "telecom"
+    PROPERTY = "property"
+    OTHER = "other"
+
+
+class IntegrationMode(StrEnum):
+    HOSTED = "hosted"  # the hub is the biller's billing back-end
+    REMOTE = "remote"  # the biller keeps its own system, reached by the biller protocol
+
+
+class BillerStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+
+
+@dataclass(frozen=True, slots=True)
+class Biller:
+    id: int
+    code: str
+    name: str
+    category: Category
+    region: str
+    parent_id: int | None
+    rule: AccountRule
+    mode: IntegrationMode
+    status: BillerStatus
+    min_payment: int
+    max_payment: int
+    payable_account_id: int
+
+
+BillerCode = Callable[[int], str]  # biller id → code, from the directory

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from utilipay.api.context import RequestContext, signed
+from utilipay.api.docs import PROBLEMS, BillsOut
+from utilipay.api.json import json_response
+from utilipay.billers.lookup import active_biller, connector_for
+from utilipay.money import CNY
+
+router = APIRouter(prefix="/v1", tags=["bills"])
+
+
+@router.get("/bills", response_model=BillsOut, responses=PROBLEMS)
+async def query_bills(
+    ctx: Annotated[RequestContext, Depends(signed)],
+    biller: Annotated[str, Query(max_length=32)],
+    account: Annotated[str, Query(min_length=1, max_length=64)],
+) -> Response:
+    found = active_biller(ctx.hub.directory.biller(biller), biller)
+    found.rule.check(found.code, account)
+    async with ctx.transaction() as conn:
+        result = await connector_for(found).query(conn, found, account)
+    return json_response(
+        {
+            "biller": found.code,
+            "account": result.account_no,
+            "holder": result.holder,
+            "bills": [
+                {
+                    "bill_no": b.bill_no,
+                    "period": b.period,
+                    "amount": b.amount,
+                    "late_fee": b.late_fee,
+                    "due_date": b.due_date.isoformat(),
+                }
+                for b in result.bills
+            ],
+            "total": result.total,
+            "currency": CNY,
+        }
+    )

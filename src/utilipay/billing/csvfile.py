@@ -1,0 +1,104 @@
+"""Parsing a bills CSV: ``biller,account,holder,bill_no,period,amount,late_fee,due_date``.
+
+Amounts are integers in fen. Every bad line is reported with its number; the
+caller imports nothing unless every line is good.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import date
+
+from utilipay.billing.schemas import Bill, BillRow
+from utilipay.common.files import FileRejected, LineError
+from utilipay.money import parse_fen
+
+COLUMNS = ("biller", "account", "holder", "bill_no", "period", "amount", "late_fee", "due_date")
+_BILL_NO = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+MAX_BILL_AMOUNT = 100_000_000  # 1,000,000 yuan: more is a typo, not a utility bill
+
+
+def decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FileRejected(source, [LineError(line, "not UTF-8 text")]) from exc
+
+
+def _row(line: int, fields: dict[str, str]) -> BillRow:
+    biller, account, holder = fields["biller"], fields["account"], fields["holder"]
+    if not biller:
+        raise ValueError("biller is empty")
+    if not account:
+        raise ValueError("account is empty")
+    if not holder:
+        raise ValueError("holder is empty")
+    if not _BILL_NO.fullmatch(fields["bill_no"]):
+        raise ValueError(f"bill_no {fields['bill_no']!r} must be 1-64 of A-Z a-z 0-9 _ . -")
+    if not _PERIOD.fullmatch(fields["period"]):
+        raise ValueError(f"period {fields['period']!r} must be YYYY-MM")
+    amount = parse_fen(fields["amount"])
+    late_fee = parse_fen(fields["late_fee"] or "0")
+    if not 0 < amount <= MAX_BILL_AMOUNT:
+        raise ValueError(f"amount {amount} must be 1..{MAX_BILL_AMOUNT} fen")
+    if not 0 <= late_fee <= MAX_BILL_AMOUNT:
+        raise ValueError(f"late_fee {late_fee} must be 0..{MAX_BILL_AMOUNT} fen")
+    try:
+        due = date.fromisoformat(fields["due_date"])
+    except ValueError:
+        raise ValueError(f"due_date {fields['due_date']!r} must be YYYY-MM-DD") from None
+    bill = Bill(fields["bill_no"], account, fields["period"], amount, late_fee, due)
+    return BillRow(line=line, biller=biller, account_no=account, holder=holder, bill=bill)
+
+
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise FileRejected("", [LineError(reader.line_num, f"not CSV: {exc}")]) from exc
+        yield reader.line_num, fields
+
+
+def parse_bills(data: bytes, source: str = "bills file") -> list[BillRow]:
+    text = decode(data, source)
+    rows: list[BillRow] = []
+    errors: list[LineError] = []
+    seen: dict[tuple[str, str], int] = {}
+    records = _records(text)
+    try:
+        header = next(records, None)
+        if header is None or tuple(h.strip() for h in header[1]) != COLUMNS:
+            raise FileRejected(source, [LineError(1, f"header must be {','.join(COLUMNS)}")])
+        for line, fields in records:
+            if not any(f.strip() for f in fields):
+                continue
+            if len(fields) != len(COLUMNS):
+                errors.append(LineError(line, f"{len(fields)} fields, expected {len(COLUMNS)}"))
+                continue
+            try:
+                row = _row(line, dict(zip(COLUMNS, (f.strip() for f in fields), strict=True)))
+            except ValueError as exc:
+                errors.append(LineError(line, str(exc)))
+                continue
+            key = (row.biller, row.bill.bill_no)
+            if key in seen:
+                errors.append(LineError(line, f"bill {key[1]} repeats line {seen[key]}"))
+                continue
+            seen[key] = line
+            rows.append(row)
+    except FileRejected as exc:
+        raise FileRejected(source, [*errors, *exc.errors]) from None
+    if errors:
+        raise FileRejected(source, errors)
+    if not rows:
+        raise FileRejected(source, [LineError(1, "no bills in the file")])
+    return rows

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from utilipay.api.context import RequestContext, signed
+from utilipay.api.docs import PROBLEMS, BindingOut, BindingsOut, json_body
+from utilipay.api.json import json_response, parse_body
+from utilipay.billers.lookup import active_biller
+from utilipay.bindings import service
+from utilipay.bindings.schemas import Binding, BindingRequest
+from utilipay.clock import to_shanghai_iso
+
+router = APIRouter(prefix="/v1", tags=["bindings"])
+
+
+def _out(b: Binding) -> dict[str, str]:
+    return {
+        "id": b.id,
+        "payer": b.payer,
+        "biller": b.biller,
+        "account": b.account_no,
+        "holder": b.holder,
+        "created_at": to_shanghai_iso(b.created_at),
+    }
+
+
+@router.post(
+    "/bindings",
+    response_model=BindingOut,
+    status_code=201,
+    responses=PROBLEMS,
+    openapi_extra=json_body(BindingRequest),
+)
+async def create_binding(
+    request: Request, ctx: Annotated[RequestContext, Depends(signed)]
+) -> Response:
+    body = parse_body(BindingRequest, ctx.body, request.headers.get("content-type"))
+    biller = active_biller(ctx.hub.directory.biller(body.biller), body.biller)
+    async with ctx.transaction() as conn:
+        result = await service.bind(
+            conn, ctx.hub.clock, ctx.channel, biller, body.payer, body.account
+        )
+    return json_response(_out(result.binding), 201 if result.created else 200)
+
+
+@router.get("/bindings", response_model=BindingsOut, responses=PROBLEMS)
+async def list_bindings(
+    ctx: Annotated[RequestContext, Depends(signed)],
+    payer: Annotated[str, Query(min_length=1, max_length=128)],
+) -> Response:
+    async with ctx.transaction() as conn:
+        found = await service.list_for_payer(conn, ctx.channel, payer, ctx.hub.biller_code)
+    return json_response({"bindings": [_out(b) for b in found]})
+
+
+@router.delete("/bindings/{binding_id}", status_code=204, responses=PROBLEMS)
+async def delete_binding(
+    binding_id: str, ctx: Annotated[RequestContext, Depends(signed)]
+) -> Response:
+    async with ctx.transaction() as conn:
+        await service.unbind(conn, ctx.hub.clock, ctx.channel, binding_id)
+    return Response(status_code=204)

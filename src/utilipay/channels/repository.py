@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.channels.schemas import Channel, ChannelStatus
+from utilipay.channels.tables import channel_nonces, channels
+from utilipay.ledger.tables import ledger_accounts
+
+_SELECT = select(channels, ledger_accounts.c.id.label("receivable_account_id")).join(
+    ledger_accounts,
+    and_(
+        ledger_accounts.c.channel_id == channels.c.id,
+        ledger_accounts.c.kind == "CHANNEL_RECEIVABLE",
+    ),
+)
+
+
+def _from_row(row: object) -> Channel:
+    m = row._mapping  # type: ignore[attr-defined]
+    return Channel(
+        id=m["id"],
+        code=m["code"],
+        name=m["name"],
+        secret=m["secret"],
+        previous_secret=m["previous_secret"],
+        webhook_url=m["webhook_url"],
+        status=ChannelStatus(m["status"]),
+        receivable_account_id=m["receivable_account_id"],
+    )
+
+
+async def by_code(conn: AsyncConnection, code: str) -> Channel | None:
+    row = (await conn.execute(_SELECT.where(channels.c.code == code))).first()
+    return _from_row(row) if row else None
+
+
+async def all_channels(conn: AsyncConnection) -> list[Channel]:
+    rows = await conn.execute(_SELECT.order_by(channels.c.code))
+    return [_from_row(r) for r in rows]
+
+
+async def insert_channel(
+    conn: AsyncConnection,
+    *,
+    code: str,
+    name: str,
+    secret: str,
+    webhook_url: str | None,
+    created_at: datetime,
+) -> int:
+    result = await conn.execute(
+        insert(channels)
+        .values(
+            code=code,
+            name=name,
+            secret=secret,
+            webhook_url=webhook_url,
+            status=ChannelStatus.ACTIVE,
+            created_at=created_at,
+        )
+        .returning(channels.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def update_channel(conn: AsyncConnection, channel_id: int, **values: object) -> None:
+    await conn.execute(update(channels).where(channels.c.id == channel_id).values(**values))
+
+
+async def consume_nonce(conn: AsyncConnection, channel_id: int, nonce: str, now: datetime) -> bool:
+    """Record a nonce's first use; False if the channel already used it (a replay)."""
+    result = await conn.execute(
+        pg_insert(channel_nonces)
+        .values(channel_id=channel_id, nonce=nonce, seen_at=now)
+        .on_conflict_do_nothing()
+        .returning(channel_nonces.c.nonce)
+    )
+    return result.first() is not None
+
+
+async def purge_nonces(conn: AsyncConnection, older_than: datetime) -> int:
+    result = await conn.execute(delete(channel_nonces).where(channel_nonces.c.seen_at < older_than))
+    return int(result.rowcount)

@@ -1,0 +1,119 @@
+"""Registering channels and rotating their secrets."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.audit import service as audit
+from utilipay.channels import repository
+from utilipay.channels.schemas import Channel, ChannelStatus
+from utilipay.clock import Clock
+from utilipay.common.validation import check_code, check_url
+from utilipay.directory import announce_change
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.ledger.accounts import AccountKind, open_account
+
+MIN_SECRET_LENGTH = 16
+
+
+def _check_secret(secret: str) -> str:
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST,
+            f"a channel secret needs at least {MIN_SECRET_LENGTH} characters",
+        )
+    return secret
+
+
+async def _reload(conn: AsyncConnection, code: str) -> Channel:
+    channel = await repository.by_code(conn, code)
+    if channel is None:  # we just wrote it in this transaction
+        raise RuntimeError(f"channel {code} vanished inside its own transaction")
+    return channel
+
+
+async def add_channel(
+    conn: AsyncConnection,
+    clock: Clock,
+    *,
+    code: str,
+    secret: str,
+    name: str | None = None,
+    webhook_url: str | None = None,
+    actor: str,
+) -> Channel:
+    check_code("channel", code)
+    _check_secret(secret)
+    if webhook_url is not None:
+        check_url("webhook URL", webhook_url)
+    if await repository.by_code(conn, code) is not None:
+        raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, f"channel {code} already exists")
+    channel_id = await repository.insert_channel(
+        conn,
+        code=code,
+        name=name or code,
+        secret=secret,
+        webhook_url=webhook_url,
+        created_at=clock.now(),
+    )
+    await open_account(
+        conn, clock, AccountKind.CHANNEL_RECEIVABLE, owner_code=code, channel_id=channel_id
+    )
+    await audit.record(
+        conn,
+        clock,
+        actor=actor,
+        action="channel.add",
+        object_type="channel",
+        object_id=code,
+        details={"webhook_url": webhook_url},
+    )
+    await announce_change(conn)
+    return await _reload(conn, code)
+
+
+async def update_channel(
+    conn: AsyncConnection,
+    clock: Clock,
+    code: str,
+    *,
+    new_secret: str | None = None,
+    retire_previous_secret: bool = False,
+    webhook_url: str | None = None,
+    status: ChannelStatus | None = None,
+    actor: str,
+    reason: str = "",
+) -> Channel:
+    """Change a channel. A new secret becomes current and the old one stays accepted
+    (a rotation) until ``retire_previous_secret``."""
+    channel = await repository.by_code(conn, code)
+    if channel is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no channel {code}")
+    values: dict[str, object] = {}
+    if new_secret is not None:
+        values["secret"] = _check_secret(new_secret)
+        values["previous_secret"] = channel.secret
+    if retire_previous_secret:
+        values["previous_secret"] = None
+    if webhook_url is not None:
+        values["webhook_url"] = check_url("webhook URL", webhook_url) if webhook_url else None
+    if status is not None:
+        values["status"] = status
+    if not values:
+        return channel
+    await repository.update_channel(conn, channel.id, **values)
+    changed = sorted(k for k in values if "secret" not in k)
+    secrets = ["secret rotated"] if new_secret else []
+    secrets += ["previous secret retired"] if retire_previous_secret else []
+    await audit.record(
+        conn,
+        clock,
+        actor=actor,
+        action="channel.update",
+        object_type="channel",
+        object_id=code,
+        reason=reason,
+        details={"changed": changed + secrets},
+    )
+    await announce_change(conn)
+    return await _reload(conn, code)

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Identity, Integer, Table, Text
+
+from utilipay.db import metadata
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Integer, Identity(always=True), primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text),
+    Column("webhook_url", Text),
+    Column("status", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+channel_nonces = Table(
+    "channel_nonces",
+    metadata,
+    Column("channel_id", Integer, primary_key=True),
+    Column("nonce", Text, primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,129 @@
+"""``utilipay channels …`` and ``utilipay billers …``: registering the hub's partners."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.billers import repository as billers_repo
+from utilipay.billers import service as billers_service
+from utilipay.billers.schemas import Biller, Category, IntegrationMode
+from utilipay.channels import repository as channels_repo
+from utilipay.channels import service as channels_service
+from utilipay.channels.schemas import Channel, ChannelStatus
+from utilipay.cli.runtime import console, default_actor, run_in_transaction
+from utilipay.clock import SystemClock
+
+channels_app = typer.Typer(help="Payment channels (wallets, banks, POS networks).")
+billers_app = typer.Typer(help="Billers (water, power, gas utilities).")
+
+Actor = Annotated[
+    str | None,
+    typer.Option(help="who is acting, for the audit log [default: $UTILIPAY_ACTOR or login]"),
+]
+
+
+@channels_app.command("add")
+def channels_add(
+    code: str,
+    secret: Annotated[str, typer.Option(help="shared secret for request signatures (≥16 chars)")],
+    webhook_url: Annotated[str | None, typer.Option(help="where final payments are POSTed")] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    actor: Actor = None,
+) -> None:
+    async def work(conn: AsyncConnection) -> Channel:
+        return await channels_service.add_channel(
+            conn,
+            SystemClock(),
+            code=code,
+            secret=secret,
+            name=name,
+            webhook_url=webhook_url,
+            actor=actor or default_actor(),
+        )
+
+    channel = run_in_transaction(work)
+    console.print(f"channel [bold]{channel.code}[/bold] added")
+
+
+@channels_app.command("update")
+def channels_update(
+    code: str,
+    secret: Annotated[
+        str | None, typer.Option(help="new secret; the old one stays valid until retired")
+    ] = None,
+    retire_previous_secret: Annotated[bool, typer.Option()] = False,
+    webhook_url: Annotated[str | None, typer.Option(help="'' removes it")] = None,
+    enable: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
+    reason: Annotated[str, typer.Option()] = "",
+    actor: Actor = None,
+) -> None:
+    status = None if enable is None else ChannelStatus.ACTIVE if enable else ChannelStatus.DISABLED
+
+    async def work(conn: AsyncConnection) -> Channel:
+        return await channels_service.update_channel(
+            conn,
+            SystemClock(),
+            code,
+            new_secret=secret,
+            retire_previous_secret=retire_previous_secret,
+            webhook_url=webhook_url,
+            status=status,
+            actor=actor or default_actor(),
+            reason=reason,
+        )
+
+    channel = run_in_transaction(work)
+    console.print(f"channel [bold]{channel.code}[/bold] updated ({channel.status})")
+
+
+@channels_app.command("list")
+def channels_list() -> None:
+    found = run_in_transaction(channels_repo.all_channels)
+    table = Table("code", "name", "status", "webhook", "secrets")
+    for c in found:
+        table.add_row(c.code, c.name, c.status, c.webhook_url or "", str(len(c.accepted_secrets)))
+    console.print(table)
+
+
+@billers_app.command("add")
+def billers_add(
+    code: str,
+    name: Annotated[str, typer.Option()],
+    category: Annotated[Category, typer.Option()],
+    mode: Annotated[IntegrationMode, typer.Option()],
+    account_rule: Annotated[str, typer.Option(help="regex a whole account number must match")],
+    account_hint: Annotated[str, typer.Option(help="the rule in words, shown to payers")] = "",
+    region: Annotated[str, typer.Option(help="6-digit administrative division code")] = "",
+    parent: Annotated[str | None, typer.Option(help="the group this biller is a branch of")] = None,
+    actor: Actor = None,
+) -> None:
+    async def work(conn: AsyncConnection) -> Biller:
+        return await billers_service.add_biller(
+            conn,
+            SystemClock(),
+            code=code,
+            name=name,
+            category=category,
+            mode=mode,
+            account_rule=account_rule,
+            account_hint=account_hint,
+            region=region,
+            parent_code=parent,
+            actor=actor or default_actor(),
+        )
+
+    biller = run_in_transaction(work)
+    console.print(f"biller [bold]{biller.code}[/bold] added ({biller.mode})")
+
+
+@billers_app.command("list")
+def billers_list() -> None:
+    found = run_in_transaction(billers_repo.all_billers)
+    table = Table("code", "name", "category", "mode", "status", "account rule")
+    for b in found:
+        table.add_row(b.code, b.name, b.category, b.mode, b.status, b.rule.pattern)
+    console.print(table)

@@ -1,0 +1,119 @@
+"""The ``utilipay`` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.billing import csvfile
+from utilipay.billing import service as billing_service
+from utilipay.billing.schemas import ImportReport
+from utilipay.cli.admin import billers_app, channels_app
+from utilipay.cli.runtime import console, err_console, run_in_transaction
+from utilipay.clock import SystemClock
+from utilipay.config import get_settings
+from utilipay.db.engine import database_url
+from utilipay.db.migrate import upgrade
+from utilipay.errors import DomainError
+from utilipay.ledger.check import CheckResult, run_checks
+from utilipay.ledger.service import balances
+from utilipay.money import format_yuan
+
+app = typer.Typer(
+    help="utilipay: a utility bill payment hub (生活缴费平台).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="The hub's PostgreSQL database.")
+bills_app = typer.Typer(help="Bills of hosted billers.")
+ledger_app = typer.Typer(help="The double-entry ledger.")
+app.add_typer(db_app, name="db")
+app.add_typer(channels_app, name="channels")
+app.add_typer(billers_app, name="billers")
+app.add_typer(bills_app, name="bills")
+app.add_typer(ledger_app, name="ledger")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Create the database if needed and apply migrations up to REVISION."""
+    url = database_url(get_settings())
+    upgrade(url, revision)
+    console.print(f"database [bold]{url.database}[/bold] is at {revision}")
+
+
+@bills_app.command("import")
+def bills_import(file: Path) -> None:
+    """Import a bills CSV: all of it, or nothing and the bad lines named."""
+    try:
+        rows = csvfile.parse_bills(file.read_bytes(), source=str(file))
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err_console.print(f"[red]error:[/red] cannot read {file}: {exc.strerror}")
+        raise typer.Exit(1) from None
+
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("importing bills", total=len(rows))
+
+        async def work(conn: AsyncConnection) -> ImportReport:
+            return await billing_service.import_bills(
+                conn,
+                SystemClock(),
+                rows,
+                source=str(file),
+                progress=lambda n: progress.advance(task, n),
+            )
+
+        report = run_in_transaction(work)
+    console.print(
+        f"{report.bills_added} bills added, {report.bills_unchanged} already there; "
+        f"{report.accounts_added} new accounts, {report.accounts_renamed} holders renamed"
+    )
+
+
+@app.command("check")
+def check(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Prove the books; exit 1 and name every violation if they do not hold."""
+    results: list[CheckResult] = run_in_transaction(run_checks)
+    failed = [r for r in results if not r.passed]
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "ok": not failed,
+                    "checks": [
+                        {"name": r.check.name, "passed": r.passed, "violations": r.violations}
+                        for r in results
+                    ],
+                }
+            )
+        )
+    else:
+        for r in results:
+            mark = "[green]ok[/green]" if r.passed else "[red]FAILED[/red]"
+            console.print(f"{mark}  {r.check.description}")
+            for v in r.violations:
+                console.print(f"      {v}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@ledger_app.command("balances")
+def ledger_balances() -> None:
+    """Every ledger account's balance (debits positive, credits negative)."""
+    table = Table("account", "owner", "balance (fen)", "yuan", title="ledger balances")
+    for b in run_in_transaction(balances):
+        table.add_row(b.code, b.owner, str(b.balance), format_yuan(b.balance))
+    console.print(table)
+
+
+def main() -> None:
+    app()

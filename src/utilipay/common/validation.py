@@ -1,0 +1,33 @@
+"""Small shared checks for codes and URLs given by operators."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from utilipay.errors import DomainError, ErrorCode
+
+_CODE = re.compile(r"[A-Z0-9_]{2,32}")
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def check_code(kind: str, code: str) -> str:
+    if not _CODE.fullmatch(code):
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST,
+            f"{kind} code {code!r} must be 2-32 characters of A-Z, 0-9 and _",
+        )
+    return code
+
+
+def check_url(kind: str, url: str) -> str:
+    """HTTPS, or plain HTTP to loopback only (tests and demos)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
+    if not host or not secure:
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST,
+            f"{kind} {url!r} must be an https:// URL (http:// only on loopback)",
+        )
+    return url

@@ -1,0 +1,29 @@
+"""Process settings, read once from the environment (prefix ``UTILIPAY_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="UTILIPAY_", extra="ignore")
+
+    # A real PostgreSQL (any URL SQLAlchemy or libpq understands). Unset: the
+    # embedded server shipped as a wheel, with its data under ``home``.
+    database_url: str | None = None
+    home: Path = Path(platformdirs.user_data_dir("utilipay"))
+    # The database the hub uses on the embedded server.
+    database_name: str = "utilipay"
+    log_level: str = "INFO"
+    # Connections each server process keeps; two uvicorn workers on two cores
+    # saturate PostgreSQL with about eight each.
+    pool_size: int = 8
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

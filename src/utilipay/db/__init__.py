@@ -1,0 +1,5 @@
+"""Database access: one SQLAlchemy ``MetaData`` for every business area's tables."""
+
+from sqlalchemy import MetaData
+
+metadata = MetaData()

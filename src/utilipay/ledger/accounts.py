@@ -1,0 +1,46 @@
+"""The chart of accounts: which ledger accounts exist and who owns them.
+
+Amounts in postings are signed: a debit is positive, a credit negative.
+- ``CHANNEL_RECEIVABLE`` (asset): what a channel collected from payers and owes the hub.
+- ``BILLER_PAYABLE`` (liability): what the hub owes a biller for bills it wrote off.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.clock import Clock
+from utilipay.ledger.tables import ledger_accounts
+from utilipay.money import CNY
+
+
+class AccountKind(StrEnum):
+    CHANNEL_RECEIVABLE = "CHANNEL_RECEIVABLE"
+    BILLER_PAYABLE = "BILLER_PAYABLE"
+
+
+async def open_account(
+    conn: AsyncConnection,
+    clock: Clock,
+    kind: AccountKind,
+    *,
+    owner_code: str,
+    biller_id: int | None = None,
+    channel_id: int | None = None,
+) -> int:
+    result = await conn.execute(
+        insert(ledger_accounts)
+        .values(
+            code=f"{kind}:{owner_code}:{CNY}",
+            kind=kind,
+            biller_id=biller_id,
+            channel_id=channel_id,
+            currency=CNY,
+            created_at=clock.now(),
+        )
+        .returning(ledger_accounts.c.id)
+    )
+    return int(result.scalar_one())

@@ -1,0 +1,152 @@
+"""``utilipay check``: prove the books.
+
+Each check is one set-based query that returns the offending rows, so it
+scales with the data and names every violation it finds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+LIMIT = 20  # offending rows shown per check
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    description: str
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    check: Check
+    violations: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+
+CHECKS = [
+    Check(
+        "entries_balance",
+        "every journal entry has at least two postings in one currency summing to zero",
+        """
+        SELECT format('entry %s/%s: %s postings, sum %s', e.biller_id, e.id,
+                      count(p.line_no), coalesce(sum(p.amount), 0))
+          FROM journal_entries e
+          LEFT JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
+         GROUP BY e.biller_id, e.id
+        HAVING count(p.line_no) < 2 OR coalesce(sum(p.amount), 0) <> 0
+            OR count(DISTINCT p.currency) > 1
+        """,
+    ),
+    Check(
+        "biller_payable_matches_payments",
+        "each biller's payable balance equals its succeeded payments",
+        """
+        WITH expected AS (
+            SELECT biller_id, -sum(amount) AS balance FROM payments
+             WHERE status = 'SUCCEEDED' GROUP BY biller_id),
+        actual AS (
+            SELECT a.biller_id, coalesce(sum(p.amount), 0) AS balance
+              FROM ledger_accounts a LEFT JOIN postings p ON p.account_id = a.id
+             WHERE a.kind = 'BILLER_PAYABLE' GROUP BY a.biller_id)
+        SELECT format('biller %s: payable %s, succeeded payments say %s',
+                      b.code, coalesce(actual.balance, 0), coalesce(expected.balance, 0))
+          FROM billers b
+          LEFT JOIN expected ON expected.biller_id = b.id
+          LEFT JOIN actual ON actual.biller_id = b.id
+         WHERE coalesce(actual.balance, 0) <> coalesce(expected.balance, 0)
+        """,
+    ),
+    Check(
+        "channel_receivable_matches_payments",
+        "each channel's receivable balance equals its succeeded payments",
+        """
+        WITH expected AS (
+            SELECT channel_id, sum(amount) AS balance FROM payments
+             WHERE status = 'SUCCEEDED' GROUP BY channel_id),
+        actual AS (
+            SELECT a.channel_id, coalesce(sum(p.amount), 0) AS balance
+              FROM ledger_accounts a LEFT JOIN postings p ON p.account_id = a.id
+             WHERE a.kind = 'CHANNEL_RECEIVABLE' GROUP BY a.channel_id)
+        SELECT format('channel %s: receivable %s, succeeded payments say %s',
+                      c.code, coalesce(actual.balance, 0), coalesce(expected.balance, 0))
+          FROM channels c
+          LEFT JOIN expected ON expected.channel_id = c.id
+          LEFT JOIN actual ON actual.channel_id = c.id
+         WHERE coalesce(actual.balance, 0) <> coalesce(expected.balance, 0)
+        """,
+    ),
+    Check(
+        "no_bill_paid_twice",
+        "no bill is in two succeeded payments",
+        """
+        SELECT format('bill %s/%s is in %s succeeded payments: %s', biller_id, bill_no,
+                      count(*), string_agg(id, ', '))
+          FROM (SELECT biller_id, id, unnest(bill_nos) AS bill_no
+                  FROM payments WHERE status = 'SUCCEEDED') paid
+         GROUP BY biller_id, bill_no HAVING count(*) > 1
+        """,
+    ),
+    Check(
+        "paid_bills_have_their_payment",
+        "a bill is PAID exactly when a succeeded payment of its account lists it",
+        """
+        SELECT format('bill %s/%s is %s, payment %s is %s', b.biller_id, b.bill_no, b.status,
+                      coalesce(b.payment_id, '-'), coalesce(p.status, 'missing'))
+          FROM bills b
+          LEFT JOIN payments p ON p.biller_id = b.biller_id AND p.id = b.payment_id
+         WHERE (b.status = 'PAID') IS DISTINCT FROM (
+                   p.status = 'SUCCEEDED' AND b.bill_no = ANY (p.bill_nos)
+                   AND p.account_no = b.account_no)
+        UNION ALL
+        SELECT format('payment %s lists bill %s/%s, which is %s', p.id, p.biller_id, x.bill_no,
+                      coalesce(b.status || ' by ' || coalesce(b.payment_id, '-'), 'missing'))
+          FROM payments p
+          CROSS JOIN LATERAL unnest(p.bill_nos) AS x(bill_no)
+          JOIN billers bl ON bl.id = p.biller_id AND bl.mode = 'hosted'
+          LEFT JOIN bills b ON b.biller_id = p.biller_id AND b.bill_no = x.bill_no
+         WHERE p.status = 'SUCCEEDED' AND b.payment_id IS DISTINCT FROM p.id
+        """,
+    ),
+    Check(
+        "succeeded_payments_are_booked",
+        "every succeeded payment has one entry debiting its channel and crediting its biller",
+        """
+        WITH booked AS (
+            SELECT e.biller_id, e.payment_id, count(DISTINCT e.id) AS entries,
+                   sum(p.amount) FILTER (WHERE a.kind = 'CHANNEL_RECEIVABLE'
+                                           AND a.channel_id = pay.channel_id) AS debit,
+                   -sum(p.amount) FILTER (WHERE a.kind = 'BILLER_PAYABLE'
+                                            AND a.biller_id = pay.biller_id) AS credit
+              FROM journal_entries e
+              JOIN payments pay ON pay.biller_id = e.biller_id AND pay.id = e.payment_id
+              JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
+              JOIN ledger_accounts a ON a.id = p.account_id
+             WHERE e.kind = 'PAYMENT'
+             GROUP BY e.biller_id, e.payment_id)
+        SELECT format('payment %s (%s, %s fen): %s entries, debit %s, credit %s', pay.id,
+                      pay.status, pay.amount, coalesce(bk.entries, 0), bk.debit, bk.credit)
+          FROM payments pay
+          LEFT JOIN booked bk ON bk.biller_id = pay.biller_id AND bk.payment_id = pay.id
+         WHERE CASE WHEN pay.status = 'SUCCEEDED'
+                    THEN bk.entries IS DISTINCT FROM 1 OR bk.debit IS DISTINCT FROM pay.amount
+                         OR bk.credit IS DISTINCT FROM pay.amount
+                    ELSE bk.entries IS NOT NULL END
+        """,
+    ),
+]
+
+
+async def run_checks(conn: AsyncConnection) -> list[CheckResult]:
+    results = []
+    for check in CHECKS:
+        rows = await conn.execute(text(f"{check.sql} LIMIT {LIMIT}"))
+        results.append(CheckResult(check, [r[0] for r in rows]))
+    return results

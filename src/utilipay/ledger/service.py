@@ -1,0 +1,45 @@
+"""Reading the ledger: balances are derived from postings, never stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.billers.tables import billers
+from utilipay.channels.tables import channels
+from utilipay.ledger.tables import ledger_accounts, postings
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    code: str
+    kind: str
+    owner: str
+    currency: str
+    balance: int  # debits minus credits, fen
+
+
+async def balances(conn: AsyncConnection) -> list[AccountBalance]:
+    totals = (
+        select(postings.c.account_id, func.sum(postings.c.amount).label("balance"))
+        .group_by(postings.c.account_id)
+        .subquery()
+    )
+    owner = func.coalesce(billers.c.code, channels.c.code)
+    rows = await conn.execute(
+        select(
+            ledger_accounts.c.code,
+            ledger_accounts.c.kind,
+            owner.label("owner"),
+            ledger_accounts.c.currency,
+            func.coalesce(totals.c.balance, 0).label("balance"),
+        )
+        .select_from(ledger_accounts)
+        .outerjoin(totals, totals.c.account_id == ledger_accounts.c.id)
+        .outerjoin(billers, billers.c.id == ledger_accounts.c.biller_id)
+        .outerjoin(channels, channels.c.id == ledger_accounts.c.channel_id)
+        .order_by(ledger_accounts.c.kind, owner)
+    )
+    return [AccountBalance(r.code, r.kind, r.owner, r.currency, int(r.balance)) for r in rows]

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Integer,
+    SmallInteger,
+    Table,
+    Text,
+)
+
+from utilipay.db import metadata
+
+ledger_accounts = Table(
+    "ledger_accounts",
+    metadata,
+    Column("id", Integer, Identity(always=True), primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("biller_id", Integer, ForeignKey("billers.id")),
+    Column("channel_id", Integer, ForeignKey("channels.id")),
+    Column("currency", CHAR(3), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("payment_id", Text),
+    Column("memo", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("entry_id", BigInteger, primary_key=True),
+    Column("line_no", SmallInteger, primary_key=True),
+    Column("account_id", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", CHAR(3), nullable=False),
+    ForeignKeyConstraint(
+        ["biller_id", "entry_id"], ["journal_entries.biller_id", "journal_entries.id"]
+    ),
+)

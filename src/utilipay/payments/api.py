@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from utilipay.api.context import RequestContext, signed
+from utilipay.api.docs import PROBLEMS, PaymentOut, json_body
+from utilipay.api.json import json_response, parse_body
+from utilipay.billers.lookup import active_biller
+from utilipay.clock import to_shanghai_iso
+from utilipay.payments import service
+from utilipay.payments.rules import check_bill_nos
+from utilipay.payments.schemas import Payment, PaymentCommand, PaymentRequest
+
+router = APIRouter(prefix="/v1", tags=["payments"])
+
+
+def payment_out(p: Payment) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": p.id,
+        "order_id": p.order_id,
+        "status": p.status,
+        "biller": p.biller,
+        "account": p.account_no,
+        "amount": p.amount,
+        "currency": p.currency,
+        "bill_nos": list(p.bill_nos),
+        "receipt_no": p.receipt_no,
+        "biller_serial": p.biller_serial,
+        "created_at": to_shanghai_iso(p.created_at),
+        "finished_at": to_shanghai_iso(p.finished_at) if p.finished_at else None,
+    }
+    if p.failure_code is not None:
+        out["failure_code"] = p.failure_code
+    return out
+
+
+@router.post(
+    "/payments",
+    response_model=PaymentOut,
+    status_code=201,
+    responses=PROBLEMS,
+    openapi_extra=json_body(PaymentRequest),
+)
+async def create_payment(
+    request: Request, ctx: Annotated[RequestContext, Depends(signed)]
+) -> Response:
+    body = parse_body(PaymentRequest, ctx.body, request.headers.get("content-type"))
+    command = PaymentCommand(
+        channel=ctx.channel,
+        nonce=ctx.call.nonce,
+        biller=active_biller(ctx.hub.directory.biller(body.biller), body.biller),
+        order_id=body.order_id,
+        account_no=body.account,
+        amount=body.amount,
+        bill_nos=check_bill_nos(body.bill_nos),
+        payer=body.payer,
+    )
+    service.validate(command)
+    async with ctx.autocommit() as conn:
+        # From here the payment's one statement records the nonce, whatever its outcome.
+        ctx.nonce_recorded = True
+        result = await service.pay(conn, ctx.hub.clock, command, ctx.hub.biller_code)
+    return json_response(payment_out(result.payment), 201 if result.created else 200)
+
+
+@router.get("/payments/{payment_id}", response_model=PaymentOut, responses=PROBLEMS)
+async def get_payment(
+    payment_id: Annotated[str, Path(max_length=64)],
+    ctx: Annotated[RequestContext, Depends(signed)],
+) -> Response:
+    async with ctx.transaction() as conn:
+        payment = await service.find(
+            conn, ctx.channel.id, ctx.hub.biller_code, payment_id=payment_id
+        )
+    return json_response(payment_out(payment))
+
+
+@router.get("/payments", response_model=PaymentOut, responses=PROBLEMS)
+async def find_payment(
+    order_id: Annotated[str, Query(min_length=1, max_length=64)],
+    ctx: Annotated[RequestContext, Depends(signed)],
+) -> Response:
+    async with ctx.transaction() as conn:
+        payment = await service.find(conn, ctx.channel.id, ctx.hub.biller_code, order_id=order_id)
+    return json_response(payment_out(payment))

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from utilipay.billers.schemas import Biller
+from utilipay.channels.schemas import Channel
+
+_ID = r"^[A-Za-z0-9_-]{1,64}$"
+_BILL_NO = r"^[A-Za-z0-9_.-]{1,64}$"
+MAX_BILLS_PER_PAYMENT = 100
+
+
+class PaymentStatus(StrEnum):
+    PROCESSING = "PROCESSING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class PaymentRequest(BaseModel):
+    """``POST /v1/payments`` (channel-api.md §4). Amounts are integers; nothing is coerced."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    order_id: Annotated[StrictStr, Field(pattern=_ID, description="the channel's own unique id")]
+    biller: Annotated[StrictStr, Field(max_length=32)]
+    account: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    amount: Annotated[StrictInt, Field(description="fen; must equal the bills' total")]
+    bill_nos: (
+        Annotated[
+            list[Annotated[StrictStr, Field(pattern=_BILL_NO)]],
+            Field(min_length=1, max_length=MAX_BILLS_PER_PAYMENT),
+        ]
+        | None
+    ) = None
+    payer: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCommand:
+    """A verified payment request, resolved against the directory."""
+
+    channel: Channel
+    nonce: str | None
+    biller: Biller
+    order_id: str
+    account_no: str
+    amount: int
+    bill_nos: tuple[str, ...] | None
+    payer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: str
+    order_id: str
+    channel_id: int
+    status: PaymentStatus
+    biller: str
+    account_no: str
+    amount: int
+    currency: str
+    bill_nos: tuple[str, ...]
+    receipt_no: str | None
+    biller_serial: str | None
+    failure_code: str | None
+    created_at: datetime
+    finished_at: datetime | None

@@ -1,0 +1,27 @@
+"""Every table of the hub, for tools that need the whole schema (migrations, drift test)."""
+
+from utilipay.audit.tables import audit_log
+from utilipay.billers.tables import billers
+from utilipay.billing.tables import bills, customer_accounts
+from utilipay.bindings.tables import bindings
+from utilipay.channels.tables import channel_nonces, channels
+from utilipay.db import metadata
+from utilipay.ledger.tables import journal_entries, ledger_accounts, postings
+from utilipay.outbox.tables import outbox_events
+from utilipay.payments.tables import payments
+
+__all__ = [
+    "audit_log",
+    "billers",
+    "bills",
+    "bindings",
+    "channel_nonces",
+    "channels",
+    "customer_accounts",
+    "journal_entries",
+    "ledger_accounts",
+    "metadata",
+    "outbox_events",
+    "payments",
+    "postings",
+]
