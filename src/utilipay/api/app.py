@@ -40,13 +40,16 @@ newlines. Money is integer fen. Errors are `application/problem+json`.
 
 
 async def _after_failure(request: Request, response: Response) -> Response:
+    """Keep the nonce of a refused request; a replay is refused as such, whatever else is wrong."""
     context: RequestContext | None = getattr(request.state, "utilipay_context", None)
-    if context is not None and response.status_code != 401:
-        try:
-            await context.record_nonce_after_failure()
-        except Exception as exc:  # the refusal stands even if the nonce cannot be kept
-            log.warning("nonce.record_failed", error=repr(exc))
-    return response
+    if context is None or response.status_code == 401:
+        return response
+    try:
+        fresh = await context.record_nonce_after_failure()
+    except Exception as exc:  # the refusal stands even if the nonce cannot be kept
+        log.warning("nonce.record_failed", error=repr(exc))
+        return response
+    return response if fresh else problem(ErrorCode.UNAUTHENTICATED, "nonce already used")
 
 
 async def _domain_error(request: Request, exc: DomainError) -> Response:

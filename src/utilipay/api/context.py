@@ -54,14 +54,16 @@ class RequestContext:
         async with self.transaction():
             pass
 
-    async def record_nonce_after_failure(self) -> None:
+    async def record_nonce_after_failure(self) -> bool:
+        """Record the nonce of a refused request; False if it was a replay all along."""
         if self.nonce_recorded:
-            return
+            return True
         async with self.hub.engine.begin() as conn:
-            await channels_repo.consume_nonce(
+            fresh = await channels_repo.consume_nonce(
                 conn, self.channel.id, self.call.nonce, self.hub.clock.now()
             )
         self.nonce_recorded = True
+        return fresh
 
     async def _consume_nonce(self, conn: AsyncConnection) -> None:
         fresh = await channels_repo.consume_nonce(

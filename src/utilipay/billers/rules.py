@@ -28,7 +28,8 @@ class AccountRule:
                 f"account rule must be 1-{MAX_RULE_LENGTH} characters",
             )
         try:
-            compiled = re.compile(pattern)
+            # ASCII: \d must not accept full-width or other scripts' digits.
+            compiled = re.compile(pattern, re.ASCII)
         except re.error as exc:
             raise DomainError(
                 ErrorCode.MALFORMED_REQUEST, f"account rule {pattern!r} is not a regex: {exc}"

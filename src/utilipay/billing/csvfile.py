@@ -14,6 +14,7 @@ from datetime import date
 
 from utilipay.billing.schemas import Bill, BillRow
 from utilipay.common.files import FileRejected, LineError
+from utilipay.common.validation import has_control_characters
 from utilipay.money import parse_fen
 
 COLUMNS = ("biller", "account", "holder", "bill_no", "period", "amount", "late_fee", "due_date")
@@ -31,6 +32,9 @@ def decode(data: bytes, source: str) -> str:
 
 
 def _row(line: int, fields: dict[str, str]) -> BillRow:
+    for name, value in fields.items():
+        if has_control_characters(value):
+            raise ValueError(f"{name} holds a control character")
     biller, account, holder = fields["biller"], fields["account"], fields["holder"]
     if not biller:
         raise ValueError("biller is empty")

@@ -9,6 +9,13 @@ from utilipay.errors import DomainError, ErrorCode
 
 _CODE = re.compile(r"[A-Z0-9_]{2,32}")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+# Text fields refuse control characters: PostgreSQL cannot store NUL, and none belong in a name.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control_characters(value: str) -> bool:
+    return _CONTROL.search(value) is not None
 
 
 def check_code(kind: str, code: str) -> str:

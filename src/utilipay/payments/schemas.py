@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from utilipay.billers.schemas import Biller
 from utilipay.channels.schemas import Channel
+from utilipay.common.validation import PRINTABLE
 
 _ID = r"^[A-Za-z0-9_-]{1,64}$"
 _BILL_NO = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -27,8 +28,8 @@ class PaymentRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     order_id: Annotated[StrictStr, Field(pattern=_ID, description="the channel's own unique id")]
-    biller: Annotated[StrictStr, Field(max_length=32)]
-    account: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    biller: Annotated[StrictStr, Field(max_length=32, pattern=PRINTABLE)]
+    account: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
     amount: Annotated[StrictInt, Field(description="fen; must equal the bills' total")]
     bill_nos: (
         Annotated[
@@ -37,7 +38,7 @@ class PaymentRequest(BaseModel):
         ]
         | None
     ) = None
-    payer: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    payer: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=PRINTABLE)]
 
 
 @dataclass(frozen=True, slots=True)

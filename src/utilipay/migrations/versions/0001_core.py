@@ -325,6 +325,12 @@ BEGIN
                  WHERE biller_id = p_biller_id AND bill_no = ANY (p_bill_nos)
                  ORDER BY bill_no FOR UPDATE) b;
         IF v_found < cardinality(p_bill_nos) OR v_foreign IS NOT NULL THEN
+            IF NOT EXISTS (SELECT 1 FROM customer_accounts
+                            WHERE biller_id = p_biller_id AND account_no = p_account_no) THEN
+                RETURN QUERY SELECT 'ACCOUNT_NOT_FOUND',
+                    format('biller has no account %s', p_account_no), NULL::payments;
+                RETURN;
+            END IF;
             RETURN QUERY SELECT 'BILL_NOT_FOUND',
                 format('not every bill of %s is a bill of account %s',
                        array_to_string(p_bill_nos, ','), p_account_no),
