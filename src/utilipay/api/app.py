@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.engine import URL
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -22,6 +23,7 @@ from utilipay.billers.api import router as billers_router
 from utilipay.billing.api import router as bills_router
 from utilipay.bindings.api import router as bindings_router
 from utilipay.config import get_settings
+from utilipay.db.engine import database_url
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.payments.api import router as payments_router
 
@@ -72,13 +74,14 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return problem(ErrorCode.MALFORMED_REQUEST, str(exc.detail))
 
 
-def create_app(hub: Hub | None = None) -> FastAPI:
-    """The ASGI app. Without a ``hub`` it builds one from the environment at start-up."""
+def create_app(hub: Hub | None = None, *, url: URL | None = None) -> FastAPI:
+    """The ASGI app. Without a ``hub`` it builds one at start-up, in the server's own event
+    loop: on ``url``, or on the database the environment names."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = hub is None
-        app.state.hub = hub or Hub.from_settings(get_settings())
+        app.state.hub = hub or Hub.from_url(url or database_url(get_settings()))
         if owned:
             await app.state.hub.start()
         try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.clock import Clock, SystemClock
-from utilipay.config import Settings
-from utilipay.db.engine import create_engine, database_url
+from utilipay.config import get_settings
+from utilipay.db.engine import create_engine
 from utilipay.directory import Directory
 
 
@@ -19,8 +20,8 @@ class Hub:
     directory: Directory
 
     @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Hub:
-        engine = create_engine(database_url(settings), pool_size=settings.pool_size)
+    def from_url(cls, url: URL, clock: Clock | None = None) -> Hub:
+        engine = create_engine(url, pool_size=get_settings().pool_size)
         return cls(engine=engine, clock=clock or SystemClock(), directory=Directory(engine))
 
     async def start(self) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,11 +16,13 @@ from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
 from utilipay.cli.admin import billers_app, channels_app
-from utilipay.cli.runtime import console, err_console, run_in_transaction
+from utilipay.cli.runtime import console, err_console, ready_url, run_in_transaction
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
 from utilipay.db.engine import database_url
 from utilipay.db.migrate import upgrade
+from utilipay.demo.journey import run_demo
+from utilipay.demo.seed import seed
 from utilipay.errors import DomainError
 from utilipay.ledger.check import CheckResult, run_checks
 from utilipay.ledger.service import balances
@@ -113,6 +116,35 @@ def ledger_balances() -> None:
     for b in run_in_transaction(balances):
         table.add_row(b.code, b.owner, str(b.balance), format_yuan(b.balance))
     console.print(table)
+
+
+@app.command("demo")
+def demo() -> None:
+    """The main job: start the hub and walk a customer's journey through its HTTP API."""
+    if not run_demo(console):
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    demo: Annotated[bool, typer.Option("--demo", help="seed the demo channel and biller")] = False,
+) -> None:
+    """Serve the channel API."""
+    ready_url()
+    if demo:
+        run_in_transaction(lambda conn: seed(conn, SystemClock()))
+    uvicorn.run(
+        "utilipay.api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def main() -> None:

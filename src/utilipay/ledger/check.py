@@ -102,9 +102,9 @@ CHECKS = [
                       coalesce(b.payment_id, '-'), coalesce(p.status, 'missing'))
           FROM bills b
           LEFT JOIN payments p ON p.biller_id = b.biller_id AND p.id = b.payment_id
-         WHERE (b.status = 'PAID') IS DISTINCT FROM (
+         WHERE (b.status = 'PAID') <> coalesce(
                    p.status = 'SUCCEEDED' AND b.bill_no = ANY (p.bill_nos)
-                   AND p.account_no = b.account_no)
+                   AND p.account_no = b.account_no, false)
         UNION ALL
         SELECT format('payment %s lists bill %s/%s, which is %s', p.id, p.biller_id, x.bill_no,
                       coalesce(b.status || ' by ' || coalesce(b.payment_id, '-'), 'missing'))

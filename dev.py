@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Set up and run utilipay from a fresh clone, with nothing but python3 and pip.
+
+    python3 dev.py demo     # the main job: the hub and a customer's journey through its API
+    python3 dev.py test     # lint, type-check and the whole test suite
+    python3 dev.py <cmd>    # any other `utilipay` command (serve, check, bench, …)
+
+The first run creates .venv and installs the project with the pinned versions of
+constraints.txt; later runs reinstall only when pyproject.toml or constraints.txt change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "constraints.txt"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _create_venv() -> None:
+    made = subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=False)
+    if made.returncode != 0 or not PYTHON.exists():
+        # Debian-like systems without python3-venv's ensurepip: make the venv bare
+        # and let the outer pip install into it.
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--clear", str(VENV)],
+                       check=True)
+
+
+def _pip(*args: str) -> None:
+    has_pip = subprocess.run([str(PYTHON), "-m", "pip", "--version"], capture_output=True,
+                             check=False).returncode == 0
+    base = [str(PYTHON), "-m", "pip"] if has_pip else [
+        sys.executable, "-m", "pip", "--python", str(PYTHON)]
+    subprocess.run([*base, "--disable-pip-version-check", "-q", *args], check=True)
+
+
+def ensure_environment() -> None:
+    stamp = VENV / ".utilipay-installed"
+    if stamp.exists() and stamp.read_text() == _fingerprint() and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print("creating .venv …", flush=True)
+        _create_venv()
+    print("installing utilipay and its pinned dependencies into .venv …", flush=True)
+    _pip("install", "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]")
+    stamp.write_text(_fingerprint())
+
+
+def run(*command: str) -> int:
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
+def test(extra: list[str]) -> int:
+    steps = [
+        (str(PYTHON), "-m", "ruff", "check", "src", "tests"),
+        (str(PYTHON), "-m", "ruff", "format", "--check", "src", "tests"),
+        (str(PYTHON), "-m", "mypy"),
+        (str(PYTHON), "-m", "pytest", *extra),
+    ]
+    for step in steps:
+        print(f"$ {' '.join(Path(step[0]).name if i == 0 else s for i, s in enumerate(step))}",
+              flush=True)
+        code = run(*step)
+        if code != 0:
+            return code
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    ensure_environment()
+    if argv[0] == "test":
+        return test(argv[1:])
+    return run(str(PYTHON), "-m", "utilipay", *argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

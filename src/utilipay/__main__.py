@@ -1,0 +1,3 @@
+from utilipay.cli.main import main
+
+main()

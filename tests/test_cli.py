@@ -1,0 +1,152 @@
+"""The ``utilipay`` command against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+from typer.testing import CliRunner
+
+from tests.conftest import _settings
+from tests.helpers import HEADER, bill_line
+from utilipay.cli.main import app
+from utilipay.config import get_settings
+from utilipay.db.engine import libpq_url
+
+
+@pytest.fixture
+def cli(db_url: URL, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("UTILIPAY_DATABASE_URL", libpq_url(db_url))
+    monkeypatch.setenv("UTILIPAY_ACTOR", "ops-alice")
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def invoke(cli: CliRunner, *args: str) -> Any:
+    return cli.invoke(app, list(args), catch_exceptions=False)
+
+
+def sql(db_url: URL, *statements: str) -> list[Any]:
+    """Run statements over a synchronous connection (these tests run outside the event loop)."""
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        rows: list[Any] = []
+        for statement in statements:
+            cursor = conn.execute(statement)
+            rows = cursor.fetchall() if cursor.description else []
+        return rows
+
+
+def test_registering_partners_and_importing_bills(
+    cli: CliRunner, tmp_path: Path, db_url: URL
+) -> None:
+    r = invoke(cli, "channels", "add", "WECHAT", "--secret", "cli-wechat-secret-0123456789")
+    assert r.exit_code == 0, r.output
+    r = invoke(
+        cli,
+        "billers", "add", "BJWATER",
+        "--name", "北京自来水", "--category", "water", "--mode", "hosted",
+        "--account-rule", r"(0[1-9]|25)\d{8}",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    r = invoke(
+        cli,
+        "billers", "add", "BJWATER_DC",
+        "--name", "东城分公司", "--category", "water", "--mode", "hosted",
+        "--account-rule", r"\d{10}", "--parent", "BJWATER",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+
+    good = tmp_path / "bills.csv"
+    good.write_text(HEADER + bill_line("B1") + "\n" + bill_line("B2") + "\n")
+    r = invoke(cli, "bills", "import", str(good))
+    assert r.exit_code == 0, r.output
+    assert "2 bills added" in r.output
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + bill_line("B3") + "\n" + bill_line("B4", amount=0) + "\n")
+    r = invoke(cli, "bills", "import", str(bad))
+    assert r.exit_code == 1
+    assert "line 3: amount 0" in r.output
+    assert "nothing imported" in r.output
+
+    r = invoke(cli, "check")
+    assert r.exit_code == 0, r.output
+    assert "FAILED" not in r.output
+
+    actions = sql(db_url, "SELECT actor, action, object_id FROM audit_log")
+    assert set(actions) == {
+        ("ops-alice", "channel.add", "WECHAT"),
+        ("ops-alice", "biller.add", "BJWATER"),
+        ("ops-alice", "biller.add", "BJWATER_DC"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("channels", "add", "WECHAT", "--secret", "short"), "at least 16"),
+        (("channels", "add", "we chat", "--secret", "x" * 20), "2-32 characters"),
+        (
+            ("channels", "add", "WX", "--secret", "x" * 20, "--webhook-url", "http://evil.com"),
+            "https",
+        ),
+        (
+            ("billers", "add", "X1", "--name", "n", "--category", "water", "--mode", "hosted",
+             "--account-rule", "([0-9]"),
+            "not a regex",
+        ),
+        (
+            ("billers", "add", "X1", "--name", "n", "--category", "water", "--mode", "hosted",
+             "--account-rule", "[0-9]+", "--parent", "NOPE"),
+            "no parent biller NOPE",
+        ),
+        (("bills", "import", "/no/such/file.csv"), "cannot read"),
+    ],
+)  # fmt: skip
+def test_refusals_are_messages_with_exit_code_1(
+    cli: CliRunner, args: tuple[str, ...], message: str
+) -> None:
+    r = invoke(cli, *args)
+    assert r.exit_code == 1
+    assert message in r.output
+
+
+def test_check_exits_non_zero_on_broken_books(cli: CliRunner, db_url: URL) -> None:
+    invoke(cli, "channels", "add", "WECHAT", "--secret", "cli-wechat-secret-0123456789")
+    sql(
+        db_url,
+        "SET session_replication_role = replica",
+        "INSERT INTO journal_entries (biller_id, kind, created_at) VALUES (1, 'PAYMENT', now())",
+    )
+    r = invoke(cli, "check", "--json")
+    assert r.exit_code == 1
+    assert '"ok": false' in r.output
+    assert "entry 1/1: 0 postings" in r.output
+
+
+def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
+    """The README's main job, as a user runs it: a real server on a real port."""
+    env = dict(os.environ)
+    if not env.get("UTILIPAY_DATABASE_URL"):
+        env["UTILIPAY_HOME"] = str(_settings().home)
+    done = subprocess.run(
+        [sys.executable, "-m", "utilipay", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "✗" not in done.stdout
+    assert done.stdout.count("✓") == 14
+    assert "FAILED" not in done.stdout

@@ -1,0 +1,140 @@
+"""The ledger is append-only double-entry, and ``check`` proves the books."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.helpers import bill_line, import_bills, payment_body
+from utilipay.client import ChannelClient
+from utilipay.clock import FrozenClock
+from utilipay.ledger.check import run_checks
+from utilipay.ledger.service import balances
+
+
+@pytest.fixture
+async def paid(
+    engine: AsyncEngine, clock: FrozenClock, wechat: ChannelClient, alipay: ChannelClient
+) -> None:
+    await import_bills(
+        engine,
+        clock,
+        bill_line("B202610-0001"),
+        bill_line("B2", amount=700),
+        bill_line("B3", amount=300),
+        bill_line("B4-UNPAID", amount=999),
+    )
+    assert (await wechat.call("POST", "/v1/payments", json=payment_body())).status_code == 201
+    r = await alipay.call(
+        "POST", "/v1/payments", json=payment_body("ALI-1", bill_nos=["B2", "B3"], amount=1000)
+    )
+    assert r.status_code == 201
+
+
+async def failures(engine: AsyncEngine) -> dict[str, list[str]]:
+    async with engine.connect() as conn:
+        return {r.check.name: r.violations for r in await run_checks(conn) if not r.passed}
+
+
+async def test_balances_are_derived_from_postings(engine: AsyncEngine, paid: None) -> None:
+    async with engine.connect() as conn:
+        found = {b.code: b.balance for b in await balances(conn)}
+    assert found == {
+        "CHANNEL_RECEIVABLE:WECHAT:CNY": 12345,
+        "CHANNEL_RECEIVABLE:ALIPAY:CNY": 1000,
+        "BILLER_PAYABLE:BJWATER:CNY": -13345,
+    }
+    assert sum(found.values()) == 0
+    assert await failures(engine) == {}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE postings SET amount = amount * 2",
+        "DELETE FROM postings",
+        "UPDATE journal_entries SET memo = 'edited'",
+        "DELETE FROM journal_entries",
+        "TRUNCATE postings CASCADE",
+    ],
+)
+async def test_the_ledger_is_append_only(engine: AsyncEngine, paid: None, statement: str) -> None:
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with engine.begin() as conn:
+            await conn.execute(text(statement))
+
+
+async def test_an_unbalanced_entry_is_refused(engine: AsyncEngine, paid: None) -> None:
+    async with engine.begin() as conn:
+        entry = (
+            await conn.execute(
+                text(
+                    "INSERT INTO journal_entries (biller_id, kind, created_at)"
+                    " VALUES (1, 'PAYMENT', now()) RETURNING id"
+                )
+            )
+        ).scalar_one()
+    for postings in ("(1, :e, 1, 1, 100), (1, :e, 2, 3, -99)", "(1, :e, 1, 1, 100)"):
+        with pytest.raises(DBAPIError, match="does not balance"):
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)"
+                        f" VALUES {postings}"
+                    ),
+                    {"e": entry},
+                )
+
+
+async def test_a_final_payment_cannot_change_status(engine: AsyncEngine, paid: None) -> None:
+    with pytest.raises(DBAPIError, match="final"):
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE payments SET status = 'FAILED', failure_code = 'X', receipt_no = NULL")
+            )
+
+
+CORRUPTIONS = {
+    "entries_balance": [
+        "INSERT INTO journal_entries (biller_id, kind, created_at) VALUES (1, 'PAYMENT', now())",
+    ],
+    "biller_payable_matches_payments": [
+        "UPDATE postings SET amount = amount - 1 WHERE line_no = 2 AND entry_id = 1",
+        "UPDATE postings SET amount = amount + 1 WHERE line_no = 1 AND entry_id = 1",
+    ],
+    "channel_receivable_matches_payments": [
+        "UPDATE payments SET amount = amount + 5 WHERE order_id = 'ALI-1'",
+    ],
+    "no_bill_paid_twice": [
+        "UPDATE payments SET bill_nos = bill_nos || '{B202610-0001}' WHERE order_id = 'ALI-1'",
+    ],
+    "paid_bills_have_their_payment": [
+        "UPDATE bills SET status = 'UNPAID', payment_id = NULL, paid_at = NULL"
+        " WHERE bill_no = 'B3'",
+    ],
+    "succeeded_payments_are_booked": [
+        "DELETE FROM postings WHERE entry_id = 2",
+        "DELETE FROM journal_entries WHERE id = 2",
+    ],
+    "succeeded_payments_are_booked ": [  # a payment that failed but kept its booking
+        "UPDATE payments SET status = 'FAILED', failure_code = 'X', receipt_no = NULL"
+        " WHERE order_id = 'ALI-1'",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+async def test_check_finds_each_kind_of_corruption(
+    engine: AsyncEngine, paid: None, name: str, world: Any
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for statement in CORRUPTIONS[name]:
+            await conn.execute(text(statement))
+    found = await failures(engine)
+    assert name.strip() in found, found
+    assert all(found[name.strip()])
