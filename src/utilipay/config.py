@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     # Connections each server process keeps; two uvicorn workers on two cores
     # saturate PostgreSQL with about eight each.
     pool_size: int = 8
+    # Hosted-payment batches each process keeps in flight at once. Fewer means larger
+    # batches (fewer commits); more means more parallelism. PostgreSQL on two cores
+    # gains nothing from more than a handful of busy backends.
+    payment_batches_in_flight: int = 2
 
 
 @lru_cache(maxsize=1)

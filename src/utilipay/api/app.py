@@ -97,6 +97,9 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # Metrics and logs are ours (prometheus-client, structlog); FastAPI's native
+        # OpenTelemetry layer would cost every request a tracer lookup.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     if hub is not None:
         app.state.hub = hub

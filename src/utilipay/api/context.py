@@ -43,12 +43,6 @@ class RequestContext:
             yield conn
         self.nonce_recorded = True
 
-    @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
-        """For a single statement that is its own transaction and records the nonce itself."""
-        async with self.hub.engine.connect() as conn:
-            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
-
     async def record_nonce(self) -> None:
         """For a request that needs no other statement."""
         async with self.transaction():

@@ -34,9 +34,8 @@ def _out(b: Binding) -> dict[str, str]:
     responses=PROBLEMS,
     openapi_extra=json_body(BindingRequest),
 )
-async def create_binding(
-    request: Request, ctx: Annotated[RequestContext, Depends(signed)]
-) -> Response:
+async def create_binding(request: Request) -> Response:
+    ctx = await signed(request)
     body = parse_body(BindingRequest, ctx.body, request.headers.get("content-type"))
     biller = active_biller(ctx.hub.directory.biller(body.biller), body.biller)
     async with ctx.transaction() as conn:

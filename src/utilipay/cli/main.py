@@ -12,6 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.bench import payments as bench
 from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
@@ -36,11 +37,13 @@ app = typer.Typer(
 db_app = typer.Typer(help="The hub's PostgreSQL database.")
 bills_app = typer.Typer(help="Bills of hosted billers.")
 ledger_app = typer.Typer(help="The double-entry ledger.")
+bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
 app.add_typer(db_app, name="db")
 app.add_typer(channels_app, name="channels")
 app.add_typer(billers_app, name="billers")
 app.add_typer(bills_app, name="bills")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(bench_app, name="bench")
 
 
 @db_app.command("upgrade")
@@ -145,6 +148,46 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+@bench_app.command("payments")
+def bench_payments(
+    seconds: Annotated[int, typer.Option(help="length of the timed run")] = 20,
+    connections: Annotated[int, typer.Option(help="concurrent HTTP connections")] = 64,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 2,
+    pgbench_clients: Annotated[int, typer.Option()] = 16,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Payments/s over HTTP with durable commits, and the same server's pgbench tps."""
+    config = bench.BenchConfig(
+        seconds=seconds, connections=connections, workers=workers, pgbench_clients=pgbench_clients
+    )
+    result = bench.run(get_settings(), config, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    p = result.payments
+    table = Table("figure", "value", title="utilipay bench payments")
+    table.add_row("payments/s", f"{p.per_second:,.0f}")
+    table.add_row(
+        "latency p50 / p90 / p99",
+        f"{p.p50_us / 1000:.1f} / {p.p90_us / 1000:.1f} / {p.p99_us / 1000:.1f} ms",
+    )
+    table.add_row(
+        "requests / HTTP errors / socket errors",
+        f"{p.requests:,} / {p.status_errors} / {p.socket_errors}",
+    )
+    table.add_row("payments in the database", f"{result.payments_in_database:,}")
+    table.add_row("books balanced (utilipay check)", str(result.books_balanced))
+    table.add_row("pgbench tps (TPC-B-like)", f"{result.pgbench_tps:,.0f}")
+    table.add_row("payments/s ÷ pgbench tps", f"{result.ratio:.2f}")
+    table.add_row("load generator", result.load_generator)
+    table.add_row(
+        "machine",
+        f"{result.machine['cpus']} × {result.machine['cpu_model']}, "
+        f"PostgreSQL {result.machine['postgresql']}",
+    )
+    console.print(table)
 
 
 def main() -> None:

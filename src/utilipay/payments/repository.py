@@ -1,46 +1,33 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import BillerCode
 from utilipay.payments.schemas import Payment, PaymentStatus
 from utilipay.payments.tables import payments
 
-_PAY_HOSTED = text(
-    """
-    SELECT r.outcome, r.detail, (r.payment).*
-      FROM pay_hosted(:id, :channel_id, :nonce, :order_id, :request_hash, :biller_id,
-                      :account_no, :amount, :bill_nos, :payer, :now, :receipt_prefix,
-                      :receivable_account, :payable_account) r
-    """
-)
 
-
-def to_payment(row: Any, biller_code: BillerCode) -> Payment:
+def to_payment(row: Mapping[str, Any], biller_code: BillerCode) -> Payment:
     return Payment(
-        id=row.id,
-        order_id=row.order_id,
-        channel_id=row.channel_id,
-        status=PaymentStatus(row.status),
-        biller=biller_code(row.biller_id),
-        account_no=row.account_no,
-        amount=row.amount,
-        currency=row.currency,
-        bill_nos=tuple(row.bill_nos),
-        receipt_no=row.receipt_no,
-        biller_serial=row.biller_serial,
-        failure_code=row.failure_code,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
+        id=row["id"],
+        order_id=row["order_id"],
+        channel_id=row["channel_id"],
+        status=PaymentStatus(row["status"]),
+        biller=biller_code(row["biller_id"]),
+        account_no=row["account_no"],
+        amount=row["amount"],
+        currency=row["currency"],
+        bill_nos=tuple(row["bill_nos"]),
+        receipt_no=row["receipt_no"],
+        biller_serial=row["biller_serial"],
+        failure_code=row["failure_code"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
     )
-
-
-async def pay_hosted(conn: AsyncConnection, **params: Any) -> Any:
-    """One round trip: nonce, idempotency, bill locks, write-off, ledger, outbox (see 0001)."""
-    return (await conn.execute(_PAY_HOSTED, params)).one()
 
 
 async def by_id(conn: AsyncConnection, payment_id: str) -> Any | None:

@@ -2,21 +2,23 @@
 
 How the write-off happens depends on the biller's integration mode; each mode
 is a ``WriteOffPath``. Hosted billers keep their bills in the hub, so the whole
-payment is one transaction; remote billers are reached by the biller protocol.
+payment is one database transaction; remote billers are reached by the biller
+protocol.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import BillerCode, IntegrationMode
-from utilipay.clock import Clock, business_date
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
 from utilipay.payments import repository
+from utilipay.payments.hosted import HostedPayment, HostedPayments
 from utilipay.payments.rules import check_amount, request_fingerprint
 from utilipay.payments.schemas import Payment, PaymentCommand
 
@@ -38,54 +40,54 @@ class PaymentResult:
 
 
 class WriteOffPath(Protocol):
-    async def pay(
-        self, conn: AsyncConnection, clock: Clock, command: PaymentCommand, biller_code: BillerCode
-    ) -> PaymentResult: ...
+    async def pay(self, command: PaymentCommand, biller_code: BillerCode) -> PaymentResult: ...
 
 
 class HostedWriteOff:
-    """The biller's books are the hub's tables: accept, write off and book in one call."""
+    """The biller's books are the hub's tables: accept, write off and book in one transaction."""
 
-    async def pay(
-        self, conn: AsyncConnection, clock: Clock, command: PaymentCommand, biller_code: BillerCode
-    ) -> PaymentResult:
-        now = clock.now()
-        row = await repository.pay_hosted(
-            conn,
-            id=new_id("P"),
-            channel_id=command.channel.id,
-            nonce=command.nonce,
-            order_id=command.order_id,
-            request_hash=request_fingerprint(
-                command.biller.code,
-                command.account_no,
-                command.amount,
-                command.bill_nos,
-                command.payer,
-            ),
-            biller_id=command.biller.id,
-            account_no=command.account_no,
-            amount=command.amount,
-            bill_nos=list(command.bill_nos) if command.bill_nos is not None else None,
-            payer=command.payer,
-            now=now,
-            receipt_prefix=f"R{business_date(now):%Y%m%d}",
-            receivable_account=command.channel.receivable_account_id,
-            payable_account=command.biller.payable_account_id,
+    def __init__(self, hosted: HostedPayments) -> None:
+        self._hosted = hosted
+
+    async def pay(self, command: PaymentCommand, biller_code: BillerCode) -> PaymentResult:
+        outcome = await self._hosted.pay(
+            HostedPayment(
+                id=new_id("P"),
+                channel_id=command.channel.id,
+                nonce=command.nonce,
+                order_id=command.order_id,
+                request_hash=request_fingerprint(
+                    command.biller.code,
+                    command.account_no,
+                    command.amount,
+                    command.bill_nos,
+                    command.payer,
+                ),
+                biller_id=command.biller.id,
+                account_no=command.account_no,
+                amount=command.amount,
+                bill_nos=command.bill_nos,
+                payer=command.payer,
+                receivable_account=command.channel.receivable_account_id,
+                payable_account=command.biller.payable_account_id,
+            )
         )
-        if row.outcome in _REFUSALS:
-            raise DomainError(_REFUSALS[row.outcome], row.detail)
-        return PaymentResult(repository.to_payment(row, biller_code), row.outcome == "CREATED")
+        if outcome.outcome in _REFUSALS:
+            raise DomainError(_REFUSALS[outcome.outcome], outcome.detail or outcome.outcome)
+        if outcome.payment is None:
+            raise RuntimeError(f"pay_hosted answered {outcome.outcome} without a payment")
+        payment = repository.to_payment(outcome.payment, biller_code)
+        return PaymentResult(payment, created=outcome.outcome == "CREATED")
 
 
-WRITE_OFF_PATHS: dict[IntegrationMode, WriteOffPath] = {IntegrationMode.HOSTED: HostedWriteOff()}
+WriteOffPaths = Mapping[IntegrationMode, WriteOffPath]
 
 
-def validate(command: PaymentCommand) -> WriteOffPath:
+def validate(paths: WriteOffPaths, command: PaymentCommand) -> WriteOffPath:
     """The checks that need no database; refusals here touch nothing."""
     command.biller.rule.check(command.biller.code, command.account_no)
     check_amount(command.biller, command.amount)
-    path = WRITE_OFF_PATHS.get(command.biller.mode)
+    path = paths.get(command.biller.mode)
     if path is None:
         raise DomainError(
             ErrorCode.BILLER_UNAVAILABLE, f"biller {command.biller.code} cannot take payments"
@@ -94,10 +96,10 @@ def validate(command: PaymentCommand) -> WriteOffPath:
 
 
 async def pay(
-    conn: AsyncConnection, clock: Clock, command: PaymentCommand, biller_code: BillerCode
+    paths: WriteOffPaths, command: PaymentCommand, biller_code: BillerCode
 ) -> PaymentResult:
-    """Take one payment. The caller's transaction is the payment's; this never commits."""
-    return await validate(command).pay(conn, clock, command, biller_code)
+    """Take one payment; its write-off path owns the transaction(s) it needs."""
+    return await validate(paths, command).pay(command, biller_code)
 
 
 async def find(
@@ -119,4 +121,4 @@ async def find(
         raise DomainError(ErrorCode.NOT_FOUND, "no such payment")
     if row.channel_id != channel_id:
         raise DomainError(ErrorCode.FORBIDDEN, "this payment belongs to another channel")
-    return repository.to_payment(row, biller_code)
+    return repository.to_payment(row._mapping, biller_code)

@@ -1,0 +1,159 @@
+"""Writing off hosted bills: one database call per payment, or one per batch of them.
+
+A server process under load has many payment requests in flight at once.
+``BatchedHostedPayments`` sends whatever has queued while the previous calls
+were running as one ``pay_hosted_batch`` call: one round trip and one commit
+(one WAL flush) for the lot, which is where PostgreSQL spends most of a small
+transaction. Nothing waits for a batch to fill: an idle hub sends each payment
+at once. Each item keeps its own outcome; if the batch fails as a whole (an
+unexpected error, a lost connection), every item is retried alone, so one bad
+payment cannot fail its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from utilipay.clock import Clock, business_date
+
+_BATCH = """
+SELECT r.item, r.outcome, r.detail, (r.payment).*
+  FROM pay_hosted_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) r
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class HostedPayment:
+    """One payment as the database takes it (see migration 0001's ``pay_hosted``)."""
+
+    id: str
+    channel_id: int
+    nonce: str | None
+    order_id: str
+    request_hash: bytes
+    biller_id: int
+    account_no: str
+    amount: int
+    bill_nos: tuple[str, ...] | None  # None: every outstanding bill
+    payer: str
+    receivable_account: int
+    payable_account: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    outcome: str  # CREATED, EXISTING or a refusal (see pay_hosted)
+    detail: str | None
+    payment: Mapping[str, Any] | None  # the payments row, when there is one
+
+
+class HostedPayments(Protocol):
+    async def pay(self, payment: HostedPayment) -> Outcome: ...
+
+
+async def _execute(raw: Any, clock: Clock, items: Sequence[HostedPayment]) -> list[Outcome]:
+    now = clock.now()
+    rows = await raw.fetch(
+        _BATCH,
+        [p.id for p in items],
+        [p.channel_id for p in items],
+        [p.nonce for p in items],
+        [p.order_id for p in items],
+        [p.request_hash for p in items],
+        [p.biller_id for p in items],
+        [p.account_no for p in items],
+        [p.amount for p in items],
+        [",".join(p.bill_nos) if p.bill_nos is not None else None for p in items],
+        [p.payer for p in items],
+        [p.receivable_account for p in items],
+        [p.payable_account for p in items],
+        now,
+        f"R{business_date(now):%Y%m%d}",
+    )
+    outcomes: list[Outcome | None] = [None] * len(items)
+    for row in rows:
+        payment = row if row["id"] is not None else None
+        outcomes[row["item"] - 1] = Outcome(row["outcome"], row["detail"], payment)
+    if any(o is None for o in outcomes):
+        raise RuntimeError("pay_hosted_batch did not answer for every item")
+    return [o for o in outcomes if o is not None]
+
+
+async def _raw(conn: AsyncConnection) -> Any:
+    return (await conn.get_raw_connection()).driver_connection
+
+
+class BatchedHostedPayments:
+    """Each payment is its own transaction, shared with whatever queued beside it."""
+
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, *, max_in_flight: int, max_batch: int = 64
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._max_in_flight = max_in_flight
+        self._max_batch = max_batch
+        self._queue: list[tuple[HostedPayment, asyncio.Future[Outcome]]] = []
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def pay(self, payment: HostedPayment) -> Outcome:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((payment, future))
+        self._dispatch()
+        return await asyncio.shield(future)  # a client hanging up does not cancel its batch
+
+    def _dispatch(self) -> None:
+        while self._queue and self._in_flight < self._max_in_flight:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            self._in_flight += 1
+            task = asyncio.create_task(self._run(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, batch: list[tuple[HostedPayment, asyncio.Future[Outcome]]]) -> None:
+        try:
+            # One global lock order: every payment locks only its own account's bills.
+            batch.sort(key=lambda entry: (entry[0].biller_id, entry[0].account_no))
+            try:
+                outcomes = await self._call([p for p, _ in batch])
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch[0][1], exc)
+                    return
+                for entry in batch:  # isolate the failure: every item on its own
+                    try:
+                        (outcome,) = await self._call([entry[0]])
+                        _settle(entry[1], outcome)
+                    except Exception as item_exc:
+                        _settle(entry[1], item_exc)
+                return
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                _settle(future, outcome)
+        finally:
+            self._in_flight -= 1
+            self._dispatch()
+
+    async def _call(self, items: list[HostedPayment]) -> list[Outcome]:
+        async with self._engine.connect() as conn:
+            return await _execute(await _raw(conn), self._clock, items)
+
+    async def drain(self) -> None:
+        """Wait for every batch in flight (server shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _settle(future: asyncio.Future[Outcome], result: Outcome | BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
