@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.engine import URL
@@ -14,20 +13,19 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from utilipay import __version__
-from utilipay.api.context import RequestContext
-from utilipay.api.guard import GuardMiddleware
+from utilipay.api.edge import HubApp
+from utilipay.api.failures import keep_nonce, refusal
 from utilipay.api.hub import Hub
-from utilipay.api.json import json_response
-from utilipay.api.problems import from_domain, problem
+from utilipay.api.json import describe, json_response
+from utilipay.api.problems import problem
 from utilipay.billers.api import router as billers_router
 from utilipay.billing.api import router as bills_router
 from utilipay.bindings.api import router as bindings_router
 from utilipay.config import get_settings
 from utilipay.db.engine import database_url
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
-
-log = structlog.get_logger(__name__)
 
 DESCRIPTION = """
 The contract between payment channels and the utilipay hub.
@@ -41,29 +39,8 @@ newlines. Money is integer fen. Errors are `application/problem+json`.
 """
 
 
-async def _after_failure(request: Request, response: Response) -> Response:
-    """Keep the nonce of a refused request; a replay is refused as such, whatever else is wrong."""
-    context: RequestContext | None = getattr(request.state, "utilipay_context", None)
-    if context is None or response.status_code == 401:
-        return response
-    try:
-        fresh = await context.record_nonce_after_failure()
-    except Exception as exc:  # the refusal stands even if the nonce cannot be kept
-        log.warning("nonce.record_failed", error=repr(exc))
-        return response
-    return response if fresh else problem(ErrorCode.UNAUTHENTICATED, "nonce already used")
-
-
-async def _domain_error(request: Request, exc: DomainError) -> Response:
-    return await _after_failure(request, from_domain(exc))
-
-
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-    parts = []
-    for error in exc.errors()[:10]:
-        where = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{where}: {error['msg']}")
-    return await _after_failure(request, problem(ErrorCode.MALFORMED_REQUEST, "; ".join(parts)))
+    return await keep_nonce(request, problem(ErrorCode.MALFORMED_REQUEST, describe(exc.errors())))
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
@@ -74,7 +51,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return problem(ErrorCode.MALFORMED_REQUEST, str(exc.detail))
 
 
-def create_app(hub: Hub | None = None, *, url: URL | None = None) -> FastAPI:
+def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
     """The ASGI app. Without a ``hub`` it builds one at start-up, in the server's own event
     loop: on ``url``, or on the database the environment names."""
 
@@ -103,8 +80,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> FastAPI:
     )
     if hub is not None:
         app.state.hub = hub
-    app.add_middleware(GuardMiddleware)
-    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, refusal)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     for router in (billers_router, bindings_router, bills_router, payments_router):
@@ -114,7 +90,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> FastAPI:
     async def healthz() -> Response:
         return json_response({"status": "ok"})
 
-    return app
+    return HubApp(app, lanes={("POST", "/v1/payments"): create_payment})
 
 
 def app_from_environment() -> Any:

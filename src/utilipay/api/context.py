@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.api.guard import BODY_KEY, raw_path_with_query
+from utilipay.api.edge import BODY_KEY, raw_path_with_query
 from utilipay.api.hub import Hub
 from utilipay.channels import repository as channels_repo
 from utilipay.channels.auth import SignedCall, verify_request
@@ -92,6 +92,7 @@ async def signed(request: Request) -> RequestContext:
         if hub.directory.channel(code) is not None or not await hub.directory.reload_if_stale():
             raise
         call = verify()
+    hub.rate_limiter.check(call.channel)
     context = RequestContext(hub=hub, call=call, body=body)
     request.state.utilipay_context = context
     return context

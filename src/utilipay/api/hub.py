@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
+import structlog
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.billers.schemas import IntegrationMode
+from utilipay.channels import service as channels_service
+from utilipay.channels.ratelimit import RateLimiter
 from utilipay.clock import Clock, SystemClock
 from utilipay.config import get_settings
 from utilipay.db.engine import create_engine
@@ -15,19 +20,27 @@ from utilipay.directory import Directory
 from utilipay.payments.hosted import BatchedHostedPayments
 from utilipay.payments.service import HostedWriteOff, WriteOffPath
 
+NONCE_PURGE_INTERVAL = 60.0
+log = structlog.get_logger(__name__)
+
 
 @dataclass
 class Hub:
     engine: AsyncEngine
     clock: Clock
     directory: Directory
+    payment_batches_in_flight: int = field(
+        default_factory=lambda: get_settings().payment_batches_in_flight
+    )
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     hosted_payments: BatchedHostedPayments = field(init=False)
     write_offs: dict[IntegrationMode, WriteOffPath] = field(init=False)
+    _housekeeping: asyncio.Task[None] = field(init=False)
 
     def __post_init__(self) -> None:
         # Leave connections for the requests that are not payments.
         pool_size: int = self.engine.pool.size()  # type: ignore[attr-defined]
-        in_flight = max(1, min(get_settings().payment_batches_in_flight, pool_size - 2))
+        in_flight = max(1, min(self.payment_batches_in_flight, pool_size - 2))
         self.hosted_payments = BatchedHostedPayments(
             self.engine, self.clock, max_in_flight=in_flight
         )
@@ -40,11 +53,25 @@ class Hub:
 
     async def start(self) -> None:
         await self.directory.start()
+        self._housekeeping = asyncio.create_task(self._purge_nonces_forever())
 
     async def stop(self) -> None:
+        self._housekeeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._housekeeping
         await self.hosted_payments.drain()
         await self.directory.stop()
         await self.engine.dispose()
+
+    async def _purge_nonces_forever(self) -> None:
+        """Keep the nonce table at ten minutes of requests (channel-api.md §3)."""
+        while True:
+            try:
+                async with self.engine.begin() as conn:
+                    await channels_service.purge_expired_nonces(conn, self.clock)
+            except Exception as exc:  # a missed purge only lets the table grow a little
+                log.warning("nonces.purge_failed", error=repr(exc))
+            await asyncio.sleep(NONCE_PURGE_INTERVAL)
 
     def biller_code(self, biller_id: int) -> str:
         biller = self.directory.biller_by_id(biller_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -23,12 +24,16 @@ def parse_body(model: type[M], body: bytes, content_type: str | None) -> M:
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
-        raise DomainError(ErrorCode.MALFORMED_REQUEST, describe(exc)) from None
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST,
+            describe(exc.errors(include_url=False, include_input=False)),
+        ) from None
 
 
-def describe(exc: ValidationError) -> str:
+def describe(errors: Sequence[Any]) -> str:
+    """Validation errors (pydantic's or FastAPI's) as one line a client can act on."""
     parts = []
-    for error in exc.errors(include_url=False, include_input=False)[:10]:
+    for error in errors[:10]:
         where = ".".join(str(p) for p in error["loc"]) or "body"
         parts.append(f"{where}: {error['msg']}")
     return "; ".join(parts)

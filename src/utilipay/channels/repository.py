@@ -30,6 +30,7 @@ def _from_row(row: object) -> Channel:
         webhook_url=m["webhook_url"],
         status=ChannelStatus(m["status"]),
         receivable_account_id=m["receivable_account_id"],
+        rate_limit=m["rate_limit"],
     )
 
 
@@ -50,6 +51,7 @@ async def insert_channel(
     name: str,
     secret: str,
     webhook_url: str | None,
+    rate_limit: int | None,
     created_at: datetime,
 ) -> int:
     result = await conn.execute(
@@ -59,6 +61,7 @@ async def insert_channel(
             name=name,
             secret=secret,
             webhook_url=webhook_url,
+            rate_limit=rate_limit,
             status=ChannelStatus.ACTIVE,
             created_at=created_at,
         )

@@ -19,6 +19,7 @@ class Channel:
     webhook_url: str | None
     status: ChannelStatus
     receivable_account_id: int
+    rate_limit: int | None = None  # requests per second per server process
 
     @property
     def accepted_secrets(self) -> tuple[str, ...]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
 from utilipay.channels import repository
+from utilipay.channels.auth import NONCE_TTL_SECONDS
 from utilipay.channels.schemas import Channel, ChannelStatus
 from utilipay.clock import Clock
 from utilipay.common.validation import check_code, check_url
@@ -25,6 +29,20 @@ def _check_secret(secret: str) -> str:
     return secret
 
 
+def _check_rate(rate_limit: int | None) -> int | None:
+    if rate_limit is not None and not 0 <= rate_limit <= 1_000_000:
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, "rate limit must be 0..1,000,000 per s")
+    return rate_limit
+
+
+async def purge_expired_nonces(conn: AsyncConnection, clock: Clock) -> int:
+    """Forget nonces older than their replay window; one server process at a time does it."""
+    locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext('nonce-purge'))"))
+    if not locked:
+        return 0
+    return await repository.purge_nonces(conn, clock.now() - timedelta(seconds=NONCE_TTL_SECONDS))
+
+
 async def _reload(conn: AsyncConnection, code: str) -> Channel:
     channel = await repository.by_code(conn, code)
     if channel is None:  # we just wrote it in this transaction
@@ -40,9 +58,11 @@ async def add_channel(
     secret: str,
     name: str | None = None,
     webhook_url: str | None = None,
+    rate_limit: int | None = None,
     actor: str,
 ) -> Channel:
     check_code("channel", code)
+    _check_rate(rate_limit)
     _check_secret(secret)
     if webhook_url is not None:
         check_url("webhook URL", webhook_url)
@@ -54,6 +74,7 @@ async def add_channel(
         name=name or code,
         secret=secret,
         webhook_url=webhook_url,
+        rate_limit=rate_limit,
         created_at=clock.now(),
     )
     await open_account(
@@ -66,7 +87,7 @@ async def add_channel(
         action="channel.add",
         object_type="channel",
         object_id=code,
-        details={"webhook_url": webhook_url},
+        details={"webhook_url": webhook_url, "rate_limit": rate_limit},
     )
     await announce_change(conn)
     return await _reload(conn, code)
@@ -81,6 +102,7 @@ async def update_channel(
     retire_previous_secret: bool = False,
     webhook_url: str | None = None,
     status: ChannelStatus | None = None,
+    rate_limit: int | None = None,
     actor: str,
     reason: str = "",
 ) -> Channel:
@@ -99,6 +121,8 @@ async def update_channel(
         values["webhook_url"] = check_url("webhook URL", webhook_url) if webhook_url else None
     if status is not None:
         values["status"] = status
+    if rate_limit is not None:  # 0 lifts the limit
+        values["rate_limit"] = _check_rate(rate_limit) or None
     if not values:
         return channel
     await repository.update_channel(conn, channel.id, **values)

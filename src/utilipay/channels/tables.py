@@ -14,6 +14,11 @@ channels = Table(
     Column("previous_secret", Text),
     Column("webhook_url", Text),
     Column("status", Text, nullable=False),
+    Column(
+        "rate_limit",
+        Integer,
+        comment="requests per second per server process; NULL: unlimited",
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -32,6 +32,9 @@ def channels_add(
     secret: Annotated[str, typer.Option(help="shared secret for request signatures (≥16 chars)")],
     webhook_url: Annotated[str | None, typer.Option(help="where final payments are POSTed")] = None,
     name: Annotated[str | None, typer.Option()] = None,
+    rate_limit: Annotated[
+        int | None, typer.Option(help="requests per second per server process")
+    ] = None,
     actor: Actor = None,
 ) -> None:
     async def work(conn: AsyncConnection) -> Channel:
@@ -42,6 +45,7 @@ def channels_add(
             secret=secret,
             name=name,
             webhook_url=webhook_url,
+            rate_limit=rate_limit,
             actor=actor or default_actor(),
         )
 
@@ -58,6 +62,7 @@ def channels_update(
     retire_previous_secret: Annotated[bool, typer.Option()] = False,
     webhook_url: Annotated[str | None, typer.Option(help="'' removes it")] = None,
     enable: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
+    rate_limit: Annotated[int | None, typer.Option(help="requests/s per process; 0: none")] = None,
     reason: Annotated[str, typer.Option()] = "",
     actor: Actor = None,
 ) -> None:
@@ -72,6 +77,7 @@ def channels_update(
             retire_previous_secret=retire_previous_secret,
             webhook_url=webhook_url,
             status=status,
+            rate_limit=rate_limit,
             actor=actor or default_actor(),
             reason=reason,
         )

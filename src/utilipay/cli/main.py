@@ -152,42 +152,47 @@ def serve(
 
 @bench_app.command("payments")
 def bench_payments(
-    seconds: Annotated[int, typer.Option(help="length of the timed run")] = 20,
+    seconds: Annotated[int, typer.Option(help="length of each timed run")] = 20,
+    rounds: Annotated[int, typer.Option(help="rounds of (payments, then pgbench)")] = 3,
     connections: Annotated[int, typer.Option(help="concurrent HTTP connections")] = 64,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 2,
     pgbench_clients: Annotated[int, typer.Option()] = 16,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Payments/s over HTTP with durable commits, and the same server's pgbench tps."""
+    """Payments/s over HTTP with durable commits, against the same server's pgbench tps."""
     config = bench.BenchConfig(
-        seconds=seconds, connections=connections, workers=workers, pgbench_clients=pgbench_clients
+        seconds=seconds,
+        rounds=rounds,
+        connections=connections,
+        workers=workers,
+        pgbench_clients=pgbench_clients,
     )
     result = bench.run(get_settings(), config, say=err_console.print)
     if as_json:
         console.print_json(data=result.as_json())
         return
-    p = result.payments
-    table = Table("figure", "value", title="utilipay bench payments")
-    table.add_row("payments/s", f"{p.per_second:,.0f}")
-    table.add_row(
-        "latency p50 / p90 / p99",
-        f"{p.p50_us / 1000:.1f} / {p.p90_us / 1000:.1f} / {p.p99_us / 1000:.1f} ms",
-    )
-    table.add_row(
-        "requests / HTTP errors / socket errors",
-        f"{p.requests:,} / {p.status_errors} / {p.socket_errors}",
-    )
-    table.add_row("payments in the database", f"{result.payments_in_database:,}")
-    table.add_row("books balanced (utilipay check)", str(result.books_balanced))
-    table.add_row("pgbench tps (TPC-B-like)", f"{result.pgbench_tps:,.0f}")
-    table.add_row("payments/s ÷ pgbench tps", f"{result.ratio:.2f}")
-    table.add_row("load generator", result.load_generator)
-    table.add_row(
-        "machine",
-        f"{result.machine['cpus']} × {result.machine['cpu_model']}, "
-        f"PostgreSQL {result.machine['postgresql']}",
-    )
+    table = Table(
+        "round", "payments/s", "p50 / p90 / p99 ms", "errors", "pgbench tps", "ratio",
+        title="utilipay bench payments",
+    )  # fmt: skip
+    for n, r in enumerate(result.rounds, 1):
+        p = r.payments
+        table.add_row(
+            str(n),
+            f"{p.per_second:,.0f}",
+            f"{p.p50_us / 1000:.1f} / {p.p90_us / 1000:.1f} / {p.p99_us / 1000:.1f}",
+            f"{p.status_errors + p.socket_errors}",
+            f"{r.pgbench_tps:,.0f}",
+            f"{r.ratio:.2f}",
+        )
     console.print(table)
+    m = result.machine
+    console.print(
+        f"median ratio {result.median.ratio:.2f}; {result.payments_in_database:,} payments "
+        f"stored; books balanced: {result.books_balanced}; load: {result.load_generator}; "
+        f"{m['cpus']} × {m['cpu_model']}, PostgreSQL {m['postgresql']}",
+        highlight=False,
+    )
 
 
 def main() -> None:
