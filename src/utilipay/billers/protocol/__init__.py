@@ -1,0 +1,1 @@
+"""The biller protocol (biller-protocol.md): framing, signatures and messages, for both sides."""
