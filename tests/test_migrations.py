@@ -29,7 +29,13 @@ def test_the_code_tables_match_the_migrated_schema(db_url: URL) -> None:
         for d in compare_metadata(context, metadata):
             changes.extend(d if isinstance(d, list) else [d])  # column changes come in lists
         # indexes, checks and triggers live in the migrations only
-        diff = [c for c in changes if c[0] not in {"add_index", "remove_index"}]
+        diff = [
+            c
+            for c in changes
+            if c[0] not in {"add_index", "remove_index"}
+            # procrastinate's tables are its own (migration 0004 installs them)
+            and not (c[0] == "remove_table" and c[1].name.startswith("procrastinate"))
+        ]
     engine.dispose()
     assert diff == []
 

@@ -37,6 +37,7 @@ async def announce_change(conn: AsyncConnection) -> None:
 @dataclass(frozen=True)
 class _Snapshot:
     channels: dict[str, Channel] = field(default_factory=dict)
+    channels_by_id: dict[int, Channel] = field(default_factory=dict)
     billers: dict[str, Biller] = field(default_factory=dict)
     billers_by_id: dict[int, Biller] = field(default_factory=dict)
 
@@ -70,6 +71,7 @@ class Directory:
             billers = await billers_repo.all_billers(conn)
         self._snapshot = _Snapshot(
             channels={c.code: c for c in channels},
+            channels_by_id={c.id: c for c in channels},
             billers={b.code: b for b in billers},
             billers_by_id={b.id: b for b in billers},
         )
@@ -77,6 +79,13 @@ class Directory:
 
     def channel(self, code: str) -> Channel | None:
         return self._snapshot.channels.get(code)
+
+    def channel_by_id(self, channel_id: int) -> Channel | None:
+        return self._snapshot.channels_by_id.get(channel_id)
+
+    def channel_code(self, channel_id: int) -> str:
+        channel = self.channel_by_id(channel_id)
+        return channel.code if channel else str(channel_id)
 
     def biller(self, code: str) -> Biller | None:
         return self._snapshot.billers.get(code)

@@ -1,17 +1,21 @@
 """Every table of the hub, for tools that need the whole schema (migrations, drift test)."""
 
 from utilipay.audit.tables import audit_log
-from utilipay.billers.tables import billers
+from utilipay.billers.tables import biller_calls, biller_connections, billers
 from utilipay.billing.tables import bills, customer_accounts
 from utilipay.bindings.tables import bindings
 from utilipay.channels.tables import channel_nonces, channels
 from utilipay.db import metadata
 from utilipay.ledger.tables import journal_entries, ledger_accounts, postings
 from utilipay.outbox.tables import outbox_events
-from utilipay.payments.tables import payments
+from utilipay.payments.tables import bill_claims, payment_exceptions, payments
+from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 
 __all__ = [
     "audit_log",
+    "bill_claims",
+    "biller_calls",
+    "biller_connections",
     "billers",
     "bills",
     "bindings",
@@ -22,6 +26,9 @@ __all__ = [
     "ledger_accounts",
     "metadata",
     "outbox_events",
+    "payment_exceptions",
     "payments",
     "postings",
+    "webhook_attempts",
+    "webhook_deliveries",
 ]

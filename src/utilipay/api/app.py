@@ -26,6 +26,7 @@ from utilipay.db.engine import database_url
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
+from utilipay.statements.api import router as statements_router
 
 DESCRIPTION = """
 The contract between payment channels and the utilipay hub.
@@ -83,7 +84,8 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
     app.add_exception_handler(DomainError, refusal)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    for router in (billers_router, bindings_router, bills_router, payments_router):
+    routers = (billers_router, bindings_router, bills_router, payments_router, statements_router)
+    for router in routers:
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -10,6 +10,8 @@ import structlog
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from utilipay.billers.connector import Connectors
+from utilipay.billers.remote import RemoteBillers
 from utilipay.billers.schemas import IntegrationMode
 from utilipay.channels import service as channels_service
 from utilipay.channels.ratelimit import RateLimiter
@@ -18,6 +20,7 @@ from utilipay.config import get_settings
 from utilipay.db.engine import create_engine
 from utilipay.directory import Directory
 from utilipay.payments.hosted import BatchedHostedPayments
+from utilipay.payments.remote import RemoteWriteOff
 from utilipay.payments.service import HostedWriteOff, WriteOffPath
 
 NONCE_PURGE_INTERVAL = 60.0
@@ -34,6 +37,8 @@ class Hub:
     )
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     hosted_payments: BatchedHostedPayments = field(init=False)
+    remote_billers: RemoteBillers = field(init=False)
+    connectors: Connectors = field(init=False)
     write_offs: dict[IntegrationMode, WriteOffPath] = field(init=False)
     _housekeeping: asyncio.Task[None] = field(init=False)
 
@@ -44,7 +49,19 @@ class Hub:
         self.hosted_payments = BatchedHostedPayments(
             self.engine, self.clock, max_in_flight=in_flight
         )
-        self.write_offs = {IntegrationMode.HOSTED: HostedWriteOff(self.hosted_payments)}
+        self.remote_billers = RemoteBillers(self.clock)
+        self.connectors = Connectors(self.remote_billers)
+        remote = RemoteWriteOff(
+            self.engine,
+            self.clock,
+            self.remote_billers,
+            self.connectors.for_mode(IntegrationMode.REMOTE),
+            self.directory.channel_code,
+        )
+        self.write_offs = {
+            IntegrationMode.HOSTED: HostedWriteOff(self.hosted_payments),
+            IntegrationMode.REMOTE: remote,
+        }
 
     @classmethod
     def from_url(cls, url: URL, clock: Clock | None = None) -> Hub:
@@ -60,6 +77,7 @@ class Hub:
         with contextlib.suppress(asyncio.CancelledError):
             await self._housekeeping
         await self.hosted_payments.drain()
+        await self.remote_billers.close()
         await self.directory.stop()
         await self.engine.dispose()
 

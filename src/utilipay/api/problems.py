@@ -19,6 +19,7 @@ _STATUS_AND_TITLE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.METHOD_NOT_ALLOWED: (405, "Method not allowed"),
     ErrorCode.IDEMPOTENCY_CONFLICT: (409, "Order id already used for another request"),
     ErrorCode.BILL_ALREADY_PAID: (409, "Bill already paid"),
+    ErrorCode.NOT_READY: (409, "Not available yet"),
     ErrorCode.PAYLOAD_TOO_LARGE: (413, "Payload too large"),
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: (415, "Unsupported media type"),
     ErrorCode.INVALID_ACCOUNT: (422, "Account number is not valid for this biller"),

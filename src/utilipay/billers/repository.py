@@ -1,21 +1,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.billers.connection import RemoteConnection
 from utilipay.billers.rules import AccountRule
 from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
-from utilipay.billers.tables import billers
+from utilipay.billers.tables import biller_connections, billers
 from utilipay.ledger.tables import ledger_accounts
 
-_SELECT = select(billers, ledger_accounts.c.id.label("payable_account_id")).join(
-    ledger_accounts,
-    and_(
-        ledger_accounts.c.biller_id == billers.c.id,
-        ledger_accounts.c.kind == "BILLER_PAYABLE",
-    ),
+_CONNECTION = [c.label(f"conn_{c.name}") for c in biller_connections.c if c.name != "biller_id"]
+_SELECT = (
+    select(billers, ledger_accounts.c.id.label("payable_account_id"), *_CONNECTION)
+    .join(
+        ledger_accounts,
+        and_(
+            ledger_accounts.c.biller_id == billers.c.id,
+            ledger_accounts.c.kind == "BILLER_PAYABLE",
+        ),
+    )
+    .outerjoin(biller_connections, biller_connections.c.biller_id == billers.c.id)
 )
 
 
@@ -34,7 +42,14 @@ def _from_row(row: object) -> Biller:
         min_payment=m["min_payment"],
         max_payment=m["max_payment"],
         payable_account_id=m["payable_account_id"],
+        remote=_connection(m),
     )
+
+
+def _connection(m: Any) -> RemoteConnection | None:
+    if m["conn_base_url"] is None:
+        return None
+    return RemoteConnection.from_row({k[5:]: v for k, v in m.items() if k.startswith("conn_")})
 
 
 async def by_code(conn: AsyncConnection, code: str) -> Biller | None:
@@ -75,3 +90,13 @@ async def insert_biller(
         .returning(billers.c.id)
     )
     return int(result.scalar_one())
+
+
+async def save_connection(conn: AsyncConnection, biller_id: int, **values: Any) -> None:
+    """Create or change a remote biller's connection settings."""
+    statement = pg_insert(biller_connections).values(biller_id=biller_id, **values)
+    await conn.execute(statement.on_conflict_do_update(index_elements=["biller_id"], set_=values))
+
+
+async def update_biller(conn: AsyncConnection, biller_id: int, **values: Any) -> None:
+    await conn.execute(update(billers).where(billers.c.id == biller_id).values(**values))

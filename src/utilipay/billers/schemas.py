@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from utilipay.billers.connection import RemoteConnection
 from utilipay.billers.rules import AccountRule
 
 
@@ -41,6 +42,7 @@ class Biller:
     min_payment: int
     max_payment: int
     payable_account_id: int
+    remote: RemoteConnection | None = None  # how to reach it, for mode remote
 
 
 BillerCode = Callable[[int], str]  # biller id → code, from the directory

@@ -1,15 +1,24 @@
-"""Registering billers (utilities) with the hub."""
+"""Registering billers (utilities) with the hub and changing how they are reached."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
 from utilipay.billers import repository
+from utilipay.billers.connection import (
+    DEFAULT_DEADLINE,
+    DEFAULT_SCHEDULE,
+    check_base_url,
+    check_key,
+)
+from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.rules import AccountRule
-from utilipay.billers.schemas import Biller, Category, IntegrationMode
+from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
 from utilipay.clock import Clock
 from utilipay.common.validation import check_code
 from utilipay.directory import announce_change
@@ -19,11 +28,45 @@ from utilipay.ledger.accounts import AccountKind, open_account
 _REGION = re.compile(r"([0-9]{6})?")  # GB/T 2260 administrative division code, or none
 
 
+@dataclass(frozen=True, slots=True)
+class RemoteSettings:
+    """Connection settings an operator gives; None leaves a setting as it is."""
+
+    url: str | None = None
+    key: str | None = None  # a new key: the old one stays accepted until retired
+    retire_previous_key: bool = False
+    sign_type: SignType | None = None
+    confirm_schedule: tuple[int, ...] | None = None  # seconds
+    resolution_deadline_s: int | None = None
+    connect_timeout_ms: int | None = None
+    total_timeout_ms: int | None = None
+    max_refund_attempts: int | None = None
+
+
+def _bad(detail: str) -> DomainError:
+    return DomainError(ErrorCode.MALFORMED_REQUEST, detail)
+
+
 async def _reload(conn: AsyncConnection, code: str) -> Biller:
     biller = await repository.by_code(conn, code)
     if biller is None:  # we just wrote it in this transaction
         raise RuntimeError(f"biller {code} vanished inside its own transaction")
     return biller
+
+
+def _new_connection(remote: RemoteSettings | None) -> dict[str, Any]:
+    if remote is None or not (remote.url and remote.key and remote.sign_type):
+        raise _bad("a remote biller needs --url, --key and --sign-type")
+    return {
+        "base_url": check_base_url(remote.url),
+        "sign_type": remote.sign_type,
+        "key": check_key(remote.key),
+        "confirm_schedule": list(remote.confirm_schedule or DEFAULT_SCHEDULE),
+        "resolution_deadline_s": remote.resolution_deadline_s or DEFAULT_DEADLINE,
+        "connect_timeout_ms": remote.connect_timeout_ms or 3000,
+        "total_timeout_ms": remote.total_timeout_ms or 10000,
+        "max_refund_attempts": remote.max_refund_attempts or 8,
+    }
 
 
 async def add_biller(
@@ -38,16 +81,16 @@ async def add_biller(
     account_hint: str = "",
     region: str = "",
     parent_code: str | None = None,
+    remote: RemoteSettings | None = None,
     actor: str,
 ) -> Biller:
     check_code("biller", code)
-    if mode is not IntegrationMode.HOSTED:
-        raise DomainError(
-            ErrorCode.MALFORMED_REQUEST, "only hosted billers can be registered in this version"
-        )
     rule = AccountRule.parse(account_rule, account_hint)
     if not _REGION.fullmatch(region):
-        raise DomainError(ErrorCode.MALFORMED_REQUEST, f"region {region!r} must be 6 digits")
+        raise _bad(f"region {region!r} must be 6 digits")
+    if mode is IntegrationMode.HOSTED and remote is not None:
+        raise _bad("a hosted biller keeps its bills in the hub: no URL or key")
+    connection = _new_connection(remote) if mode is IntegrationMode.REMOTE else None
     if await repository.by_code(conn, code) is not None:
         raise DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, f"biller {code} already exists")
     parent_id = None
@@ -67,9 +110,14 @@ async def add_biller(
         mode=mode,
         created_at=clock.now(),
     )
+    if connection is not None:
+        await repository.save_connection(conn, biller_id, **connection, updated_at=clock.now())
     await open_account(
         conn, clock, AccountKind.BILLER_PAYABLE, owner_code=code, biller_id=biller_id
     )
+    details = {"mode": mode, "category": category, "parent": parent_code, "rule": account_rule}
+    if connection is not None:
+        details |= {k: v for k, v in connection.items() if k != "key"}
     await audit.record(
         conn,
         clock,
@@ -77,7 +125,77 @@ async def add_biller(
         action="biller.add",
         object_type="biller",
         object_id=code,
-        details={"mode": mode, "category": category, "parent": parent_code, "rule": account_rule},
+        details=details,
+    )
+    await announce_change(conn)
+    return await _reload(conn, code)
+
+
+def _connection_changes(biller: Biller, remote: RemoteSettings) -> dict[str, Any]:
+    if biller.remote is None:
+        raise _bad(f"biller {biller.code} is hosted: it has no connection to change")
+    changes: dict[str, Any] = {}
+    if remote.url is not None:
+        changes["base_url"] = check_base_url(remote.url)
+    if remote.key is not None:
+        changes["key"] = check_key(remote.key)
+        changes["previous_key"] = biller.remote.key
+    if remote.retire_previous_key:
+        changes["previous_key"] = None
+    if remote.sign_type is not None:
+        changes["sign_type"] = remote.sign_type
+    if remote.confirm_schedule is not None:
+        changes["confirm_schedule"] = list(remote.confirm_schedule)
+    for name in (
+        "resolution_deadline_s",
+        "connect_timeout_ms",
+        "total_timeout_ms",
+        "max_refund_attempts",
+    ):
+        value = getattr(remote, name)
+        if value is not None:
+            if value <= 0:
+                raise _bad(f"{name} must be positive")
+            changes[name] = value
+    return changes
+
+
+async def update_biller(
+    conn: AsyncConnection,
+    clock: Clock,
+    code: str,
+    *,
+    name: str | None = None,
+    status: BillerStatus | None = None,
+    remote: RemoteSettings | None = None,
+    actor: str,
+    reason: str = "",
+) -> Biller:
+    biller = await repository.by_code(conn, code)
+    if biller is None:
+        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {code}")
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = name
+    if status is not None:
+        values["status"] = status
+    if values:
+        await repository.update_biller(conn, biller.id, **values)
+    changes = _connection_changes(biller, remote) if remote is not None else {}
+    if changes:
+        await repository.save_connection(conn, biller.id, **changes, updated_at=clock.now())
+    logged = sorted(values) + [k for k in changes if "key" not in k]
+    logged += ["key rotated"] if "key" in changes else []
+    logged += ["previous key retired"] if remote is not None and remote.retire_previous_key else []
+    await audit.record(
+        conn,
+        clock,
+        actor=actor,
+        action="biller.update",
+        object_type="biller",
+        object_id=code,
+        reason=reason,
+        details={"changed": logged},
     )
     await announce_change(conn)
     return await _reload(conn, code)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from utilipay.db import metadata
 
@@ -31,4 +32,36 @@ billers = Table(
     Column("max_payment", BigInteger, nullable=False),
     Column("currency", CHAR(3), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+biller_connections = Table(
+    "biller_connections",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("base_url", Text, nullable=False),
+    Column("sign_type", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("previous_key", Text),
+    Column("platform", Text, nullable=False),
+    Column("connect_timeout_ms", Integer, nullable=False),
+    Column("total_timeout_ms", Integer, nullable=False),
+    Column("confirm_schedule", ARRAY(Integer), nullable=False),
+    Column("resolution_deadline_s", Integer, nullable=False),
+    Column("max_refund_attempts", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+biller_calls = Table(
+    "biller_calls",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("payment_id", Text),
+    Column("trancode", Text, nullable=False),
+    Column("serial", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
 )

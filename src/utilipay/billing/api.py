@@ -8,7 +8,7 @@ from starlette.responses import Response
 from utilipay.api.context import RequestContext, signed
 from utilipay.api.docs import PROBLEMS, BillsOut
 from utilipay.api.json import json_response
-from utilipay.billers.lookup import active_biller, connector_for
+from utilipay.billers.lookup import active_biller
 from utilipay.money import CNY
 
 router = APIRouter(prefix="/v1", tags=["bills"])
@@ -22,8 +22,8 @@ async def query_bills(
 ) -> Response:
     found = active_biller(ctx.hub.directory.biller(biller), biller)
     found.rule.check(found.code, account)
-    async with ctx.transaction() as conn:
-        result = await connector_for(found).query(conn, found, account)
+    await ctx.record_nonce()
+    result = await ctx.hub.connectors.for_biller(found).query(ctx.hub.engine, found, account)
     return json_response(
         {
             "biller": found.code,

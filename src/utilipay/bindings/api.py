@@ -38,9 +38,18 @@ async def create_binding(request: Request) -> Response:
     ctx = await signed(request)
     body = parse_body(BindingRequest, ctx.body, request.headers.get("content-type"))
     biller = active_biller(ctx.hub.directory.biller(body.biller), body.biller)
+    biller.rule.check(biller.code, body.account)
     async with ctx.transaction() as conn:
-        result = await service.bind(
-            conn, ctx.hub.clock, ctx.channel, biller, body.payer, body.account
+        existing = await service.live_binding(conn, ctx.channel, biller, body.payer, body.account)
+    if existing is not None:
+        return json_response(_out(existing), 200)
+    # The biller confirms the account outside any transaction: a remote one may take seconds.
+    account = await ctx.hub.connectors.for_biller(biller).query(
+        ctx.hub.engine, biller, body.account
+    )
+    async with ctx.hub.engine.begin() as conn:
+        result = await service.save_binding(
+            conn, ctx.hub.clock, ctx.channel, biller, body.payer, body.account, account.holder
         )
     return json_response(_out(result.binding), 201 if result.created else 200)
 

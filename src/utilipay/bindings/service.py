@@ -9,7 +9,6 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers.lookup import connector_for
 from utilipay.billers.schemas import Biller, BillerCode
 from utilipay.bindings.schemas import Binding
 from utilipay.bindings.tables import bindings
@@ -29,23 +28,36 @@ def _binding(row: Any, biller_code: str) -> Binding:
     return Binding(row.id, row.payer, biller_code, row.account_no, row.holder, row.created_at)
 
 
-async def bind(
+def _live(channel: Channel, biller: Biller, payer: str, account_no: str) -> Any:
+    return (
+        (bindings.c.biller_id == biller.id)
+        & (bindings.c.account_no == account_no)
+        & (bindings.c.channel_id == channel.id)
+        & (bindings.c.payer == payer)
+        & bindings.c.deleted_at.is_(None)
+    )
+
+
+async def live_binding(
+    conn: AsyncConnection, channel: Channel, biller: Biller, payer: str, account_no: str
+) -> Binding | None:
+    """The payer's binding of this account, if it exists (binding again returns it)."""
+    row = (
+        await conn.execute(select(bindings).where(_live(channel, biller, payer, account_no)))
+    ).first()
+    return _binding(row, biller.code) if row is not None else None
+
+
+async def save_binding(
     conn: AsyncConnection,
     clock: Clock,
     channel: Channel,
     biller: Biller,
     payer: str,
     account_no: str,
+    holder: str,
 ) -> BindResult:
-    """Bind, checking the account against the rule and the biller; binding again is a no-op."""
-    biller.rule.check(biller.code, account_no)
-    live = (bindings.c.biller_id == biller.id) & (bindings.c.account_no == account_no)
-    live &= (bindings.c.channel_id == channel.id) & (bindings.c.payer == payer)
-    live &= bindings.c.deleted_at.is_(None)
-    existing = (await conn.execute(select(bindings).where(live))).first()
-    if existing is not None:
-        return BindResult(_binding(existing, biller.code), created=False)
-    account = await connector_for(biller).query(conn, biller, account_no)
+    """Bind an account the biller has confirmed; a concurrent twin's binding is returned."""
     inserted = (
         await conn.execute(
             insert(bindings)
@@ -55,15 +67,17 @@ async def bind(
                 channel_id=channel.id,
                 payer=payer,
                 account_no=account_no,
-                holder=account.holder,
+                holder=holder,
                 created_at=clock.now(),
             )
             .on_conflict_do_nothing()
             .returning(bindings)
         )
     ).first()
-    if inserted is None:  # a concurrent twin bound it first
-        row = (await conn.execute(select(bindings).where(live))).one()
+    if inserted is None:
+        row = (
+            await conn.execute(select(bindings).where(_live(channel, biller, payer, account_no)))
+        ).one()
         return BindResult(_binding(row, biller.code), created=False)
     return BindResult(_binding(inserted, biller.code), created=True)
 

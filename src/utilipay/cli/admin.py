@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers_repo
 from utilipay.billers import service as billers_service
-from utilipay.billers.schemas import Biller, Category, IntegrationMode
+from utilipay.billers.connection import parse_duration, parse_schedule
+from utilipay.billers.protocol.framing import SignType
+from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
+from utilipay.billers.service import RemoteSettings
 from utilipay.channels import repository as channels_repo
 from utilipay.channels import service as channels_service
 from utilipay.channels.schemas import Channel, ChannelStatus
@@ -95,6 +98,51 @@ def channels_list() -> None:
     console.print(table)
 
 
+Url = Annotated[str | None, typer.Option("--url", help="remote: the biller's base URL")]
+Key = Annotated[str | None, typer.Option(help="remote: shared signing key")]
+SignTypeOpt = Annotated[SignType | None, typer.Option(help="remote: SHA1 (legacy) or HMAC-SHA256")]
+Schedule = Annotated[
+    str | None, typer.Option(help="remote: delays between confirms [default: 5s,30s,2m,10m,30m]")
+]
+Deadline = Annotated[
+    str | None, typer.Option(help="remote: when an unknown write-off is reversed [default: 24h]")
+]
+ConnectTimeout = Annotated[str | None, typer.Option(help="remote: [default: 3s]")]
+TotalTimeout = Annotated[str | None, typer.Option(help="remote: per call [default: 10s]")]
+RefundAttempts = Annotated[
+    int | None, typer.Option(help="remote: unanswered refunds before a person takes over")
+]
+
+
+def _remote_settings(
+    url: str | None,
+    key: str | None,
+    sign_type: SignType | None,
+    confirm_schedule: str | None,
+    resolution_deadline: str | None,
+    connect_timeout: str | None,
+    total_timeout: str | None,
+    max_refund_attempts: int | None,
+    retire_previous_key: bool = False,
+) -> RemoteSettings:
+    def ms(text: str | None) -> int | None:
+        return round(parse_duration(text) * 1000) if text else None
+
+    return RemoteSettings(
+        url=url,
+        key=key,
+        retire_previous_key=retire_previous_key,
+        sign_type=sign_type,
+        confirm_schedule=parse_schedule(confirm_schedule) if confirm_schedule else None,
+        resolution_deadline_s=(
+            round(parse_duration(resolution_deadline)) if resolution_deadline else None
+        ),
+        connect_timeout_ms=ms(connect_timeout),
+        total_timeout_ms=ms(total_timeout),
+        max_refund_attempts=max_refund_attempts,
+    )
+
+
 @billers_app.command("add")
 def billers_add(
     code: str,
@@ -105,9 +153,25 @@ def billers_add(
     account_hint: Annotated[str, typer.Option(help="the rule in words, shown to payers")] = "",
     region: Annotated[str, typer.Option(help="6-digit administrative division code")] = "",
     parent: Annotated[str | None, typer.Option(help="the group this biller is a branch of")] = None,
+    url: Url = None,
+    key: Key = None,
+    sign_type: SignTypeOpt = None,
+    confirm_schedule: Schedule = None,
+    resolution_deadline: Deadline = None,
+    connect_timeout: ConnectTimeout = None,
+    total_timeout: TotalTimeout = None,
+    max_refund_attempts: RefundAttempts = None,
     actor: Actor = None,
 ) -> None:
+    """Register a biller: hosted (its bills live in the hub) or remote (biller protocol)."""
+
     async def work(conn: AsyncConnection) -> Biller:
+        remote = None
+        if mode is IntegrationMode.REMOTE:
+            remote = _remote_settings(
+                url, key, sign_type, confirm_schedule, resolution_deadline,
+                connect_timeout, total_timeout, max_refund_attempts,
+            )  # fmt: skip
         return await billers_service.add_biller(
             conn,
             SystemClock(),
@@ -119,6 +183,7 @@ def billers_add(
             account_hint=account_hint,
             region=region,
             parent_code=parent,
+            remote=remote,
             actor=actor or default_actor(),
         )
 
@@ -126,10 +191,53 @@ def billers_add(
     console.print(f"biller [bold]{biller.code}[/bold] added ({biller.mode})")
 
 
+@billers_app.command("update")
+def billers_update(
+    code: str,
+    name: Annotated[str | None, typer.Option()] = None,
+    active: Annotated[bool | None, typer.Option("--activate/--suspend")] = None,
+    url: Url = None,
+    key: Annotated[
+        str | None, typer.Option(help="a new key; the old one stays accepted until retired")
+    ] = None,
+    retire_previous_key: Annotated[bool, typer.Option()] = False,
+    sign_type: SignTypeOpt = None,
+    confirm_schedule: Schedule = None,
+    resolution_deadline: Deadline = None,
+    connect_timeout: ConnectTimeout = None,
+    total_timeout: TotalTimeout = None,
+    max_refund_attempts: RefundAttempts = None,
+    reason: Annotated[str, typer.Option()] = "",
+    actor: Actor = None,
+) -> None:
+    """Change a biller; for a remote one also its URL, key (rotation), schedule and timeouts."""
+    remote = _remote_settings(
+        url, key, sign_type, confirm_schedule, resolution_deadline,
+        connect_timeout, total_timeout, max_refund_attempts, retire_previous_key,
+    )  # fmt: skip
+    status = None if active is None else BillerStatus.ACTIVE if active else BillerStatus.SUSPENDED
+
+    async def work(conn: AsyncConnection) -> Biller:
+        return await billers_service.update_biller(
+            conn,
+            SystemClock(),
+            code,
+            name=name,
+            status=status,
+            remote=remote if remote != RemoteSettings() else None,
+            actor=actor or default_actor(),
+            reason=reason,
+        )
+
+    biller = run_in_transaction(work)
+    console.print(f"biller [bold]{biller.code}[/bold] updated ({biller.status})")
+
+
 @billers_app.command("list")
 def billers_list() -> None:
     found = run_in_transaction(billers_repo.all_billers)
-    table = Table("code", "name", "category", "mode", "status", "account rule")
+    table = Table("code", "name", "category", "mode", "status", "account rule", "reached at")
     for b in found:
-        table.add_row(b.code, b.name, b.category, b.mode, b.status, b.rule.pattern)
+        where = f"{b.remote.base_url} ({b.remote.sign_type})" if b.remote else ""
+        table.add_row(b.code, b.name, b.category, b.mode, b.status, b.rule.pattern, where)
     console.print(table)

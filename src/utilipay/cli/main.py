@@ -17,6 +17,7 @@ from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
 from utilipay.cli.admin import billers_app, channels_app
+from utilipay.cli.operations import exceptions_app, statement, worker
 from utilipay.cli.runtime import console, err_console, ready_url, run_in_transaction
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
@@ -44,6 +45,9 @@ app.add_typer(billers_app, name="billers")
 app.add_typer(bills_app, name="bills")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
+app.add_typer(exceptions_app, name="exceptions")
+app.command("worker")(worker)
+app.command("statement")(statement)
 
 
 @db_app.command("upgrade")

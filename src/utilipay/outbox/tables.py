@@ -14,4 +14,5 @@ outbox_events = Table(
     Column("aggregate_id", Text, nullable=False),
     Column("payload", JSONB, nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("dispatched_at", DateTime(timezone=True)),
 )

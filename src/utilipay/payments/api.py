@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
@@ -9,32 +9,12 @@ from utilipay.api.context import RequestContext, signed
 from utilipay.api.docs import PROBLEMS, PaymentOut, json_body
 from utilipay.api.json import json_response, parse_body
 from utilipay.billers.lookup import active_biller
-from utilipay.clock import to_shanghai_iso
 from utilipay.payments import service
 from utilipay.payments.rules import check_bill_nos
-from utilipay.payments.schemas import Payment, PaymentCommand, PaymentRequest
+from utilipay.payments.schemas import PaymentCommand, PaymentRequest
+from utilipay.payments.views import payment_out
 
 router = APIRouter(prefix="/v1", tags=["payments"])
-
-
-def payment_out(p: Payment) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": p.id,
-        "order_id": p.order_id,
-        "status": p.status,
-        "biller": p.biller,
-        "account": p.account_no,
-        "amount": p.amount,
-        "currency": p.currency,
-        "bill_nos": list(p.bill_nos),
-        "receipt_no": p.receipt_no,
-        "biller_serial": p.biller_serial,
-        "created_at": to_shanghai_iso(p.created_at),
-        "finished_at": to_shanghai_iso(p.finished_at) if p.finished_at else None,
-    }
-    if p.failure_code is not None:
-        out["failure_code"] = p.failure_code
-    return out
 
 
 @router.post(

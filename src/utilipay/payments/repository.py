@@ -11,7 +11,7 @@ from utilipay.payments.schemas import Payment, PaymentStatus
 from utilipay.payments.tables import payments
 
 
-def to_payment(row: Mapping[str, Any], biller_code: BillerCode) -> Payment:
+def to_payment(row: Mapping[Any, Any], biller_code: BillerCode) -> Payment:
     return Payment(
         id=row["id"],
         order_id=row["order_id"],

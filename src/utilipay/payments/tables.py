@@ -6,6 +6,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Integer,
     LargeBinary,
     Table,
@@ -34,4 +35,36 @@ payments = Table(
     Column("biller_serial", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
+    # resolving an unknown outcome at a remote biller (payments/resolution.py)
+    Column("resolution", Text),
+    Column("next_check_at", DateTime(timezone=True)),
+    Column("resolve_by", DateTime(timezone=True)),
+    Column("check_attempts", Integer, nullable=False),
+    Column("refund_attempts", Integer, nullable=False),
+    Column("last_outcome", Text),
+    Column("reversed_at", DateTime(timezone=True)),
+)
+
+bill_claims = Table(
+    "bill_claims",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), nullable=False),
+    Column("bill_no", Text, nullable=False),
+    Column("payment_id", Text, nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True)),
+)
+
+payment_exceptions = Table(
+    "payment_exceptions",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("payment_id", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_by", Text),
+    Column("resolution", Text),
+    Column("note", Text),
 )

@@ -1,0 +1,176 @@
+"""A remote payment's final outcome, recorded once: status, receipt, ledger, claims, outbox.
+
+Every transition is conditional on the payment still being PROCESSING, so the
+request that charged, the resolver and a person resolving an exception can
+race and only the first one counts; the others see the outcome it recorded.
+(Hosted payments reach the same rows inside ``pay_hosted``, migration 0001.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.clock import business_date
+from utilipay.payments import claims
+
+_SUCCEED = text(
+    """
+    UPDATE payments
+       SET status = 'SUCCEEDED', biller_serial = :serial, finished_at = :now,
+           receipt_no = :receipt_prefix || lpad(nextval('receipt_seq')::text, 10, '0'),
+           resolution = NULL, next_check_at = NULL, last_outcome = :outcome
+     WHERE biller_id = :biller_id AND id = :id AND status = 'PROCESSING'
+    RETURNING *
+    """
+)
+
+_BOOK = text(
+    """
+    WITH entry AS (
+        INSERT INTO journal_entries (biller_id, kind, payment_id, created_at)
+        VALUES (:biller_id, 'PAYMENT', :id, :now) RETURNING id
+    )
+    INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
+    SELECT :biller_id, entry.id, line.no, line.account, line.amount
+      FROM entry, (VALUES
+        (1, (SELECT id FROM ledger_accounts
+              WHERE kind = 'CHANNEL_RECEIVABLE' AND channel_id = :channel_id), :amount),
+        (2, (SELECT id FROM ledger_accounts
+              WHERE kind = 'BILLER_PAYABLE' AND biller_id = :biller_id), -CAST(:amount AS bigint))
+      ) AS line (no, account, amount)
+    """
+)
+
+_FAIL = text(
+    """
+    UPDATE payments
+       SET status = 'FAILED', failure_code = :failure_code, finished_at = :now,
+           resolution = NULL, next_check_at = NULL, last_outcome = :outcome,
+           reversed_at = CASE WHEN CAST(:reversed AS boolean) THEN CAST(:now AS timestamptz) END,
+           biller_serial = coalesce(:serial, biller_serial)
+     WHERE biller_id = :biller_id AND id = :id AND status = 'PROCESSING'
+    RETURNING *
+    """
+)
+
+_ANNOUNCE = text(
+    """
+    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    SELECT biller_id, :event_type, id, payment_event(p), :now
+      FROM payments p WHERE biller_id = :biller_id AND id = :id
+    """
+)
+
+_WAIT = text(
+    """
+    UPDATE payments
+       SET resolution = :resolution, next_check_at = :next_check_at,
+           check_attempts = check_attempts + 1,
+           refund_attempts = refund_attempts + :refund_attempted,
+           last_outcome = :outcome
+     WHERE biller_id = :biller_id AND id = :id AND status = 'PROCESSING'
+    RETURNING *
+    """
+)
+
+
+async def succeed(
+    conn: AsyncConnection, payment: Any, serial: str, now: datetime, outcome: str
+) -> Any | None:
+    """Written off at the biller: SUCCEEDED with its receipt, booked, announced."""
+    row = (
+        await conn.execute(
+            _SUCCEED,
+            {
+                "biller_id": payment.biller_id,
+                "id": payment.id,
+                "serial": serial,
+                "now": now,
+                "receipt_prefix": f"R{business_date(now):%Y%m%d}",
+                "outcome": outcome,
+            },
+        )
+    ).first()
+    if row is None:
+        return None
+    await conn.execute(
+        _BOOK,
+        {
+            "biller_id": row.biller_id,
+            "id": row.id,
+            "channel_id": row.channel_id,
+            "amount": row.amount,
+            "now": now,
+        },
+    )
+    await _announce(conn, row, "payment.succeeded", now)
+    return row
+
+
+async def fail(
+    conn: AsyncConnection,
+    payment: Any,
+    failure_code: str,
+    now: datetime,
+    outcome: str,
+    *,
+    reversed_serial: str | None = None,
+    reversed_write_off: bool = False,
+) -> Any | None:
+    """Definitively not written off (never, or undone by a reversal): FAILED, claims released."""
+    row = (
+        await conn.execute(
+            _FAIL,
+            {
+                "biller_id": payment.biller_id,
+                "id": payment.id,
+                "failure_code": failure_code,
+                "now": now,
+                "outcome": outcome,
+                "reversed": reversed_write_off,
+                "serial": reversed_serial,
+            },
+        )
+    ).first()
+    if row is None:
+        return None
+    await claims.release(conn, row.biller_id, row.id, now)
+    await _announce(conn, row, "payment.failed", now)
+    return row
+
+
+async def wait(
+    conn: AsyncConnection,
+    payment: Any,
+    resolution: str,
+    delay: timedelta,
+    now: datetime,
+    outcome: str,
+    *,
+    refund_attempted: bool = False,
+) -> Any | None:
+    """Still unknown: ask again after ``delay``."""
+    return (
+        await conn.execute(
+            _WAIT,
+            {
+                "biller_id": payment.biller_id,
+                "id": payment.id,
+                "resolution": resolution,
+                "next_check_at": now + delay,
+                "refund_attempted": 1 if refund_attempted else 0,
+                "outcome": outcome,
+            },
+        )
+    ).first()
+
+
+async def _announce(conn: AsyncConnection, row: Any, event_type: str, now: datetime) -> None:
+    await conn.execute(
+        _ANNOUNCE,
+        {"biller_id": row.biller_id, "id": row.id, "event_type": event_type, "now": now},
+    )

@@ -1,0 +1,285 @@
+"""Resolving remote write-offs whose outcome is unknown (掉单), so none is lost or made twice.
+
+A payment whose charge went unanswered stays PROCESSING. On the biller's
+schedule (default 5 s, 30 s, 2 min, 10 min, then every 30 min) the resolver
+asks ``confirm`` (销账结果查询):
+
+- SUCCESS → SUCCEEDED; FAILED → FAILED; REVERSED → FAILED (the write-off was undone).
+- NOTFOUND before the deadline → the charge is sent again with the same order
+  number (the biller's idempotency key), so a charge lost on the way still
+  writes the bill off: the payer has paid.
+- still unknown when the deadline passes → ``refund`` (冲正). From the first
+  refund on, the payment only ever goes to FAILED: a refund in flight may
+  still land, so a late SUCCESS must not be believed. Only a refund the biller
+  acknowledged (REVERSED or NOTFOUND) makes the payment FAILED.
+- a refund refused for good, or unanswered ``max_refund_attempts`` times →
+  the exceptions queue, for a person (``payments.exceptions``).
+
+Each step holds the payment's row lock for its calls, so two workers never
+work one payment; a worker killed mid-step loses nothing (the lock goes with
+its connection and the payment stays due).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from utilipay.billers.calls import log_call
+from utilipay.billers.protocol.codes import FINAL_CHARGE_FAILURES, Code
+from utilipay.billers.protocol.messages import (
+    ChargeAnswer,
+    ChargeRequest,
+    ConfirmAnswer,
+    ConfirmRequest,
+    OrderStatus,
+    RefundAnswer,
+    RefundRequest,
+)
+from utilipay.billers.remote import Answer, BillerUnreachable, RemoteBiller, RemoteBillers
+from utilipay.billers.schemas import Biller
+from utilipay.clock import Clock
+from utilipay.payments import exceptions, outcomes
+
+# The channel's failure_code for each final answer to a charge.
+CHARGE_FAILURES = {
+    Code.ACCOUNT_NOT_FOUND: "ACCOUNT_NOT_FOUND",
+    Code.NOTHING_DUE: "NO_BILL_DUE",
+    Code.AMOUNT_MISMATCH: "AMOUNT_MISMATCH",
+    Code.BILL_PAID_BY_OTHER_ORDER: "BILL_ALREADY_PAID",
+    Code.ORDER_REVERSED: "REVERSED",
+    Code.SIGNATURE_INVALID: "BILLER_REJECTED_SIGNATURE",
+    Code.MALFORMED: "BILLER_REJECTED_MESSAGE",
+}
+ChannelCode = Callable[[int], str]
+_NOW = timedelta(0)
+
+_DUE = text(
+    """
+    SELECT biller_id, id FROM payments
+     WHERE status = 'PROCESSING' AND resolution <> 'EXCEPTION' AND next_check_at <= :now
+     ORDER BY next_check_at LIMIT :limit
+    """
+)
+_LOCK = text(
+    """
+    SELECT * FROM payments
+     WHERE biller_id = :biller_id AND id = :id AND status = 'PROCESSING'
+       AND resolution <> 'EXCEPTION' AND next_check_at <= :now
+       FOR UPDATE SKIP LOCKED
+    """
+)
+
+
+async def call(remote: RemoteBiller, request: Any) -> Answer | BillerUnreachable:
+    """A protocol call whose failure to answer is a result, not an error."""
+    try:
+        return await remote.call(request)
+    except BillerUnreachable as exc:
+        return exc
+
+
+def charge_request(payment: Any, channel_code: str) -> ChargeRequest:
+    return ChargeRequest(
+        account=payment.account_no,
+        orderno=payment.id,  # the SAME order number on every retry (biller-protocol.md §4)
+        amount=payment.amount,
+        billnos=tuple(payment.bill_nos),
+        channel=channel_code,
+        paytime=payment.created_at,
+    )
+
+
+@dataclass
+class Step:
+    """One unit of work on one payment, inside its transaction (row locked)."""
+
+    conn: AsyncConnection
+    clock: Clock
+    remote: RemoteBiller
+    payment: Any
+    channel_code: str
+    outcome: str = field(default="")
+
+    async def call(self, request: Any) -> Answer | BillerUnreachable:
+        result = await call(self.remote, request)
+        await self.log(result)
+        return result
+
+    async def log(self, result: Answer | BillerUnreachable) -> None:
+        await log_call(self.conn, self.payment.biller_id, result.record, self.payment.id)
+
+    def delay(self) -> timedelta:
+        return self.remote.connection.delay(self.payment.check_attempts)
+
+    async def wait(self, resolution: str, note: str, delay: timedelta | None = None) -> str:
+        self.outcome = f"{resolution.lower()}: {note}"
+        await outcomes.wait(
+            self.conn,
+            self.payment,
+            resolution,
+            self.delay() if delay is None else delay,
+            self.clock.now(),
+            note[:300],
+            refund_attempted=resolution == "REVERSING",
+        )
+        return self.outcome
+
+
+async def apply_charge_answer(step: Step, result: Answer | BillerUnreachable) -> str:
+    """What a charge's answer (or its absence) means for the payment."""
+    if isinstance(result, BillerUnreachable):
+        return await step.wait("CONFIRMING", f"charge unanswered: {result.reason}")
+    code = result.message.head.code
+    body = result.message.body
+    if code in {Code.OK, Code.DUPLICATE_ORDER}:
+        if isinstance(body, ChargeAnswer):
+            await outcomes.succeed(
+                step.conn, step.payment, body.billerserial, step.clock.now(), f"charge {code}"
+            )
+            return "succeeded"
+        # 2001 without the original serial: written off; confirm at once to learn it.
+        return await step.wait("CONFIRMING", f"charge {code} without a serial", _NOW)
+    if code in FINAL_CHARGE_FAILURES:
+        failure = CHARGE_FAILURES[code]
+        await outcomes.fail(step.conn, step.payment, failure, step.clock.now(), f"charge {code}")
+        return f"failed: {failure}"
+    return await step.wait("CONFIRMING", f"charge answered {code}: outcome unknown")
+
+
+async def _confirm_or_charge(step: Step) -> str:
+    result = await step.call(ConfirmRequest(step.payment.id))
+    past_deadline = step.clock.now() >= step.payment.resolve_by
+    answered = isinstance(result, Answer) and result.message.head.code is Code.OK
+    answer = result.message.body if isinstance(result, Answer) else None
+    if answered and isinstance(answer, ConfirmAnswer):
+        known = await _record_known(step, answer)
+        if known is not None:
+            return known
+        if not past_deadline and answer.status is OrderStatus.NOTFOUND:
+            # the charge never arrived: send it again, with the same order number
+            charge = await step.call(charge_request(step.payment, step.channel_code))
+            return await apply_charge_answer(step, charge)
+    if past_deadline:
+        return await _reverse(step)
+    why = result.reason if isinstance(result, BillerUnreachable) else _said(result, answer)
+    return await step.wait("CONFIRMING", f"confirm: {why}")
+
+
+def _said(result: Answer, answer: Any) -> str:
+    if isinstance(answer, ConfirmAnswer):
+        return str(answer.status)
+    return f"{result.message.head.code} {result.message.head.msg}"
+
+
+async def _record_known(step: Step, answer: ConfirmAnswer) -> str | None:
+    """A final outcome the biller reports, recorded; None while it is still open."""
+    now = step.clock.now()
+    if answer.status is OrderStatus.SUCCESS and answer.billerserial:
+        await outcomes.succeed(step.conn, step.payment, answer.billerserial, now, "confirm SUCCESS")
+        return "succeeded"
+    if answer.status is OrderStatus.REVERSED:
+        await outcomes.fail(
+            step.conn, step.payment, "REVERSED", now, "confirm REVERSED",
+            reversed_serial=answer.billerserial, reversed_write_off=True,
+        )  # fmt: skip
+        return "failed: REVERSED"
+    if answer.status is OrderStatus.FAILED:
+        await outcomes.fail(step.conn, step.payment, "BILLER_FAILED", now, "confirm FAILED")
+        return "failed: BILLER_FAILED"
+    return None
+
+
+async def _reverse(step: Step) -> str:
+    """冲正: only an acknowledged reversal makes the payment FAILED."""
+    payment = step.payment
+    result = await step.call(
+        RefundRequest(payment.id, payment.amount, "outcome unknown at deadline")
+    )
+    now = step.clock.now()
+    if isinstance(result, BillerUnreachable) or result.message.head.code is Code.BUSY:
+        why = result.reason if isinstance(result, BillerUnreachable) else "9999"
+        if payment.refund_attempts + 1 >= step.remote.connection.max_refund_attempts:
+            await exceptions.open_exception(
+                step.conn, payment, f"refund unanswered {payment.refund_attempts + 1} times: {why}",
+                now,
+            )  # fmt: skip
+            return "exception: refund unanswered"
+        return await step.wait("REVERSING", f"refund unanswered: {why}")
+    answer = result.message.body
+    if result.message.head.code is not Code.OK or not isinstance(answer, RefundAnswer):
+        reason = f"refund refused: {result.message.head.code} {result.message.head.msg}"
+        await exceptions.open_exception(step.conn, payment, reason, now)
+        return "exception: refund refused"
+    if answer.status is OrderStatus.REVERSED:
+        await outcomes.fail(
+            step.conn, payment, "REVERSED", now, "refund REVERSED",
+            reversed_serial=answer.billerserial, reversed_write_off=True,
+        )  # fmt: skip
+        return "failed: REVERSED"
+    await outcomes.fail(step.conn, payment, "NOT_WRITTEN_OFF", now, "refund NOTFOUND")
+    return "failed: NOT_WRITTEN_OFF"
+
+
+async def resolve_one(
+    engine: AsyncEngine,
+    clock: Clock,
+    billers: RemoteBillers,
+    biller: Biller,
+    payment_id: str,
+    channel_code: ChannelCode,
+) -> str:
+    """One step for one due payment; nothing if another worker holds it or it is done."""
+    async with engine.begin() as conn:
+        payment = (
+            await conn.execute(
+                _LOCK, {"biller_id": biller.id, "id": payment_id, "now": clock.now()}
+            )
+        ).first()
+        if payment is None:
+            return "skipped"
+        step = Step(conn, clock, billers.get(biller), payment, channel_code(payment.channel_id))
+        if payment.resolution == "REVERSING":
+            return await _reverse(step)
+        return await _confirm_or_charge(step)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionPass:
+    attempted: int
+    results: dict[str, int]
+
+
+async def resolve_due(
+    engine: AsyncEngine,
+    clock: Clock,
+    billers: RemoteBillers,
+    biller_by_id: Callable[[int], Biller | None],
+    channel_code: ChannelCode,
+    *,
+    limit: int = 200,
+    concurrency: int = 8,
+) -> ResolutionPass:
+    """One pass over the payments that are due a check."""
+    async with engine.connect() as conn:
+        due = (await conn.execute(_DUE, {"now": clock.now(), "limit": limit})).all()
+    gate = asyncio.Semaphore(concurrency)
+    results: dict[str, int] = {}
+
+    async def one(biller_id: int, payment_id: str) -> None:
+        biller = biller_by_id(biller_id)
+        if biller is None or biller.remote is None:
+            return
+        async with gate:
+            result = await resolve_one(engine, clock, billers, biller, payment_id, channel_code)
+        kind = result.split(":")[0]
+        results[kind] = results.get(kind, 0) + 1
+
+    await asyncio.gather(*(one(b, p) for b, p in due))
+    return ResolutionPass(attempted=len(due), results=results)

@@ -1,0 +1,28 @@
+"""The payment object as channels see it (channel-api.md §4), in responses and webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from utilipay.clock import to_shanghai_iso
+from utilipay.payments.schemas import Payment
+
+
+def payment_out(p: Payment) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": p.id,
+        "order_id": p.order_id,
+        "status": p.status,
+        "biller": p.biller,
+        "account": p.account_no,
+        "amount": p.amount,
+        "currency": p.currency,
+        "bill_nos": list(p.bill_nos),
+        "receipt_no": p.receipt_no,
+        "biller_serial": p.biller_serial,
+        "created_at": to_shanghai_iso(p.created_at),
+        "finished_at": to_shanghai_iso(p.finished_at) if p.finished_at else None,
+    }
+    if p.failure_code is not None:
+        out["failure_code"] = p.failure_code
+    return out

@@ -1,0 +1,72 @@
+"""The daily statement a biller downloads (对账单, biller-protocol.md §6).
+
+Per biller and business day (Asia/Shanghai, by when the hub recorded the
+outcome): a SUCCESS line for each write-off and a REVERSED line for each
+write-off undone. A payment whose write-off the hub only learned of when
+reversing it (written off, answer lost, reversed at the deadline) has both
+lines, at the time of the reversal. An order reversed before it was ever
+written off changed nothing at the biller and has no line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.billers.protocol.messages import format_time
+from utilipay.billers.schemas import Biller
+from utilipay.clock import SHANGHAI
+from utilipay.errors import DomainError, ErrorCode
+
+_LINES = text(
+    """
+    SELECT p.id, p.biller_serial, p.account_no, p.amount, c.code AS channel, line.at, line.status
+      FROM payments p
+      JOIN channels c ON c.id = p.channel_id
+     CROSS JOIN LATERAL (VALUES
+           (CASE WHEN p.status = 'SUCCEEDED' THEN p.finished_at
+                 WHEN p.status = 'FAILED' THEN p.reversed_at END, 'SUCCESS', 0),
+           (p.reversed_at, 'REVERSED', 1)) AS line (at, status, rank)
+     WHERE p.biller_id = :biller_id AND line.at >= :start AND line.at < :end
+     ORDER BY line.at, p.id, line.rank
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    biller: str
+    day: date
+    lines: list[str]
+    net: int
+
+    def render(self) -> str:
+        header = f"H|{self.biller}|{self.day:%Y%m%d}|{len(self.lines)}|{self.net}"
+        return "".join(f"{line}\n" for line in [header, *self.lines])
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
+    return start, start + timedelta(days=1)
+
+
+async def build(conn: AsyncConnection, biller: Biller, day: date, now: datetime) -> Statement:
+    start, end = day_bounds(day)
+    if now < end:
+        raise DomainError(
+            ErrorCode.NOT_READY,
+            f"business day {day:%Y%m%d} has not ended yet (Asia/Shanghai)",
+        )
+    rows = await conn.execute(_LINES, {"biller_id": biller.id, "start": start, "end": end})
+    lines: list[str] = []
+    net = 0
+    for r in rows:
+        lines.append(
+            f"D|{r.id}|{r.biller_serial}|{r.account_no}|{r.amount}|{r.channel}"
+            f"|{format_time(r.at)}|{r.status}"
+        )
+        net += r.amount if r.status == "SUCCESS" else -r.amount
+    return Statement(biller.code, day, lines, net)

@@ -1,0 +1,213 @@
+"""Webhooks to channels (channel-api.md §7): signed, retried, at least once, logged.
+
+A payment that reaches a final status becomes one delivery per channel (a
+unique index makes dispatching twice harmless). A delivery is POSTed, signed
+as in §3 with the channel's current secret and the hub's code ``UTILIPAY``;
+any 2xx acknowledges it. Otherwise it is retried with exponential backoff and
+jitter for two days (the contract asks for at least one), every attempt
+written to ``webhook_attempts``. The delivery's row is locked while it is
+being sent, so two workers never send it at once; a worker killed mid-send
+leaves it due, and the channel dedupes on ``data.id`` plus ``type``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from utilipay.channels.schemas import Channel
+from utilipay.client import new_nonce
+from utilipay.clock import Clock
+from utilipay.security.signing import signed_headers
+from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
+
+HUB_CODE = "UTILIPAY"
+FIRST_RETRY = 5.0  # seconds
+MAX_RETRY = 3600.0
+GIVE_UP_AFTER = timedelta(hours=48)
+TIMEOUT = 10.0
+
+_DUE = text(
+    """
+    SELECT channel_id, id FROM webhook_deliveries
+     WHERE status = 'PENDING' AND next_attempt_at <= :now
+     ORDER BY next_attempt_at LIMIT :limit
+    """
+)
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
+    """Delay after the ``attempt``-th failure: doubling from 5 s to at most an hour, with jitter
+    (between half and all of it, so retries of one outage do not arrive in lockstep)."""
+    ceiling = min(MAX_RETRY, FIRST_RETRY * 2 ** (attempt - 1))
+    return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    channel_id: int,
+    event_type: str,
+    object_id: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    await conn.execute(
+        pg_insert(webhook_deliveries)
+        .values(
+            channel_id=channel_id,
+            event_type=event_type,
+            object_id=object_id,
+            payload={"type": event_type, "data": data},
+            status="PENDING",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+async def _post(
+    http: httpx.AsyncClient, channel: Channel, url: str, body: bytes, now: datetime
+) -> Sent:
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    headers = signed_headers(
+        HUB_CODE,
+        channel.secret,
+        "POST",
+        f"{path}?{parts.query}" if parts.query else path,
+        body,
+        int(now.timestamp()),
+        new_nonce(),
+    )
+    started = time.monotonic()
+    try:
+        response = await http.post(
+            url, content=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        status, error = response.status_code, None
+    except httpx.HTTPError as exc:
+        status, error = None, f"{type(exc).__name__}: {exc}"[:500]
+    return Sent(status, error, int((time.monotonic() - started) * 1000))
+
+
+async def deliver_one(
+    engine: AsyncEngine,
+    clock: Clock,
+    http: httpx.AsyncClient,
+    channel: Channel,
+    delivery_id: int,
+) -> str:
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                select(webhook_deliveries)
+                .where(
+                    webhook_deliveries.c.channel_id == channel.id,
+                    webhook_deliveries.c.id == delivery_id,
+                    webhook_deliveries.c.status == "PENDING",
+                    webhook_deliveries.c.next_attempt_at <= clock.now(),
+                )
+                .with_for_update(skip_locked=True)
+            )
+        ).first()
+        if row is None:
+            return "skipped"
+        now = clock.now()
+        url = channel.webhook_url
+        attempt = row.attempts + 1
+        sent = (
+            Sent(None, "the channel has no webhook URL", 0)
+            if url is None
+            else await _post(http, channel, url, orjson.dumps(row.payload), now)
+        )
+        await conn.execute(
+            insert(webhook_attempts).values(
+                channel_id=channel.id,
+                delivery_id=delivery_id,
+                attempt=attempt,
+                at=now,
+                url=url or "",
+                status_code=sent.status_code,
+                error=sent.error,
+                duration_ms=sent.duration_ms,
+            )
+        )
+        if sent.acknowledged:
+            values: dict[str, Any] = {"status": "DELIVERED", "delivered_at": now}
+            outcome = "delivered"
+        elif now - row.created_at >= GIVE_UP_AFTER:
+            values, outcome = {"status": "GAVE_UP"}, "gave up"
+        else:
+            values = {"next_attempt_at": now + backoff(attempt)}
+            outcome = "retry"
+        if values.get("status"):
+            values["next_attempt_at"] = None
+        await conn.execute(
+            update(webhook_deliveries)
+            .where(
+                webhook_deliveries.c.channel_id == channel.id,
+                webhook_deliveries.c.id == delivery_id,
+            )
+            .values(attempts=attempt, **values)
+        )
+        return outcome
+
+
+async def deliver_due(
+    engine: AsyncEngine,
+    clock: Clock,
+    http: httpx.AsyncClient,
+    channel_by_id: Callable[[int], Channel | None],
+    *,
+    limit: int = 500,
+    concurrency: int = 16,
+) -> dict[str, int]:
+    """One pass over the deliveries that are due."""
+    async with engine.connect() as conn:
+        due = (await conn.execute(_DUE, {"now": clock.now(), "limit": limit})).all()
+    gate = asyncio.Semaphore(concurrency)
+    results: dict[str, int] = {}
+
+    async def one(channel_id: int, delivery_id: int) -> None:
+        channel = channel_by_id(channel_id)
+        if channel is None:
+            return
+        async with gate:
+            outcome = await deliver_one(engine, clock, http, channel, delivery_id)
+        results[outcome] = results.get(outcome, 0) + 1
+
+    await asyncio.gather(*(one(c, d) for c, d in due))
+    return results
+
+
+def http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(TIMEOUT, connect=3.0),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        follow_redirects=False,
+    )

@@ -1,0 +1,80 @@
+"""What a worker process needs to do background work: the database, the clock,
+the directory, pooled HTTP clients, and the outbox's consumers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from utilipay.billers.remote import RemoteBillers
+from utilipay.clock import Clock, SystemClock
+from utilipay.db.engine import create_engine
+from utilipay.directory import Directory
+from utilipay.outbox.dispatch import Dispatcher
+from utilipay.payments.resolution import ResolutionPass, resolve_due
+from utilipay.webhooks import service as webhooks
+from utilipay.webhooks.consumers import PaymentWebhooks
+
+
+@dataclass
+class WorkerContext:
+    engine: AsyncEngine
+    clock: Clock
+    directory: Directory
+    remote_billers: RemoteBillers = field(init=False)
+    webhook_http: httpx.AsyncClient = field(init=False)
+    dispatcher: Dispatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.remote_billers = RemoteBillers(self.clock)
+        self.webhook_http = webhooks.http_client()
+        payment_webhooks = PaymentWebhooks(self.directory.channel_by_id, self.biller_code)
+        self.dispatcher = Dispatcher(
+            {
+                "payment.succeeded": [payment_webhooks],
+                "payment.failed": [payment_webhooks],
+            }
+        )
+
+    @classmethod
+    def from_url(cls, url: URL, clock: Clock | None = None) -> WorkerContext:
+        engine = create_engine(url, pool_size=12)
+        return cls(engine=engine, clock=clock or SystemClock(), directory=Directory(engine))
+
+    def biller_code(self, biller_id: int) -> str:
+        biller = self.directory.biller_by_id(biller_id)
+        return biller.code if biller else str(biller_id)
+
+    async def start(self) -> None:
+        await self.directory.start()
+
+    async def stop(self) -> None:
+        await self.webhook_http.aclose()
+        await self.remote_billers.close()
+        await self.directory.stop()
+        await self.engine.dispose()
+
+    # ------------------------------------------------------------ the passes
+
+    async def dispatch_outbox(self) -> int:
+        total = 0
+        while handed := await self.dispatcher.dispatch_pending(self.engine, self.clock):
+            total += handed
+        return total
+
+    async def resolve_payments(self) -> ResolutionPass:
+        return await resolve_due(
+            self.engine,
+            self.clock,
+            self.remote_billers,
+            self.directory.biller_by_id,
+            self.directory.channel_code,
+        )
+
+    async def deliver_webhooks(self) -> dict[str, int]:
+        return await webhooks.deliver_due(
+            self.engine, self.clock, self.webhook_http, self.directory.channel_by_id
+        )
