@@ -40,7 +40,7 @@ class Hub:
     remote_billers: RemoteBillers = field(init=False)
     connectors: Connectors = field(init=False)
     write_offs: dict[IntegrationMode, WriteOffPath] = field(init=False)
-    _housekeeping: asyncio.Task[None] = field(init=False)
+    _housekeeping: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Leave connections for the requests that are not payments.
@@ -73,9 +73,10 @@ class Hub:
         self._housekeeping = asyncio.create_task(self._purge_nonces_forever())
 
     async def stop(self) -> None:
-        self._housekeeping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._housekeeping
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
         await self.hosted_payments.drain()
         await self.remote_billers.close()
         await self.directory.stop()

@@ -1,0 +1,44 @@
+"""A real HTTP endpoint for a channel's webhooks, for tests: records what arrives and
+answers with the statuses it is told to (then 200)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from utilipay.api.server import ServerThread
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    answers: list[int] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    url: str = ""
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.body()
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        self.received.append(Received(path, dict(request.headers), body))
+        return Response(status_code=self.answers.pop(0) if self.answers else 200)
+
+
+@contextmanager
+def receiver(*answers: int) -> Iterator[Receiver]:
+    state = Receiver(answers=list(answers))
+    app = Starlette(routes=[Route("/hooks/utilipay", state.handle, methods=["POST"])])
+    with ServerThread(app) as base_url:
+        state.url = f"{base_url}/hooks/utilipay?v=1"
+        yield state
