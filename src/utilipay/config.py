@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # batches (fewer commits); more means more parallelism. PostgreSQL on two cores
     # gains nothing from more than a handful of busy backends.
     payment_batches_in_flight: int = 2
+    # "name:token,name:token" for the admin API (see admin/auth.py); empty: no admin access.
+    admin_tokens: str = ""
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from utilipay import __version__
+from utilipay.admin.api import router as admin_router
 from utilipay.api.edge import HubApp
 from utilipay.api.failures import keep_nonce, refusal
 from utilipay.api.hub import Hub
@@ -84,7 +85,14 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
     app.add_exception_handler(DomainError, refusal)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    routers = (billers_router, bindings_router, bills_router, payments_router, statements_router)
+    routers = (
+        billers_router,
+        bindings_router,
+        bills_router,
+        payments_router,
+        statements_router,
+        admin_router,
+    )
     for router in routers:
         app.include_router(router)
 

@@ -19,6 +19,7 @@ from utilipay.billing.schemas import ImportReport
 from utilipay.cli.admin import billers_app, channels_app
 from utilipay.cli.operations import exceptions_app, statement, worker
 from utilipay.cli.runtime import console, err_console, ready_url, run_in_transaction
+from utilipay.cli.sim import biller_sim
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
 from utilipay.db.engine import database_url
@@ -48,6 +49,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(exceptions_app, name="exceptions")
 app.command("worker")(worker)
 app.command("statement")(statement)
+app.command("biller-sim")(biller_sim)
 
 
 @db_app.command("upgrade")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self, TypeVar
@@ -313,9 +313,8 @@ class ChargeRequest(Body):
     @classmethod
     def parse(cls, node: ET.Element) -> Self:
         container = node.find("billnos")
-        billnos = tuple(
-            (b.text or "").strip() for b in (container.findall("billno") if container else [])
-        )
+        found = container.findall("billno") if container is not None else []
+        billnos = tuple((b.text or "").strip() for b in found)
         if not billnos or not all(billnos):
             raise _malformed("<billnos> must list at least one <billno>")
         return cls(
@@ -513,3 +512,27 @@ def _child(root: ET.Element, tag: str) -> ET.Element:
     if node is None:
         raise _malformed(f"<{tag}> is missing")
     return node
+
+
+def salvage_head(xml: bytes, blank: Head) -> Head:
+    """The head to refuse a signed but malformed request with: what can be read of its own
+    head, ``blank``'s fields for the rest. Best effort only; the request is never acted on."""
+    try:
+        root = fromstring(xml, forbid_dtd=True)
+    except (DefusedXmlException, ET.ParseError, ValueError):
+        return blank
+    head = root.find("head") if root.tag == "message" else None
+    if head is None:
+        return blank
+
+    def read(tag: str, default: str) -> str:
+        value = (head.findtext(tag) or "").strip()
+        return value if 0 < len(value) <= 32 and value.isprintable() else default
+
+    return replace(
+        blank,
+        version=read("version", blank.version),
+        platform=read("platform", blank.platform),
+        biller=read("biller", blank.biller),
+        serial=read("serial", blank.serial),
+    )
