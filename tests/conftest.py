@@ -136,6 +136,7 @@ async def hub(
     hub = Hub(engine=engine, clock=clock, directory=Directory(engine), payment_batches_in_flight=8)
     await hub.directory.reload()
     yield hub
+    await hub.remote_billers.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.connection import RemoteConnection
@@ -92,10 +91,16 @@ async def insert_biller(
     return int(result.scalar_one())
 
 
-async def save_connection(conn: AsyncConnection, biller_id: int, **values: Any) -> None:
-    """Create or change a remote biller's connection settings."""
-    statement = pg_insert(biller_connections).values(biller_id=biller_id, **values)
-    await conn.execute(statement.on_conflict_do_update(index_elements=["biller_id"], set_=values))
+async def insert_connection(conn: AsyncConnection, biller_id: int, **values: Any) -> None:
+    await conn.execute(insert(biller_connections).values(biller_id=biller_id, **values))
+
+
+async def update_connection(conn: AsyncConnection, biller_id: int, **values: Any) -> None:
+    await conn.execute(
+        update(biller_connections)
+        .where(biller_connections.c.biller_id == biller_id)
+        .values(**values)
+    )
 
 
 async def update_biller(conn: AsyncConnection, biller_id: int, **values: Any) -> None:

@@ -111,7 +111,7 @@ async def add_biller(
         created_at=clock.now(),
     )
     if connection is not None:
-        await repository.save_connection(conn, biller_id, **connection, updated_at=clock.now())
+        await repository.insert_connection(conn, biller_id, **connection, updated_at=clock.now())
     await open_account(
         conn, clock, AccountKind.BILLER_PAYABLE, owner_code=code, biller_id=biller_id
     )
@@ -183,7 +183,7 @@ async def update_biller(
         await repository.update_biller(conn, biller.id, **values)
     changes = _connection_changes(biller, remote) if remote is not None else {}
     if changes:
-        await repository.save_connection(conn, biller.id, **changes, updated_at=clock.now())
+        await repository.update_connection(conn, biller.id, **changes, updated_at=clock.now())
     logged = sorted(values) + [k for k in changes if "key" not in k]
     logged += ["key rotated"] if "key" in changes else []
     logged += ["previous key retired"] if remote is not None and remote.retire_previous_key else []
