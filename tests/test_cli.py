@@ -148,5 +148,6 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✗" not in done.stdout
-    assert done.stdout.count("✓") == 14
+    assert done.stdout.count("✓") == 18
+    assert "SUCCEEDED" in done.stdout.split("The worker asked the utility")[1]
     assert "FAILED" not in done.stdout
