@@ -3,6 +3,7 @@ answers with the statuses it is told to (then 200)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,12 +27,14 @@ class Received:
 class Receiver:
     answers: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    arrived: threading.Event = field(default_factory=threading.Event)
     url: str = ""
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         self.received.append(Received(path, dict(request.headers), body))
+        self.arrived.set()
         return Response(status_code=self.answers.pop(0) if self.answers else 200)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.config import get_settings
 from utilipay.ledger.check import run_checks
+from utilipay.payments import outcomes
 from utilipay.worker.context import WorkerContext
 
 ACCOUNT = "0300000001"
@@ -76,6 +78,15 @@ async def resolve_until_final(
         clock.set(max(clock.now(), row.next_check_at))
         await worker.resolve_payments()
     raise AssertionError("never resolved")
+
+
+async def trancodes(engine: AsyncEngine, payment_id: str) -> list[str]:
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            text("SELECT trancode FROM biller_calls WHERE payment_id = :p ORDER BY id"),
+            {"p": payment_id},
+        )
+        return list(found.scalars())
 
 
 async def books_balance(engine: AsyncEngine) -> None:
@@ -192,9 +203,14 @@ async def test_unknown_at_the_deadline_is_reversed_and_only_then_failed(
         await worker.resolve_payments()
     assert (await status_of(engine, pending["id"])).status == "PROCESSING"
     clock.set((await status_of(engine, pending["id"])).resolve_by)  # the deadline passes
-    await worker.resolve_payments()  # confirm fails, refund fails: never FAILED on a guess
+    await worker.resolve_payments()  # the confirm fails: the decision to reverse is committed
     row = await status_of(engine, pending["id"])
     assert (row.status, row.resolution) == ("PROCESSING", "REVERSING")
+    assert "refund" not in await trancodes(engine, pending["id"])  # write-ahead: none sent yet
+    await worker.resolve_payments()  # the refund fails too: never FAILED on a guess
+    row = await status_of(engine, pending["id"])
+    assert (row.status, row.resolution) == ("PROCESSING", "REVERSING")
+    assert (await trancodes(engine, pending["id"]))[-1] == "refund"
     utility.fail_with("")
     row = await resolve_until_final(worker, clock, engine, pending["id"])
     assert (row.status, row.failure_code) == ("FAILED", "REVERSED")
@@ -309,3 +325,24 @@ async def test_both_signature_schemes_and_a_key_rotation(
         worker.directory = hub.directory
         row = await resolve_until_final(worker, clock, engine, pending["id"])
         assert row.status == "SUCCEEDED"
+
+
+async def test_once_reversing_no_late_success_is_believed(
+    wechat: ChannelClient, utility: Utility, engine: AsyncEngine, worker: Any, clock: FrozenClock
+) -> None:
+    """A charge answer that arrives after the reversal began (the API was slow, a delayed
+    reply) cannot make the payment SUCCEEDED: the refund in flight would undo it."""
+    utility.fail_with("error=1")
+    pending = await pay(wechat)
+    clock.set((await status_of(engine, pending["id"])).resolve_by)
+    await worker.resolve_payments()  # the decision to reverse is committed
+    row = await status_of(engine, pending["id"])
+    assert row.resolution == "REVERSING"
+    async with engine.begin() as conn:
+        assert await outcomes.succeed(conn, row, "W-LATE", clock.now(), "late charge 0000") is None
+        await outcomes.wait(conn, row, "CONFIRMING", timedelta(0), clock.now(), "late unknown")
+    row = await status_of(engine, pending["id"])
+    assert (row.status, row.resolution) == ("PROCESSING", "REVERSING")
+    utility.fail_with("")
+    final = await resolve_until_final(worker, clock, engine, pending["id"])
+    assert (final.status, final.failure_code) == ("FAILED", "NOT_WRITTEN_OFF")

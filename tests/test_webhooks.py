@@ -133,7 +133,7 @@ async def test_dispatching_and_delivering_twice_sends_once(
         await _point_wechat_at(engine, clock, hub, hooks.url)
         await _pay(engine, clock, wechat)
         results = await asyncio.gather(worker.dispatch_outbox(), worker.dispatch_outbox())
-        assert sorted(results) == [0, 2]  # one pass took both events, the other none
+        assert sum(results) == 2  # the two passes shared the events, none taken twice
         async with engine.begin() as conn:  # as if a crashed worker dispatched it again
             await conn.execute(text("UPDATE outbox_events SET dispatched_at = NULL"))
         await worker.dispatch_outbox()

@@ -26,7 +26,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -47,6 +46,7 @@ from utilipay.db.engine import (
 )
 from utilipay.db.migrate import upgrade
 from utilipay.ledger.check import run_checks
+from utilipay.processes import environment_for, start_api
 from utilipay.security.signing import canonical, sign
 
 BENCH_DATABASE = "utilipay_bench"
@@ -193,35 +193,6 @@ def _sign_requests(directory: Path, first: int, count: int, files: int) -> None:
         handle.close()
 
 
-def _server_env(settings: Settings, url: URL) -> dict[str, str]:
-    env = dict(os.environ)
-    if settings.database_url:
-        env["UTILIPAY_DATABASE_URL"] = libpq_url(url)
-    else:
-        env["UTILIPAY_HOME"] = str(settings.home)
-        env["UTILIPAY_DATABASE_NAME"] = BENCH_DATABASE
-    return env
-
-
-def _start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "uvicorn", "utilipay.api.app:app_from_environment", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, env=env)
-    deadline = time.monotonic() + 60
-    healthy = 0
-    while healthy < 3 * workers:
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("the hub server did not start")
-        try:
-            healthy += httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
-        except httpx.TransportError:
-            time.sleep(0.2)
-    return server
-
-
 def _load(config: BenchConfig, port: int, directory: Path, seconds: int) -> tuple[str, LoadResult]:
     url = f"http://127.0.0.1:{port}"
     wrk = shutil.which("wrk")
@@ -312,7 +283,7 @@ def run(settings: Settings, config: BenchConfig, say: Any = print) -> BenchResul
     with tempfile.TemporaryDirectory(prefix="utilipay-bench-") as tmp:
         port = free_port()
         say(f"starting the hub: {config.workers} uvicorn worker(s) on port {port} …")
-        server = _start_server(_server_env(settings, url), port, config.workers)
+        server = start_api(environment_for(settings, url), port, config.workers)
         try:
             warm_dir = Path(tmp, "warmup")
             warm_dir.mkdir()

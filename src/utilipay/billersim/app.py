@@ -26,7 +26,7 @@ import httpx
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -133,6 +133,8 @@ def create_app(
                 body = await _read_body(request)
             except ProtocolError as refused:
                 return Response(sim.refuse(trancode, refused), media_type=XML)
+            except ClientDisconnect:  # the caller gave up before sending it all: nothing read
+                return Response(status_code=400)
             reply = await _with_fault(sim, drawn, trancode, body)
             return _DroppedReply() if reply is None else Response(reply, media_type=XML)
 

@@ -17,7 +17,7 @@ from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
 from utilipay.cli.admin import billers_app, channels_app
-from utilipay.cli.operations import exceptions_app, statement, worker
+from utilipay.cli.operations import chaos, exceptions_app, statement, worker
 from utilipay.cli.runtime import console, err_console, ready_url, run_in_transaction
 from utilipay.cli.sim import biller_sim
 from utilipay.clock import SystemClock
@@ -50,6 +50,7 @@ app.add_typer(exceptions_app, name="exceptions")
 app.command("worker")(worker)
 app.command("statement")(statement)
 app.command("biller-sim")(biller_sim)
+app.command("chaos")(chaos)
 
 
 @db_app.command("upgrade")

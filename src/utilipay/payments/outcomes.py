@@ -24,6 +24,8 @@ _SUCCEED = text(
            receipt_no = :receipt_prefix || lpad(nextval('receipt_seq')::text, 10, '0'),
            resolution = NULL, next_check_at = NULL, last_outcome = :outcome
      WHERE biller_id = :biller_id AND id = :id AND status = 'PROCESSING'
+       -- once a refund may be in flight, no answer but the refund's counts
+       AND resolution IS DISTINCT FROM 'REVERSING'
     RETURNING *
     """
 )
@@ -73,6 +75,7 @@ _WAIT = text(
            refund_attempts = refund_attempts + :refund_attempted,
            last_outcome = :outcome
      WHERE biller_id = :biller_id AND id = :id AND status = 'PROCESSING'
+       AND (resolution IS DISTINCT FROM 'REVERSING' OR :resolution = 'REVERSING')
     RETURNING *
     """
 )
@@ -81,7 +84,8 @@ _WAIT = text(
 async def succeed(
     conn: AsyncConnection, payment: Any, serial: str, now: datetime, outcome: str
 ) -> Any | None:
-    """Written off at the biller: SUCCEEDED with its receipt, booked, announced."""
+    """Written off at the biller: SUCCEEDED with its receipt, booked, announced. Not once a
+    reversal has begun (a refund may still land); a person resolving an exception may."""
     row = (
         await conn.execute(
             _SUCCEED,
@@ -153,7 +157,7 @@ async def wait(
     *,
     refund_attempted: bool = False,
 ) -> Any | None:
-    """Still unknown: ask again after ``delay``."""
+    """Still unknown: ask again after ``delay`` (a reversal, once begun, stays one)."""
     return (
         await conn.execute(
             _WAIT,
@@ -167,6 +171,20 @@ async def wait(
             },
         )
     ).first()
+
+
+async def begin_reversal(conn: AsyncConnection, payment: Any, now: datetime, outcome: str) -> None:
+    """Record the decision to reverse, due at once, before any refund is sent (write-ahead):
+    a worker killed after sending a refund must not leave a payment that still believes a
+    late SUCCESS, or a delayed refund could undo a write-off the hub reported."""
+    await conn.execute(
+        text(
+            "UPDATE payments SET resolution = 'REVERSING', next_check_at = :now,"
+            " last_outcome = :outcome"
+            " WHERE biller_id = :biller_id AND id = :id AND status = 'PROCESSING'"
+        ),
+        {"biller_id": payment.biller_id, "id": payment.id, "now": now, "outcome": outcome},
+    )
 
 
 async def _announce(conn: AsyncConnection, row: Any, event_type: str, now: datetime) -> None:

@@ -8,10 +8,11 @@ asks ``confirm`` (销账结果查询):
 - NOTFOUND before the deadline → the charge is sent again with the same order
   number (the biller's idempotency key), so a charge lost on the way still
   writes the bill off: the payer has paid.
-- still unknown when the deadline passes → ``refund`` (冲正). From the first
-  refund on, the payment only ever goes to FAILED: a refund in flight may
-  still land, so a late SUCCESS must not be believed. Only a refund the biller
-  acknowledged (REVERSED or NOTFOUND) makes the payment FAILED.
+- still unknown when the deadline passes → ``refund`` (冲正). The decision is
+  committed before the first refund is sent (write-ahead), and from then on
+  the payment only ever goes to FAILED: a refund in flight may still land, so
+  a late SUCCESS must not be believed. Only a refund the biller acknowledged
+  (REVERSED or NOTFOUND) makes the payment FAILED.
 - a refund refused for good, or unanswered ``max_refund_attempts`` times →
   the exceptions queue, for a person (``payments.exceptions``).
 
@@ -166,9 +167,10 @@ async def _confirm_or_charge(step: Step) -> str:
             # the charge never arrived: send it again, with the same order number
             charge = await step.call(charge_request(step.payment, step.channel_code))
             return await apply_charge_answer(step, charge)
-    if past_deadline:
-        return await _reverse(step)
     why = result.reason if isinstance(result, BillerUnreachable) else _said(result, answer)
+    if past_deadline:
+        await outcomes.begin_reversal(step.conn, step.payment, step.clock.now(), f"deadline; {why}")
+        return "reversing"
     return await step.wait("CONFIRMING", f"confirm: {why}")
 
 

@@ -37,20 +37,50 @@ _LINES = text(
 
 
 @dataclass(frozen=True, slots=True)
+class Line:
+    orderno: str
+    biller_serial: str
+    account_no: str
+    amount: int
+    channel: str
+    at: datetime
+    status: str  # SUCCESS | REVERSED
+
+    def render(self) -> str:
+        return (
+            f"D|{self.orderno}|{self.biller_serial}|{self.account_no}|{self.amount}"
+            f"|{self.channel}|{format_time(self.at)}|{self.status}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Statement:
     biller: str
     day: date
-    lines: list[str]
-    net: int
+    lines: list[Line]
+
+    @property
+    def net(self) -> int:
+        return sum(line.amount if line.status == "SUCCESS" else -line.amount for line in self.lines)
 
     def render(self) -> str:
         header = f"H|{self.biller}|{self.day:%Y%m%d}|{len(self.lines)}|{self.net}"
-        return "".join(f"{line}\n" for line in [header, *self.lines])
+        return "".join(f"{line}\n" for line in [header, *(d.render() for d in self.lines)])
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
     return start, start + timedelta(days=1)
+
+
+async def lines_between(
+    conn: AsyncConnection, biller_id: int, start: datetime, end: datetime
+) -> list[Line]:
+    """The statement lines of outcomes the hub recorded in [start, end)."""
+    rows = await conn.execute(_LINES, {"biller_id": biller_id, "start": start, "end": end})
+    return [
+        Line(r.id, r.biller_serial, r.account_no, r.amount, r.channel, r.at, r.status) for r in rows
+    ]
 
 
 async def build(conn: AsyncConnection, biller: Biller, day: date, now: datetime) -> Statement:
@@ -60,13 +90,4 @@ async def build(conn: AsyncConnection, biller: Biller, day: date, now: datetime)
             ErrorCode.NOT_READY,
             f"business day {day:%Y%m%d} has not ended yet (Asia/Shanghai)",
         )
-    rows = await conn.execute(_LINES, {"biller_id": biller.id, "start": start, "end": end})
-    lines: list[str] = []
-    net = 0
-    for r in rows:
-        lines.append(
-            f"D|{r.id}|{r.biller_serial}|{r.account_no}|{r.amount}|{r.channel}"
-            f"|{format_time(r.at)}|{r.status}"
-        )
-        net += r.amount if r.status == "SUCCESS" else -r.amount
-    return Statement(biller.code, day, lines, net)
+    return Statement(biller.code, day, await lines_between(conn, biller.id, start, end))

@@ -41,7 +41,7 @@ class WorkerContext:
 
     @classmethod
     def from_url(cls, url: URL, clock: Clock | None = None) -> WorkerContext:
-        engine = create_engine(url, pool_size=12)
+        engine = create_engine(url, pool_size=12, pre_ping=True)
         return cls(engine=engine, clock=clock or SystemClock(), directory=Directory(engine))
 
     def biller_code(self, biller_id: int) -> str:

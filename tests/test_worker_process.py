@@ -1,0 +1,46 @@
+"""``utilipay worker`` for real: procrastinate runs the passes in a separate process."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import _settings
+from tests.helpers import bill_line, import_bills, payment_body
+from tests.receivers import receiver
+from utilipay.channels import service as channels_service
+from utilipay.client import ChannelClient
+from utilipay.clock import FrozenClock
+from utilipay.processes import environment_for, start_worker
+
+
+async def test_the_worker_process_delivers_a_webhook_and_survives_sigkill(
+    engine: AsyncEngine, db_url: URL, clock: FrozenClock, hub: Any, wechat: ChannelClient
+) -> None:
+    clock.set(datetime.now(UTC))  # the worker runs on the real clock
+    env = environment_for(_settings(), db_url)
+    with receiver() as hooks:
+        async with engine.begin() as conn:
+            await channels_service.update_channel(
+                conn, clock, "WECHAT", webhook_url=hooks.url, actor="t"
+            )
+        await hub.directory.reload()
+        await import_bills(engine, clock, bill_line("B202610-0001"), bill_line("B2", amount=1))
+        # a first worker is killed outright; a second one must still do the work
+        first = start_worker(env)
+        await asyncio.sleep(3)
+        first.kill()
+        first.wait()
+        assert (await wechat.call("POST", "/v1/payments", json=payment_body())).status_code == 201
+        second = start_worker(env)
+        try:
+            await asyncio.to_thread(hooks.arrived.wait, 30)
+        finally:
+            second.terminate()
+            second.wait(timeout=30)
+    assert len(hooks.received) == 1
+    assert b'"payment.succeeded"' in hooks.received[0].body
