@@ -23,7 +23,6 @@ its connection and the payment stays due).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -46,6 +45,7 @@ from utilipay.billers.protocol.messages import (
 from utilipay.billers.remote import Answer, BillerUnreachable, RemoteBiller, RemoteBillers
 from utilipay.billers.schemas import Biller
 from utilipay.clock import Clock
+from utilipay.common.passes import Pass, work_through
 from utilipay.payments import exceptions, outcomes
 
 # The channel's failure_code for each final answer to a charge.
@@ -252,12 +252,6 @@ async def resolve_one(
         return await _confirm_or_charge(step)
 
 
-@dataclass(frozen=True, slots=True)
-class ResolutionPass:
-    attempted: int
-    results: dict[str, int]
-
-
 async def resolve_due(
     engine: AsyncEngine,
     clock: Clock,
@@ -267,21 +261,15 @@ async def resolve_due(
     *,
     limit: int = 200,
     concurrency: int = 8,
-) -> ResolutionPass:
+) -> Pass:
     """One pass over the payments that are due a check."""
     async with engine.connect() as conn:
         due = (await conn.execute(_DUE, {"now": clock.now(), "limit": limit})).all()
-    gate = asyncio.Semaphore(concurrency)
-    results: dict[str, int] = {}
 
-    async def one(biller_id: int, payment_id: str) -> None:
-        biller = biller_by_id(biller_id)
+    async def one(item: Any) -> str | None:
+        biller = biller_by_id(item.biller_id)
         if biller is None or biller.remote is None:
-            return
-        async with gate:
-            result = await resolve_one(engine, clock, billers, biller, payment_id, channel_code)
-        kind = result.split(":")[0]
-        results[kind] = results.get(kind, 0) + 1
+            return None
+        return await resolve_one(engine, clock, billers, biller, item.id, channel_code)
 
-    await asyncio.gather(*(one(b, p) for b, p in due))
-    return ResolutionPass(attempted=len(due), results=results)
+    return await work_through(due, one, concurrency=concurrency)

@@ -12,7 +12,6 @@ leaves it due, and the channel dedupes on ``data.id`` plus ``type``.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from utilipay.channels.schemas import Channel
 from utilipay.client import new_nonce
 from utilipay.clock import Clock
+from utilipay.common.passes import Pass, work_through
 from utilipay.security.signing import signed_headers
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 
@@ -186,23 +186,18 @@ async def deliver_due(
     *,
     limit: int = 500,
     concurrency: int = 16,
-) -> dict[str, int]:
+) -> Pass:
     """One pass over the deliveries that are due."""
     async with engine.connect() as conn:
         due = (await conn.execute(_DUE, {"now": clock.now(), "limit": limit})).all()
-    gate = asyncio.Semaphore(concurrency)
-    results: dict[str, int] = {}
 
-    async def one(channel_id: int, delivery_id: int) -> None:
-        channel = channel_by_id(channel_id)
+    async def one(item: Any) -> str | None:
+        channel = channel_by_id(item.channel_id)
         if channel is None:
-            return
-        async with gate:
-            outcome = await deliver_one(engine, clock, http, channel, delivery_id)
-        results[outcome] = results.get(outcome, 0) + 1
+            return None
+        return await deliver_one(engine, clock, http, channel, item.id)
 
-    await asyncio.gather(*(one(c, d) for c, d in due))
-    return results
+    return await work_through(due, one, concurrency=concurrency)
 
 
 def http_client() -> httpx.AsyncClient:

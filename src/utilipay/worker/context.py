@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.billers.remote import RemoteBillers
 from utilipay.clock import Clock, SystemClock
+from utilipay.common.passes import Pass
 from utilipay.db.engine import create_engine
 from utilipay.directory import Directory
 from utilipay.outbox.dispatch import Dispatcher
-from utilipay.payments.resolution import ResolutionPass, resolve_due
+from utilipay.payments.resolution import resolve_due
 from utilipay.webhooks import service as webhooks
 from utilipay.webhooks.consumers import PaymentWebhooks
 
@@ -65,7 +66,7 @@ class WorkerContext:
             total += handed
         return total
 
-    async def resolve_payments(self) -> ResolutionPass:
+    async def resolve_payments(self) -> Pass:
         return await resolve_due(
             self.engine,
             self.clock,
@@ -74,7 +75,7 @@ class WorkerContext:
             self.directory.channel_code,
         )
 
-    async def deliver_webhooks(self) -> dict[str, int]:
+    async def deliver_webhooks(self) -> Pass:
         return await webhooks.deliver_due(
             self.engine, self.clock, self.webhook_http, self.directory.channel_by_id
         )

@@ -51,9 +51,9 @@ def build_app(conninfo: str) -> procrastinate.App:
     @app.periodic(cron=EVERY_SECOND, queueing_lock="deliver_webhooks")
     @app.task(name="deliver_webhooks", queue="passes", pass_context=True)
     async def deliver_webhooks(job: JobContext, timestamp: int) -> None:
-        results = await _context(job).deliver_webhooks()
-        if results:
-            log.info("webhooks.delivery_pass", **results)
+        done = await _context(job).deliver_webhooks()
+        if done.attempted:
+            log.info("webhooks.delivery_pass", attempted=done.attempted, **done.results)
 
     @app.periodic(cron="*/30 * * * * *", queueing_lock="close_stalled_passes")
     @app.task(name="close_stalled_passes", queue="housekeeping", pass_context=True)
