@@ -61,9 +61,10 @@ class RemoteConnection:
     confirm_schedule: tuple[int, ...]
     resolution_deadline: timedelta
     max_refund_attempts: int
+    endpoints: tuple[tuple[str, str], ...] = ()  # (trancode, URL) where not <base>/<trancode>
 
     def url(self, trancode: Trancode) -> str:
-        return f"{self.base_url.rstrip('/')}/{trancode}"
+        return dict(self.endpoints).get(trancode) or f"{self.base_url.rstrip('/')}/{trancode}"
 
     @property
     def accepted_keys(self) -> tuple[str, ...]:
@@ -92,6 +93,7 @@ class RemoteConnection:
             confirm_schedule=tuple(m["confirm_schedule"]),
             resolution_deadline=timedelta(seconds=m["resolution_deadline_s"]),
             max_refund_attempts=m["max_refund_attempts"],
+            endpoints=tuple(sorted(m["endpoints"].items())),
         )
 
 
@@ -103,3 +105,17 @@ def check_key(key: str) -> str:
 
 def check_base_url(url: str) -> str:
     return check_url("biller URL", url)
+
+
+def parse_endpoints(specs: list[str]) -> dict[str, str]:
+    """['charge=https://…/pay', …] → {'charge': 'https://…/pay'}."""
+    endpoints: dict[str, str] = {}
+    for spec in specs:
+        name, _, url = spec.partition("=")
+        if name not in {t.value for t in Trancode} or not url:
+            raise DomainError(
+                ErrorCode.MALFORMED_REQUEST,
+                f"endpoint {spec!r} must be query|charge|confirm|refund=URL",
+            )
+        endpoints[name] = check_url(f"{name} URL", url)
+    return endpoints

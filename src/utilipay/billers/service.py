@@ -41,6 +41,7 @@ class RemoteSettings:
     connect_timeout_ms: int | None = None
     total_timeout_ms: int | None = None
     max_refund_attempts: int | None = None
+    endpoints: dict[str, str] | None = None  # URL per transaction code, overriding base/<code>
 
 
 def _bad(detail: str) -> DomainError:
@@ -66,6 +67,7 @@ def _new_connection(remote: RemoteSettings | None) -> dict[str, Any]:
         "connect_timeout_ms": remote.connect_timeout_ms or 3000,
         "total_timeout_ms": remote.total_timeout_ms or 10000,
         "max_refund_attempts": remote.max_refund_attempts or 8,
+        "endpoints": remote.endpoints or {},
     }
 
 
@@ -146,6 +148,8 @@ def _connection_changes(biller: Biller, remote: RemoteSettings) -> dict[str, Any
         changes["sign_type"] = remote.sign_type
     if remote.confirm_schedule is not None:
         changes["confirm_schedule"] = list(remote.confirm_schedule)
+    if remote.endpoints is not None:
+        changes["endpoints"] = remote.endpoints
     for name in (
         "resolution_deadline_s",
         "connect_timeout_ms",

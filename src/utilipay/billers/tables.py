@@ -11,7 +11,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from utilipay.db import metadata
 
@@ -50,6 +50,12 @@ biller_connections = Table(
     Column("resolution_deadline_s", Integer, nullable=False),
     Column("max_refund_attempts", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column(
+        "endpoints",
+        JSONB,
+        nullable=False,
+        comment="URL per transaction code where it is not <base_url>/<trancode>",
+    ),
 )
 
 biller_calls = Table(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers_repo
 from utilipay.billers import service as billers_service
-from utilipay.billers.connection import parse_duration, parse_schedule
+from utilipay.billers.connection import parse_duration, parse_endpoints, parse_schedule
 from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
 from utilipay.billers.service import RemoteSettings
@@ -112,6 +112,10 @@ TotalTimeout = Annotated[str | None, typer.Option(help="remote: per call [defaul
 RefundAttempts = Annotated[
     int | None, typer.Option(help="remote: unanswered refunds before a person takes over")
 ]
+Endpoint = Annotated[
+    list[str] | None,
+    typer.Option(help="remote: TRANCODE=URL where not <url>/<trancode> (repeatable)"),
+]
 
 
 def _remote_settings(
@@ -123,6 +127,7 @@ def _remote_settings(
     connect_timeout: str | None,
     total_timeout: str | None,
     max_refund_attempts: int | None,
+    endpoint: list[str] | None,
     retire_previous_key: bool = False,
 ) -> RemoteSettings:
     def ms(text: str | None) -> int | None:
@@ -140,6 +145,7 @@ def _remote_settings(
         connect_timeout_ms=ms(connect_timeout),
         total_timeout_ms=ms(total_timeout),
         max_refund_attempts=max_refund_attempts,
+        endpoints=parse_endpoints(endpoint) if endpoint else None,
     )
 
 
@@ -161,6 +167,7 @@ def billers_add(
     connect_timeout: ConnectTimeout = None,
     total_timeout: TotalTimeout = None,
     max_refund_attempts: RefundAttempts = None,
+    endpoint: Endpoint = None,
     actor: Actor = None,
 ) -> None:
     """Register a biller: hosted (its bills live in the hub) or remote (biller protocol)."""
@@ -170,7 +177,7 @@ def billers_add(
         if mode is IntegrationMode.REMOTE:
             remote = _remote_settings(
                 url, key, sign_type, confirm_schedule, resolution_deadline,
-                connect_timeout, total_timeout, max_refund_attempts,
+                connect_timeout, total_timeout, max_refund_attempts, endpoint,
             )  # fmt: skip
         return await billers_service.add_biller(
             conn,
@@ -207,13 +214,14 @@ def billers_update(
     connect_timeout: ConnectTimeout = None,
     total_timeout: TotalTimeout = None,
     max_refund_attempts: RefundAttempts = None,
+    endpoint: Endpoint = None,
     reason: Annotated[str, typer.Option()] = "",
     actor: Actor = None,
 ) -> None:
     """Change a biller; for a remote one also its URL, key (rotation), schedule and timeouts."""
     remote = _remote_settings(
         url, key, sign_type, confirm_schedule, resolution_deadline,
-        connect_timeout, total_timeout, max_refund_attempts, retire_previous_key,
+        connect_timeout, total_timeout, max_refund_attempts, endpoint, retire_previous_key,
     )  # fmt: skip
     status = None if active is None else BillerStatus.ACTIVE if active else BillerStatus.SUSPENDED
 
