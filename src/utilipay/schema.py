@@ -7,6 +7,13 @@ from utilipay.bindings.tables import bindings
 from utilipay.channels.tables import channel_nonces, channels
 from utilipay.db import metadata
 from utilipay.ledger.tables import journal_entries, ledger_accounts, postings
+from utilipay.mandates.tables import (
+    calendar_days,
+    debit_attempts,
+    debits,
+    mandates,
+    observed_bills,
+)
 from utilipay.outbox.tables import outbox_events
 from utilipay.payments.tables import bill_claims, payment_exceptions, payments
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
@@ -19,12 +26,17 @@ __all__ = [
     "billers",
     "bills",
     "bindings",
+    "calendar_days",
     "channel_nonces",
     "channels",
     "customer_accounts",
+    "debit_attempts",
+    "debits",
     "journal_entries",
     "ledger_accounts",
+    "mandates",
     "metadata",
+    "observed_bills",
     "outbox_events",
     "payment_exceptions",
     "payments",

@@ -32,6 +32,10 @@ billers = Table(
     Column("max_payment", BigInteger, nullable=False),
     Column("currency", CHAR(3), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("mandate_default_cap", BigInteger, nullable=False),
+    Column("mandate_max_cap", BigInteger, nullable=False),
+    Column("mandate_poll_s", Integer, nullable=False),
+    Column("debit_notice_s", Integer, nullable=False),
 )
 
 

@@ -23,6 +23,9 @@ customer_accounts = Table(
     Column("holder_name", Text, nullable=False),
     Column("address", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("phone", Text),
+    Column("email", Text),
+    Column("language", Text, nullable=False),
 )
 
 bills = Table(

@@ -19,6 +19,7 @@ channels = Table(
         Integer,
         comment="requests per second per server process; NULL: unlimited",
     ),
+    Column("debit_url", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
