@@ -69,7 +69,9 @@ async def _truncate_all(engine: AsyncEngine) -> None:
             await conn.execute(
                 text(
                     "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
-                    "WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+                    "WHERE schemaname = current_schema()"
+                    # reference data the migrations keep, not test data
+                    " AND tablename NOT IN ('alembic_version', 'calendar_days')"
                 )
             )
         ).scalar_one()

@@ -25,6 +25,7 @@ from utilipay.bindings.api import router as bindings_router
 from utilipay.config import get_settings
 from utilipay.db.engine import database_url
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.mandates.api import router as mandates_router
 from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
 from utilipay.statements.api import router as statements_router
@@ -90,6 +91,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         bindings_router,
         bills_router,
         payments_router,
+        mandates_router,
         statements_router,
         admin_router,
     )

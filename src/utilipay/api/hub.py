@@ -20,8 +20,8 @@ from utilipay.config import get_settings
 from utilipay.db.engine import create_engine
 from utilipay.directory import Directory
 from utilipay.payments.hosted import BatchedHostedPayments
-from utilipay.payments.remote import RemoteWriteOff
-from utilipay.payments.service import HostedWriteOff, WriteOffPath
+from utilipay.payments.paths import WriteOffs
+from utilipay.payments.service import WriteOffPath
 
 NONCE_PURGE_INTERVAL = 60.0
 log = structlog.get_logger(__name__)
@@ -36,32 +36,34 @@ class Hub:
         default_factory=lambda: get_settings().payment_batches_in_flight
     )
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
-    hosted_payments: BatchedHostedPayments = field(init=False)
-    remote_billers: RemoteBillers = field(init=False)
-    connectors: Connectors = field(init=False)
-    write_offs: dict[IntegrationMode, WriteOffPath] = field(init=False)
+    write_off_paths: WriteOffs = field(init=False)
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Leave connections for the requests that are not payments.
         pool_size: int = self.engine.pool.size()  # type: ignore[attr-defined]
-        in_flight = max(1, min(self.payment_batches_in_flight, pool_size - 2))
-        self.hosted_payments = BatchedHostedPayments(
-            self.engine, self.clock, max_in_flight=in_flight
-        )
-        self.remote_billers = RemoteBillers(self.clock)
-        self.connectors = Connectors(self.remote_billers)
-        remote = RemoteWriteOff(
+        self.write_off_paths = WriteOffs.build(
             self.engine,
             self.clock,
-            self.remote_billers,
-            self.connectors.for_mode(IntegrationMode.REMOTE),
             self.directory.channel_code,
+            batches_in_flight=max(1, min(self.payment_batches_in_flight, pool_size - 2)),
         )
-        self.write_offs = {
-            IntegrationMode.HOSTED: HostedWriteOff(self.hosted_payments),
-            IntegrationMode.REMOTE: remote,
-        }
+
+    @property
+    def write_offs(self) -> dict[IntegrationMode, WriteOffPath]:
+        return self.write_off_paths.paths
+
+    @property
+    def connectors(self) -> Connectors:
+        return self.write_off_paths.connectors
+
+    @property
+    def remote_billers(self) -> RemoteBillers:
+        return self.write_off_paths.remote_billers
+
+    @property
+    def hosted_payments(self) -> BatchedHostedPayments:
+        return self.write_off_paths.hosted_payments
 
     @classmethod
     def from_url(cls, url: URL, clock: Clock | None = None) -> Hub:
@@ -77,8 +79,7 @@ class Hub:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
-        await self.hosted_payments.drain()
-        await self.remote_billers.close()
+        await self.write_off_paths.close()
         await self.directory.stop()
         await self.engine.dispose()
 

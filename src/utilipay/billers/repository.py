@@ -42,6 +42,10 @@ def _from_row(row: object) -> Biller:
         max_payment=m["max_payment"],
         payable_account_id=m["payable_account_id"],
         remote=_connection(m),
+        mandate_default_cap=m["mandate_default_cap"],
+        mandate_max_cap=m["mandate_max_cap"],
+        mandate_poll_s=m["mandate_poll_s"],
+        debit_notice_s=m["debit_notice_s"],
     )
 
 

@@ -43,6 +43,10 @@ class Biller:
     max_payment: int
     payable_account_id: int
     remote: RemoteConnection | None = None  # how to reach it, for mode remote
+    mandate_default_cap: int = 100000  # fen, for a mandate signed without a cap
+    mandate_max_cap: int = 500000
+    mandate_poll_s: int = 86400  # remote: how often accounts with a mandate are asked for bills
+    debit_notice_s: int = 7200  # how long after a bill its debit goes (the notice comes first)
 
 
 BillerCode = Callable[[int], str]  # biller id → code, from the directory

@@ -31,6 +31,7 @@ def _from_row(row: object) -> Channel:
         status=ChannelStatus(m["status"]),
         receivable_account_id=m["receivable_account_id"],
         rate_limit=m["rate_limit"],
+        debit_url=m["debit_url"],
     )
 
 
@@ -52,6 +53,7 @@ async def insert_channel(
     secret: str,
     webhook_url: str | None,
     rate_limit: int | None,
+    debit_url: str | None,
     created_at: datetime,
 ) -> int:
     result = await conn.execute(
@@ -62,6 +64,7 @@ async def insert_channel(
             secret=secret,
             webhook_url=webhook_url,
             rate_limit=rate_limit,
+            debit_url=debit_url,
             status=ChannelStatus.ACTIVE,
             created_at=created_at,
         )

@@ -20,6 +20,7 @@ class Channel:
     status: ChannelStatus
     receivable_account_id: int
     rate_limit: int | None = None  # requests per second per server process
+    debit_url: str | None = None  # where the hub asks for auto-pay debits (channel-api.md §9)
 
     @property
     def accepted_secrets(self) -> tuple[str, ...]:

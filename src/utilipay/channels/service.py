@@ -59,9 +59,12 @@ async def add_channel(
     name: str | None = None,
     webhook_url: str | None = None,
     rate_limit: int | None = None,
+    debit_url: str | None = None,
     actor: str,
 ) -> Channel:
     check_code("channel", code)
+    if debit_url is not None:
+        check_url("debit URL", debit_url)
     _check_rate(rate_limit)
     _check_secret(secret)
     if webhook_url is not None:
@@ -75,6 +78,7 @@ async def add_channel(
         secret=secret,
         webhook_url=webhook_url,
         rate_limit=rate_limit,
+        debit_url=debit_url,
         created_at=clock.now(),
     )
     await open_account(
@@ -87,7 +91,7 @@ async def add_channel(
         action="channel.add",
         object_type="channel",
         object_id=code,
-        details={"webhook_url": webhook_url, "rate_limit": rate_limit},
+        details={"webhook_url": webhook_url, "rate_limit": rate_limit, "debit_url": debit_url},
     )
     await announce_change(conn)
     return await _reload(conn, code)
@@ -103,6 +107,7 @@ async def update_channel(
     webhook_url: str | None = None,
     status: ChannelStatus | None = None,
     rate_limit: int | None = None,
+    debit_url: str | None = None,
     actor: str,
     reason: str = "",
 ) -> Channel:
@@ -121,6 +126,8 @@ async def update_channel(
         values["webhook_url"] = check_url("webhook URL", webhook_url) if webhook_url else None
     if status is not None:
         values["status"] = status
+    if debit_url is not None:  # '' removes it
+        values["debit_url"] = check_url("debit URL", debit_url) if debit_url else None
     if rate_limit is not None:  # 0 lifts the limit
         values["rate_limit"] = _check_rate(rate_limit) or None
     if not values:

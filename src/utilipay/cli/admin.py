@@ -38,6 +38,9 @@ def channels_add(
     rate_limit: Annotated[
         int | None, typer.Option(help="requests per second per server process")
     ] = None,
+    debit_url: Annotated[
+        str | None, typer.Option(help="where the hub asks for auto-pay debits (§9)")
+    ] = None,
     actor: Actor = None,
 ) -> None:
     async def work(conn: AsyncConnection) -> Channel:
@@ -49,6 +52,7 @@ def channels_add(
             name=name,
             webhook_url=webhook_url,
             rate_limit=rate_limit,
+            debit_url=debit_url,
             actor=actor or default_actor(),
         )
 
@@ -66,6 +70,9 @@ def channels_update(
     webhook_url: Annotated[str | None, typer.Option(help="'' removes it")] = None,
     enable: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
     rate_limit: Annotated[int | None, typer.Option(help="requests/s per process; 0: none")] = None,
+    debit_url: Annotated[
+        str | None, typer.Option(help="auto-pay debits (§9); '' removes it")
+    ] = None,
     reason: Annotated[str, typer.Option()] = "",
     actor: Actor = None,
 ) -> None:
@@ -81,6 +88,7 @@ def channels_update(
             webhook_url=webhook_url,
             status=status,
             rate_limit=rate_limit,
+            debit_url=debit_url,
             actor=actor or default_actor(),
             reason=reason,
         )

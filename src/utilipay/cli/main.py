@@ -17,6 +17,8 @@ from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
 from utilipay.cli.admin import billers_app, channels_app
+from utilipay.cli.autopay import accounts_app, autopay_app
+from utilipay.cli.channelsim import channel_sim
 from utilipay.cli.operations import chaos, exceptions_app, statement, worker
 from utilipay.cli.runtime import console, err_console, ready_url, run_in_transaction
 from utilipay.cli.sim import biller_sim
@@ -47,9 +49,12 @@ app.add_typer(bills_app, name="bills")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(autopay_app, name="autopay")
+app.add_typer(accounts_app, name="accounts")
 app.command("worker")(worker)
 app.command("statement")(statement)
 app.command("biller-sim")(biller_sim)
+app.command("channel-sim")(channel_sim)
 app.command("chaos")(chaos)
 
 

@@ -105,18 +105,27 @@ async def walk(j: Journey, power: Utility, url: URL, clock: Clock) -> None:
         expect=201,
     )  # fmt: skip
     power.faults.plan = FaultPlan()
-    worker = WorkerContext.from_url(url, clock)
-    await worker.start()
-    try:
-        for _ in range(20):
-            await asyncio.sleep(0.5)  # the first confirm is due after the charge's timeout + 1 s
-            if (await worker.resolve_payments()).attempted:
-                break
-    finally:
-        await worker.stop()
+    await resolve(url, clock, lost["id"])
     await j.call("The worker asked the utility (confirm = 销账结果查询): written off, SUCCEEDED",
                  "GET", f"/v1/payments/{lost['id']}", expect=200)  # fmt: skip
     await show_calls(j.console, url, lost["id"])
+
+
+async def resolve(url: URL, clock: Clock, payment_id: str) -> None:
+    """Run the worker's resolution passes until the payment is final (the first confirm is
+    due a second after the lost reply; a busy machine may need a few tries)."""
+    worker = WorkerContext.from_url(url, clock)
+    await worker.start()
+    query = text("SELECT status FROM payments WHERE id = :id")
+    try:
+        for _ in range(60):
+            await asyncio.sleep(0.5)
+            await worker.resolve_payments()
+            async with worker.engine.connect() as conn:
+                if (await conn.execute(query, {"id": payment_id})).scalar_one() != "PROCESSING":
+                    return
+    finally:
+        await worker.stop()
 
 
 async def show_calls(console: Console, url: URL, payment_id: str) -> None:

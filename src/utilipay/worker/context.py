@@ -1,5 +1,5 @@
 """What a worker process needs to do background work: the database, the clock,
-the directory, pooled HTTP clients, and the outbox's consumers."""
+the directory, pooled HTTP clients, the write-off paths and the outbox's consumers."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ import httpx
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from utilipay.autopay import channel_debits
+from utilipay.autopay.engine import AutopayEngine, AutopayPass
+from utilipay.autopay.send import Senders
 from utilipay.billers.remote import RemoteBillers
 from utilipay.clock import Clock, SystemClock
 from utilipay.common.passes import Pass
 from utilipay.db.engine import create_engine
 from utilipay.directory import Directory
 from utilipay.outbox.dispatch import Dispatcher
+from utilipay.payments.paths import WriteOffs
 from utilipay.payments.resolution import resolve_due
 from utilipay.webhooks import service as webhooks
 from utilipay.webhooks.consumers import PaymentWebhooks
@@ -25,13 +29,18 @@ class WorkerContext:
     engine: AsyncEngine
     clock: Clock
     directory: Directory
-    remote_billers: RemoteBillers = field(init=False)
+    write_offs: WriteOffs = field(init=False)
     webhook_http: httpx.AsyncClient = field(init=False)
+    debit_http: httpx.AsyncClient = field(init=False)
     dispatcher: Dispatcher = field(init=False)
+    autopay: AutopayEngine = field(init=False)
 
     def __post_init__(self) -> None:
-        self.remote_billers = RemoteBillers(self.clock)
+        self.write_offs = WriteOffs.build(
+            self.engine, self.clock, self.directory.channel_code, batches_in_flight=2
+        )
         self.webhook_http = webhooks.http_client()
+        self.debit_http = channel_debits.http_client()
         payment_webhooks = PaymentWebhooks(self.directory.channel_by_id, self.biller_code)
         self.dispatcher = Dispatcher(
             {
@@ -39,11 +48,25 @@ class WorkerContext:
                 "payment.failed": [payment_webhooks],
             }
         )
+        self.autopay = AutopayEngine(
+            self.engine,
+            Senders(
+                self.debit_http,
+                self.directory.channel_by_id,
+                self.directory.biller_by_id,
+                self.biller_code,
+                self.write_offs,
+            ),
+        )
 
     @classmethod
     def from_url(cls, url: URL, clock: Clock | None = None) -> WorkerContext:
         engine = create_engine(url, pool_size=12, pre_ping=True)
         return cls(engine=engine, clock=clock or SystemClock(), directory=Directory(engine))
+
+    @property
+    def remote_billers(self) -> RemoteBillers:
+        return self.write_offs.remote_billers
 
     def biller_code(self, biller_id: int) -> str:
         biller = self.directory.biller_by_id(biller_id)
@@ -54,7 +77,8 @@ class WorkerContext:
 
     async def stop(self) -> None:
         await self.webhook_http.aclose()
-        await self.remote_billers.close()
+        await self.debit_http.aclose()
+        await self.write_offs.close()
         await self.directory.stop()
         await self.engine.dispose()
 
@@ -79,3 +103,6 @@ class WorkerContext:
         return await webhooks.deliver_due(
             self.engine, self.clock, self.webhook_http, self.directory.channel_by_id
         )
+
+    async def run_autopay(self) -> AutopayPass:
+        return await self.autopay.run_once(self.clock)

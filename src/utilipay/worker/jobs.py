@@ -55,6 +55,18 @@ def build_app(conninfo: str) -> procrastinate.App:
         if done.attempted:
             log.info("webhooks.delivery_pass", attempted=done.attempted, **done.results)
 
+    @app.periodic(cron="*/5 * * * * *", queueing_lock="autopay")
+    @app.task(name="autopay", queue="passes", pass_context=True)
+    async def autopay(job: JobContext, timestamp: int) -> None:
+        done = await _context(job).run_autopay()
+        if done.polled.attempted or done.scheduled or done.sent.attempted:
+            log.info(
+                "autopay.pass",
+                polled=done.polled.results,
+                scheduled=done.scheduled,
+                sent=done.sent.results,
+            )
+
     @app.periodic(cron="*/30 * * * * *", queueing_lock="close_stalled_passes")
     @app.task(name="close_stalled_passes", queue="housekeeping", pass_context=True)
     async def close_stalled_passes(job: JobContext, timestamp: int) -> None:

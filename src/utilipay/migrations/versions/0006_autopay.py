@@ -145,6 +145,56 @@ CREATE TABLE debit_attempts (
 );
 """
 
+# The window rules of ``autopay/window.py``, in SQL for set-based scheduling. All three
+# are simple STABLE SQL functions, so the planner inlines them into the scheduling query.
+WINDOW = """
+CREATE FUNCTION autopay_next_open(t timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN c.working AND (t AT TIME ZONE 'Asia/Shanghai')::time < time '22:00'
+        THEN greatest(t, (c.day + time '07:00') AT TIME ZONE 'Asia/Shanghai')
+        ELSE (n.next_working + time '07:00') AT TIME ZONE 'Asia/Shanghai' END
+      FROM calendar_days c JOIN calendar_days n ON n.day = c.day + 1
+     WHERE c.day = (t AT TIME ZONE 'Asia/Shanghai')::date
+$$;
+
+CREATE FUNCTION autopay_deadline(issued_at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT (c.third_working + time '22:00') AT TIME ZONE 'Asia/Shanghai'
+      FROM calendar_days c
+     WHERE c.day = (issued_at AT TIME ZONE 'Asia/Shanghai')::date
+                   + CASE WHEN (issued_at AT TIME ZONE 'Asia/Shanghai')::time < time '22:00'
+                          THEN 0 ELSE 1 END
+$$;
+
+CREATE FUNCTION autopay_window(issued_at timestamptz, notice_s integer,
+                               OUT planned_at timestamptz, OUT deadline timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN w.noticed < w.closes THEN w.noticed
+                ELSE autopay_next_open(issued_at) END,
+           w.closes
+      FROM (SELECT autopay_next_open(issued_at + make_interval(secs => notice_s)) AS noticed,
+                   autopay_deadline(issued_at) AS closes) w
+$$;
+"""
+
+# The outbox payload of a debit's events (debit.scheduled, .succeeded, .failed, .skipped).
+DEBIT_EVENT = """
+CREATE FUNCTION shanghai_iso(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS') || '+08:00'
+$$;
+
+CREATE FUNCTION debit_event(d debits) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'debit_id', d.id, 'mandate_id', d.mandate_id,
+        'biller', (SELECT code FROM billers WHERE id = d.biller_id),
+        'channel_id', d.channel_id, 'payer', d.payer, 'account_no', d.account_no,
+        'purpose', d.purpose, 'bill_nos', to_jsonb(d.bill_nos), 'amount', d.amount,
+        'status', d.status, 'reason', d.reason, 'payment_id', d.payment_id,
+        'planned_at', shanghai_iso(d.planned_at), 'deadline', shanghai_iso(d.deadline))
+$$;
+"""
+
 CALENDAR_DERIVED = """
 UPDATE calendar_days c SET
     next_working = (SELECT min(w.day) FROM calendar_days w WHERE w.working AND w.day >= c.day),
@@ -182,11 +232,18 @@ def upgrade() -> None:
     )
     op.bulk_insert(days, _calendar_rows())
     op.execute(CALENDAR_DERIVED)
+    op.execute(WINDOW)
+    op.execute(DEBIT_EVENT)
 
 
 def downgrade() -> None:
     op.execute(
         """
+        DROP FUNCTION debit_event(debits);
+        DROP FUNCTION shanghai_iso(timestamptz);
+        DROP FUNCTION autopay_window(timestamptz, integer);
+        DROP FUNCTION autopay_deadline(timestamptz);
+        DROP FUNCTION autopay_next_open(timestamptz);
         DROP TABLE debit_attempts, debits, observed_bills, mandates, calendar_days;
         DROP SEQUENCE debit_seq;
         ALTER TABLE billers DROP CONSTRAINT billers_caps, DROP COLUMN mandate_default_cap,

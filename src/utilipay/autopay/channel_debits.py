@@ -1,0 +1,110 @@
+"""Asking a channel to take money (channel-api.md §9), and asking what became of it.
+
+``POST {debit URL}`` with the debit, and ``GET {debit URL}/{debit_id}?funding_source=…``
+for the outcome of one already sent; both signed as in §3 with the hub's code
+``UTILIPAY`` and the channel's secret. ``debit_id`` plus ``funding_source`` is
+the channel's idempotency key. Anything but a well-formed answer for this debit
+is ``Unanswered``: money may have been taken, so it is resolved by asking, never
+by debiting again. A 404 to the question means the channel never got it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+import orjson
+
+from utilipay.channels.schemas import Channel
+from utilipay.client import new_nonce
+from utilipay.security.signing import signed_headers
+
+HUB_CODE = "UTILIPAY"
+TIMEOUT = 10.0
+STATUSES = frozenset({"SUCCEEDED", "DECLINED", "INSUFFICIENT_FUNDS", "PROCESSING"})
+
+
+@dataclass(frozen=True, slots=True)
+class DebitAnswer:
+    status: str
+    channel_txn_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotReceived:
+    """The channel has no such debit on that source: it never arrived."""
+
+
+Result = DebitAnswer | Unanswered | NotReceived
+
+
+def _headers(channel: Channel, method: str, url: str, body: bytes, now: datetime) -> dict[str, str]:
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return signed_headers(
+        HUB_CODE, channel.secret, method, path, body, int(now.timestamp()), new_nonce()
+    )
+
+
+def _read(response: httpx.Response, debit_id: str) -> Result:
+    if response.status_code == 404:
+        return NotReceived()
+    if response.status_code != 200:
+        return Unanswered(f"HTTP {response.status_code}")
+    try:
+        answer: Any = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return Unanswered("an answer that is not JSON")
+    if not isinstance(answer, dict) or answer.get("debit_id") != debit_id:
+        return Unanswered("an answer for another debit")
+    if answer.get("status") not in STATUSES:
+        return Unanswered(f"an unknown status {str(answer.get('status'))[:30]!r}")
+    txn = answer.get("channel_txn_id")
+    return DebitAnswer(answer["status"], txn if isinstance(txn, str) else None)
+
+
+async def send(
+    http: httpx.AsyncClient, channel: Channel, debit: dict[str, Any], now: datetime
+) -> Result:
+    url = channel.debit_url or ""
+    body = orjson.dumps(debit)
+    try:
+        response = await http.post(
+            url,
+            content=body,
+            headers={
+                **_headers(channel, "POST", url, body, now),
+                "Content-Type": "application/json",
+            },
+        )
+    except httpx.HTTPError as exc:
+        return Unanswered(f"{type(exc).__name__}: {exc}"[:300])
+    return _read(response, debit["debit_id"])
+
+
+async def ask(
+    http: httpx.AsyncClient, channel: Channel, debit_id: str, source: str, now: datetime
+) -> Result:
+    base = (channel.debit_url or "").rstrip("/")
+    url = f"{base}/{quote(debit_id, safe='')}?funding_source={quote(source, safe='')}"
+    try:
+        response = await http.get(url, headers=_headers(channel, "GET", url, b"", now))
+    except httpx.HTTPError as exc:
+        return Unanswered(f"{type(exc).__name__}: {exc}"[:300])
+    return _read(response, debit_id)
+
+
+def http_client(timeout: float = TIMEOUT) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=3.0),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        follow_redirects=False,
+    )
