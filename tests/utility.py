@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -34,16 +34,20 @@ class Utility:
     faults: Faults
     biller: Biller
     url: str
+    accounts: set[str] = field(default_factory=set)
 
     def fail_with(self, spec: str) -> None:
         """Every request from now on draws from ``spec`` ('' for none)."""
         self.faults.plan = FaultPlan.parse(spec, timeout_delay=1.5, slow_delay=(0.1, 0.2))
 
     async def bill(self, account: str, bill_no: str, amount: int, late_fee: int = 0) -> None:
-        await self.sim.add_account(
-            account, "王小明", "朝阳区建国路1号",
-            [BillItem(bill_no, "202610", amount, late_fee, date(2026, 11, 30))],
-        )  # fmt: skip
+        """A new bill at the utility (the account is opened with its first bill)."""
+        item = BillItem(bill_no, "202610", amount, late_fee, date(2026, 11, 30))
+        if account in self.accounts:
+            await self.sim.issue_bills(account, [item])
+        else:
+            await self.sim.add_account(account, "王小明", "朝阳区建国路1号", [item])
+            self.accounts.add(account)
 
 
 @asynccontextmanager

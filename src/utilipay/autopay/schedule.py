@@ -32,6 +32,13 @@ _SCHEDULE = text(
           JOIN observed_bills o ON o.biller_id = m.biller_id AND o.account_no = m.account_no
          WHERE m.status = 'ACTIVE' AND NOT o.before_mandate AND o.first_seen_at > m.signed_at
     ),
+    -- a window per issue time, not per bill: a bill run issues thousands at one instant
+    windows AS MATERIALIZED (
+        SELECT t.issued_at, t.debit_notice_s, w.planned_at, w.deadline
+          FROM (SELECT DISTINCT c.issued_at, bl.debit_notice_s
+                  FROM candidates c JOIN billers bl ON bl.id = c.biller_id) t
+         CROSS JOIN LATERAL autopay_window(t.issued_at, t.debit_notice_s) w
+    ),
     new_debits AS (
         INSERT INTO debits (biller_id, id, mandate_id, channel_id, payer, account_no, purpose,
                             bill_nos, amount, status, reason, issued_at, planned_at, deadline,
@@ -46,7 +53,7 @@ _SCHEDULE = text(
                CASE WHEN c.total > c.cap THEN CAST(:now AS timestamptz) END
           FROM candidates c
           JOIN billers bl ON bl.id = c.biller_id
-         CROSS JOIN LATERAL autopay_window(c.issued_at, bl.debit_notice_s) w
+          JOIN windows w ON w.issued_at = c.issued_at AND w.debit_notice_s = bl.debit_notice_s
          WHERE NOT EXISTS (SELECT 1 FROM debits d
                             WHERE d.biller_id = c.biller_id AND d.bill_nos[1] = c.bill_no
                               AND d.purpose = 'autopay')

@@ -259,7 +259,8 @@ async def _record(
         else "NOT_RECEIVED" if isinstance(result, NotReceived)
         else f"UNANSWERED: {result.reason}"
     )  # fmt: skip
-    attempt = await _log(conn, debit, plan.source, plan.kind, said, now)
+    kind = "query" if plan.kind == "ask" else "debit"
+    attempt = await _log(conn, debit, plan.source, kind, said, now)
     if isinstance(result, NotReceived):  # it never arrived: send it again, same key
         await _set(conn, debit, pending_source=None, next_attempt_at=now)
         return "resend"
@@ -267,7 +268,7 @@ async def _record(
         wait = min(ASK_FIRST * 2 ** min(attempt - 1, 8), ASK_LONGEST)
         await _set(conn, debit, next_attempt_at=now + wait)
         return "pending"
-    if result.status == "SUCCEEDED":
+    if result.status == "SUCCEEDED":  # the source stays recorded: it is the one that paid
         await _set(conn, debit, channel_txn_id=result.channel_txn_id or "-", next_attempt_at=now)
         return "taken"
     return await _declined(conn, debit, now)
@@ -293,8 +294,11 @@ async def _declined(conn: AsyncConnection, debit: Any, now: datetime) -> str:
     return "next working day"
 
 
-async def _write_off(engine: AsyncEngine, clock: Clock, senders: Senders, debit: Any) -> str:
-    """The money is taken: write the bill off as a payment whose order id is the debit's."""
+async def _write_off(
+    engine: AsyncEngine, clock: Clock, senders: Senders, debit: Any, paid_by: str
+) -> str:
+    """The money is taken (from ``paid_by``): write the bill off as a payment whose order id
+    is the debit's."""
     biller = senders.biller_by_id(debit.biller_id)
     channel = senders.channel_by_id(debit.channel_id)
     if biller is None or channel is None:
@@ -315,14 +319,14 @@ async def _write_off(engine: AsyncEngine, clock: Clock, senders: Senders, debit:
         async with engine.begin() as conn:
             payment_id = await record_refused(conn, clock, command, refusal.code)
             return await _finish(conn, debit, "FAILED", "WRITE_OFF_REFUSED", clock.now(),
-                                 payment_id=payment_id)  # fmt: skip
+                                 payment_id=payment_id, funding_source=paid_by)  # fmt: skip
     payment = result.payment
     async with engine.begin() as conn:
         if payment.status is PaymentStatus.FAILED:
             return await _finish(conn, debit, "FAILED", "WRITE_OFF_REFUSED", clock.now(),
-                                 payment_id=payment.id)  # fmt: skip
+                                 payment_id=payment.id, funding_source=paid_by)  # fmt: skip
         return await _finish(conn, debit, "SUCCEEDED", None, clock.now(), payment_id=payment.id,
-                             receipt_no=payment.receipt_no)  # fmt: skip
+                             receipt_no=payment.receipt_no, funding_source=paid_by)  # fmt: skip
 
 
 # ------------------------------------------------------------ a step, a pass
@@ -354,7 +358,7 @@ async def step(
     if isinstance(plan, str):
         return plan
     if plan.kind == "write_off":
-        return await _write_off(engine, clock, senders, debit)
+        return await _write_off(engine, clock, senders, debit, debit.pending_source)
     result = await _talk(clock, senders, debit, plan)
     async with engine.begin() as conn:
         current = (
@@ -368,7 +372,7 @@ async def step(
             return "skipped"  # settled meanwhile
         outcome = await _record(conn, clock, current, plan, result)
     if outcome == "taken":
-        return await _write_off(engine, clock, senders, current)
+        return await _write_off(engine, clock, senders, current, plan.source)
     return outcome
 
 

@@ -42,6 +42,13 @@ async def add_account(
         await conn.execute(insert(t.bills), [_bill_row(account_no, b) for b in bills])
 
 
+async def issue_bills(
+    conn: AsyncConnection, schema: str, account_no: str, bills: Sequence[BillItem]
+) -> None:
+    """New unpaid bills for an existing account (a month's billing run at the utility)."""
+    await conn.execute(insert(tables_for(schema).bills), [_bill_row(account_no, b) for b in bills])
+
+
 def _bill_row(account_no: str, bill: BillItem) -> dict[str, object]:
     return {
         "bill_no": bill.billno,

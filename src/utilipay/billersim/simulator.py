@@ -146,6 +146,10 @@ class Simulator:
         async with self.engine.begin() as conn:
             await seeding.add_account(conn, self.config.schema, account_no, holder, address, bills)
 
+    async def issue_bills(self, account_no: str, bills: Sequence[BillItem]) -> None:
+        async with self.engine.begin() as conn:
+            await seeding.issue_bills(conn, self.config.schema, account_no, bills)
+
     async def seed_accounts(self, count: int, seed: int, *, prefix: str = "01") -> list[str]:
         async with self.engine.begin() as conn:
             return await seeding.seed_accounts(

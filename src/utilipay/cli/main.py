@@ -12,6 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.bench import autopay as autopay_bench
 from utilipay.bench import payments as bench
 from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
@@ -205,6 +206,28 @@ def bench_payments(
         f"{m['cpus']} × {m['cpu_model']}, PostgreSQL {m['postgresql']}",
         highlight=False,
     )
+
+
+@bench_app.command("autopay")
+def bench_autopay(
+    mandates: Annotated[
+        int, typer.Option(help="active mandates, each with a new bill")
+    ] = 1_000_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """How long the daily run takes to schedule the debits of N mandates (set-based)."""
+    result = autopay_bench.run(get_settings(), mandates, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("figure", "value", title="utilipay bench autopay")
+    table.add_row("active mandates, each with a new bill", f"{result.mandates:,}")
+    table.add_row("scheduling", f"{result.schedule_seconds:.1f} s ({result.scheduled})")
+    table.add_row("scheduling again (nothing new)", f"{result.rerun_seconds:.1f} s")
+    table.add_row("baseline: bare inserts of as many rows", f"{result.baseline_seconds:.1f} s")
+    table.add_row("scheduling ÷ baseline", f"{result.ratio:.2f}")
+    table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
+    console.print(table)
 
 
 def main() -> None:
