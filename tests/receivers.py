@@ -4,6 +4,7 @@ answers with the statuses it is told to (then 200)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,13 @@ class Receiver:
         self.received.append(Received(path, dict(request.headers), body))
         self.arrived.set()
         return Response(status_code=self.answers.pop(0) if self.answers else 200)
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Whether ``count`` requests arrived within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(self.received) >= count
 
 
 @contextmanager

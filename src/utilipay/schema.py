@@ -14,6 +14,7 @@ from utilipay.mandates.tables import (
     mandates,
     observed_bills,
 )
+from utilipay.notify.tables import bill_reminders, notification_attempts, notifications
 from utilipay.outbox.tables import outbox_events
 from utilipay.payments.tables import bill_claims, payment_exceptions, payments
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
@@ -21,6 +22,7 @@ from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 __all__ = [
     "audit_log",
     "bill_claims",
+    "bill_reminders",
     "biller_calls",
     "biller_connections",
     "billers",
@@ -36,6 +38,8 @@ __all__ = [
     "ledger_accounts",
     "mandates",
     "metadata",
+    "notification_attempts",
+    "notifications",
     "observed_bills",
     "outbox_events",
     "payment_exceptions",

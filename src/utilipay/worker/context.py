@@ -17,7 +17,13 @@ from utilipay.clock import Clock, SystemClock
 from utilipay.common.passes import Pass
 from utilipay.db.engine import create_engine
 from utilipay.directory import Directory
-from utilipay.outbox.dispatch import Dispatcher
+from utilipay.notify.consumers import notification_consumers
+from utilipay.notify.delivery import deliver_due_notifications
+from utilipay.notify.providers import build_providers
+from utilipay.notify.providers.base import Provider
+from utilipay.notify.reminders import remind_due_bills
+from utilipay.notify.settings import get_notify_settings
+from utilipay.outbox.dispatch import Consumer, Dispatcher
 from utilipay.payments.paths import WriteOffs
 from utilipay.payments.resolution import resolve_due
 from utilipay.webhooks import service as webhooks
@@ -34,6 +40,7 @@ class WorkerContext:
     debit_http: httpx.AsyncClient = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     autopay: AutopayEngine = field(init=False)
+    notify_providers: dict[str, Provider] = field(init=False)
 
     def __post_init__(self) -> None:
         self.write_offs = WriteOffs.build(
@@ -42,11 +49,15 @@ class WorkerContext:
         self.webhook_http = webhooks.http_client()
         self.debit_http = channel_debits.http_client()
         payment_webhooks = PaymentWebhooks(self.directory.channel_by_id, self.biller_code)
-        self.dispatcher = Dispatcher(
-            {
-                "payment.succeeded": [payment_webhooks],
-                "payment.failed": [payment_webhooks],
-            }
+        consumers: dict[str, list[Consumer]] = {
+            "payment.succeeded": [payment_webhooks],
+            "payment.failed": [payment_webhooks],
+        }
+        for event_type, more in notification_consumers(self.directory.channel_by_id).items():
+            consumers.setdefault(event_type, []).extend(more)
+        self.dispatcher = Dispatcher(consumers)
+        self.notify_providers = build_providers(
+            get_notify_settings(), self.webhook_http, self.directory.channel_by_id
         )
         self.autopay = AutopayEngine(
             self.engine,
@@ -106,3 +117,16 @@ class WorkerContext:
 
     async def run_autopay(self) -> AutopayPass:
         return await self.autopay.run_once(self.clock)
+
+    async def deliver_notifications(self) -> Pass:
+        return await deliver_due_notifications(
+            self.engine,
+            self.clock,
+            self.notify_providers,
+            give_up_after=get_notify_settings().notify_give_up_after,
+        )
+
+    async def remind_due_bills(self) -> int:
+        return await remind_due_bills(
+            self.engine, self.clock, get_notify_settings().remind_days_before
+        )

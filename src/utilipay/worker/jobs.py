@@ -12,6 +12,7 @@ closed by a sweep.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import procrastinate
@@ -19,6 +20,7 @@ import structlog
 from procrastinate import JobContext
 from procrastinate.jobs import Status
 
+from utilipay.common.passes import Pass
 from utilipay.worker.context import WorkerContext
 
 log = structlog.get_logger(__name__)
@@ -41,19 +43,9 @@ def build_app(conninfo: str) -> procrastinate.App:
         if handed:
             log.info("outbox.dispatched", events=handed)
 
-    @app.periodic(cron=EVERY_SECOND, queueing_lock="resolve_payments")
-    @app.task(name="resolve_payments", queue="passes", pass_context=True)
-    async def resolve_payments(job: JobContext, timestamp: int) -> None:
-        done = await _context(job).resolve_payments()
-        if done.attempted:
-            log.info("payments.resolution_pass", attempted=done.attempted, **done.results)
-
-    @app.periodic(cron=EVERY_SECOND, queueing_lock="deliver_webhooks")
-    @app.task(name="deliver_webhooks", queue="passes", pass_context=True)
-    async def deliver_webhooks(job: JobContext, timestamp: int) -> None:
-        done = await _context(job).deliver_webhooks()
-        if done.attempted:
-            log.info("webhooks.delivery_pass", attempted=done.attempted, **done.results)
+    _every_second(app, "resolve_payments", WorkerContext.resolve_payments)
+    _every_second(app, "deliver_webhooks", WorkerContext.deliver_webhooks)
+    _every_second(app, "deliver_notifications", WorkerContext.deliver_notifications)
 
     @app.periodic(cron="*/5 * * * * *", queueing_lock="autopay")
     @app.task(name="autopay", queue="passes", pass_context=True)
@@ -67,6 +59,15 @@ def build_app(conninfo: str) -> procrastinate.App:
                 sent=done.sent.results,
             )
 
+    # Hourly from 09:00 to 20:00 Shanghai (01-12 UTC): no reminder arrives at night, and a
+    # worker down for an hour still reminds that day. Repeating it sends nothing twice.
+    @app.periodic(cron="0 1-12 * * *", queueing_lock="remind_due_bills")
+    @app.task(name="remind_due_bills", queue="passes", pass_context=True)
+    async def remind_due_bills(job: JobContext, timestamp: int) -> None:
+        reminded = await _context(job).remind_due_bills()
+        if reminded:
+            log.info("notify.reminders", bills=reminded)
+
     @app.periodic(cron="*/30 * * * * *", queueing_lock="close_stalled_passes")
     @app.task(name="close_stalled_passes", queue="housekeeping", pass_context=True)
     async def close_stalled_passes(job: JobContext, timestamp: int) -> None:
@@ -79,6 +80,20 @@ def build_app(conninfo: str) -> procrastinate.App:
             log.warning("jobs.stalled_closed", count=len(stalled))
 
     return app
+
+
+def _every_second(
+    app: procrastinate.App, name: str, work: Callable[[WorkerContext], Awaitable[Pass]]
+) -> None:
+    """A pass over due rows (payments to resolve, messages to deliver) every second."""
+
+    async def run(job: JobContext, timestamp: int) -> None:
+        done = await work(_context(job))
+        if done.attempted:
+            log.info(f"{name}.pass", attempted=done.attempted, **done.results)
+
+    task = app.task(name=name, queue="passes", pass_context=True)(run)
+    app.periodic(cron=EVERY_SECOND, queueing_lock=name)(task)
 
 
 async def run_worker(

@@ -1,0 +1,144 @@
+"""Which events become notifications: one outbox consumer per event type.
+
+A consumer runs in the dispatching transaction: it finds the recipients,
+renders the message once per language they need and queues one row per
+recipient (a unique index per event and recipient makes a second dispatch
+harmless). An event whose payload does not fit its template is logged and
+skipped rather than raised: raising would stall the whole outbox (webhooks
+included) behind one message nobody can send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from jinja2 import TemplateError
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.ids import new_id
+from utilipay.notify import params
+from utilipay.notify.recipients import ChannelById, Recipient, account_of, recipients_of
+from utilipay.notify.tables import notifications
+from utilipay.notify.templates import Rendered, render
+from utilipay.outbox.dispatch import Consumer
+
+log = structlog.get_logger(__name__)
+
+
+Wanted = Callable[[AsyncConnection, Any], Awaitable[bool]]
+
+# An auto-pay's payment has the debit's id as its order id (autopay/send.py); the payer
+# hears of it once, as ``autopay.succeeded`` with its receipt, not also as a receipt.
+_AUTOPAY_PAYMENT = text(
+    "SELECT EXISTS (SELECT 1 FROM debits"
+    " WHERE biller_id = :biller_id AND id = :order_id AND channel_id = :channel_id)"
+)
+
+
+async def not_autopay(conn: AsyncConnection, event: Any) -> bool:
+    payload = event.payload
+    found = await conn.execute(
+        _AUTOPAY_PAYMENT,
+        {
+            "biller_id": event.biller_id,
+            "order_id": payload["order_id"],
+            "channel_id": payload["channel_id"],
+        },
+    )
+    return not found.scalar_one()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    template: str
+    params_of: params.ParamsOf
+    bound_payers: bool = False  # every payer bound to the account, not the one the event names
+    wanted: Wanted | None = None  # whether this event should be told at all
+
+
+RULES: Mapping[str, Rule] = {
+    "bill.issued": Rule("bill.issued", params.bill_issued, bound_payers=True),
+    "bill.due_soon": Rule("bill.due_soon", params.bill_due_soon, bound_payers=True),
+    "payment.succeeded": Rule("payment.receipt", params.payment_receipt, wanted=not_autopay),
+    "mandate.signed": Rule("mandate.signed", params.mandate),
+    "mandate.cancelled": Rule("mandate.cancelled", params.mandate),
+    "debit.scheduled": Rule("debit.scheduled", params.debit_scheduled),
+    "debit.succeeded": Rule("autopay.succeeded", params.autopay_succeeded),
+    "debit.failed": Rule("autopay.failed", params.autopay_failed),
+    "debit.skipped": Rule("autopay.failed", params.autopay_failed),
+}
+
+
+class Notify:
+    """One event type → a message to each of its recipients."""
+
+    def __init__(self, rule: Rule, channel_by_id: ChannelById) -> None:
+        self._rule = rule
+        self._channel_by_id = channel_by_id
+
+    async def __call__(self, conn: AsyncConnection, event: Any, now: datetime) -> None:
+        try:
+            if self._rule.wanted is not None and not await self._rule.wanted(conn, event):
+                return
+            account = await account_of(conn, event.biller_id, event.payload["account_no"])
+            recipients = await recipients_of(
+                conn, event, account, self._channel_by_id, bound_payers=self._rule.bound_payers
+            )
+            if not recipients:
+                return
+            values = await self._rule.params_of(conn, event, account)
+            languages = {language for r in recipients for language in r.languages}
+            rendered = {lang: render(self._rule.template, lang, values) for lang in languages}
+        except (KeyError, TypeError, ValueError, TemplateError) as exc:
+            log.error(
+                "notify.event_unusable",
+                event_id=event.id,
+                event_type=event.event_type,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return
+        await _enqueue(conn, event, self._rule.template, values, recipients, rendered, now)
+
+
+async def _enqueue(
+    conn: AsyncConnection,
+    event: Any,
+    template: str,
+    values: dict[str, Any],
+    recipients: list[Recipient],
+    rendered: dict[str, Rendered],
+    now: datetime,
+) -> None:
+    rows = [
+        {
+            "biller_id": event.biller_id,
+            "id": new_id("N"),
+            "event_id": event.id,
+            "template": template,
+            "account_no": event.payload["account_no"],
+            "recipient_kind": r.kind,
+            "channel_id": r.channel_id,
+            "address": r.address,
+            "language": r.language,
+            "params": values,
+            "subject": {lang: rendered[lang].subject for lang in r.languages},
+            "text": {lang: rendered[lang].text for lang in r.languages},
+            "status": "PENDING",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for r in recipients
+    ]
+    await conn.execute(pg_insert(notifications).values(rows).on_conflict_do_nothing())
+
+
+def notification_consumers(channel_by_id: ChannelById) -> dict[str, list[Consumer]]:
+    """For the worker's ``Dispatcher``: each event type's notification consumer."""
+    return {event_type: [Notify(rule, channel_by_id)] for event_type, rule in RULES.items()}

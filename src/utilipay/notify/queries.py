@@ -1,0 +1,38 @@
+"""What was sent to whom, for people (the demo, support staff)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.notify.schemas import Notification, to_notification
+from utilipay.notify.tables import notifications
+
+
+async def messages_for(
+    conn: AsyncConnection,
+    *,
+    channel_id: int | None = None,
+    payer: str | None = None,
+    biller_id: int | None = None,
+    account_no: str | None = None,
+) -> list[Notification]:
+    """The messages for a payer at a channel and/or an account, in the order of their events,
+    with their status (PENDING, SENT, GAVE_UP). ``payer`` matches channel messages only; an
+    account's include its SMS and e-mail."""
+    if channel_id is None and payer is None and biller_id is None and account_no is None:
+        raise ValueError("say whose messages: a channel and payer, or a biller and account")
+    query = select(notifications)
+    if channel_id is not None:
+        query = query.where(notifications.c.channel_id == channel_id)
+    if payer is not None:
+        query = query.where(
+            notifications.c.recipient_kind == "channel", notifications.c.address == payer
+        )
+    if biller_id is not None:
+        query = query.where(notifications.c.biller_id == biller_id)
+    if account_no is not None:
+        query = query.where(notifications.c.account_no == account_no)
+    order = (notifications.c.created_at, notifications.c.event_id, notifications.c.id)
+    rows = await conn.execute(query.order_by(*order))
+    return [to_notification(row._mapping) for row in rows]

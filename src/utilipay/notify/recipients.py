@@ -1,0 +1,101 @@
+"""Who is told about an event: the payer at the channel, and the account holder's phone
+and e-mail when the hub keeps them.
+
+A channel message goes only to a channel with a webhook URL (one without has
+nowhere to receive it). Bill events go to every payer with a live binding of
+the account; the others to the payer the event names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.channels.schemas import Channel
+from utilipay.notify.templates import DEFAULT_LANGUAGE, LANGUAGES
+
+ChannelById = Callable[[int], Channel | None]
+
+_ACCOUNT = text(
+    """
+    SELECT b.code, b.name, a.phone, a.email, a.language
+      FROM billers b
+      LEFT JOIN customer_accounts a ON a.biller_id = b.id AND a.account_no = :account_no
+     WHERE b.id = :biller_id
+    """
+)
+_BOUND_PAYERS = text(
+    """
+    SELECT DISTINCT channel_id, payer FROM bindings
+     WHERE biller_id = :biller_id AND account_no = :account_no AND deleted_at IS NULL
+     ORDER BY channel_id, payer
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The biller and what the hub knows of the account holder (nothing, for a remote biller)."""
+
+    biller_code: str
+    biller_name: str
+    phone: str | None
+    email: str | None
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    kind: str  # channel | email | sms
+    address: str
+    language: str
+    channel_id: int | None = None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """A channel shows its payer the language of its own app: it gets every one."""
+        return LANGUAGES if self.kind == "channel" else (self.language,)
+
+
+async def account_of(conn: AsyncConnection, biller_id: int, account_no: str) -> Account:
+    row = (await conn.execute(_ACCOUNT, {"biller_id": biller_id, "account_no": account_no})).one()
+    return Account(row.code, row.name, row.phone, row.email, row.language or DEFAULT_LANGUAGE)
+
+
+async def recipients_of(
+    conn: AsyncConnection,
+    event: Any,
+    account: Account,
+    channel_by_id: ChannelById,
+    *,
+    bound_payers: bool,
+) -> list[Recipient]:
+    payload = event.payload
+    if bound_payers:
+        payers = [
+            (r.channel_id, r.payer)
+            for r in await conn.execute(
+                _BOUND_PAYERS,
+                {"biller_id": event.biller_id, "account_no": payload["account_no"]},
+            )
+        ]
+    else:
+        payers = [(payload["channel_id"], payload["payer"])]
+    found = [
+        Recipient("channel", payer, account.language, channel_id)
+        for channel_id, payer in payers
+        if _reachable(channel_by_id(channel_id))
+    ]
+    if account.phone:
+        found.append(Recipient("sms", account.phone, account.language))
+    if account.email:
+        found.append(Recipient("email", account.email, account.language))
+    return found
+
+
+def _reachable(channel: Channel | None) -> bool:
+    return channel is not None and channel.webhook_url is not None
