@@ -18,12 +18,15 @@ from tests.utility import CODE, remote_utility
 from utilipay.api.server import ServerThread
 from utilipay.autopay import channel_debits
 from utilipay.autopay.window import is_open
+from utilipay.billers import service as billers_service
+from utilipay.billers.service import AutopaySettings
 from utilipay.channels import service as channels_service
 from utilipay.channelsim.app import app_for
 from utilipay.channelsim.outcomes import OutcomePlan
 from utilipay.channelsim.simulator import ChannelSim, ChannelSimConfig
 from utilipay.client import ChannelClient
 from utilipay.clock import SHANGHAI, FrozenClock
+from utilipay.errors import DomainError
 from utilipay.ledger.check import run_checks
 from utilipay.worker.context import WorkerContext
 
@@ -166,6 +169,43 @@ async def test_signing_listing_changing_and_cancelling(
     assert (await sign(wechat, payer="another"))["status"] == "ACTIVE"
     signed = [e.event_type for e in await events(engine, "mandate.")]
     assert signed == ["mandate.signed", "mandate.cancelled", "mandate.signed"]
+
+
+async def test_each_biller_sets_its_own_caps_and_notice(
+    wechat: ChannelClient, autopay: Any, engine: AsyncEngine, clock: Any, hub: Any
+) -> None:
+    async with engine.begin() as conn:
+        await billers_service.update_biller(
+            conn, clock, "BJWATER", actor="t",
+            autopay=AutopaySettings(default_cap=20000, max_cap=30000, debit_notice_s=0),
+        )  # fmt: skip
+        for wrong, says in (
+            (AutopaySettings(default_cap=40000), "above the maximum cap"),
+            (AutopaySettings(max_cap=10**12), "above the largest payment"),
+            (AutopaySettings(debit_notice_s=2 * 86400), "between 0 and 1 day"),
+            (AutopaySettings(poll_s=0), "must be positive"),
+        ):
+            with pytest.raises(DomainError, match=says):
+                await billers_service.update_biller(conn, clock, "BJWATER", autopay=wrong,
+                                                    actor="t")  # fmt: skip
+    await hub.directory.reload()
+    await import_bills(engine, clock, bill_line("B0"))  # arrears from before signing
+    assert (await sign(wechat))["cap"] == 20000
+    over = await wechat.call("PATCH", "/v1/mandates/" + (await sign_id(engine)),
+                             json={"cap": 30001})  # fmt: skip
+    assert (over.status_code, over.json()["code"]) == (422, "AMOUNT_OUT_OF_RANGE")
+    # no notice period: the debit is due the moment its bill is issued (on a Monday morning)
+    clock.advance(timedelta(minutes=1))
+    await import_bills(engine, clock, bill_line("B1", amount=15000))
+    await autopay.run_autopay()
+    (debit,) = await debits(engine)
+    assert debit.planned_at == clock.now() and debit.status == "SUCCEEDED"
+
+
+async def sign_id(engine: AsyncEngine) -> str:
+    async with engine.connect() as conn:
+        found: str = (await conn.execute(text("SELECT id FROM mandates"))).scalar_one()
+        return found
 
 
 @pytest.mark.parametrize(

@@ -90,6 +90,27 @@ def test_registering_partners_and_importing_bills(
     }
 
 
+def test_a_billers_auto_pay_rules(cli: CliRunner, db_url: URL) -> None:
+    r = invoke(
+        cli,
+        "billers", "add", "BJWATER", "--name", "北京自来水", "--category", "water",
+        "--mode", "hosted", "--account-rule", r"\d{10}",
+        "--autopay-default-cap", "20000", "--autopay-max-cap", "30000", "--debit-notice", "0",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    r = invoke(cli, "billers", "update", "BJWATER", "--autopay-poll-every", "6h",
+               "--debit-notice", "30m")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    rules = (
+        "SELECT mandate_default_cap, mandate_max_cap, mandate_poll_s, debit_notice_s FROM billers"
+    )
+    assert sql(db_url, rules) == [(20000, 30000, 6 * 3600, 1800)]
+    r = invoke(cli, "billers", "update", "BJWATER", "--autopay-default-cap", "40000")
+    assert r.exit_code == 1
+    assert "the default cap 40000 fen is above the maximum cap 30000 fen" in r.output
+    assert sql(db_url, rules) == [(20000, 30000, 6 * 3600, 1800)]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -148,6 +169,12 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✗" not in done.stdout
-    assert done.stdout.count("✓") == 18
+    assert done.stdout.count("✓") == 21
     assert "SUCCEEDED" in done.stdout.split("The worker asked the utility")[1]
+    # auto-pay: the card declines, the balance pays, the bill is written off, the payer is told
+    autopay = done.stdout.split("signs auto-pay")[1]
+    assert "debit from card-6222: DECLINED" in autopay
+    assert "debit from balance: SUCCEEDED" in autopay
+    assert '"order_id": "D' in autopay.split("The write-off")[1]
+    assert "已自动缴费98.70元" in autopay.replace("\n", "").replace("│", "").replace(" ", "")
     assert "FAILED" not in done.stdout

@@ -44,6 +44,42 @@ class RemoteSettings:
     endpoints: dict[str, str] | None = None  # URL per transaction code, overriding base/<code>
 
 
+@dataclass(frozen=True, slots=True)
+class AutopaySettings:
+    """A biller's auto-pay rules; None leaves a setting as it is."""
+
+    default_cap: int | None = None  # fen, for a mandate signed without a cap
+    max_cap: int | None = None  # fen, the most a payer may choose
+    poll_s: int | None = None  # remote: how often accounts with a mandate are asked for bills
+    debit_notice_s: int | None = None  # how long after a bill its debit may go
+
+
+def _autopay_changes(biller: Biller, autopay: AutopaySettings) -> dict[str, Any]:
+    changes = {
+        column: value
+        for column, value in (
+            ("mandate_default_cap", autopay.default_cap),
+            ("mandate_max_cap", autopay.max_cap),
+            ("mandate_poll_s", autopay.poll_s),
+            ("debit_notice_s", autopay.debit_notice_s),
+        )
+        if value is not None
+    }
+    if any(v <= 0 for k, v in changes.items() if k != "debit_notice_s"):
+        raise _bad("auto-pay caps and the poll interval must be positive")
+    if not 0 <= changes.get("debit_notice_s", 0) <= 86400:
+        # the notice must leave the debit most of its 3-working-day window
+        raise _bad("the debit notice must be between 0 and 1 day")
+    default = changes.get("mandate_default_cap", biller.mandate_default_cap)
+    maximum = changes.get("mandate_max_cap", biller.mandate_max_cap)
+    if default > maximum:
+        raise _bad(f"the default cap {default} fen is above the maximum cap {maximum} fen")
+    if maximum > biller.max_payment:  # a debit above it could never be written off
+        raise _bad(f"the maximum cap {maximum} fen is above the largest payment, "
+                   f"{biller.max_payment} fen")  # fmt: skip
+    return changes
+
+
 def _bad(detail: str) -> DomainError:
     return DomainError(ErrorCode.MALFORMED_REQUEST, detail)
 
@@ -84,6 +120,7 @@ async def add_biller(
     region: str = "",
     parent_code: str | None = None,
     remote: RemoteSettings | None = None,
+    autopay: AutopaySettings | None = None,
     actor: str,
 ) -> Biller:
     check_code("biller", code)
@@ -117,7 +154,11 @@ async def add_biller(
     await open_account(
         conn, clock, AccountKind.BILLER_PAYABLE, owner_code=code, biller_id=biller_id
     )
+    autopay_rules = _autopay_changes(await _reload(conn, code), autopay or AutopaySettings())
+    if autopay_rules:
+        await repository.update_biller(conn, biller_id, **autopay_rules)
     details = {"mode": mode, "category": category, "parent": parent_code, "rule": account_rule}
+    details |= autopay_rules
     if connection is not None:
         details |= {k: v for k, v in connection.items() if k != "key"}
     await audit.record(
@@ -172,13 +213,14 @@ async def update_biller(
     name: str | None = None,
     status: BillerStatus | None = None,
     remote: RemoteSettings | None = None,
+    autopay: AutopaySettings | None = None,
     actor: str,
     reason: str = "",
 ) -> Biller:
     biller = await repository.by_code(conn, code)
     if biller is None:
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {code}")
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = _autopay_changes(biller, autopay) if autopay else {}
     if name is not None:
         values["name"] = name
     if status is not None:

@@ -13,12 +13,13 @@ from utilipay.billers import service as billers_service
 from utilipay.billers.connection import parse_duration, parse_endpoints, parse_schedule
 from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
-from utilipay.billers.service import RemoteSettings
+from utilipay.billers.service import AutopaySettings, RemoteSettings
 from utilipay.channels import repository as channels_repo
 from utilipay.channels import service as channels_service
 from utilipay.channels.schemas import Channel, ChannelStatus
 from utilipay.cli.runtime import console, default_actor, run_in_transaction
 from utilipay.clock import SystemClock
+from utilipay.money import format_yuan
 
 channels_app = typer.Typer(help="Payment channels (wallets, banks, POS networks).")
 billers_app = typer.Typer(help="Billers (water, power, gas utilities).")
@@ -125,6 +126,27 @@ Endpoint = Annotated[
     typer.Option(help="remote: TRANCODE=URL where not <url>/<trancode> (repeatable)"),
 ]
 
+DefaultCap = Annotated[
+    int | None, typer.Option(help="auto-pay: fen, for a mandate signed without a cap [100000]")
+]
+MaxCap = Annotated[int | None, typer.Option(help="auto-pay: fen, the highest cap allowed [500000]")]
+PollEvery = Annotated[
+    str | None, typer.Option(help="auto-pay, remote: how often to ask for new bills [1d]")
+]
+DebitNotice = Annotated[
+    str | None, typer.Option(help="auto-pay: from a bill's notice to its debit, 0 to 1d [2h]")
+]
+
+
+def _autopay_settings(
+    default_cap: int | None, max_cap: int | None, poll_every: str | None, debit_notice: str | None
+) -> AutopaySettings | None:
+    def seconds(text: str | None) -> int | None:
+        return None if text is None else 0 if text.strip() == "0" else round(parse_duration(text))
+
+    settings = AutopaySettings(default_cap, max_cap, seconds(poll_every), seconds(debit_notice))
+    return settings if settings != AutopaySettings() else None
+
 
 def _remote_settings(
     url: str | None,
@@ -176,9 +198,16 @@ def billers_add(
     total_timeout: TotalTimeout = None,
     max_refund_attempts: RefundAttempts = None,
     endpoint: Endpoint = None,
+    autopay_default_cap: DefaultCap = None,
+    autopay_max_cap: MaxCap = None,
+    autopay_poll_every: PollEvery = None,
+    debit_notice: DebitNotice = None,
     actor: Actor = None,
 ) -> None:
     """Register a biller: hosted (its bills live in the hub) or remote (biller protocol)."""
+    autopay = _autopay_settings(
+        autopay_default_cap, autopay_max_cap, autopay_poll_every, debit_notice
+    )
 
     async def work(conn: AsyncConnection) -> Biller:
         remote = None
@@ -199,6 +228,7 @@ def billers_add(
             region=region,
             parent_code=parent,
             remote=remote,
+            autopay=autopay,
             actor=actor or default_actor(),
         )
 
@@ -223,10 +253,18 @@ def billers_update(
     total_timeout: TotalTimeout = None,
     max_refund_attempts: RefundAttempts = None,
     endpoint: Endpoint = None,
+    autopay_default_cap: DefaultCap = None,
+    autopay_max_cap: MaxCap = None,
+    autopay_poll_every: PollEvery = None,
+    debit_notice: DebitNotice = None,
     reason: Annotated[str, typer.Option()] = "",
     actor: Actor = None,
 ) -> None:
-    """Change a biller; for a remote one also its URL, key (rotation), schedule and timeouts."""
+    """Change a biller: its name and status, its auto-pay rules; for a remote one also its URL,
+    key (rotation), confirm schedule and timeouts."""
+    autopay = _autopay_settings(
+        autopay_default_cap, autopay_max_cap, autopay_poll_every, debit_notice
+    )
     remote = _remote_settings(
         url, key, sign_type, confirm_schedule, resolution_deadline,
         connect_timeout, total_timeout, max_refund_attempts, endpoint, retire_previous_key,
@@ -241,6 +279,7 @@ def billers_update(
             name=name,
             status=status,
             remote=remote if remote != RemoteSettings() else None,
+            autopay=autopay,
             actor=actor or default_actor(),
             reason=reason,
         )
@@ -252,8 +291,12 @@ def billers_update(
 @billers_app.command("list")
 def billers_list() -> None:
     found = run_in_transaction(billers_repo.all_billers)
-    table = Table("code", "name", "category", "mode", "status", "account rule", "reached at")
+    table = Table(
+        "code", "name", "category", "mode", "status", "account rule", "auto-pay caps (yuan)",
+        "reached at",
+    )  # fmt: skip
     for b in found:
         where = f"{b.remote.base_url} ({b.remote.sign_type})" if b.remote else ""
-        table.add_row(b.code, b.name, b.category, b.mode, b.status, b.rule.pattern, where)
+        caps = f"{format_yuan(b.mandate_default_cap)} / ≤ {format_yuan(b.mandate_max_cap)}"
+        table.add_row(b.code, b.name, b.category, b.mode, b.status, b.rule.pattern, caps, where)
     console.print(table)
