@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
+from multiprocessing.context import SpawnProcess
 
 import httpx
+import uvicorn
 from sqlalchemy.engine import URL
 
+from utilipay.channelsim.app import create_app as create_channel_sim
+from utilipay.channelsim.simulator import ChannelSimConfig
+from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import libpq_url
 
@@ -51,3 +59,29 @@ def start_worker(env: dict[str, str], concurrency: int = 4) -> subprocess.Popen[
     return subprocess.Popen(  # noqa: S603 (our own interpreter and module)
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+
+
+def _serve_channel_sim(port: int, secret: str, now: datetime) -> None:
+    config = ChannelSimConfig(secret=secret)
+    app = create_channel_sim(config, clock=FrozenClock(now))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def start_channel_sim(port: int, secret: str, now: datetime) -> SpawnProcess:
+    """The channel simulator in a process of its own, its clock stopped at ``now`` (the hub's
+    signatures carry the hub's time); every debit succeeds. Returns once it accepts connections.
+    """
+    sim = multiprocessing.get_context("spawn").Process(
+        target=_serve_channel_sim, args=(port, secret, now), daemon=True
+    )
+    sim.start()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return sim
+        except OSError:
+            if not sim.is_alive() or time.monotonic() > deadline:
+                sim.kill()
+                raise RuntimeError("the channel simulator did not start") from None
+            time.sleep(0.2)

@@ -7,20 +7,30 @@ every bill's window from the working-day calendar, the cap, the one-debit-per-bi
 check, N debits and N outbox events. The baseline, in the same run on the same
 server, inserts the same N debits and N events with no logic at all (no join,
 no window, no check), so the ratio says what the logic costs.
+
+Then the engine's send pass runs for a while against the channel simulator (in
+its own process; every debit succeeds): each debit is POSTed to the channel,
+recorded, and its bill written off with its ledger entries, as the worker does.
+The rate says how long the day's debits take to send; they have three working
+days.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from utilipay.api.server import free_port
 from utilipay.autopay.schedule import schedule_debits
+from utilipay.autopay.send import send_due
 from utilipay.bench.payments import machine
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
@@ -29,10 +39,13 @@ from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.db.migrate import upgrade
+from utilipay.processes import start_channel_sim
+from utilipay.worker.context import WorkerContext
 
 DATABASE = "utilipay_bench_autopay"
 SIGNED = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # Friday 09:00 in Shanghai
 ISSUED = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00
+CHANNEL_SECRET = "bench-channel-secret-0123456789"  # noqa: S105 (a throwaway database)
 
 _ACCOUNTS = """
 INSERT INTO customer_accounts (biller_id, account_no, holder_name, created_at)
@@ -79,11 +92,17 @@ class AutopayBench:
     scheduled: dict[str, int]
     rerun_seconds: float
     baseline_seconds: float
+    send_seconds: float
+    sent: dict[str, int]
     machine: dict[str, str]
 
     @property
     def ratio(self) -> float:
         return self.schedule_seconds / self.baseline_seconds
+
+    @property
+    def sent_per_second(self) -> float:
+        return self.sent.get("succeeded", 0) / self.send_seconds
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,16 +113,18 @@ class AutopayBench:
             "rerun_seconds": round(self.rerun_seconds, 2),
             "baseline_seconds": round(self.baseline_seconds, 2),
             "schedule_over_baseline": round(self.ratio, 2),
+            "send_seconds": round(self.send_seconds, 1),
+            "sent": self.sent,
+            "debits_sent_and_written_off_per_second": round(self.sent_per_second),
             "machine": self.machine,
         }
 
 
-async def _seed(engine: AsyncEngine, count: int) -> tuple[int, int]:
+async def _seed(engine: AsyncEngine, count: int, debit_url: str) -> tuple[int, int]:
     clock = FrozenClock(SIGNED)
     async with engine.begin() as conn:
         channel = await channels_service.add_channel(
-            conn, clock, code="BENCH", secret="bench-channel-secret-0123456789",  # noqa: S106
-            debit_url="http://127.0.0.1:9/debits", actor="bench",
+            conn, clock, code="BENCH", secret=CHANNEL_SECRET, debit_url=debit_url, actor="bench",
         )  # fmt: skip
         biller = await billers_service.add_biller(
             conn, clock, code="BENCHWATER", name="bench", category=Category.WATER,
@@ -125,14 +146,32 @@ async def _timed(engine: AsyncEngine, work: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-async def _run(settings: Settings, count: int, say: Any) -> AutopayBench:
+async def _send_for(url: URL, now: datetime, seconds: float) -> tuple[float, dict[str, int]]:
+    """Send passes, as the worker runs them, for about ``seconds``."""
+    context = WorkerContext.from_url(url, FrozenClock(now))
+    await context.start()
+    outcomes: Counter[str] = Counter()
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < seconds:
+            done = await send_due(context.engine, context.clock, context.autopay.senders,
+                                  limit=2000, concurrency=32)  # fmt: skip
+            outcomes.update(done.results)
+    finally:
+        elapsed = time.perf_counter() - started
+        await context.stop()
+    return elapsed, dict(outcomes)
+
+
+async def _run(settings: Settings, count: int, send_for: float, say: Any) -> AutopayBench:
     url = database_url(settings, database=DATABASE)
     await drop_database(url)
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url, pool_size=2)
     say(f"seeding {count:,} accounts, mandates and new bills …")
     started = time.perf_counter()
-    biller_id, channel_id = await _seed(engine, count)
+    port = free_port()
+    biller_id, channel_id = await _seed(engine, count, f"http://127.0.0.1:{port}/debits")
     seeded = time.perf_counter() - started
     now = ISSUED + timedelta(minutes=5)
     say("scheduling (the engine's statement) …")
@@ -142,9 +181,21 @@ async def _run(settings: Settings, count: int, say: Any) -> AutopayBench:
     say("baseline: the same number of bare debit and event inserts …")
     values = {"b": biller_id, "c": channel_id, "n": count, "issued": ISSUED}
     baseline_seconds, _ = await _timed(engine, lambda c: c.execute(text(_BASELINE), values))
-    async with engine.connect() as conn:
+    async with engine.begin() as conn:  # the baseline's rows are nobody's debits
+        await conn.execute(text("DELETE FROM debits WHERE id LIKE 'X%'"))
+        # after the pre-debit notice: every debit is due
+        due: datetime = (
+            await conn.execute(text("SELECT max(planned_at) FROM debits"))
+        ).scalar_one()
         version = (await conn.execute(text("SHOW server_version"))).scalar_one()
     await engine.dispose()
+    say(f"sending debits to the channel simulator for {send_for:.0f} s …")
+    sim = start_channel_sim(port, CHANNEL_SECRET, due)
+    try:
+        send_seconds, sent = await _send_for(url, due, send_for)
+    finally:
+        sim.terminate()
+        sim.join()
     await drop_database(url)
     return AutopayBench(
         mandates=count,
@@ -153,9 +204,11 @@ async def _run(settings: Settings, count: int, say: Any) -> AutopayBench:
         scheduled=scheduled,
         rerun_seconds=rerun_seconds,
         baseline_seconds=baseline_seconds,
+        send_seconds=send_seconds,
+        sent=sent,
         machine={**machine(), "postgresql": str(version)},
     )
 
 
-def run(settings: Settings, count: int, say: Any = print) -> AutopayBench:
-    return asyncio.run(_run(settings, count, say))
+def run(settings: Settings, count: int, send_for: float = 30, say: Any = print) -> AutopayBench:
+    return asyncio.run(_run(settings, count, send_for, say))
