@@ -294,6 +294,25 @@ async def test_over_the_cap_is_skipped_and_told(
     assert skipped.payload["cap"] == 5000
 
 
+async def test_a_cap_lowered_after_scheduling_holds_at_sending(
+    wechat: ChannelClient, autopay: Any, engine: AsyncEngine, clock: FrozenClock, wallet: Any
+) -> None:
+    await import_bills(engine, clock, bill_line("B0"))
+    mandate = await sign(wechat, cap=10000)
+    clock.advance(timedelta(minutes=1))
+    await import_bills(engine, clock, bill_line("B1", amount=8800))
+    await autopay.run_autopay()
+    assert [d.status for d in await debits(engine)] == ["SCHEDULED"]
+    lowered = await wechat.call("PATCH", f"/v1/mandates/{mandate['id']}", json={"cap": 5000})
+    assert lowered.status_code == 200
+    await run_until(autopay, clock, sh("2026-11-24 12:00"))
+    (debit,) = await debits(engine)
+    assert (debit.status, debit.reason) == ("SKIPPED", "OVER_CAP")
+    assert wallet[0].ledger() == ()  # nothing was asked of the channel
+    (skipped,) = await events(engine, "debit.skipped")
+    assert (skipped.payload["cap"], skipped.payload["reason"]) == (5000, "OVER_CAP")
+
+
 async def test_funding_sources_are_tried_in_priority_order(
     wechat: ChannelClient, autopay: Any, engine: AsyncEngine, clock: FrozenClock, wallet: Any
 ) -> None:

@@ -102,6 +102,9 @@ async def _set(conn: AsyncConnection, debit: Any, **values: Any) -> None:
     )
 
 
+_EVENTS = {"SUCCEEDED": "debit.succeeded", "SKIPPED": "debit.skipped"}
+
+
 async def _finish(
     conn: AsyncConnection,
     debit: Any,
@@ -126,7 +129,7 @@ async def _finish(
             {
                 "b": debit.biller_id,
                 "d": debit.id,
-                "event_type": "debit.succeeded" if status == "SUCCEEDED" else "debit.failed",
+                "event_type": _EVENTS.get(status, "debit.failed"),
                 "extra": orjson.dumps(event).decode(),
                 "now": now,
             },
@@ -181,7 +184,7 @@ async def _decide(conn: AsyncConnection, clock: Clock, senders: Senders, debit: 
     ).one()
     stop = await _reason_to_stop(conn, debit, mandate, now)
     if stop is not None:
-        return await _finish(conn, debit, *stop, now)
+        return await _finish(conn, debit, *stop, now, cap=mandate.cap)
     wait_until = _wait_until(senders, debit, now)
     if wait_until is not None:
         await _set(conn, debit, next_attempt_at=wait_until)
@@ -197,6 +200,8 @@ async def _reason_to_stop(
 ) -> tuple[str, str] | None:
     if mandate.status != "ACTIVE":
         return "CANCELLED", "MANDATE_CANCELLED"
+    if debit.amount > mandate.cap:  # the payer lowered the cap after it was scheduled
+        return "SKIPPED", "OVER_CAP"
     paid = await conn.execute(
         _PAID_OTHERWISE,
         {"b": debit.biller_id, "bills": list(debit.bill_nos), "c": debit.channel_id,
