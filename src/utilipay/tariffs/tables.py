@@ -1,0 +1,3 @@
+"""The tables of this package (the migration creates them)."""
+
+from __future__ import annotations
