@@ -6,10 +6,7 @@ from utilipay.billing.tables import bills, customer_accounts
 from utilipay.bindings.tables import bindings
 from utilipay.channels.tables import channel_nonces, channels
 from utilipay.db import metadata
-from utilipay.headend import tables as headend_tables
-from utilipay.prepaid import tables as prepaid_tables
-from utilipay.readings import tables as readings_tables
-from utilipay.tariffs import tables as tariffs_tables
+from utilipay.headend import tables as headend_tables  # whole modules: all their tables
 from utilipay.ledger.tables import journal_entries, ledger_accounts, postings
 from utilipay.mandates.tables import (
     calendar_days,
@@ -21,14 +18,12 @@ from utilipay.mandates.tables import (
 from utilipay.notify.tables import bill_reminders, notification_attempts, notifications
 from utilipay.outbox.tables import outbox_events
 from utilipay.payments.tables import bill_claims, payment_exceptions, payments
+from utilipay.prepaid import tables as prepaid_tables
+from utilipay.readings import tables as readings_tables
+from utilipay.tariffs import tables as tariffs_tables
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 
 __all__ = [
-    # whole modules: every table they define
-    "headend_tables",
-    "prepaid_tables",
-    "readings_tables",
-    "tariffs_tables",
     "audit_log",
     "bill_claims",
     "bill_reminders",
@@ -43,6 +38,7 @@ __all__ = [
     "customer_accounts",
     "debit_attempts",
     "debits",
+    "headend_tables",
     "journal_entries",
     "ledger_accounts",
     "mandates",
@@ -54,6 +50,9 @@ __all__ = [
     "payment_exceptions",
     "payments",
     "postings",
+    "prepaid_tables",
+    "readings_tables",
+    "tariffs_tables",
     "webhook_attempts",
     "webhook_deliveries",
 ]
