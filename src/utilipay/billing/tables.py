@@ -26,6 +26,7 @@ customer_accounts = Table(
     Column("phone", Text),
     Column("email", Text),
     Column("language", Text, nullable=False),
+    Column("customer_class", Text, nullable=False),
 )
 
 bills = Table(
