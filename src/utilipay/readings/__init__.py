@@ -1,1 +1,2 @@
-"""Meters and meter readings: import from CSV, the API and Green Button (ESPI) XML, validated, turned into usage per account, day and register."""
+"""Meters and meter readings: imported from CSV, the admin API and Green Button (ESPI) XML,
+validated, and turned into usage per account, day and register (``daily_usage``)."""
