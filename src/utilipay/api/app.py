@@ -28,6 +28,7 @@ from utilipay.errors import DomainError, ErrorCode
 from utilipay.mandates.api import router as mandates_router
 from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
+from utilipay.prepaid.api import router as prepaid_router
 from utilipay.statements.api import router as statements_router
 
 DESCRIPTION = """
@@ -89,6 +90,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
     routers = (
         billers_router,
         bindings_router,
+        prepaid_router,
         bills_router,
         payments_router,
         mandates_router,

@@ -46,6 +46,10 @@ def _from_row(row: object) -> Biller:
         mandate_max_cap=m["mandate_max_cap"],
         mandate_poll_s=m["mandate_poll_s"],
         debit_notice_s=m["debit_notice_s"],
+        prepaid_reminder=m["prepaid_reminder"],
+        prepaid_cut_grace_s=m["prepaid_cut_grace_s"],
+        prepaid_reward_min=m["prepaid_reward_min"],
+        prepaid_reward_points=m["prepaid_reward_points"],
     )
 
 

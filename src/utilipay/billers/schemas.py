@@ -47,6 +47,10 @@ class Biller:
     mandate_max_cap: int = 500000
     mandate_poll_s: int = 86400  # remote: how often accounts with a mandate are asked for bills
     debit_notice_s: int = 7200  # how long after a bill its debit goes (the notice comes first)
+    prepaid_reminder: int = 2000  # fen: a prepaid balance below it is LOW
+    prepaid_cut_grace_s: int = 86400  # how long a prepaid account stays in ARREARS before a cut
+    prepaid_reward_min: int = 5000  # fen: the smallest top-up that earns the month's reward
+    prepaid_reward_points: int = 0  # the reward's points; 0: no reward
 
 
 BillerCode = Callable[[int], str]  # biller id → code, from the directory

@@ -36,6 +36,10 @@ billers = Table(
     Column("mandate_max_cap", BigInteger, nullable=False),
     Column("mandate_poll_s", Integer, nullable=False),
     Column("debit_notice_s", Integer, nullable=False),
+    Column("prepaid_reminder", BigInteger, nullable=False),
+    Column("prepaid_cut_grace_s", Integer, nullable=False),
+    Column("prepaid_reward_min", BigInteger, nullable=False),
+    Column("prepaid_reward_points", Integer, nullable=False),
 )
 
 

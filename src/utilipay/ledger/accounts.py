@@ -2,7 +2,10 @@
 
 Amounts in postings are signed: a debit is positive, a credit negative.
 - ``CHANNEL_RECEIVABLE`` (asset): what a channel collected from payers and owes the hub.
-- ``BILLER_PAYABLE`` (liability): what the hub owes a biller for bills it wrote off.
+- ``BILLER_PAYABLE`` (liability): what the hub owes a biller for bills it wrote off and
+  for the prepaid usage it settled.
+- ``PREPAID_BALANCE`` (liability): one per prepaid account: what its holder has pre-stored
+  and not used yet (a credit balance; in arrears, a debit one).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from utilipay.money import CNY
 class AccountKind(StrEnum):
     CHANNEL_RECEIVABLE = "CHANNEL_RECEIVABLE"
     BILLER_PAYABLE = "BILLER_PAYABLE"
+    PREPAID_BALANCE = "PREPAID_BALANCE"
 
 
 async def open_account(

@@ -47,11 +47,15 @@ CHECKS = [
     ),
     Check(
         "biller_payable_matches_payments",
-        "each biller's payable balance equals its succeeded payments",
+        "each biller's payable balance equals its succeeded bill payments and settled prepaid use",
         """
         WITH expected AS (
-            SELECT biller_id, -sum(amount) AS balance FROM payments
-             WHERE status = 'SUCCEEDED' GROUP BY biller_id),
+            SELECT biller_id, -sum(amount) AS balance
+              FROM (SELECT biller_id, amount FROM payments
+                     WHERE status = 'SUCCEEDED' AND purpose = 'bills'
+                    UNION ALL
+                    SELECT biller_id, posted FROM prepaid_accruals) owed
+             GROUP BY biller_id),
         actual AS (
             SELECT a.biller_id, coalesce(sum(p.amount), 0) AS balance
               FROM ledger_accounts a LEFT JOIN postings p ON p.account_id = a.id
@@ -117,19 +121,25 @@ CHECKS = [
     ),
     Check(
         "succeeded_payments_are_booked",
-        "every succeeded payment has one entry debiting its channel and crediting its biller",
+        "every succeeded payment has one entry debiting its channel and crediting its biller"
+        " (a top-up: the account's prepaid balance)",
         """
         WITH booked AS (
             SELECT e.biller_id, e.payment_id, count(DISTINCT e.id) AS entries,
                    sum(p.amount) FILTER (WHERE a.kind = 'CHANNEL_RECEIVABLE'
                                            AND a.channel_id = pay.channel_id) AS debit,
-                   -sum(p.amount) FILTER (WHERE a.kind = 'BILLER_PAYABLE'
-                                            AND a.biller_id = pay.biller_id) AS credit
+                   -sum(p.amount) FILTER (
+                       WHERE pay.purpose = 'bills' AND a.kind = 'BILLER_PAYABLE'
+                             AND a.biller_id = pay.biller_id
+                          OR pay.purpose = 'prepaid_topup' AND a.id = pa.ledger_account_id)
+                       AS credit
               FROM journal_entries e
               JOIN payments pay ON pay.biller_id = e.biller_id AND pay.id = e.payment_id
               JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
               JOIN ledger_accounts a ON a.id = p.account_id
-             WHERE e.kind = 'PAYMENT'
+              LEFT JOIN prepaid_accounts pa
+                ON pa.biller_id = pay.biller_id AND pa.account_no = pay.account_no
+             WHERE e.kind IN ('PAYMENT', 'PREPAID_TOPUP')
              GROUP BY e.biller_id, e.payment_id)
         SELECT format('payment %s (%s, %s fen): %s entries, debit %s, credit %s', pay.id,
                       pay.status, pay.amount, coalesce(bk.entries, 0), bk.debit, bk.credit)
@@ -139,6 +149,41 @@ CHECKS = [
                     THEN bk.entries IS DISTINCT FROM 1 OR bk.debit IS DISTINCT FROM pay.amount
                          OR bk.credit IS DISTINCT FROM pay.amount
                     ELSE bk.entries IS NOT NULL END
+        """,
+    ),
+    Check(
+        "prepaid_balances_match_ledger",
+        "each prepaid balance is what its ledger account says",
+        """
+        SELECT format('prepaid account %s/%s: balance %s, its ledger account says %s',
+                      pa.biller_id, pa.account_no, pa.balance, -coalesce(l.total, 0))
+          FROM prepaid_accounts pa
+          LEFT JOIN (SELECT account_id, sum(amount) AS total FROM postings
+                      GROUP BY account_id) l ON l.account_id = pa.ledger_account_id
+         WHERE pa.balance <> -coalesce(l.total, 0)
+        """,
+    ),
+    Check(
+        "accruals_are_booked",
+        "each day's prepaid settlement entry moves exactly its accruals to the biller",
+        """
+        WITH accrued AS (
+            SELECT biller_id, entry_id, sum(posted) AS posted FROM prepaid_accruals
+             WHERE entry_id IS NOT NULL GROUP BY biller_id, entry_id),
+        booked AS (
+            SELECT e.biller_id, e.id AS entry_id,
+                   -sum(p.amount) FILTER (WHERE a.kind = 'BILLER_PAYABLE') AS to_biller,
+                   sum(p.amount) FILTER (WHERE a.kind = 'PREPAID_BALANCE') AS from_balances
+              FROM journal_entries e
+              JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
+              JOIN ledger_accounts a ON a.id = p.account_id
+             WHERE e.kind = 'PREPAID_ACCRUAL'
+             GROUP BY e.biller_id, e.id)
+        SELECT format('accrual entry %s/%s: accruals %s, to the biller %s, from balances %s',
+                      coalesce(a.biller_id, b.biller_id), coalesce(a.entry_id, b.entry_id),
+                      a.posted, b.to_biller, b.from_balances)
+          FROM accrued a FULL JOIN booked b USING (biller_id, entry_id)
+         WHERE a.posted IS DISTINCT FROM b.to_biller OR a.posted IS DISTINCT FROM b.from_balances
         """,
     ),
 ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.tables import billers
 from utilipay.channels.tables import channels
+from utilipay.ledger.accounts import AccountKind
 from utilipay.ledger.tables import ledger_accounts, postings
 
 
@@ -22,24 +23,32 @@ class AccountBalance:
 
 
 async def balances(conn: AsyncConnection) -> list[AccountBalance]:
+    """Every account's balance; a biller's prepaid balances (one per customer account, a
+    million of them at a large utility) are summed into one line."""
     totals = (
         select(postings.c.account_id, func.sum(postings.c.amount).label("balance"))
         .group_by(postings.c.account_id)
         .subquery()
     )
     owner = func.coalesce(billers.c.code, channels.c.code)
+    kind, currency = ledger_accounts.c.kind, ledger_accounts.c.currency
+    pooled = kind == AccountKind.PREPAID_BALANCE
+    code = case(
+        (pooled, func.concat(kind, ":", owner, ":*:", currency)), else_=ledger_accounts.c.code
+    )
     rows = await conn.execute(
         select(
-            ledger_accounts.c.code,
+            code.label("code"),
             ledger_accounts.c.kind,
             owner.label("owner"),
             ledger_accounts.c.currency,
-            func.coalesce(totals.c.balance, 0).label("balance"),
+            func.coalesce(func.sum(totals.c.balance), 0).label("balance"),
         )
         .select_from(ledger_accounts)
         .outerjoin(totals, totals.c.account_id == ledger_accounts.c.id)
         .outerjoin(billers, billers.c.id == ledger_accounts.c.biller_id)
         .outerjoin(channels, channels.c.id == ledger_accounts.c.channel_id)
+        .group_by(code, ledger_accounts.c.kind, owner, ledger_accounts.c.currency)
         .order_by(ledger_accounts.c.kind, owner)
     )
     return [AccountBalance(r.code, r.kind, r.owner, r.currency, int(r.balance)) for r in rows]

@@ -9,7 +9,6 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Integer,
-    SmallInteger,
     Table,
     Text,
 )
@@ -44,7 +43,7 @@ postings = Table(
     metadata,
     Column("biller_id", Integer, primary_key=True),
     Column("entry_id", BigInteger, primary_key=True),
-    Column("line_no", SmallInteger, primary_key=True),
+    Column("line_no", Integer, primary_key=True),
     Column("account_id", Integer, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("currency", CHAR(3), nullable=False),

@@ -36,6 +36,7 @@ mandates = Table(
     Column("payer", Text, nullable=False),
     Column("account_no", Text, nullable=False),
     Column("cap", BigInteger, nullable=False),
+    Column("topup_amount", BigInteger),
     Column("funding_sources", JSONB, nullable=False),
     Column("status", Text, nullable=False),
     Column("signed_at", DateTime(timezone=True), nullable=False),
@@ -82,6 +83,7 @@ debits = Table(
     Column("pending_source", Text),
     Column("channel_txn_id", Text),
     Column("payment_id", Text),
+    Column("episode", Integer),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
 )

@@ -84,7 +84,8 @@ async def _execute(raw: Any, clock: Clock, items: Sequence[HostedPayment]) -> li
     return [o for o in outcomes if o is not None]
 
 
-async def _raw(conn: AsyncConnection) -> Any:
+async def raw_connection(conn: AsyncConnection) -> Any:
+    """asyncpg's own connection under SQLAlchemy's, for calls that bypass its layers."""
     return (await conn.get_raw_connection()).driver_connection
 
 
@@ -142,7 +143,7 @@ class BatchedHostedPayments:
 
     async def _call(self, items: list[HostedPayment]) -> list[Outcome]:
         async with self._engine.connect() as conn:
-            return await _execute(await _raw(conn), self._clock, items)
+            return await _execute(await raw_connection(conn), self._clock, items)
 
     async def drain(self) -> None:
         """Wait for every batch in flight (server shutdown)."""

@@ -14,6 +14,7 @@ from utilipay.clock import Clock
 from utilipay.payments.hosted import BatchedHostedPayments
 from utilipay.payments.remote import RemoteWriteOff
 from utilipay.payments.service import HostedWriteOff, WriteOffPath
+from utilipay.prepaid.topup import TopUps
 
 
 @dataclass
@@ -46,7 +47,10 @@ class WriteOffs:
             hosted,
             remote_billers,
             connectors,
-            {IntegrationMode.HOSTED: HostedWriteOff(hosted), IntegrationMode.REMOTE: remote},
+            {
+                IntegrationMode.HOSTED: HostedWriteOff(hosted, TopUps(engine, clock)),
+                IntegrationMode.REMOTE: remote,
+            },
         )
 
     async def close(self) -> None:

@@ -27,6 +27,7 @@ def to_payment(row: Mapping[Any, Any], biller_code: BillerCode) -> Payment:
         failure_code=row["failure_code"],
         created_at=row["created_at"],
         finished_at=row["finished_at"],
+        purpose=row["purpose"],
     )
 
 

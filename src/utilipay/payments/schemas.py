@@ -71,3 +71,4 @@ class Payment:
     failure_code: str | None
     created_at: datetime
     finished_at: datetime | None
+    purpose: str = "bills"  # or prepaid_topup: the amount went to a prepaid balance

@@ -18,7 +18,7 @@ from utilipay.billers.schemas import BillerCode, IntegrationMode
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
 from utilipay.payments import repository
-from utilipay.payments.hosted import HostedPayment, HostedPayments
+from utilipay.payments.hosted import HostedPayment, HostedPayments, Outcome
 from utilipay.payments.rules import check_amount, request_fingerprint
 from utilipay.payments.schemas import Payment, PaymentCommand
 
@@ -43,35 +43,43 @@ class WriteOffPath(Protocol):
     async def pay(self, command: PaymentCommand, biller_code: BillerCode) -> PaymentResult: ...
 
 
-class HostedWriteOff:
-    """The biller's books are the hub's tables: accept, write off and book in one transaction."""
+class TopUps(Protocol):
+    async def top_up(self, payment: HostedPayment) -> Outcome: ...
 
-    def __init__(self, hosted: HostedPayments) -> None:
+
+class HostedWriteOff:
+    """The biller's books are the hub's tables: accept, write off and book in one transaction.
+    A payment for a prepaid account, which has no bills, tops its balance up."""
+
+    def __init__(self, hosted: HostedPayments, top_ups: TopUps | None = None) -> None:
         self._hosted = hosted
+        self._top_ups = top_ups
 
     async def pay(self, command: PaymentCommand, biller_code: BillerCode) -> PaymentResult:
-        outcome = await self._hosted.pay(
-            HostedPayment(
-                id=new_id("P"),
-                channel_id=command.channel.id,
-                nonce=command.nonce,
-                order_id=command.order_id,
-                request_hash=request_fingerprint(
-                    command.biller.code,
-                    command.account_no,
-                    command.amount,
-                    command.bill_nos,
-                    command.payer,
-                ),
-                biller_id=command.biller.id,
-                account_no=command.account_no,
-                amount=command.amount,
-                bill_nos=command.bill_nos,
-                payer=command.payer,
-                receivable_account=command.channel.receivable_account_id,
-                payable_account=command.biller.payable_account_id,
-            )
+        item = HostedPayment(
+            id=new_id("P"),
+            channel_id=command.channel.id,
+            nonce=command.nonce,
+            order_id=command.order_id,
+            request_hash=request_fingerprint(
+                command.biller.code,
+                command.account_no,
+                command.amount,
+                command.bill_nos,
+                command.payer,
+            ),
+            biller_id=command.biller.id,
+            account_no=command.account_no,
+            amount=command.amount,
+            bill_nos=command.bill_nos,
+            payer=command.payer,
+            receivable_account=command.channel.receivable_account_id,
+            payable_account=command.biller.payable_account_id,
         )
+        outcome = await self._hosted.pay(item)
+        if outcome.outcome == "NO_BILL_DUE" and item.bill_nos is None and self._top_ups:
+            topped = await self._top_ups.top_up(item)
+            outcome = outcome if topped.outcome == "NOT_PREPAID" else topped
         if outcome.outcome in _REFUSALS:
             raise DomainError(_REFUSALS[outcome.outcome], outcome.detail or outcome.outcome)
         if outcome.payment is None:

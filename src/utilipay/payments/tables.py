@@ -43,6 +43,7 @@ payments = Table(
     Column("refund_attempts", Integer, nullable=False),
     Column("last_outcome", Text),
     Column("reversed_at", DateTime(timezone=True)),
+    Column("purpose", Text, nullable=False),
 )
 
 bill_claims = Table(

@@ -23,6 +23,8 @@ def payment_out(p: Payment) -> dict[str, Any]:
         "created_at": to_shanghai_iso(p.created_at),
         "finished_at": to_shanghai_iso(p.finished_at) if p.finished_at else None,
     }
+    if p.purpose != "bills":  # a field later than v1; a client ignores what it does not know
+        out["purpose"] = p.purpose
     if p.failure_code is not None:
         out["failure_code"] = p.failure_code
     return out

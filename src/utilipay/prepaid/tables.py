@@ -1,3 +1,92 @@
-"""The tables of this package (the migration creates them)."""
+"""The tables of prepaid smart payment (migration 0011)."""
 
 from __future__ import annotations
+
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    Numeric,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from utilipay.db import metadata
+
+prepaid_accounts = Table(
+    "prepaid_accounts",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("account_no", Text, primary_key=True),
+    Column("ledger_account_id", Integer, ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("balance", BigInteger, nullable=False),  # fen, a cache of the ledger's
+    Column("currency", CHAR(3), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("state_since", DateTime(timezone=True), nullable=False),
+    Column("episode", Integer, nullable=False),
+    Column("notified", ARRAY(Text), nullable=False),
+    Column("cuts", Integer, nullable=False),
+    Column("reminder", BigInteger),
+    Column("accrue_from", Date, nullable=False),
+    Column("accrued_through", Date),
+    Column("band_start", Date),
+    Column("band_usage", Numeric(16, 3), nullable=False),
+    Column("month_start", Date),
+    Column("month_exact", Numeric(20, 6), nullable=False),
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(
+        ["biller_id", "account_no"],
+        ["customer_accounts.biller_id", "customer_accounts.account_no"],
+    ),
+)
+
+prepaid_accruals = Table(
+    "prepaid_accruals",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("account_no", Text, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("tariff_version", BigInteger, nullable=False),
+    Column("usage", Numeric(14, 3), nullable=False),
+    Column("peak", Numeric(14, 3), nullable=False),
+    Column("flat", Numeric(14, 3), nullable=False),
+    Column("valley", Numeric(14, 3), nullable=False),
+    Column("band_usage", Numeric(16, 3), nullable=False),
+    Column("exact_charge", Numeric(20, 6), nullable=False),
+    Column("posted", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("entry_id", BigInteger),
+)
+
+prepaid_rewards = Table(
+    "prepaid_rewards",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("account_no", Text, primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("payment_id", Text, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+)
+
+prepaid_statements = Table(
+    "prepaid_statements",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("account_no", Text, primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("opening_balance", BigInteger, nullable=False),
+    Column("top_ups", BigInteger, nullable=False),
+    Column("charges", BigInteger, nullable=False),
+    Column("closing_balance", BigInteger, nullable=False),
+    Column("usage", Numeric(16, 3), nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,226 @@
+"""The daily accrual (日结): each prepaid account's usage of a day, settled by its tariff.
+
+Set-based, in one transaction per day, whatever the number of accounts:
+
+1. ``settle``: every account due for the day (settled through the day before, or
+   starting that day) that has the day's usage, locked (an account a top-up holds
+   is skipped and settled by the next run), priced through its tariff version:
+   the bands count the usage so far in the band period (month or year), and the
+   amount posted is the rounded month-to-date charge minus the rounded month to
+   yesterday, so a month's postings add up to its rounded charge (one rounding);
+   the fixed monthly charge comes with the month's first day. The new balance,
+   state, episode and notices follow the rules of ``prepaid/rules.py``.
+2. one journal entry per biller: a line per account (its prepaid balance is
+   debited) and the biller's payable credited with the total;
+3. the accrual rows, the accounts' new standing, and the notices (the fee and
+   the outage warnings) as outbox events.
+
+An account whose day has no usage yet waits: days are settled in order, so a
+reading that arrives late is never skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from utilipay.clock import Clock
+
+_SETTLE = text(
+    """
+    CREATE TEMP TABLE settle ON COMMIT DROP AS
+    WITH used AS (
+        SELECT biller_id, account_no, sum(quantity) AS total,
+               coalesce(sum(quantity) FILTER (WHERE register = 'peak'), 0) AS peak,
+               coalesce(sum(quantity) FILTER (WHERE register = 'flat'), 0) AS flat,
+               coalesce(sum(quantity) FILTER (WHERE register = 'valley'), 0) AS valley
+          FROM daily_usage WHERE day = :day GROUP BY biller_id, account_no
+    ), due AS (
+        SELECT pa.*, u.total, u.peak, u.flat, u.valley,
+               coalesce(pa.reminder, b.prepaid_reminder) AS reminder_amount,
+               tariff_version_for(pa.biller_id, ca.customer_class, :day) AS version
+          FROM prepaid_accounts pa
+          JOIN used u ON u.biller_id = pa.biller_id AND u.account_no = pa.account_no
+          JOIN customer_accounts ca
+            ON ca.biller_id = pa.biller_id AND ca.account_no = pa.account_no
+          JOIN billers b ON b.id = pa.biller_id
+         WHERE pa.accrued_through = :day - 1
+            OR (pa.accrued_through IS NULL AND pa.accrue_from = :day)
+           FOR UPDATE OF pa SKIP LOCKED
+    ), periods AS (
+        SELECT due.*, tariff_band_start(v.band_period, :day) AS new_band_start,
+               CASE WHEN due.month_start = date_trunc('month', :day)::date
+                    THEN due.month_exact ELSE 0 END AS month_before,
+               CASE WHEN due.month_start IS DISTINCT FROM date_trunc('month', :day)::date
+                    THEN v.fixed_monthly ELSE 0 END AS fixed
+          FROM due JOIN tariff_versions v ON v.id = due.version
+    ), priced AS (
+        SELECT p.*, band_before, c.exact + p.fixed AS exact,
+               tariff_accrual_posting(p.month_before, c.exact + p.fixed) AS posted
+          FROM periods p
+         CROSS JOIN LATERAL (SELECT CASE WHEN p.band_start = p.new_band_start
+                                         THEN p.band_usage ELSE 0 END AS band_before) bb
+         CROSS JOIN LATERAL (SELECT tariff_energy_charge(p.version, bb.band_before, p.total,
+                                                         p.peak, p.flat, p.valley) AS exact) c
+    ), moved AS (
+        SELECT priced.*, priced.balance - priced.posted AS new_balance,
+               prepaid_next_state(priced.state, priced.balance - priced.posted,
+                                  priced.reminder_amount) AS new_state
+          FROM priced
+    ), episodes AS (
+        SELECT moved.*,
+               moved.episode + (moved.state = 'NORMAL' AND moved.new_state <> 'NORMAL')::int
+                   AS new_episode,
+               CASE WHEN moved.state = 'NORMAL' THEN '{}'::text[] ELSE moved.notified END
+                   AS kept_notices
+          FROM moved
+    )
+    SELECT biller_id, account_no, ledger_account_id, version, total, peak, flat, valley,
+           new_band_start, band_before + total AS new_band_usage,
+           date_trunc('month', :day)::date AS new_month_start,
+           month_before + exact AS new_month_exact, exact, posted, new_balance,
+           state, new_state, new_episode, notice, reminder_amount,
+           CASE WHEN new_state = 'NORMAL' THEN '{}'::text[]
+                WHEN notice IS NOT NULL THEN kept_notices || notice
+                ELSE kept_notices END AS new_notified,
+           row_number() OVER (PARTITION BY biller_id ORDER BY account_no) AS line
+      FROM episodes
+     CROSS JOIN LATERAL (
+         SELECT CASE WHEN posted > 0 AND new_state IN ('LOW', 'ARREARS')
+                          AND NOT new_state = ANY (kept_notices)
+                     THEN new_state END AS notice) n
+    """
+)
+_SKIPPED = text(
+    """
+    SELECT count(*) FROM prepaid_accounts pa
+      JOIN customer_accounts ca ON ca.biller_id = pa.biller_id AND ca.account_no = pa.account_no
+     WHERE (pa.accrued_through = :day - 1
+            OR (pa.accrued_through IS NULL AND pa.accrue_from = :day))
+       AND tariff_version_for(pa.biller_id, ca.customer_class, :day) IS NULL
+       AND EXISTS (SELECT 1 FROM daily_usage u WHERE u.biller_id = pa.biller_id
+                      AND u.account_no = pa.account_no AND u.day = :day)
+    """
+)
+_DAY_ENTRIES = text("CREATE TEMP TABLE day_entries (biller_id integer, id bigint) ON COMMIT DROP")
+_ENTRIES = text(
+    """
+    WITH e AS (
+        INSERT INTO journal_entries (biller_id, kind, memo, created_at)
+        SELECT biller_id, 'PREPAID_ACCRUAL', 'prepaid use of ' || :day, :now
+          FROM settle GROUP BY biller_id HAVING sum(posted) <> 0
+        RETURNING biller_id, id)
+    INSERT INTO day_entries SELECT biller_id, id FROM e
+    """
+)
+_POSTINGS = text(
+    """
+    INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
+    SELECT s.biller_id, e.id, 1 + s.line, s.ledger_account_id, s.posted
+      FROM settle s JOIN day_entries e ON e.biller_id = s.biller_id
+     WHERE s.posted <> 0
+    UNION ALL
+    SELECT t.biller_id, e.id, 1, la.id, -t.posted
+      FROM (SELECT biller_id, sum(posted) AS posted FROM settle GROUP BY biller_id) t
+      JOIN day_entries e ON e.biller_id = t.biller_id
+      JOIN ledger_accounts la ON la.kind = 'BILLER_PAYABLE' AND la.biller_id = t.biller_id
+    """
+)
+_ACCRUALS = text(
+    """
+    INSERT INTO prepaid_accruals (biller_id, account_no, day, tariff_version, usage, peak, flat,
+                                  valley, band_usage, exact_charge, posted, balance_after,
+                                  entry_id)
+    SELECT s.biller_id, s.account_no, :day, s.version, s.total, s.peak, s.flat, s.valley,
+           s.new_band_usage, s.exact, s.posted, s.new_balance,
+           CASE WHEN s.posted <> 0 THEN e.id END
+      FROM settle s LEFT JOIN day_entries e ON e.biller_id = s.biller_id
+    """
+)
+_ACCOUNTS = text(
+    """
+    UPDATE prepaid_accounts pa
+       SET balance = s.new_balance, state = s.new_state,
+           state_since = CASE WHEN s.new_state = s.state THEN pa.state_since ELSE :now END,
+           episode = s.new_episode, notified = s.new_notified, accrued_through = :day,
+           band_start = s.new_band_start, band_usage = s.new_band_usage,
+           month_start = s.new_month_start, month_exact = s.new_month_exact
+      FROM settle s
+     WHERE pa.biller_id = s.biller_id AND pa.account_no = s.account_no
+    """
+)
+_NOTICES = text(
+    """
+    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    SELECT pa.biller_id, CASE s.notice WHEN 'LOW' THEN 'prepaid.low' ELSE 'prepaid.arrears' END,
+           pa.account_no,
+           prepaid_event(pa, jsonb_build_object('day', :day, 'charge', s.posted,
+                                                'reminder', s.reminder_amount)),
+           :now
+      FROM settle s
+      JOIN prepaid_accounts pa ON pa.biller_id = s.biller_id AND pa.account_no = s.account_no
+     WHERE s.notice IS NOT NULL
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DayAccrued:
+    day: date
+    accounts: int  # settled
+    posted: int  # fen, all billers
+    notices: int
+    unpriced: int  # due, with usage, but no tariff in force: not settled
+
+
+async def accrue_day(conn: AsyncConnection, day: date, now: datetime) -> DayAccrued:
+    """Settle ``day`` for every prepaid account that is due; safe to repeat."""
+    values = {"day": day, "now": now}
+    await conn.execute(_SETTLE, values)
+    await conn.execute(_DAY_ENTRIES)
+    await conn.execute(_ENTRIES, values)
+    await conn.execute(_POSTINGS)
+    await conn.execute(_ACCRUALS, values)
+    await conn.execute(_ACCOUNTS, values)
+    notices = (await conn.execute(_NOTICES, values)).rowcount
+    totals = (
+        await conn.execute(text("SELECT count(*), coalesce(sum(posted), 0) FROM settle"))
+    ).one()
+    unpriced = (await conn.execute(_SKIPPED, values)).scalar_one()
+    await conn.execute(text("DROP TABLE settle, day_entries"))
+    return DayAccrued(day, totals[0], int(totals[1]), notices, unpriced)
+
+
+async def first_day_due(conn: AsyncConnection) -> date | None:
+    """The earliest day some prepaid account still has to settle."""
+    found: date | None = (
+        await conn.execute(
+            text("SELECT min(coalesce(accrued_through + 1, accrue_from)) FROM prepaid_accounts")
+        )
+    ).scalar_one()
+    return found
+
+
+async def accrue_through(
+    engine: AsyncEngine,
+    clock: Clock,
+    last_day: date,
+    *,
+    on_day: Callable[[DayAccrued], None] | None = None,
+) -> list[DayAccrued]:
+    """Settle every day due up to ``last_day``, in order, one transaction per day."""
+    async with engine.connect() as conn:
+        day = await first_day_due(conn)
+    done: list[DayAccrued] = []
+    while day is not None and day <= last_day:
+        async with engine.begin() as conn:
+            accrued = await accrue_day(conn, day, clock.now())
+        done.append(accrued)
+        if on_day is not None:
+            on_day(accrued)
+        day += timedelta(days=1)
+    return done

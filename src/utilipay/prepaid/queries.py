@@ -1,0 +1,70 @@
+"""Reading a prepaid account for its payers: the balance, the state, the days settled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.billers.schemas import Biller
+from utilipay.billing.tables import customer_accounts
+from utilipay.bindings.tables import bindings
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.prepaid.service import PrepaidAccount, find
+from utilipay.prepaid.tables import prepaid_accruals
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    day: date
+    usage: Decimal
+    posted: int  # fen
+    balance_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class PrepaidView:
+    account: PrepaidAccount
+    holder: str
+    days: list[Day]  # newest first
+
+
+async def view_for_payer(
+    conn: AsyncConnection, channel_id: int, payer: str, biller: Biller, account_no: str,
+    *, days: int,
+) -> PrepaidView:  # fmt: skip
+    """The account as ``payer`` may see it: only with a binding of it at this channel."""
+    bound = await conn.execute(
+        select(bindings.c.holder).where(
+            bindings.c.biller_id == biller.id, bindings.c.account_no == account_no,
+            bindings.c.channel_id == channel_id, bindings.c.payer == payer,
+            bindings.c.deleted_at.is_(None),
+        )
+    )  # fmt: skip
+    if bound.first() is None:
+        raise DomainError(
+            ErrorCode.FORBIDDEN, f"payer has no binding of {biller.code} account {account_no}"
+        )
+    account = await find(conn, biller, account_no)
+    if account is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"{biller.code} account {account_no} is not prepaid")
+    holder = (
+        await conn.execute(
+            select(customer_accounts.c.holder_name).where(
+                customer_accounts.c.biller_id == biller.id,
+                customer_accounts.c.account_no == account_no,
+            )
+        )
+    ).scalar_one()
+    rows = await conn.execute(
+        select(prepaid_accruals)
+        .where(prepaid_accruals.c.biller_id == biller.id,
+               prepaid_accruals.c.account_no == account_no)
+        .order_by(prepaid_accruals.c.day.desc())
+        .limit(days)
+    )  # fmt: skip
+    settled = [Day(r.day, r.usage, r.posted, r.balance_after) for r in rows]
+    return PrepaidView(account, holder, settled)
