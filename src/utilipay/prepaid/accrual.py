@@ -29,8 +29,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock
+from utilipay.prepaid.sql import typed as _sql
 
-_SETTLE = text(
+_SETTLE = _sql(
     """
     CREATE TEMP TABLE settle ON COMMIT DROP AS
     WITH used AS (
@@ -95,7 +96,7 @@ _SETTLE = text(
                      THEN new_state END AS notice) n
     """
 )
-_SKIPPED = text(
+_SKIPPED = _sql(
     """
     SELECT count(*) FROM prepaid_accounts pa
       JOIN customer_accounts ca ON ca.biller_id = pa.biller_id AND ca.account_no = pa.account_no
@@ -107,7 +108,7 @@ _SKIPPED = text(
     """
 )
 _DAY_ENTRIES = text("CREATE TEMP TABLE day_entries (biller_id integer, id bigint) ON COMMIT DROP")
-_ENTRIES = text(
+_ENTRIES = _sql(
     """
     WITH e AS (
         INSERT INTO journal_entries (biller_id, kind, memo, created_at)
@@ -130,7 +131,7 @@ _POSTINGS = text(
       JOIN ledger_accounts la ON la.kind = 'BILLER_PAYABLE' AND la.biller_id = t.biller_id
     """
 )
-_ACCRUALS = text(
+_ACCRUALS = _sql(
     """
     INSERT INTO prepaid_accruals (biller_id, account_no, day, tariff_version, usage, peak, flat,
                                   valley, band_usage, exact_charge, posted, balance_after,
@@ -141,7 +142,7 @@ _ACCRUALS = text(
       FROM settle s LEFT JOIN day_entries e ON e.biller_id = s.biller_id
     """
 )
-_ACCOUNTS = text(
+_ACCOUNTS = _sql(
     """
     UPDATE prepaid_accounts pa
        SET balance = s.new_balance, state = s.new_state,
@@ -153,7 +154,7 @@ _ACCOUNTS = text(
      WHERE pa.biller_id = s.biller_id AND pa.account_no = s.account_no
     """
 )
-_NOTICES = text(
+_NOTICES = _sql(
     """
     INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT pa.biller_id, CASE s.notice WHEN 'LOW' THEN 'prepaid.low' ELSE 'prepaid.arrears' END,

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.autopay.calendar import is_working
 from utilipay.clock import SHANGHAI, as_utc
+from utilipay.prepaid.sql import typed
 
 CUT_HOURS = (time(9), time(17))
 
-_CUT = text(
+_CUT = typed(
     """
     WITH due AS (
         SELECT pa.biller_id, pa.account_no, NOT ('CUT' = ANY (pa.notified)) AS notify
