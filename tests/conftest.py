@@ -11,8 +11,10 @@ import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -23,16 +25,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.api.app import create_app
 from utilipay.api.hub import Hub
+from utilipay.api.server import ServerThread
+from utilipay.autopay import channel_debits
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Biller, Category, IntegrationMode
 from utilipay.channels import service as channels_service
 from utilipay.channels.schemas import Channel
+from utilipay.channelsim.app import app_for
+from utilipay.channelsim.simulator import ChannelSim, ChannelSimConfig
 from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.db.migrate import upgrade
 from utilipay.directory import Directory
+from utilipay.worker.context import WorkerContext
 
 START = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai
 WATER_RULE = r"(0[1-9]|25)[0-9]{8}"
@@ -182,3 +189,32 @@ def raw_dsn(db_url: URL) -> Iterator[tuple[str, dict[str, str]]]:
 async def raw_connect(raw_dsn: tuple[str, dict[str, str]]) -> asyncpg.Connection:
     dsn, kwargs = raw_dsn
     return await asyncpg.connect(dsn, **kwargs)
+
+
+@pytest.fixture
+def wallet(clock: FrozenClock) -> Iterator[tuple[ChannelSim, str]]:
+    """The WECHAT channel's side: debits taken (or declined) by the channel simulator."""
+    sim = ChannelSim(ChannelSimConfig(secret=SECRET, timeout_delay=2.0), clock)
+    with ServerThread(app_for(sim)) as url:
+        yield sim, url
+
+
+@pytest.fixture
+async def autopay(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wallet: tuple[ChannelSim, str]
+) -> AsyncIterator[WorkerContext]:
+    clock.set(datetime(2026, 11, 23, 1, tzinfo=UTC))  # a Monday, 09:00 in Shanghai
+    async with engine.begin() as conn:
+        await channels_service.update_channel(
+            conn, clock, "WECHAT", debit_url=f"{wallet[1]}/debits", actor="t"
+        )
+    await hub.directory.reload()
+    context = WorkerContext(engine=engine, clock=clock, directory=hub.directory)
+    # the hub gives up on a channel's answer after 1 s here; the simulator's "timeout" takes 2
+    await context.debit_http.aclose()
+    context.debit_http = channel_debits.http_client(timeout=1.0)
+    context.autopay.senders = replace(context.autopay.senders, http=context.debit_http)
+    yield context
+    await context.webhook_http.aclose()
+    await context.debit_http.aclose()
+    await context.write_offs.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,22 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import bill_line, import_bills, payment_body
 from tests.utility import CODE, remote_utility
-from utilipay.api.server import ServerThread
-from utilipay.autopay import channel_debits
 from utilipay.autopay.window import is_open
 from utilipay.billers import service as billers_service
 from utilipay.billers.service import AutopaySettings
-from utilipay.channels import service as channels_service
-from utilipay.channelsim.app import app_for
 from utilipay.channelsim.outcomes import OutcomePlan
-from utilipay.channelsim.simulator import ChannelSim, ChannelSimConfig
 from utilipay.client import ChannelClient
 from utilipay.clock import SHANGHAI, FrozenClock
 from utilipay.errors import DomainError
 from utilipay.ledger.check import run_checks
 from utilipay.worker.context import WorkerContext
-
-from .conftest import SECRET
 
 ACCOUNT = "0112345678"
 SOURCES = [{"id": "card-1", "label": "储蓄卡(1234)"}, {"id": "balance", "label": "余额"}]
@@ -38,35 +29,6 @@ SOURCES = [{"id": "card-1", "label": "储蓄卡(1234)"}, {"id": "balance", "labe
 
 def sh(text_: str) -> datetime:
     return datetime.fromisoformat(text_).replace(tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def wallet(clock: FrozenClock) -> Iterator[tuple[ChannelSim, str]]:
-    """The WECHAT channel's side: debits taken (or declined) by the channel simulator."""
-    sim = ChannelSim(ChannelSimConfig(secret=SECRET, timeout_delay=2.0), clock)
-    with ServerThread(app_for(sim)) as url:
-        yield sim, url
-
-
-@pytest.fixture
-async def autopay(
-    engine: AsyncEngine, clock: FrozenClock, hub: Any, wallet: tuple[ChannelSim, str]
-) -> AsyncIterator[WorkerContext]:
-    clock.set(sh("2026-11-23 09:00"))  # a Monday
-    async with engine.begin() as conn:
-        await channels_service.update_channel(
-            conn, clock, "WECHAT", debit_url=f"{wallet[1]}/debits", actor="t"
-        )
-    await hub.directory.reload()
-    context = WorkerContext(engine=engine, clock=clock, directory=hub.directory)
-    # the hub gives up on a channel's answer after 1 s here; the simulator's "timeout" takes 2
-    await context.debit_http.aclose()
-    context.debit_http = channel_debits.http_client(timeout=1.0)
-    context.autopay.senders = replace(context.autopay.senders, http=context.debit_http)
-    yield context
-    await context.webhook_http.aclose()
-    await context.debit_http.aclose()
-    await context.write_offs.close()
 
 
 async def sign(wechat: ChannelClient, **more: Any) -> dict[str, Any]:

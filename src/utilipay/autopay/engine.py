@@ -5,7 +5,8 @@ run it with any clock, so weeks of calendar go by in milliseconds.
 
 1. the working-day calendar is brought up to date (once a day);
 2. remote billers are asked for new bills of accounts with a mandate;
-3. every new bill of a mandate gets its debit, set-based (``schedule``);
+3. every new bill of a mandate gets its debit, set-based (``schedule``), and every
+   low prepaid balance with a mandate its top-up (``prepaid.autotopup``);
 4. the due debits are sent, asked after, and written off (``send``).
 """
 
@@ -22,6 +23,7 @@ from utilipay.autopay.schedule import schedule_debits
 from utilipay.autopay.send import Senders, send_due
 from utilipay.clock import Clock, business_date
 from utilipay.common.passes import Pass
+from utilipay.prepaid.autotopup import schedule_topups
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,5 +53,8 @@ class AutopayEngine:
         )
         async with self.engine.begin() as conn:
             scheduled = await schedule_debits(conn, clock.now())
+            topups = await schedule_topups(conn, clock.now())
+        if topups:
+            scheduled["topup_scheduled"] = topups
         sent = await send_due(self.engine, clock, self.senders)
         return AutopayPass(polled, scheduled, sent)

@@ -30,7 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.autopay import channel_debits
 from utilipay.autopay.channel_debits import DebitAnswer, NotReceived, Result, Unanswered
-from utilipay.autopay.window import is_open, next_open, next_round
+from utilipay.autopay.window import (
+    is_open,
+    next_open,
+    next_round,
+    topup_is_open,
+    topup_next_open,
+    topup_next_round,
+)
 from utilipay.billers.schemas import Biller, BillerCode
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
@@ -81,6 +88,28 @@ class Senders:
     biller_by_id: Callable[[int], Biller | None]
     biller_code: BillerCode
     write_offs: WriteOffs
+
+
+@dataclass(frozen=True, slots=True)
+class Hours:
+    """When a debit may go: a bill's on working days, a prepaid top-up's on any day."""
+
+    is_open: Callable[[datetime], bool]
+    next_open: Callable[[datetime], datetime]
+    next_round: Callable[[datetime], datetime]
+
+
+HOURS = {
+    "autopay": Hours(is_open, next_open, next_round),
+    "prepaid_topup": Hours(topup_is_open, topup_next_open, topup_next_round),
+}
+# A top-up is for one low-balance episode: it is moot once the payer topped up by hand.
+_TOPPED_UP = text(
+    """
+    SELECT state = 'NORMAL' OR episode <> :episode FROM prepaid_accounts
+     WHERE biller_id = :b AND account_no = :a
+    """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,21 +231,29 @@ async def _reason_to_stop(
         return "CANCELLED", "MANDATE_CANCELLED"
     if debit.amount > mandate.cap:  # the payer lowered the cap after it was scheduled
         return "SKIPPED", "OVER_CAP"
-    paid = await conn.execute(
-        _PAID_OTHERWISE,
-        {"b": debit.biller_id, "bills": list(debit.bill_nos), "c": debit.channel_id,
-         "d": debit.id},
-    )  # fmt: skip
-    if paid.scalar_one():
-        return "CANCELLED", "PAID_BY_HAND"
-    if now >= debit.deadline or next_open(now) >= debit.deadline:
+    if debit.purpose == "prepaid_topup":
+        topped_up = await conn.execute(
+            _TOPPED_UP, {"b": debit.biller_id, "a": debit.account_no, "episode": debit.episode}
+        )
+        if topped_up.scalar_one():
+            return "CANCELLED", "TOPPED_UP"
+    else:
+        paid = await conn.execute(
+            _PAID_OTHERWISE,
+            {"b": debit.biller_id, "bills": list(debit.bill_nos), "c": debit.channel_id,
+             "d": debit.id},
+        )  # fmt: skip
+        if paid.scalar_one():
+            return "CANCELLED", "PAID_BY_HAND"
+    if now >= debit.deadline or HOURS[debit.purpose].next_open(now) >= debit.deadline:
         return "FAILED", "WINDOW_MISSED"
     return None
 
 
 def _wait_until(senders: Senders, debit: Any, now: datetime) -> datetime | None:
-    if not is_open(now):  # outside 07:00-22:00, or not a working day
-        return next_open(now)
+    hours = HOURS[debit.purpose]
+    if not hours.is_open(now):  # outside 07:00-22:00, or (for a bill) not a working day
+        return hours.next_open(now)
     channel = senders.channel_by_id(debit.channel_id)
     if channel is None or channel.debit_url is None:  # until the window closes
         closes: datetime = debit.deadline
@@ -291,7 +328,7 @@ async def _declined(conn: AsyncConnection, debit: Any, now: datetime) -> str:
         await _set(conn, debit, pending_source=None, source_index=debit.source_index + 1,
                    next_attempt_at=now)  # fmt: skip
         return "next source"
-    again = next_round(now)
+    again = HOURS[debit.purpose].next_round(now)
     if again >= debit.deadline:
         return await _finish(conn, debit, "FAILED", "ALL_SOURCES_FAILED", now)
     await _set(conn, debit, pending_source=None, source_index=0, rounds=debit.rounds + 1,
@@ -315,8 +352,9 @@ async def _write_off(
         order_id=debit.id,
         account_no=debit.account_no,
         amount=debit.amount,
-        bill_nos=tuple(debit.bill_nos),
+        bill_nos=tuple(debit.bill_nos) if debit.purpose == "autopay" else None,
         payer=debit.payer,
+        purpose="prepaid_topup" if debit.purpose == "prepaid_topup" else "bills",
     )
     try:
         result = await senders.write_offs.paths[biller.mode].pay(command, senders.biller_code)

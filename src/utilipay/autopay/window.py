@@ -70,3 +70,30 @@ def window(issued_at: datetime, notice: timedelta) -> Window:
 def next_round(now: datetime) -> datetime:
     """After every funding source declined today: the next working day's opening."""
     return at(next_working(local(now).date() + timedelta(days=1)), OPEN)
+
+
+# A prepaid top-up cannot wait for a working day: a balance runs out at weekends and on
+# holidays too. It is sent between 07:00 and 22:00 on any day, for up to three days.
+TOPUP_DAYS = 3
+
+
+def topup_is_open(instant: datetime) -> bool:
+    return OPEN <= local(instant).time() < CLOSE
+
+
+def topup_next_open(instant: datetime) -> datetime:
+    moment = local(instant)
+    if moment.time() < OPEN:
+        return at(moment.date(), OPEN)
+    if moment.time() < CLOSE:
+        return as_utc(instant)
+    return at(moment.date() + timedelta(days=1), OPEN)
+
+
+def topup_window(now: datetime) -> Window:
+    return Window(topup_next_open(now), at(local(now).date() + timedelta(days=TOPUP_DAYS), CLOSE))
+
+
+def topup_next_round(now: datetime) -> datetime:
+    """After every funding source declined: tomorrow's opening."""
+    return at(local(now).date() + timedelta(days=1), OPEN)

@@ -33,6 +33,8 @@ def mandate_out(m: Mandate, biller_code: str) -> dict[str, Any]:
         "funding_sources": [s.model_dump() for s in m.funding_sources],
         "signed_at": to_shanghai_iso(m.signed_at),
     }
+    if m.topup_amount is not None:
+        out["topup_amount"] = m.topup_amount
     if m.cancelled_at is not None:
         out["cancelled_at"] = to_shanghai_iso(m.cancelled_at)
     return out

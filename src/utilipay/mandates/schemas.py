@@ -37,6 +37,9 @@ class MandateRequest(BaseModel):
     account: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
     cap: StrictInt | None = None
     funding_sources: Sources
+    # prepaid accounts only: the amount of an automatic top-up (自动充值) when the balance
+    # runs low; an extension of channel-api.md §8
+    topup_amount: StrictInt | None = None
 
 
 class MandateChange(BaseModel):
@@ -46,6 +49,7 @@ class MandateChange(BaseModel):
 
     cap: StrictInt | None = None
     funding_sources: Sources | None = None
+    topup_amount: StrictInt | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +64,4 @@ class Mandate:
     status: MandateStatus
     signed_at: datetime
     cancelled_at: datetime | None
+    topup_amount: int | None = None

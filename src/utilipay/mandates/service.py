@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -41,6 +41,7 @@ def _mandate(row: Any) -> Mandate:
         status=MandateStatus(row.status),
         signed_at=row.signed_at,
         cancelled_at=row.cancelled_at,
+        topup_amount=row.topup_amount,
     )
 
 
@@ -51,6 +52,28 @@ def _check_cap(biller: Biller, cap: int) -> int:
             f"cap {cap} fen is outside {biller.code}'s range 1..{biller.mandate_max_cap}",
         )
     return cap
+
+
+_PREPAID = text("SELECT 1 FROM prepaid_accounts WHERE biller_id = :b AND account_no = :a")
+
+
+async def _check_topup(
+    conn: AsyncConnection, biller: Biller, account_no: str, amount: int | None, cap: int
+) -> int | None:
+    """A top-up amount is for a prepaid account, and within the mandate's cap."""
+    if amount is None:
+        return None
+    if not 0 < amount <= cap:
+        raise DomainError(
+            ErrorCode.AMOUNT_OUT_OF_RANGE, f"topup_amount {amount} fen is outside 1..{cap} (cap)"
+        )
+    prepaid = await conn.execute(_PREPAID, {"b": biller.id, "a": account_no})
+    if prepaid.first() is None:
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST,
+            f"account {account_no} of {biller.code} is not prepaid: it has no balance to top up",
+        )
+    return amount
 
 
 def _check_sources(sources: list[FundingSource]) -> list[dict[str, str]]:
@@ -83,6 +106,7 @@ async def sign(
 ) -> Mandate:
     """Sign a mandate for an account the biller has confirmed (the caller checks that)."""
     cap = _check_cap(biller, request.cap if request.cap is not None else biller.mandate_default_cap)
+    topup = await _check_topup(conn, biller, request.account, request.topup_amount, cap)
     now = clock.now()
     row = (
         await conn.execute(
@@ -94,6 +118,7 @@ async def sign(
                 payer=request.payer,
                 account_no=request.account,
                 cap=cap,
+                topup_amount=topup,
                 funding_sources=_check_sources(request.funding_sources),
                 status=MandateStatus.ACTIVE,
                 signed_at=now,
@@ -153,6 +178,12 @@ async def change(
         values["cap"] = _check_cap(biller, request.cap)
     if request.funding_sources is not None:
         values["funding_sources"] = _check_sources(request.funding_sources)
+    if request.topup_amount is not None or "cap" in values:
+        values["topup_amount"] = await _check_topup(
+            conn, biller, mandate.account_no,
+            request.topup_amount if request.topup_amount is not None else mandate.topup_amount,
+            values.get("cap", mandate.cap),
+        )  # fmt: skip
     row = (
         await conn.execute(
             update(mandates)

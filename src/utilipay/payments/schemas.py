@@ -53,6 +53,9 @@ class PaymentCommand:
     amount: int
     bill_nos: tuple[str, ...] | None
     payer: str
+    # "bills", or "prepaid_topup" for an automatic top-up, which pays no bill even if some
+    # are due (a channel's payment without bills pays them first, then tops up)
+    purpose: str = "bills"
 
 
 @dataclass(frozen=True, slots=True)

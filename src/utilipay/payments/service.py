@@ -30,6 +30,7 @@ _REFUSALS = {
     "BILL_NOT_FOUND": ErrorCode.NOT_FOUND,
     "BILL_ALREADY_PAID": ErrorCode.BILL_ALREADY_PAID,
     "AMOUNT_MISMATCH": ErrorCode.AMOUNT_MISMATCH,
+    "NOT_PREPAID": ErrorCode.NO_BILL_DUE,
 }
 
 
@@ -76,7 +77,10 @@ class HostedWriteOff:
             receivable_account=command.channel.receivable_account_id,
             payable_account=command.biller.payable_account_id,
         )
-        outcome = await self._hosted.pay(item)
+        if command.purpose == "prepaid_topup" and self._top_ups:  # an automatic top-up
+            outcome = await self._top_ups.top_up(item)
+        else:
+            outcome = await self._hosted.pay(item)
         if outcome.outcome == "NO_BILL_DUE" and item.bill_nos is None and self._top_ups:
             topped = await self._top_ups.top_up(item)
             outcome = outcome if topped.outcome == "NOT_PREPAID" else topped
