@@ -20,6 +20,7 @@ from utilipay.clock import FrozenClock
 from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.accrual import accrue_day, accrue_through
 from utilipay.prepaid.cuts import cut_due
+from utilipay.prepaid.statements import issue_statements
 from utilipay.tariffs import service as tariffs
 
 NOV_1 = date(2026, 11, 1)
@@ -234,3 +235,27 @@ async def test_an_account_a_top_up_holds_is_skipped_and_settled_by_the_next_run(
     assert (first.accounts, second.accounts) == (1, 1)
     assert [(await standing(engine, a)).balance for a in accounts] == [10000 - 391] * 2
     await books_hold(engine)
+
+
+async def test_the_monthly_statement_comes_once_the_month_is_settled_and_adds_up(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
+) -> None:
+    await power_account(engine, clock, hub, start=date(2026, 10, 30))
+    await top_up(wechat, "TOPUP-1", 20000)  # on Nov 22 (the test clock)
+    for n in range(33):  # Oct 30 to Dec 1
+        await use(engine, date(2026, 10, 30) + timedelta(days=n), "8")
+    await accrue_through(engine, clock, date(2026, 11, 29))
+    async with engine.begin() as conn:
+        assert await issue_statements(conn, date(2026, 10, 1), clock.now()) == 1
+        assert await issue_statements(conn, date(2026, 11, 1), clock.now()) == 0  # not yet
+    await accrue_through(engine, clock, date(2026, 11, 30))
+    async with engine.begin() as conn:
+        assert await issue_statements(conn, date(2026, 11, 1), clock.now()) == 1
+        assert await issue_statements(conn, date(2026, 11, 1), clock.now()) == 0  # once
+    october, november = await events(engine, "prepaid.statement")
+    assert (october["month"], october["top_ups"], october["charges"], october["days"]) == (
+        "2026-10", 0, 781, 2
+    )  # fmt: skip
+    assert october["closing_balance"] == -781 == november["opening_balance"]
+    assert (november["top_ups"], november["charges"], november["usage"]) == (20000, 11719, 240)
+    assert november["closing_balance"] == 20000 - 781 - 11719 == (await standing(engine)).balance

@@ -1,11 +1,16 @@
-"""SQL statements with their ``:day`` and ``:now`` typed: asyncpg must know a parameter's
-type up front, and in ``:day - 1`` or ``:now - interval`` PostgreSQL cannot infer it."""
+"""SQL statements with their ``:day``, ``:month`` and ``:now`` typed: asyncpg must know
+a parameter's type up front, and in ``:day - 1`` or ``:now - interval`` PostgreSQL
+cannot infer it."""
 
 from __future__ import annotations
 
 from sqlalchemy import Date, DateTime, TextClause, bindparam, text
 
-_TYPED = (bindparam("day", type_=Date), bindparam("now", type_=DateTime(timezone=True)))
+_TYPED = (
+    bindparam("day", type_=Date),
+    bindparam("month", type_=Date),
+    bindparam("now", type_=DateTime(timezone=True)),
+)
 
 
 def typed(statement: str) -> TextClause:
