@@ -29,6 +29,13 @@ MANDATE = {
     "cap": 100000,
     "at": "2026-11-22T15:30:00+08:00",
 }
+PREPAID = {
+    "biller": "BJPOWER",
+    "biller_name": "国网北京电力",
+    "category": "electricity",
+    "account_no": "0112345678",
+    "balance": -174,
+}
 PARAMS: dict[str, dict[str, Any]] = {
     "bill.issued": {
         "biller": "BJWATER",
@@ -73,6 +80,28 @@ PARAMS: dict[str, dict[str, Any]] = {
         "at": "2026-11-23T01:31:00+00:00",
     },
     "autopay.failed": {**DEBIT, "reason": "ALL_SOURCES_FAILED", "cap": 100000, "due_date": None},
+    "prepaid.low": {**PREPAID, "balance": 1999, "day": "2026-11-21", "reminder": 2000},
+    "prepaid.arrears": {**PREPAID, "day": "2026-11-21", "cut_from": "2026-11-23T09:00:00+08:00"},
+    "prepaid.cut": {**PREPAID, "at": "2026-11-24T10:00:00+08:00"},
+    "prepaid.restored": {**PREPAID, "balance": 4826, "payment_id": "P01JTOPUP", "state": "NORMAL"},
+    "prepaid.rewarded": {
+        **PREPAID,
+        "balance": 4826,
+        "payment_id": "P01JTOPUP",
+        "points": 10,
+        "month": "2026-11",
+    },
+    "prepaid.topup": {
+        "biller": "BJPOWER",
+        "biller_name": "国网北京电力",
+        "account_no": "0112345678",
+        "payment_id": "P01JTOPUP",
+        "order_id": "WX20261122000124",
+        "amount": 5000,
+        "receipt_no": "R202611220000000002",
+        "balance": 4826,
+        "paid_at": "2026-11-22T15:30:00+08:00",
+    },
 }
 
 

@@ -54,24 +54,47 @@ async def not_autopay(conn: AsyncConnection, event: Any) -> bool:
     return not found.scalar_one()
 
 
+async def first_cut(conn: AsyncConnection, event: Any) -> bool:
+    """The outage notice goes once per episode: a later cut in it says ``notify`` false."""
+    return event.payload["notify"] is True
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     template: str
     params_of: params.ParamsOf
     bound_payers: bool = False  # every payer bound to the account, not the one the event names
     wanted: Wanted | None = None  # whether this event should be told at all
+    topup: Rule | None = None  # the rule instead for a payment into a prepaid balance
+
+    def for_event(self, event: Any) -> Rule:
+        """A top-up is a payment without bills: its receipt tells the balance instead."""
+        if self.topup is not None and event.payload.get("purpose") == params.TOPUP:
+            return self.topup
+        return self
 
 
 RULES: Mapping[str, Rule] = {
     "bill.issued": Rule("bill.issued", params.bill_issued, bound_payers=True),
     "bill.due_soon": Rule("bill.due_soon", params.bill_due_soon, bound_payers=True),
-    "payment.succeeded": Rule("payment.receipt", params.payment_receipt, wanted=not_autopay),
+    "payment.succeeded": Rule(
+        "payment.receipt",
+        params.payment_receipt,
+        wanted=not_autopay,
+        topup=Rule("prepaid.topup", params.topup_receipt, wanted=not_autopay),
+    ),
     "mandate.signed": Rule("mandate.signed", params.mandate),
     "mandate.cancelled": Rule("mandate.cancelled", params.mandate),
     "debit.scheduled": Rule("debit.scheduled", params.debit_scheduled),
     "debit.succeeded": Rule("autopay.succeeded", params.autopay_succeeded),
     "debit.failed": Rule("autopay.failed", params.autopay_failed),
     "debit.skipped": Rule("autopay.failed", params.autopay_failed),
+    # A prepaid account's news, to whoever watches the account.
+    "prepaid.low": Rule("prepaid.low", params.prepaid_low, bound_payers=True),
+    "prepaid.arrears": Rule("prepaid.arrears", params.prepaid_arrears, bound_payers=True),
+    "prepaid.cut": Rule("prepaid.cut", params.prepaid_cut, bound_payers=True, wanted=first_cut),
+    "prepaid.restored": Rule("prepaid.restored", params.prepaid_restored, bound_payers=True),
+    "prepaid.rewarded": Rule("prepaid.rewarded", params.prepaid_rewarded, bound_payers=True),
 }
 
 
@@ -84,17 +107,18 @@ class Notify:
 
     async def __call__(self, conn: AsyncConnection, event: Any, now: datetime) -> None:
         try:
-            if self._rule.wanted is not None and not await self._rule.wanted(conn, event):
+            rule = self._rule.for_event(event)
+            if rule.wanted is not None and not await rule.wanted(conn, event):
                 return
             account = await account_of(conn, event.biller_id, event.payload["account_no"])
             recipients = await recipients_of(
-                conn, event, account, self._channel_by_id, bound_payers=self._rule.bound_payers
+                conn, event, account, self._channel_by_id, bound_payers=rule.bound_payers
             )
             if not recipients:
                 return
-            values = await self._rule.params_of(conn, event, account)
+            values = await rule.params_of(conn, event, account)
             languages = {language for r in recipients for language in r.languages}
-            rendered = {lang: render(self._rule.template, lang, values) for lang in languages}
+            rendered = {lang: render(rule.template, lang, values) for lang in languages}
         except (KeyError, TypeError, ValueError, TemplateError) as exc:
             log.error(
                 "notify.event_unusable",
@@ -103,7 +127,7 @@ class Notify:
                 error=f"{type(exc).__name__}: {exc}",
             )
             return
-        await _enqueue(conn, event, self._rule.template, values, recipients, rendered, now)
+        await _enqueue(conn, event, rule.template, values, recipients, rendered, now)
 
 
 async def _enqueue(

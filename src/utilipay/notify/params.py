@@ -1,6 +1,8 @@
 """The params of a message, from its event: the payload's fields a template shows, the
 biller's name, and for auto-pay what the payload leaves out (the funding source's
-label, the mandate's cap, the bill's due date).
+label, the mandate's cap, the bill's due date; for a debit that tops a prepaid
+balance up, the balance). Prepaid balances are fen like any amount, and may be
+zero or negative.
 
 A field missing from a payload raises ``KeyError``: the event is not what its
 type promises (see ``consumers``).
@@ -9,15 +11,22 @@ type promises (see ``consumers``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.clock import to_shanghai_iso
+from utilipay.autopay.calendar import is_working
+from utilipay.clock import SHANGHAI, as_utc, to_shanghai_iso
 from utilipay.notify.recipients import Account
+from utilipay.prepaid.cuts import CUT_HOURS
 
 ParamsOf = Callable[[AsyncConnection, Any, Account], Awaitable[dict[str, Any]]]
+
+# A debit pays bills unless its event says it tops a prepaid balance up (channel-api.md §9).
+AUTOPAY: Final = "autopay"
+TOPUP: Final = "prepaid_topup"
 
 _MANDATE = text(
     "SELECT cap, funding_sources FROM mandates WHERE biller_id = :biller_id AND id = :id"
@@ -34,6 +43,19 @@ _DUE_DATE = text(
     ) AS found
     """
 )
+# A prepaid balance as of an instant, from its ledger account (a credit balance), not from
+# the account's cached balance: a debit's notice is queued after the debit may have landed.
+_BALANCE_AT = text(
+    """
+    SELECT (SELECT CAST(-coalesce(sum(p.amount), 0) AS bigint)
+              FROM postings p
+              JOIN journal_entries e ON e.biller_id = p.biller_id AND e.id = p.entry_id
+             WHERE p.account_id = pa.ledger_account_id AND e.created_at <= :at)
+      FROM prepaid_accounts pa
+     WHERE pa.biller_id = :biller_id AND pa.account_no = :account_no
+    """
+)
+_CUT_GRACE = text("SELECT prepaid_cut_grace_s FROM billers WHERE id = :biller_id")
 
 
 def _pick(payload: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -69,7 +91,26 @@ async def mandate(conn: AsyncConnection, event: Any, account: Account) -> dict[s
 
 async def debit_scheduled(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
     keys = ("debit_id", "mandate_id", "account_no", "bill_nos", "amount", "planned_at", "deadline")
-    return {**_biller(account), **_pick(event.payload, *keys)}
+    params = {**_biller(account), **_pick(event.payload, *keys)}
+    params["purpose"] = event.payload.get("purpose", AUTOPAY)
+    if params["purpose"] == TOPUP:  # no bills to name: the balance it tops up
+        params["balance"] = await _topup_balance(conn, event)
+    return params
+
+
+async def _topup_balance(conn: AsyncConnection, event: Any) -> int:
+    """The balance when the debit's news happened: before the top-up for its notice and a
+    failure, after it for a success."""
+    account_no = event.payload["account_no"]
+    found: int | None = (
+        await conn.execute(
+            _BALANCE_AT,
+            {"biller_id": event.biller_id, "account_no": account_no, "at": event.occurred_at},
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise ValueError(f"a top-up debit for {account_no}, which is not prepaid")
+    return found
 
 
 async def autopay_succeeded(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
@@ -107,3 +148,69 @@ async def _mandate(conn: AsyncConnection, event: Any) -> Any:
             _MANDATE, {"biller_id": event.biller_id, "id": event.payload["mandate_id"]}
         )
     ).first()
+
+
+# ------------------------------------------------------------ prepaid (智能交费)
+
+
+def _prepaid(event: Any, account: Account) -> dict[str, Any]:
+    """What every prepaid message shows: whose account, what it supplies, its balance."""
+    return {
+        **_biller(account),
+        "category": account.category,  # a cut stops power, water, gas…
+        **_pick(event.payload, "account_no", "balance"),
+    }
+
+
+async def prepaid_low(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+    """The fee warning (费用提醒): the balance after ``day`` fell below ``reminder``."""
+    return {**_prepaid(event, account), **_pick(event.payload, "day", "reminder")}
+
+
+async def prepaid_arrears(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+    """The outage warning (停电预警), with the first moment supply may be cut: the grace
+    period after the event, moved into the hours when cuts are made."""
+    grace: int = (await conn.execute(_CUT_GRACE, {"biller_id": event.biller_id})).scalar_one()
+    cut_from = earliest_cut(event.occurred_at + timedelta(seconds=grace))
+    return {
+        **_prepaid(event, account),
+        "day": event.payload["day"],
+        "cut_from": to_shanghai_iso(cut_from),
+    }
+
+
+def earliest_cut(after: datetime) -> datetime:
+    """The first moment at or after ``after`` when the cut pass cuts (prepaid/cuts.py):
+    working days, within the cut hours, in Shanghai."""
+    local = as_utc(after).astimezone(SHANGHAI)
+    day = local.date()
+    while True:
+        opens, closes = (datetime.combine(day, hour, SHANGHAI) for hour in CUT_HOURS)
+        if is_working(day) and local < closes:
+            return max(local, opens)
+        day += timedelta(days=1)
+
+
+async def prepaid_cut(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+    """The outage notice (停电通知)."""
+    return {**_prepaid(event, account), "at": to_shanghai_iso(event.occurred_at)}
+
+
+async def prepaid_restored(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+    """Reconnection after a top-up; ``state`` LOW: the balance is positive but still low."""
+    return {**_prepaid(event, account), **_pick(event.payload, "payment_id", "state")}
+
+
+async def prepaid_rewarded(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+    """The pre-store reward (预存奖励): ``points`` for a top-up in ``month`` (YYYY-MM)."""
+    return {**_prepaid(event, account), **_pick(event.payload, "payment_id", "points", "month")}
+
+
+async def topup_receipt(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+    """A top-up's receipt: no bills, the balance it left."""
+    keys = ("payment_id", "order_id", "account_no", "amount", "receipt_no", "balance")
+    return {
+        **_biller(account),
+        **_pick(event.payload, *keys),
+        "paid_at": to_shanghai_iso(event.occurred_at),
+    }

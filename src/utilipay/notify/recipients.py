@@ -2,8 +2,10 @@
 and e-mail when the hub keeps them.
 
 A channel message goes only to a channel with a webhook URL (one without has
-nowhere to receive it). Bill events go to every payer with a live binding of
-the account; the others to the payer the event names.
+nowhere to receive it). Bill and prepaid balance events go to every payer with
+a live binding of the account, and a balance event a payment brought (a
+reconnection, a reward) also to the payer who made it, bound or not; the
+others to the payer the event names.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ ChannelById = Callable[[int], Channel | None]
 
 _ACCOUNT = text(
     """
-    SELECT b.code, b.name, a.phone, a.email, a.language
+    SELECT b.code, b.name, b.category, a.phone, a.email, a.language
       FROM billers b
       LEFT JOIN customer_accounts a ON a.biller_id = b.id AND a.account_no = :account_no
      WHERE b.id = :biller_id
@@ -35,6 +37,9 @@ _BOUND_PAYERS = text(
      ORDER BY channel_id, payer
     """
 )
+_PAYMENT_PAYER = text(
+    "SELECT channel_id, payer FROM payments WHERE biller_id = :biller_id AND id = :payment_id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,7 @@ class Account:
 
     biller_code: str
     biller_name: str
+    category: str  # water, electricity, …: what a cut stops
     phone: str | None
     email: str | None
     language: str
@@ -63,7 +69,9 @@ class Recipient:
 
 async def account_of(conn: AsyncConnection, biller_id: int, account_no: str) -> Account:
     row = (await conn.execute(_ACCOUNT, {"biller_id": biller_id, "account_no": account_no})).one()
-    return Account(row.code, row.name, row.phone, row.email, row.language or DEFAULT_LANGUAGE)
+    return Account(
+        row.code, row.name, row.category, row.phone, row.email, row.language or DEFAULT_LANGUAGE
+    )
 
 
 async def recipients_of(
@@ -83,6 +91,10 @@ async def recipients_of(
                 {"biller_id": event.biller_id, "account_no": payload["account_no"]},
             )
         ]
+        if "payment_id" in payload:
+            paid_by = await _payer_of(conn, event.biller_id, payload["payment_id"])
+            if paid_by is not None and paid_by not in payers:
+                payers.append(paid_by)
     else:
         payers = [(payload["channel_id"], payload["payer"])]
     found = [
@@ -95,6 +107,15 @@ async def recipients_of(
     if account.email:
         found.append(Recipient("email", account.email, account.language))
     return found
+
+
+async def _payer_of(
+    conn: AsyncConnection, biller_id: int, payment_id: str
+) -> tuple[int, str] | None:
+    row = (
+        await conn.execute(_PAYMENT_PAYER, {"biller_id": biller_id, "payment_id": payment_id})
+    ).first()
+    return None if row is None else (row.channel_id, row.payer)
 
 
 def _reachable(channel: Channel | None) -> bool:

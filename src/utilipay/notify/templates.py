@@ -30,6 +30,12 @@ TEMPLATES: Final = (
     "debit.scheduled",
     "autopay.succeeded",
     "autopay.failed",
+    "prepaid.low",
+    "prepaid.arrears",
+    "prepaid.cut",
+    "prepaid.restored",
+    "prepaid.rewarded",
+    "prepaid.topup",
 )
 # Not the locale's month names: a worker's locale must not change what payers read.
 _MONTHS: Final = (
@@ -46,6 +52,16 @@ _MONTHS: Final = (
     "November",
     "December",
 )
+
+# What a prepaid cut stops, by the biller's category (停电: the supply of power is cut).
+_SUPPLY_ZH: Final = {"electricity": "供电", "water": "供水", "gas": "供气", "heating": "供热"}
+_CUT_ZH: Final = {"electricity": "停电", "water": "停水", "gas": "停气", "heating": "停暖"}
+_SUPPLY_EN: Final = {
+    "electricity": "power supply",
+    "water": "water supply",
+    "gas": "gas supply",
+    "heating": "heating",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +109,18 @@ def period_en(period: str) -> str:
     return f"{_MONTHS[int(month) - 1]} {year}"
 
 
+def supply_zh(category: str) -> str:
+    return _SUPPLY_ZH.get(category, "服务")
+
+
+def halt_zh(category: str) -> str:
+    return _CUT_ZH.get(category, "停止服务")
+
+
+def supply_en(category: str) -> str:
+    return _SUPPLY_EN.get(category, "service")
+
+
 _ENV = Environment(
     loader=PackageLoader("utilipay.notify", "templates"),
     undefined=StrictUndefined,
@@ -108,6 +136,9 @@ _ENV.filters.update(
     time_en=time_en,
     period_zh=period_zh,
     period_en=period_en,
+    supply_zh=supply_zh,
+    halt_zh=halt_zh,
+    supply_en=supply_en,
 )
 
 
