@@ -111,6 +111,7 @@ async def test_a_month_of_days_costs_what_the_month_costs_246_kwh_is_120_42_yuan
     assert days[-1] == round(Decimal("120.42") * 100 - Decimal("232") * Decimal("48.83"))
     after = await standing(engine)
     assert (after.balance, after.state, after.band_usage) == (50000 - 12042, "NORMAL", 246)
+    await same_as_the_tariff_function(engine)
     await books_hold(engine)
 
 
@@ -128,7 +129,23 @@ async def test_the_monthly_band_starts_again_and_the_annual_one_does_not(
     await accrue_through(engine, clock, date(2027, 1, 1))
     assert await posted(engine) == [1027, 977]
     assert (await standing(engine)).band_usage == 20
+    await same_as_the_tariff_function(engine)
     await books_hold(engine)
+
+
+async def same_as_the_tariff_function(engine: AsyncEngine) -> None:
+    """The accrual prices blocks by a join; the calculator's SQL function must agree."""
+    async with engine.connect() as conn:
+        differ = await conn.execute(
+            text(
+                "SELECT day, exact_charge, tariff_energy_charge(tariff_version,"
+                " band_usage - usage, usage, peak, flat, valley) AS by_function"
+                " FROM prepaid_accruals"
+                " WHERE exact_charge <> tariff_energy_charge(tariff_version, band_usage - usage,"
+                " usage, peak, flat, valley)"
+            )
+        )
+        assert differ.all() == []
 
 
 async def test_a_day_without_its_reading_holds_the_later_days_back(
