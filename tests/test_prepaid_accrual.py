@@ -21,6 +21,7 @@ from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.accrual import accrue_day, accrue_through
 from utilipay.prepaid.cuts import cut_due
 from utilipay.prepaid.statements import issue_statements
+from utilipay.prepaid.tasks import run_prepaid
 from utilipay.tariffs import service as tariffs
 
 NOV_1 = date(2026, 11, 1)
@@ -276,3 +277,23 @@ async def test_the_monthly_statement_comes_once_the_month_is_settled_and_adds_up
     assert october["closing_balance"] == -781 == november["opening_balance"]
     assert (november["top_ups"], november["charges"], november["usage"]) == (20000, 11719, 240)
     assert november["closing_balance"] == 20000 - 781 - 11719 == (await standing(engine)).balance
+
+
+async def test_the_worker_pass_settles_through_yesterday_cuts_and_issues_statements(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
+) -> None:
+    await power_account(engine, clock, hub)
+    await top_up(wechat, "TOPUP-1", 1000)  # ten yuan: in arrears within three days
+    for n in range(31):  # Nov 1 to Dec 1
+        await use(engine, NOV_1 + timedelta(days=n), "8")
+    clock.set(datetime(2026, 12, 2, 2, tzinfo=UTC))  # Wednesday 10:00 in Shanghai
+    done = await run_prepaid(engine, clock)
+    assert [d.day for d in done.days][-1] == date(2026, 12, 1)  # yesterday, not today
+    assert done.cut == 0  # in arrears since this very pass: the grace has just begun
+    assert done.statements == 1  # November's
+    clock.advance(timedelta(days=1))
+    later = await run_prepaid(engine, clock)
+    # no usage for Dec 2 yet: that day waits
+    assert ([d.accounts for d in later.days], later.cut, later.statements) == ([0], 1, 0)
+    assert (await standing(engine)).state == "CUT"
+    await books_hold(engine)

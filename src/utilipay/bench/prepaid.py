@@ -56,8 +56,8 @@ _SEED = (
                                   state, state_since, episode, notified, cuts, accrue_from,
                                   accrued_through, band_start, band_usage, month_start,
                                   month_exact, enrolled_at)
-    SELECT :b, substr(la.code, 28, 10), la.id, (la.id * 7919) % 20000, 'CNY',
-           prepaid_next_state('NORMAL', (la.id * 7919) % 20000, 2000), :now, 1, '{}', 0,
+    SELECT :b, substr(la.code, 28, 10), la.id, (la.id::bigint * 7919) % 20000, 'CNY',
+           prepaid_next_state('NORMAL', (la.id::bigint * 7919) % 20000, 2000), :now, 1, '{}', 0,
            date '2026-11-01', date '2026-11-20', date '2026-11-01', 200, date '2026-11-01',
            200 * 48.83, :now
       FROM ledger_accounts la WHERE la.kind = 'PREPAID_BALANCE'
