@@ -12,8 +12,11 @@ restore supply), so the command exists if and only if the decision committed.
   The head-end executes a command only above the last sequence it executed for
   the meter, so an earlier decision delivered late can never undo a later one.
 - An earlier command for the meter still PENDING (never sent) is SUPERSEDED: it
-  would only be STALE. One already sent is left to the sequence rule. The
+  would only be STALE. One already sent is never sent again once a later one is
+  decided (``delivery`` only asks about it) and is left to the sequence rule. The
   delivery pass marks a command SENT under the row's lock, so the two never cross.
+- Only a biller with a head-end (``config``) has commands: a utility without remote
+  switching cuts and reconnects by hand.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import Clock, to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.headend.config import head_end_of
 from utilipay.headend.tables import meter_commands
 from utilipay.headend.wire import METER_ID, REASON, Action
 from utilipay.ids import new_id
@@ -44,13 +48,14 @@ class CommandStatus(StrEnum):
     REJECTED = "REJECTED"  # the head-end refused it for good
     STALE = "STALE"  # the head-end had executed a later command for the meter
     SUPERSEDED = "SUPERSEDED"  # a later decision came before it was ever sent
-    FAILED = "FAILED"  # given up: a person must act
+    FAILED = "FAILED"  # a disconnect given up: a person must act (a reconnect never is)
 
 
 OPEN = (CommandStatus.PENDING, CommandStatus.SENT, CommandStatus.ACCEPTED)
 EXECUTED_EVENTS = {Action.DISCONNECT: "meter.disconnected", Action.RECONNECT: "meter.reconnected"}
 FAILED_EVENT = "meter.command_failed"
-_DECISION_KEY_MAX = 128
+OVERDUE_EVENT = "meter.command_overdue"
+_DECISION_KEY_MAX = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,7 @@ class MeterCommand:
     sent_at: datetime | None
     executed_at: datetime | None
     finished_at: datetime | None
+    overdue_at: datetime | None  # a reconnect still open after the give-up time
 
     @classmethod
     def from_row(cls, m: Any) -> MeterCommand:
@@ -138,6 +144,11 @@ async def decide(
     one, PENDING, with the meter's next sequence (in the caller's transaction)."""
     action = Action(action)
     _check(meter_id, account_no, decision_key, reason)
+    if await head_end_of(conn, biller_id) is None:
+        raise DomainError(
+            ErrorCode.NOT_FOUND,
+            f"biller {biller_id} has no head-end (utilipay head-end set): no meter commands",
+        )
     found = await _by_decision(conn, biller_id, decision_key)
     if found is None:
         found = await _insert(
@@ -237,6 +248,13 @@ async def announce_failed(
 ) -> None:
     """``meter.command_failed``: REJECTED by the head-end or FAILED (given up)."""
     await emit(conn, [_event(command, FAILED_EVENT, at, status=status.value, detail=detail)])
+
+
+async def announce_overdue(
+    conn: AsyncConnection, command: MeterCommand, detail: str, at: datetime
+) -> None:
+    """``meter.command_overdue``: a reconnect still not done after the give-up time (once)."""
+    await emit(conn, [_event(command, OVERDUE_EVENT, at, detail=detail)])
 
 
 # ------------------------------------------------------------ for operators

@@ -8,15 +8,21 @@ One step of one due command, in three parts so no transaction waits on a head-en
    committed. Two passes at once therefore never make the same attempt, and a
    worker killed mid-call leaves the command due again when the lease ends.
 2. call the head-end, with no database connection held: POST the command
-   (PENDING or SENT: sending again is safe, the command id is the head-end's
-   idempotency key), or GET it (ACCEPTED: to learn when it is executed).
+   (sending again is safe, the command id is the head-end's idempotency key), or
+   GET it — when it is ACCEPTED (to learn when it is executed), and when a later
+   command for the meter has been decided since: an earlier command is then never
+   sent again, only asked about, so it cannot reach the meter after the later one
+   (the head-end's sequence rule makes it STALE if it does arrive late).
 3. record, in a second transaction: the attempt in ``meter_command_attempts``;
    then, if this step still holds the latest claim, what the answer means:
    EXECUTED (with ``meter.disconnected`` / ``meter.reconnected`` in the outbox),
-   STALE, REJECTED (``meter.command_failed``), ACCEPTED (asked again soon), or no
-   usable answer (retried with the webhooks' backoff and jitter). A command still
-   open once the biller's give-up time has passed since its decision is FAILED,
-   with ``meter.command_failed``, so a person can act.
+   STALE, REJECTED (``meter.command_failed``), ACCEPTED (asked again soon), not
+   received with a later command decided (SUPERSEDED), or no usable answer
+   (retried with the webhooks' backoff and jitter, at most ``RETRY_LONGEST``
+   apart). Past the head-end's give-up time since its decision, a disconnect the
+   head-end has not acknowledged is FAILED (``meter.command_failed``): a person
+   decides, rather than a cut arriving at night. A reconnect is never given up: it
+   is flagged overdue once (``meter.command_overdue``) and kept trying.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock
@@ -39,20 +45,21 @@ from utilipay.headend.commands import (
     MeterCommand,
     announce_executed,
     announce_failed,
+    announce_overdue,
 )
 from utilipay.headend.config import (
     DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_GIVE_UP_AFTER,
     DEFAULT_TOTAL_TIMEOUT,
     HeadEnd,
     head_end_of,
 )
 from utilipay.headend.tables import meter_command_attempts, meter_commands
-from utilipay.headend.wire import Acknowledgement, AckStatus
+from utilipay.headend.wire import FINAL_ACKS, Acknowledgement, AckStatus, Action
 from utilipay.webhooks.service import backoff
 
 LEASE_MARGIN = timedelta(seconds=30)
 ASK_LONGEST = timedelta(minutes=1)  # an ACCEPTED command is asked about at least this often
+RETRY_LONGEST = timedelta(minutes=5)  # a supply command waits no longer between attempts
 
 _DUE = text(
     """
@@ -66,12 +73,22 @@ _DUE = text(
 @dataclass(frozen=True, slots=True)
 class _Claim:
     command: MeterCommand  # as it was when claimed
-    head_end: HeadEnd | None  # None: the biller has no head-end configured yet
+    head_end: HeadEnd
     attempt: int
+    later_decided: bool  # a command of a higher sequence exists for the meter
 
 
 def _row(biller_id: int, command_id: str) -> Any:
     return (meter_commands.c.biller_id == biller_id) & (meter_commands.c.id == command_id)
+
+
+async def _later_decided(conn: AsyncConnection, command: MeterCommand) -> bool:
+    later = select(meter_commands.c.id).where(
+        meter_commands.c.biller_id == command.biller_id,
+        meter_commands.c.meter_id == command.meter_id,
+        meter_commands.c.sequence > command.sequence,
+    )
+    return bool((await conn.execute(select(exists(later)))).scalar_one())
 
 
 async def _claim(
@@ -94,8 +111,10 @@ async def _claim(
             return None
         command = MeterCommand.from_row(row._mapping)
         head_end = await head_end_of(conn, biller_id)
+        if head_end is None:  # meter_commands references head_ends: cannot happen
+            raise RuntimeError(f"command {command_id} of biller {biller_id} has no head-end")
         attempt = command.attempts + 1
-        lease = timedelta(seconds=head_end.total_timeout if head_end else 0) + LEASE_MARGIN
+        lease = timedelta(seconds=head_end.total_timeout) + LEASE_MARGIN
         await conn.execute(
             update(meter_commands)
             .where(_row(biller_id, command_id))
@@ -111,14 +130,11 @@ async def _claim(
                 next_attempt_at=now + lease,
             )
         )
-        return _Claim(command, head_end, attempt)
+        return _Claim(command, head_end, attempt, await _later_decided(conn, command))
 
 
 async def _talk(http: httpx.AsyncClient, claim: _Claim, now: datetime) -> Call:
-    if claim.head_end is None:
-        problem = "no head-end is configured for this biller (utilipay head-end configure)"
-        return Call("send", "", None, 0, None, problem=problem)
-    if claim.command.status is CommandStatus.ACCEPTED:
+    if claim.command.status is CommandStatus.ACCEPTED or claim.later_decided:
         return await calls.ask(http, claim.head_end, claim.command, now)
     return await calls.send(http, claim.head_end, claim.command, now)
 
@@ -150,7 +166,7 @@ async def _record(engine: AsyncEngine, clock: Clock, claim: _Claim, call: Call) 
         if current.attempts != claim.attempt or current.status not in OPEN:
             # Our lease ran out and a later claim is at work: its answer decides.
             return "overtaken"
-        return await _apply(conn, current, claim.head_end, call, now)
+        return await _apply(conn, current, claim, call, now)
 
 
 async def _set(conn: AsyncConnection, command: MeterCommand, **values: Any) -> None:
@@ -171,30 +187,47 @@ async def _finish(
 
 
 async def _apply(
-    conn: AsyncConnection,
-    command: MeterCommand,
-    head_end: HeadEnd | None,
-    call: Call,
-    now: datetime,
+    conn: AsyncConnection, command: MeterCommand, claim: _Claim, call: Call, now: datetime
 ) -> str:
     answer = call.answer
-    if answer is not None and answer.status is not AckStatus.ACCEPTED:
+    if answer is not None and answer.status in FINAL_ACKS:
         return await _apply_final(conn, command, answer, now)
-    give_up_after = head_end.give_up_after if head_end else DEFAULT_GIVE_UP_AFTER
-    if now - command.decided_at >= give_up_after:
-        detail = f"given up after {give_up_after}: {call.problem or call.outcome}"
-        await announce_failed(conn, command, CommandStatus.FAILED, detail, now)
-        return await _finish(conn, command, CommandStatus.FAILED, now, detail=detail)
-    if answer is not None:  # ACCEPTED: asked about again soon
-        next_at = now + min(backoff(command.attempts), ASK_LONGEST)
+    if answer is not None:  # ACCEPTED: the head-end has it; asked about again soon
+        next_at = now + min(backoff(claim.attempt), ASK_LONGEST)
         relay = answer.relay.value if answer.relay else None
         await _set(conn, command, status=answer.status, relay=relay, next_attempt_at=next_at)
         return "accepted"
+    if call.not_received and claim.later_decided:  # it never got there, and never will
+        detail = "never received; a later command for the meter was decided"
+        return await _finish(conn, command, CommandStatus.SUPERSEDED, now, detail=detail)
+    if await _given_up(conn, command, claim.head_end, call, now):
+        return CommandStatus.FAILED.lower()
     if call.not_received:  # the head-end lost it, or never got it: send it again at once
         await _set(conn, command, status=CommandStatus.SENT, next_attempt_at=now)
         return "not received"
-    await _set(conn, command, next_attempt_at=now + backoff(command.attempts), detail=call.problem)
+    delay = min(backoff(claim.attempt), RETRY_LONGEST)
+    await _set(conn, command, next_attempt_at=now + delay, detail=call.problem)
     return f"retry: {call.problem}"
+
+
+async def _given_up(
+    conn: AsyncConnection, command: MeterCommand, head_end: HeadEnd, call: Call, now: datetime
+) -> bool:
+    """Past the give-up time: a disconnect is FAILED (True); a reconnect is flagged overdue
+    once and kept trying (False). One the head-end ACCEPTED is its to finish: kept asking."""
+    if command.status is CommandStatus.ACCEPTED:
+        return False
+    if now - command.decided_at < head_end.give_up_after:
+        return False
+    detail = f"not acknowledged after {head_end.give_up_after}: {call.problem or call.outcome}"
+    if command.action is Action.DISCONNECT:
+        await announce_failed(conn, command, CommandStatus.FAILED, detail, now)
+        await _finish(conn, command, CommandStatus.FAILED, now, detail=detail)
+        return True
+    if command.overdue_at is None:
+        await announce_overdue(conn, command, detail, now)
+        await _set(conn, command, overdue_at=now)
+    return False
 
 
 async def _apply_final(

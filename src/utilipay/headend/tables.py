@@ -41,7 +41,7 @@ meter_sequences = Table(
 meter_commands = Table(
     "meter_commands",
     metadata,
-    Column("biller_id", Integer, primary_key=True),
+    Column("biller_id", Integer, ForeignKey("head_ends.biller_id"), primary_key=True),
     Column("id", Text, primary_key=True),
     Column("meter_id", Text, nullable=False),
     Column("account_no", Text, nullable=False),
@@ -58,6 +58,7 @@ meter_commands = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("executed_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
+    Column("overdue_at", DateTime(timezone=True)),
     ForeignKeyConstraint(
         ["biller_id", "meter_id"], ["meter_sequences.biller_id", "meter_sequences.meter_id"]
     ),

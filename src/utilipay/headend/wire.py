@@ -1,10 +1,10 @@
-"""The head-end interface on the wire (docs/head-end-interface.md), shared by the hub and
+"""The head-end interface on the wire (docs/head-end-protocol.md), shared by the hub and
 the simulator so both speak exactly one definition of it.
 
 - ``CommandRequest``: the body of ``POST {base}/commands``;
 - ``Acknowledgement``: the head-end's answer to it and to ``GET {base}/commands/{id}``;
-- the answer's signature: the head-end signs its answer over the request's own
-  canonical text (method replaced by ``ANSWER``, and the answer's body), with the
+- the answer's signature: the head-end signs its answer over ``ANSWER`` followed by
+  the request's own canonical text with the answer's body in it, with the
   secret that verified the request. An answer is thereby bound to one request
   (its nonce) and cannot be replayed to another; the hub acts on no answer it
   cannot verify.
@@ -79,7 +79,7 @@ class Acknowledgement(BaseModel):
 
 
 def _answer_text(method: str, path_qs: str, timestamp: str, nonce: str, body: bytes) -> bytes:
-    # The request's canonical text (channel-api.md §3) with the method replaced: an answer's
+    # The request's canonical text (channel-api.md §3) after ``ANSWER``: an answer's
     # signature can never pass for a request's, nor an answer to one request for another's.
     digest = hashlib.sha256(body).hexdigest()
     return "\n".join((ANSWER, method.upper(), path_qs, timestamp, nonce, digest)).encode()

@@ -1,9 +1,11 @@
 """Faults the head-end simulator injects: drawn per request from a spec such as
 ``"timeout=0.1,drop_response=0.05,accept_only=0.2"``, or scripted for the next requests.
 
-Each request gets at most one fault. Scripted faults (``script``) come first, in
-order, so a test or the demo can say exactly what happens next; then the draws,
-which a seed makes repeat exactly. What each kind does is ``app.py``'s business.
+Each request about a command (``POST /commands``, ``GET /commands/{id}``) that is
+signed and well-formed gets at most one fault. Scripted faults (``script``) come
+first, in order, so a test or the demo can say exactly what happens next; then
+the draws, which a seed makes repeat exactly. What each kind does is ``app.py``'s
+business.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class FaultKind(StrEnum):
     ERROR = "error"  # 503, nothing done
     SLOW = "slow"  # acted on and answered after a short delay
     ACCEPT_ONLY = "accept_only"  # a new command is ACCEPTED, executed a little later
+    BAD_SIGNATURE = "bad_signature"  # acted on; the answer's signature does not verify
 
 
 @dataclass(frozen=True, slots=True)

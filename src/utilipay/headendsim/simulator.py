@@ -3,7 +3,7 @@
 It verifies the hub's requests exactly as a channel does (``channelsim.auth``:
 signature in constant time, either secret during a rotation, clock skew, nonces
 kept), keeps its meters in a ``Book``, draws faults, and signs its answers with
-the secret that signed the request (docs/head-end-interface.md §4).
+the secret that signed the request (docs/head-end-protocol.md §3).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@
 - ``meter_sequences``: the last sequence given to a meter's commands; its row is
   locked by each decision, so a meter's commands are numbered in the order decided.
 - ``meter_commands``: one per decision (``decision_key`` unique per biller), its
-  per-meter ``sequence``, its delivery state, what the head-end last said.
+  per-meter ``sequence``, its delivery state, what the head-end last said. Only a
+  biller with a head-end has commands; a reconnect is never given up (FAILED), it
+  is flagged ``overdue_at`` instead and kept trying.
 - ``meter_command_attempts``: every call to a head-end about a command.
 
 Revision ID: 0010
@@ -44,7 +46,7 @@ CREATE TABLE meter_sequences (
 );
 
 CREATE TABLE meter_commands (
-    biller_id integer NOT NULL,
+    biller_id integer NOT NULL REFERENCES head_ends (biller_id),
     id text NOT NULL,
     meter_id text NOT NULL,
     account_no text NOT NULL,
@@ -62,13 +64,17 @@ CREATE TABLE meter_commands (
     sent_at timestamptz,
     executed_at timestamptz,
     finished_at timestamptz,
+    overdue_at timestamptz,
     PRIMARY KEY (biller_id, id),
     FOREIGN KEY (biller_id, meter_id) REFERENCES meter_sequences,
     -- open commands, and only they, are due some time; PENDING means never sent
     CHECK ((status IN ('PENDING', 'SENT', 'ACCEPTED')) = (next_attempt_at IS NOT NULL)),
     CHECK ((status IN ('PENDING', 'SENT', 'ACCEPTED')) = (finished_at IS NULL)),
     CHECK ((status = 'EXECUTED') = (executed_at IS NOT NULL)),
-    CHECK ((status IN ('PENDING', 'SUPERSEDED')) = (attempts = 0))
+    CHECK (status <> 'PENDING' OR attempts = 0),
+    -- a customer who has paid is never left in the dark by a give-up
+    CHECK (status <> 'FAILED' OR action = 'disconnect'),
+    CHECK (overdue_at IS NULL OR action = 'reconnect')
 );
 CREATE UNIQUE INDEX meter_commands_id ON meter_commands (id);
 -- One command per decision: deciding again finds it.
@@ -76,7 +82,7 @@ CREATE UNIQUE INDEX meter_commands_decision ON meter_commands (biller_id, decisi
 CREATE UNIQUE INDEX meter_commands_sequence ON meter_commands (biller_id, meter_id, sequence);
 CREATE INDEX meter_commands_due ON meter_commands (next_attempt_at)
     WHERE next_attempt_at IS NOT NULL;
-CREATE INDEX meter_commands_by_status ON meter_commands (status, decided_at);
+CREATE INDEX meter_commands_by_biller ON meter_commands (biller_id, decided_at);
 
 CREATE TABLE meter_command_attempts (
     biller_id integer NOT NULL,
