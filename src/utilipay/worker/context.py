@@ -17,6 +17,8 @@ from utilipay.clock import Clock, SystemClock
 from utilipay.common.passes import Pass
 from utilipay.db.engine import create_engine
 from utilipay.directory import Directory
+from utilipay.headend import delivery as meter_delivery
+from utilipay.headend.consumers import meter_command_consumers
 from utilipay.notify.consumers import notification_consumers
 from utilipay.notify.delivery import deliver_due_notifications
 from utilipay.notify.providers import build_providers
@@ -26,6 +28,7 @@ from utilipay.notify.settings import get_notify_settings
 from utilipay.outbox.dispatch import Consumer, Dispatcher
 from utilipay.payments.paths import WriteOffs
 from utilipay.payments.resolution import resolve_due
+from utilipay.prepaid.tasks import PrepaidPass, run_prepaid
 from utilipay.webhooks import service as webhooks
 from utilipay.webhooks.consumers import PaymentWebhooks
 
@@ -38,6 +41,7 @@ class WorkerContext:
     write_offs: WriteOffs = field(init=False)
     webhook_http: httpx.AsyncClient = field(init=False)
     debit_http: httpx.AsyncClient = field(init=False)
+    head_end_http: httpx.AsyncClient = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     autopay: AutopayEngine = field(init=False)
     notify_providers: dict[str, Provider] = field(init=False)
@@ -48,12 +52,15 @@ class WorkerContext:
         )
         self.webhook_http = webhooks.http_client()
         self.debit_http = channel_debits.http_client()
+        self.head_end_http = meter_delivery.http_client()
         payment_webhooks = PaymentWebhooks(self.directory.channel_by_id, self.biller_code)
         consumers: dict[str, list[Consumer]] = {
             "payment.succeeded": [payment_webhooks],
             "payment.failed": [payment_webhooks],
         }
         for event_type, more in notification_consumers(self.directory.channel_by_id).items():
+            consumers.setdefault(event_type, []).extend(more)
+        for event_type, more in meter_command_consumers().items():
             consumers.setdefault(event_type, []).extend(more)
         self.dispatcher = Dispatcher(consumers)
         self.notify_providers = build_providers(
@@ -89,6 +96,7 @@ class WorkerContext:
     async def stop(self) -> None:
         await self.webhook_http.aclose()
         await self.debit_http.aclose()
+        await self.head_end_http.aclose()
         await self.write_offs.close()
         await self.directory.stop()
         await self.engine.dispose()
@@ -115,8 +123,16 @@ class WorkerContext:
             self.engine, self.clock, self.webhook_http, self.directory.channel_by_id
         )
 
+    async def deliver_meter_commands(self) -> Pass:
+        return await meter_delivery.deliver_due_commands(
+            self.engine, self.clock, self.head_end_http
+        )
+
     async def run_autopay(self) -> AutopayPass:
         return await self.autopay.run_once(self.clock)
+
+    async def run_prepaid(self) -> PrepaidPass:
+        return await run_prepaid(self.engine, self.clock)
 
     async def deliver_notifications(self) -> Pass:
         return await deliver_due_notifications(

@@ -46,6 +46,7 @@ def build_app(conninfo: str) -> procrastinate.App:
     _every_second(app, "resolve_payments", WorkerContext.resolve_payments)
     _every_second(app, "deliver_webhooks", WorkerContext.deliver_webhooks)
     _every_second(app, "deliver_notifications", WorkerContext.deliver_notifications)
+    _every_second(app, "deliver_meter_commands", WorkerContext.deliver_meter_commands)
 
     @app.periodic(cron="*/5 * * * * *", queueing_lock="autopay")
     @app.task(name="autopay", queue="passes", pass_context=True)
@@ -57,6 +58,20 @@ def build_app(conninfo: str) -> procrastinate.App:
                 polled=done.polled.results,
                 scheduled=done.scheduled,
                 sent=done.sent.results,
+            )
+
+    # Every quarter of an hour: yesterday is settled soon after midnight (or as soon as
+    # its readings arrive), cuts follow the grace within minutes, statements on the 1st.
+    @app.periodic(cron="*/15 * * * *", queueing_lock="prepaid")
+    @app.task(name="prepaid", queue="passes", pass_context=True)
+    async def prepaid(job: JobContext, timestamp: int) -> None:
+        done = await _context(job).run_prepaid()
+        if done.worked:
+            log.info(
+                "prepaid.pass",
+                days={str(d.day): d.accounts for d in done.days},
+                cut=done.cut,
+                statements=done.statements,
             )
 
     # Hourly from 09:00 to 20:00 Shanghai (01-12 UTC): no reminder arrives at night, and a
