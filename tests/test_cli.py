@@ -169,7 +169,7 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✗" not in done.stdout
-    assert done.stdout.count("✓") == 21
+    assert done.stdout.count("✓") == 25
     assert "SUCCEEDED" in done.stdout.split("The worker asked the utility")[1]
     # auto-pay: the card declines, the balance pays, the bill is written off, the payer is told
     autopay = done.stdout.split("signs auto-pay")[1]
@@ -177,4 +177,10 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     assert "debit from balance: SUCCEEDED" in autopay
     assert '"order_id": "D' in autopay.split("The write-off")[1]
     assert "已自动缴费98.70元" in autopay.replace("\n", "").replace("│", "").replace(" ", "")
-    assert "FAILED" not in done.stdout
+    # smart payment: warned, cut, the meter disconnected, restored by a top-up
+    prepaid = autopay.split("Smart payment")[1]
+    assert "│ CUT     │ disconnected │" in prepaid
+    assert "meter E-0099 is connected" in prepaid
+    flat = prepaid.replace("\n", "").replace("│", "").replace(" ", "")
+    assert "已低于提醒金额20.00元" in flat and "停止供电" in flat and "正在自动恢复供电" in flat
+    assert "FAILED" not in done.stdout and "GAVE_UP" not in done.stdout

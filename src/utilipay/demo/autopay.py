@@ -9,6 +9,7 @@ the payer's card declines and the wallet balance pays.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -55,7 +56,7 @@ async def walk(j: Journey, url: URL) -> None:
     clock = FrozenClock(SystemClock().now())
     with wallet(clock) as (sim, wallet_url):
         worker = WorkerContext.from_url(url, clock)
-        await _point_channel_at(worker.engine, clock, wallet_url)
+        await point_channel_at(worker.engine, clock, wallet_url)
         await worker.start()
         try:
             await _journey(j, worker, clock, sim)
@@ -63,7 +64,8 @@ async def walk(j: Journey, url: URL) -> None:
             await worker.stop()
 
 
-async def _point_channel_at(engine: AsyncEngine, clock: FrozenClock, wallet_url: str) -> None:
+async def point_channel_at(engine: AsyncEngine, clock: FrozenClock, wallet_url: str) -> None:
+    """The channel's debits and messages go to the wallet; the hub learns it by NOTIFY."""
     async with engine.begin() as conn:
         if (await channels_repo.by_code(conn, CHANNEL)) is None:
             raise SystemExit(f"the demo channel {CHANNEL} is missing")
@@ -75,6 +77,9 @@ async def _point_channel_at(engine: AsyncEngine, clock: FrozenClock, wallet_url:
             conn, clock, BILLER, ACCOUNT, phone="13800138000", email="zhangsan@example.com",
             actor="demo",
         )  # fmt: skip
+    # The hub's directory hears of the change by NOTIFY after the commit, a moment later
+    # (on a busy machine, up to a second or so): the demo waits for it as a channel would.
+    await asyncio.sleep(2)
 
 
 async def _journey(j: Journey, worker: WorkerContext, clock: FrozenClock, sim: ChannelSim) -> None:

@@ -21,7 +21,7 @@ from utilipay.clock import SystemClock
 from utilipay.config import get_settings
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.db.migrate import upgrade
-from utilipay.demo import autopay, remote
+from utilipay.demo import autopay, prepaid, remote
 from utilipay.demo.seed import ACCOUNT, BILLER, CHANNEL, CHANNEL_SECRET, PAYER, seed
 from utilipay.demo.steps import Journey
 from utilipay.ledger.check import run_checks
@@ -37,6 +37,7 @@ async def walk(base_url: str, console: Console, power: remote.Utility, url: Any)
         await hosted_walk(j)
         await remote.walk(j, power, url, SystemClock())
         await autopay.walk(j, url)
+        await prepaid.walk(j, url)
 
 
 async def hosted_walk(j: Journey) -> None:
