@@ -91,6 +91,16 @@ PARAMS: dict[str, dict[str, Any]] = {
         "points": 10,
         "month": "2026-11",
     },
+    "prepaid.statement": {
+        **PREPAID,
+        "month": "2026-10",
+        "opening_balance": -781,
+        "top_ups": 20000,
+        "charges": 11719,
+        "closing_balance": 7500,
+        "days": 31,
+        "usage": "240.000",
+    },
     "prepaid.topup": {
         "biller": "BJPOWER",
         "biller_name": "国网北京电力",

@@ -95,6 +95,7 @@ RULES: Mapping[str, Rule] = {
     "prepaid.cut": Rule("prepaid.cut", params.prepaid_cut, bound_payers=True, wanted=first_cut),
     "prepaid.restored": Rule("prepaid.restored", params.prepaid_restored, bound_payers=True),
     "prepaid.rewarded": Rule("prepaid.rewarded", params.prepaid_rewarded, bound_payers=True),
+    "prepaid.statement": Rule("prepaid.statement", params.prepaid_statement, bound_payers=True),
 }
 
 

@@ -206,6 +206,13 @@ async def prepaid_rewarded(conn: AsyncConnection, event: Any, account: Account) 
     return {**_prepaid(event, account), **_pick(event.payload, "payment_id", "points", "month")}
 
 
+async def prepaid_statement(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+    """The monthly statement (月度账单) of a prepaid account."""
+    keys = ("month", "opening_balance", "top_ups", "charges", "closing_balance", "days")
+    return {**_prepaid(event, account), **_pick(event.payload, *keys),
+            "usage": str(event.payload["usage"])}  # fmt: skip
+
+
 async def topup_receipt(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
     """A top-up's receipt: no bills, the balance it left."""
     keys = ("payment_id", "order_id", "account_no", "amount", "receipt_no", "balance")

@@ -35,6 +35,7 @@ TEMPLATES: Final = (
     "prepaid.cut",
     "prepaid.restored",
     "prepaid.rewarded",
+    "prepaid.statement",
     "prepaid.topup",
 )
 # Not the locale's month names: a worker's locale must not change what payers read.
