@@ -3,6 +3,7 @@ once per episode, through the hub-initiated debit of channel-api.md §9."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from utilipay.channelsim.outcomes import OutcomePlan
 from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.prepaid.accrual import accrue_day
+from utilipay.prepaid.autotopup import schedule_topups
 from utilipay.tariffs import service as tariffs
 
 
@@ -156,3 +158,19 @@ async def test_the_top_up_amount_belongs_to_a_prepaid_account_and_within_the_cap
     assert (changed.status_code, changed.json()["topup_amount"]) == (200, 3000)
     float_amount = await wechat.call("PATCH", path, json={"topup_amount": 30.5})
     assert (float_amount.status_code, float_amount.json()["code"]) == (400, "MALFORMED_REQUEST")
+
+
+async def test_two_engines_at_once_schedule_one_top_up(
+    wechat: ChannelClient, autopay: Any, engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    await prepaid_water(engine, clock)
+    await sign(wechat, topup_amount=5000)
+
+    async def schedule() -> int:
+        async with engine.begin() as conn:
+            return await schedule_topups(conn, clock.now())
+
+    counts = await asyncio.gather(*(schedule() for _ in range(4)))
+    assert sorted(counts) == [0, 0, 0, 1]
+    assert len(await debits(engine)) == 1
+    assert len(await events(engine, "debit.scheduled")) == 1
