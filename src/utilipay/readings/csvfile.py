@@ -1,22 +1,28 @@
 """The meters CSV and the reads CSV: every bad line reported by number, nothing kept unless
-every line is good (the service then checks the lines against the database).
+every line is good (the service checks the good lines against the database as well).
 
 - meters: ``biller,account,holder,meter,service,unit,registers,digits,multiplier,installed_at``
   and optionally ``removed_at``; ``registers`` is ``total`` or ``peak|flat|valley``.
 - reads: ``biller,meter,register,read_at,value,quality``; ``read_at`` RFC 3339 with its
   offset, ``value`` the register as shown (at most 3 decimals), ``quality`` ``actual``
   (or empty) or ``estimated``.
+
+Given ``biller``, a line of another biller is an error: an operator importing one
+utility's file must not touch another's meters by a typo.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from enum import StrEnum
+from typing import Generic, TypeVar
 
-# billing's CSV reading (UTF-8, strict quoting, line numbers) serves every import file
-from utilipay.billing.csvfile import _records, decode
+from utilipay.billing.csvfile import decode
 from utilipay.common.files import FileRejected, LineError
 from utilipay.readings import fields
 from utilipay.readings.schemas import SINGLE, TIME_OF_USE, UNIT_OF, MeterRow, ReadRow, Service
@@ -33,39 +39,76 @@ _REGISTER_SEPARATORS = re.compile(r"[|;,\s]+")
 Row = TypeVar("Row")
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed(Generic[Row]):
+    """The good lines, and what is wrong with the others: the import checks the good
+    ones against the database too, so one attempt names every bad line."""
+
+    rows: list[Row]
+    errors: list[LineError]
+
+
+class Kind(StrEnum):
+    METERS = "meters"
+    READS = "reads"
+
+
+def kind_of(data: bytes) -> Kind | None:
+    """Which CSV this is, by its header; None when it is neither."""
+    first = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace")
+    names = tuple(c.strip() for c in first.strip().split(","))
+    if names == READ_COLUMNS:
+        return Kind.READS
+    if names in {METER_COLUMNS, METER_COLUMNS + METER_OPTIONAL}:
+        return Kind.METERS
+    return None
+
+
+def _records(text: str, errors: list[LineError]) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields); quoting broken for good ends the file, its line named."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append(LineError(reader.line_num, f"not CSV: {exc}"))
+            return
+        yield reader.line_num, values
+
+
 def _parse(
     data: bytes,
     source: str,
     columns: tuple[str, ...],
     optional: tuple[str, ...],
     make: Callable[[int, dict[str, str]], Row],
-) -> list[Row]:
-    rows: list[Row] = []
-    errors: list[LineError] = []
-    records = _records(decode(data, source))
-    try:
-        header = next(records, None)
-        names = tuple(h.strip() for h in header[1]) if header else ()
-        if names not in {columns, columns + optional}:
-            allowed = ",".join(columns) + "".join(f"[,{o}]" for o in optional)
-            raise FileRejected(source, [LineError(1, f"header must be {allowed}")])
-        for line, values in records:
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(names):
-                errors.append(LineError(line, f"{len(values)} fields, expected {len(names)}"))
-                continue
-            try:
-                rows.append(make(line, dict(zip(names, (v.strip() for v in values), strict=True))))
-            except ValueError as exc:
-                errors.append(LineError(line, str(exc)))
-    except FileRejected as exc:  # broken quoting ends the file; earlier errors still count
-        raise FileRejected(source, [*errors, *exc.errors]) from None
-    if errors:
-        raise FileRejected(source, errors)
-    if not rows:
-        raise FileRejected(source, [LineError(1, "no rows in the file")])
-    return rows
+    biller: str | None,
+) -> Parsed[Row]:
+    parsed: Parsed[Row] = Parsed([], [])
+    records = _records(decode(data, source), parsed.errors)
+    header = next(records, None)
+    names = tuple(h.strip() for h in header[1]) if header else ()
+    if names not in {columns, columns + optional}:
+        allowed = ",".join(columns) + "".join(f"[,{o}]" for o in optional)
+        raise FileRejected(source, [LineError(1, f"header must be {allowed}")])
+    for line, values in records:
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(names):
+            parsed.errors.append(LineError(line, f"{len(values)} fields, expected {len(names)}"))
+            continue
+        named = dict(zip(names, (v.strip() for v in values), strict=True))
+        try:
+            if biller is not None and named["biller"] != biller:
+                raise ValueError(f"biller {named['biller']}, but this import is for {biller}")
+            parsed.rows.append(make(line, named))
+        except ValueError as exc:
+            parsed.errors.append(LineError(line, str(exc)))
+    if not parsed.rows:
+        raise FileRejected(source, parsed.errors or [LineError(1, "no rows in the file")])
+    return parsed
 
 
 def registers(value: str, service: Service) -> tuple[str, ...]:
@@ -133,24 +176,22 @@ def read_row(line: int, f: dict[str, str]) -> ReadRow:
     )
 
 
-def parse_meters(data: bytes, source: str = "meters file") -> list[MeterRow]:
-    rows = _parse(data, source, METER_COLUMNS, METER_OPTIONAL, _meter)
+def parse_meters(
+    data: bytes, source: str = "meters file", *, biller: str | None = None
+) -> Parsed[MeterRow]:
+    parsed = _parse(data, source, METER_COLUMNS, METER_OPTIONAL, _meter, biller)
     seen: dict[tuple[str, str], int] = {}
-    errors = []
-    for row in rows:
+    for row in parsed.rows:
         key = (row.biller, row.meter_id)
         if key in seen:
-            errors.append(LineError(row.line, f"meter {row.meter_id} repeats line {seen[key]}"))
+            parsed.errors.append(
+                LineError(row.line, f"meter {row.meter_id} repeats line {seen[key]}")
+            )
         seen.setdefault(key, row.line)
-    if errors:
-        raise FileRejected(source, errors)
-    return rows
+    return parsed
 
 
-def parse_reads(data: bytes, source: str = "reads file") -> list[ReadRow]:
-    return _parse(data, source, READ_COLUMNS, (), read_row)
-
-
-def looks_like_reads_csv(data: bytes) -> bool:
-    first = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip().decode("utf-8", "replace")
-    return tuple(c.strip() for c in first.split(",")) == READ_COLUMNS
+def parse_reads(
+    data: bytes, source: str = "reads file", *, biller: str | None = None
+) -> Parsed[ReadRow]:
+    return _parse(data, source, READ_COLUMNS, (), read_row, biller)

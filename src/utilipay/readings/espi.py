@@ -11,6 +11,7 @@ other kind of reading is refused by name rather than imported wrong.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from utilipay.common.files import FileRejected, LineError
-from utilipay.readings.fields import QUANTUM
+from utilipay.readings.fields import MAX_QUANTITY, QUANTUM
 from utilipay.readings.schemas import IntervalRow, Service
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -32,6 +33,8 @@ SERVICE_KINDS = {"0": Service.ELECTRICITY, "1": Service.GAS, "2": Service.WATER}
 DELTA_DATA = "4"  # accumulationBehaviour: the value is what was used in the interval
 FORWARD = "1"  # flowDirection: delivered to the customer
 ESTIMATED_QUALITIES = {"8", "9", "12"}  # estimated (reference day, interpolation), projected
+_INTEGER = re.compile(r"-?[0-9]{1,18}")  # an xs:long, without signs or spaces int() allows
+MAX_POWER = 12  # powerOfTenMultiplier runs from pico (-12) to tera (12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +111,9 @@ class _Feed:
 
     def integer(self, parent: ET.Element, path: str) -> int:
         value = self.text(parent, path)
-        try:
-            return int(value)
-        except ValueError:
-            raise self.reject(parent, f"{path} {value!r} is not an integer") from None
+        if not _INTEGER.fullmatch(value):
+            raise self.reject(parent, f"{path} {value!r} is not an integer")
+        return int(value)
 
 
 class _ReadingTypes:
@@ -149,38 +151,56 @@ def _scale(feed: _Feed, reading_type: ET.Element) -> tuple[str, Decimal]:
         raise feed.reject(reading_type, "only forward (delivered) flow (flowDirection 1) is usage")
     unit, per_unit = UNITS[uom]
     power = feed.integer(reading_type, "espi:powerOfTenMultiplier")
+    if not -MAX_POWER <= power <= MAX_POWER:
+        raise feed.reject(reading_type, f"powerOfTenMultiplier {power} is not -12 to 12")
     return unit, Decimal(10) ** power / per_unit
 
 
-def _instant(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
+def _instant(feed: _Feed, element: ET.Element, seconds: int) -> datetime:
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise feed.reject(element, f"{seconds} is not a time (seconds since 1970)") from None
 
 
-def _intervals(feed: _Feed, block: ET.Element, worth: Decimal) -> list[IntervalRow]:
+def _reading(
+    feed: _Feed, reading: ET.Element, worth: Decimal, block: tuple[int, int]
+) -> IntervalRow:
+    start = feed.integer(reading, "espi:timePeriod/espi:start")
+    end = start + feed.integer(reading, "espi:timePeriod/espi:duration")
+    value = feed.integer(reading, "espi:value")
+    if not block[0] <= start < end <= block[1]:
+        raise feed.reject(reading, "IntervalReading lies outside its IntervalBlock")
+    if value < 0:
+        raise feed.reject(reading, f"value {value} is negative: not consumption")
+    quantity = (value * worth).quantize(QUANTUM, ROUND_HALF_EVEN)
+    if quantity >= MAX_QUANTITY:
+        raise feed.reject(reading, f"value {value} is not a credible usage")
+    quality = feed.text(reading, "espi:ReadingQuality/espi:quality", "0")
+    return IntervalRow(
+        line=feed.lines.get(reading, 1),
+        start=_instant(feed, reading, start),
+        end=_instant(feed, reading, end),
+        quantity=quantity,
+        estimated=quality in ESTIMATED_QUALITIES,
+    )
+
+
+def _intervals(
+    feed: _Feed, block: ET.Element, worth: Decimal, errors: list[LineError]
+) -> list[IntervalRow]:
+    """The block's readings; each bad one is added to ``errors``."""
     interval = block.find(f"{ESPI}interval")
     if interval is None:
         raise feed.reject(block, "IntervalBlock has no interval")
     block_start = feed.integer(interval, "espi:start")
-    block_end = block_start + feed.integer(interval, "espi:duration")
+    bounds = (block_start, block_start + feed.integer(interval, "espi:duration"))
     rows = []
     for reading in block.findall(f"{ESPI}IntervalReading"):
-        start = feed.integer(reading, "espi:timePeriod/espi:start")
-        end = start + feed.integer(reading, "espi:timePeriod/espi:duration")
-        value = feed.integer(reading, "espi:value")
-        if not block_start <= start < end <= block_end:
-            raise feed.reject(reading, "IntervalReading lies outside its IntervalBlock")
-        if value < 0:
-            raise feed.reject(reading, f"value {value} is negative: not consumption")
-        quality = feed.text(reading, "espi:ReadingQuality/espi:quality", "0")
-        rows.append(
-            IntervalRow(
-                line=feed.lines.get(reading, 1),
-                start=_instant(start),
-                end=_instant(end),
-                quantity=(value * worth).quantize(QUANTUM, ROUND_HALF_EVEN),
-                estimated=quality in ESTIMATED_QUALITIES,
-            )
-        )
+        try:
+            rows.append(_reading(feed, reading, worth, bounds))
+        except FileRejected as exc:
+            errors.extend(exc.errors)
     return rows
 
 
@@ -193,11 +213,15 @@ def parse_green_button(data: bytes, source: str = "Green Button file") -> GreenB
         feed.text(usage_points[0][1], "espi:ServiceCategory/espi:kind", "") if usage_points else ""
     )
     reading_types = _ReadingTypes(feed)
-    units, intervals = set(), []
+    units: set[str] = set()
+    intervals: list[IntervalRow] = []
+    errors: list[LineError] = []
     for entry, block in feed.entries("IntervalBlock"):
         unit, worth = _scale(feed, reading_types.of(entry))
         units.add(unit)
-        intervals.extend(_intervals(feed, block, worth))
+        intervals.extend(_intervals(feed, block, worth, errors))
+    if errors:
+        raise FileRejected(source, errors)
     if not intervals:
         raise feed.reject(None, "no IntervalReading in the file")
     if len(units) > 1:

@@ -15,6 +15,7 @@ from utilipay.common.validation import has_control_characters
 _DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]+)?")
 _METER_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 QUANTUM = Decimal("0.001")  # every quantity is kept to the Wh or the litre
+MAX_QUANTITY = Decimal(10) ** 11  # numeric(14, 3): more is a misread, and would not fit
 QUALITIES = {"": False, "actual": False, "estimated": True}
 
 

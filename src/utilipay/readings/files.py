@@ -1,5 +1,5 @@
-"""Importing a whole file, as the CLI and the API receive it: its format told by its content
-when not given, its hash kept with the import record."""
+"""Importing a whole file, as the CLI and the API receive it: a meters CSV, a reads CSV or
+Green Button XML, told apart by their content; the file's hash kept with the import."""
 
 from __future__ import annotations
 
@@ -24,18 +24,28 @@ from utilipay.readings.service import (
 
 
 class Format(StrEnum):
-    CSV = "csv"
-    ESPI = "espi"
+    METERS = "meters"
+    READS = "reads"
+    GREEN_BUTTON = "green-button"
 
 
 def detect(data: bytes, source: str) -> Format:
     if espi.looks_like_espi(data):
-        return Format.ESPI
-    if csvfile.looks_like_reads_csv(data):
-        return Format.CSV
-    header = ",".join(csvfile.READ_COLUMNS)
+        return Format.GREEN_BUTTON
+    kind = csvfile.kind_of(data)
+    if kind is csvfile.Kind.READS:
+        return Format.READS
+    if kind is csvfile.Kind.METERS:
+        return Format.METERS
     raise FileRejected(
-        source, [LineError(1, f"neither a reads CSV ({header}) nor Green Button XML")]
+        source,
+        [
+            LineError(
+                1,
+                f"not a reads CSV ({','.join(csvfile.READ_COLUMNS)}), a meters CSV "
+                f"({','.join(csvfile.METER_COLUMNS)}[,removed_at]) or Green Button XML",
+            )
+        ],
     )
 
 
@@ -43,36 +53,40 @@ def provenance(data: bytes, source: str, actor: str) -> Provenance:
     return Provenance(source, hashlib.sha256(data).hexdigest(), actor)
 
 
-async def import_readings_file(
+async def import_file(
     conn: AsyncConnection,
     clock: Clock,
     data: bytes,
     *,
     source: str,
     actor: str,
-    fmt: Format | None = None,
     meter_id: str | None = None,
     biller: str | None = None,
     rules: ReadingRules | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """A reads CSV, or Green Button interval data for ``meter_id`` (of ``biller`` when
-    several billers have a meter of that id): the file names no meter of ours."""
+    """Import a meters CSV, a reads CSV, or Green Button interval data for ``meter_id``
+    (the file names no meter of ours); with ``biller``, only that biller's."""
     origin = provenance(data, source, actor)
-    if (fmt or detect(data, source)) is Format.CSV:
-        rows = csvfile.parse_reads(data, source)
-        return await import_reads(conn, clock, rows, origin, rules=rules, progress=progress)
+    fmt = detect(data, source)
+    if fmt is not Format.GREEN_BUTTON and meter_id is not None:
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST,
+            f"{source} names its meters: a meter is given only with Green Button data",
+        )
+    if fmt is Format.METERS:
+        meters = csvfile.parse_meters(data, source, biller=biller)
+        return await import_meters(conn, clock, meters.rows, origin, meters.errors)
+    if fmt is Format.READS:
+        reads = csvfile.parse_reads(data, source, biller=biller)
+        return await import_reads(
+            conn, clock, reads.rows, origin, rules=rules, progress=progress, errors=reads.errors
+        )
     if meter_id is None:
         raise DomainError(
-            ErrorCode.MALFORMED_REQUEST, "a Green Button file names no meter of ours: give one"
+            ErrorCode.MALFORMED_REQUEST,
+            f"{source} is Green Button data, which names no meter of ours: say which meter",
         )
     parsed = espi.parse_green_button(data, source)
     meter = await interval_meter(conn, meter_id, biller)
     return await import_intervals(conn, clock, meter, parsed, origin, progress=progress)
-
-
-async def import_meters_file(
-    conn: AsyncConnection, clock: Clock, data: bytes, *, source: str, actor: str
-) -> ImportReport:
-    rows = csvfile.parse_meters(data, source)
-    return await import_meters(conn, clock, rows, provenance(data, source, actor))

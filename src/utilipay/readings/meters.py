@@ -8,6 +8,7 @@ after that); any other change is refused: a replaced meter is a new meter id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
 
@@ -16,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.billers import repository as billers_repo
 from utilipay.billers.schemas import Biller, IntegrationMode
 from utilipay.billing import repository as accounts_repo
-from utilipay.clock import Clock, to_shanghai_iso
+from utilipay.clock import Clock, business_date, to_shanghai_iso
+from utilipay.common.files import LineError
 from utilipay.readings import repository
 from utilipay.readings.plan import Findings
 from utilipay.readings.schemas import UNIT_OF, ImportReport, Meter, MeterRow
-from utilipay.readings.service import Provenance, record_import
+from utilipay.readings.service import Provenance, finish_import, record_import
 
 
 async def _hosted_billers(
@@ -113,9 +115,14 @@ async def _ensure_accounts(
 
 
 async def import_meters(
-    conn: AsyncConnection, clock: Clock, rows: list[MeterRow], origin: Provenance
+    conn: AsyncConnection,
+    clock: Clock,
+    rows: list[MeterRow],
+    origin: Provenance,
+    errors: Sequence[LineError] = (),
 ) -> ImportReport:
-    found = Findings()
+    """Register meters, all or nothing (``errors``: those found in the other lines)."""
+    found = Findings(list(errors))
     billers = await _hosted_billers(conn, rows, found)
     await repository.lock_billers(conn, (b.id for b in billers.values()))
     wanted = [(r, _as_meter(billers[r.biller].id, r)) for r in rows if r.biller in billers]
@@ -136,4 +143,10 @@ async def import_meters(
     report = await record_import(conn, clock, "meters", origin, counts, found)
     await repository.insert_meters(conn, added, report.import_id)
     await repository.set_removed(conn, removed)
-    return report
+    # a meter installed or removed changes which days of its account are complete
+    since = [(m.biller_id, m.account_no, business_date(m.installed_at)) for m in added]
+    since += [(m.biller_id, m.account_no, business_date(m.removed_at))
+              for m in removed if m.removed_at is not None]  # fmt: skip
+    touched = await repository.account_days_since(conn, since)
+    report.counts["days"] = await repository.resum_daily_usage(conn, touched)
+    return await finish_import(conn, report)

@@ -3,7 +3,9 @@ consecutive reads into spans of usage.
 
 Errors: a read before installation, after removal or in the future; a value at or above
 the register's range; two values for the same instant (in the file, or against a stored
-actual read); a value lower than the read before it that rollover cannot explain.
+actual read); a value lower than the read before it that rollover cannot explain (the
+register wraps at ``10 ** digits``: a wrap is believed only from the top of the range to
+its bottom, and for a plausible usage); a usage too large to be real.
 Notices: an identical repeat, an estimated read, an actual read replacing an estimate,
 a rollover, a gap (spread and flagged estimated), a usage above the plausible maximum.
 """
@@ -16,7 +18,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import pairwise
 
 from utilipay.clock import to_shanghai_iso
-from utilipay.readings.fields import QUANTUM
+from utilipay.readings.fields import MAX_QUANTITY, QUANTUM
 from utilipay.readings.plan import Findings, SeriesPlan, Span
 from utilipay.readings.schemas import Meter, ReadingRules, ReadRow
 
@@ -38,17 +40,18 @@ class _Point:
 
 
 def _within_life(meter: Meter, row: ReadRow, now: datetime, found: Findings) -> bool:
-    at = to_shanghai_iso(row.read_at)
     if row.read_at < meter.installed_at:
-        found.error(row.line, f"read at {at} is before meter {meter.meter_id} was installed")
+        problem = f"is before meter {meter.meter_id} was installed"
     elif meter.removed_at is not None and row.read_at > meter.removed_at:
-        found.error(row.line, f"read at {at} is after meter {meter.meter_id} was removed")
+        problem = f"is after meter {meter.meter_id} was removed"
     elif row.read_at > now:
-        found.error(row.line, f"read at {at} is in the future")
+        problem = "is in the future"
     elif row.value >= meter.modulus:
         found.error(row.line, f"value {row.value} is beyond the meter's {meter.digits} digits")
+        return False
     else:
         return True
+    found.error(row.line, f"read at {to_shanghai_iso(row.read_at)} {problem}")
     return False
 
 
@@ -95,24 +98,32 @@ def _usage(
     meter: Meter, rules: ReadingRules, a: _Point, b: _Point, line: int, found: Findings
 ) -> Decimal | None:
     """The usage between two consecutive reads, or None (an error) when the register went
-    down and rollover cannot explain it."""
-    plausible = rules.max_usage(meter.service, b.read_at - a.read_at)
-    if b.value >= a.value:
-        usage = (b.value - a.value) * meter.multiplier
-        if usage > plausible:
-            found.notice(line, "high-usage", f"usage {usage} {meter.unit} is implausibly high")
-        return usage
-    top, bottom = meter.modulus * (1 - rules.rollover_band), meter.modulus * rules.rollover_band
-    usage = (meter.modulus - a.value + b.value) * meter.multiplier
-    if a.value >= top and b.value < bottom and usage <= plausible:
-        found.notice(line, "rollover", f"register rolled over from {a.value} to {b.value}")
-        return usage
-    found.error(
-        line,
-        f"value {b.value} at {to_shanghai_iso(b.read_at)} is lower than {a.value} at "
-        f"{to_shanghai_iso(a.read_at)} and rollover cannot explain it",
+    down and rollover cannot explain it, or the usage cannot be real."""
+    went_up = b.value >= a.value
+    modulus = meter.modulus
+    usage = (b.value - a.value if went_up else modulus - a.value + b.value) * meter.multiplier
+    usage = usage.quantize(QUANTUM, ROUND_HALF_EVEN)
+    # the plausible maximum is at least a day's: most spans need no more thought
+    high = usage > rules.max_daily_usage[meter.service] and usage > rules.max_usage(
+        meter.service, b.read_at - a.read_at
     )
-    return None
+    top, bottom = modulus * (1 - rules.rollover_band), modulus * rules.rollover_band
+    wrapped = a.value >= top and b.value < bottom
+    if not went_up and (high or not wrapped):
+        found.error(
+            line,
+            f"value {b.value} at {to_shanghai_iso(b.read_at)} is lower than {a.value} at "
+            f"{to_shanghai_iso(a.read_at)} and rollover cannot explain it",
+        )
+        return None
+    if usage >= MAX_QUANTITY:
+        found.error(line, f"usage {usage} {meter.unit} since the read before is not credible")
+        return None
+    if not went_up:
+        found.notice(line, "rollover", f"register rolled over from {a.value} to {b.value}")
+    elif high:
+        found.notice(line, "high-usage", f"usage {usage} {meter.unit} is implausibly high")
+    return usage
 
 
 def plan_series(
@@ -141,8 +152,7 @@ def plan_series(
         if gap:
             days = (b.read_at - a.read_at).total_seconds() / 86400
             found.notice(line, "gap", f"{days:.1f} days since the previous read: usage spread")
-        quantity = usage.quantize(QUANTUM, ROUND_HALF_EVEN)
-        plan.spans.append(Span(a.read_at, b.read_at, quantity, a.estimated or b.estimated or gap))
+        plan.spans.append(Span(a.read_at, b.read_at, usage, a.estimated or b.estimated or gap))
         if b.stored:
             plan.stale_ends.append(b.read_at)
     return plan

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Text,
     bindparam,
     exists,
-    func,
     insert,
     select,
     text,
@@ -238,25 +237,79 @@ async def delete_spans(
     return {(row.biller_id, row.meter_id, row.day) for row in rows}
 
 
+_RESUM = text("""
+WITH t AS (
+    SELECT DISTINCT b, a, d
+      FROM unnest(CAST(:b AS int[]), CAST(:a AS text[]), CAST(:d AS date[])) AS t(b, a, d)
+), measured AS (  -- each register of each meter in service that day: the time it must
+                  -- cover (its time in service) and what its usage covers
+    SELECT t.b, t.a, t.d, r.register, x.required, u.covered, u.quantity, u.estimated
+      FROM t
+     CROSS JOIN LATERAL (SELECT t.d::timestamp AT TIME ZONE 'Asia/Shanghai' AS lo,
+                                (t.d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' AS hi) day
+      JOIN meters m ON m.biller_id = t.b AND m.account_no = t.a
+                   AND m.installed_at < day.hi AND (m.removed_at IS NULL OR m.removed_at > day.lo)
+     CROSS JOIN LATERAL unnest(m.registers) AS r(register)
+     CROSS JOIN LATERAL (SELECT least(coalesce(m.removed_at, day.hi), day.hi)
+                                - greatest(m.installed_at, day.lo) AS required) x
+     CROSS JOIN LATERAL (  -- lateral: one index probe per key, whatever the statistics say
+         SELECT coalesce(sum(mu.covered), interval '0') AS covered,
+                coalesce(sum(mu.quantity), 0) AS quantity,
+                coalesce(bool_or(mu.estimated), false) AS estimated
+           FROM meter_usage mu
+          WHERE mu.biller_id = t.b AND mu.meter_id = m.meter_id AND mu.day = t.d
+            AND mu.register = r.register) u
+), days AS (  -- an account's day is known when all its registers are
+    SELECT t.b, t.a, t.d, coalesce(bool_and(m.covered = m.required), false) AS complete
+      FROM t LEFT JOIN measured m ON (m.b, m.a, m.d) = (t.b, t.a, t.d)
+     GROUP BY t.b, t.a, t.d
+), incomplete AS (
+    DELETE FROM daily_usage du USING days
+     WHERE (du.biller_id, du.account_no, du.day) = (days.b, days.a, days.d) AND NOT days.complete
+)
+INSERT INTO daily_usage (biller_id, account_no, day, register, quantity, estimated)
+SELECT m.b, m.a, m.d, m.register, sum(m.quantity), bool_or(m.estimated)
+  FROM measured m JOIN days ON (days.b, days.a, days.d) = (m.b, m.a, m.d) AND days.complete
+ GROUP BY m.b, m.a, m.d, m.register
+ON CONFLICT (biller_id, account_no, day, register) DO UPDATE
+   SET quantity = excluded.quantity, estimated = excluded.estimated
+ WHERE (daily_usage.quantity, daily_usage.estimated)
+       IS DISTINCT FROM (excluded.quantity, excluded.estimated)
+""")
+
+
 async def resum_daily_usage(conn: AsyncConnection, touched: Iterable[tuple[int, str, date]]) -> int:
-    """Recompute ``daily_usage`` for the (biller, account, day) touched, from every meter
-    of the account; returns the rows written."""
+    """Make ``daily_usage`` right for the (biller, account, day) touched: a row per register
+    when every register of every meter of the account in service that day covered all of
+    its time in service, none otherwise (a partial day is not the day's usage: prepaid
+    accrual settles a day once). Returns the rows written."""
     b, a, d = _columns(sorted(set(touched)), 3)
-    result = await conn.execute(
+    result = await conn.execute(_RESUM, {"b": b, "a": a, "d": d})
+    return result.rowcount
+
+
+async def account_days_since(
+    conn: AsyncConnection, since: Iterable[tuple[int, str, date]]
+) -> set[tuple[int, str, date]]:
+    """The days from ``since`` on that hold usage of the account (biller, account, first
+    day): those a meter installed or removed then may complete or leave incomplete."""
+    b, a, d = _columns(sorted(set(since)), 3)
+    rows = await conn.execute(
         text("""
-        INSERT INTO daily_usage (biller_id, account_no, day, register, quantity, estimated)
-        SELECT t.b, t.a, t.d, u.register, sum(u.quantity), bool_or(u.estimated)
-          FROM unnest(CAST(:b AS int[]), CAST(:a AS text[]), CAST(:d AS date[])) AS t(b, a, d)
-          JOIN meters m ON m.biller_id = t.b AND m.account_no = t.a
-          JOIN meter_usage u ON u.biller_id = m.biller_id AND u.meter_id = m.meter_id
-                            AND u.day = t.d
-         GROUP BY t.b, t.a, t.d, u.register
-        ON CONFLICT (biller_id, account_no, day, register) DO UPDATE
-           SET quantity = excluded.quantity, estimated = excluded.estimated
+        SELECT DISTINCT k.b, k.a, x.day
+          FROM unnest(CAST(:b AS int[]), CAST(:a AS text[]), CAST(:d AS date[])) AS k(b, a, d)
+         CROSS JOIN LATERAL (
+             SELECT day FROM daily_usage
+              WHERE biller_id = k.b AND account_no = k.a AND day >= k.d
+             UNION
+             SELECT u.day FROM meters m
+               JOIN meter_usage u ON u.biller_id = m.biller_id AND u.meter_id = m.meter_id
+              WHERE m.biller_id = k.b AND m.account_no = k.a AND u.day >= k.d
+         ) AS x
         """),
         {"b": b, "a": a, "d": d},
     )
-    return result.rowcount
+    return {(r.b, r.a, r.day) for r in rows}
 
 
 async def insert_meters(conn: AsyncConnection, added: list[Meter], import_id: int) -> None:
@@ -297,22 +350,18 @@ async def last_read_after(conn: AsyncConnection, meter: Meter, instant: datetime
     return bool(found.scalar_one())
 
 
-async def usage_between(
-    conn: AsyncConnection, biller_id: int, account_no: str, start: date, end: date
-) -> dict[str, Decimal]:
-    """An account's usage per register over the local days ``start`` (included) to ``end``
-    (excluded): a month is ``usage_between(conn, b, a, date(2026, 11, 1), date(2026, 12, 1))``."""
+async def daily_rows(
+    conn: AsyncConnection, biller_id: int, account_no: str, first: date, last: date
+) -> list[tuple[date, str, Decimal, bool]]:
+    """An account's ``daily_usage`` rows from ``first`` to ``last`` (both included):
+    (day, register, quantity, estimated), by day and register."""
+    u = daily_usage.c
     rows = await conn.execute(
-        select(daily_usage.c.register, func.sum(daily_usage.c.quantity).label("quantity"))
-        .where(
-            daily_usage.c.biller_id == biller_id,
-            daily_usage.c.account_no == account_no,
-            daily_usage.c.day >= start,
-            daily_usage.c.day < end,
-        )
-        .group_by(daily_usage.c.register)
+        select(u.day, u.register, u.quantity, u.estimated)
+        .where(u.biller_id == biller_id, u.account_no == account_no, u.day.between(first, last))
+        .order_by(u.day, u.register)
     )
-    return {row.register: row.quantity for row in rows}
+    return [(r.day, r.register, r.quantity, r.estimated) for r in rows]
 
 
 async def insert_import(
@@ -340,3 +389,9 @@ async def insert_import(
         .returning(reading_imports.c.id)
     )
     return int(result.scalar_one())
+
+
+async def set_counts(conn: AsyncConnection, import_id: int, counts: dict[str, int]) -> None:
+    await conn.execute(
+        update(reading_imports).where(reading_imports.c.id == import_id).values(counts=counts)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ class Service(StrEnum):
     GAS = "gas"
 
 
+SHOWN_WARNINGS = 50  # a file of estimated reads warns on every line: show the first, count all
 UNIT_OF = {Service.ELECTRICITY: "kWh", Service.WATER: "m3", Service.GAS: "m3"}
 SINGLE = ("total",)
 TIME_OF_USE = ("peak", "flat", "valley")  # the registers a time-of-use tariff prices
@@ -128,11 +130,16 @@ class ImportReport:
     counts: dict[str, int]
     warnings: list[Notice]
 
-    def as_json(self) -> dict[str, Any]:
+    def by_code(self) -> dict[str, int]:
+        return dict(Counter(w.code for w in self.warnings))
+
+    def as_json(self, shown: int = SHOWN_WARNINGS) -> dict[str, Any]:
+        """The report, with the first ``shown`` warnings and how many of each kind."""
         return {
             "import_id": self.import_id,
             "kind": self.kind,
             "source": self.source,
             "counts": self.counts,
-            "warnings": [w.as_json() for w in self.warnings],
+            "warnings_by_code": self.by_code(),
+            "warnings": [w.as_json() for w in self.warnings[:shown]],
         }

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers_repo
 from utilipay.clock import Clock
+from utilipay.common.files import LineError
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.readings import repository
 from utilipay.readings.espi import GreenButtonData
@@ -34,6 +35,8 @@ from utilipay.readings.schemas import (
 )
 from utilipay.readings.spread import spread
 from utilipay.readings.tables import meter_intervals, meter_reads, meter_usage
+
+STORED_WARNINGS = 1000  # kept with the import record; their counts by kind are all kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +117,13 @@ async def _derive_usage(
     stale = [(*_key(p), end) for p in plans for end in p.stale_ends]
     touched = await repository.delete_spans(conn, stale)
     shares = [
-        (p.meter.biller_id, p.meter.meter_id, p.register, span.end, day, quantity, span.estimated)
+        (*_key(p), span.end, share.day, share.quantity, span.estimated, share.covered)
         for p in plans
         for span in p.spans
-        for day, quantity in spread(span.start, span.end, span.quantity)
+        for share in spread(span.start, span.end, span.quantity)
     ]
     await repository.copy_rows(conn, meter_usage, shares, progress)
-    touched.update((b, m, day) for b, m, _, _, day, _, _ in shares)
+    touched.update((b, m, day) for b, m, _, _, day, *_ in shares)
     accounts = {(p.meter.biller_id, p.meter.meter_id): p.meter.account_no for p in plans}
     return await repository.resum_daily_usage(
         conn, {(b, accounts[(b, m)], day) for b, m, day in touched}
@@ -135,9 +138,11 @@ async def import_reads(
     *,
     rules: ReadingRules | None = None,
     progress: Progress | None = None,
+    errors: Sequence[LineError] = (),
 ) -> ImportReport:
-    """Import cumulative register reads, all or nothing (every bad row named)."""
-    found = Findings()
+    """Import cumulative register reads, all or nothing (every bad row named, with the
+    ``errors`` already found in the lines that are not among ``rows``)."""
+    found = Findings(list(errors))
     plans = await _plan_reads(conn, clock, rows, rules or ReadingRules(), found)
     if found.errors:
         raise found.rejected(origin.source)
@@ -149,7 +154,7 @@ async def import_reads(
               for p in plans for r in p.replacements]  # fmt: skip
     await repository.replace_estimates(conn, meter_reads, "value", better)
     report.counts["days"] = await _derive_usage(conn, plans, progress)
-    return report
+    return await finish_import(conn, report)
 
 
 def _key(plan: SeriesPlan[Any]) -> tuple[int, str, str]:
@@ -164,6 +169,7 @@ async def record_import(
     counts: dict[str, int],
     found: Findings,
 ) -> ImportReport:
+    """The import's record, written first: every row it adds points to it."""
     warnings = sorted(found.notices, key=lambda n: n.line)
     import_id = await repository.insert_import(
         conn,
@@ -171,11 +177,18 @@ async def record_import(
         source=origin.source,
         sha256=origin.sha256,
         counts=counts,
-        warnings=warnings,
+        warnings=warnings[:STORED_WARNINGS],
         actor=origin.actor,
         at=clock.now(),
     )
     return ImportReport(import_id, kind, origin.source, counts, warnings)
+
+
+async def finish_import(conn: AsyncConnection, report: ImportReport) -> ImportReport:
+    """Keep the final counts (and how many warnings of each kind) with the record."""
+    counts = {**report.counts, **{f"warnings.{c}": n for c, n in report.by_code().items()}}
+    await repository.set_counts(conn, report.import_id, counts)
+    return report
 
 
 async def interval_meter(conn: AsyncConnection, meter_id: str, biller: str | None) -> Meter:
@@ -242,4 +255,4 @@ async def import_intervals(
     better = [(*_key(plan), r.end, r.quantity, report.import_id) for r in plan.replacements]
     await repository.replace_estimates(conn, meter_intervals, "quantity", better)
     report.counts["days"] = await _derive_usage(conn, [plan], progress)
-    return report
+    return await finish_import(conn, report)

@@ -6,10 +6,11 @@
 - ``meter_reads``: cumulative register reads, as the meter showed them.
 - ``meter_intervals``: consumption per interval (Green Button), already in the meter's unit.
 - ``meter_usage``: the usage of each read-to-read span (or interval) spread over the local
-  days it covers, keyed by the instant that closes the span: a new read replaces exactly
-  the spans it touches.
-- ``daily_usage``: the sum of ``meter_usage`` per account, day and register — the
-  contract with prepaid accrual and the postpaid bill run.
+  days it covers, keyed by the instant that closes the span (a new read replaces exactly
+  the spans it touches), with the part of the day each share covers.
+- ``daily_usage``: the sum of ``meter_usage`` per account, day and register, for the days
+  that every meter of the account in service covered completely — the contract with
+  prepaid accrual and the postpaid bill run: a row is the whole day's usage.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Integer,
+    Interval,
     Numeric,
     SmallInteger,
     Table,
@@ -106,6 +108,7 @@ meter_usage = Table(
     Column("day", Date, primary_key=True),
     Column("quantity", QUANTITY, nullable=False),
     Column("estimated", Boolean, nullable=False),
+    Column("covered", Interval, nullable=False),
     ForeignKeyConstraint(["biller_id", "meter_id"], ["meters.biller_id", "meters.meter_id"]),
 )
 

@@ -5,7 +5,9 @@
 - ``meter_reads``: cumulative register reads; ``meter_intervals``: consumption per
   interval (Green Button). A meter has one or the other.
 - ``meter_usage``: each span's usage spread over the local days it covers, keyed by the
-  instant that closes the span; ``daily_usage``: their sum per account, day and register.
+  instant that closes the span, with how much of the day the share covers;
+  ``daily_usage``: their sum per account, day and register, for the days every meter of
+  the account has covered completely (so a row there is the day's whole usage).
 
 Revision ID: 0009
 Revises: 0008
@@ -86,6 +88,7 @@ CREATE TABLE meter_usage (
     day date NOT NULL,
     quantity numeric(14, 3) NOT NULL CHECK (quantity >= 0),
     estimated boolean NOT NULL,
+    covered interval NOT NULL CHECK (covered > interval '0' AND covered <= interval '24 hours'),
     PRIMARY KEY (biller_id, meter_id, register, span_end, day),
     FOREIGN KEY (biller_id, meter_id) REFERENCES meters
 );
