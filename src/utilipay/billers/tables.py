@@ -40,6 +40,7 @@ billers = Table(
     Column("prepaid_cut_grace_s", Integer, nullable=False),
     Column("prepaid_reward_min", BigInteger, nullable=False),
     Column("prepaid_reward_points", Integer, nullable=False),
+    Column("bill_due_days", Integer, nullable=False),  # a run-made bill is due after (0012)
 )
 
 
