@@ -1,0 +1,1 @@
+"""Reconciliation (对账): statements in, three-way matching, corrections."""

@@ -1,0 +1,1 @@
+"""Statement parsers: each file format read into the one normalized form."""
