@@ -1,0 +1,104 @@
+"""The admin API of reconciliation (for the console): run a day, read runs, apply corrections.
+
+- ``POST /admin/v1/recon/runs`` {date, channel?, biller?, cutoff_minutes?}: a run, 201
+- ``GET /admin/v1/recon/runs?date=D``: the day's runs, newest first
+- ``GET /admin/v1/recon/runs/{id}``: counts, sources, breaks and corrections
+- ``POST /admin/v1/recon/runs/{id}/apply`` {reason, only?, dry_run?}: corrections applied
+
+Refusals are problem+json like the rest of the hub; who acts is the admin
+token's name, which the audit log records.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from sqlalchemy import select
+from starlette.responses import Response
+
+from utilipay.admin.auth import admin_actor
+from utilipay.api.hub import Hub
+from utilipay.api.json import json_response, parse_body
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.recon import corrections, service
+from utilipay.recon.classify import Action, Class
+from utilipay.recon.match_tables import recon_runs
+
+router = APIRouter(prefix="/admin/v1/recon", tags=["admin", "reconciliation"])
+Actor = Annotated[str, Depends(admin_actor)]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class RunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: date
+    channel: Code | None = None
+    biller: Code | None = None
+    cutoff_minutes: Annotated[StrictInt, Field(ge=0, le=120)] = 15
+
+
+class ApplyRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+    only: Class | Action | None = None
+    dry_run: StrictBool = False
+
+
+@router.post("/runs")
+async def create_run(request: Request, actor: Actor) -> Response:
+    hub: Hub = request.app.state.hub
+    body = parse_body(RunRequest, await request.body(), request.headers.get("content-type"))
+    async with hub.engine.begin() as conn:
+        report = await service.run_day(
+            conn, hub.clock, body.date, actor=actor, channel=body.channel, biller=body.biller,
+            cutoff=timedelta(minutes=body.cutoff_minutes),
+        )  # fmt: skip
+    return json_response(report.as_json(), status_code=201)
+
+
+@router.get("/runs")
+async def list_runs(
+    request: Request, actor: Actor, when: Annotated[str, Query(alias="date")]
+) -> Response:
+    hub: Hub = request.app.state.hub
+    try:
+        day = date.fromisoformat(when)
+    except ValueError:
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, f"date {when!r} is not YYYY-MM-DD") from None
+    async with hub.engine.connect() as conn:
+        rows = await conn.execute(
+            select(recon_runs.c.id, recon_runs.c.channel_code, recon_runs.c.biller_code,
+                   recon_runs.c.actor, recon_runs.c.finished_at, recon_runs.c.records,
+                   recon_runs.c.counts)
+            .where(recon_runs.c.business_date == day)
+            .order_by(recon_runs.c.id.desc())
+        )  # fmt: skip
+        runs = [service.jsonable(dict(r._mapping)) for r in rows]
+    return json_response({"date": day.isoformat(), "runs": runs})
+
+
+@router.get("/runs/{run_id}")
+async def show_run(run_id: int, request: Request, actor: Actor) -> Response:
+    hub: Hub = request.app.state.hub
+    async with hub.engine.connect() as conn:
+        report = await service.report(conn, run_id)
+    return json_response(report.as_json())
+
+
+@router.post("/runs/{run_id}/apply")
+async def apply_run(run_id: int, request: Request, actor: Actor) -> Response:
+    hub: Hub = request.app.state.hub
+    body = parse_body(ApplyRequest, await request.body(), request.headers.get("content-type"))
+    async with hub.engine.begin() as conn:
+        done = await corrections.apply(
+            conn, hub.clock, run_id, hub.remote_billers, actor=actor, reason=body.reason,
+            only=body.only.value if body.only else None, dry_run=body.dry_run,
+        )  # fmt: skip
+    return json_response(
+        {"run": run_id, "dry_run": body.dry_run, "corrections": [d.as_json() for d in done]}
+    )

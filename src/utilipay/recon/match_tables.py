@@ -1,0 +1,97 @@
+"""Tables of reconciliation runs, their records, corrections and refunds (migration 0014)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Integer,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from utilipay.db import metadata
+
+recon_runs = Table(
+    "recon_runs",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("business_date", Date, nullable=False),
+    Column("channel_code", Text),
+    Column("biller_code", Text),
+    Column("cutoff_s", Integer, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("records", BigInteger, nullable=False),
+    Column("counts", JSONB, nullable=False),
+    Column("sources", JSONB, nullable=False),
+)
+
+recon_items = Table(
+    "recon_items",
+    metadata,
+    Column("run_id", BigInteger, ForeignKey("recon_runs.id"), primary_key=True),
+    Column("item_no", BigInteger, primary_key=True),
+    Column("class", Text, nullable=False),
+    Column("action", Text),
+    Column("channel_code", Text),
+    Column("order_id", Text),
+    Column("biller_id", Integer),
+    Column("payment_id", Text),
+    Column("hub_status", Text),
+    Column("hub_amount", BigInteger),
+    Column("hub_at", DateTime(timezone=True)),
+    Column("channel_lines", Integer, nullable=False),
+    Column("channel_amount", BigInteger),
+    Column("channel_at", DateTime(timezone=True)),
+    Column("channel_line", Text),
+    Column("utility_lines", Integer, nullable=False),
+    Column("utility_status", Text),
+    Column("utility_amount", BigInteger),
+    Column("utility_at", DateTime(timezone=True)),
+    Column("utility_line", Text),
+    Column("carried_to", Date),
+)
+
+recon_corrections = Table(
+    "recon_corrections",
+    metadata,
+    Column("run_id", BigInteger, primary_key=True),
+    Column("item_no", BigInteger, primary_key=True),
+    Column("action", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=False, unique=True),
+    Column("class", Text, nullable=False),
+    Column("biller_id", Integer),
+    Column("payment_id", Text),
+    Column("channel_code", Text),
+    Column("order_id", Text, nullable=False),
+    Column("evidence", JSONB, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("outcome", Text),
+    Column("applied_at", DateTime(timezone=True)),
+    Column("applied_by", Text),
+    Column("reason", Text),
+    ForeignKeyConstraint(["run_id", "item_no"], ["recon_items.run_id", "recon_items.item_no"]),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("payment_id", Text),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("business_date", Date, nullable=False),
+)

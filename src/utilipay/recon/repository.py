@@ -1,0 +1,207 @@
+"""PostgreSQL's side of a run: which statements there are, the books out as CSV, the records in.
+
+Bulk data moves with ``COPY`` on the run's own connection (asyncpg), so the
+snapshot read and the records written belong to the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.recon.carry import Window
+from utilipay.recon.engine import ITEM_COLUMNS
+
+# The newest import of each statement (a re-downloaded file replaces the older one).
+_IMPORTS = text(
+    """
+    SELECT DISTINCT ON (party, party_code, business_date)
+           id, party, party_code, business_date, file_name, line_count
+      FROM statement_imports
+     WHERE party IN ('channel', 'biller')
+       AND business_date BETWEEN CAST(:day AS date) - 1 AND CAST(:day AS date) + 1
+     ORDER BY party, party_code, business_date, id DESC
+    """
+)
+_BILLERS = text(
+    """
+    SELECT id, code, mode FROM billers
+     WHERE CAST(:code AS text) IS NULL OR code = :code
+        OR parent_id = (SELECT id FROM billers WHERE code = :code)
+     ORDER BY id
+    """
+)
+# Channels and remote billers that had write-offs on the day but no statement.
+_UNSTATED = text(
+    """
+    SELECT 'channel' AS party, c.code, count(*) AS payments
+      FROM payments p JOIN channels c ON c.id = p.channel_id
+     WHERE p.biller_id = ANY(:billers) AND p.status = 'SUCCEEDED'
+       AND p.finished_at >= :start AND p.finished_at < :end
+       AND NOT c.code = ANY(:channels)
+       AND (CAST(:channel AS text) IS NULL OR c.code = :channel)
+     GROUP BY c.code
+    UNION ALL
+    SELECT 'biller', b.code, count(*)
+      FROM payments p JOIN billers b ON b.id = p.biller_id
+      JOIN channels c ON c.id = p.channel_id
+     WHERE p.biller_id = ANY(:remote) AND NOT p.biller_id = ANY(:three_way)
+       AND p.status = 'SUCCEEDED' AND p.finished_at >= :start AND p.finished_at < :end
+       AND c.code = ANY(:channels)
+     GROUP BY b.code
+     ORDER BY 1, 2
+    """
+)
+
+_EDGE = "CASE WHEN {0} >= $5 THEN 1 WHEN {0} < $4 THEN -1 ELSE 0 END"
+_HUB = f"""
+SELECT p.biller_id, p.id, c.code, p.order_id, p.amount, p.status,
+       p.finished_at AT TIME ZONE 'UTC',
+       (p.finished_at AT TIME ZONE 'Asia/Shanghai')::date - $1::date,
+       {_EDGE.format("p.finished_at")}
+  FROM payments p JOIN channels c ON c.id = p.channel_id
+ WHERE p.biller_id = ANY($6::int[]) AND p.finished_at >= $2 AND p.finished_at < $3
+   AND c.code = ANY($7::text[])
+"""  # noqa: S608
+_LINES = f"""
+SELECT {{key}}, l.amount, l.status, l.occurred_at AT TIME ZONE 'UTC',
+       l.business_date - $1::date, {_EDGE.format("l.occurred_at")},
+       l.import_id || ':' || l.line_no
+  FROM statement_lines l JOIN statement_imports i ON i.id = l.import_id {{join}}
+ WHERE l.import_id = ANY($6::bigint[]) AND l.order_id IS NOT NULL
+   AND l.status = ANY($7::text[])
+   AND (l.business_date = $1 OR (l.occurred_at >= $2 AND l.occurred_at < $3))
+   AND ($8::text IS NULL OR {{channel}} = $8)
+"""  # noqa: S608
+_CHANNEL_LINES = _LINES.format(key="i.party_code, l.order_id", join="", channel="i.party_code")
+_UTILITY_LINES = _LINES.format(
+    key="b.id, l.order_id", join="JOIN billers b ON b.code = i.party_code", channel="l.channel_code"
+)
+_LOOKUP = """
+SELECT p.biller_id, p.id, c.code, p.order_id, p.amount, p.status,
+       coalesce(p.finished_at, p.created_at) AT TIME ZONE 'UTC', 9, 0
+  FROM payments p JOIN channels c ON c.id = p.channel_id
+ WHERE (c.code, p.order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+    OR (p.biller_id, p.id) IN (SELECT * FROM unnest($3::int[], $4::text[]))
+"""
+
+
+@dataclass
+class Sources:
+    """What a run reads: the statements, the billers in scope, what is missing."""
+
+    window: Window
+    channel: str | None
+    biller: str | None
+    billers: dict[int, str]  # id → code, in scope
+    remote: set[int]
+    imports: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+
+    def of(self, party: str, day: date | None = None) -> list[dict[str, Any]]:
+        return [
+            i for i in self.imports
+            if i["party"] == party and (day is None or i["business_date"] == day)
+        ]  # fmt: skip
+
+    @property
+    def channels(self) -> list[str]:
+        """Channels with a statement for the day (the others are not reconciled)."""
+        return sorted({i["party_code"] for i in self.of("channel", self.window.day)})
+
+    @property
+    def three_way(self) -> set[int]:
+        """Remote billers with a statement for the day: matched three ways."""
+        codes = {i["party_code"] for i in self.of("biller", self.window.day)}
+        return {b for b in self.remote if self.billers[b] in codes}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "statements": [
+                {**i, "business_date": i["business_date"].isoformat()} for i in self.imports
+            ],
+            "three_way": sorted(self.billers[b] for b in self.three_way),
+            "missing": self.missing,
+        }
+
+
+async def sources(
+    conn: AsyncConnection, window: Window, channel: str | None, biller: str | None
+) -> Sources:
+    billers = (await conn.execute(_BILLERS, {"code": biller})).all()
+    found = Sources(
+        window,
+        channel,
+        biller,
+        billers={b.id: b.code for b in billers},
+        remote={b.id for b in billers if b.mode == "remote"},
+    )
+    # a hosted biller's book is the hub's own: only remote billers' statements are read
+    remote_codes = {found.billers[b] for b in found.remote}
+    for row in await conn.execute(_IMPORTS, {"day": window.day}):
+        if row.party == "channel" and channel not in (None, row.party_code):
+            continue
+        if row.party == "biller" and row.party_code not in remote_codes:
+            continue
+        found.imports.append(dict(row._mapping))
+    params = {
+        "billers": list(found.billers),
+        "remote": list(found.remote),
+        "three_way": list(found.three_way),
+        "channels": found.channels,
+        "channel": channel,
+        "start": window.start,
+        "end": window.end,
+    }
+    found.missing = [dict(r._mapping) for r in await conn.execute(_UNSTATED, params)]
+    return found
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+def _window_args(window: Window) -> list[Any]:
+    p = window.params()
+    return [p["day"], p["low"], p["high"], p["start_edge"], p["end_edge"]]
+
+
+async def export_hub(conn: AsyncConnection, found: Sources, path: Path) -> None:
+    """The hub's payments finished within the run's window, of channels with a statement."""
+    args = [*_window_args(found.window), list(found.billers), found.channels]
+    await (await _driver(conn)).copy_from_query(_HUB, *args, output=path, format="csv")
+
+
+async def export_lines(conn: AsyncConnection, found: Sources, party: str, path: Path) -> None:
+    """A party's statement lines of the day and those of the next and last day near midnight."""
+    imports = [i["id"] for i in found.of(party)]
+    statuses = ["PAID", "REFUNDED"] if party == "channel" else ["PAID", "REVERSED"]
+    query = _CHANNEL_LINES if party == "channel" else _UTILITY_LINES
+    args = [*_window_args(found.window), imports, statuses, found.channel]
+    await (await _driver(conn)).copy_from_query(query, *args, output=path, format="csv")
+
+
+async def export_lookup(
+    conn: AsyncConnection,
+    orders: list[tuple[str, str]],
+    payments: list[tuple[int, str]],
+    path: Path,
+) -> None:
+    """Payments found by the keys of lines the window's payments did not explain."""
+    args = [
+        [c for c, _ in orders], [o for _, o in orders],
+        [b for b, _ in payments], [p for _, p in payments],
+    ]  # fmt: skip
+    await (await _driver(conn)).copy_from_query(_LOOKUP, *args, output=path, format="csv")
+
+
+async def copy_items(conn: AsyncConnection, path: Path) -> None:
+    await (await _driver(conn)).copy_to_table(
+        "recon_items", source=path, columns=list(ITEM_COLUMNS), format="csv"
+    )

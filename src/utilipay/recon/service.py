@@ -1,0 +1,229 @@
+"""Reconciling a business day: read the three books, classify every record, propose corrections.
+
+A run is one transaction of the caller's: the statements and payments it reads,
+the run, its records and the proposed corrections it writes. The heavy lifting
+happens in DuckDB (engine.py) on CSV files in a temporary directory that goes
+with the run. Channels without a statement for the day are not reconciled (the
+run names them and their write-offs, as it names remote billers matched two
+ways for want of their statement).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.clock import Clock, to_shanghai_iso
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.recon import corrections, repository
+from utilipay.recon.carry import DEFAULT_CUTOFF, Window
+from utilipay.recon.classify import Class
+from utilipay.recon.engine import Matcher
+from utilipay.recon.match_tables import recon_corrections, recon_items, recon_runs
+
+Step = Callable[[str], None]
+STEPS = (
+    "reading the hub's payments",
+    "reading the channels' statements",
+    "reading the utilities' statements",
+    "looking up orders of other days",
+    "matching and classifying",
+    "storing the records",
+    "proposing corrections",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    run: dict[str, Any]
+    breaks: list[dict[str, Any]]
+    corrections: list[dict[str, Any]]
+
+    @property
+    def id(self) -> int:
+        return int(self.run["id"])
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run": jsonable(self.run),
+            "breaks": [jsonable(b) for b in self.breaks],
+            "corrections": [jsonable(c) for c in self.corrections],
+        }
+
+
+def jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}  # plain str keys: column names are a str subclass orjson refuses
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            out[str(key)] = to_shanghai_iso(value)
+        elif isinstance(value, date):
+            out[str(key)] = value.isoformat()
+        else:
+            out[str(key)] = value
+    return out
+
+
+async def run_day(
+    conn: AsyncConnection,
+    clock: Clock,
+    day: date,
+    *,
+    actor: str,
+    channel: str | None = None,
+    biller: str | None = None,
+    cutoff: timedelta = DEFAULT_CUTOFF,
+    step: Step | None = None,
+) -> RunReport:
+    """Reconcile ``day`` (of one channel, or one biller and its branches, if named)."""
+    say = step or (lambda _: None)
+    try:
+        window = Window(day, cutoff)
+    except ValueError as exc:
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, str(exc)) from None
+    await _known(conn, channel, biller)
+    started = clock.now()
+    found = await repository.sources(conn, window, channel, biller)
+    if not found.channels:
+        whose = f"channel {channel}'s" if channel else "any channel's"
+        raise DomainError(
+            ErrorCode.NOT_READY, f"no statement of {whose} for {day}: import it first"
+        )
+    with tempfile.TemporaryDirectory(prefix="utilipay-recon-") as tmp:
+        work = Path(tmp)
+        matcher = Matcher(window, work)
+        try:
+            counts = await _match(conn, found, matcher, work, scoped=biller is not None, say=say)
+            say(STEPS[5])
+            run_id = await _insert_run(
+                conn, found, counts, actor=actor, started=started, finished=clock.now()
+            )
+            matcher.export_items(run_id, work / "items.csv")
+            await repository.copy_items(conn, work / "items.csv")
+        finally:
+            matcher.close()
+    say(STEPS[6])
+    await corrections.propose(conn, run_id)
+    return await report(conn, run_id)
+
+
+async def _known(conn: AsyncConnection, channel: str | None, biller: str | None) -> None:
+    if (
+        channel is not None
+        and not (
+            await conn.execute(text("SELECT 1 FROM channels WHERE code = :c"), {"c": channel})
+        ).first()
+    ):
+        raise DomainError(ErrorCode.NOT_FOUND, f"no channel {channel}")
+    if (
+        biller is not None
+        and not (
+            await conn.execute(text("SELECT 1 FROM billers WHERE code = :c"), {"c": biller})
+        ).first()
+    ):
+        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {biller}")
+
+
+async def _match(
+    conn: AsyncConnection,
+    found: repository.Sources,
+    matcher: Matcher,
+    work: Path,
+    *,
+    scoped: bool,
+    say: Step,
+) -> dict[str, int]:
+    say(STEPS[0])
+    await repository.export_hub(conn, found, work / "hub.csv")
+    matcher.load_csv("hub", work / "hub.csv")
+    say(STEPS[1])
+    await repository.export_lines(conn, found, "channel", work / "chan.csv")
+    matcher.load_csv("chan", work / "chan.csv")
+    say(STEPS[2])
+    await repository.export_lines(conn, found, "biller", work / "util.csv")
+    matcher.load_csv("util", work / "util.csv")
+    matcher.set_ids("three_way", found.three_way)
+    matcher.set_ids("scope", found.billers)
+    say(STEPS[3])
+    orders, payments = matcher.unexplained()
+    if orders or payments:
+        await repository.export_lookup(conn, orders, payments, work / "lookup.csv")
+        matcher.load_csv("hub", work / "lookup.csv")
+    say(STEPS[4])
+    # CPU-bound: off the event loop, so a server keeps answering meanwhile
+    return await asyncio.to_thread(matcher.classify, scoped=scoped)
+
+
+async def _insert_run(
+    conn: AsyncConnection,
+    found: repository.Sources,
+    counts: dict[str, int],
+    *,
+    actor: str,
+    started: datetime,
+    finished: datetime,
+) -> int:
+    window = found.window
+    row = await conn.execute(
+        insert(recon_runs)
+        .values(
+            business_date=window.day,
+            channel_code=found.channel,
+            biller_code=found.biller,
+            cutoff_s=int(window.cutoff.total_seconds()),
+            actor=actor,
+            started_at=started,
+            finished_at=finished,
+            records=sum(counts.values()),
+            counts={c.value: counts.get(c.value, 0) for c in Class},
+            sources=found.as_json(),
+        )
+        .returning(recon_runs.c.id)
+    )
+    return int(row.scalar_one())
+
+
+async def report(conn: AsyncConnection, run_id: int, *, limit: int = 1000) -> RunReport:
+    """A run: its counts and sources, its breaks and their corrections (``limit`` each)."""
+    run = (await conn.execute(select(recon_runs).where(recon_runs.c.id == run_id))).first()
+    if run is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no reconciliation run {run_id}")
+    breaks = await conn.execute(
+        select(recon_items)
+        .where(recon_items.c.run_id == run_id, recon_items.c["class"] != Class.MATCHED)
+        .order_by(recon_items.c["class"], recon_items.c.item_no)
+        .limit(limit)
+    )
+    fixes = await conn.execute(
+        select(recon_corrections)
+        .where(recon_corrections.c.run_id == run_id)
+        .order_by(recon_corrections.c.item_no)
+        .limit(limit)
+    )
+    return RunReport(
+        dict(run._mapping),
+        [dict(r._mapping) for r in breaks],
+        [dict(r._mapping) for r in fixes],
+    )
+
+
+async def latest_run(conn: AsyncConnection, day: date) -> int:
+    """The last run of a business day."""
+    found = (
+        await conn.execute(
+            select(recon_runs.c.id)
+            .where(recon_runs.c.business_date == day)
+            .order_by(recon_runs.c.id.desc())
+            .limit(1)
+        )
+    ).scalar()
+    if found is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no reconciliation run of {day}")
+    return int(found)

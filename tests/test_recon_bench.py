@@ -1,0 +1,41 @@
+"""The reconciliation benchmark's day, small: every injected break found, nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from utilipay.bench import recon as bench
+
+
+def test_a_small_day_classifies_exactly_the_injected_breaks(tmp_path: Path) -> None:
+    size = bench.run_size(14_000, tmp_path)
+    assert size.correct, (size.counts, size.expected)
+    assert size.counts == {
+        "MATCHED": 13_986, "CHANNEL_ONLY": 4, "HUB_ONLY": 2, "AMOUNT_MISMATCH": 2,
+        "STATUS_MISMATCH": 2, "DUPLICATE": 2, "CARRIED": 2,
+    }  # fmt: skip
+    # the kinds: one order unknown to the hub, one line missing, one line doubled
+    assert (size.hub_payments, size.channel_lines) == (13_998, 14_000)
+    assert size.utility_lines == 1_400 - 6  # a tenth is remote; three kinds lack a write-off
+    assert (tmp_path / "items.csv").read_text().count("\n") == sum(size.counts.values())
+
+
+def test_the_sizes_and_the_report(tmp_path: Path) -> None:
+    assert bench.parse_sizes("1_000_000,3000000") == [1_000_000, 3_000_000]
+    with pytest.raises(ValueError, match="at least"):
+        bench.parse_sizes("100")
+    with pytest.raises(ValueError, match="commas"):
+        bench.parse_sizes("1e6")
+    result = bench.run([7_000, 21_000], say=lambda _: None)
+    report = result.as_json()
+    assert [s["rows"] for s in report["sizes"]] == [7_000, 21_000]
+    assert all(s["correct"] for s in report["sizes"])
+    assert report["machine"]["cpus"]
+
+
+@pytest.mark.slow
+def test_a_million_payments_in_seconds(tmp_path: Path) -> None:
+    size = bench.run_size(1_000_000, tmp_path)
+    assert size.correct and size.match_seconds < 20
