@@ -6,6 +6,12 @@ Amounts in postings are signed: a debit is positive, a credit negative.
   for the prepaid usage it settled.
 - ``PREPAID_BALANCE`` (liability): one per prepaid account: what its holder has pre-stored
   and not used yet (a credit balance; in arrears, a debit one).
+- ``BILLER_SETTLED`` (liability): one per payee: what a settlement moved out of the
+  payable of the payee's branches to be paid out (in transit to the utility).
+- ``HUB_FEE_INCOME`` (income): one per biller: the hub's service fees deducted from
+  its settlements.
+- ``REFUND_PAYABLE`` (liability): one per channel: refunds deducted from utilities'
+  settlements, owed back to payers through that channel.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ class AccountKind(StrEnum):
     CHANNEL_RECEIVABLE = "CHANNEL_RECEIVABLE"
     BILLER_PAYABLE = "BILLER_PAYABLE"
     PREPAID_BALANCE = "PREPAID_BALANCE"
+    BILLER_SETTLED = "BILLER_SETTLED"
+    HUB_FEE_INCOME = "HUB_FEE_INCOME"
+    REFUND_PAYABLE = "REFUND_PAYABLE"
 
 
 async def open_account(

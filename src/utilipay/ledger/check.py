@@ -47,14 +47,17 @@ CHECKS = [
     ),
     Check(
         "biller_payable_matches_payments",
-        "each biller's payable balance equals its succeeded bill payments and settled prepaid use",
+        "each biller's payable balance equals its succeeded bill payments and settled prepaid use,"
+        " less what settlements moved out of it",
         """
         WITH expected AS (
             SELECT biller_id, -sum(amount) AS balance
               FROM (SELECT biller_id, amount FROM payments
                      WHERE status = 'SUCCEEDED' AND purpose = 'bills'
                     UNION ALL
-                    SELECT biller_id, posted FROM prepaid_accruals) owed
+                    SELECT biller_id, posted FROM prepaid_accruals
+                    UNION ALL
+                    SELECT branch_id, -gross FROM settlement_lines) owed
              GROUP BY biller_id),
         actual AS (
             SELECT a.biller_id, coalesce(sum(p.amount), 0) AS balance
@@ -184,6 +187,84 @@ CHECKS = [
                       a.posted, b.to_biller, b.from_balances)
           FROM accrued a FULL JOIN booked b USING (biller_id, entry_id)
          WHERE a.posted IS DISTINCT FROM b.to_biller OR a.posted IS DISTINCT FROM b.from_balances
+        """,
+    ),
+    Check(
+        "settlements_are_booked",
+        "each settlement's one entry debits each branch's payable with its gross and credits"
+        " the payee's settled account, fee income and refunds payable with its figures",
+        """
+        WITH booked AS (
+            SELECT e.biller_id, e.id AS entry_id,
+                   sum(p.amount) FILTER (WHERE a.kind = 'BILLER_PAYABLE') AS gross,
+                   -sum(p.amount) FILTER (WHERE a.kind = 'BILLER_SETTLED'
+                                            AND a.biller_id = e.biller_id) AS net,
+                   -sum(p.amount) FILTER (WHERE a.kind = 'HUB_FEE_INCOME') AS fees,
+                   -sum(p.amount) FILTER (WHERE a.kind = 'REFUND_PAYABLE') AS refunds
+              FROM journal_entries e
+              JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
+              JOIN ledger_accounts a ON a.id = p.account_id
+             WHERE e.kind = 'SETTLEMENT'
+             GROUP BY e.biller_id, e.id),
+        branch AS (
+            SELECT p.biller_id, p.entry_id, a.biller_id AS branch_id, sum(p.amount) AS gross
+              FROM postings p JOIN ledger_accounts a ON a.id = p.account_id
+             WHERE a.kind = 'BILLER_PAYABLE'
+               AND (p.biller_id, p.entry_id) IN (SELECT biller_id, id FROM journal_entries
+                                                  WHERE kind = 'SETTLEMENT')
+             GROUP BY p.biller_id, p.entry_id, a.biller_id)
+        SELECT format('settlement %s/%s (entry %s): gross %s/%s, net %s/%s, fees %s/%s,'
+                      ' refunds %s/%s (settled/booked)',
+                      coalesce(s.biller_id, b.biller_id), s.business_date,
+                      coalesce(s.entry_id, b.entry_id), s.gross, b.gross, s.net, b.net,
+                      s.fees, b.fees, s.refunds, b.refunds)
+          FROM settlements s
+          FULL JOIN booked b ON b.biller_id = s.biller_id AND b.entry_id = s.entry_id
+         WHERE s.biller_id IS NULL OR b.biller_id IS NULL AND s.entry_id IS NOT NULL
+            OR (s.gross, s.net, s.fees, s.refunds) IS DISTINCT FROM
+               (coalesce(b.gross, 0), coalesce(b.net, 0), coalesce(b.fees, 0),
+                coalesce(b.refunds, 0))
+            OR s.gross IS DISTINCT FROM (SELECT sum(l.gross) FROM settlement_lines l
+                                          WHERE l.biller_id = s.biller_id
+                                            AND l.business_date = s.business_date)
+        UNION ALL
+        SELECT format('settlement %s/%s: branch %s gross %s, its payable debited %s',
+                      l.biller_id, l.business_date, l.branch_id, l.gross, coalesce(d.gross, 0))
+          FROM settlement_lines l
+          JOIN settlements s USING (biller_id, business_date)
+          LEFT JOIN branch d ON d.biller_id = s.biller_id AND d.entry_id = s.entry_id
+                            AND d.branch_id = l.branch_id
+         WHERE coalesce(d.gross, 0) <> l.gross
+        """,
+    ),
+    Check(
+        "settled_accounts_match_settlements",
+        "each payee's settled account is its settlements' net, each biller's fee income its"
+        " lines' fees; refunds payable are the settlements' refunds",
+        """
+        WITH settled AS (
+            SELECT a.kind, a.biller_id, coalesce(sum(p.amount), 0) AS balance
+              FROM ledger_accounts a LEFT JOIN postings p ON p.account_id = a.id
+             WHERE a.kind IN ('BILLER_SETTLED', 'HUB_FEE_INCOME', 'REFUND_PAYABLE')
+             GROUP BY a.kind, a.biller_id),
+        expected AS (
+            SELECT 'BILLER_SETTLED' AS kind, biller_id, -sum(net) AS balance
+              FROM settlements GROUP BY biller_id
+            UNION ALL
+            SELECT 'HUB_FEE_INCOME', branch_id, -sum(fees) FROM settlement_lines
+             GROUP BY branch_id
+            UNION ALL
+            SELECT 'REFUND_PAYABLE', NULL, -sum(refunds) FROM settlements),
+        actual AS (
+            SELECT kind, CASE WHEN kind <> 'REFUND_PAYABLE' THEN biller_id END AS biller_id,
+                   sum(balance) AS balance
+              FROM settled GROUP BY 1, 2)
+        SELECT format('%s %s: balance %s, settlements say %s', coalesce(a.kind, e.kind),
+                      coalesce(a.biller_id, e.biller_id), coalesce(a.balance, 0),
+                      coalesce(e.balance, 0))
+          FROM actual a FULL JOIN expected e
+            ON e.kind = a.kind AND e.biller_id IS NOT DISTINCT FROM a.biller_id
+         WHERE coalesce(a.balance, 0) <> coalesce(e.balance, 0)
         """,
     ),
 ]

@@ -1,0 +1,1 @@
+"""Settlement (清分结算): the net owed to each utility, fees, payouts and their files."""

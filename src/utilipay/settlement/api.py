@@ -1,0 +1,136 @@
+"""The admin API for settlement (清分结算): run a day, read it, fetch its file, and tell the
+hub where utilities are paid and what fees apply. Each request is one transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from starlette.responses import Response
+
+from utilipay.admin.auth import admin_actor
+from utilipay.api.hub import Hub
+from utilipay.api.json import json_response, parse_body
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.settlement import config, files, payouts, service
+
+router = APIRouter(prefix="/admin/v1/settlements", tags=["admin"])
+Actor = Annotated[str, Depends(admin_actor)]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=32)]
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(strict=False, extra="forbid")
+
+    date: date
+    biller: Code | None = None
+    overdue_days: Annotated[StrictInt, Field(ge=0, le=366)] = payouts.DEFAULT_OVERDUE_DAYS
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    account_no: Annotated[StrictStr, Field(min_length=1, max_length=34)]
+    account_name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    bank: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    mode: config.Mode = config.Mode.BRANCHES
+
+
+class FeeIn(BaseModel):
+    model_config = ConfigDict(strict=False, extra="forbid")
+
+    effective_from: date
+    rate_bp: Annotated[StrictStr, Field(max_length=16)] = "0"  # a string keeps the decimals
+    minimum: Annotated[StrictInt, Field(ge=0)] = 0
+    maximum: Annotated[StrictInt, Field(ge=0)] | None = None
+    fixed: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+@router.post("/run")
+async def run_day(request: Request, actor: Actor) -> Response:
+    """Settle a past business day, then match open payouts against imported bank lines."""
+    hub = _hub(request)
+    body = parse_body(RunIn, await request.body(), request.headers.get("content-type"))
+    hub_account = payouts.PayoutSettings().settlement_account
+    async with hub.engine.begin() as conn:
+        done = await service.settle_day(conn, hub.clock, body.date, biller=body.biller,
+                                        actor=actor)  # fmt: skip
+        matched = await payouts.match(conn, hub.clock, hub_account)
+        late = await payouts.overdue(conn, hub.clock, body.overdue_days)
+    return json_response(
+        {
+            "settlements": [o.as_json() for o in done],
+            "payouts_matched": [_matched(m) for m in matched],
+            "payouts_overdue": late,
+        }
+    )
+
+
+def _matched(m: payouts.Matched) -> dict[str, Any]:
+    return {"reference": m.reference, "status": m.status, "note": m.note}
+
+
+@router.get("")
+async def show(
+    request: Request,
+    actor: Actor,
+    day: Annotated[date, Query(alias="date")],
+    biller: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
+    hub = _hub(request)
+    async with hub.engine.connect() as conn:
+        found = await service.show_day(conn, day, biller=biller)
+    return json_response({"date": day.isoformat(), "settlements": found})
+
+
+@router.get("/{biller}/{day}/file")
+async def settlement_file(
+    request: Request,
+    actor: Actor,
+    biller: str,
+    day: date,
+    kind: Annotated[Literal["csv", "xml"], Query(alias="format")] = "csv",
+) -> Response:
+    """The payee's settlement file: CSV, or camt.054-like XML."""
+    hub = _hub(request)
+    async with hub.engine.connect() as conn:
+        found = await service.one_settlement(conn, day, biller)
+    if kind == "csv":
+        return Response(files.to_csv(found), media_type="text/csv; charset=utf-8")
+    body = files.to_camt054(found, hub.clock.now())
+    return Response(body, media_type="application/xml")
+
+
+@router.put("/accounts/{biller}")
+async def put_account(biller: str, request: Request, actor: Actor) -> Response:
+    hub = _hub(request)
+    body = parse_body(AccountIn, await request.body(), request.headers.get("content-type"))
+    async with hub.engine.begin() as conn:
+        await config.set_account(conn, hub.clock, biller, account_no=body.account_no,
+                                 account_name=body.account_name, bank=body.bank,
+                                 mode=body.mode, actor=actor)  # fmt: skip
+    return json_response({"biller": biller, **body.model_dump(mode="json")})
+
+
+@router.put("/fees/{party}/{code}")
+async def put_fee(party: str, code: str, request: Request, actor: Actor) -> Response:
+    """A biller's (the hub's service fee) or a channel's fee rule from a day on."""
+    try:
+        kind = config.Party(party)
+    except ValueError:
+        detail = f"fees are for 'biller' or 'channel', not {party!r}"
+        raise DomainError(ErrorCode.NOT_FOUND, detail) from None
+    hub = _hub(request)
+    body = parse_body(FeeIn, await request.body(), request.headers.get("content-type"))
+    rule = config.fee_rule(body.effective_from, body.rate_bp, body.minimum, body.maximum,
+                           body.fixed)  # fmt: skip
+    async with hub.engine.begin() as conn:
+        await config.set_fee_rule(conn, hub.clock, kind, code, rule, actor=actor)
+    return json_response({"party": kind, "code": code, **body.model_dump(mode="json")})

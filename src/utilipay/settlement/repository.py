@@ -1,0 +1,244 @@
+"""Settlement's SQL: a day's figures per biller, the stored settlements, the ledger."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Integer, Table, bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.billers.tables import billers
+from utilipay.channels.tables import channels
+from utilipay.clock import Clock
+from utilipay.ledger.accounts import AccountKind, open_account
+from utilipay.ledger.tables import journal_entries, ledger_accounts, postings
+from utilipay.settlement.fees import FeeRule
+from utilipay.settlement.tables import (
+    biller_fee_rules,
+    payouts,
+    settlement_accounts,
+    settlement_lines,
+    settlements,
+)
+
+_IDS = bindparam("ids", type_=ARRAY(Integer))
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PayTo:
+    account_no: str
+    account_name: str
+    bank: str
+    mode: str  # a group's: 'branches' or 'group'
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    """``count`` succeeded payments of one amount, by one channel, for one purpose."""
+
+    biller_id: int
+    channel_id: int
+    purpose: str
+    amount: int
+    count: int
+
+
+async def members(conn: AsyncConnection) -> list[Member]:
+    rows = await conn.execute(
+        select(billers.c.id, billers.c.code, billers.c.name, billers.c.parent_id).order_by(
+            billers.c.code
+        )
+    )
+    return [Member(r.id, r.code, r.name, r.parent_id) for r in rows]
+
+
+async def channel_codes(conn: AsyncConnection) -> dict[int, str]:
+    return {r.id: r.code for r in await conn.execute(select(channels.c.id, channels.c.code))}
+
+
+async def pay_to(conn: AsyncConnection) -> dict[int, PayTo]:
+    rows = await conn.execute(select(settlement_accounts))
+    return {r.biller_id: PayTo(r.account_no, r.account_name, r.bank, r.mode) for r in rows}
+
+
+async def fee_rules(conn: AsyncConnection, table: Table) -> dict[int, list[FeeRule]]:
+    owner = table.c.biller_id if table is biller_fee_rules else table.c.channel_id
+    found: dict[int, list[FeeRule]] = defaultdict(list)
+    for r in await conn.execute(select(table, owner.label("owner"))):
+        found[r.owner].append(FeeRule(r.effective_from, r.rate_bp, r.minimum, r.maximum, r.fixed))
+    return found
+
+
+_SALES = text(
+    """
+    SELECT biller_id, channel_id, purpose, amount, count(*) AS n FROM payments
+     WHERE biller_id = ANY (:ids) AND status = 'SUCCEEDED'
+       AND finished_at >= :start AND finished_at < :end
+     GROUP BY biller_id, channel_id, purpose, amount
+    """
+).bindparams(_IDS)
+_REVERSED = text(
+    """
+    SELECT biller_id, sum(amount) AS amount, count(*) AS n FROM payments
+     WHERE biller_id = ANY (:ids) AND reversed_at >= :start AND reversed_at < :end
+     GROUP BY biller_id
+    """
+).bindparams(_IDS)
+# The accrual entries posted in the day credit each biller's payable on line 1; the
+# check ``accruals_are_booked`` proves that line carries the entry's accruals.
+_ACCRUED = text(
+    """
+    SELECT e.biller_id, -sum(p.amount) AS amount
+      FROM journal_entries e
+      JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
+      JOIN ledger_accounts a ON a.id = p.account_id AND a.kind = 'BILLER_PAYABLE'
+     WHERE e.biller_id = ANY (:ids) AND e.kind = 'PREPAID_ACCRUAL'
+       AND e.created_at >= :start AND e.created_at < :end
+     GROUP BY e.biller_id
+    """
+).bindparams(_IDS)
+# Contract 2 (``refunds``, migration 0014): a refund lowers its day's net when the
+# utility was owed its payment (SUCCEEDED). A refund of a payment the hub failed gives
+# back money the utility never had: the hub's to return, not the utility's.
+_REFUNDS = text(
+    """
+    SELECT r.biller_id, r.channel_id, sum(r.amount) AS amount
+      FROM refunds r
+      JOIN payments p ON p.biller_id = r.biller_id AND p.id = r.payment_id
+                     AND p.status = 'SUCCEEDED'
+     WHERE r.biller_id = ANY (:ids) AND r.business_date = :day
+     GROUP BY r.biller_id, r.channel_id
+    """
+).bindparams(_IDS)
+
+
+async def sales(
+    conn: AsyncConnection, ids: list[int], start: datetime, end: datetime
+) -> list[Sale]:
+    rows = await conn.execute(_SALES, {"ids": ids, "start": start, "end": end})
+    return [Sale(r.biller_id, r.channel_id, r.purpose, r.amount, r.n) for r in rows]
+
+
+async def reversed_payments(
+    conn: AsyncConnection, ids: list[int], start: datetime, end: datetime
+) -> dict[int, tuple[int, int]]:
+    rows = await conn.execute(_REVERSED, {"ids": ids, "start": start, "end": end})
+    return {r.biller_id: (int(r.amount), r.n) for r in rows}
+
+
+async def accrued(
+    conn: AsyncConnection, ids: list[int], start: datetime, end: datetime
+) -> dict[int, int]:
+    rows = await conn.execute(_ACCRUED, {"ids": ids, "start": start, "end": end})
+    return {r.biller_id: int(r.amount) for r in rows}
+
+
+async def refunds(conn: AsyncConnection, ids: list[int], day: date) -> dict[int, dict[int, int]]:
+    found: dict[int, dict[int, int]] = defaultdict(dict)
+    for r in await conn.execute(_REFUNDS, {"ids": ids, "day": day}):
+        found[r.biller_id][r.channel_id] = int(r.amount)
+    return found
+
+
+async def stored(conn: AsyncConnection, payee_id: int, day: date) -> dict[str, Any] | None:
+    """A settlement as written, its lines keyed by branch, and its payout."""
+    key = {"biller_id": payee_id, "business_date": day}
+    head = (await conn.execute(select(settlements).filter_by(**key))).one_or_none()
+    if head is None:
+        return None
+    lines = await conn.execute(select(settlement_lines).filter_by(**key))
+    payout = (await conn.execute(select(payouts).filter_by(**key))).one_or_none()
+    return {
+        **head._asdict(),
+        "lines": {r.branch_id: r._asdict() for r in lines},
+        "payout": payout._asdict() if payout else None,
+    }
+
+
+async def stored_days(conn: AsyncConnection, day: date) -> list[int]:
+    """The payees settled for ``day``."""
+    query = select(settlements.c.biller_id).where(settlements.c.business_date == day)
+    return [r[0] for r in await conn.execute(query.order_by(settlements.c.biller_id))]
+
+
+async def settled_to(conn: AsyncConnection, day: date, branch_ids: list[int]) -> dict[int, int]:
+    """The payee each of these branches' ``day`` was already settled to."""
+    rows = await conn.execute(
+        select(settlement_lines.c.branch_id, settlement_lines.c.biller_id).where(
+            settlement_lines.c.business_date == day, settlement_lines.c.branch_id.in_(branch_ids)
+        )
+    )
+    return {r.branch_id: r.biller_id for r in rows}
+
+
+async def write(conn: AsyncConnection, head: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    await conn.execute(insert(settlements).values(**head))
+    await conn.execute(insert(settlement_lines), lines)
+
+
+async def write_payout(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(payouts).values(status="PENDING", **values))
+
+
+async def account_id(
+    conn: AsyncConnection,
+    clock: Clock,
+    kind: AccountKind,
+    *,
+    owner_code: str,
+    biller_id: int | None = None,
+    channel_id: int | None = None,
+) -> int:
+    """The ledger account of this kind and owner, opened on first use."""
+    found = (
+        await conn.execute(
+            select(ledger_accounts.c.id).where(
+                ledger_accounts.c.kind == kind,
+                ledger_accounts.c.biller_id.is_not_distinct_from(biller_id),
+                ledger_accounts.c.channel_id.is_not_distinct_from(channel_id),
+            )
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    return await open_account(
+        conn, clock, kind, owner_code=owner_code, biller_id=biller_id, channel_id=channel_id
+    )
+
+
+async def post(
+    conn: AsyncConnection, payee_id: int, memo: str, now: datetime, lines: list[tuple[int, int]]
+) -> int:
+    """One SETTLEMENT entry with a posting per ``(account, amount)``; the entry's id."""
+    entry = (
+        await conn.execute(
+            insert(journal_entries)
+            .values(biller_id=payee_id, kind="SETTLEMENT", memo=memo, created_at=now)
+            .returning(journal_entries.c.id)
+        )
+    ).scalar_one()
+    rows = [
+        {"biller_id": payee_id, "entry_id": entry, "line_no": n, "account_id": a, "amount": amt,
+         "currency": "CNY"}
+        for n, (a, amt) in enumerate(lines, start=1)
+    ]  # fmt: skip
+    # one statement: the balance trigger checks each statement (executemany is one per row)
+    await conn.execute(insert(postings).values(rows))
+    return int(entry)
+
+
+async def lock(conn: AsyncConnection) -> None:
+    """Settlement runs one at a time: ledger accounts are opened and days written once."""
+    await conn.execute(select(func.pg_advisory_xact_lock(0x5E771E)))

@@ -1,0 +1,110 @@
+"""The tables of settlement (migration 0015)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    Numeric,
+    Table,
+    Text,
+)
+
+from utilipay.db import metadata
+
+
+def _fee_rules(name: str, owner: str, owners: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column(owner, Integer, ForeignKey(f"{owners}.id"), primary_key=True),
+        Column("effective_from", Date, primary_key=True),
+        Column("rate_bp", Numeric(8, 3), nullable=False),
+        Column("minimum", BigInteger, nullable=False),
+        Column("maximum", BigInteger),
+        Column("fixed", BigInteger, nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+biller_fee_rules = _fee_rules("biller_fee_rules", "biller_id", "billers")
+channel_fee_rules = _fee_rules("channel_fee_rules", "channel_id", "channels")
+
+settlement_accounts = Table(
+    "settlement_accounts",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("account_no", Text, nullable=False),
+    Column("account_name", Text, nullable=False),
+    Column("bank", Text, nullable=False),
+    Column("mode", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("business_date", Date, primary_key=True),
+    Column("gross", BigInteger, nullable=False),
+    Column("refunds", BigInteger, nullable=False),
+    Column("fees", BigInteger, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    Column("channel_fees", BigInteger, nullable=False),
+    Column("payments", Integer, nullable=False),
+    Column("account_no", Text, nullable=False),
+    Column("account_name", Text, nullable=False),
+    Column("bank", Text, nullable=False),
+    Column("entry_id", BigInteger),
+    Column("actor", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+settlement_lines = Table(
+    "settlement_lines",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("business_date", Date, primary_key=True),
+    Column("branch_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("bills", BigInteger, nullable=False),
+    Column("bill_count", Integer, nullable=False),
+    Column("accruals", BigInteger, nullable=False),
+    Column("topups", BigInteger, nullable=False),
+    Column("topup_count", Integer, nullable=False),
+    Column("reversed", BigInteger, nullable=False),
+    Column("reversed_count", Integer, nullable=False),
+    Column("refunds", BigInteger, nullable=False),
+    Column("fees", BigInteger, nullable=False),
+    Column("channel_fees", BigInteger, nullable=False),
+    Column("gross", BigInteger, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["biller_id", "business_date"], ["settlements.biller_id", "settlements.business_date"]
+    ),
+)
+
+payouts = Table(
+    "payouts",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("business_date", Date, primary_key=True),
+    Column("reference", Text, nullable=False, unique=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("account_no", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("matched_at", DateTime(timezone=True)),
+    Column("import_id", BigInteger),
+    Column("line_no", Integer),
+    Column("note", Text),
+    ForeignKeyConstraint(
+        ["biller_id", "business_date"], ["settlements.biller_id", "settlements.business_date"]
+    ),
+)
