@@ -2,6 +2,7 @@
 
 from utilipay.audit.tables import audit_log
 from utilipay.billers.tables import biller_calls, biller_connections, billers
+from utilipay.billing.run_tables import bill_lines, bill_usage, billing_runs
 from utilipay.billing.tables import bills, customer_accounts
 from utilipay.bindings.tables import bindings
 from utilipay.channels.tables import channel_nonces, channels
@@ -20,16 +21,22 @@ from utilipay.outbox.tables import outbox_events
 from utilipay.payments.tables import bill_claims, payment_exceptions, payments
 from utilipay.prepaid import tables as prepaid_tables
 from utilipay.readings import tables as readings_tables
+from utilipay.recon import match_tables as recon_match_tables
+from utilipay.recon import statement_tables as recon_statement_tables
+from utilipay.settlement import tables as settlement_tables
 from utilipay.tariffs import tables as tariffs_tables
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 
 __all__ = [
     "audit_log",
     "bill_claims",
+    "bill_lines",
     "bill_reminders",
+    "bill_usage",
     "biller_calls",
     "biller_connections",
     "billers",
+    "billing_runs",
     "bills",
     "bindings",
     "calendar_days",
@@ -52,6 +59,9 @@ __all__ = [
     "postings",
     "prepaid_tables",
     "readings_tables",
+    "recon_match_tables",
+    "recon_statement_tables",
+    "settlement_tables",
     "tariffs_tables",
     "webhook_attempts",
     "webhook_deliveries",

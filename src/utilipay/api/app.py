@@ -29,6 +29,9 @@ from utilipay.mandates.api import router as mandates_router
 from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
 from utilipay.prepaid.api import router as prepaid_router
+from utilipay.readings.api import router as readings_router
+from utilipay.recon.api import router as recon_router
+from utilipay.settlement.api import router as settlement_router
 from utilipay.statements.api import router as statements_router
 
 DESCRIPTION = """
@@ -96,6 +99,9 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         mandates_router,
         statements_router,
         admin_router,
+        readings_router,
+        recon_router,
+        settlement_router,
     )
     for router in routers:
         app.include_router(router)

@@ -14,15 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.bench import autopay as autopay_bench
 from utilipay.bench import payments as bench
+from utilipay.bench import prepaid as prepaid_bench
+from utilipay.bench import recon as recon_bench
 from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
 from utilipay.cli.admin import billers_app, channels_app
 from utilipay.cli.autopay import accounts_app, autopay_app
+from utilipay.cli.billing import billing_app
 from utilipay.cli.channelsim import channel_sim
+from utilipay.cli.headend import head_end_app, head_end_sim
 from utilipay.cli.operations import chaos, exceptions_app, statement, worker
+from utilipay.cli.prepaid import prepaid_app
+from utilipay.cli.readings import readings_app
+from utilipay.cli.recon import recon_app
+from utilipay.cli.recon_import import recon_import
 from utilipay.cli.runtime import console, err_console, ready_url, run_in_transaction
+from utilipay.cli.settle import settle_app
 from utilipay.cli.sim import biller_sim
+from utilipay.cli.tariffs import tariffs_app
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
 from utilipay.db.engine import database_url
@@ -47,15 +57,24 @@ app.add_typer(db_app, name="db")
 app.add_typer(channels_app, name="channels")
 app.add_typer(billers_app, name="billers")
 app.add_typer(bills_app, name="bills")
+app.add_typer(billing_app, name="billing")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(autopay_app, name="autopay")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(prepaid_app, name="prepaid")
+app.add_typer(tariffs_app, name="tariffs")
+app.add_typer(readings_app, name="readings")
+app.add_typer(head_end_app, name="head-end")
+recon_app.command("import")(recon_import)
+app.add_typer(recon_app, name="recon")
+app.add_typer(settle_app, name="settle")
 app.command("worker")(worker)
 app.command("statement")(statement)
 app.command("biller-sim")(biller_sim)
 app.command("channel-sim")(channel_sim)
+app.command("head-end-sim")(head_end_sim)
 app.command("chaos")(chaos)
 
 
@@ -235,6 +254,55 @@ def bench_autopay(
         f"{result.sent_per_second:,.0f}/s ({result.sent} in {result.send_seconds:.0f} s)",
     )
     table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
+    console.print(table)
+
+
+@bench_app.command("prepaid")
+def bench_prepaid(
+    accounts: Annotated[int, typer.Option(help="prepaid accounts, each with usage")] = 1_000_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """How long the daily accrual takes to settle N prepaid accounts (set-based)."""
+    result = prepaid_bench.run(get_settings(), accounts, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("figure", "value", title="utilipay bench prepaid")
+    table.add_row("prepaid accounts, each with a day's usage", f"{result.accounts:,}")
+    for day, seconds in result.days:
+        table.add_row(
+            f"accrual of {day.day}",
+            f"{seconds:.1f} s ({day.accounts:,} settled, {day.notices:,} warnings)",
+        )
+    table.add_row("baseline: a day's bare writes", f"{result.baseline_seconds:.1f} s")
+    table.add_row("first day ÷ baseline", f"{result.ratio:.2f}")
+    table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
+    console.print(table)
+
+
+@bench_app.command("recon")
+def bench_recon(
+    rows: Annotated[str, typer.Option(help="sizes, comma-separated")] = "1000000,3000000,10000000",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """How long three-way matching takes on N hub payments against both statements (DuckDB)."""
+    try:
+        sizes = recon_bench.parse_sizes(rows)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--rows") from None
+    result = recon_bench.run(sizes, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("rows", "generate", "match", "export", "correct", title="utilipay bench recon")
+    for size in result.sizes:
+        table.add_row(
+            f"{size.rows:,}",
+            f"{size.generate_seconds:.1f} s",
+            f"{size.match_seconds:.1f} s",
+            f"{size.export_seconds:.1f} s",
+            "yes" if size.correct else "NO",
+        )
     console.print(table)
 
 
