@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from utilipay.api.edge import read_limited
 from utilipay.billers.protocol.codes import Code, ProtocolError
 from utilipay.billers.protocol.framing import MAX_MESSAGE
 from utilipay.billers.protocol.messages import Trancode
@@ -58,19 +59,8 @@ class _DroppedReply(Response):
         raise ReplyDropped("billersim dropped the reply (drop_response fault)")
 
 
-async def _read_body(request: Request) -> bytes:
-    """The body; ``ProtocolError`` (8002) as soon as it is known to exceed the limit."""
-    declared = request.headers.get("content-length", "0")
-    if not declared.isdigit() or int(declared) > MAX_MESSAGE:
-        raise ProtocolError(Code.MALFORMED, f"a body over {MAX_MESSAGE} bytes is refused")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_MESSAGE:
-            raise ProtocolError(Code.MALFORMED, f"a body over {MAX_MESSAGE} bytes is refused")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _too_large() -> ProtocolError:
+    return ProtocolError(Code.MALFORMED, f"a body over {MAX_MESSAGE} bytes is refused")
 
 
 async def _with_fault(
@@ -130,7 +120,7 @@ def create_app(
         async def serve(request: Request) -> Response:
             sim: Simulator = request.app.state.simulator
             try:
-                body = await _read_body(request)
+                body = await read_limited(request, MAX_MESSAGE, _too_large)
             except ProtocolError as refused:
                 return Response(sim.refuse(trancode, refused), media_type=XML)
             except ClientDisconnect:  # the caller gave up before sending it all: nothing read

@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from utilipay.api.edge import MAX_BODY, raw_path_with_query
+from utilipay.api.edge import MAX_BODY, raw_path_with_query, read_limited
 from utilipay.api.json import json_response, parse_body
 from utilipay.api.problems import from_domain, problem
 from utilipay.channelsim.debits import DebitRequest
@@ -47,20 +47,6 @@ def _too_large() -> DomainError:
     return DomainError(ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are at most {MAX_BODY} bytes")
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "0")
-    if not declared.isdigit() or int(declared) > MAX_BODY:
-        raise _too_large()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise _too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _query(request: Request, allowed: Collection[str]) -> dict[str, str]:
     """The query parameters, each at most once and none but ``allowed`` (400 otherwise)."""
     items = request.query_params.multi_items()
@@ -78,7 +64,7 @@ def _query(request: Request, allowed: Collection[str]) -> dict[str, str]:
 def _signed(sim: ChannelSim, handler: Handler) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         try:
-            body = await _read_body(request)
+            body = await read_limited(request, MAX_BODY, _too_large)
             path_qs = raw_path_with_query(request.scope)
             sim.verifier.verify(request.headers, request.method, path_qs, body)
             return await handler(sim, request, body)

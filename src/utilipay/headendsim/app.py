@@ -33,7 +33,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from utilipay.api.edge import MAX_BODY, raw_path_with_query
+from utilipay.api.edge import MAX_BODY, raw_path_with_query, read_limited
 from utilipay.api.json import parse_body
 from utilipay.api.problems import from_domain
 from utilipay.billersim.app import ReplyDropped
@@ -61,20 +61,6 @@ def _too_large() -> DomainError:
     return DomainError(ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are at most {MAX_BODY} bytes")
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "0")
-    if not declared.isdigit() or int(declared) > MAX_BODY:
-        raise _too_large()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise _too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _signed_answer(
     sim: HeadEndSim, request: Request, secret: str, path_qs: str, content: dict[str, Any]
 ) -> Response:
@@ -99,7 +85,7 @@ async def _with_fault(sim: HeadEndSim, act: Act) -> tuple[FaultKind | None, dict
 def _route(sim: HeadEndSim, prepare: Prepare, *, faulted: bool) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         try:
-            body = await _read_body(request)
+            body = await read_limited(request, MAX_BODY, _too_large)
             path_qs = raw_path_with_query(request.scope)
             secret = sim.verify(request.headers, request.method, path_qs, body)
             act = prepare(sim, request, body)
