@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser
-
 from utilipay.common.files import FileRejected, LineError
+from utilipay.common.xmlfiles import parse_with_lines
 from utilipay.readings.fields import MAX_QUANTITY, QUANTUM
 from utilipay.readings.schemas import IntervalRow, Service
 
@@ -44,38 +42,9 @@ class GreenButtonData:
     intervals: list[IntervalRow]
 
 
-class _LineTracking(ET.TreeBuilder):
-    """Remembers the line each element starts on, to name bad lines."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parser: DefusedXMLParser | None = None
-        self.lines: dict[ET.Element, int] = {}
-
-    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
-        element = super().start(tag, attrs)
-        if self.parser is not None:
-            self.lines[element] = self.parser.parser.CurrentLineNumber
-        return element
-
-
 def looks_like_espi(data: bytes) -> bool:
     head = data[:65536].lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"<") and ESPI_NAMESPACE in head
-
-
-def _parse_xml(data: bytes, source: str) -> tuple[ET.Element, dict[ET.Element, int]]:
-    builder = _LineTracking()
-    parser = DefusedXMLParser(target=builder, forbid_dtd=True)
-    builder.parser = parser
-    try:
-        parser.feed(data)
-        root: ET.Element = parser.close()
-    except ET.ParseError as exc:
-        raise FileRejected(source, [LineError(exc.position[0], f"not XML: {exc}")]) from None
-    except DefusedXmlException as exc:
-        raise FileRejected(source, [LineError(1, f"refused: {exc}")]) from None
-    return root, builder.lines
 
 
 class _Feed:
@@ -205,7 +174,7 @@ def _intervals(
 
 
 def parse_green_button(data: bytes, source: str = "Green Button file") -> GreenButtonData:
-    feed = _Feed(*_parse_xml(data, source), source)
+    feed = _Feed(*parse_with_lines(data, source), source)
     usage_points = feed.entries("UsagePoint")
     if len(usage_points) > 1:
         raise feed.reject(usage_points[1][1], "more than one UsagePoint: import one meter a file")

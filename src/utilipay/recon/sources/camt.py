@@ -14,9 +14,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser
-
+from utilipay.common.xmlfiles import parse_with_lines
 from utilipay.recon.sources.common import (
     Check,
     Kind,
@@ -39,38 +37,9 @@ SIGNS = {"CRDT": 1, "DBIT": -1}
 NOT_PROVIDED = "NOTPROVIDED"
 
 
-class _Lines(ET.TreeBuilder):
-    """Remembers the line each element starts on, to name bad entries."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parser: DefusedXMLParser | None = None
-        self.lines: dict[ET.Element, int] = {}
-
-    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
-        element = super().start(tag.rsplit("}", 1)[-1], attrs)  # namespaces vary by version
-        if self.parser is not None:
-            self.lines[element] = self.parser.parser.CurrentLineNumber
-        return element
-
-
 def looks_like_camt053(data: bytes) -> bool:
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"<") and b"camt.053" in head
-
-
-def _parse_xml(data: bytes, source: str) -> tuple[ET.Element, dict[ET.Element, int]]:
-    builder = _Lines()
-    parser = DefusedXMLParser(target=builder, forbid_dtd=True)
-    builder.parser = parser
-    try:
-        parser.feed(data)
-        root: ET.Element = parser.close()
-    except ET.ParseError as exc:
-        raise reject(source, exc.position[0], f"not XML: {exc}") from None
-    except DefusedXmlException as exc:
-        raise reject(source, 1, f"refused: {exc}") from None
-    return root, builder.lines
 
 
 def _text(element: ET.Element | None, path: str) -> str | None:
@@ -101,7 +70,7 @@ def parse_camt053(data: bytes, source: str = "", account: str | None = None) -> 
     """The statements of ``account`` (IBAN or other id), which may be left out if the file
     has one."""
     check_size(data, source)
-    root, lines_of = _parse_xml(data, source)
+    root, lines_of = parse_with_lines(data, source, local_names=True)
     if root.tag != "Document" or root.find("BkToCstmrStmt") is None:
         kind = next(iter(root), root).tag
         raise reject(source, 1, f"not a camt.053 statement (BkToCstmrStmt) but {kind}")
