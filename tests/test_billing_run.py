@@ -139,7 +139,13 @@ async def test_refusals_write_nothing(engine: AsyncEngine, clock: FrozenClock, p
         )  # fmt: skip
     halloween = as_of_clock(date(2026, 10, 31))
     cases = [
-        ("SHPOWER", OCT, clock, ErrorCode.MALFORMED_REQUEST, "SHPOWER keeps its own bills"),
+        (
+            "SHPOWER",
+            OCT,
+            clock,
+            ErrorCode.MALFORMED_REQUEST,
+            r"SHPOWER keeps its own books \(remote\): the hub bills only for a hosted",
+        ),
         ("NOPE", OCT, clock, ErrorCode.BILLER_NOT_FOUND, "biller NOPE not found"),
         (POWER, "2026-13", clock, ErrorCode.MALFORMED_REQUEST, "period '2026-13' must be YYYY-MM"),
         (POWER, "2026-11", clock, ErrorCode.NOT_READY, "runs to 2026-11-30"),

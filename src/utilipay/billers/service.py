@@ -91,6 +91,17 @@ async def _reload(conn: AsyncConnection, code: str) -> Biller:
     return biller
 
 
+async def hosted_biller(conn: AsyncConnection, code: str, needs: str) -> Biller:
+    """The hosted biller ``code``; refused if unknown, or remote (it keeps its own books, so
+    ``needs``, what the caller wants of it, is not the hub's to do)."""
+    biller = await repository.by_code(conn, code)
+    if biller is None:
+        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"biller {code} not found")
+    if biller.mode is not IntegrationMode.HOSTED:
+        raise _bad(f"biller {code} keeps its own books (remote): {needs} only for a hosted biller")
+    return biller
+
+
 def _new_connection(remote: RemoteSettings | None) -> dict[str, Any]:
     if remote is None or not (remote.url and remote.key and remote.sign_type):
         raise _bad("a remote biller needs --url, --key and --sign-type")

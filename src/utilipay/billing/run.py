@@ -43,8 +43,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.service import record
-from utilipay.billers import repository as billers_repo
-from utilipay.billers.schemas import Biller, IntegrationMode
+from utilipay.billers import service as billers_service
 from utilipay.billers.tables import billers
 from utilipay.billing import run_sql
 from utilipay.billing.run_tables import billing_runs
@@ -124,18 +123,6 @@ class RunReport:
         }
 
 
-async def _hosted_biller(conn: AsyncConnection, code: str) -> Biller:
-    biller = await billers_repo.by_code(conn, code)
-    if biller is None:
-        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"biller {code} not found")
-    if biller.mode is not IntegrationMode.HOSTED:
-        raise DomainError(
-            ErrorCode.MALFORMED_REQUEST,
-            f"biller {code} keeps its own bills (remote): the hub bills hosted billers only",
-        )
-    return biller
-
-
 def _check_ended(period: Period, as_of: date) -> None:
     if as_of <= period.last:
         raise DomainError(
@@ -160,7 +147,7 @@ async def run_billing(
     Safe to repeat: an account billed for the period is never billed again.
     """
     month = Period.parse(period)
-    found = await _hosted_biller(conn, biller)
+    found = await billers_service.hosted_biller(conn, biller, "the hub bills")
     day = business_date(clock.now())
     _check_ended(month, day)
     await conn.execute(run_sql.LOCK, {"b": found.id})
@@ -240,7 +227,7 @@ async def set_due_days(
     conn: AsyncConnection, clock: Clock, *, biller: str, days: int, actor: str
 ) -> int:
     """How many days after a run its bills are due, from the next run on; the old value."""
-    found = await _hosted_biller(conn, biller)
+    found = await billers_service.hosted_biller(conn, biller, "the hub bills")
     if not MIN_DUE_DAYS <= days <= MAX_DUE_DAYS:
         raise DomainError(
             ErrorCode.MALFORMED_REQUEST,

@@ -13,6 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.billers import service as billers_service
 from utilipay.cli.runtime import (
     console,
     default_actor,
@@ -157,7 +158,8 @@ def prepaid_show(
     """A prepaid account's balance and state."""
 
     async def work(conn: AsyncConnection) -> service.PrepaidAccount:
-        found = await service.find(conn, await service.biller_for_prepaid(conn, biller), account)
+        hosted = await billers_service.hosted_biller(conn, biller, "prepaid accounts")
+        found = await service.find(conn, hosted, account)
         if found is None:
             raise DomainError(ErrorCode.NOT_FOUND, f"{biller} {account} is not prepaid")
         return found

@@ -10,8 +10,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
-from utilipay.billers import repository as billers_repo
-from utilipay.billers.schemas import Biller, IntegrationMode
+from utilipay.billers import service as billers_service
+from utilipay.billers.schemas import Biller
 from utilipay.billing.tables import customer_accounts
 from utilipay.clock import Clock, business_date
 from utilipay.errors import DomainError, ErrorCode
@@ -32,18 +32,6 @@ class PrepaidAccount:
     accrued_through: date | None
 
 
-async def biller_for_prepaid(conn: AsyncConnection, biller_code: str) -> Biller:
-    biller = await billers_repo.by_code(conn, biller_code)
-    if biller is None:
-        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {biller_code}")
-    if biller.mode is not IntegrationMode.HOSTED:
-        raise DomainError(
-            ErrorCode.MALFORMED_REQUEST,
-            f"{biller_code} keeps its own books: only a hosted biller's accounts can be prepaid",
-        )
-    return biller
-
-
 async def enroll(
     conn: AsyncConnection,
     clock: Clock,
@@ -56,7 +44,7 @@ async def enroll(
 ) -> PrepaidAccount:
     """Open a prepaid balance (at zero) for an account; its usage is settled from
     ``accrue_from`` (default: today in Shanghai). Enrolling again changes nothing."""
-    biller = await biller_for_prepaid(conn, biller_code)
+    biller = await billers_service.hosted_biller(conn, biller_code, "prepaid accounts")
     if reminder is not None and reminder < 0:
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "the reminder amount must not be negative")
     found = await find(conn, biller, account_no)
