@@ -49,25 +49,22 @@ class Action(StrEnum):
     EXCEPTION = "EXCEPTION"
 
 
-# Net lines per order on each side; the earliest line gives the side its day and edge.
-GROUP_CHANNEL = """
-CREATE OR REPLACE TEMP TABLE chan_g AS
-SELECT channel_code, order_id,
+def _net_per_key(source: str, keys: str) -> str:
+    """A side's lines netted per key (PAID counts +1, its cancelling line -1); the earliest
+    line gives the side its day and edge."""
+    return f"""
+CREATE OR REPLACE TEMP TABLE {source}_g AS
+SELECT {keys},
        CAST(sum(CASE WHEN status = 'PAID' THEN 1 ELSE -1 END) AS INTEGER) AS n,
        min(amount) FILTER (WHERE status = 'PAID') AS amount,
        max(amount) FILTER (WHERE status = 'PAID') AS max_amount,
        min(ts) AS ts, min(day) AS day, arg_min(edge, ts) AS edge, min(line) AS line
-  FROM chan GROUP BY channel_code, order_id
-"""
-GROUP_UTILITY = """
-CREATE OR REPLACE TEMP TABLE util_g AS
-SELECT biller_id, payment_id,
-       CAST(sum(CASE WHEN status = 'PAID' THEN 1 ELSE -1 END) AS INTEGER) AS n,
-       min(amount) FILTER (WHERE status = 'PAID') AS amount,
-       max(amount) FILTER (WHERE status = 'PAID') AS max_amount,
-       min(ts) AS ts, min(day) AS day, arg_min(edge, ts) AS edge, min(line) AS line
-  FROM util GROUP BY biller_id, payment_id
-"""
+  FROM {source} GROUP BY {keys}
+"""  # noqa: S608 - names from this module, never from input
+
+
+GROUP_CHANNEL = _net_per_key("chan", "channel_code, order_id")
+GROUP_UTILITY = _net_per_key("util", "biller_id, payment_id")
 
 # Channel orders and utility lines the hub rows read so far do not explain:
 # their payments are looked up by key (finished on another day, or never).
