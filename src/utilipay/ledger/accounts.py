@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import Clock
@@ -57,3 +57,29 @@ async def open_account(
         .returning(ledger_accounts.c.id)
     )
     return int(result.scalar_one())
+
+
+async def find_or_open(
+    conn: AsyncConnection,
+    clock: Clock,
+    kind: AccountKind,
+    *,
+    owner_code: str,
+    biller_id: int | None = None,
+    channel_id: int | None = None,
+) -> int:
+    """The ledger account of this kind and owner, opened on first use (its id)."""
+    found = (
+        await conn.execute(
+            select(ledger_accounts.c.id).where(
+                ledger_accounts.c.kind == kind,
+                ledger_accounts.c.biller_id.is_not_distinct_from(biller_id),
+                ledger_accounts.c.channel_id.is_not_distinct_from(channel_id),
+            )
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    return await open_account(
+        conn, clock, kind, owner_code=owner_code, biller_id=biller_id, channel_id=channel_id
+    )

@@ -13,9 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.tables import billers
 from utilipay.channels.tables import channels
-from utilipay.clock import Clock
-from utilipay.ledger.accounts import AccountKind, open_account
-from utilipay.ledger.tables import journal_entries, ledger_accounts, postings
+from utilipay.ledger.tables import journal_entries, postings
 from utilipay.settlement.fees import FeeRule
 from utilipay.settlement.tables import (
     biller_fee_rules,
@@ -190,32 +188,6 @@ async def write(conn: AsyncConnection, head: dict[str, Any], lines: list[dict[st
 
 async def write_payout(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(insert(payouts).values(status="PENDING", **values))
-
-
-async def account_id(
-    conn: AsyncConnection,
-    clock: Clock,
-    kind: AccountKind,
-    *,
-    owner_code: str,
-    biller_id: int | None = None,
-    channel_id: int | None = None,
-) -> int:
-    """The ledger account of this kind and owner, opened on first use."""
-    found = (
-        await conn.execute(
-            select(ledger_accounts.c.id).where(
-                ledger_accounts.c.kind == kind,
-                ledger_accounts.c.biller_id.is_not_distinct_from(biller_id),
-                ledger_accounts.c.channel_id.is_not_distinct_from(channel_id),
-            )
-        )
-    ).scalar_one_or_none()
-    if found is not None:
-        return int(found)
-    return await open_account(
-        conn, clock, kind, owner_code=owner_code, biller_id=biller_id, channel_id=channel_id
-    )
 
 
 async def post(

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import SHANGHAI, Clock, business_date
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.ledger.accounts import AccountKind
+from utilipay.ledger.accounts import AccountKind, find_or_open
 from utilipay.outbox.service import Event, emit
 from utilipay.settlement import repository as repo
 from utilipay.settlement.config import Mode
@@ -292,11 +292,11 @@ async def _post(
     entries: list[tuple[int, int]] = []
     refunds: dict[int, int] = defaultdict(int)
     for line in lines:
-        payable = await repo.account_id(
+        payable = await find_or_open(
             conn, clock, AccountKind.BILLER_PAYABLE, owner_code=line.branch.code,
             biller_id=line.branch.id,
         )  # fmt: skip
-        fee_income = await repo.account_id(
+        fee_income = await find_or_open(
             conn, clock, AccountKind.HUB_FEE_INCOME, owner_code=line.branch.code,
             biller_id=line.branch.id,
         )  # fmt: skip
@@ -304,12 +304,12 @@ async def _post(
         for channel_id, amount in line.refunds_by_channel.items():
             refunds[channel_id] += amount
     for channel_id, amount in sorted(refunds.items()):
-        account = await repo.account_id(
+        account = await find_or_open(
             conn, clock, AccountKind.REFUND_PAYABLE, owner_code=codes[channel_id],
             channel_id=channel_id,
         )  # fmt: skip
         entries.append((account, -amount))
-    settled = await repo.account_id(
+    settled = await find_or_open(
         conn, clock, AccountKind.BILLER_SETTLED, owner_code=payee.code, biller_id=payee.id
     )
     entries.append((settled, -sum(line.net for line in lines)))
