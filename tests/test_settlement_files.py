@@ -16,7 +16,7 @@ from utilipay.clock import FrozenClock
 from utilipay.settlement import files, service
 from utilipay.settlement.config import Mode
 
-CAMT = Path(__file__).parents[2] / "shared" / "realdata" / "camt"
+CAMT = Path(__file__).parent / "data" / "recon"  # copies of ../shared/realdata/camt
 NS = {"c": files.CAMT054}
 # camt.054 names an account by IBAN or, for other numbers, Othr/Id (the sample has an IBAN)
 OTHER_ACCOUNT = {"/Document/BkToCstmrDbtCdtNtfctn/Ntfctn/Acct/Id/Othr",

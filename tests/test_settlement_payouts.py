@@ -35,7 +35,7 @@ from utilipay.recon.sources.camt import parse_camt053
 from utilipay.settlement import payouts
 from utilipay.settlement.api import router
 
-CAMT = Path(__file__).parents[2] / "shared" / "realdata" / "camt" / "camt053.v2.minimal.xml"
+CAMT = Path(__file__).parent / "data" / "recon" / "camt053.v2.minimal.xml"  # a real sample
 HUB_ACCOUNT = "NL26VAYB8060476890"  # the sample statement's account: the hub's here
 
 
