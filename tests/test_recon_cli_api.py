@@ -17,10 +17,9 @@ from tests.conftest import channel, water
 from tests.test_recon_run import D, at, payment, statement
 from utilipay.api.app import create_app
 from utilipay.api.hub import Hub
-from utilipay.cli.recon import recon_app
+from utilipay.cli.main import app
 from utilipay.config import get_settings
 from utilipay.db.engine import libpq_url
-from utilipay.recon.api import router
 
 TOKEN = "recon-admin-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -47,7 +46,8 @@ def cli(db_url: URL, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
 
 
 def invoke(cli: CliRunner, *args: str) -> Any:
-    return cli.invoke(recon_app, list(args), catch_exceptions=False)
+    """``utilipay recon …``, through the hub's command line as installed."""
+    return cli.invoke(app, ["recon", *args], catch_exceptions=False)
 
 
 def test_run_show_and_apply_from_the_command_line(cli: CliRunner, day: None) -> None:
@@ -82,9 +82,7 @@ def test_command_line_refusals(cli: CliRunner, day: None) -> None:
 async def admin(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("UTILIPAY_ADMIN_TOKENS", f"carol:{TOKEN}")
     get_settings.cache_clear()
-    app = create_app(hub)
-    app.fastapi.include_router(router)  # the lead registers it in api/app.py
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=create_app(hub))
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         yield client
     get_settings.cache_clear()

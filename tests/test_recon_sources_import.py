@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from sqlalchemy import select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,6 +20,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import START
 from utilipay.cli import recon_import as recon_import_cli
+from utilipay.cli.main import app
 from utilipay.clock import FrozenClock
 from utilipay.common.files import FileRejected
 from utilipay.config import get_settings
@@ -246,10 +246,8 @@ def cli(db_url: URL, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> It
 
 
 def invoke(cli: CliRunner, *args: str) -> Any:
-    app = typer.Typer()
-    app.callback()(lambda: None)  # a group, as in recon_app, so "import" is a subcommand
-    app.command("import")(recon_import_cli.recon_import)
-    return cli.invoke(app, ["import", *args], catch_exceptions=False)
+    """``utilipay recon import …``, through the hub's command line as installed."""
+    return cli.invoke(app, ["recon", "import", *args], catch_exceptions=False)
 
 
 def test_the_import_command(cli: CliRunner) -> None:

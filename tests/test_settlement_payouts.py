@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
@@ -27,13 +26,11 @@ from tests.test_settlement import (
     rows,
     settle,
 )
-from utilipay.api.failures import refusal
-from utilipay.cli.settle import settle_app
+from utilipay.api.app import create_app
+from utilipay.cli.main import app
 from utilipay.clock import FrozenClock
-from utilipay.errors import DomainError
 from utilipay.recon.sources.camt import parse_camt053
 from utilipay.settlement import payouts
-from utilipay.settlement.api import router
 
 CAMT = Path(__file__).parent / "data" / "recon" / "camt053.v2.minimal.xml"  # a real sample
 HUB_ACCOUNT = "NL26VAYB8060476890"  # the sample statement's account: the hub's here
@@ -154,8 +151,8 @@ async def test_a_bank_debit_with_the_reference_confirms_the_payout_and_a_wrong_o
 
 
 def settle_cli(cli: CliRunner, *args: str) -> Any:  # noqa: F811
-    """``utilipay settle …`` (the lead registers ``settle_app`` in the main app)."""
-    return cli.invoke(settle_app, list(args), catch_exceptions=False)
+    """``utilipay settle …``, through the hub's command line as installed."""
+    return cli.invoke(app, ["settle", *args], catch_exceptions=False)
 
 
 def test_settle_from_the_shell(
@@ -204,12 +201,8 @@ def test_settle_from_the_shell(
 
 @pytest.fixture
 async def admin_http(hub: Any, admin: None) -> Any:  # noqa: F811
-    """The settlement router with the hub's refusals (the lead mounts it in the hub's app)."""
-    app = FastAPI()
-    app.state.hub = hub
-    app.add_exception_handler(DomainError, refusal)  # type: ignore[arg-type]
-    app.include_router(router)
-    transport = httpx.ASGITransport(app=app)
+    """The hub's HTTP app, where the settlement router is mounted."""
+    transport = httpx.ASGITransport(app=create_app(hub))
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         yield client
 
