@@ -183,4 +183,11 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     assert "meter E-0099 is connected" in prepaid
     flat = prepaid.replace("\n", "").replace("│", "").replace(" ", "")
     assert "已低于提醒金额20.00元" in flat and "停止供电" in flat and "正在自动恢复供电" in flat
+    # day end: the wallet's lost order is the one break, left for a person; all three settled
+    day_end = done.stdout.split("Day end")[1]
+    assert "│ MATCHED         │ 5       │" in day_end
+    assert "│ CHANNEL_ONLY    │ 1       │" in day_end
+    assert "left for a person: the hub has no payment" in day_end.replace("\n", " ")
+    assert "│ BJWATER │ SETTLED │ 0.00           │ 203.85 │ 0.00    │ 0.12 │ 203.73 │" in day_end
+    assert "BJWATER,2026-" in day_end and ",TOTAL," in day_end
     assert "FAILED" not in done.stdout and "GAVE_UP" not in done.stdout

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -117,14 +118,19 @@ def apply(
 def _print(report: RunReport, as_json: bool) -> None:
     if as_json:
         console.print_json(data=report.as_json())
-        return
+    else:
+        show_report(console, report)
+
+
+def show_report(out: Console, report: RunReport) -> None:
+    """A run's counts per class, the statements it missed, and its breaks (the first 50)."""
     run: dict[str, Any] = report.run
     counts = Table("class", "records", title=f"run {run['id']}: {run['business_date']}")
     for name, n in run["counts"].items():
         counts.add_row(name, f"{n:,}")
-    console.print(counts)
+    out.print(counts)
     for missing in run["sources"].get("missing", []):
-        console.print(
+        out.print(
             f"[yellow]no statement[/yellow] of {missing['party']} {missing['code']}: "
             f"{missing['payments']} write-offs not reconciled"
         )
@@ -137,4 +143,4 @@ def _print(report: RunReport, as_json: bool) -> None:
                 f"{b['channel_lines']} × {b['channel_amount'] or ''}",
                 f"{b['utility_status'] or '-'} {b['utility_amount'] or ''}", b["action"] or "",
             )  # fmt: skip
-        console.print(breaks)
+        out.print(breaks)

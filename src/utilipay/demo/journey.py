@@ -17,11 +17,11 @@ from rich.table import Table
 from utilipay.api.app import create_app
 from utilipay.api.server import ServerThread
 from utilipay.client import ChannelClient
-from utilipay.clock import SystemClock
+from utilipay.clock import SystemClock, business_date
 from utilipay.config import get_settings
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.db.migrate import upgrade
-from utilipay.demo import autopay, prepaid, remote
+from utilipay.demo import autopay, prepaid, recon, remote
 from utilipay.demo.seed import ACCOUNT, BILLER, CHANNEL, CHANNEL_SECRET, PAYER, seed
 from utilipay.demo.steps import Journey
 from utilipay.ledger.check import run_checks
@@ -34,10 +34,12 @@ DEMO_DATABASE = "utilipay_demo"
 async def walk(base_url: str, console: Console, power: remote.Utility, url: Any) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         j = Journey(ChannelClient(http, CHANNEL, CHANNEL_SECRET), console)
+        today = business_date(SystemClock().now())
         await hosted_walk(j)
         await remote.walk(j, power, url, SystemClock())
         await autopay.walk(j, url)
         await prepaid.walk(j, url)
+        await recon.walk(j, url, today)
 
 
 async def hosted_walk(j: Journey) -> None:
