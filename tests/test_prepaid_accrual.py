@@ -297,3 +297,22 @@ async def test_the_worker_pass_settles_through_yesterday_cuts_and_issues_stateme
     assert ([d.accounts for d in later.days], later.cut, later.statements) == ([0], 1, 0)
     assert (await standing(engine)).state == "CUT"
     await books_hold(engine)
+
+
+async def test_the_accrual_gives_the_callers_planner_settings_back(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
+) -> None:
+    """The accrual turns nested loops off for its own statements only: a caller's own
+    transaction, before and after it, plans as it did."""
+    await power_account(engine, clock, hub)
+    await top_up(wechat, "TOPUP-1", 5000)
+    await use(engine, NOV_1, "8")
+    async with engine.begin() as conn:
+        done = await accrue_day(conn, NOV_1, clock.now())
+        assert (await conn.execute(text("SHOW enable_nestloop"))).scalar_one() == "on"
+    assert done.accounts == 1
+    await use(engine, NOV_1 + timedelta(days=1), "8")
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL enable_nestloop = off"))
+        await accrue_day(conn, NOV_1 + timedelta(days=1), clock.now())
+        assert (await conn.execute(text("SHOW enable_nestloop"))).scalar_one() == "off"

@@ -215,8 +215,15 @@ class DayAccrued:
 async def accrue_day(conn: AsyncConnection, day: date, now: datetime) -> DayAccrued:
     """Settle ``day`` for every prepaid account that is due; safe to repeat."""
     values = {"day": day, "now": now}
+    # Set-based work over whole tables wants hash joins, but the statistics lag a day (the
+    # last run moved every account's accrued_through after the last ANALYZE): the planner
+    # expects one due account where there are a million and looks each up by index. At a
+    # million accounts that made finding the due ones 15 s instead of 4.5 s. The caller's
+    # setting comes back at the end.
+    nestloop = await conn.scalar(text("SELECT current_setting('enable_nestloop')"))
+    await conn.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
     # autovacuum never analyzes a temporary table: without ANALYZE the planner guesses a
-    # handful of rows and joins a million accounts by nested loops
+    # handful of rows for the tables below too
     await conn.execute(_DUE, values)
     await conn.execute(text("ANALYZE due"))
     await conn.execute(_SETTLE, values)
@@ -232,6 +239,7 @@ async def accrue_day(conn: AsyncConnection, day: date, now: datetime) -> DayAccr
     ).one()
     unpriced = (await conn.execute(_SKIPPED, values)).scalar_one()
     await conn.execute(text("DROP TABLE due, settle, day_entries"))
+    await conn.execute(text("SELECT set_config('enable_nestloop', :was, true)"), {"was": nestloop})
     return DayAccrued(day, totals[0], int(totals[1]), notices, unpriced)
 
 
