@@ -26,6 +26,7 @@ from utilipay.config import get_settings
 from utilipay.db.engine import database_url
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.mandates.api import router as mandates_router
+from utilipay.metrics.api import router as metrics_router
 from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
 from utilipay.prepaid.api import router as prepaid_router
@@ -102,6 +103,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         readings_router,
         recon_router,
         settlement_router,
+        metrics_router,
     )
     for router in routers:
         app.include_router(router)

@@ -1,0 +1,1 @@
+"""Operational metrics for Prometheus: the hub's backlogs, read from the database."""

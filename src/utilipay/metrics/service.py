@@ -1,0 +1,120 @@
+"""What an operator is paged for, measured where it is true for every process: the database.
+
+Each backlog is a queue of work the hub owes somebody — payments whose outcome is
+unknown (掉单), events not yet dispatched, webhooks, messages, debits, meter commands
+not yet delivered, exceptions and corrections waiting for a person, payouts the bank
+has not confirmed — with how many items wait and how long the oldest has waited.
+Counting them at each scrape is cheap: every query below reads a partial index of
+the items still open (or a table that only holds items for people), never the
+history. A gauge read from PostgreSQL is the same whichever server process answers
+the scrape, which in-process counters are not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# queue -> (table and the condition of an open item, the column that dates an item)
+QUEUES: dict[str, tuple[str, str]] = {
+    "outbox": ("outbox_events WHERE dispatched_at IS NULL", "occurred_at"),
+    "webhooks": ("webhook_deliveries WHERE status = 'PENDING'", "created_at"),
+    "notifications": ("notifications WHERE status = 'PENDING'", "created_at"),
+    "debits": ("debits WHERE status IN ('SCHEDULED', 'SENT')", "created_at"),
+    "meter_commands": ("meter_commands WHERE next_attempt_at IS NOT NULL", "decided_at"),
+    "exceptions": ("payment_exceptions WHERE resolved_at IS NULL", "opened_at"),
+    "payouts": ("payouts WHERE status <> 'CONFIRMED'", "created_at"),
+    "recon_corrections": (
+        "recon_corrections c JOIN recon_runs r ON r.id = c.run_id WHERE c.status = 'PROPOSED'",
+        "r.finished_at",
+    ),
+}
+
+
+def _queue_sql(name: str, source: str, dated: str) -> str:
+    oldest = f"coalesce(extract(epoch FROM :now - min({dated})), 0)"
+    return f"SELECT '{name}' AS queue, count(*) AS items, {oldest} AS oldest FROM {source}"  # noqa: S608 - the constants above, never input
+
+
+_QUEUES_SQL = "\nUNION ALL\n".join(_queue_sql(name, *how) for name, how in QUEUES.items())
+_UNRESOLVED_SQL = """
+SELECT b.code AS biller, count(*) AS items,
+       coalesce(extract(epoch FROM :now - min(p.created_at)), 0) AS oldest
+  FROM payments p JOIN billers b ON b.id = p.biller_id
+ WHERE p.status = 'PROCESSING'
+ GROUP BY b.code ORDER BY b.code
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    items: int
+    oldest_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Backlogs:
+    queues: dict[str, Backlog]
+    unresolved_payments: dict[str, Backlog]  # per biller code: PROCESSING payments
+
+
+async def backlogs(conn: AsyncConnection, now: datetime) -> Backlogs:
+    """Every backlog as of ``now`` (two queries)."""
+    queues = {
+        r.queue: Backlog(int(r.items), max(0.0, float(r.oldest)))
+        for r in await conn.execute(text(_QUEUES_SQL), {"now": now})
+    }
+    unresolved = {
+        r.biller: Backlog(int(r.items), max(0.0, float(r.oldest)))
+        for r in await conn.execute(text(_UNRESOLVED_SQL), {"now": now})
+    }
+    return Backlogs(queues, unresolved)
+
+
+class _Snapshot(Collector):
+    """Hands prometheus-client a snapshot taken before rendering (its collectors are
+    synchronous; the database is read asynchronously first)."""
+
+    def __init__(self, snapshot: Backlogs) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        items = GaugeMetricFamily(
+            "utilipay_backlog_items", "Items waiting in each queue of work", labels=["queue"]
+        )
+        oldest = GaugeMetricFamily(
+            "utilipay_backlog_oldest_seconds",
+            "How long the oldest item of each queue has waited",
+            labels=["queue"],
+        )
+        for name, backlog in sorted(self.snapshot.queues.items()):
+            items.add_metric([name], backlog.items)
+            oldest.add_metric([name], backlog.oldest_seconds)
+        unresolved = GaugeMetricFamily(
+            "utilipay_payments_unresolved",
+            "Payments whose write-off outcome is not known yet (PROCESSING), per biller",
+            labels=["biller"],
+        )
+        unresolved_oldest = GaugeMetricFamily(
+            "utilipay_payments_unresolved_oldest_seconds",
+            "Age of the oldest PROCESSING payment, per biller",
+            labels=["biller"],
+        )
+        for code, backlog in self.snapshot.unresolved_payments.items():
+            unresolved.add_metric([code], backlog.items)
+            unresolved_oldest.add_metric([code], backlog.oldest_seconds)
+        yield from (items, oldest, unresolved, unresolved_oldest)
+
+
+def exposition(snapshot: Backlogs) -> bytes:
+    """The Prometheus text format of a snapshot."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot(snapshot))
+    return generate_latest(registry)

@@ -1,0 +1,73 @@
+"""``GET /metrics``: the hub's backlogs for Prometheus, read from the database, for admins."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import START, channel, water
+from tests.test_recon_run import payment
+from utilipay.api.app import create_app
+from utilipay.api.hub import Hub
+from utilipay.config import get_settings
+from utilipay.metrics.service import QUEUES
+from utilipay.outbox.service import Event, emit
+
+TOKEN = "metrics-admin-token-0123456789abcdef"
+
+
+@pytest.fixture
+async def admin(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
+    monkeypatch.setenv("UTILIPAY_ADMIN_TOKENS", f"prometheus:{TOKEN}")
+    get_settings.cache_clear()
+    transport = httpx.ASGITransport(app=create_app(hub))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
+    get_settings.cache_clear()
+
+
+async def scrape(admin: httpx.AsyncClient) -> dict[tuple[str, tuple[str, ...]], float]:
+    r = await admin.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/plain; version=")
+    return {
+        (s.name, tuple(s.labels.values())): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+    }
+
+
+async def test_backlogs_count_what_waits_and_how_long_the_oldest_has(
+    admin: httpx.AsyncClient, engine: AsyncEngine, world: dict[str, object]
+) -> None:
+    quiet = await scrape(admin)
+    assert {q for (name, (q,)) in quiet if name == "utilipay_backlog_items"} == set(QUEUES)
+    assert all(v == 0 for (name, _), v in quiet.items() if name.startswith("utilipay_backlog"))
+    assert not any(name.startswith("utilipay_payments_unresolved") for name, _ in quiet)
+
+    b, wx = water(world).id, channel(world, "wechat").id
+    async with engine.begin() as conn:
+        await payment(conn, b, wx, "W-LOST-1", 100, "PROCESSING")  # created 12:00 Shanghai
+        await payment(conn, b, wx, "W-LOST-2", 200, "PROCESSING")
+        await payment(conn, b, wx, "W-DONE", 300, finished=START - timedelta(hours=1))
+        event = Event(b, "test.happened", "x", {}, START - timedelta(minutes=5))
+        await emit(conn, [event, event])
+    busy = await scrape(admin)
+    # the hub's clock says 15:30 in Shanghai: 3 h 30 min and a second since 11:59:59
+    assert busy[("utilipay_payments_unresolved", ("BJWATER",))] == 2
+    assert busy[("utilipay_payments_unresolved_oldest_seconds", ("BJWATER",))] == 12601
+    assert busy[("utilipay_backlog_items", ("outbox",))] == 2
+    assert busy[("utilipay_backlog_oldest_seconds", ("outbox",))] == 300
+    assert busy[("utilipay_backlog_items", ("exceptions",))] == 0
+
+
+async def test_metrics_are_for_admins_only(admin: httpx.AsyncClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer not-the-token-0123456789abc"}):
+        r = await admin.get("/metrics", headers=headers)
+        assert r.status_code == 401
+        assert r.headers["content-type"] == "application/problem+json"
