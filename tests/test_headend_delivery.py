@@ -35,6 +35,7 @@ from utilipay.headendsim.app import app_for
 from utilipay.headendsim.faults import FaultKind, FaultPlan, Faults
 from utilipay.headendsim.meters import Book
 from utilipay.headendsim.simulator import HeadEndSim, HeadEndSimConfig
+from utilipay.metrics.service import backlogs
 
 SECRET = "head-end-secret-0123456789"
 NEW_SECRET = "head-end-new-secret-0123456789"
@@ -341,6 +342,9 @@ async def test_a_disconnect_is_given_up_a_reconnect_never_is(he: HeadEndWorld) -
     assert late.status is CommandStatus.SENT and late.overdue_at is not None
     (overdue,) = await he.events("meter.command_overdue")  # told once, however long it takes
     assert overdue["command_id"] == reconnect.id
+    async with he.engine.connect() as conn:  # and the operators' dashboard shows the payer
+        waiting = (await backlogs(conn, he.clock.now())).queues["meter_reconnects_overdue"]
+    assert (waiting.items, waiting.oldest_seconds) == (1, 16 * 60)
 
     he.fail_with("")  # back up
     he.clock.advance(timedelta(minutes=5))  # retries are never more than 5 minutes apart

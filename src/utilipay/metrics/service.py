@@ -29,6 +29,11 @@ QUEUES: dict[str, tuple[str, str]] = {
     "notifications": ("notifications WHERE status = 'PENDING'", "created_at"),
     "debits": ("debits WHERE status IN ('SCHEDULED', 'SENT')", "created_at"),
     "meter_commands": ("meter_commands WHERE next_attempt_at IS NOT NULL", "decided_at"),
+    # a payer who topped up and still has no supply: past the give-up time, still tried
+    "meter_reconnects_overdue": (
+        "meter_commands WHERE next_attempt_at IS NOT NULL AND overdue_at IS NOT NULL",
+        "decided_at",
+    ),
     "exceptions": ("payment_exceptions WHERE resolved_at IS NULL", "opened_at"),
     "payouts": ("payouts WHERE status <> 'CONFIRMED'", "created_at"),
     "recon_corrections": (
