@@ -15,19 +15,27 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Self, TypeVar
-from xml.sax.saxutils import escape
+from typing import ClassVar, Self
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from utilipay.billers.protocol.codes import Code, ProtocolError
+from utilipay.billers.protocol.codes import Code
+from utilipay.billers.protocol.fields import (
+    Fields,
+    malformed,
+    read_date,
+    read_enum,
+    read_fen,
+    read_period,
+    read_text,
+    read_time,
+    render_fields,
+)
 from utilipay.clock import SHANGHAI, as_utc
 
 VERSION = "1.0"
 PLATFORM = "UTILIPAY"
-MAX_AMOUNT = 10**15
-_INT = re.compile(r"[0-9]{1,16}")
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -52,89 +60,6 @@ def format_time(instant: datetime) -> str:
 
 def format_date(day: date) -> str:
     return day.strftime("%Y%m%d")
-
-
-# ---------------------------------------------------------------- reading fields
-
-
-def _malformed(detail: str) -> ProtocolError:
-    return ProtocolError(Code.MALFORMED, detail)
-
-
-def _text(parent: ET.Element, tag: str, *, required: bool = True, max_len: int = 64) -> str:
-    node = parent.find(tag)
-    if node is None:
-        if required:
-            raise _malformed(f"<{tag}> is missing")
-        return ""
-    if len(node) > 0:
-        raise _malformed(f"<{tag}> must hold text, not elements")
-    value = (node.text or "").strip()
-    if required and not value:
-        raise _malformed(f"<{tag}> is empty")
-    if len(value) > max_len:
-        raise _malformed(f"<{tag}> is longer than {max_len} characters")
-    return value
-
-
-def _int(parent: ET.Element, tag: str) -> int:
-    value = _text(parent, tag)
-    if not _INT.fullmatch(value) or int(value) > MAX_AMOUNT:
-        raise _malformed(f"<{tag}> must be a whole number of fen, got {value[:20]!r}")
-    return int(value)
-
-
-def _date(parent: ET.Element, tag: str) -> date:
-    value = _text(parent, tag)
-    try:
-        if len(value) != 8 or not value.isdigit():
-            raise ValueError
-        return datetime.strptime(value, "%Y%m%d").date()
-    except ValueError:
-        raise _malformed(f"<{tag}> must be yyyyMMdd, got {value[:20]!r}") from None
-
-
-def _time(parent: ET.Element, tag: str) -> datetime:
-    value = _text(parent, tag)
-    try:
-        if len(value) != 14 or not value.isdigit():
-            raise ValueError
-        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=SHANGHAI)
-    except ValueError:
-        raise _malformed(f"<{tag}> must be yyyyMMddHHmmss, got {value[:20]!r}") from None
-
-
-def _period(parent: ET.Element, tag: str) -> str:
-    value = _text(parent, tag)
-    if not re.fullmatch(r"[0-9]{4}(0[1-9]|1[0-2])", value):
-        raise _malformed(f"<{tag}> must be yyyyMM, got {value[:20]!r}")
-    return value
-
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def _enum(parent: ET.Element, tag: str, kind: type[E]) -> E:
-    value = _text(parent, tag)
-    try:
-        return kind(value)
-    except ValueError:
-        raise _malformed(
-            f"<{tag}> {value[:20]!r} is not one of {[k.value for k in kind]}"
-        ) from None
-
-
-# ---------------------------------------------------------------- writing fields
-
-Fields = list[tuple[str, Any]]  # (tag, str | int | Fields)
-
-
-def _render(fields: Fields) -> str:
-    out = []
-    for tag, value in fields:
-        inner = _render(value) if isinstance(value, list) else escape(str(value))
-        out.append(f"<{tag}>{inner}</{tag}>")
-    return "".join(out)
 
 
 # ---------------------------------------------------------------- the head
@@ -181,21 +106,21 @@ class Head:
     def parse(cls, node: ET.Element, *, response: bool) -> Head:
         code = None
         if response:
-            raw = _text(node, "code")
+            raw = read_text(node, "code")
             try:
                 code = Code(raw)
             except ValueError:
-                raise _malformed(f"<code> {raw[:8]!r} is not a protocol code") from None
-        serial = _text(node, "serial", max_len=32)
+                raise malformed(f"<code> {raw[:8]!r} is not a protocol code") from None
+        serial = read_text(node, "serial", max_len=32)
         return cls(
-            trancode=_enum(node, "trancode", Trancode),
-            biller=_text(node, "biller", max_len=32),
+            trancode=read_enum(node, "trancode", Trancode),
+            biller=read_text(node, "biller", max_len=32),
             serial=serial,
-            time=_time(node, "time"),
-            platform=_text(node, "platform", max_len=32),
-            version=_text(node, "version", max_len=8),
+            time=read_time(node, "time"),
+            platform=read_text(node, "platform", max_len=32),
+            version=read_text(node, "version", max_len=8),
             code=code,
-            msg=_text(node, "msg", required=False, max_len=256) if response else "",
+            msg=read_text(node, "msg", required=False, max_len=256) if response else "",
         )
 
 
@@ -223,7 +148,7 @@ class QueryRequest(Body):
 
     @classmethod
     def parse(cls, node: ET.Element) -> Self:
-        return cls(account=_text(node, "account"))
+        return cls(account=read_text(node, "account"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,11 +171,11 @@ class BillItem:
     @classmethod
     def parse(cls, node: ET.Element) -> BillItem:
         return cls(
-            billno=_text(node, "billno"),
-            period=_period(node, "period"),
-            amount=_int(node, "amount"),
-            latefee=_int(node, "latefee"),
-            duedate=_date(node, "duedate"),
+            billno=read_text(node, "billno"),
+            period=read_period(node, "period"),
+            amount=read_fen(node, "amount"),
+            latefee=read_fen(node, "latefee"),
+            duedate=read_date(node, "duedate"),
         )
 
 
@@ -276,15 +201,15 @@ class QueryAnswer(Body):
     def parse(cls, node: ET.Element) -> Self:
         container = node.find("bills")
         if container is None:
-            raise _malformed("<bills> is missing")
+            raise malformed("<bills> is missing")
         bills = tuple(BillItem.parse(b) for b in container.findall("bill"))
-        total = _int(node, "total")
+        total = read_fen(node, "total")
         if total != sum(b.amount + b.latefee for b in bills):
-            raise _malformed(f"<total> {total} is not the sum of the listed bills")
+            raise malformed(f"<total> {total} is not the sum of the listed bills")
         return cls(
-            account=_text(node, "account"),
-            name=_text(node, "name", required=False, max_len=128),
-            address=_text(node, "address", required=False, max_len=256),
+            account=read_text(node, "account"),
+            name=read_text(node, "name", required=False, max_len=128),
+            address=read_text(node, "address", required=False, max_len=256),
             bills=bills,
             total=total,
         )
@@ -316,14 +241,14 @@ class ChargeRequest(Body):
         found = container.findall("billno") if container is not None else []
         billnos = tuple((b.text or "").strip() for b in found)
         if not billnos or not all(billnos):
-            raise _malformed("<billnos> must list at least one <billno>")
+            raise malformed("<billnos> must list at least one <billno>")
         return cls(
-            account=_text(node, "account"),
-            orderno=_text(node, "orderno"),
-            amount=_int(node, "amount"),
+            account=read_text(node, "account"),
+            orderno=read_text(node, "orderno"),
+            amount=read_fen(node, "amount"),
             billnos=billnos,
-            channel=_text(node, "channel", max_len=32),
-            paytime=_time(node, "paytime"),
+            channel=read_text(node, "channel", max_len=32),
+            paytime=read_time(node, "paytime"),
         )
 
 
@@ -344,9 +269,9 @@ class ChargeAnswer(Body):
     @classmethod
     def parse(cls, node: ET.Element) -> Self:
         return cls(
-            orderno=_text(node, "orderno"),
-            billerserial=_text(node, "billerserial"),
-            amount=_int(node, "amount"),
+            orderno=read_text(node, "orderno"),
+            billerserial=read_text(node, "billerserial"),
+            amount=read_fen(node, "amount"),
         )
 
 
@@ -360,7 +285,7 @@ class ConfirmRequest(Body):
 
     @classmethod
     def parse(cls, node: ET.Element) -> Self:
-        return cls(orderno=_text(node, "orderno"))
+        return cls(orderno=read_text(node, "orderno"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,13 +304,13 @@ class ConfirmAnswer(Body):
 
     @classmethod
     def parse(cls, node: ET.Element) -> Self:
-        status = _enum(node, "status", OrderStatus)
+        status = read_enum(node, "status", OrderStatus)
         written_off = status in {OrderStatus.SUCCESS, OrderStatus.REVERSED}
         return cls(
-            orderno=_text(node, "orderno"),
+            orderno=read_text(node, "orderno"),
             status=status,
-            billerserial=_text(node, "billerserial") if written_off else None,
-            amount=_int(node, "amount") if written_off else None,
+            billerserial=read_text(node, "billerserial") if written_off else None,
+            amount=read_fen(node, "amount") if written_off else None,
         )
 
 
@@ -402,9 +327,9 @@ class RefundRequest(Body):
     @classmethod
     def parse(cls, node: ET.Element) -> Self:
         return cls(
-            orderno=_text(node, "orderno"),
-            amount=_int(node, "amount"),
-            reason=_text(node, "reason", required=False, max_len=256),
+            orderno=read_text(node, "orderno"),
+            amount=read_fen(node, "amount"),
+            reason=read_text(node, "reason", required=False, max_len=256),
         )
 
 
@@ -424,15 +349,15 @@ class RefundAnswer(Body):
 
     @classmethod
     def parse(cls, node: ET.Element) -> Self:
-        status = _enum(node, "status", OrderStatus)
+        status = read_enum(node, "status", OrderStatus)
         if status not in {OrderStatus.REVERSED, OrderStatus.NOTFOUND}:
-            raise _malformed(f"a refund cannot end {status}")
+            raise malformed(f"a refund cannot end {status}")
         has_serial = node.find("billerserial") is not None
         return cls(
-            orderno=_text(node, "orderno"),
+            orderno=read_text(node, "orderno"),
             status=status,
-            billerserial=_text(node, "billerserial") if has_serial else None,
-            amount=_int(node, "amount") if has_serial else None,
+            billerserial=read_text(node, "billerserial") if has_serial else None,
+            amount=read_fen(node, "amount") if has_serial else None,
         )
 
 
@@ -460,10 +385,10 @@ class Message:
 
 
 def render(head: Head, body: Body | None = None) -> bytes:
-    inner = _render(body.fields()) if body is not None else ""
+    inner = render_fields(body.fields()) if body is not None else ""
     text = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<message><head>{_render(head.fields())}</head><body>{inner}</body></message>"
+        f"<message><head>{render_fields(head.fields())}</head><body>{inner}</body></message>"
     )
     return text.encode("utf-8")
 
@@ -471,19 +396,19 @@ def render(head: Head, body: Body | None = None) -> bytes:
 def _document(xml: bytes) -> ET.Element:
     declared = _DECLARED_ENCODING.match(xml)
     if declared and declared.group(1).lower().replace(b"_", b"-") not in {b"utf-8", b"utf8"}:
-        raise _malformed(f"messages are UTF-8, not {declared.group(1).decode()}")
+        raise malformed(f"messages are UTF-8, not {declared.group(1).decode()}")
     try:
         xml.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _malformed(f"not UTF-8 at byte {exc.start}") from None
+        raise malformed(f"not UTF-8 at byte {exc.start}") from None
     try:
         root: ET.Element = fromstring(xml, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise _malformed(f"refused: {type(exc).__name__}") from None
+        raise malformed(f"refused: {type(exc).__name__}") from None
     except ET.ParseError as exc:
-        raise _malformed(f"not well-formed XML: {exc}") from None
+        raise malformed(f"not well-formed XML: {exc}") from None
     if root.tag != "message" or root.find("head") is None:
-        raise _malformed("the root must be <message> with a <head>")
+        raise malformed("the root must be <message> with a <head>")
     return root
 
 
@@ -498,7 +423,7 @@ def parse_response(xml: bytes, expected: Trancode) -> Message:
     root = _document(xml)
     head = Head.parse(_child(root, "head"), response=True)
     if head.trancode != expected:
-        raise _malformed(f"answer to {head.trancode}, expected {expected}")
+        raise malformed(f"answer to {head.trancode}, expected {expected}")
     carries_body = head.code is Code.OK or (
         head.code is Code.DUPLICATE_ORDER and root.find("body/billerserial") is not None
     )
@@ -510,7 +435,7 @@ def parse_response(xml: bytes, expected: Trancode) -> Message:
 def _child(root: ET.Element, tag: str) -> ET.Element:
     node = root.find(tag)
     if node is None:
-        raise _malformed(f"<{tag}> is missing")
+        raise malformed(f"<{tag}> is missing")
     return node
 
 
