@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from utilipay.channelsim.app import app_for
 from utilipay.channelsim.simulator import ChannelSim, ChannelSimConfig
 from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
-from utilipay.config import Settings
+from utilipay.config import Settings, get_settings
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.db.migrate import upgrade
 from utilipay.directory import Directory
@@ -154,6 +154,19 @@ async def http(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         yield client
+
+
+@pytest.fixture
+def admit(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str], dict[str, str]]]:
+    """Opens the admin API to one named token for this test; gives the header to send."""
+
+    def open_to(name: str, token: str) -> dict[str, str]:
+        monkeypatch.setenv("UTILIPAY_ADMIN_TOKENS", f"{name}:{token}")
+        get_settings.cache_clear()
+        return {"Authorization": f"Bearer {token}"}
+
+    yield open_to
+    get_settings.cache_clear()
 
 
 @pytest.fixture

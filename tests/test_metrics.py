@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -12,9 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import START, channel, water
 from tests.test_recon_run import payment
-from utilipay.api.app import create_app
-from utilipay.api.hub import Hub
-from utilipay.config import get_settings
 from utilipay.metrics.service import QUEUES
 from utilipay.outbox.service import Event, emit
 
@@ -22,13 +19,11 @@ TOKEN = "metrics-admin-token-0123456789abcdef"
 
 
 @pytest.fixture
-async def admin(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
-    monkeypatch.setenv("UTILIPAY_ADMIN_TOKENS", f"prometheus:{TOKEN}")
-    get_settings.cache_clear()
-    transport = httpx.ASGITransport(app=create_app(hub))
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        yield client
-    get_settings.cache_clear()
+def admin(
+    http: httpx.AsyncClient, admit: Callable[[str, str], dict[str, str]]
+) -> httpx.AsyncClient:
+    admit("prometheus", TOKEN)
+    return http
 
 
 async def scrape(admin: httpx.AsyncClient) -> dict[tuple[str, tuple[str, ...]], float]:

@@ -4,7 +4,7 @@ imports, errors naming items or lines, exit 1 on a bad file."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def admin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("UTILIPAY_ADMIN_TOKENS", f"ops:{TOKEN}")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def admin(admit: Callable[[str, str], dict[str, str]]) -> None:
+    admit("ops", TOKEN)
 
 
 def lines(header: str, *rows: str) -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -15,8 +15,6 @@ from typer.testing import CliRunner
 
 from tests.conftest import channel, water
 from tests.test_recon_run import D, at, payment, statement
-from utilipay.api.app import create_app
-from utilipay.api.hub import Hub
 from utilipay.cli.main import app
 from utilipay.config import get_settings
 from utilipay.db.engine import libpq_url
@@ -79,13 +77,11 @@ def test_command_line_refusals(cli: CliRunner, day: None) -> None:
 
 
 @pytest.fixture
-async def admin(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
-    monkeypatch.setenv("UTILIPAY_ADMIN_TOKENS", f"carol:{TOKEN}")
-    get_settings.cache_clear()
-    transport = httpx.ASGITransport(app=create_app(hub))
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        yield client
-    get_settings.cache_clear()
+def admin(
+    http: httpx.AsyncClient, admit: Callable[[str, str], dict[str, str]]
+) -> httpx.AsyncClient:
+    admit("carol", TOKEN)
+    return http
 
 
 async def test_the_admin_api_runs_reads_and_applies(
