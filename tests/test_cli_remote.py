@@ -8,6 +8,7 @@ from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
 from tests.test_cli import cli, invoke, sql
+from utilipay.security.sealing import PREFIX, unseal
 
 __all__ = ["cli"]  # the fixture, used by name below
 
@@ -28,7 +29,8 @@ def test_a_remote_biller_is_registered_and_its_key_rotated(cli: CliRunner, db_ur
         "SELECT sign_type, key, previous_key, confirm_schedule, resolution_deadline_s,"
         " total_timeout_ms, endpoints FROM biller_connections",
     )[0]
-    assert row == (
+    assert row[1].startswith(PREFIX) and "first-key" not in row[1]  # sealed at rest
+    assert (row[0], unseal(row[1]), *row[2:]) == (
         "SHA1", "first-key-0123456", None, [5, 60, 1800], 7200, 8000,
         {"charge": "https://utility.example/pay"},
     )  # fmt: skip
@@ -37,9 +39,8 @@ def test_a_remote_biller_is_registered_and_its_key_rotated(cli: CliRunner, db_ur
         cli, "billers", "update", "RPOWER", "--key", "second-key-0123456", "--reason", "yearly"
     )
     assert r.exit_code == 0, r.output
-    assert sql(db_url, "SELECT key, previous_key FROM biller_connections")[0] == (
-        "second-key-0123456", "first-key-0123456"
-    )  # fmt: skip
+    keys = sql(db_url, "SELECT key, previous_key FROM biller_connections")[0]
+    assert tuple(unseal(k) for k in keys) == ("second-key-0123456", "first-key-0123456")
     invoke(cli, "billers", "update", "RPOWER", "--retire-previous-key")
     assert sql(db_url, "SELECT previous_key FROM biller_connections")[0] == (None,)
     logged = str(sql(db_url, "SELECT details FROM audit_log"))

@@ -7,12 +7,13 @@ import os
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, pool
+from sqlalchemy import create_engine, inspect, pool, text
 from sqlalchemy.engine import URL
 
 from utilipay.db.engine import drop_database
 from utilipay.db.migrate import downgrade, upgrade
 from utilipay.schema import metadata
+from utilipay.security.sealing import PREFIX, unseal
 
 
 def _sync(url: URL) -> URL:
@@ -51,6 +52,32 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         upgrade(scratch)
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+        engine.dispose()
+    finally:
+        asyncio.run(drop_database(scratch))
+
+
+def test_secrets_stored_before_sealing_are_sealed_by_the_upgrade(db_url: URL) -> None:
+    scratch = db_url.set(database=f"utilipay_sealing_{os.getpid()}")
+    asyncio.run(drop_database(scratch))
+    try:
+        upgrade(scratch, "0016")
+        engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO channels (code, name, secret, previous_secret, created_at)"
+                    " VALUES ('OLD', 'old', 'plain-secret-0123456789', NULL, now())"
+                )
+            )
+        upgrade(scratch)
+        with engine.connect() as conn:
+            raw = conn.execute(text("SELECT secret FROM channels")).scalar_one()
+        assert raw.startswith(PREFIX) and unseal(raw) == "plain-secret-0123456789"
+        downgrade(scratch, "0016")
+        with engine.connect() as conn:
+            raw = conn.execute(text("SELECT secret FROM channels")).scalar_one()
+        assert raw == "plain-secret-0123456789"
         engine.dispose()
     finally:
         asyncio.run(drop_database(scratch))

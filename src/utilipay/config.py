@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     payment_batches_in_flight: int = 2
     # "name:token,name:token" for the admin API (see admin/auth.py); empty: no admin access.
     admin_tokens: str = ""
+    # Fernet keys (comma-separated, the first seals, all unseal) for the secrets kept in
+    # the database. Empty: a key generated once in ``home/secrets.key``.
+    secrets_key: str = ""
 
 
 @lru_cache(maxsize=1)

@@ -20,11 +20,14 @@ from utilipay.channelsim.simulator import ChannelSimConfig
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import libpq_url
+from utilipay.security.sealing import key_spec
 
 
 def environment_for(settings: Settings, url: URL) -> dict[str, str]:
-    """The environment that points a child process at ``url``'s database."""
+    """The environment that points a child process at ``url``'s database, with this
+    process's key to the secrets sealed in it."""
     env = dict(os.environ)
+    env["UTILIPAY_SECRETS_KEY"] = key_spec()
     if settings.database_url:
         env["UTILIPAY_DATABASE_URL"] = libpq_url(url)
     elif url.database:

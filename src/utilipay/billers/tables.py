@@ -14,6 +14,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from utilipay.db import metadata
+from utilipay.security.sealing import SealedText
 
 billers = Table(
     "billers",
@@ -50,8 +51,8 @@ biller_connections = Table(
     Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
     Column("base_url", Text, nullable=False),
     Column("sign_type", Text, nullable=False),
-    Column("key", Text, nullable=False),
-    Column("previous_key", Text),
+    Column("key", SealedText, nullable=False),
+    Column("previous_key", SealedText),
     Column("platform", Text, nullable=False),
     Column("connect_timeout_ms", Integer, nullable=False),
     Column("total_timeout_ms", Integer, nullable=False),

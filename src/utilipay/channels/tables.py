@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import Column, DateTime, Identity, Integer, Table, Text
 
 from utilipay.db import metadata
+from utilipay.security.sealing import SealedText
 
 channels = Table(
     "channels",
@@ -10,8 +11,8 @@ channels = Table(
     Column("id", Integer, Identity(always=True), primary_key=True),
     Column("code", Text, nullable=False, unique=True),
     Column("name", Text, nullable=False),
-    Column("secret", Text, nullable=False),
-    Column("previous_secret", Text),
+    Column("secret", SealedText, nullable=False),
+    Column("previous_secret", SealedText),
     Column("webhook_url", Text),
     Column("status", Text, nullable=False),
     Column(

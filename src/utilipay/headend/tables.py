@@ -14,14 +14,15 @@ from sqlalchemy import (
 )
 
 from utilipay.db import metadata
+from utilipay.security.sealing import SealedText
 
 head_ends = Table(
     "head_ends",
     metadata,
     Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
     Column("base_url", Text, nullable=False),
-    Column("secret", Text, nullable=False),
-    Column("previous_secret", Text),
+    Column("secret", SealedText, nullable=False),
+    Column("previous_secret", SealedText),
     Column("connect_timeout_ms", Integer, nullable=False),
     Column("total_timeout_ms", Integer, nullable=False),
     Column("give_up_after_s", Integer, nullable=False),
