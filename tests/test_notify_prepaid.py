@@ -30,6 +30,7 @@ from utilipay.notify.providers import build_providers
 from utilipay.notify.schemas import Notification
 from utilipay.notify.settings import NotifySettings
 from utilipay.notify.templates import LANGUAGES, render
+from utilipay.outbox.service import Event, emit
 from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.accrual import accrue_day
 from utilipay.prepaid.cuts import cut_due
@@ -564,3 +565,34 @@ def test_the_outage_warning_names_the_first_moment_a_cut_may_come(
     after: datetime, first_cut: datetime
 ) -> None:
     assert earliest_cut(after) == first_cut
+
+
+async def test_a_reconnect_the_head_end_has_not_confirmed_is_told_once_not_to_pay_again(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
+) -> None:
+    await point_at(engine, clock, hub, "WECHAT", NOWHERE)
+    await to_the_cut(engine, clock, hub, wechat)
+    await top_up(wechat, "TOPUP-2", 5000)
+    await dispatch(engine, clock, hub)
+    clock.set(shanghai(24, 12))
+    overdue = {  # as headend.commands announces it, past the give-up time
+        "account_no": ACCOUNT, "meter_id": "M-1", "command_id": "MC-1", "sequence": 2,
+        "reason": "restored", "at": "2026-11-24T12:00:00+08:00", "detail": "HTTP 503",
+    }  # fmt: skip
+    async with engine.begin() as conn:
+        biller_id = await conn.scalar(text("SELECT id FROM billers WHERE code = 'BJPOWER'"))
+        for action in ("reconnect", "disconnect"):  # only a reconnect is ever overdue
+            payload = {**overdue, "biller_id": biller_id, "action": action}
+            await emit(conn, [Event(biller_id, "meter.command_overdue", "MC-1", payload,
+                                    clock.now())])  # fmt: skip
+    await dispatch(engine, clock, hub)
+    told = [n for n in await in_order(engine) if n.template == "prepaid.reconnect_delayed"]
+    assert len(told) == 3  # the reconnect's, once to each; the disconnect's to nobody
+    assert {(n.recipient_kind, n.address) for n in told} == {
+        ("channel", PAYER), ("sms", PHONE), ("email", EMAIL)
+    }  # fmt: skip
+    zh = mine(told, "channel", PAYER)[0].text["zh-CN"]
+    assert "恢复供电的指令已发出，但截至2026年11月24日 12:00表计尚未确认恢复" in zh
+    assert "无需重复交费" in zh
+    en = mine(told, "sms", PHONE)[0].text["en"]
+    assert "the meter has not confirmed it" in en and "no need to pay again" in en

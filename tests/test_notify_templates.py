@@ -84,6 +84,11 @@ PARAMS: dict[str, dict[str, Any]] = {
     "prepaid.arrears": {**PREPAID, "day": "2026-11-21", "cut_from": "2026-11-23T09:00:00+08:00"},
     "prepaid.cut": {**PREPAID, "at": "2026-11-24T10:00:00+08:00"},
     "prepaid.restored": {**PREPAID, "balance": 4826, "payment_id": "P01JTOPUP", "state": "NORMAL"},
+    "prepaid.reconnect_delayed": {
+        **PREPAID,
+        "command_id": "MC-1",
+        "at": "2026-11-24T12:00:00+08:00",
+    },
     "prepaid.rewarded": {
         **PREPAID,
         "balance": 4826,

@@ -54,6 +54,11 @@ async def not_autopay(conn: AsyncConnection, event: Any) -> bool:
     return not found.scalar_one()
 
 
+async def a_reconnect(conn: AsyncConnection, event: Any) -> bool:
+    """Only a reconnect is ever overdue; anything else would be news to nobody."""
+    return bool(event.payload.get("action") == "reconnect")
+
+
 async def first_cut(conn: AsyncConnection, event: Any) -> bool:
     """The outage notice goes once per episode: a later cut in it says ``notify`` false."""
     return event.payload["notify"] is True
@@ -96,6 +101,13 @@ RULES: Mapping[str, Rule] = {
     "prepaid.restored": Rule("prepaid.restored", params.prepaid_restored, bound_payers=True),
     "prepaid.rewarded": Rule("prepaid.rewarded", params.prepaid_rewarded, bound_payers=True),
     "prepaid.statement": Rule("prepaid.statement", params.prepaid_statement, bound_payers=True),
+    # A failed disconnect leaves the supply on: the payer is not told, operators see it.
+    "meter.command_overdue": Rule(
+        "prepaid.reconnect_delayed",
+        params.prepaid_reconnect_delayed,
+        bound_payers=True,
+        wanted=a_reconnect,
+    ),
 }
 
 

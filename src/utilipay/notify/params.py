@@ -201,6 +201,18 @@ async def prepaid_restored(conn: AsyncConnection, event: Any, account: Account) 
     return {**_prepaid(event, account), **_pick(event.payload, "payment_id", "state")}
 
 
+async def prepaid_reconnect_delayed(
+    conn: AsyncConnection, event: Any, account: Account
+) -> dict[str, Any]:
+    """A reconnect the head-end has not confirmed by the give-up time (still being tried):
+    the payer who topped up is told it is not forgotten, and not to pay again."""
+    return {
+        **_biller(account),
+        "category": account.category,
+        **_pick(event.payload, "account_no", "command_id", "at"),
+    }
+
+
 async def prepaid_rewarded(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
     """The pre-store reward (预存奖励): ``points`` for a top-up in ``month`` (YYYY-MM)."""
     return {**_prepaid(event, account), **_pick(event.payload, "payment_id", "points", "month")}

@@ -37,6 +37,7 @@ TEMPLATES: Final = (
     "prepaid.rewarded",
     "prepaid.statement",
     "prepaid.topup",
+    "prepaid.reconnect_delayed",
 )
 # Not the locale's month names: a worker's locale must not change what payers read.
 _MONTHS: Final = (
