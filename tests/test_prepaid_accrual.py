@@ -293,8 +293,10 @@ async def test_the_worker_pass_settles_through_yesterday_cuts_and_issues_stateme
     assert done.statements == 1  # November's
     clock.advance(timedelta(days=1))
     later = await run_prepaid(engine, clock)
-    # no usage for Dec 2 yet: that day waits
+    # no usage for Dec 2 yet: that day waits, and the pass says so
     assert ([d.accounts for d in later.days], later.cut, later.statements) == ([0], 1, 0)
+    assert (later.waiting, later.waiting_since) == (1, date(2026, 12, 2))
+    assert (done.waiting, done.waiting_since) == (0, None)
     assert (await standing(engine)).state == "CUT"
     await books_hold(engine)
 

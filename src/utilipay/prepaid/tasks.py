@@ -1,7 +1,9 @@
 """The prepaid pass the worker runs every quarter of an hour, as of its clock.
 
 1. settle every day due through yesterday (Shanghai), one transaction per day;
-   accounts whose reading of a day is late simply wait for the next pass;
+   accounts whose reading of a day is late simply wait for the next pass, and the
+   pass says how many wait and since which day (a meter that stopped reporting
+   holds its account back for good, and a person has to look);
 2. cut the accounts whose grace is over (only on working days, 09:00-17:00);
 3. issue last month's statements to the accounts settled through its end.
 
@@ -11,8 +13,9 @@ Each step is safe to repeat, so a pass that dies half-way is finished by the nex
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.clock import Clock, business_date
@@ -20,12 +23,20 @@ from utilipay.prepaid.accrual import DayAccrued, accrue_through
 from utilipay.prepaid.cuts import cut_due
 from utilipay.prepaid.statements import issue_statements, last_month
 
+# Accounts with a day before ``today`` still to settle after the pass: their reading is late.
+_WAITING = text(
+    "SELECT count(*), min(coalesce(accrued_through + 1, accrue_from)) FROM prepaid_accounts"
+    " WHERE coalesce(accrued_through + 1, accrue_from) < :today"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class PrepaidPass:
     days: list[DayAccrued]
     cut: int
     statements: int
+    waiting: int = 0  # accounts a late reading holds back
+    waiting_since: date | None = None  # the earliest day they wait to settle
 
     @property
     def worked(self) -> bool:
@@ -39,4 +50,5 @@ async def run_prepaid(engine: AsyncEngine, clock: Clock) -> PrepaidPass:
         cut = await cut_due(conn, clock.now())
     async with engine.begin() as conn:
         statements = await issue_statements(conn, last_month(today), clock.now())
-    return PrepaidPass(days, cut, statements)
+        waiting, since = (await conn.execute(_WAITING, {"today": today})).one()
+    return PrepaidPass(days, cut, statements, waiting, since)

@@ -73,6 +73,12 @@ def build_app(conninfo: str) -> procrastinate.App:
                 cut=done.cut,
                 statements=done.statements,
             )
+        if done.waiting:
+            log.warning(
+                "prepaid.waiting_for_readings",
+                accounts=done.waiting,
+                since=str(done.waiting_since),
+            )
 
     # Hourly from 09:00 to 20:00 Shanghai (01-12 UTC): no reminder arrives at night, and a
     # worker down for an hour still reminds that day. Repeating it sends nothing twice.
