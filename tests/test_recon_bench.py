@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import _settings
 from utilipay.bench import recon as bench
+from utilipay.bench import recon_run
+from utilipay.recon.service import STEPS
 
 
 def test_a_small_day_classifies_exactly_the_injected_breaks(tmp_path: Path) -> None:
@@ -19,7 +22,9 @@ def test_a_small_day_classifies_exactly_the_injected_breaks(tmp_path: Path) -> N
     # the kinds: one order unknown to the hub, one line missing, one line doubled
     assert (size.hub_payments, size.channel_lines) == (13_998, 14_000)
     assert size.utility_lines == 1_400 - 6  # a tenth is remote; three kinds lack a write-off
-    assert (tmp_path / "items.csv").read_text().count("\n") == sum(size.counts.values())
+    # what a run keeps: the records that are not matches
+    kept = sum(n for name, n in size.counts.items() if name != "MATCHED")
+    assert (tmp_path / "items.csv").read_text().count("\n") == kept == 14
 
 
 def test_the_sizes_and_the_report(tmp_path: Path) -> None:
@@ -39,3 +44,14 @@ def test_the_sizes_and_the_report(tmp_path: Path) -> None:
 def test_a_million_payments_in_seconds(tmp_path: Path) -> None:
     size = bench.run_size(1_000_000, tmp_path)
     assert size.correct and size.match_seconds < 20
+
+
+def test_a_whole_run_from_postgres_finds_the_injected_breaks() -> None:
+    """``bench recon-run`` on a small day: seeded, reconciled, committed, counted."""
+    result = recon_run.run(_settings(), 3_500, say=lambda _: None)
+    assert result.counts["HUB_ONLY"] == result.counts["AMOUNT_MISMATCH"] == 4
+    assert result.counts["MATCHED"] == 3_500 - 8 and result.correct
+    assert list(result.steps) == list(STEPS)  # every step timed
+    assert result.as_json()["correct"] is True
+    with pytest.raises(ValueError, match="at least 1,000"):
+        recon_run.run(_settings(), 10)

@@ -16,6 +16,7 @@ from utilipay.bench import autopay as autopay_bench
 from utilipay.bench import payments as bench
 from utilipay.bench import prepaid as prepaid_bench
 from utilipay.bench import recon as recon_bench
+from utilipay.bench import recon_run as recon_run_bench
 from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
@@ -303,6 +304,30 @@ def bench_recon(
             f"{size.export_seconds:.1f} s",
             "yes" if size.correct else "NO",
         )
+    console.print(table)
+
+
+@bench_app.command("recon-run")
+def bench_recon_run(
+    payments: Annotated[int, typer.Option(help="the day's payments")] = 1_000_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """How long a whole `recon run` of a day takes, out of PostgreSQL and back, committed."""
+    try:
+        result = recon_run_bench.run(get_settings(), payments, say=err_console.print)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--payments") from None
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("figure", "value", title="utilipay bench recon-run")
+    table.add_row("payments of the day", f"{result.payments:,}")
+    for step, seconds in result.steps.items():
+        table.add_row(f"  {step}", f"{seconds:.2f} s")
+    table.add_row("the run, committed", f"{result.run_seconds:.1f} s")
+    table.add_row("counts per class", ", ".join(f"{k} {v:,}" for k, v in result.counts.items()))
+    table.add_row("counts as injected", "yes" if result.correct else "NO")
+    table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
     console.print(table)
 
 
