@@ -16,6 +16,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -44,8 +45,8 @@ _PAYMENTS = text(
                           amount, bill_nos, status, receipt_no, created_at, finished_at)
     SELECT b.id, 'P' || i, c.id, 'O' || i, '\\x00', 'payer', lpad(i::text, 10, '0'),
            100 + i % 9000, '{}', 'SUCCEEDED', 'R' || i,
-           CAST(:first AS timestamptz) + (i * :spread / CAST(:n AS integer)) * interval '1 s',
-           CAST(:first AS timestamptz) + (i * :spread / CAST(:n AS integer) + 1) * interval '1 s'
+           CAST(:first AS timestamptz) + i * CAST(:step AS numeric) * interval '1 s',
+           CAST(:first AS timestamptz) + (i * CAST(:step AS numeric) + 1) * interval '1 s'
       FROM generate_series(1, CAST(:n AS integer)) i, billers b, channels c
     """
 )
@@ -64,7 +65,7 @@ _LINES = text(
                                  occurred_at, business_date)
     SELECT CAST(:import AS bigint), i, 'O' || i,
            100 + i % 9000 + CASE WHEN i % 1000 = :other THEN 1 ELSE 0 END, 'CNY', 'PAID',
-           CAST(:first AS timestamptz) + (i * :spread / CAST(:n AS integer) + 1) * interval '1 s',
+           CAST(:first AS timestamptz) + (i * CAST(:step AS numeric) + 1) * interval '1 s',
            CAST(:day AS date)
       FROM generate_series(1, CAST(:n AS integer)) i WHERE i % 1000 <> :missing
     """
@@ -97,7 +98,8 @@ class RunBench:
 
 
 async def _seed(engine: AsyncEngine, clock: FrozenClock, n: int) -> None:
-    values = {"n": n, "first": FIRST, "spread": float(SPREAD_S), "day": DAY,
+    # seconds between two payments (numeric in SQL: never a float)
+    values = {"n": n, "first": FIRST, "step": Decimal(SPREAD_S) / n, "day": DAY,
               "missing": MISSING, "other": OTHER_AMOUNT}  # fmt: skip
     async with engine.begin() as conn:
         await channels_service.add_channel(
