@@ -8,11 +8,12 @@ decides and counts.
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from utilipay.common.faults import parse_probabilities
 
 
 class FaultKind(StrEnum):
@@ -34,36 +35,10 @@ class FaultPlan:
         cls, spec: str, *, timeout_delay: float = 15.0, slow_delay: tuple[float, float] = (0.5, 2.0)
     ) -> FaultPlan:
         """A plan from ``kind=probability,…``; ``ValueError`` naming what is wrong otherwise."""
-        probabilities: dict[FaultKind, float] = {}
-        for item in filter(None, (part.strip() for part in spec.split(","))):
-            kind, probability = _parse_item(item)
-            if kind in probabilities:
-                raise ValueError(f"fault {kind.value!r} is given twice in {spec!r}")
-            probabilities[kind] = probability
-        total = sum(probabilities.values())
-        if total > 1:
-            raise ValueError(f"fault probabilities add up to {total:g}, more than 1, in {spec!r}")
+        probabilities = parse_probabilities(spec, FaultKind)
         if timeout_delay < 0 or not 0 <= slow_delay[0] <= slow_delay[1]:
             raise ValueError(f"bad delays: timeout {timeout_delay}, slow {slow_delay}")
         return cls(probabilities, timeout_delay, slow_delay)
-
-
-def _parse_item(item: str) -> tuple[FaultKind, float]:
-    name, sep, value = item.partition("=")
-    if not sep:
-        raise ValueError(f"fault {item!r} must be written kind=probability")
-    try:
-        kind = FaultKind(name.strip())
-    except ValueError:
-        known = ", ".join(k.value for k in FaultKind)
-        raise ValueError(f"unknown fault {name.strip()!r}; known: {known}") from None
-    try:
-        probability = float(value)
-    except ValueError:
-        probability = math.nan  # refused just below, with the same message
-    if not 0 <= probability <= 1:  # nan too
-        raise ValueError(f"probability of {kind.value!r} must be between 0 and 1, not {value!r}")
-    return kind, probability
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,13 @@ business.
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from utilipay.common.faults import parse_probabilities
 
 
 class FaultKind(StrEnum):
@@ -37,34 +38,8 @@ class FaultPlan:
     @classmethod
     def parse(cls, spec: str) -> FaultPlan:
         """A plan from ``kind=probability,…``; ``ValueError`` naming what is wrong otherwise."""
-        probabilities: dict[FaultKind, float] = {}
-        for item in filter(None, (part.strip() for part in spec.split(","))):
-            kind, probability = _parse_item(item)
-            if kind in probabilities:
-                raise ValueError(f"fault {kind.value!r} is given twice in {spec!r}")
-            probabilities[kind] = probability
-        total = sum(probabilities.values())
-        if total > 1:
-            raise ValueError(f"fault probabilities add up to {total:g}, more than 1, in {spec!r}")
+        probabilities = parse_probabilities(spec, FaultKind)
         return cls(probabilities)
-
-
-def _parse_item(item: str) -> tuple[FaultKind, float]:
-    name, sep, value = (part.strip() for part in item.partition("="))
-    if not sep:
-        raise ValueError(f"fault {item!r} must be written kind=probability")
-    try:
-        kind = FaultKind(name)
-    except ValueError:
-        known = ", ".join(k.value for k in FaultKind)
-        raise ValueError(f"unknown fault {name!r}; known: {known}") from None
-    try:
-        probability = float(value)
-    except ValueError:
-        probability = math.nan  # refused just below, with the same message
-    if not 0 <= probability <= 1:  # nan too
-        raise ValueError(f"probability of {kind.value!r} must be between 0 and 1, not {value!r}")
-    return kind, probability
 
 
 class Faults:
