@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +21,7 @@ from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.rules import AccountRule
 from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
 from utilipay.clock import Clock
+from utilipay.common.files import LineError
 from utilipay.common.validation import check_code
 from utilipay.directory import announce_change
 from utilipay.errors import DomainError, ErrorCode
@@ -89,6 +91,42 @@ async def _reload(conn: AsyncConnection, code: str) -> Biller:
     if biller is None:  # we just wrote it in this transaction
         raise RuntimeError(f"biller {code} vanished inside its own transaction")
     return biller
+
+
+class AccountLine(Protocol):
+    """A file's line that names a biller and one of its accounts."""
+
+    @property
+    def line(self) -> int: ...
+    @property
+    def biller(self) -> str: ...
+    @property
+    def account_no(self) -> str: ...
+
+
+async def hosted_billers_of(
+    conn: AsyncConnection, rows: Sequence[AccountLine], errors: list[LineError], keeps: str
+) -> dict[str, Biller]:
+    """The hosted billers a file's lines name, by code; a line whose biller is unknown, or
+    remote (it keeps its own ``keeps``), or whose account fails its rule adds to ``errors``."""
+    billers: dict[str, Biller] = {}
+    for code in sorted({r.biller for r in rows}):
+        biller = await repository.by_code(conn, code)
+        if biller is not None:
+            billers[code] = biller
+    for row in rows:
+        biller = billers.get(row.biller)
+        if biller is None:
+            errors.append(LineError(row.line, f"unknown biller {row.biller}"))
+        elif biller.mode is not IntegrationMode.HOSTED:
+            errors.append(
+                LineError(row.line, f"biller {row.biller} keeps its own {keeps} (remote)")
+            )
+        elif not biller.rule.accepts(row.account_no):
+            errors.append(
+                LineError(row.line, f"account {row.account_no} fails {row.biller}'s account rule")
+            )
+    return billers
 
 
 async def hosted_biller(conn: AsyncConnection, code: str, needs: str) -> Biller:

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers import repository as billers_repo
-from utilipay.billers.schemas import Biller, IntegrationMode
+from utilipay.billers import service as billers_service
+from utilipay.billers.schemas import Biller
 from utilipay.billing import repository
 from utilipay.billing.schemas import BillRow, ImportReport
 from utilipay.clock import Clock
@@ -17,27 +17,6 @@ from utilipay.money import CNY
 from utilipay.outbox.service import Event, emit
 
 Progress = Callable[[int], None]  # called with the number of bills just written
-
-
-async def _resolve_billers(
-    conn: AsyncConnection, rows: list[BillRow], errors: list[LineError]
-) -> dict[str, Biller]:
-    billers: dict[str, Biller] = {}
-    for code in sorted({r.biller for r in rows}):
-        biller = await billers_repo.by_code(conn, code)
-        if biller is not None:
-            billers[code] = biller
-    for row in rows:
-        biller = billers.get(row.biller)
-        if biller is None:
-            errors.append(LineError(row.line, f"unknown biller {row.biller}"))
-        elif biller.mode is not IntegrationMode.HOSTED:
-            errors.append(LineError(row.line, f"biller {row.biller} keeps its own bills (remote)"))
-        elif not biller.rule.accepts(row.account_no):
-            errors.append(
-                LineError(row.line, f"account {row.account_no} fails {row.biller}'s account rule")
-            )
-    return billers
 
 
 async def import_bills(
@@ -54,7 +33,7 @@ async def import_bills(
     file); a bill number already used for different content is refused.
     """
     errors: list[LineError] = []
-    billers = await _resolve_billers(conn, rows, errors)
+    billers = await billers_service.hosted_billers_of(conn, rows, errors, "bills")
     good = [r for r in rows if r.biller in billers]
     existing = await repository.bills_by_no(
         conn, [(billers[r.biller].id, r.bill.bill_no) for r in good]

@@ -14,8 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers import repository as billers_repo
-from utilipay.billers.schemas import Biller, IntegrationMode
+from utilipay.billers import service as billers_service
 from utilipay.billing import repository as accounts_repo
 from utilipay.clock import Clock, business_date, to_shanghai_iso
 from utilipay.common.files import LineError
@@ -23,25 +22,6 @@ from utilipay.readings import repository
 from utilipay.readings.plan import Findings
 from utilipay.readings.schemas import UNIT_OF, ImportReport, Meter, MeterRow
 from utilipay.readings.service import Provenance, finish_import, record_import
-
-
-async def _hosted_billers(
-    conn: AsyncConnection, rows: list[MeterRow], found: Findings
-) -> dict[str, Biller]:
-    billers: dict[str, Biller] = {}
-    for code in sorted({r.biller for r in rows}):
-        biller = await billers_repo.by_code(conn, code)
-        if biller is not None:
-            billers[code] = biller
-    for row in rows:
-        biller = billers.get(row.biller)
-        if biller is None:
-            found.error(row.line, f"unknown biller {row.biller}")
-        elif biller.mode is not IntegrationMode.HOSTED:
-            found.error(row.line, f"biller {row.biller} keeps its own accounts (remote)")
-        elif not biller.rule.accepts(row.account_no):
-            found.error(row.line, f"account {row.account_no} fails {row.biller}'s account rule")
-    return billers
 
 
 def _as_meter(biller_id: int, row: MeterRow) -> Meter:
@@ -123,7 +103,7 @@ async def import_meters(
 ) -> ImportReport:
     """Register meters, all or nothing (``errors``: those found in the other lines)."""
     found = Findings(list(errors))
-    billers = await _hosted_billers(conn, rows, found)
+    billers = await billers_service.hosted_billers_of(conn, rows, found.errors, "accounts")
     await repository.lock_billers(conn, (b.id for b in billers.values()))
     wanted = [(r, _as_meter(billers[r.biller].id, r)) for r in rows if r.biller in billers]
     for row, meter in wanted:
