@@ -39,16 +39,6 @@ def parse_schedule(text: str) -> tuple[int, ...]:
     return delays
 
 
-def format_schedule(delays: tuple[int, ...]) -> str:
-    def one(seconds: int) -> str:
-        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-            if seconds % size == 0:
-                return f"{seconds // size}{unit}"
-        return f"{seconds}s"
-
-    return ",".join(one(d) for d in delays)
-
-
 @dataclass(frozen=True, slots=True)
 class RemoteConnection:
     base_url: str

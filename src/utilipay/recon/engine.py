@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -142,11 +141,3 @@ class Matcher:
             f" WHERE class <> '{classify.Class.MATCHED}') "
             f"TO '{path}' (FORMAT csv, HEADER false)"
         )
-
-    def sample(self, where: str, limit: int = 20) -> list[dict[str, Any]]:
-        """Some records, for tests and reports (``where`` is SQL the caller owns)."""
-        cursor = self.db.execute(
-            f"SELECT {_ITEM_NO} AS item_no, * FROM rec WHERE {where} LIMIT {limit}"  # noqa: S608
-        )
-        names = [d[0] for d in cursor.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
