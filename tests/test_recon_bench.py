@@ -41,9 +41,10 @@ def test_the_sizes_and_the_report(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_million_payments_in_seconds(tmp_path: Path) -> None:
+def test_a_million_payments_classify_exactly_the_injected_breaks(tmp_path: Path) -> None:
+    # how fast is `utilipay bench recon`'s business (BENCHMARKS.md), not a test's
     size = bench.run_size(1_000_000, tmp_path)
-    assert size.correct and size.match_seconds < 20
+    assert size.correct, (size.counts, size.expected)
 
 
 def test_a_whole_run_from_postgres_finds_the_injected_breaks() -> None:
