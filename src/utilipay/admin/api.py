@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, StrictStr
 from starlette.responses import Response
 
 from utilipay.admin.auth import admin_actor
 from utilipay.api.hub import Hub
+from utilipay.api.inputs import IdPath, Reason, text_field
 from utilipay.api.json import json_response, parse_body
 from utilipay.clock import to_shanghai_iso
 from utilipay.payments import exceptions
@@ -22,8 +23,8 @@ class ResolveRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     outcome: exceptions.Resolution
-    reason: Annotated[StrictStr, Field(min_length=1, max_length=500)]
-    biller_serial: Annotated[StrictStr, Field(max_length=64)] | None = None
+    reason: Reason
+    biller_serial: Annotated[StrictStr, text_field(64)] | None = None
 
 
 @router.get("/exceptions")
@@ -48,7 +49,7 @@ async def list_exceptions(request: Request, actor: Actor) -> Response:
 
 
 @router.post("/exceptions/{exception_id}/resolve")
-async def resolve_exception(exception_id: int, request: Request, actor: Actor) -> Response:
+async def resolve_exception(exception_id: IdPath, request: Request, actor: Actor) -> Response:
     hub: Hub = request.app.state.hub
     body = parse_body(ResolveRequest, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:

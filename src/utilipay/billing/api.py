@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from utilipay.api.context import RequestContext, signed
 from utilipay.api.docs import PROBLEMS, BillsOut
+from utilipay.api.inputs import text_query
 from utilipay.api.json import json_response
 from utilipay.billers.lookup import active_biller
 from utilipay.money import CNY
@@ -17,8 +18,8 @@ router = APIRouter(prefix="/v1", tags=["bills"])
 @router.get("/bills", response_model=BillsOut, responses=PROBLEMS)
 async def query_bills(
     ctx: Annotated[RequestContext, Depends(signed)],
-    biller: Annotated[str, Query(max_length=32)],
-    account: Annotated[str, Query(min_length=1, max_length=64)],
+    biller: Annotated[str, text_query(32)],
+    account: Annotated[str, text_query(64)],
 ) -> Response:
     found = active_biller(ctx.hub.directory.biller(biller), biller)
     found.rule.check(found.code, account)

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from utilipay.api.context import RequestContext, signed
 from utilipay.api.docs import PROBLEMS, BindingOut, BindingsOut, json_body
+from utilipay.api.inputs import text_path, text_query
 from utilipay.api.json import json_response, parse_body
 from utilipay.billers.lookup import active_biller
 from utilipay.bindings import service
@@ -57,7 +58,7 @@ async def create_binding(request: Request) -> Response:
 @router.get("/bindings", response_model=BindingsOut, responses=PROBLEMS)
 async def list_bindings(
     ctx: Annotated[RequestContext, Depends(signed)],
-    payer: Annotated[str, Query(min_length=1, max_length=128)],
+    payer: Annotated[str, text_query(128)],
 ) -> Response:
     async with ctx.transaction() as conn:
         found = await service.list_for_payer(conn, ctx.channel, payer, ctx.hub.biller_code)
@@ -66,7 +67,7 @@ async def list_bindings(
 
 @router.delete("/bindings/{binding_id}", status_code=204, responses=PROBLEMS)
 async def delete_binding(
-    binding_id: str, ctx: Annotated[RequestContext, Depends(signed)]
+    binding_id: Annotated[str, text_path(64)], ctx: Annotated[RequestContext, Depends(signed)]
 ) -> Response:
     async with ctx.transaction() as conn:
         await service.unbind(conn, ctx.hub.clock, ctx.channel, binding_id)

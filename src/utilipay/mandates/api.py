@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from utilipay.api.context import RequestContext, signed
 from utilipay.api.docs import PROBLEMS, json_body
+from utilipay.api.inputs import text_path, text_query
 from utilipay.api.json import json_response, parse_body
 from utilipay.billers.lookup import active_biller
 from utilipay.billers.schemas import Biller
@@ -18,7 +19,7 @@ from utilipay.mandates import service
 from utilipay.mandates.schemas import Mandate, MandateChange, MandateRequest
 
 router = APIRouter(prefix="/v1", tags=["mandates"])
-MandateId = Annotated[str, Path(max_length=64)]
+MandateId = Annotated[str, text_path(64)]
 
 
 def mandate_out(m: Mandate, biller_code: str) -> dict[str, Any]:
@@ -71,7 +72,7 @@ async def sign_mandate(request: Request) -> Response:
 @router.get("/mandates", responses=PROBLEMS)
 async def list_mandates(
     ctx: Annotated[RequestContext, Depends(signed)],
-    payer: Annotated[str, Query(min_length=1, max_length=128)],
+    payer: Annotated[str, text_query(128)],
 ) -> Response:
     async with ctx.transaction() as conn:
         found = await service.for_payer(conn, ctx.channel, payer)

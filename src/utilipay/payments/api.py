@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from utilipay.api.context import RequestContext, signed
 from utilipay.api.docs import PROBLEMS, PaymentOut, json_body
+from utilipay.api.inputs import text_path, text_query
 from utilipay.api.json import json_response, parse_body
 from utilipay.billers.lookup import active_biller
 from utilipay.payments import service
@@ -47,7 +48,7 @@ async def create_payment(request: Request) -> Response:
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut, responses=PROBLEMS)
 async def get_payment(
-    payment_id: Annotated[str, Path(max_length=64)],
+    payment_id: Annotated[str, text_path(64)],
     ctx: Annotated[RequestContext, Depends(signed)],
 ) -> Response:
     async with ctx.transaction() as conn:
@@ -59,7 +60,7 @@ async def get_payment(
 
 @router.get("/payments", response_model=PaymentOut, responses=PROBLEMS)
 async def find_payment(
-    order_id: Annotated[str, Query(min_length=1, max_length=64)],
+    order_id: Annotated[str, text_query(64)],
     ctx: Annotated[RequestContext, Depends(signed)],
 ) -> Response:
     async with ctx.transaction() as conn:

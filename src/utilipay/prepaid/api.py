@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from utilipay.api.context import RequestContext, signed
 from utilipay.api.docs import PROBLEMS
+from utilipay.api.inputs import text_query
 from utilipay.api.json import json_response
 from utilipay.billers.lookup import active_biller
 from utilipay.clock import to_shanghai_iso
@@ -17,13 +18,13 @@ from utilipay.common.masking import mask_name
 from utilipay.prepaid import queries
 
 router = APIRouter(prefix="/v1", tags=["prepaid"])
-Text = Annotated[str, Query(min_length=1, max_length=128)]
+Text = Annotated[str, text_query(128)]
 
 
 @router.get("/prepaid", responses=PROBLEMS)
 async def prepaid_account(
     ctx: Annotated[RequestContext, Depends(signed)],
-    biller: Annotated[str, Query(min_length=1, max_length=32)],
+    biller: Annotated[str, text_query(32)],
     account: Text,
     payer: Text,
     days: Annotated[int, Query(ge=1, le=92)] = 31,

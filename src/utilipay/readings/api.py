@@ -10,18 +10,19 @@ lines). Bodies are at most 64 KiB (the edge refuses more): bigger files go throu
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
 from utilipay.admin.auth import admin_actor
 from utilipay.api.hub import Hub
+from utilipay.api.inputs import Day, day_query, text_field, text_query
 from utilipay.api.json import json_response, parse_body
 from utilipay.billers import repository as billers_repo
 from utilipay.common.files import FileRejected, LineError
+from utilipay.common.validation import PRINTABLE
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.readings import csvfile, files, repository
 from utilipay.readings.schemas import ImportReport, ReadRow
@@ -36,14 +37,16 @@ MAX_DAYS = 400  # a usage query covers at most about a year
 class ReadIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    biller: Annotated[StrictStr, Field(min_length=1, max_length=32)]
-    meter: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    biller: Annotated[StrictStr, text_field(32)]
+    meter: Annotated[StrictStr, text_field(64)]
     # BaseModel (an ABC) has a ``register`` method: the field takes the name as its alias
-    register_: Annotated[StrictStr, Field(alias="register", min_length=1, max_length=16)] = "total"
-    read_at: Annotated[StrictStr, Field(max_length=40)]
+    register_: Annotated[
+        StrictStr, Field(alias="register", min_length=1, max_length=16, pattern=PRINTABLE)
+    ] = "total"
+    read_at: Annotated[StrictStr, text_field(40)]
     # a string keeps every decimal as written; an integer is fine; a float is refused
-    value: Annotated[StrictStr, Field(max_length=24)] | StrictInt
-    quality: Annotated[StrictStr, Field(max_length=16)] = "actual"
+    value: Annotated[StrictStr, text_field(24)] | StrictInt
+    quality: Annotated[StrictStr, text_field(16)] = "actual"
 
 
 class ReadsIn(BaseModel):
@@ -100,9 +103,9 @@ async def import_reads_json(request: Request, actor: Actor) -> Response:
 async def import_file(
     request: Request,
     actor: Actor,
-    meter: Annotated[str | None, Query(max_length=64)] = None,
-    biller: Annotated[str | None, Query(max_length=32)] = None,
-    name: Annotated[str, Query(min_length=1, max_length=200)] = "uploaded file",
+    meter: Annotated[str | None, text_query(64)] = None,
+    biller: Annotated[str | None, text_query(32)] = None,
+    name: Annotated[str, text_query(200)] = "uploaded file",
 ) -> Response:
     """A meters CSV, a reads CSV, or Green Button XML (for ``meter``), sent as the body."""
     hub: Hub = request.app.state.hub
@@ -127,10 +130,10 @@ async def import_file(
 async def daily_usage(
     request: Request,
     actor: Actor,
-    biller: Annotated[str, Query(min_length=1, max_length=32)],
-    account: Annotated[str, Query(min_length=1, max_length=64)],
-    first: Annotated[date, Query(alias="from")],
-    last: Annotated[date, Query(alias="to")],
+    biller: Annotated[str, text_query(32)],
+    account: Annotated[str, text_query(64)],
+    first: Annotated[Day, day_query("from")],
+    last: Annotated[Day, day_query("to")],
 ) -> Response:
     """An account's usage per day and register, ``from`` to ``to`` (both included); a day
     is listed once every meter of the account has covered all of it."""

@@ -11,31 +11,31 @@ token's name, which the audit log records.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import select
 from starlette.responses import Response
 
 from utilipay.admin.auth import admin_actor
 from utilipay.api.hub import Hub
+from utilipay.api.inputs import Day, IdPath, Reason, day_query, text_field
 from utilipay.api.json import json_response, parse_body
-from utilipay.errors import DomainError, ErrorCode
 from utilipay.recon import corrections, service
 from utilipay.recon.classify import Action, Class
 from utilipay.recon.match_tables import recon_runs
 
 router = APIRouter(prefix="/admin/v1/recon", tags=["admin", "reconciliation"])
 Actor = Annotated[str, Depends(admin_actor)]
-Code = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Code = Annotated[StrictStr, text_field(64)]
 
 
 class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date: date
+    date: Day
     channel: Code | None = None
     biller: Code | None = None
     cutoff_minutes: Annotated[StrictInt, Field(ge=0, le=120)] = 15
@@ -44,7 +44,7 @@ class RunRequest(BaseModel):
 class ApplyRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    reason: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+    reason: Reason
     only: Class | Action | None = None
     dry_run: StrictBool = False
 
@@ -63,13 +63,9 @@ async def create_run(request: Request, actor: Actor) -> Response:
 
 @router.get("/runs")
 async def list_runs(
-    request: Request, actor: Actor, when: Annotated[str, Query(alias="date")]
+    request: Request, actor: Actor, day: Annotated[Day, day_query("date")]
 ) -> Response:
     hub: Hub = request.app.state.hub
-    try:
-        day = date.fromisoformat(when)
-    except ValueError:
-        raise DomainError(ErrorCode.MALFORMED_REQUEST, f"date {when!r} is not YYYY-MM-DD") from None
     async with hub.engine.connect() as conn:
         rows = await conn.execute(
             select(recon_runs.c.id, recon_runs.c.channel_code, recon_runs.c.biller_code,
@@ -83,7 +79,7 @@ async def list_runs(
 
 
 @router.get("/runs/{run_id}")
-async def show_run(run_id: int, request: Request, actor: Actor) -> Response:
+async def show_run(run_id: IdPath, request: Request, actor: Actor) -> Response:
     hub: Hub = request.app.state.hub
     async with hub.engine.connect() as conn:
         report = await service.report(conn, run_id)
@@ -91,7 +87,7 @@ async def show_run(run_id: int, request: Request, actor: Actor) -> Response:
 
 
 @router.post("/runs/{run_id}/apply")
-async def apply_run(run_id: int, request: Request, actor: Actor) -> Response:
+async def apply_run(run_id: IdPath, request: Request, actor: Actor) -> Response:
     hub: Hub = request.app.state.hub
     body = parse_body(ApplyRequest, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:

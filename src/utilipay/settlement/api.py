@@ -3,7 +3,6 @@ hub where utilities are paid and what fees apply. Each request is one transactio
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,19 +11,21 @@ from starlette.responses import Response
 
 from utilipay.admin.auth import admin_actor
 from utilipay.api.hub import Hub
+from utilipay.api.inputs import Day, Fen, day_query, text_field, text_path, text_query
 from utilipay.api.json import json_response, parse_body
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.settlement import config, files, payouts, service
 
 router = APIRouter(prefix="/admin/v1/settlements", tags=["admin"])
 Actor = Annotated[str, Depends(admin_actor)]
-Code = Annotated[StrictStr, Field(min_length=1, max_length=32)]
+Code = Annotated[StrictStr, text_field(32)]
+CodePath = Annotated[str, text_path(32)]
 
 
 class RunIn(BaseModel):
     model_config = ConfigDict(strict=False, extra="forbid")
 
-    date: date
+    date: Day
     biller: Code | None = None
     overdue_days: Annotated[StrictInt, Field(ge=0, le=366)] = payouts.DEFAULT_OVERDUE_DAYS
 
@@ -32,20 +33,20 @@ class RunIn(BaseModel):
 class AccountIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    account_no: Annotated[StrictStr, Field(min_length=1, max_length=34)]
-    account_name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
-    bank: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    account_no: Annotated[StrictStr, text_field(34)]
+    account_name: Annotated[StrictStr, text_field(200)]
+    bank: Annotated[StrictStr, text_field(200)]
     mode: config.Mode = config.Mode.BRANCHES
 
 
 class FeeIn(BaseModel):
     model_config = ConfigDict(strict=False, extra="forbid")
 
-    effective_from: date
-    rate_bp: Annotated[StrictStr, Field(max_length=16)] = "0"  # a string keeps the decimals
-    minimum: Annotated[StrictInt, Field(ge=0)] = 0
-    maximum: Annotated[StrictInt, Field(ge=0)] | None = None
-    fixed: Annotated[StrictInt, Field(ge=0)] = 0
+    effective_from: Day
+    rate_bp: Annotated[StrictStr, text_field(16)] = "0"  # a string keeps the decimals
+    minimum: Fen = 0
+    maximum: Fen | None = None
+    fixed: Fen = 0
 
 
 def _hub(request: Request) -> Hub:
@@ -81,8 +82,8 @@ def _matched(m: payouts.Matched) -> dict[str, Any]:
 async def show(
     request: Request,
     actor: Actor,
-    day: Annotated[date, Query(alias="date")],
-    biller: Annotated[str | None, Query(max_length=32)] = None,
+    day: Annotated[Day, day_query("date")],
+    biller: Annotated[str | None, text_query(32)] = None,
 ) -> Response:
     hub = _hub(request)
     async with hub.engine.connect() as conn:
@@ -94,8 +95,8 @@ async def show(
 async def settlement_file(
     request: Request,
     actor: Actor,
-    biller: str,
-    day: date,
+    biller: CodePath,
+    day: Day,
     kind: Annotated[Literal["csv", "xml"], Query(alias="format")] = "csv",
 ) -> Response:
     """The payee's settlement file: CSV, or camt.054-like XML."""
@@ -109,7 +110,7 @@ async def settlement_file(
 
 
 @router.put("/accounts/{biller}")
-async def put_account(biller: str, request: Request, actor: Actor) -> Response:
+async def put_account(biller: CodePath, request: Request, actor: Actor) -> Response:
     hub = _hub(request)
     body = parse_body(AccountIn, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:
@@ -120,7 +121,7 @@ async def put_account(biller: str, request: Request, actor: Actor) -> Response:
 
 
 @router.put("/fees/{party}/{code}")
-async def put_fee(party: str, code: str, request: Request, actor: Actor) -> Response:
+async def put_fee(party: CodePath, code: CodePath, request: Request, actor: Actor) -> Response:
     """A biller's (the hub's service fee) or a channel's fee rule from a day on."""
     try:
         kind = config.Party(party)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from utilipay.api.hub import Hub
+from utilipay.api.inputs import text_path
 from utilipay.billers.protocol.framing import text_signature_matches
 from utilipay.clock import SHANGHAI
 from utilipay.errors import DomainError, ErrorCode
@@ -33,7 +35,9 @@ def _refuse(detail: str) -> DomainError:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "the statement"}},
 )
-async def download_statement(request: Request, biller: str, day: str) -> Response:
+async def download_statement(
+    request: Request, biller: Annotated[str, text_path(32)], day: Annotated[str, text_path(8)]
+) -> Response:
     hub: Hub = request.app.state.hub
     x_biller = request.headers.get("x-biller", "")
     x_time = request.headers.get("x-time", "")
