@@ -15,7 +15,7 @@ from starlette.responses import Response
 from utilipay import __version__
 from utilipay.admin.api import router as admin_router
 from utilipay.api.edge import HubApp
-from utilipay.api.failures import keep_nonce, refusal
+from utilipay.api.failures import answer_failure, keep_nonce, refusal
 from utilipay.api.hub import Hub
 from utilipay.api.json import describe, json_response
 from utilipay.api.problems import problem
@@ -53,7 +53,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 405:
-        return problem(ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here")
+        refused = problem(ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here")
+        refused.headers.update(exc.headers or {})  # Allow: the methods that are
+        return refused
     if exc.status_code == 404:
         return problem(ErrorCode.NOT_FOUND, f"no resource at {request.url.path}")
     return problem(ErrorCode.MALFORMED_REQUEST, str(exc.detail))
@@ -91,6 +93,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
     app.add_exception_handler(DomainError, refusal)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, answer_failure)
     routers = (
         billers_router,
         bindings_router,

@@ -9,7 +9,7 @@
   handler functions FastAPI routes and documents; refusals get the same
   problem+json through ``api.failures``.
 - Whatever fails below becomes a problem+json 500 (or 503 when the database is
-  unreachable), never a bare stack trace.
+  unreachable), logged as one line (``api.failures``), never a bare stack trace.
 """
 
 from __future__ import annotations
@@ -17,59 +17,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-import asyncpg
-import structlog
 from fastapi import FastAPI
-from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from utilipay.api.failures import refusal
-from utilipay.api.problems import PROBLEM_JSON, problem_body, status_of
+from utilipay.api.failures import FAILED_KEY, refusal, server_failure
+from utilipay.api.problems import problem
 from utilipay.errors import DomainError, ErrorCode
 
 MAX_BODY = 64 * 1024
 BODY_KEY = "utilipay.body"
-log = structlog.get_logger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class _TooLarge(Exception):
     """The body passed the limit."""
-
-
-def _database_down(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(
-            seen,
-            OSError
-            | asyncpg.PostgresConnectionError
-            | asyncpg.CannotConnectNowError
-            | OperationalError
-            | InterfaceError
-            | TimeoutError,
-        ):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-async def _send_problem(send: Send, code: ErrorCode, detail: str) -> None:
-    body = problem_body(code, detail)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status_of(code),
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 async def _read_body(scope: Scope, receive: Receive) -> bytes:
@@ -122,9 +86,8 @@ class HubApp:
         try:
             body = await _read_body(scope, receive)
         except _TooLarge:
-            await _send_problem(
-                send, ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are at most {MAX_BODY} bytes"
-            )
+            too_large = problem(ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are at most {MAX_BODY} bytes")
+            await too_large(scope, receive, send)
             return
         scope[BODY_KEY] = body
         replay = _replaying(body)
@@ -142,16 +105,13 @@ class HubApp:
             else:
                 await self._lane(lane, scope, replay, tracking_send)
         except Exception as exc:
-            down = _database_down(exc)
-            log.error("request.failed", path=scope.get("path"), error=repr(exc), db_down=down)
-            if started:
-                raise
-            if down:
-                await _send_problem(
-                    send, ErrorCode.SERVICE_UNAVAILABLE, "the hub's database is unreachable"
-                )
-            else:
-                await _send_problem(send, ErrorCode.INTERNAL_ERROR, "unexpected error, logged")
+            # Answered (and logged) already by FastAPI's handler, or too late to answer: the
+            # exception goes no further, so the server logs no traceback of client data.
+            if scope.get(FAILED_KEY):
+                return
+            response = server_failure(exc, scope["path"])
+            if not started:
+                await response(scope, replay, send)
 
     async def _lane(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self.fastapi  # what ``request.app`` reads, as under FastAPI

@@ -55,8 +55,15 @@ def problem_body(code: ErrorCode, detail: str, extra: dict[str, Any] | None = No
     return orjson.dumps(body)
 
 
-def problem(code: ErrorCode, detail: str, **extra: Any) -> Response:
-    headers = {"Retry-After": "1"} if code is ErrorCode.RATE_LIMITED else None
+# Refusals a client should retry later say when (RFC 9110 Retry-After, in seconds).
+_RETRY_AFTER = {ErrorCode.RATE_LIMITED: 1, ErrorCode.SERVICE_UNAVAILABLE: 5}
+
+
+def problem(
+    code: ErrorCode, detail: str, *, retry_after: int | None = None, **extra: Any
+) -> Response:
+    wait = retry_after or _RETRY_AFTER.get(code)
+    headers = {"Retry-After": str(wait)} if wait else None
     return Response(
         problem_body(code, detail, extra),
         status_code=status_of(code),
