@@ -362,7 +362,7 @@ async def test_requests_with_the_wrong_secret_are_refused_and_a_rotation_works(
     assert (await he.deliver()).results == {"retry": 1}
     ((_, _, status, outcome, detail),) = await he.attempts(decided.id)
     assert (status, outcome) == (401, "UNANSWERED")
-    assert "HTTP 401" in detail and "signature does not match" in detail
+    assert "HTTP 401" in detail and "the request is not signed" in detail
     assert he.relay() == "connected"
 
     # the head-end moves to a new secret, keeping the old one for the switch-over

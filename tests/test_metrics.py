@@ -41,7 +41,7 @@ async def test_backlogs_count_what_waits_and_how_long_the_oldest_has(
     admin: httpx.AsyncClient, engine: AsyncEngine, world: dict[str, object]
 ) -> None:
     quiet = await scrape(admin)
-    assert {q for (name, (q,)) in quiet if name == "utilipay_backlog_items"} == set(QUEUES)
+    assert {q[0] for (name, q) in quiet if name == "utilipay_backlog_items"} == set(QUEUES)
     assert all(v == 0 for (name, _), v in quiet.items() if name.startswith("utilipay_backlog"))
     assert not any(name.startswith("utilipay_payments_unresolved") for name, _ in quiet)
 

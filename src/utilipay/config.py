@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     # Fernet keys (comma-separated, the first seals, all unseal) for the secrets kept in
     # the database. Empty: a key generated once in ``home/secrets.key``.
     secrets_key: str = ""
+    # A caller (a channel code from one address, or an address naming no channel) that
+    # fails to authenticate this many times within the window is refused with 429 for
+    # the block's seconds, in each server process (channels/ratelimit.py).
+    auth_failure_limit: int = 20
+    auth_failure_window: float = 60.0
+    auth_failure_block: float = 300.0
 
 
 @lru_cache(maxsize=1)

@@ -68,12 +68,7 @@ class RequestContext:
             raise DomainError(ErrorCode.UNAUTHENTICATED, "nonce already used")
 
 
-async def signed(request: Request) -> RequestContext:
-    """FastAPI dependency: the request's channel, or 401."""
-    hub: Hub = request.app.state.hub
-    body: bytes = request.scope.get(BODY_KEY, b"")
-    headers = {k: v for k, v in request.headers.items() if k.startswith("x-utilipay-")}
-
+async def _verified(hub: Hub, request: Request, headers: dict[str, str], body: bytes) -> SignedCall:
     def verify() -> SignedCall:
         return verify_request(
             headers,
@@ -85,13 +80,30 @@ async def signed(request: Request) -> RequestContext:
         )
 
     try:
-        call = verify()
+        return verify()
     except DomainError:
         # A channel added a moment ago may not have reached this process yet.
         code = headers.get("x-utilipay-channel", "")
         if hub.directory.channel(code) is not None or not await hub.directory.reload_if_stale():
             raise
-        call = verify()
+        return verify()
+
+
+async def signed(request: Request) -> RequestContext:
+    """FastAPI dependency: the request's channel, or 401 (429 for a caller that keeps
+    failing to authenticate, see ``channels.ratelimit.FailedAuthentications``)."""
+    hub: Hub = request.app.state.hub
+    body: bytes = request.scope.get(BODY_KEY, b"")
+    headers = {k: v for k, v in request.headers.items() if k.startswith("x-utilipay-")}
+    code = headers.get("x-utilipay-channel", "")
+    address = request.client.host if request.client else ""
+    hub.auth_failures.check(code, address)
+    try:
+        call = await _verified(hub, request, headers, body)
+    except DomainError:
+        known = hub.directory.channel(code) is not None
+        hub.auth_failures.failed(code if known else None, address)
+        raise
     hub.rate_limiter.check(call.channel)
     context = RequestContext(hub=hub, call=call, body=body)
     request.state.utilipay_context = context

@@ -14,7 +14,7 @@ from utilipay.billers.connector import Connectors
 from utilipay.billers.remote import RemoteBillers
 from utilipay.billers.schemas import IntegrationMode
 from utilipay.channels import service as channels_service
-from utilipay.channels.ratelimit import RateLimiter
+from utilipay.channels.ratelimit import FailedAuthentications, RateLimiter
 from utilipay.clock import Clock, SystemClock
 from utilipay.config import get_settings
 from utilipay.db.engine import create_engine
@@ -27,6 +27,13 @@ NONCE_PURGE_INTERVAL = 60.0
 log = structlog.get_logger(__name__)
 
 
+def _auth_failures() -> FailedAuthentications:
+    settings = get_settings()
+    return FailedAuthentications(
+        settings.auth_failure_limit, settings.auth_failure_window, settings.auth_failure_block
+    )
+
+
 @dataclass
 class Hub:
     engine: AsyncEngine
@@ -36,6 +43,7 @@ class Hub:
         default_factory=lambda: get_settings().payment_batches_in_flight
     )
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
+    auth_failures: FailedAuthentications = field(default_factory=_auth_failures)
     write_off_paths: WriteOffs = field(init=False)
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 

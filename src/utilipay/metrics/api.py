@@ -21,4 +21,4 @@ async def metrics(request: Request, _: Annotated[str, Depends(admin_actor)]) -> 
     hub: Hub = request.app.state.hub
     async with hub.engine.connect() as conn:
         snapshot = await backlogs(conn, hub.clock.now())
-    return Response(exposition(snapshot), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(snapshot, hub.auth_failures), media_type=CONTENT_TYPE_LATEST)

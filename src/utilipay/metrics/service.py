@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.channels.ratelimit import FailedAuthentications
 
 # queue -> (table and the condition of an open item, the column that dates an item)
 QUEUES: dict[str, tuple[str, str]] = {
@@ -118,8 +120,32 @@ class _Snapshot(Collector):
         yield from (items, oldest, unresolved, unresolved_oldest)
 
 
-def exposition(snapshot: Backlogs) -> bytes:
-    """The Prometheus text format of a snapshot."""
+class _AuthFailures(Collector):
+    """This server process's failed authentications (they never reach the database)."""
+
+    def __init__(self, failures: FailedAuthentications) -> None:
+        self.failures = failures
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        counted = CounterMetricFamily(
+            "utilipay_auth_failures",
+            "Channel requests refused 401 by this server process: per channel, or per source "
+            'address when the request named no channel (the rest as address="other")',
+            labels=["channel", "address"],
+        )
+        for (channel, address), count in sorted(self.failures.counts.items()):
+            counted.add_metric([channel, address], count)
+        blocked = GaugeMetricFamily(
+            "utilipay_auth_blocked_callers",
+            "Callers this server process refuses (429) for failing to authenticate too often",
+            value=self.failures.blocked_callers(),
+        )
+        yield from (counted, blocked)
+
+
+def exposition(snapshot: Backlogs, auth: FailedAuthentications) -> bytes:
+    """The Prometheus text format of a snapshot and of this process's failed authentications."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(snapshot))
+    registry.register(_AuthFailures(auth))
     return generate_latest(registry)
