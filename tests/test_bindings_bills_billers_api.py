@@ -164,6 +164,7 @@ async def test_openapi_document_is_served(wechat: ChannelClient, world: Any) -> 
     spec = r.json()
     assert {"/v1/billers", "/v1/bindings", "/v1/bills", "/v1/payments"} <= set(spec["paths"])
     pay = spec["paths"]["/v1/payments"]["post"]
-    schema = pay["requestBody"]["content"]["application/json"]["schema"]
+    ref = pay["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert schema["properties"]["amount"]["type"] == "integer"
     assert set(schema["required"]) == {"order_id", "biller", "account", "amount", "payer"}

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, StrictStr
 from starlette.responses import Response
 
 from utilipay.admin.auth import admin_actor
+from utilipay.api.docs import ADMIN_PROBLEMS, json_body
 from utilipay.api.hub import Hub
 from utilipay.api.inputs import IdPath, Reason, text_field
 from utilipay.api.json import json_response, parse_body
@@ -27,7 +28,7 @@ class ResolveRequest(BaseModel):
     biller_serial: Annotated[StrictStr, text_field(64)] | None = None
 
 
-@router.get("/exceptions")
+@router.get("/exceptions", responses=ADMIN_PROBLEMS)
 async def list_exceptions(request: Request, actor: Actor) -> Response:
     hub: Hub = request.app.state.hub
     async with hub.engine.connect() as conn:
@@ -48,7 +49,11 @@ async def list_exceptions(request: Request, actor: Actor) -> Response:
     return json_response({"exceptions": items})
 
 
-@router.post("/exceptions/{exception_id}/resolve")
+@router.post(
+    "/exceptions/{exception_id}/resolve",
+    responses=ADMIN_PROBLEMS,
+    openapi_extra=json_body(ResolveRequest),
+)
 async def resolve_exception(exception_id: IdPath, request: Request, actor: Actor) -> Response:
     hub: Hub = request.app.state.hub
     body = parse_body(ResolveRequest, await request.body(), request.headers.get("content-type"))

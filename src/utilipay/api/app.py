@@ -18,6 +18,7 @@ from utilipay.api.edge import HubApp
 from utilipay.api.failures import answer_failure, keep_nonce, refusal
 from utilipay.api.hub import Hub
 from utilipay.api.json import describe, json_response
+from utilipay.api.openapi import document
 from utilipay.api.problems import problem
 from utilipay.billers.api import router as billers_router
 from utilipay.billing.api import router as bills_router
@@ -110,6 +111,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
     )
     for router in routers:
         app.include_router(router)
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

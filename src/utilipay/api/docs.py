@@ -69,6 +69,8 @@ class PaymentOut(BaseModel):
 
 
 class Problem(BaseModel):
+    """RFC 9457 problem details; some refusals add members (``errors`` of a rejected import)."""
+
     type: str
     title: str
     status: int
@@ -76,17 +78,25 @@ class Problem(BaseModel):
     detail: str
 
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": "problem+json"}
-    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
-}
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The refusals a route may answer besides every route's (``api.openapi`` adds those
+    and documents them all as problem+json)."""
+    return {status: {"description": "problem+json"} for status in statuses}
+
+
+PROBLEMS = problems(403, 404, 409, 422, 503)
+ADMIN_PROBLEMS = problems(404, 409)
+BODY_MODELS: list[type[BaseModel]] = []  # what ``json_body`` documented, for the components
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` for a handler that reads its body itself (to verify the signature)."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
+    BODY_MODELS.append(model)
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def raw_body(*media_types: str) -> dict[str, Any]:
+    """``openapi_extra`` for a body taken as it is (a file)."""
+    content = {media_type: {"schema": {"type": "string"}} for media_type in media_types}
+    return {"requestBody": {"required": True, "content": content}}

@@ -32,7 +32,7 @@ def _out(b: Binding) -> dict[str, str]:
     "/bindings",
     response_model=BindingOut,
     status_code=201,
-    responses=PROBLEMS,
+    responses={200: {"description": "the account was bound already"}, **PROBLEMS},
     openapi_extra=json_body(BindingRequest),
 )
 async def create_binding(request: Request) -> Response:

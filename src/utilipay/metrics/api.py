@@ -16,7 +16,11 @@ from utilipay.metrics.service import backlogs, exposition
 router = APIRouter(tags=["admin"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}},
+)
 async def metrics(request: Request, _: Annotated[str, Depends(admin_actor)]) -> Response:
     hub: Hub = request.app.state.hub
     async with hub.engine.connect() as conn:

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["payments"])
     "/payments",
     response_model=PaymentOut,
     status_code=201,
-    responses=PROBLEMS,
+    responses={200: {"description": "the same order again: the payment it made"}, **PROBLEMS},
     openapi_extra=json_body(PaymentRequest),
 )
 async def create_payment(request: Request) -> Response:

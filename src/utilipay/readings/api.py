@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
 from utilipay.admin.auth import admin_actor
+from utilipay.api.docs import ADMIN_PROBLEMS, json_body, problems, raw_body
 from utilipay.api.hub import Hub
 from utilipay.api.inputs import Day, day_query, text_field, text_query
 from utilipay.api.json import json_response, parse_body
@@ -83,7 +84,7 @@ def _answer(report: ImportReport, unit: str) -> Response:
     return json_response(body)
 
 
-@router.post("")
+@router.post("", responses=ADMIN_PROBLEMS, openapi_extra=json_body(ReadsIn))
 async def import_reads_json(request: Request, actor: Actor) -> Response:
     """Cumulative register reads as JSON; all of them or none."""
     hub: Hub = request.app.state.hub
@@ -99,7 +100,11 @@ async def import_reads_json(request: Request, actor: Actor) -> Response:
     return _answer(report, "item")
 
 
-@router.post("/files")
+@router.post(
+    "/files",
+    responses=problems(404, 409, 415),
+    openapi_extra=raw_body("text/csv", "application/xml"),
+)
 async def import_file(
     request: Request,
     actor: Actor,
@@ -126,7 +131,7 @@ async def import_file(
     return _answer(report, "line")
 
 
-@router.get("/usage")
+@router.get("/usage", responses=ADMIN_PROBLEMS)
 async def daily_usage(
     request: Request,
     actor: Actor,

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from utilipay.admin.auth import admin_actor
+from utilipay.api.docs import ADMIN_PROBLEMS, json_body
 from utilipay.api.hub import Hub
 from utilipay.api.inputs import Day, IdPath, Reason, day_query, text_field
 from utilipay.api.json import json_response, parse_body
@@ -49,7 +50,9 @@ class ApplyRequest(BaseModel):
     dry_run: StrictBool = False
 
 
-@router.post("/runs")
+@router.post(
+    "/runs", status_code=201, responses=ADMIN_PROBLEMS, openapi_extra=json_body(RunRequest)
+)
 async def create_run(request: Request, actor: Actor) -> Response:
     hub: Hub = request.app.state.hub
     body = parse_body(RunRequest, await request.body(), request.headers.get("content-type"))
@@ -61,7 +64,7 @@ async def create_run(request: Request, actor: Actor) -> Response:
     return json_response(report.as_json(), status_code=201)
 
 
-@router.get("/runs")
+@router.get("/runs", responses=ADMIN_PROBLEMS)
 async def list_runs(
     request: Request, actor: Actor, day: Annotated[Day, day_query("date")]
 ) -> Response:
@@ -78,7 +81,7 @@ async def list_runs(
     return json_response({"date": day.isoformat(), "runs": runs})
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", responses=ADMIN_PROBLEMS)
 async def show_run(run_id: IdPath, request: Request, actor: Actor) -> Response:
     hub: Hub = request.app.state.hub
     async with hub.engine.connect() as conn:
@@ -86,7 +89,9 @@ async def show_run(run_id: IdPath, request: Request, actor: Actor) -> Response:
     return json_response(report.as_json())
 
 
-@router.post("/runs/{run_id}/apply")
+@router.post(
+    "/runs/{run_id}/apply", responses=ADMIN_PROBLEMS, openapi_extra=json_body(ApplyRequest)
+)
 async def apply_run(run_id: IdPath, request: Request, actor: Actor) -> Response:
     hub: Hub = request.app.state.hub
     body = parse_body(ApplyRequest, await request.body(), request.headers.get("content-type"))

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
 from utilipay.admin.auth import admin_actor
+from utilipay.api.docs import ADMIN_PROBLEMS, json_body
 from utilipay.api.hub import Hub
 from utilipay.api.inputs import Day, Fen, day_query, text_field, text_path, text_query
 from utilipay.api.json import json_response, parse_body
@@ -54,7 +55,7 @@ def _hub(request: Request) -> Hub:
     return hub
 
 
-@router.post("/run")
+@router.post("/run", responses=ADMIN_PROBLEMS, openapi_extra=json_body(RunIn))
 async def run_day(request: Request, actor: Actor) -> Response:
     """Settle a past business day, then match open payouts against imported bank lines."""
     hub = _hub(request)
@@ -78,7 +79,7 @@ def _matched(m: payouts.Matched) -> dict[str, Any]:
     return {"reference": m.reference, "status": m.status, "note": m.note}
 
 
-@router.get("")
+@router.get("", responses=ADMIN_PROBLEMS)
 async def show(
     request: Request,
     actor: Actor,
@@ -91,7 +92,14 @@ async def show(
     return json_response({"date": day.isoformat(), "settlements": found})
 
 
-@router.get("/{biller}/{day}/file")
+@router.get(
+    "/{biller}/{day}/file",
+    response_class=Response,
+    responses={
+        200: {"description": "the file", "content": {"text/csv": {}, "application/xml": {}}},
+        **ADMIN_PROBLEMS,
+    },
+)
 async def settlement_file(
     request: Request,
     actor: Actor,
@@ -109,7 +117,7 @@ async def settlement_file(
     return Response(body, media_type="application/xml")
 
 
-@router.put("/accounts/{biller}")
+@router.put("/accounts/{biller}", responses=ADMIN_PROBLEMS, openapi_extra=json_body(AccountIn))
 async def put_account(biller: CodePath, request: Request, actor: Actor) -> Response:
     hub = _hub(request)
     body = parse_body(AccountIn, await request.body(), request.headers.get("content-type"))
@@ -120,7 +128,7 @@ async def put_account(biller: CodePath, request: Request, actor: Actor) -> Respo
     return json_response({"biller": biller, **body.model_dump(mode="json")})
 
 
-@router.put("/fees/{party}/{code}")
+@router.put("/fees/{party}/{code}", responses=ADMIN_PROBLEMS, openapi_extra=json_body(FeeIn))
 async def put_fee(party: CodePath, code: CodePath, request: Request, actor: Actor) -> Response:
     """A biller's (the hub's service fee) or a channel's fee rule from a day on."""
     try:

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from utilipay.api.docs import problems
 from utilipay.api.hub import Hub
 from utilipay.api.inputs import FIRST_DAY, LAST_DAY, text_path
 from utilipay.billers.protocol.framing import SignType, text_signature_matches
@@ -55,7 +56,10 @@ def _sent_at(x_time: str) -> datetime | None:
 @router.get(
     "/statements/{biller}/{day}",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "the statement"}},
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "the statement"},
+        **problems(409),
+    },
 )
 async def download_statement(
     request: Request, biller: Annotated[str, text_path(32)], day: Annotated[str, text_path(8)]
