@@ -3,6 +3,7 @@
 
     python3 dev.py demo     # the main job: the hub and a customer's journey through its API
     python3 dev.py test     # lint, type-check and the whole test suite
+    python3 dev.py fuzz     # fuzz the whole HTTP API: at least 100,000 requests, no 5xx
     python3 dev.py <cmd>    # any other `utilipay` command (serve, check, bench, …)
 
 The first run creates .venv and installs the project with the pinned versions of
@@ -59,8 +60,8 @@ def ensure_environment() -> None:
     stamp.write_text(_fingerprint())
 
 
-def run(*command: str) -> int:
-    return subprocess.run(command, cwd=ROOT, check=False).returncode
+def run(*command: str, env: dict[str, str] | None = None) -> int:
+    return subprocess.run(command, cwd=ROOT, check=False, env=env).returncode
 
 
 def test(extra: list[str]) -> int:
@@ -79,6 +80,13 @@ def test(extra: list[str]) -> int:
     return 0
 
 
+def fuzz(extra: list[str]) -> int:
+    """The long run of tests/test_fuzz.py; it prints operations, requests and 5xx."""
+    env = {"UTILIPAY_FUZZ_REQUESTS": "100000", "UTILIPAY_FUZZ_EXAMPLES": "200", **os.environ}
+    return run(str(PYTHON), "-m", "pytest", "tests/test_fuzz.py", "-q", "-s",
+               "-p", "no:cacheprovider", *extra, env=env)
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
@@ -86,6 +94,8 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     if argv[0] == "test":
         return test(argv[1:])
+    if argv[0] == "fuzz":
+        return fuzz(argv[1:])
     return run(str(PYTHON), "-m", "utilipay", *argv)
 
 

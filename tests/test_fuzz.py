@@ -1,0 +1,61 @@
+"""No operation of the HTTP surface answers 5xx, or anything its OpenAPI document does not
+describe, whatever it is sent (``tests/fuzzing.py``).
+
+A short run belongs to the suite; ``python3 dev.py fuzz`` runs a long one
+(``UTILIPAY_FUZZ_REQUESTS`` requests at least) and prints its figures.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from requests.auth import AuthBase
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import SECRET
+from tests.fuzzing import SignedAsChannel, WithHeaders, fuzz
+from tests.helpers import bill_line, import_bills
+from utilipay.api.app import create_app
+from utilipay.api.server import ServerThread
+from utilipay.clock import FrozenClock
+
+ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef"
+
+
+@pytest.fixture
+def admin_authorization(admit: Callable[[str, str], dict[str, str]]) -> dict[str, str]:
+    """The admin credentials the fuzzer sends: the one place that knows how admins sign in."""
+    return admit("fuzzer", ADMIN_TOKEN)
+
+
+@pytest.fixture
+async def served(
+    db_url: URL, engine: AsyncEngine, clock: FrozenClock, world: Any, admin_authorization: Any
+) -> Iterator[str]:
+    """The hub on loopback, as ``utilipay serve`` runs it, over the test database."""
+    await import_bills(engine, clock, bill_line("B202610-0001"), bill_line("B202611-0001"))
+    with ServerThread(create_app(url=db_url)) as base_url:
+        yield base_url
+
+
+def test_no_operation_answers_5xx_or_off_its_document(
+    served: str, admin_authorization: dict[str, str]
+) -> None:
+    passes: dict[str, AuthBase | None] = {
+        "channel": SignedAsChannel("WECHAT", SECRET),
+        "admin": WithHeaders(admin_authorization),
+        "unauthenticated": None,
+    }
+    tally = fuzz(
+        served,
+        passes,
+        examples=int(os.environ.get("UTILIPAY_FUZZ_EXAMPLES", "6")),
+        at_least=int(os.environ.get("UTILIPAY_FUZZ_REQUESTS", "0")),
+    )
+    print(f"\nfuzzing: {tally.summary()}")
+    assert not tally.server_errors, tally.server_errors
+    assert not tally.failures, "\n\n".join(f"{k}\n{v}" for k, v in tally.failures.items())
