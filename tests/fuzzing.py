@@ -86,7 +86,7 @@ class Tally:
         if response.status_code >= 500:
             self.server_errors[f"{operation} -> {response.status_code}"] += 1
 
-    def failed(self, operation: str, failure: Exception) -> None:
+    def failed(self, operation: str, failure: BaseException) -> None:
         self.failures.setdefault(f"{operation}: {type(failure).__name__}", str(failure)[:2000])
 
     def summary(self) -> str:
@@ -121,7 +121,7 @@ def _fuzz_operation(
         tally.record(operation.label, response)
         try:
             case.validate_response(response, checks=CHECKS)
-        except Exception as failure:  # every kind is collected, the run goes on
+        except (Exception, BaseExceptionGroup) as failure:  # every kind is kept, the run goes on
             tally.failed(operation.label, failure)
 
     call()

@@ -16,12 +16,12 @@ from requests.auth import AuthBase
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import SECRET
+from tests.conftest import SECRET, _settings
 from tests.fuzzing import SignedAsChannel, WithHeaders, fuzz
 from tests.helpers import bill_line, import_bills
-from utilipay.api.app import create_app
-from utilipay.api.server import ServerThread
+from utilipay.api.server import free_port
 from utilipay.clock import FrozenClock
+from utilipay.processes import environment_for, start_api
 
 ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef"
 
@@ -36,10 +36,16 @@ def admin_authorization(admit: Callable[[str, str], dict[str, str]]) -> dict[str
 async def served(
     db_url: URL, engine: AsyncEngine, clock: FrozenClock, world: Any, admin_authorization: Any
 ) -> Iterator[str]:
-    """The hub on loopback, as ``utilipay serve`` runs it, over the test database."""
+    """The hub in a uvicorn process of its own, as ``utilipay serve`` runs it, over the
+    test database (its own process: the fuzzer's CPU is not the server's)."""
     await import_bills(engine, clock, bill_line("B202610-0001"), bill_line("B202611-0001"))
-    with ServerThread(create_app(url=db_url)) as base_url:
-        yield base_url
+    port = free_port()
+    server = start_api(environment_for(_settings(), db_url), port, workers=1)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_no_operation_answers_5xx_or_off_its_document(
