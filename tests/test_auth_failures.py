@@ -56,51 +56,54 @@ async def test_every_unauthenticated_refusal_is_the_same_answer(
     assert_problem(answers[0], 401, "UNAUTHENTICATED")
 
 
+@pytest.fixture
+def ticks(hub: Any) -> Ticks:
+    """Three failures within a minute block for five minutes, on a clock the test moves."""
+    clock = Ticks()
+    hub.auth_failures = FailedAuthentications(3, window=60, block=300, monotonic=clock)
+    return clock
+
+
+async def billers(client: ChannelClient) -> httpx.Response:
+    return await client.call("GET", "/v1/billers")
+
+
 async def test_a_caller_that_keeps_failing_is_slowed_down_and_others_are_not(
-    http: httpx.AsyncClient, from_elsewhere: httpx.AsyncClient, clock: FrozenClock, hub: Any
+    http: httpx.AsyncClient, from_elsewhere: httpx.AsyncClient, clock: FrozenClock, ticks: Ticks
 ) -> None:
-    ticks = Ticks()
-    hub.auth_failures = FailedAuthentications(3, window=60, block=300, monotonic=ticks)
     forger = ChannelClient(http, "WECHAT", "not-the-secret-0123456", clock)
     for _ in range(3):
-        assert (await forger.call("GET", "/v1/billers")).status_code == 401
-    refused = await forger.call("GET", "/v1/billers")
+        assert (await billers(forger)).status_code == 401
+    refused = await billers(forger)
     assert_problem(refused, 429, "RATE_LIMITED")
     assert refused.headers["retry-after"] == "300"
     # blocked even with the right secret, from that address; WECHAT's own servers go on
-    assert (await ChannelClient(http, "WECHAT", SECRET, clock).call("GET", "/v1/billers")) \
-        .status_code == 429  # fmt: skip
-    real = ChannelClient(from_elsewhere, "WECHAT", SECRET, clock)
-    assert (await real.call("GET", "/v1/billers")).status_code == 200
+    assert (await billers(ChannelClient(http, "WECHAT", SECRET, clock))).status_code == 429
+    assert (
+        await billers(ChannelClient(from_elsewhere, "WECHAT", SECRET, clock))
+    ).status_code == 200
     ticks.now += 200
-    assert (await forger.call("GET", "/v1/billers")).headers["retry-after"] == "100"
+    assert (await billers(forger)).headers["retry-after"] == "100"
     ticks.now += 101
-    assert (await ChannelClient(http, "WECHAT", SECRET, clock).call("GET", "/v1/billers")) \
-        .status_code == 200  # fmt: skip
+    assert (await billers(ChannelClient(http, "WECHAT", SECRET, clock))).status_code == 200
 
 
 async def test_failures_spread_over_more_than_the_window_are_not_blocked(
-    http: httpx.AsyncClient, clock: FrozenClock, hub: Any
+    http: httpx.AsyncClient, clock: FrozenClock, ticks: Ticks
 ) -> None:
-    ticks = Ticks()
-    hub.auth_failures = FailedAuthentications(3, window=60, block=300, monotonic=ticks)
     forger = ChannelClient(http, "WECHAT", "not-the-secret-0123456", clock)
     for _ in range(6):
-        assert (await forger.call("GET", "/v1/billers")).status_code == 401
+        assert (await billers(forger)).status_code == 401
         ticks.now += 31
 
 
 async def test_an_address_trying_unknown_codes_is_slowed_down_whatever_it_names(
-    http: httpx.AsyncClient, clock: FrozenClock, hub: Any
+    http: httpx.AsyncClient, clock: FrozenClock, ticks: Ticks
 ) -> None:
-    hub.auth_failures = FailedAuthentications(2, window=60, block=300, monotonic=Ticks())
-    for code in ("GUESS1", "GUESS2"):
-        assert (await ChannelClient(http, code, SECRET, clock).call("GET", "/v1/billers")) \
-            .status_code == 401  # fmt: skip
-    r = await ChannelClient(http, "GUESS3", SECRET, clock).call("GET", "/v1/billers")
-    assert_problem(r, 429, "RATE_LIMITED")
-    r = await ChannelClient(http, "WECHAT", SECRET, clock).call("GET", "/v1/billers")
-    assert_problem(r, 429, "RATE_LIMITED")
+    for code in ("GUESS1", "GUESS2", "GUESS3"):
+        assert (await billers(ChannelClient(http, code, SECRET, clock))).status_code == 401
+    assert_problem(await billers(ChannelClient(http, "GUESS4", SECRET, clock)), 429, "RATE_LIMITED")
+    assert_problem(await billers(ChannelClient(http, "WECHAT", SECRET, clock)), 429, "RATE_LIMITED")
 
 
 async def test_failed_authentications_are_in_the_metrics(

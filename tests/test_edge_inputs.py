@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from tests.test_bad_input import assert_problem
 from utilipay.client import ChannelClient
@@ -83,5 +84,7 @@ BIG = "100000000000000000000"  # past BIGINT
 async def test_admin_inputs_out_of_range_are_malformed(
     http: httpx.AsyncClient, admin: dict[str, str], method: str, path: str, body: Any
 ) -> None:
-    r = await http.request(method, path, json=body, headers=admin)
+    with structlog.testing.capture_logs() as logs:
+        r = await http.request(method, path, json=body, headers=admin)
     assert_problem(r, 400, "MALFORMED_REQUEST")
+    assert logs == []  # a client's mistake is no server event
