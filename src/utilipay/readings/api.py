@@ -103,7 +103,7 @@ async def import_reads_json(request: Request, actor: Actor) -> Response:
 @router.post(
     "/files",
     responses=problems(404, 409, 415),
-    openapi_extra=raw_body("text/csv", "application/xml"),
+    openapi_extra=raw_body(*sorted(FILE_TYPES)),
 )
 async def import_file(
     request: Request,
