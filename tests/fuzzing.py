@@ -15,10 +15,13 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
 from requests.auth import AuthBase
 from schemathesis import APIOperation, GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -31,6 +34,43 @@ from schemathesis.specs.openapi.checks import (
 
 from utilipay.client import new_nonce
 from utilipay.security.signing import signed_headers
+
+# Names of things the fuzzed hub has (tests/test_fuzz.py builds them). A generated body,
+# query or path may also be tried with these in place: random text would hardly ever
+# name a biller, so the routes would never get past their lookups.
+KNOWN: dict[str, Any] = {
+    "biller": "BJWATER",
+    "account": "0112345678",
+    "payer": "wx-openid-fuzz",
+    "bill_nos": ["B202610-0001"],
+    "amount": 12345,
+    "channel": "WECHAT",
+    "party": "biller",
+    "code": "BJWATER",
+}
+
+
+def _with_known_names(values: Any) -> SearchStrategy[Any]:
+    if not isinstance(values, dict) or not KNOWN.keys() & values.keys():
+        return st.just(values)
+    named = {**values, **{key: KNOWN[key] for key in KNOWN.keys() & values.keys()}}
+    return st.sampled_from([values, named])
+
+
+@schemathesis.hook
+def flatmap_body(context: schemathesis.HookContext, body: Any) -> SearchStrategy[Any]:
+    return _with_known_names(body)
+
+
+@schemathesis.hook
+def flatmap_query(context: schemathesis.HookContext, query: Any) -> SearchStrategy[Any]:
+    return _with_known_names(query)
+
+
+@schemathesis.hook
+def flatmap_path_parameters(context: schemathesis.HookContext, path: Any) -> SearchStrategy[Any]:
+    return _with_known_names(path)
+
 
 CHECKS = [
     not_a_server_error,

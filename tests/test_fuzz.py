@@ -59,7 +59,7 @@ def test_no_operation_answers_5xx_or_off_its_document(
     tally = fuzz(
         served,
         passes,
-        examples=int(os.environ.get("UTILIPAY_FUZZ_EXAMPLES", "6")),
+        examples=int(os.environ.get("UTILIPAY_FUZZ_EXAMPLES", "10")),
         at_least=int(os.environ.get("UTILIPAY_FUZZ_REQUESTS", "0")),
     )
     print(f"\nfuzzing: {tally.summary()}")
