@@ -31,9 +31,9 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 Fen = Annotated[StrictInt, Field(ge=0, le=MAX_BIGINT)]
 
 
-def text_query(max_length: int, *, alias: str | None = None, min_length: int = 1) -> Any:
+def text_query(max_length: int) -> Any:
     """A query parameter of printable text (no control characters, no NUL)."""
-    return Query(alias=alias, min_length=min_length, max_length=max_length, pattern=PRINTABLE)
+    return Query(min_length=1, max_length=max_length, pattern=PRINTABLE)
 
 
 def text_path(max_length: int) -> Any:
@@ -45,9 +45,9 @@ def day_query(alias: str) -> Any:
     return Query(alias=alias, description=f"a date from {FIRST_DAY} to {LAST_DAY}")
 
 
-def text_field(max_length: int, *, min_length: int = 1) -> Any:
+def text_field(max_length: int) -> Any:
     """A body field of printable text."""
-    return Field(min_length=min_length, max_length=max_length, pattern=PRINTABLE)
+    return Field(min_length=1, max_length=max_length, pattern=PRINTABLE)
 
 
 Reason = Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=PROSE)]
