@@ -10,6 +10,7 @@ import structlog
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from utilipay.api.failures import exception_names
 from utilipay.billers.connector import Connectors
 from utilipay.billers.remote import RemoteBillers
 from utilipay.billers.schemas import IntegrationMode
@@ -98,7 +99,7 @@ class Hub:
                 async with self.engine.begin() as conn:
                     await channels_service.purge_expired_nonces(conn, self.clock)
             except Exception as exc:  # a missed purge only lets the table grow a little
-                log.warning("nonces.purge_failed", error=repr(exc))
+                log.warning("nonces.purge_failed", error=exception_names(exc))
             await asyncio.sleep(NONCE_PURGE_INTERVAL)
 
     def biller_code(self, biller_id: int) -> str:
