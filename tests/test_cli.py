@@ -141,6 +141,22 @@ def test_refusals_are_messages_with_exit_code_1(
     assert message in r.output
 
 
+def test_a_rate_limit_of_0_means_none_on_adding_as_on_updating(cli: CliRunner, db_url: URL) -> None:
+    secret = "cli-wechat-secret-0123456789"
+    r = invoke(cli, "channels", "add", "WECHAT", "--secret", secret, "--rate-limit", "0")
+    assert r.exit_code == 0, r.output
+    assert sql(db_url, "SELECT rate_limit FROM channels") == [(None,)]
+    assert invoke(cli, "channels", "update", "WECHAT", "--rate-limit", "50").exit_code == 0
+    assert sql(db_url, "SELECT rate_limit FROM channels") == [(50,)]
+    assert invoke(cli, "channels", "update", "WECHAT", "--rate-limit", "0").exit_code == 0
+    assert sql(db_url, "SELECT rate_limit FROM channels") == [(None,)]
+    for command in (("add", "ALIPAY", "--secret", secret), ("update", "WECHAT")):
+        r = invoke(cli, "channels", *command, "--rate-limit", "-1")
+        assert r.exit_code == 1
+        assert "rate limit -1: give 1 to 1,000,000 requests per second, or 0 for none" in r.output
+    assert sql(db_url, "SELECT code, rate_limit FROM channels") == [("WECHAT", None)]
+
+
 def test_check_exits_non_zero_on_broken_books(cli: CliRunner, db_url: URL) -> None:
     invoke(cli, "channels", "add", "WECHAT", "--secret", "cli-wechat-secret-0123456789")
     sql(

@@ -37,7 +37,7 @@ def channels_add(
     webhook_url: Annotated[str | None, typer.Option(help="where final payments are POSTed")] = None,
     name: Annotated[str | None, typer.Option()] = None,
     rate_limit: Annotated[
-        int | None, typer.Option(help="requests per second per server process")
+        int | None, typer.Option(help="requests per second per server process; 0: none")
     ] = None,
     debit_url: Annotated[
         str | None, typer.Option(help="where the hub asks for auto-pay debits (§9)")

@@ -3,7 +3,6 @@ date or an instant, so an operator (or a test) can replay a day."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -11,16 +10,10 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.billers import service as billers_service
-from utilipay.cli.runtime import (
-    console,
-    default_actor,
-    engine_for,
-    ready_url,
-    run_in_transaction,
-)
+from utilipay.cli.runtime import console, default_actor, run_in_transaction, run_with_engine
 from utilipay.clock import Clock, FrozenClock, SystemClock, business_date
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.money import format_yuan
@@ -95,7 +88,7 @@ def prepaid_accrue(
     """Settle every prepaid account's usage, day by day, through DATE (日结)."""
     clock = _clock(now)
     last = day or business_date(clock.now()) - timedelta(days=1)
-    done = asyncio.run(_accrue(clock, last, quiet=as_json))
+    done = run_with_engine(lambda engine: _accrue(engine, clock, last, quiet=as_json))
     if as_json:
         print(json.dumps([_day_out(d) for d in done], ensure_ascii=False))
         return
@@ -106,16 +99,15 @@ def prepaid_accrue(
     console.print(table if done else f"nothing to settle through {last}")
 
 
-async def _accrue(clock: Clock, last: date, *, quiet: bool) -> list[DayAccrued]:
-    async with engine_for(ready_url()) as engine:
-        async with engine.connect() as conn:
-            first = await first_day_due(conn)
-        days = (last - first).days + 1 if first else 0
-        with Progress(console=console, disable=quiet or days < 2) as progress:
-            task = progress.add_task("settling days", total=max(days, 0))
-            return await accrue_through(
-                engine, clock, last, on_day=lambda _: progress.advance(task)
-            )
+async def _accrue(
+    engine: AsyncEngine, clock: Clock, last: date, *, quiet: bool
+) -> list[DayAccrued]:
+    async with engine.connect() as conn:
+        first = await first_day_due(conn)
+    days = (last - first).days + 1 if first else 0
+    with Progress(console=console, disable=quiet or days < 2) as progress:
+        task = progress.add_task("settling days", total=max(days, 0))
+        return await accrue_through(engine, clock, last, on_day=lambda _: progress.advance(task))
 
 
 def _day_out(d: DayAccrued) -> dict[str, Any]:

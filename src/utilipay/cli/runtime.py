@@ -29,7 +29,10 @@ def default_actor() -> str:
 
 
 def ready_url(settings: Settings | None = None) -> URL:
-    """The database URL; the embedded database is created and upgraded on first use."""
+    """The database URL; the embedded database is created and upgraded on first use.
+
+    Call it before any event loop runs (``run_with_engine`` does): upgrading runs a loop of
+    its own, which ``asyncio.run`` refuses to start inside another."""
     settings = settings or get_settings()
     url = database_url(settings)
     if not settings.database_url:
@@ -38,7 +41,7 @@ def ready_url(settings: Settings | None = None) -> URL:
 
 
 @asynccontextmanager
-async def engine_for(url: URL) -> AsyncIterator[AsyncEngine]:
+async def _engine_for(url: URL) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(url, pool_size=4)
     try:
         yield engine
@@ -46,16 +49,34 @@ async def engine_for(url: URL) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-def run_in_transaction(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """Run ``work`` in one transaction; a refusal becomes a message and exit code 1."""
+def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run ``work`` on an engine of the hub's database; a refusal propagates (the caller
+    words it). The database is made ready first, outside the event loop."""
     url = ready_url()
 
     async def main() -> T:
-        async with engine_for(url) as engine, engine.begin() as conn:
+        async with _engine_for(url) as engine:
+            return await work(engine)
+
+    return asyncio.run(main())
+
+
+def in_transaction(
+    work: Callable[[AsyncConnection], Awaitable[T]],
+) -> Callable[[AsyncEngine], Awaitable[T]]:
+    """``work`` as one transaction of an engine, for ``run_with_engine``."""
+
+    async def run(engine: AsyncEngine) -> T:
+        async with engine.begin() as conn:
             return await work(conn)
 
+    return run
+
+
+def run_in_transaction(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction; a refusal becomes a message and exit code 1."""
     try:
-        return asyncio.run(main())
+        return run_with_engine(in_transaction(work))
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
         raise typer.Exit(1) from None
