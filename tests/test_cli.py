@@ -141,6 +141,38 @@ def test_refusals_are_messages_with_exit_code_1(
     assert message in r.output
 
 
+def test_a_bills_file_is_refused_with_every_bad_line_read_or_checked(
+    cli: CliRunner, tmp_path: Path, db_url: URL
+) -> None:
+    invoke(cli, "billers", "add", "BJWATER", "--name", "北京自来水", "--category", "water",
+           "--mode", "hosted", "--account-rule", r"(0[1-9]|25)\d{8}")  # fmt: skip
+    first = tmp_path / "first.csv"
+    first.write_text(HEADER + bill_line("B1") + "\n")
+    assert invoke(cli, "bills", "import", str(first)).exit_code == 0
+    bad = [
+        bill_line("B2", amount=0),  # line 2: unreadable
+        bill_line("B3").replace("BJWATER", "NOPE"),  # 3: an unknown biller
+        bill_line("B1", amount=99),  # 4: B1 with other content
+        bill_line("B4", account="9912345678"),  # 5: fails the account rule
+        bill_line("B5"),  # 6: good, and still not imported
+        *(bill_line(f"Z{n}", amount=0) for n in range(150)),  # lines 7-156
+    ]
+    file = tmp_path / "bad.csv"
+    file.write_text(HEADER + "\n".join(bad) + "\n")
+    r = invoke(cli, "bills", "import", str(file))
+    assert r.exit_code == 1
+    output = r.output.replace("\n", " ")
+    assert "154 bad line(s), nothing imported" in output
+    for expected in (
+        "line 2: amount 0 must be", "line 3: unknown biller NOPE",
+        "line 4: bill B1 exists with different content",
+        "line 5: account 9912345678 fails BJWATER's account rule", "line 102: amount 0",
+    ):  # fmt: skip
+        assert expected in output
+    assert "line 103:" not in output and "… and 54 more" in output
+    assert sql(db_url, "SELECT bill_no, amount FROM bills") == [("B1", 12345)]
+
+
 def test_a_rate_limit_of_0_means_none_on_adding_as_on_updating(cli: CliRunner, db_url: URL) -> None:
     secret = "cli-wechat-secret-0123456789"
     r = invoke(cli, "channels", "add", "WECHAT", "--secret", secret, "--rate-limit", "0")

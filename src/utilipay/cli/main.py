@@ -89,9 +89,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
 @bills_app.command("import")
 def bills_import(file: Path) -> None:
-    """Import a bills CSV: all of it, or nothing and the bad lines named."""
+    """Import a bills CSV: all of it, or nothing and every bad line named."""
     try:
-        rows = csvfile.parse_bills(file.read_bytes(), source=str(file))
+        read = csvfile.read_bills(file.read_bytes(), source=str(file))
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
         raise typer.Exit(1) from None
@@ -100,15 +100,16 @@ def bills_import(file: Path) -> None:
         raise typer.Exit(1) from None
 
     with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task("importing bills", total=len(rows))
+        task = progress.add_task("importing bills", total=len(read.rows))
 
         async def work(conn: AsyncConnection) -> ImportReport:
             return await billing_service.import_bills(
                 conn,
                 SystemClock(),
-                rows,
+                read.rows,
                 source=str(file),
                 progress=lambda n: progress.advance(task, n),
+                line_errors=read.errors,
             )
 
         report = run_in_transaction(work)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from utilipay.errors import DomainError, ErrorCode
 
-MAX_REPORTED = 50
+MAX_REPORTED = 100  # the rest are counted: a file that bad needs a look, not a list
 
 
 @dataclass(frozen=True, slots=True)
