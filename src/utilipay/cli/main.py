@@ -81,10 +81,13 @@ app.command("chaos")(chaos)
 
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Create the database if needed and apply migrations up to REVISION."""
+    """Create the database if needed and apply migrations up to REVISION; at the head, load
+    the tariffs shipped with this version."""
     url = database_url(get_settings())
-    upgrade(url, revision)
+    shipped = upgrade(url, revision)
     console.print(f"database [bold]{url.database}[/bold] is at {revision}")
+    for code, since in shipped.added if shipped else []:
+        console.print(f"shipped tariff {code} from {since} loaded")
 
 
 @bills_app.command("import")
