@@ -18,9 +18,21 @@ from utilipay.channels import repository as channels_repo
 from utilipay.channels import service as channels_service
 from utilipay.channels.schemas import Channel, ChannelStatus
 from utilipay.cli.runtime import console, default_actor, run_in_transaction
+from utilipay.cli.secret_input import (
+    GenerateKey,
+    GenerateSecret,
+    KeyFile,
+    SecretFile,
+    read_secret,
+    required_secret,
+    secret_option,
+)
 from utilipay.clock import SystemClock
 from utilipay.money import format_yuan
 
+# Environment variables read by `channels add` and `billers add` (never by a rotation).
+CHANNEL_SECRET_ENV = "UTILIPAY_CHANNEL_SECRET"  # noqa: S105 (a variable's name)
+BILLER_KEY_ENV = "UTILIPAY_BILLER_KEY"
 channels_app = typer.Typer(help="Payment channels (wallets, banks, POS networks).")
 billers_app = typer.Typer(help="Billers (water, power, gas utilities).")
 
@@ -33,7 +45,14 @@ Actor = Annotated[
 @channels_app.command("add")
 def channels_add(
     code: str,
-    secret: Annotated[str, typer.Option(help="shared secret for request signatures (≥16 chars)")],
+    secret: Annotated[
+        str | None,
+        secret_option(
+            "secret", "shared secret for request signatures (≥16 chars)", CHANNEL_SECRET_ENV
+        ),
+    ] = None,
+    secret_file: SecretFile = None,
+    generate_secret: GenerateSecret = False,
     webhook_url: Annotated[str | None, typer.Option(help="where final payments are POSTed")] = None,
     name: Annotated[str | None, typer.Option()] = None,
     rate_limit: Annotated[
@@ -44,12 +63,15 @@ def channels_add(
     ] = None,
     actor: Actor = None,
 ) -> None:
+    """Add a channel and its receivable account."""
+    shared = required_secret("secret", secret, secret_file, generate_secret, CHANNEL_SECRET_ENV)
+
     async def work(conn: AsyncConnection) -> Channel:
         return await channels_service.add_channel(
             conn,
             SystemClock(),
             code=code,
-            secret=secret,
+            secret=shared,
             name=name,
             webhook_url=webhook_url,
             rate_limit=rate_limit,
@@ -65,8 +87,10 @@ def channels_add(
 def channels_update(
     code: str,
     secret: Annotated[
-        str | None, typer.Option(help="new secret; the old one stays valid until retired")
+        str | None, secret_option("secret", "new secret; the old one stays valid until retired")
     ] = None,
+    secret_file: SecretFile = None,
+    generate_secret: GenerateSecret = False,
     retire_previous_secret: Annotated[bool, typer.Option()] = False,
     webhook_url: Annotated[str | None, typer.Option(help="'' removes it")] = None,
     enable: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
@@ -77,14 +101,16 @@ def channels_update(
     reason: Annotated[str, typer.Option()] = "",
     actor: Actor = None,
 ) -> None:
+    """Change a channel: rotate its secret, its URLs, its rate limit, enable or disable it."""
     status = None if enable is None else ChannelStatus.ACTIVE if enable else ChannelStatus.DISABLED
+    new_secret = read_secret("secret", secret, secret_file, generate_secret)
 
     async def work(conn: AsyncConnection) -> Channel:
         return await channels_service.update_channel(
             conn,
             SystemClock(),
             code,
-            new_secret=secret,
+            new_secret=new_secret,
             retire_previous_secret=retire_previous_secret,
             webhook_url=webhook_url,
             status=status,
@@ -108,7 +134,9 @@ def channels_list() -> None:
 
 
 Url = Annotated[str | None, typer.Option("--url", help="remote: the biller's base URL")]
-Key = Annotated[str | None, typer.Option(help="remote: shared signing key")]
+Key = Annotated[
+    str | None, secret_option("key", "remote: shared signing key (≥8 chars)", BILLER_KEY_ENV)
+]
 SignTypeOpt = Annotated[SignType | None, typer.Option(help="remote: SHA1 (legacy) or HMAC-SHA256")]
 Schedule = Annotated[
     str | None, typer.Option(help="remote: delays between confirms [default: 5s,30s,2m,10m,30m]")
@@ -191,6 +219,8 @@ def billers_add(
     parent: Annotated[str | None, typer.Option(help="the group this biller is a branch of")] = None,
     url: Url = None,
     key: Key = None,
+    key_file: KeyFile = None,
+    generate_key: GenerateKey = False,
     sign_type: SignTypeOpt = None,
     confirm_schedule: Schedule = None,
     resolution_deadline: Deadline = None,
@@ -209,11 +239,14 @@ def billers_add(
         autopay_default_cap, autopay_max_cap, autopay_poll_every, debit_notice
     )
 
+    remote = mode is IntegrationMode.REMOTE
+    remote_key = read_secret("key", key, key_file, generate_key, BILLER_KEY_ENV) if remote else None
+
     async def work(conn: AsyncConnection) -> Biller:
-        remote = None
-        if mode is IntegrationMode.REMOTE:
-            remote = _remote_settings(
-                url, key, sign_type, confirm_schedule, resolution_deadline,
+        settings = None
+        if remote:
+            settings = _remote_settings(
+                url, remote_key, sign_type, confirm_schedule, resolution_deadline,
                 connect_timeout, total_timeout, max_refund_attempts, endpoint,
             )  # fmt: skip
         return await billers_service.add_biller(
@@ -227,7 +260,7 @@ def billers_add(
             account_hint=account_hint,
             region=region,
             parent_code=parent,
-            remote=remote,
+            remote=settings,
             autopay=autopay,
             actor=actor or default_actor(),
         )
@@ -243,8 +276,10 @@ def billers_update(
     active: Annotated[bool | None, typer.Option("--activate/--suspend")] = None,
     url: Url = None,
     key: Annotated[
-        str | None, typer.Option(help="a new key; the old one stays accepted until retired")
+        str | None, secret_option("key", "a new key; the old one stays accepted until retired")
     ] = None,
+    key_file: KeyFile = None,
+    generate_key: GenerateKey = False,
     retire_previous_key: Annotated[bool, typer.Option()] = False,
     sign_type: SignTypeOpt = None,
     confirm_schedule: Schedule = None,
@@ -265,8 +300,9 @@ def billers_update(
     autopay = _autopay_settings(
         autopay_default_cap, autopay_max_cap, autopay_poll_every, debit_notice
     )
+    new_key = read_secret("key", key, key_file, generate_key)
     remote = _remote_settings(
-        url, key, sign_type, confirm_schedule, resolution_deadline,
+        url, new_key, sign_type, confirm_schedule, resolution_deadline,
         connect_timeout, total_timeout, max_refund_attempts, endpoint, retire_previous_key,
     )  # fmt: skip
     status = None if active is None else BillerStatus.ACTIVE if active else BillerStatus.SUSPENDED
