@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     # The database the hub uses on the embedded server.
     database_name: str = "utilipay"
     log_level: str = "INFO"
+    # A JSON line per HTTP request on the server's stderr (api/access_log.py).
+    access_log: bool = True
     # Connections each server process keeps; two uvicorn workers on two cores
     # saturate PostgreSQL with about eight each.
     pool_size: int = 8

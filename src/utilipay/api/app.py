@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from utilipay import __version__
 from utilipay.admin.api import router as admin_router
+from utilipay.api.access_log import AccessLog
 from utilipay.api.edge import HubApp
 from utilipay.api.failures import keep_nonce, refusal
 from utilipay.api.hub import Hub
@@ -25,6 +26,7 @@ from utilipay.bindings.api import router as bindings_router
 from utilipay.config import get_settings
 from utilipay.db.engine import database_url
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.logs import configure_logging
 from utilipay.mandates.api import router as mandates_router
 from utilipay.metrics.api import router as metrics_router
 from utilipay.payments.api import create_payment
@@ -116,5 +118,9 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
 
 
 def app_from_environment() -> Any:
-    """Factory for ``uvicorn --factory`` (each worker process builds its own hub)."""
-    return create_app()
+    """Factory for ``uvicorn --factory`` (each worker process builds its own hub), with the
+    access log unless ``UTILIPAY_ACCESS_LOG=false``."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = create_app()
+    return AccessLog(app) if settings.access_log else app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +31,15 @@ from utilipay.cli.prepaid import prepaid_app
 from utilipay.cli.readings import readings_app
 from utilipay.cli.recon import recon_app
 from utilipay.cli.recon_import import recon_import
-from utilipay.cli.runtime import console, err_console, ready_url, run_in_transaction
+from utilipay.cli.runtime import (
+    check_can_listen,
+    console,
+    describe_database,
+    err_console,
+    http_address,
+    ready_url,
+    run_in_transaction,
+)
 from utilipay.cli.settle import settle_app
 from utilipay.cli.sim import biller_sim
 from utilipay.cli.tariffs import tariffs_app
@@ -43,6 +52,7 @@ from utilipay.demo.seed import seed
 from utilipay.errors import DomainError
 from utilipay.ledger.check import CheckResult, run_checks
 from utilipay.ledger.service import balances
+from utilipay.logs import configure_logging
 from utilipay.money import format_yuan
 
 app = typer.Typer(
@@ -171,11 +181,29 @@ def serve(
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(help="server processes")] = 1,
     demo: Annotated[bool, typer.Option("--demo", help="seed the demo channel and biller")] = False,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="a JSON line per request on stderr [default: on, or $UTILIPAY_ACCESS_LOG]",
+        ),
+    ] = None,
 ) -> None:
     """Serve the channel API."""
-    ready_url()
+    settings = get_settings()
+    url = ready_url(settings)
     if demo:
         run_in_transaction(lambda conn: seed(conn, SystemClock()))
+    if access_log is not None:  # the worker processes read it from their environment
+        os.environ["UTILIPAY_ACCESS_LOG"] = str(access_log).lower()
+    logged = settings.access_log if access_log is None else access_log
+    check_can_listen(host, port)
+    console.print(
+        f"listening on {http_address(host, port)} ({workers} server process(es)); "
+        f"database: {describe_database(settings, url)}; access log {'on' if logged else 'off'}",
+        highlight=False,
+        soft_wrap=True,
+    )
     uvicorn.run(
         "utilipay.api.app:app_from_environment",
         factory=True,
@@ -183,7 +211,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        access_log=False,
+        access_log=False,  # ours (api/access_log.py) is structured, and leaves out queries
     )
 
 
@@ -336,4 +364,5 @@ def bench_recon_run(
 
 
 def main() -> None:
+    configure_logging(get_settings().log_level)
     app()

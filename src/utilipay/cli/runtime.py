@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -26,6 +27,29 @@ err_console = Console(stderr=True)
 
 def default_actor() -> str:
     return os.environ.get("UTILIPAY_ACTOR") or getpass.getuser()
+
+
+def describe_database(settings: Settings, url: URL) -> str:
+    """Where the hub's data is, for people: the password never shown."""
+    if settings.database_url:
+        return url.set(drivername="postgresql").render_as_string(hide_password=True)
+    return f"embedded PostgreSQL, database {url.database}, data in {settings.home / 'pgdata'}"
+
+
+def http_address(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Refuse early, with a message, an address the server could not listen on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            err_console.print(f"[red]error:[/red] cannot listen on {host}:{port}: {exc.strerror}")
+            raise typer.Exit(1) from None
 
 
 def ready_url(settings: Settings | None = None) -> URL:
