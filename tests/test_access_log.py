@@ -13,8 +13,8 @@ from tests.helpers import payment_body
 from utilipay.api.access_log import AccessLog
 from utilipay.api.app import create_app
 from utilipay.api.hub import Hub
-from utilipay.client import ChannelClient
 from utilipay.cli.runtime import describe_database
+from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import database_url
