@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sys
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -25,6 +28,7 @@ from utilipay.cli.admin import billers_app, channels_app
 from utilipay.cli.autopay import accounts_app, autopay_app
 from utilipay.cli.billing import billing_app
 from utilipay.cli.channelsim import channel_sim
+from utilipay.cli.database import db_app
 from utilipay.cli.headend import head_end_app, head_end_sim
 from utilipay.cli.operations import chaos, exceptions_app, statement, worker
 from utilipay.cli.prepaid import prepaid_app
@@ -45,8 +49,6 @@ from utilipay.cli.sim import biller_sim
 from utilipay.cli.tariffs import tariffs_app
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
-from utilipay.db.engine import database_url
-from utilipay.db.migrate import upgrade
 from utilipay.demo.journey import run_demo
 from utilipay.demo.seed import seed
 from utilipay.errors import DomainError
@@ -60,7 +62,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-db_app = typer.Typer(help="The hub's PostgreSQL database.")
 bills_app = typer.Typer(help="Bills of hosted billers.")
 ledger_app = typer.Typer(help="The double-entry ledger.")
 bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
@@ -87,17 +88,6 @@ app.command("biller-sim")(biller_sim)
 app.command("channel-sim")(channel_sim)
 app.command("head-end-sim")(head_end_sim)
 app.command("chaos")(chaos)
-
-
-@db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Create the database if needed and apply migrations up to REVISION; at the head, load
-    the tariffs shipped with this version."""
-    url = database_url(get_settings())
-    shipped = upgrade(url, revision)
-    console.print(f"database [bold]{url.database}[/bold] is at {revision}")
-    for code, since in shipped.added if shipped else []:
-        console.print(f"shipped tariff {code} from {since} loaded")
 
 
 @bills_app.command("import")
@@ -363,6 +353,14 @@ def bench_recon_run(
     console.print(table)
 
 
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    # Python's default for SIGTERM skips the exit handlers, and with them the embedded
+    # server's: the last hub process to exit would leave it running.
+    sys.exit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGHUP, _exit_on_sigterm)
     configure_logging(get_settings().log_level)
     app()
