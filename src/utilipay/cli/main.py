@@ -11,16 +11,10 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.bench import autopay as autopay_bench
-from utilipay.bench import payments as bench
-from utilipay.bench import prepaid as prepaid_bench
-from utilipay.bench import recon as recon_bench
-from utilipay.bench import recon_run as recon_run_bench
 from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
@@ -49,8 +43,6 @@ from utilipay.cli.sim import biller_sim
 from utilipay.cli.tariffs import tariffs_app
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
-from utilipay.demo.journey import run_demo
-from utilipay.demo.seed import seed
 from utilipay.errors import DomainError
 from utilipay.ledger.check import CheckResult, run_checks
 from utilipay.ledger.service import balances
@@ -161,6 +153,8 @@ def ledger_balances() -> None:
 @app.command("demo")
 def demo() -> None:
     """The main job: start the hub and walk a customer's journey through its HTTP API."""
+    from utilipay.demo.journey import run_demo  # noqa: PLC0415 (heavy; this command only)
+
     if not run_demo(console):
         raise typer.Exit(1)
 
@@ -180,6 +174,10 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the channel API."""
+    import uvicorn  # noqa: PLC0415 (heavy; this command only)
+
+    from utilipay.demo.seed import seed  # noqa: PLC0415
+
     settings = get_settings()
     url = ready_url(settings)
     if demo:
@@ -215,6 +213,8 @@ def bench_payments(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Payments/s over HTTP with durable commits, against the same server's pgbench tps."""
+    from utilipay.bench import payments as bench  # noqa: PLC0415 (heavy; this command only)
+
     config = bench.BenchConfig(
         seconds=seconds,
         rounds=rounds,
@@ -262,6 +262,8 @@ def bench_autopay(
 ) -> None:
     """How long the daily run takes to schedule the debits of N mandates (set-based), and
     how fast they are then sent and written off."""
+    from utilipay.bench import autopay as autopay_bench  # noqa: PLC0415 (heavy; this command only)
+
     result = autopay_bench.run(get_settings(), mandates, send_for, say=err_console.print)
     if as_json:
         console.print_json(data=result.as_json())
@@ -286,6 +288,8 @@ def bench_prepaid(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """How long the daily accrual takes to settle N prepaid accounts (set-based)."""
+    from utilipay.bench import prepaid as prepaid_bench  # noqa: PLC0415 (heavy; this command only)
+
     result = prepaid_bench.run(get_settings(), accounts, say=err_console.print)
     if as_json:
         console.print_json(data=result.as_json())
@@ -309,6 +313,8 @@ def bench_recon(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """How long three-way matching takes on N hub payments against both statements (DuckDB)."""
+    from utilipay.bench import recon as recon_bench  # noqa: PLC0415 (heavy; this command only)
+
     try:
         sizes = recon_bench.parse_sizes(rows)
     except ValueError as exc:
@@ -335,6 +341,8 @@ def bench_recon_run(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """How long a whole `recon run` of a day takes, out of PostgreSQL and back, committed."""
+    from utilipay.bench import recon_run as recon_run_bench  # noqa: PLC0415 (heavy; this command only)
+
     try:
         result = recon_run_bench.run(get_settings(), payments, say=err_console.print)
     except ValueError as exc:

@@ -23,7 +23,6 @@ from utilipay.money import format_yuan
 from utilipay.payments import exceptions
 from utilipay.statements.service import Statement, build
 from utilipay.worker.context import WorkerContext
-from utilipay.worker.jobs import build_app, run_worker
 
 exceptions_app = typer.Typer(help="Payments whose reversal could not be completed (for people).")
 
@@ -32,6 +31,8 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="jobs run at once")] = 4,
 ) -> None:
     """Run background work: outbox dispatch, payment resolution, webhooks (procrastinate)."""
+    from utilipay.worker.jobs import build_app, run_worker  # noqa: PLC0415 (heavy; this command only)
+
     url = ready_url()
     app = build_app(libpq_url(url))
     console.print("[bold]utilipay worker[/bold] running; Ctrl-C stops it")
