@@ -7,15 +7,12 @@ line, so the database checks of the good lines can be reported with it in one at
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 from utilipay.billing.schemas import Bill, BillRow
-from utilipay.common.files import FileRejected, LineError
+from utilipay.common.files import FileRejected, LineError, csv_records
 from utilipay.common.validation import has_control_characters
 from utilipay.money import parse_fen
 
@@ -70,28 +67,13 @@ class ReadBills:
     errors: list[LineError] = field(default_factory=list)
 
 
-def _records(text: str, errors: list[LineError]) -> Iterator[tuple[int, list[str]]]:
-    """The file's records; a CSV syntax error ends them (what follows it cannot be told apart)
-    and is added to ``errors``."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            errors.append(LineError(reader.line_num, f"not CSV: {exc}"))
-            return
-        yield reader.line_num, fields
-
-
 def read_bills(data: bytes, source: str = "bills file") -> ReadBills:
     """Read every line. Only a file that is not UTF-8 or whose header is wrong is refused at
     once (its lines cannot be read); every other bad line is in ``errors``."""
     text = decode(data, source)
     read = ReadBills()
     seen: dict[tuple[str, str], int] = {}
-    records = _records(text, read.errors)
+    records = csv_records(text, read.errors)
     header = next(records, None)
     if header is None or tuple(h.strip() for h in header[1]) != COLUMNS:
         raise FileRejected(source, [LineError(1, f"header must be {','.join(COLUMNS)}")])
