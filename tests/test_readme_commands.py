@@ -187,14 +187,14 @@ STEPS: list[Step] = [
 
 # Benchmark-sized commands, run with tiny sizes; slow together (marked so).
 HEAVY: list[Step] = [
-    Run("demo", expect="utilipay check"),
+    Run("demo", expect="ok each payee's settled account is its settlements' net"),
     Run("chaos --payments 20 --concurrency 4 --json", expect='"passed": true'),
     Run("bench payments --seconds 1 --rounds 1 --connections 4 --workers 1 "
         "--pgbench-clients 2 --json", expect='"rounds"'),
     Run("bench autopay --mandates 50 --send-for 1 --json", expect='"mandates": 50'),
     Run("bench prepaid --accounts 50 --json", expect='"accounts": 50'),
-    Run("bench recon --rows 1000 --json", expect='"correct": true'),
-    Run("bench recon-run --payments 1000 --json", expect='"correct": true'),
+    Run("bench recon --rows 7000 --json", expect='"correct": true'),
+    Run("bench recon-run --payments 7000 --json", expect='"correct": true'),
 ]  # fmt: skip
 
 
