@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,7 @@ def all_commands(node: Any = None, prefix: CommandPath = ()) -> set[CommandPath]
     return {p for name, sub in node.commands.items() for p in all_commands(sub, (*prefix, name))}
 
 
+@cache
 def _tree() -> Any:
     return typer.main.get_command(app)
 
