@@ -29,9 +29,9 @@ from utilipay.recon.sources.common import (
     check_size,
     decode,
     local_instant,
+    money,
     reject,
     to_fen,
-    yuan,
 )
 
 COLUMNS = (
@@ -163,8 +163,8 @@ def _footer(
         try:
             parsed.checks += [
                 Check(f"{what}合计 笔数", int(total["count"]), count),
-                Check(f"{what}合计 商家实收", yuan(to_fen(total["received"])), yuan(received)),
-                Check(f"{what}合计 商家优惠", yuan(to_fen(total["discount"])), yuan(discount)),
+                Check(f"{what}合计 商家实收", money(to_fen(total["received"])), money(received)),
+                Check(f"{what}合计 商家优惠", money(to_fen(total["discount"])), money(discount)),
             ]
         except ValueError as exc:
             raise reject(source, number, str(exc)) from None

@@ -25,8 +25,8 @@ from utilipay.recon.sources.common import (
     check_size,
     decode,
     local_instant,
+    money,
     reject,
-    yuan,
 )
 
 STATUSES = {"SUCCESS": Status.PAID, "REVERSED": Status.REVERSED}
@@ -90,7 +90,7 @@ def parse_biller_statement(data: bytes, source: str = "") -> ParsedStatement:
     off_day = [x.line_no for x in lines if x.business_date != day]
     parsed.checks += [
         Check("H count", count, len(lines)),
-        Check("H net", yuan(net), yuan(signed)),
+        Check("H net", money(net), money(signed)),
         Check("lines on other days", "none", ", ".join(map(str, off_day)) or "none"),
     ]
     return parsed

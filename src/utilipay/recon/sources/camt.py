@@ -25,6 +25,7 @@ from utilipay.recon.sources.common import (
     Status,
     check_size,
     local_midnight,
+    money,
     one_day,
     pick_account,
     reject,
@@ -169,8 +170,8 @@ def _balances(
         parsed.notes.append(f"statement {name}: no opening or closing booked balance to check")
         return
     net = sum(x.amount if x.status is Status.CREDIT else -x.amount for x in lines)
-    parsed.checks.append(Check(f"statement {name} {CLOSING}", yuan(closing[0]),
-                               yuan(opening[0] + net)))  # fmt: skip
+    parsed.checks.append(Check(f"statement {name} {CLOSING}", money(closing[0]),
+                               money(opening[0] + net)))  # fmt: skip
     account_currency = currency or opening[1]
     for code, (_, ccy) in balances.items():
         if code in (*OPENING, CLOSING) and ccy != account_currency:

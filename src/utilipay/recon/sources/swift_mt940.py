@@ -33,11 +33,11 @@ from utilipay.recon.sources.common import (
     Status,
     check_size,
     local_midnight,
+    money,
     one_day,
     pick_account,
     reject,
     to_fen,
-    yuan,
 )
 
 CREDITS, DEBITS = {"C", "RD"}, {"D", "RC"}
@@ -222,5 +222,7 @@ def _balances(
     net = sum(x.amount if x.status is Status.CREDIT else -x.amount for x in lines)
     start, end = to_fen(str(opening.amount.amount)), to_fen(str(closing.amount.amount))
     parsed.checks.append(
-        Check(f"statement on line {block.first_line} closing balance", yuan(end), yuan(start + net))
+        Check(
+            f"statement on line {block.first_line} closing balance", money(end), money(start + net)
+        )
     )
