@@ -181,11 +181,6 @@ def to_fen(text: str, scale: int = 100) -> int:
     return int(value)
 
 
-def money(fen: int) -> Decimal:
-    """An amount in fen as the number of yuan it is, for comparing: 1230 → Decimal('12.30')."""
-    return Decimal(fen).scaleb(-2)
-
-
 def yuan(fen: int) -> str:
     """How the files write amounts: 1230 → '12.30' (no thousands separators)."""
     return format_yuan(fen).replace(",", "")

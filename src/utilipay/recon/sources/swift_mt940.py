@@ -23,6 +23,7 @@ from typing import Any
 
 import mt940
 
+from utilipay.money import in_yuan
 from utilipay.recon.sources.common import (
     Check,
     Kind,
@@ -33,7 +34,6 @@ from utilipay.recon.sources.common import (
     Status,
     check_size,
     local_midnight,
-    money,
     one_day,
     pick_account,
     reject,
@@ -223,6 +223,8 @@ def _balances(
     start, end = to_fen(str(opening.amount.amount)), to_fen(str(closing.amount.amount))
     parsed.checks.append(
         Check(
-            f"statement on line {block.first_line} closing balance", money(end), money(start + net)
+            f"statement on line {block.first_line} closing balance",
+            in_yuan(end),
+            in_yuan(start + net),
         )
     )

@@ -24,6 +24,7 @@ import io
 from collections.abc import Iterator
 from decimal import Decimal
 
+from utilipay.money import in_yuan
 from utilipay.recon.sources.common import (
     ISO_FORMAT,
     Check,
@@ -37,7 +38,6 @@ from utilipay.recon.sources.common import (
     check_size,
     decode,
     local_instant,
-    money,
     one_day,
     reject,
     to_fen,
@@ -205,7 +205,7 @@ def _check_trade_summary(
         for total, column in TRADE_SUMS.items():
             if total in declared:
                 parsed.checks.append(
-                    Check(total, money(to_fen(declared[total])), money(sums[column]))
+                    Check(total, in_yuan(to_fen(declared[total])), in_yuan(sums[column]))
                 )
         if FEE_TOTAL in declared:
             parsed.checks.append(Check(FEE_TOTAL, _fee(declared[FEE_TOTAL]), fees))
@@ -229,7 +229,7 @@ def parse_fundflow_bill(data: bytes, source: str = "") -> ParsedStatement:
             continue
         signed = amount if kind == "收入" else -amount
         if balance is not None and broken is None and balance + signed != after:
-            broken = Check(f"账户结余 on line {line}", money(after), money(balance + signed))
+            broken = Check(f"账户结余 on line {line}", in_yuan(after), in_yuan(balance + signed))
         balance = after
         try:
             at = local_instant(row["记账时间"], TIME_FORMAT)
@@ -256,9 +256,9 @@ def _check_fundflow_summary(parsed: ParsedStatement, table: _Table, source: str)
         parsed.checks += [
             Check(FUNDFLOW_SUMMARY, int(declared[FUNDFLOW_SUMMARY]), len(parsed.lines)),
             Check("收入笔数", int(declared["收入笔数"]), len(credits)),
-            Check("收入金额", money(to_fen(declared["收入金额"])), money(sum(credits))),
+            Check("收入金额", in_yuan(to_fen(declared["收入金额"])), in_yuan(sum(credits))),
             Check("支出笔数", int(declared["支出笔数"]), len(debits)),
-            Check("支出金额", money(to_fen(declared["支出金额"])), money(sum(debits))),
+            Check("支出金额", in_yuan(to_fen(declared["支出金额"])), in_yuan(sum(debits))),
         ]
     except (ValueError, KeyError) as exc:
         raise reject(source, table.summary_line, f"the summary row cannot be read: {exc}") from None
