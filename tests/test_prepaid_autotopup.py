@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import ACCOUNT, bill_line, import_bills
 from tests.test_autopay import (
     attempts,
+    bind,
     books_balance,
     debits,
     events,
@@ -145,6 +146,8 @@ async def test_the_top_up_amount_belongs_to_a_prepaid_account_and_within_the_cap
     await prepaid_water(engine, clock)
     other = "0198765432"
     await import_bills(engine, clock, bill_line("B1", account=other))  # billed, not prepaid
+    await bind(wechat, "wx-payer", other)
+    await bind(wechat, "wx-payer")
     not_prepaid = await wechat.call("POST", "/v1/mandates", json=body | {"account": other})
     assert (not_prepaid.status_code, not_prepaid.json()["code"]) == (400, "MALFORMED_REQUEST")
     assert "not prepaid" in not_prepaid.json()["detail"]
