@@ -258,6 +258,9 @@ async def test_an_unfinishable_reversal_goes_to_people(
         )
         (item,) = listed.json()["exceptions"]
         assert item["payment_id"] == pending["id"] and "refund unanswered" in item["reason"]
+        assert (item["kind"], item["outcomes"]) == (
+            "REVERSAL", ["WRITTEN_OFF", "NOT_WRITTEN_OFF", "RETRY"]
+        )  # fmt: skip
         refused = await http.get("/admin/v1/exceptions", headers={"Authorization": "Bearer nope"})
         assert refused.status_code == 401
         resolved = await http.post(
@@ -269,7 +272,9 @@ async def test_an_unfinishable_reversal_goes_to_people(
         assert resolved.status_code == 200, resolved.text
     finally:
         get_settings.cache_clear()
-    assert resolved.json() == {"id": item["id"], "payment": "SUCCEEDED", "resolved_by": "alice"}
+    assert resolved.json() == {
+        "id": item["id"], "outcome": "WRITTEN_OFF", "payment": "SUCCEEDED", "resolved_by": "alice"
+    }  # fmt: skip
     row = await status_of(engine, pending["id"])
     assert (row.status, row.biller_serial) == ("SUCCEEDED", "MANUAL-1")
     async with engine.connect() as conn:

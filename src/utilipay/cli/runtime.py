@@ -48,11 +48,22 @@ async def engine_for(url: URL) -> AsyncIterator[AsyncEngine]:
 
 def run_in_transaction(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """Run ``work`` in one transaction; a refusal becomes a message and exit code 1."""
+
+    async def in_transaction(engine: AsyncEngine) -> T:
+        async with engine.begin() as conn:
+            return await work(conn)
+
+    return run_with_engine(in_transaction)
+
+
+def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run ``work``, which opens its own transactions (one per step, none held across a
+    network call); a refusal becomes a message and exit code 1."""
     url = ready_url()
 
     async def main() -> T:
-        async with engine_for(url) as engine, engine.begin() as conn:
-            return await work(conn)
+        async with engine_for(url) as engine:
+            return await work(engine)
 
     try:
         return asyncio.run(main())

@@ -94,11 +94,10 @@ async def show_run(run_id: int, request: Request, actor: Actor) -> Response:
 async def apply_run(run_id: int, request: Request, actor: Actor) -> Response:
     hub: Hub = request.app.state.hub
     body = parse_body(ApplyRequest, await request.body(), request.headers.get("content-type"))
-    async with hub.engine.begin() as conn:
-        done = await corrections.apply(
-            conn, hub.clock, run_id, hub.remote_billers, actor=actor, reason=body.reason,
-            only=body.only.value if body.only else None, dry_run=body.dry_run,
-        )  # fmt: skip
+    done = await corrections.apply(
+        hub.engine, hub.clock, run_id, hub.remote_billers, actor=actor, reason=body.reason,
+        only=body.only.value if body.only else None, dry_run=body.dry_run,
+    )  # fmt: skip
     return json_response(
         {"run": run_id, "dry_run": body.dry_run, "corrections": [d.as_json() for d in done]}
     )
