@@ -101,13 +101,27 @@ async def install_meter(
     )  # fmt: skip
 
 
-async def residential_tariff(conn: AsyncConnection, clock: Clock, biller: str, tariff: str) -> None:
-    """The shipped tariffs, and ``tariff`` for the biller's residential class from 2026."""
+async def residential_tariff(
+    conn: AsyncConnection, clock: Clock, biller: str, tariff: str, since: date = date(2026, 1, 1)
+) -> None:
+    """The shipped tariffs, and ``tariff`` for the biller's residential class from ``since``."""
     await tariffs.load_tariffs(conn, clock, None, "test")
     await tariffs.assign_tariff(
         conn, clock, biller=biller, customer_class="residential", tariff_code=tariff,
-        effective_from=date(2026, 1, 1), actor="test",
+        effective_from=since, actor="test",
     )  # fmt: skip
+
+
+async def open_customer_account(conn: AsyncConnection, biller: str, account: str) -> None:
+    """A hosted account with no bills (holder 张三)."""
+    await conn.execute(
+        text(
+            "INSERT INTO customer_accounts (biller_id, account_no, holder_name, address,"
+            " created_at, language) SELECT id, :a, '张三', '', now(), 'zh-CN'"
+            " FROM billers WHERE code = :biller"
+        ),
+        {"a": account, "biller": biller},
+    )
 
 
 async def prepaid_ready(

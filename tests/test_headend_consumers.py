@@ -19,7 +19,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import _settings
-from tests.helpers import install_meter, payment_body, residential_tariff
+from tests.helpers import (
+    install_meter,
+    open_customer_account,
+    payment_body,
+    residential_tariff,
+)
 from utilipay.api.server import ServerThread
 from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
@@ -67,14 +72,7 @@ async def open_prepaid(
     """A hosted account on prepaid with ``meters`` (id → still installed): at zero, in
     ARREARS, and warned as its first day's charge would warn it, a day before now."""
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO customer_accounts (biller_id, account_no, holder_name, address,"
-                " created_at, language) SELECT id, :a, '张三', '', now(), 'zh-CN'"
-                " FROM billers WHERE code = 'BJWATER'"
-            ),
-            {"a": account},
-        )
+        await open_customer_account(conn, "BJWATER", account)
         await residential_tariff(conn, clock, "BJWATER", "BJ_WATER_RES")
         since = clock.now() - timedelta(days=400)
         for meter_id, installed in meters.items():

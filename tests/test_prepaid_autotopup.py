@@ -28,7 +28,6 @@ from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.prepaid.accrual import accrue_day
 from utilipay.prepaid.autotopup import schedule_topups
-from utilipay.tariffs import service as tariffs
 
 
 async def water_use(engine: AsyncEngine, clock: FrozenClock, day: date, m3: str) -> None:
@@ -46,13 +45,7 @@ async def water_use(engine: AsyncEngine, clock: FrozenClock, day: date, m3: str)
 
 
 async def prepaid_water(engine: AsyncEngine, clock: FrozenClock) -> None:
-    async with engine.begin() as conn:
-        await tariffs.load_tariffs(conn, clock, None, "test")
-        await tariffs.assign_tariff(
-            conn, clock, biller="BJWATER", customer_class="residential",
-            tariff_code="BJ_WATER_RES", effective_from=date(2026, 1, 1), actor="test",
-        )  # fmt: skip
-    await open_account(engine, clock)  # at zero: in arrears from the start
+    await open_account(engine, clock)  # on BJ_WATER_RES, at zero: in arrears from the start
 
 
 async def test_a_low_balance_is_topped_up_once_per_episode(

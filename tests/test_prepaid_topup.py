@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.helpers import ACCOUNT, install_meter, payment_body, prepaid_ready
+from tests.helpers import (
+    ACCOUNT,
+    install_meter,
+    open_customer_account,
+    payment_body,
+    prepaid_ready,
+    residential_tariff,
+)
 from utilipay.billers import repository as billers_repo
 from utilipay.client import ChannelClient
 from utilipay.clock import SHANGHAI, FrozenClock
@@ -18,21 +25,13 @@ from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.check import run_checks
 from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.rules import State
-from utilipay.tariffs import service as tariffs
 
 
 async def open_account(engine: AsyncEngine, clock: FrozenClock, account: str = ACCOUNT) -> None:
     """A hosted account with no bills, on the water tariff, its meter in service, enrolled in
     prepaid (reminder: 20 yuan)."""
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO customer_accounts (biller_id, account_no, holder_name, address,"
-                " created_at, language) SELECT id, :a, '张三', '', now(), 'zh-CN'"
-                " FROM billers WHERE code = 'BJWATER'"
-            ),
-            {"a": account},
-        )
+        await open_customer_account(conn, "BJWATER", account)
         await prepaid_ready(conn, clock, "BJWATER", account, tariff="BJ_WATER_RES")
         await prepaid.enroll(conn, clock, "BJWATER", account, actor="test")
 
@@ -171,32 +170,18 @@ async def test_enrolment_needs_a_tariff_and_a_meter_in_service_from_its_first_da
             await prepaid.enroll(conn, clock, "BJWATER", ACCOUNT, accrue_from=first, actor="t")
 
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO customer_accounts (biller_id, account_no, holder_name, address,"
-                " created_at, language) SELECT id, :a, '张三', '', now(), 'zh-CN'"
-                " FROM billers WHERE code = 'BJWATER'"
-            ),
-            {"a": ACCOUNT},
-        )
+        await open_customer_account(conn, "BJWATER", ACCOUNT)
     with pytest.raises(DomainError) as no_tariff:
         await enroll()
     assert no_tariff.value.code is ErrorCode.TARIFF_REQUIRED
     assert "no tariff for its residential customers on 2026-11-01" in no_tariff.value.detail
     async with engine.begin() as conn:
-        await tariffs.load_tariffs(conn, clock, None, "test")
-        await tariffs.assign_tariff(
-            conn, clock, biller="BJWATER", customer_class="residential",
-            tariff_code="BJ_WATER_RES", effective_from=date(2026, 11, 2), actor="test",
-        )  # fmt: skip
+        await residential_tariff(conn, clock, "BJWATER", "BJ_WATER_RES", date(2026, 11, 2))
     with pytest.raises(DomainError, match="no tariff") as late_tariff:
         await enroll()  # the tariff starts the day after the account's first day
     assert late_tariff.value.code is ErrorCode.TARIFF_REQUIRED
     async with engine.begin() as conn:
-        await tariffs.assign_tariff(
-            conn, clock, biller="BJWATER", customer_class="residential",
-            tariff_code="BJ_WATER_RES", effective_from=date(2026, 1, 1), actor="test",
-        )  # fmt: skip
+        await residential_tariff(conn, clock, "BJWATER", "BJ_WATER_RES")
         await install_meter(conn, "BJWATER", ACCOUNT, meter_id="OLD", removed=sh("2026-10-31"))
         await install_meter(conn, "BJWATER", ACCOUNT, meter_id="NEXT", since=sh("2026-11-02"))
     with pytest.raises(DomainError) as no_meter:

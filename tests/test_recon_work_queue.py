@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,15 +43,21 @@ async def resolve(http: httpx.AsyncClient, item: dict[str, Any], **body: str) ->
     return await http.post(f"/admin/v1/exceptions/{item['id']}/resolve", headers=AUTH, json=body)
 
 
+@pytest.fixture
+def ops(http: httpx.AsyncClient, admit: Callable[[str, str], dict[str, str]]) -> httpx.AsyncClient:
+    """The admin API (and /metrics), opened to ops-carol's token."""
+    admit("ops-carol", TOKEN)
+    return http
+
+
 async def test_an_order_the_hub_never_saw_waits_for_a_person_with_the_channels_evidence(
     engine: AsyncEngine,
     clock: FrozenClock,
     breaks: int,  # noqa: F811
-    http: httpx.AsyncClient,
-    admit: Callable[[str, str], dict[str, str]],
+    ops: httpx.AsyncClient,
     world: dict[str, object],
 ) -> None:
-    admit("ops-carol", TOKEN)
+    http = ops
     assert await backlog(http) == 0
     done = {a.order_id: a.outcome for a in await apply(engine, clock, breaks)}
     assert done["W-LONG"].startswith("exception ") and done["W-LONG"].endswith("for a person")
@@ -119,11 +126,10 @@ async def test_an_order_the_hub_never_saw_waits_for_a_person_with_the_channels_e
 async def test_a_payment_the_channel_does_not_list_is_resolved_with_no_action(
     engine: AsyncEngine,
     clock: FrozenClock,
-    breaks: int,  # noqa: F811
-    http: httpx.AsyncClient,
-    admit: Callable[[str, str], dict[str, str]],
+    breaks: int,
+    ops: httpx.AsyncClient,  # noqa: F811
 ) -> None:
-    admit("ops-carol", TOKEN)
+    http = ops
     await apply(engine, clock, breaks)
     short = (await queue(http))["W-SHORT"]
     assert (short["kind"], short["payment_id"] is not None) == ("HUB_ONLY", True)
