@@ -4,6 +4,7 @@ resolves it with an outcome that fits it; the payment exceptions work as before.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,8 +20,10 @@ from typer.testing import CliRunner
 from tests.conftest import channel, water
 from tests.test_cli import cli, invoke, sql  # noqa: F401 (the cli fixture)
 from tests.test_recon_corrections import apply, breaks  # noqa: F401 (the fixture)
-from tests.test_recon_run import D, at, payment, run
+from tests.test_recon_run import D, at, payment, run, statement
 from utilipay.clock import FrozenClock
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.payments import exceptions
 
 TOKEN = "queue-admin-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -126,8 +129,8 @@ async def test_an_order_the_hub_never_saw_waits_for_a_person_with_the_channels_e
 async def test_a_payment_the_channel_does_not_list_is_resolved_with_no_action(
     engine: AsyncEngine,
     clock: FrozenClock,
-    breaks: int,
-    ops: httpx.AsyncClient,  # noqa: F811
+    breaks: int,  # noqa: F811
+    ops: httpx.AsyncClient,
 ) -> None:
     http = ops
     await apply(engine, clock, breaks)
@@ -185,3 +188,31 @@ def test_the_command_line_lists_the_queue_with_its_evidence_and_resolves_it(
         "REFUNDED", "WXR-503", "ops-alice"
     )  # fmt: skip
     assert invoke(cli, "exceptions", "list").output.strip() == "no open exceptions"
+
+
+async def test_one_payment_books_one_lost_order_even_when_two_people_try_at_once(
+    engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]
+) -> None:
+    b, wx = water(world).id, channel(world, "wechat").id
+    async with engine.begin() as conn:
+        await statement(conn, "channel", "WECHAT", D, [
+            ("W-LOST-1", 600, "PAID", at(D, "10:30")), ("W-LOST-2", 600, "PAID", at(D, "10:40")),
+        ])  # fmt: skip
+    await apply(engine, clock, (await run(engine, clock)).id)
+    async with engine.begin() as conn:  # paid again later, once
+        await payment(conn, b, wx, "W-AGAIN", 600, finished=at(D, "11:00"), payment_id="P-AGAIN")
+        lost = await exceptions.list_open(conn, exceptions.Kind.CHANNEL_ONLY)
+
+    async def book(item: exceptions.OpenException) -> str:
+        async with engine.begin() as conn:
+            return await exceptions.resolve(
+                conn, clock, item.id, exceptions.Resolution.BOOKED_LATE, actor="ops",
+                reason="the payer paid again", reference="P-AGAIN",
+            )  # fmt: skip
+
+    results = await asyncio.gather(*(book(item) for item in lost), return_exceptions=True)
+    booked = [r for r in results if isinstance(r, str)]
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(booked) == len(refused) == 1, results
+    assert refused[0].code is ErrorCode.MALFORMED_REQUEST
+    assert "payment P-AGAIN already books exception" in refused[0].detail

@@ -243,6 +243,9 @@ async def _check_reference(
             f"{resolution} needs a reference: {REFERENCES[resolution]}",
         )
     if resolution is Resolution.BOOKED_LATE:
+        # held first, then read afresh: a booking committed meanwhile by someone resolving
+        # another exception with the same payment is seen, not run into
+        await conn.execute(text("SELECT 1 FROM payments WHERE id = :id FOR UPDATE"), {"id": given})
         booking = (await conn.execute(_BOOKING, {"id": given})).first()
         owed = (found.evidence or {}).get("channel", {}).get("amount")
         problem = _booking_problem(booking, found.channel_code, owed)
