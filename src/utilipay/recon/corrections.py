@@ -171,7 +171,8 @@ async def apply(
     async with engine.connect() as conn:
         tried = {d.item_no for d in done}
         rows = await _open(conn, run_id, only)
-    return done + [_described(r, clock.now()) for r in rows if r.item_no not in tried]
+    elsewhere = [r for r in rows if r.status == "IN_FLIGHT" and r.item_no not in tried]
+    return done + [_described(r, clock.now()) for r in elsewhere]
 
 
 async def _open(conn: AsyncConnection, run_id: int, only: str | None) -> list[Any]:
