@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.responses import Response
 
-from utilipay.admin.auth import admin_actor
+from utilipay.admin.auth import OpsReader, OpsWriter
 from utilipay.api.hub import Hub
 from utilipay.api.json import json_response, parse_body
 from utilipay.clock import to_shanghai_iso
 from utilipay.payments import exceptions
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
-Actor = Annotated[str, Depends(admin_actor)]
 
 
 class ResolveRequest(BaseModel):
@@ -27,7 +26,7 @@ class ResolveRequest(BaseModel):
 
 
 @router.get("/exceptions")
-async def list_exceptions(request: Request, actor: Actor) -> Response:
+async def list_exceptions(request: Request, actor: OpsReader) -> Response:
     hub: Hub = request.app.state.hub
     async with hub.engine.connect() as conn:
         found = await exceptions.list_open(conn)
@@ -48,7 +47,7 @@ async def list_exceptions(request: Request, actor: Actor) -> Response:
 
 
 @router.post("/exceptions/{exception_id}/resolve")
-async def resolve_exception(exception_id: int, request: Request, actor: Actor) -> Response:
+async def resolve_exception(exception_id: int, request: Request, actor: OpsWriter) -> Response:
     hub: Hub = request.app.state.hub
     body = parse_body(ResolveRequest, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:
