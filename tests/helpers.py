@@ -63,3 +63,10 @@ async def counts(engine: AsyncEngine) -> dict[str, int]:
             )
         ).one()
     return dict(row._mapping)
+
+
+async def audited_actors(engine: AsyncEngine, action: str) -> list[str]:
+    """Who the audit log says did ``action``, oldest first."""
+    async with engine.connect() as conn:
+        query = text("SELECT actor FROM audit_log WHERE action = :a ORDER BY id")
+        return [r.actor for r in await conn.execute(query, {"a": action})]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from tests.conftest import START, AdminHeaders
+from tests.helpers import audited_actors
 from tests.test_readings_reads import METERS, METERS_HEADER, READS_HEADER, power_biller, read
 from tests.test_readings_reads import row_counts as counts
 from utilipay.cli import readings as readings_cli
@@ -81,6 +82,7 @@ async def test_reads_through_the_admin_api(
         {"day": "2026-11-18", "register": "total", "quantity": "11.500", "estimated": False},
         {"day": "2026-11-19", "register": "total", "quantity": "8.000", "estimated": True},
     ]
+    assert await audited_actors(engine, "readings.import") == ["ops", "ops"]  # meters, reads
 
     before = await counts(engine)
     bad = {"reads": [item("11-21T00:00:00", "130"), item("11-22T00:00:00", "125"),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from tests.conftest import AdminHeaders, channel, water
+from tests.helpers import audited_actors
 from tests.test_recon_run import D, at, payment, statement
 from utilipay.cli.main import app
 from utilipay.config import get_settings
@@ -100,6 +101,8 @@ async def test_the_admin_api_runs_reads_and_applies(
     async with engine.connect() as conn:
         who = (await conn.execute(text("SELECT applied_by FROM recon_corrections"))).scalar()
     assert who == "carol"
+    assert await audited_actors(engine, "recon.run") == ["carol"]
+    assert await audited_actors(engine, "recon.refund") == ["carol"]
 
 
 async def test_admin_api_refusals_are_problems(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from tests.conftest import AdminHeaders
+from tests.helpers import audited_actors
 from tests.test_cli import cli  # noqa: F401 (the fixture)
 from tests.test_prepaid_topup import books_hold, events
 from tests.test_settlement import (
@@ -217,6 +218,7 @@ async def admin_http(hub: Any) -> Any:
 async def test_settle_through_the_admin_api(
     admin_http: httpx.AsyncClient,
     auth: dict[str, str],
+    engine: AsyncEngine,
     clock: FrozenClock,
     day_paid: int,  # noqa: F811
 ) -> None:
@@ -256,3 +258,5 @@ async def test_settle_through_the_admin_api(
                                   json={"date": "2026-11-23"})  # fmt: skip
     assert (today.status_code, today.json()["code"]) == (409, "NOT_READY")
     assert date.fromisoformat(got.json()["date"]) == DAY
+    for action in ("settlement.account", "settlement.fee", "settlement.settle"):
+        assert set(await audited_actors(engine, action)) == {"treasury"}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.tables import audit_log
@@ -86,10 +86,9 @@ def _entry(m: Any) -> dict[str, Any]:
     }
 
 
-async def entries(
-    conn: AsyncConnection, wanted: AuditFilter, *, cursor: str | None = None, limit: int = 50
-) -> Page:
-    """Up to ``limit`` entries matching ``wanted``, newest first, after ``cursor``."""
+def page_query(wanted: AuditFilter, cursor: str | None, limit: int) -> Select[Any]:
+    """The entries matching ``wanted`` after ``cursor``, newest first: ``limit`` and one more,
+    which says whether another page follows."""
     if not 1 <= limit <= MAX_PAGE:
         raise _bad(f"limit must be between 1 and {MAX_PAGE}")
     c = audit_log.c
@@ -102,9 +101,15 @@ async def entries(
         query = query.where(c.at >= wanted.since)
     if cursor is not None:
         query = query.where(tuple_(c.at, c.id) < tuple_(*_position(cursor)))
-    rows = [r._mapping for r in await conn.execute(query)]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        [_entry(m) for m in rows], _cursor(rows[-1]["at"], rows[-1]["id"]) if more else None
-    )
+    return query
+
+
+async def entries(
+    conn: AsyncConnection, wanted: AuditFilter, *, cursor: str | None = None, limit: int = 50
+) -> Page:
+    """Up to ``limit`` entries matching ``wanted``, newest first, after ``cursor``."""
+    rows = [r._mapping for r in await conn.execute(page_query(wanted, cursor, limit))]
+    if len(rows) <= limit:
+        return Page([_entry(m) for m in rows], None)
+    last = rows[limit - 1]
+    return Page([_entry(m) for m in rows[:limit]], _cursor(last["at"], last["id"]))

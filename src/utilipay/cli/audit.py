@@ -33,7 +33,7 @@ def audit_list(
     cursor: Annotated[str | None, typer.Option(help="the next_cursor of a --json page")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Audit entries, newest first: at most LIMIT of them."""
+    """Audit entries, newest first, at most LIMIT of them; times are Shanghai's."""
 
     async def work(conn: AsyncConnection) -> Page:
         wanted = audit_filter(actor, object_ref, since)
@@ -45,9 +45,13 @@ def audit_list(
                          ensure_ascii=False))  # fmt: skip
         return
     table = Table("at", "actor", "action", "object", "reason", "changes")
+    for column in table.columns[:4]:  # short, and whole: the rest fold around them
+        column.no_wrap = True
+    table.columns[5].overflow = "fold"
     for e in page.entries:
         where = f"{e['object']['type']}:{e['object']['id']}"
-        table.add_row(e["at"], e["actor"], e["action"], where, e["reason"], _changes(e))
+        at = e["at"][:16].replace("T", " ")  # to the minute, in Shanghai
+        table.add_row(at, e["actor"], e["action"], where, e["reason"], _changes(e))
     console.print(table if page.entries else "no audit entries match")
     if page.next_cursor:
         console.print(f"more: --cursor {page.next_cursor}", highlight=False)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.connection import parse_duration
 from utilipay.cli.runtime import console, default_actor, err_console, run_in_transaction
-from utilipay.clock import Clock, SystemClock, to_shanghai_iso
+from utilipay.clock import SHANGHAI, Clock, SystemClock, to_shanghai_iso
 from utilipay.common.validation import parse_instant
 from utilipay.tokens import service
 from utilipay.tokens.scopes import MEANING, Scope
@@ -85,19 +85,22 @@ def tokens_list(
     revoked: Annotated[bool, typer.Option("--revoked", help="also the revoked ones")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Tokens by name: scopes, who created them, expiry, last use (to the minute)."""
+    """Tokens by name: scopes, expiry, last use (to the minute); --json adds who created
+    them and when. Times are Shanghai's."""
 
     async def work(conn: AsyncConnection) -> list[service.ApiToken]:
         return await service.all_tokens(conn, revoked=revoked)
 
-    found = [t.as_json() for t in run_in_transaction(work)]
+    found = run_in_transaction(work)
     if as_json:
-        print(json.dumps(found, ensure_ascii=False))
+        print(json.dumps([t.as_json() for t in found], ensure_ascii=False))
         return
-    table = Table("name", "scopes", "created", "by", "expires", "last used", "revoked")
+    table = Table("name", "scopes", "expires", "last used", *(["revoked"] if revoked else []))
     for t in found:
-        table.add_row(
-            t["name"], " ".join(t["scopes"]), t["created_at"], t["created_by"],
-            t["expires_at"] or "never", t["last_used_at"] or "never", t["revoked_at"] or "",
-        )  # fmt: skip
+        row = [t.name, " ".join(t.scopes), _short(t.expires_at), _short(t.last_used_at)]
+        table.add_row(*row, *([_short(t.revoked_at)] if revoked else []))
     console.print(table if found else "no tokens: create one with utilipay tokens create")
+
+
+def _short(at: datetime | None) -> str:
+    return "-" if at is None else f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
