@@ -75,7 +75,7 @@ async def test_the_reminder_and_the_reward_set_through_the_api_rule_top_ups(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"cut_grace_s": 600}, "the prepaid cut grace must be 1 to 720 hours, not 600"),
+        ({"cut_grace_s": 600}, "the prepaid cut grace must be 1 to 720 hours, not 600 s"),
         ({"cut_grace_s": 31 * 86400}, "cut grace must be 1 to 720 hours"),
         ({"reminder": 1_000_001}, "reminder must be 0 to 1000000 fen (0.00 to 10,000.00 yuan)"),
         ({"reminder": -1}, "reminder: Input should be greater than or equal to 0"),
@@ -129,7 +129,7 @@ def test_prepaid_options_of_billers_add_and_update(
     assert sql(db_url, rules) == [(3000, 86400, 10, 6000)]
 
     for args, message in [
-        (("--prepaid-cut-grace", "10m"), "the prepaid cut grace must be 1 to 720 hours, not 600"),
+        (("--prepaid-cut-grace", "10m"), "the prepaid cut grace must be 1 to 720 hours, not 600 s"),
         (("--prepaid-cut-grace", "soon"), "duration 'soon' must be a positive number"),
         (("--prepaid-reminder", "-5"), "the prepaid reminder must be 0 to 1000000 fen"),
     ]:

@@ -52,7 +52,7 @@ async def admin_actor(
     refusal = token.refusal(now)
     if refusal is not None:
         raise DomainError(ErrorCode.UNAUTHENTICATED, refusal)
-    missing = [s for s in required.scopes if s not in token.scopes]
+    missing = [str(s) for s in required.scopes if s not in token.scopes]
     if missing:
         log.warning("admin.forbidden", token=token.name, path=request.url.path, missing=missing)
         raise DomainError(

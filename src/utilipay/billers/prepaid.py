@@ -51,7 +51,8 @@ def _check(name: str, value: int, low: int, high: int, unit: str) -> None:
             shown = f"{low // HOUR} to {high // HOUR} hours"
         else:
             shown = f"{low} to {high}"
-        raise _bad(f"the prepaid {name} must be {shown}, not {value}")
+        given = f"{value} {unit}".rstrip()
+        raise _bad(f"the prepaid {name} must be {shown}, not {given}")
 
 
 def prepaid_changes(biller: Biller, settings: PrepaidSettings) -> dict[str, int]:

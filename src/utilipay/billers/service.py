@@ -285,6 +285,7 @@ async def update_biller(
     changes = _connection_changes(biller, remote) if remote is not None else {}
     if changes:
         await repository.update_connection(conn, biller.id, **changes, updated_at=clock.now())
+    changed = [k for k, v in values.items() if getattr(biller, k) != v]
     logged = sorted(values) + [k for k in changes if "key" not in k]
     logged += ["key rotated"] if "key" in changes else []
     logged += ["previous key retired"] if remote is not None and remote.retire_previous_key else []
@@ -297,8 +298,8 @@ async def update_biller(
         object_id=code,
         reason=reason,
         details={"changed": logged},
-        before={k: getattr(biller, k) for k in values} or None,
-        after=values or None,
+        before={k: getattr(biller, k) for k in changed} or None,
+        after={k: values[k] for k in changed} or None,
     )
     await announce_change(conn)
     return await _reload(conn, code)

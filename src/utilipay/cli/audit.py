@@ -6,7 +6,6 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.queries import MAX_PAGE, Page, audit_filter, entries
@@ -17,7 +16,21 @@ audit_app = typer.Typer(help="The audit log: every administrative action, who, w
 
 def _changes(entry: dict[str, Any]) -> str:
     before, after = entry["before"] or {}, entry["after"] or {}
-    return ", ".join(f"{k}: {before.get(k)} → {after.get(k)}" for k in sorted({*before, *after}))
+    shown = [
+        f"{k}: {before[k]} → {after.get(k)}" if k in before else f"{k}: {after[k]}"
+        for k in sorted({*before, *after})
+    ]
+    return ", ".join(shown)
+
+
+def _lines(entry: dict[str, Any]) -> list[str]:
+    """An entry as a line (and its changes on the next): readable at any terminal width."""
+    at = entry["at"][:16].replace("T", " ")  # to the minute, in Shanghai
+    where = f"{entry['object']['type']}:{entry['object']['id']}"
+    reason = f"  ({entry['reason']})" if entry["reason"] else ""
+    changes = _changes(entry)
+    head = f"{at}  {entry['actor']}  {entry['action']}  {where}{reason}"
+    return [head, *([f"    {changes}"] if changes else [])]
 
 
 @audit_app.command("list")
@@ -44,14 +57,10 @@ def audit_list(
         print(json.dumps({"entries": page.entries, "next_cursor": page.next_cursor},
                          ensure_ascii=False))  # fmt: skip
         return
-    table = Table("at", "actor", "action", "object", "reason", "changes")
-    for column in table.columns[:4]:  # short, and whole: the rest fold around them
-        column.no_wrap = True
-    table.columns[5].overflow = "fold"
-    for e in page.entries:
-        where = f"{e['object']['type']}:{e['object']['id']}"
-        at = e["at"][:16].replace("T", " ")  # to the minute, in Shanghai
-        table.add_row(at, e["actor"], e["action"], where, e["reason"], _changes(e))
-    console.print(table if page.entries else "no audit entries match")
+    for entry in page.entries:
+        for line in _lines(entry):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if not page.entries:
+        console.print("no audit entries match")
     if page.next_cursor:
-        console.print(f"more: --cursor {page.next_cursor}", highlight=False)
+        console.print(f"more: --cursor {page.next_cursor}", highlight=False, soft_wrap=True)

@@ -62,6 +62,7 @@ def tokens_create(
     err_console.print(
         f"token for [bold]{token.name}[/bold] ({', '.join(token.scopes)}{until}); shown this once:",
         highlight=False,
+        soft_wrap=True,
     )
     print(secret)
 
