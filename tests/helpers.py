@@ -132,3 +132,10 @@ async def prepaid_ready(
     await residential_tariff(conn, clock, biller, tariff)
     service = "electricity" if tariff.startswith("BJ_ELEC") else "water"
     await install_meter(conn, biller, account, service=service)
+
+
+async def audited_actors(engine: AsyncEngine, action: str) -> list[str]:
+    """Who the audit log says did ``action``, oldest first."""
+    async with engine.connect() as conn:
+        query = text("SELECT actor FROM audit_log WHERE action = :a ORDER BY id")
+        return [r.actor for r in await conn.execute(query, {"a": action})]

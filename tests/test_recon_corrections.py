@@ -48,7 +48,8 @@ async def counts(engine: AsyncEngine) -> dict[str, int]:
                     " (SELECT count(*) FROM payment_exceptions) AS exceptions,"
                     " (SELECT count(*) FROM outbox_events WHERE event_type = 'refund.opened')"
                     "   AS events,"
-                    " (SELECT count(*) FROM audit_log WHERE action LIKE 'recon.%') AS audits,"
+                    " (SELECT count(*) FROM audit_log WHERE action LIKE 'recon.%'"
+                    "   AND action <> 'recon.run') AS audits,"  # the corrections' own
                     " (SELECT count(*) FROM recon_corrections WHERE status = 'APPLIED')"
                     "   AS applied"
                 )

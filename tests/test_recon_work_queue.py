@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from tests.conftest import channel, water
+from tests.conftest import AdminHeaders, channel, water
 from tests.test_cli import cli, invoke, sql  # noqa: F401 (the cli fixture)
 from tests.test_recon_corrections import apply, breaks  # noqa: F401 (the fixture)
 from tests.test_recon_run import D, at, payment, run, statement
@@ -25,31 +24,28 @@ from utilipay.clock import FrozenClock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.payments import exceptions
 
-TOKEN = "queue-admin-token-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
 
 async def queue(http: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
-    listed = await http.get("/admin/v1/exceptions", headers=AUTH)
+    listed = await http.get("/admin/v1/exceptions")
     assert listed.status_code == 200, listed.text
     return {e["order_id"]: e for e in listed.json()["exceptions"]}
 
 
 async def backlog(http: httpx.AsyncClient) -> float:
-    scraped = await http.get("/metrics", headers=AUTH)
+    scraped = await http.get("/metrics")
     wanted = 'utilipay_backlog_items{queue="exceptions"}'
     line = next(x for x in scraped.text.splitlines() if x.startswith(wanted))
     return float(line.rsplit(" ", 1)[1])
 
 
 async def resolve(http: httpx.AsyncClient, item: dict[str, Any], **body: str) -> httpx.Response:
-    return await http.post(f"/admin/v1/exceptions/{item['id']}/resolve", headers=AUTH, json=body)
+    return await http.post(f"/admin/v1/exceptions/{item['id']}/resolve", json=body)
 
 
 @pytest.fixture
-def ops(http: httpx.AsyncClient, admit: Callable[[str, str], dict[str, str]]) -> httpx.AsyncClient:
+async def ops(http: httpx.AsyncClient, admin_headers: AdminHeaders) -> httpx.AsyncClient:
     """The admin API (and /metrics), opened to ops-carol's token."""
-    admit("ops-carol", TOKEN)
+    http.headers.update(await admin_headers(name="ops-carol"))
     return http
 
 

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.responses import Response
 
-from utilipay.admin.auth import admin_actor
+from utilipay.admin.auth import OpsReader, OpsWriter
 from utilipay.api.hub import Hub
 from utilipay.api.json import json_response, parse_body
 from utilipay.clock import to_shanghai_iso
 from utilipay.payments import exceptions
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
-Actor = Annotated[str, Depends(admin_actor)]
 
 
 class ResolveRequest(BaseModel):
@@ -53,7 +52,7 @@ def exception_out(hub: Hub, e: exceptions.OpenException) -> dict[str, Any]:
 
 @router.get("/exceptions")
 async def list_exceptions(
-    request: Request, actor: Actor, kind: Annotated[exceptions.Kind | None, Query()] = None
+    request: Request, actor: OpsReader, kind: Annotated[exceptions.Kind | None, Query()] = None
 ) -> Response:
     hub: Hub = request.app.state.hub
     async with hub.engine.connect() as conn:
@@ -62,7 +61,7 @@ async def list_exceptions(
 
 
 @router.post("/exceptions/{exception_id}/resolve")
-async def resolve_exception(exception_id: int, request: Request, actor: Actor) -> Response:
+async def resolve_exception(exception_id: int, request: Request, actor: OpsWriter) -> Response:
     hub: Hub = request.app.state.hub
     body = parse_body(ResolveRequest, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:

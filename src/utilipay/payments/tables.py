@@ -58,7 +58,7 @@ bill_claims = Table(
 )
 
 # The work queue for people (payments/exceptions.py): payments whose reversal could not be
-# completed, and the breaks reconciliation leaves for a person (migration 0019).
+# completed, and the breaks reconciliation leaves for a person (migration 0021).
 payment_exceptions = Table(
     "payment_exceptions",
     metadata,

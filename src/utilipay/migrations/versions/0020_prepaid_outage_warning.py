@@ -6,8 +6,8 @@ episode). A cut needs that warning at least the biller's grace period old. Accou
 already warned get the time of their warning event, else the time they entered
 their state (the closest the hub knows).
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-11-23
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

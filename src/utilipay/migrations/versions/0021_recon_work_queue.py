@@ -13,8 +13,8 @@
   ``BOOKED_LATE`` with the payment that booked it, ``NO_ACTION``). The payment
   exceptions recon opened before are given their kind and evidence.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-11-23
 """
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
