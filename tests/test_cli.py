@@ -217,7 +217,7 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✗" not in done.stdout
-    assert done.stdout.count("✓") == 25
+    assert done.stdout.count("✓") == 26
     assert "SUCCEEDED" in done.stdout.split("The worker asked the utility")[1]
     # auto-pay: the card declines, the balance pays, the bill is written off, the payer is told
     autopay = done.stdout.split("signs auto-pay")[1]
@@ -235,7 +235,9 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     day_end = done.stdout.split("Day end")[1]
     assert "│ MATCHED         │ 5       │" in day_end
     assert "│ CHANNEL_ONLY    │ 1       │" in day_end
-    assert "left for a person: the hub has no payment" in day_end.replace("\n", " ")
+    assert "opened for a person" in day_end.replace("\n", " ")
+    queue = day_end.split("the exceptions queue")[1]
+    assert "CHANNEL_ONLY" in queue and "WX-LOST-0001" in queue
     assert "│ BJWATER │ SETTLED │ 0.00           │ 203.85 │ 0.00    │ 0.12 │ 203.73 │" in day_end
     assert "BJWATER,2026-" in day_end and ",TOTAL," in day_end
     assert "FAILED" not in done.stdout and "GAVE_UP" not in done.stdout

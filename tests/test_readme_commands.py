@@ -80,6 +80,16 @@ def open_exception(scenario: Scenario) -> None:
         )
 
 
+def scrape_metrics(scenario: Scenario) -> None:
+    """Prometheus' scrape with the metrics:read token made above: its scope, and no other."""
+    base = f"http://127.0.0.1:{scenario.values['api']}"
+    auth = {"Authorization": f"Bearer {scenario.values['prometheus_token']}"}
+    scraped = httpx.get(f"{base}/metrics", headers=auth, timeout=30)
+    assert scraped.status_code == 200 and "utilipay_backlog_items" in scraped.text, scraped.text
+    refused = httpx.get(f"{base}/admin/v1/exceptions", headers=auth, timeout=30)
+    assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN"), refused.text
+
+
 def stop_services(scenario: Scenario) -> None:
     scenario.stop_all()
 
@@ -176,6 +186,17 @@ STEPS: list[Step] = [
     Run("settle show --date {today} --biller BJWATER --json", expect='"payee": "BJWATER"'),
     Run("settle export --date {today} --biller BJWATER --format csv "
         "--out {tmp}/settlement.csv", expect="settlement.csv"),
+    Run("tokens create prometheus --scope metrics:read",
+        capture={"prometheus_token": r"(upt_[A-Za-z0-9_-]+)"}),
+    Do(scrape_metrics),
+    Run("tokens create ops-li --scope ops:read --scope ops:write --expires 90d",
+        expect="upt_"),
+    Run("tokens list --json", expect='"ops-li"'),
+    Run("tokens revoke ops-li --reason 'left the team'", expect="token of ops-li revoked"),
+    Run("audit list --object api_token --json", expect='"ops-li"'),
+    Run("billers update BJELEC --prepaid-cut-grace 48h --prepaid-reward-points 10 "
+        "--prepaid-reward-min 5000 --reason '2027 tariff notice'",
+        expect="biller BJELEC updated"),
     Run("check --json", expect='"ok": true'),
     Run("db status", expect="used by"),
     Run("db stop", exit_code=1, expect="hub processes use it"),

@@ -28,8 +28,6 @@ class Settings(BaseSettings):
     # batches (fewer commits); more means more parallelism. PostgreSQL on two cores
     # gains nothing from more than a handful of busy backends.
     payment_batches_in_flight: int = 2
-    # "name:token,name:token" for the admin API (see admin/auth.py); empty: no admin access.
-    admin_tokens: str = ""
     # Fernet keys (comma-separated, the first seals, all unseal) for the secrets kept in
     # the database. Empty: a key generated once in ``home/secrets.key``.
     secrets_key: str = ""

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.billers import repository as billers_repo
 from utilipay.billers import service as billers_service
 from utilipay.billers.connection import parse_duration, parse_endpoints, parse_schedule
+from utilipay.billers.prepaid import PrepaidSettings
 from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
 from utilipay.billers.service import AutopaySettings, RemoteSettings
@@ -166,6 +167,28 @@ DebitNotice = Annotated[
 ]
 
 
+PrepaidReminder = Annotated[
+    int | None, typer.Option(help="prepaid: fen, a balance below it is LOW (fee warning) [2000]")
+]
+PrepaidCutGrace = Annotated[
+    str | None, typer.Option(help="prepaid: from ARREARS to the cut, 1h to 30d [24h]")
+]
+PrepaidRewardPoints = Annotated[
+    int | None, typer.Option(help="prepaid: points of the monthly pre-store reward; 0: none [0]")
+]
+PrepaidRewardMin = Annotated[
+    int | None, typer.Option(help="prepaid: fen, the smallest top-up that earns it [5000]")
+]
+
+
+def _prepaid_settings(
+    reminder: int | None, cut_grace: str | None, reward_points: int | None, reward_min: int | None
+) -> PrepaidSettings | None:
+    grace = None if cut_grace is None else round(parse_duration(cut_grace))
+    settings = PrepaidSettings(reminder, grace, reward_points, reward_min)
+    return settings if settings != PrepaidSettings() else None
+
+
 def _autopay_settings(
     default_cap: int | None, max_cap: int | None, poll_every: str | None, debit_notice: str | None
 ) -> AutopaySettings | None:
@@ -232,6 +255,10 @@ def billers_add(
     autopay_max_cap: MaxCap = None,
     autopay_poll_every: PollEvery = None,
     debit_notice: DebitNotice = None,
+    prepaid_reminder: PrepaidReminder = None,
+    prepaid_cut_grace: PrepaidCutGrace = None,
+    prepaid_reward_points: PrepaidRewardPoints = None,
+    prepaid_reward_min: PrepaidRewardMin = None,
     actor: Actor = None,
 ) -> None:
     """Register a biller: hosted (its bills live in the hub) or remote (biller protocol)."""
@@ -262,6 +289,9 @@ def billers_add(
             parent_code=parent,
             remote=settings,
             autopay=autopay,
+            prepaid=_prepaid_settings(  # inside: a bad duration is a clean refusal
+                prepaid_reminder, prepaid_cut_grace, prepaid_reward_points, prepaid_reward_min
+            ),
             actor=actor or default_actor(),
         )
 
@@ -292,11 +322,15 @@ def billers_update(
     autopay_max_cap: MaxCap = None,
     autopay_poll_every: PollEvery = None,
     debit_notice: DebitNotice = None,
+    prepaid_reminder: PrepaidReminder = None,
+    prepaid_cut_grace: PrepaidCutGrace = None,
+    prepaid_reward_points: PrepaidRewardPoints = None,
+    prepaid_reward_min: PrepaidRewardMin = None,
     reason: Annotated[str, typer.Option()] = "",
     actor: Actor = None,
 ) -> None:
-    """Change a biller: its name and status, its auto-pay rules; for a remote one also its URL,
-    key (rotation), confirm schedule and timeouts."""
+    """Change a biller: its name and status, its auto-pay rules, its prepaid rules (hosted);
+    for a remote one also its URL, key (rotation), confirm schedule and timeouts."""
     autopay = _autopay_settings(
         autopay_default_cap, autopay_max_cap, autopay_poll_every, debit_notice
     )
@@ -316,6 +350,9 @@ def billers_update(
             status=status,
             remote=remote if remote != RemoteSettings() else None,
             autopay=autopay,
+            prepaid=_prepaid_settings(  # inside: a bad duration is a clean refusal
+                prepaid_reminder, prepaid_cut_grace, prepaid_reward_points, prepaid_reward_min
+            ),
             actor=actor or default_actor(),
             reason=reason,
         )

@@ -19,6 +19,7 @@ from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
 from utilipay.cli.admin import billers_app, channels_app
+from utilipay.cli.audit import audit_app
 from utilipay.cli.autopay import accounts_app, autopay_app
 from utilipay.cli.billing import billing_app
 from utilipay.cli.channelsim import channel_sim
@@ -41,6 +42,7 @@ from utilipay.cli.runtime import (
 from utilipay.cli.settle import settle_app
 from utilipay.cli.sim import biller_sim
 from utilipay.cli.tariffs import tariffs_app
+from utilipay.cli.tokens import tokens_app
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
 from utilipay.errors import DomainError
@@ -74,6 +76,8 @@ app.add_typer(head_end_app, name="head-end")
 recon_app.command("import")(recon_import)
 app.add_typer(recon_app, name="recon")
 app.add_typer(settle_app, name="settle")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
 app.command("worker")(worker)
 app.command("statement")(statement)
 app.command("biller-sim")(biller_sim)

@@ -19,7 +19,7 @@ from utilipay.errors import DomainError, ErrorCode
 from utilipay.money import format_yuan
 from utilipay.prepaid import service
 from utilipay.prepaid.accrual import DayAccrued, accrue_through, first_day_due
-from utilipay.prepaid.cuts import cut_due
+from utilipay.prepaid.cuts import cut_due, held_for_warning
 from utilipay.prepaid.statements import issue_statements, last_month
 
 prepaid_app = typer.Typer(help="Prepaid smart payment (智能交费): balances, daily accrual, cuts.")
@@ -117,13 +117,20 @@ def _day_out(d: DayAccrued) -> dict[str, Any]:
 
 @prepaid_app.command("cut")
 def prepaid_cut(now: Now = None) -> None:
-    """Cut supply to accounts whose arrears outlived the grace (working days, 09:00-17:00)."""
+    """Cut supply to accounts whose arrears outlived the grace (working days, 09:00-17:00),
+    the grace counted from the outage warning too."""
     clock = _clock(now)
 
-    async def work(conn: AsyncConnection) -> int:
-        return await cut_due(conn, clock.now())
+    async def work(conn: AsyncConnection) -> tuple[int, int]:
+        return await cut_due(conn, clock.now()), await held_for_warning(conn, clock.now())
 
-    console.print(f"{run_in_transaction(work)} account(s) cut as of {clock.now().isoformat()}")
+    cut, held = run_in_transaction(work)
+    console.print(f"{cut} account(s) cut as of {clock.now().isoformat()}")
+    if held:
+        console.print(
+            f"{held} account(s) in arrears past the grace not cut: their outage warning has "
+            "not gone out in this episode, or went out less than the grace period ago"
+        )
 
 
 @prepaid_app.command("statements")

@@ -99,8 +99,14 @@ def in_transaction(
 
 def run_in_transaction(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """Run ``work`` in one transaction; a refusal becomes a message and exit code 1."""
+    return run_steps(in_transaction(work))
+
+
+def run_steps(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run ``work``, which opens its own transactions (one per step, none held across a
+    network call); a refusal becomes a message and exit code 1."""
     try:
-        return run_with_engine(in_transaction(work))
+        return run_with_engine(work)
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
         raise typer.Exit(1) from None

@@ -6,18 +6,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
-from utilipay.admin.auth import admin_actor
+from utilipay.admin.auth import OpsReader, SettlementWriter
 from utilipay.api.hub import Hub
 from utilipay.api.json import json_response, parse_body
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.settlement import config, files, payouts, service
 
 router = APIRouter(prefix="/admin/v1/settlements", tags=["admin"])
-Actor = Annotated[str, Depends(admin_actor)]
 Code = Annotated[StrictStr, Field(min_length=1, max_length=32)]
 
 
@@ -54,7 +53,7 @@ def _hub(request: Request) -> Hub:
 
 
 @router.post("/run")
-async def run_day(request: Request, actor: Actor) -> Response:
+async def run_day(request: Request, actor: SettlementWriter) -> Response:
     """Settle a past business day, then match open payouts against imported bank lines."""
     hub = _hub(request)
     body = parse_body(RunIn, await request.body(), request.headers.get("content-type"))
@@ -80,7 +79,7 @@ def _matched(m: payouts.Matched) -> dict[str, Any]:
 @router.get("")
 async def show(
     request: Request,
-    actor: Actor,
+    actor: OpsReader,
     day: Annotated[date, Query(alias="date")],
     biller: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
@@ -93,7 +92,7 @@ async def show(
 @router.get("/{biller}/{day}/file")
 async def settlement_file(
     request: Request,
-    actor: Actor,
+    actor: OpsReader,
     biller: str,
     day: date,
     kind: Annotated[Literal["csv", "xml"], Query(alias="format")] = "csv",
@@ -109,7 +108,7 @@ async def settlement_file(
 
 
 @router.put("/accounts/{biller}")
-async def put_account(biller: str, request: Request, actor: Actor) -> Response:
+async def put_account(biller: str, request: Request, actor: SettlementWriter) -> Response:
     hub = _hub(request)
     body = parse_body(AccountIn, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:
@@ -120,7 +119,7 @@ async def put_account(biller: str, request: Request, actor: Actor) -> Response:
 
 
 @router.put("/fees/{party}/{code}")
-async def put_fee(party: str, code: str, request: Request, actor: Actor) -> Response:
+async def put_fee(party: str, code: str, request: Request, actor: SettlementWriter) -> Response:
     """A biller's (the hub's service fee) or a channel's fee rule from a day on."""
     try:
         kind = config.Party(party)
