@@ -8,13 +8,14 @@ upgrade`` once per session; every test starts from empty tables.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import httpx
@@ -35,10 +36,12 @@ from utilipay.channelsim.app import app_for
 from utilipay.channelsim.simulator import ChannelSim, ChannelSimConfig
 from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
-from utilipay.config import Settings, get_settings
+from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.db.migrate import upgrade
 from utilipay.directory import Directory
+from utilipay.tokens import service as tokens
+from utilipay.tokens.scopes import Scope
 from utilipay.worker.context import WorkerContext
 
 START = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai
@@ -156,17 +159,35 @@ async def http(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+async def admin_token(
+    engine: AsyncEngine, clock: FrozenClock, *scopes: Scope, name: str
+) -> dict[str, str]:
+    """The headers of a new API token ``name`` with ``scopes`` (every scope if none)."""
+    async with engine.begin() as conn:
+        _, secret = await tokens.create(conn, clock, name, scopes or list(Scope), actor="test")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+class AdminHeaders(Protocol):
+    async def __call__(self, *scopes: Scope, name: str | None = None) -> dict[str, str]: ...
+
+
 @pytest.fixture
-def admit(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str], dict[str, str]]]:
-    """Opens the admin API to one named token for this test; gives the header to send."""
+def admin_headers(engine: AsyncEngine, clock: FrozenClock) -> AdminHeaders:
+    """Headers for an admin request with the scopes given (every scope if none), from a new
+    token named ``name`` or admin-1, admin-2, …: ``await admin_headers(Scope.OPS_READ)``."""
+    names = itertools.count(1)
 
-    def open_to(name: str, token: str) -> dict[str, str]:
-        monkeypatch.setenv("UTILIPAY_ADMIN_TOKENS", f"{name}:{token}")
-        get_settings.cache_clear()
-        return {"Authorization": f"Bearer {token}"}
+    async def make(*scopes: Scope, name: str | None = None) -> dict[str, str]:
+        return await admin_token(engine, clock, *scopes, name=name or f"admin-{next(names)}")
 
-    yield open_to
-    get_settings.cache_clear()
+    return make
+
+
+@pytest.fixture
+async def admin(admin_headers: AdminHeaders) -> dict[str, str]:
+    """Headers of an API token with every scope."""
+    return await admin_headers(name="admin")
 
 
 @pytest.fixture

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
-from utilipay.clock import Clock
+from utilipay.clock import SHANGHAI, Clock
+from utilipay.tariffs import service as tariffs
 
 HEADER = "biller,account,holder,bill_no,period,amount,late_fee,due_date\n"
 ACCOUNT = "0112345678"
@@ -63,3 +65,77 @@ async def counts(engine: AsyncEngine) -> dict[str, int]:
             )
         ).one()
     return dict(row._mapping)
+
+
+async def install_meter(
+    conn: AsyncConnection,
+    biller: str,
+    account: str,
+    *,
+    service: str = "water",
+    since: datetime = datetime(2026, 1, 1, tzinfo=SHANGHAI),
+    removed: datetime | None = None,
+    meter_id: str | None = None,
+) -> None:
+    """A meter on the account, as a meters import records it."""
+    import_id = (
+        await conn.execute(
+            text(
+                "INSERT INTO reading_imports (kind, source, sha256, counts, warnings, actor,"
+                " imported_at) VALUES ('meters', 'test', repeat('0', 64), '{}', '[]', 'test',"
+                " :since) RETURNING id"
+            ),
+            {"since": since},
+        )
+    ).scalar_one()
+    await conn.execute(
+        text(
+            "INSERT INTO meters (biller_id, meter_id, account_no, service, unit, registers,"
+            " digits, installed_at, removed_at, import_id)"
+            " SELECT id, :m, :a, :service, :unit, '{total}', 8, :since, :removed, :i"
+            " FROM billers WHERE code = :biller"
+        ),
+        {"m": meter_id or f"MTR-{account}", "a": account, "service": service,
+         "unit": "kWh" if service == "electricity" else "m3", "since": since,
+         "removed": removed, "i": import_id, "biller": biller},
+    )  # fmt: skip
+
+
+async def residential_tariff(
+    conn: AsyncConnection, clock: Clock, biller: str, tariff: str, since: date = date(2026, 1, 1)
+) -> None:
+    """The shipped tariffs, and ``tariff`` for the biller's residential class from ``since``."""
+    await tariffs.load_tariffs(conn, clock, None, "test")
+    await tariffs.assign_tariff(
+        conn, clock, biller=biller, customer_class="residential", tariff_code=tariff,
+        effective_from=since, actor="test",
+    )  # fmt: skip
+
+
+async def open_customer_account(conn: AsyncConnection, biller: str, account: str) -> None:
+    """A hosted account with no bills (holder 张三)."""
+    await conn.execute(
+        text(
+            "INSERT INTO customer_accounts (biller_id, account_no, holder_name, address,"
+            " created_at, language) SELECT id, :a, '张三', '', now(), 'zh-CN'"
+            " FROM billers WHERE code = :biller"
+        ),
+        {"a": account, "biller": biller},
+    )
+
+
+async def prepaid_ready(
+    conn: AsyncConnection, clock: Clock, biller: str, account: str, *, tariff: str
+) -> None:
+    """What prepaid enrolment needs: a tariff for the account's (residential) class, and a
+    meter in service."""
+    await residential_tariff(conn, clock, biller, tariff)
+    service = "electricity" if tariff.startswith("BJ_ELEC") else "water"
+    await install_meter(conn, biller, account, service=service)
+
+
+async def audited_actors(engine: AsyncEngine, action: str) -> list[str]:
+    """Who the audit log says did ``action``, oldest first."""
+    async with engine.connect() as conn:
+        query = text("SELECT actor FROM audit_log WHERE action = :a ORDER BY id")
+        return [r.actor for r in await conn.execute(query, {"a": action})]

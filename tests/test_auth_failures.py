@@ -3,7 +3,7 @@ they keep failing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,7 +17,6 @@ from utilipay.channels.ratelimit import FailedAuthentications
 from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 
-TOKEN = "edge-admin-token-0123456789abcdef"
 __all__ = ["remote_water"]  # a fixture used here
 
 
@@ -110,13 +109,13 @@ async def test_failed_authentications_are_in_the_metrics(
     http: httpx.AsyncClient,
     clock: FrozenClock,
     hub: Any,
-    admit: Callable[[str, str], dict[str, str]],
+    admin: dict[str, str],
 ) -> None:
     forger = ChannelClient(http, "WECHAT", "not-the-secret-0123456", clock)
     await forger.call("GET", "/v1/billers")
     await forger.call("GET", "/v1/billers")
     await ChannelClient(http, "NOSUCH", SECRET, clock).call("GET", "/v1/billers")
-    exposition = (await http.get("/metrics", headers=admit("ops", TOKEN))).text
+    exposition = (await http.get("/metrics", headers=admin)).text
     assert 'utilipay_auth_failures_total{address="",channel="WECHAT"} 2.0' in exposition
     assert 'utilipay_auth_failures_total{address="127.0.0.1",channel=""} 1.0' in exposition
     assert "utilipay_auth_blocked_callers 0.0" in exposition

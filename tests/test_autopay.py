@@ -31,9 +31,21 @@ def sh(text_: str) -> datetime:
     return datetime.fromisoformat(text_).replace(tzinfo=SHANGHAI)
 
 
+async def bind(
+    client: ChannelClient, payer: str, account: str = ACCOUNT, biller: str = "BJWATER"
+) -> dict[str, Any]:
+    """The seed rule: a payer binds the account number first, then signs auto-pay."""
+    body = {"payer": payer, "biller": biller, "account": account}
+    r = await client.call("POST", "/v1/bindings", json=body)
+    assert r.status_code in {200, 201}, r.text
+    found: dict[str, Any] = r.json()
+    return found
+
+
 async def sign(wechat: ChannelClient, **more: Any) -> dict[str, Any]:
     body = {"payer": "wx-payer", "biller": "BJWATER", "account": ACCOUNT,
             "funding_sources": SOURCES} | more  # fmt: skip
+    await bind(wechat, body["payer"], body["account"], body["biller"])
     r = await wechat.call("POST", "/v1/mandates", json=body)
     assert r.status_code == 201, r.text
     found: dict[str, Any] = r.json()
@@ -105,6 +117,7 @@ async def test_signing_listing_changing_and_cancelling(
 
     second = {"payer": "another", "biller": "BJWATER", "account": ACCOUNT,
               "funding_sources": SOURCES}  # fmt: skip
+    await bind(wechat, "another")
     again = await wechat.call("POST", "/v1/mandates", json=second)
     assert (again.status_code, again.json()["code"]) == (409, "MANDATE_EXISTS")
     listed = await wechat.call("GET", "/v1/mandates", params={"payer": "wx-payer"})
@@ -170,6 +183,32 @@ async def sign_id(engine: AsyncEngine) -> str:
         return found
 
 
+async def test_a_mandate_is_signed_only_for_an_account_the_payer_bound_at_that_channel(
+    wechat: ChannelClient, alipay: ChannelClient, autopay: Any, engine: AsyncEngine, clock: Any
+) -> None:
+    await import_bills(engine, clock, bill_line("B0"), bill_line("B1", "0112345679"))
+    body = {"payer": "wx-payer", "biller": "BJWATER", "account": ACCOUNT,
+            "funding_sources": SOURCES}  # fmt: skip
+
+    async def refused() -> None:
+        r = await wechat.call("POST", "/v1/mandates", json=body)
+        assert (r.status_code, r.json()["code"]) == (409, "BINDING_REQUIRED"), r.text
+        assert "bind" in r.json()["detail"]
+
+    await refused()  # never bound
+    await bind(wechat, "someone-else")  # another payer's binding
+    await bind(alipay, "wx-payer")  # the payer, at another channel
+    await bind(wechat, "wx-payer", "0112345679")  # the payer's other account
+    await refused()
+    binding = await bind(wechat, "wx-payer")
+    assert (await wechat.call("DELETE", f"/v1/bindings/{binding['id']}")).status_code == 204
+    await refused()  # unbound again
+    assert await events(engine, "mandate.") == []
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM mandates"))).scalar_one() == 0
+    assert (await sign(wechat))["status"] == "ACTIVE"
+
+
 @pytest.mark.parametrize(
     ("more", "status", "code"),
     [
@@ -188,6 +227,7 @@ async def test_signing_refusals(
     more: dict[str, Any], status: int, code: str,
 ) -> None:  # fmt: skip
     await import_bills(engine, clock, bill_line("B0"))
+    await bind(wechat, "p")
     body = {"payer": "p", "biller": "BJWATER", "account": ACCOUNT, "funding_sources": SOURCES}
     r = await wechat.call("POST", "/v1/mandates", json=body | more)
     assert (r.status_code, r.json()["code"]) == (status, code)

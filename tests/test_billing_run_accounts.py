@@ -75,6 +75,8 @@ async def test_prepaid_days_are_left_to_the_daily_accrual(
     engine: AsyncEngine, clock: FrozenClock, power: None
 ) -> None:
     await open_accounts(engine, POWER, A, B)
+    for account in (A, B):
+        await add_meter(engine, POWER, account, datetime(2026, 1, 1, tzinfo=UTC))
     async with engine.begin() as conn:  # A all month, B from 16 October
         await prepaid.enroll(conn, clock, POWER, A, accrue_from=date(2026, 9, 1), actor="t")
         await prepaid.enroll(conn, clock, POWER, B, accrue_from=date(2026, 10, 16), actor="t")

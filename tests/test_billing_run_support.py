@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.helpers import install_meter
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
 from utilipay.billing.run import RunReport, run_billing
@@ -165,21 +166,6 @@ async def add_meter(
 ) -> None:
     """A meter on the account, as the readings import records it."""
     async with engine.begin() as conn:
-        import_id = (
-            await conn.execute(
-                text(
-                    "INSERT INTO reading_imports (kind, source, sha256, counts, warnings, actor,"
-                    " imported_at) VALUES ('meters', 'test', repeat('0', 64), '{}', '[]', 't',"
-                    " now()) RETURNING id"
-                )
-            )
-        ).scalar_one()
-        await conn.execute(
-            text(
-                "INSERT INTO meters (biller_id, meter_id, account_no, service, unit, registers,"
-                " digits, installed_at, removed_at, import_id)"
-                " SELECT id, 'MTR-' || :a, :a, 'electricity', 'kWh', '{total}', 8, :i, :r, :imp"
-                " FROM billers WHERE code = :biller"
-            ),
-            {"a": account, "i": installed_at, "r": removed_at, "imp": import_id, "biller": biller},
+        await install_meter(
+            conn, biller, account, service="electricity", since=installed_at, removed=removed_at
         )

@@ -141,6 +141,54 @@ def test_refusals_are_messages_with_exit_code_1(
     assert message in r.output
 
 
+def test_a_bills_file_is_refused_with_every_bad_line_read_or_checked(
+    cli: CliRunner, tmp_path: Path, db_url: URL
+) -> None:
+    invoke(cli, "billers", "add", "BJWATER", "--name", "北京自来水", "--category", "water",
+           "--mode", "hosted", "--account-rule", r"(0[1-9]|25)\d{8}")  # fmt: skip
+    first = tmp_path / "first.csv"
+    first.write_text(HEADER + bill_line("B1") + "\n")
+    assert invoke(cli, "bills", "import", str(first)).exit_code == 0
+    bad = [
+        bill_line("B2", amount=0),  # line 2: unreadable
+        bill_line("B3").replace("BJWATER", "NOPE"),  # 3: an unknown biller
+        bill_line("B1", amount=99),  # 4: B1 with other content
+        bill_line("B4", account="9912345678"),  # 5: fails the account rule
+        bill_line("B5"),  # 6: good, and still not imported
+        *(bill_line(f"Z{n}", amount=0) for n in range(150)),  # lines 7-156
+    ]
+    file = tmp_path / "bad.csv"
+    file.write_text(HEADER + "\n".join(bad) + "\n")
+    r = invoke(cli, "bills", "import", str(file))
+    assert r.exit_code == 1
+    output = r.output.replace("\n", " ")
+    assert "154 bad line(s), nothing imported" in output
+    for expected in (
+        "line 2: amount 0 must be", "line 3: unknown biller NOPE",
+        "line 4: bill B1 exists with different content",
+        "line 5: account 9912345678 fails BJWATER's account rule", "line 102: amount 0",
+    ):  # fmt: skip
+        assert expected in output
+    assert "line 103:" not in output and "… and 54 more" in output
+    assert sql(db_url, "SELECT bill_no, amount FROM bills") == [("B1", 12345)]
+
+
+def test_a_rate_limit_of_0_means_none_on_adding_as_on_updating(cli: CliRunner, db_url: URL) -> None:
+    secret = "cli-wechat-secret-0123456789"
+    r = invoke(cli, "channels", "add", "WECHAT", "--secret", secret, "--rate-limit", "0")
+    assert r.exit_code == 0, r.output
+    assert sql(db_url, "SELECT rate_limit FROM channels") == [(None,)]
+    assert invoke(cli, "channels", "update", "WECHAT", "--rate-limit", "50").exit_code == 0
+    assert sql(db_url, "SELECT rate_limit FROM channels") == [(50,)]
+    assert invoke(cli, "channels", "update", "WECHAT", "--rate-limit", "0").exit_code == 0
+    assert sql(db_url, "SELECT rate_limit FROM channels") == [(None,)]
+    for command in (("add", "ALIPAY", "--secret", secret), ("update", "WECHAT")):
+        r = invoke(cli, "channels", *command, "--rate-limit", "-1")
+        assert r.exit_code == 1
+        assert "rate limit -1: give 1 to 1,000,000 requests per second, or 0 for none" in r.output
+    assert sql(db_url, "SELECT code, rate_limit FROM channels") == [("WECHAT", None)]
+
+
 def test_check_exits_non_zero_on_broken_books(cli: CliRunner, db_url: URL) -> None:
     invoke(cli, "channels", "add", "WECHAT", "--secret", "cli-wechat-secret-0123456789")
     sql(
@@ -169,7 +217,7 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✗" not in done.stdout
-    assert done.stdout.count("✓") == 25
+    assert done.stdout.count("✓") == 26
     assert "SUCCEEDED" in done.stdout.split("The worker asked the utility")[1]
     # auto-pay: the card declines, the balance pays, the bill is written off, the payer is told
     autopay = done.stdout.split("signs auto-pay")[1]
@@ -187,7 +235,9 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     day_end = done.stdout.split("Day end")[1]
     assert "│ MATCHED         │ 5       │" in day_end
     assert "│ CHANNEL_ONLY    │ 1       │" in day_end
-    assert "left for a person: the hub has no payment" in day_end.replace("\n", " ")
+    assert "opened for a person" in day_end.replace("\n", " ")
+    queue = day_end.split("the exceptions queue")[1]
+    assert "CHANNEL_ONLY" in queue and "WX-LOST-0001" in queue
     assert "│ BJWATER │ SETTLED │ 0.00           │ 203.85 │ 0.00    │ 0.12 │ 203.73 │" in day_end
     assert "BJWATER,2026-" in day_end and ",TOTAL," in day_end
     assert "FAILED" not in done.stdout and "GAVE_UP" not in done.stdout

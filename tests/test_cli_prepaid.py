@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
 from tests.conftest import WATER_RULE
 from tests.test_cli import cli, invoke, sql  # noqa: F401 (the cli fixture)
+from tests.test_readings_reads import METERS_HEADER
 
 ACCOUNT = "0100000001"
 
@@ -37,6 +39,7 @@ def test_a_quote_prints_the_charge_band_by_band(cli: CliRunner) -> None:  # noqa
 def test_enroll_accrue_show_statements_and_cut_as_of_a_day(
     cli: CliRunner,  # noqa: F811
     db_url: URL,
+    tmp_path: Path,
 ) -> None:
     invoke(cli, "billers", "add", "BJPOWER", "--name", "国网北京电力", "--category",
            "electricity", "--mode", "hosted", "--account-rule", WATER_RULE)  # fmt: skip
@@ -49,6 +52,15 @@ def test_enroll_accrue_show_statements_and_cut_as_of_a_day(
         "INSERT INTO customer_accounts (biller_id, account_no, holder_name, address, created_at,"
         f" language) SELECT id, '{ACCOUNT}', '赵六', '', now(), 'zh-CN' FROM billers"
         " WHERE code = 'BJPOWER'",
+    )
+    unmetered = invoke(cli, "prepaid", "enroll", "BJPOWER", ACCOUNT, "--from", "2026-10-30")
+    assert unmetered.exit_code == 1 and "no meter in service on 2026-10-30" in unmetered.output
+    meters = tmp_path / "meters.csv"
+    meters.write_text(f"{METERS_HEADER}\nBJPOWER,{ACCOUNT},赵六,M1,electricity,kWh,total,6,1,"
+                      "2026-01-01T00:00:00+08:00,\n")  # fmt: skip
+    assert invoke(cli, "readings", "import", str(meters)).exit_code == 0
+    sql(
+        db_url,
         "INSERT INTO daily_usage (biller_id, account_no, day, register, quantity, estimated)"
         f" SELECT id, '{ACCOUNT}', d::date, 'total', 8, false FROM billers,"
         " generate_series('2026-10-30'::date, '2026-11-02'::date, '1 day') d"
@@ -56,7 +68,10 @@ def test_enroll_accrue_show_statements_and_cut_as_of_a_day(
     )
     enrolled = invoke(cli, "prepaid", "enroll", "BJPOWER", ACCOUNT, "--from", "2026-10-30")
     assert enrolled.exit_code == 0, enrolled.output
-    accrued = invoke(cli, "prepaid", "accrue", "--date", "2026-11-01", "--json")
+    accrued = invoke(
+        cli, "prepaid", "accrue", "--date", "2026-11-01", "--now", "2026-11-02T08:00:00+08:00",
+        "--json",
+    )  # fmt: skip
     assert accrued.exit_code == 0, accrued.output
     days = json.loads(accrued.stdout)
     assert [(d["day"], d["accounts"], d["posted"]) for d in days] == [
@@ -68,8 +83,12 @@ def test_enroll_accrue_show_statements_and_cut_as_of_a_day(
     )  # fmt: skip
     issued = invoke(cli, "prepaid", "statements", "--month", "2026-10")
     assert "1 statement(s) issued for 2026-10" in issued.stdout
-    # Saturday: nobody is cut; Monday morning, the day's grace long over: cut
+    # warned on 2 November at 08:00 (the first charge): not cut on the 2nd, a working day,
+    # before the grace is over; not on Saturday; Monday morning, the grace long over: cut
     sql(db_url, "UPDATE prepaid_accounts SET state_since = '2026-11-01T00:00:00Z'")
+    early = invoke(cli, "prepaid", "cut", "--now", "2026-11-02T16:00:00+08:00")
+    assert early.stdout.startswith("0 account(s) cut")
+    assert "1 account(s) in arrears past the grace not cut" in early.stdout
     saturday = invoke(cli, "prepaid", "cut", "--now", "2026-11-07T10:00:00+08:00")
     assert saturday.stdout.startswith("0 account(s) cut")
     monday = invoke(cli, "prepaid", "cut", "--now", "2026-11-09T10:00:00+08:00")

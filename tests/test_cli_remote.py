@@ -43,7 +43,7 @@ def test_a_remote_biller_is_registered_and_its_key_rotated(cli: CliRunner, db_ur
     assert tuple(unseal(k) for k in keys) == ("second-key-0123456", "first-key-0123456")
     invoke(cli, "billers", "update", "RPOWER", "--retire-previous-key")
     assert sql(db_url, "SELECT previous_key FROM biller_connections")[0] == (None,)
-    logged = str(sql(db_url, "SELECT details FROM audit_log"))
+    logged = str(sql(db_url, "SELECT details, before, after FROM audit_log"))
     assert "first-key" not in logged and "second-key" not in logged  # keys never reach the log
     assert "key rotated" in logged
 

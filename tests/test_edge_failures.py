@@ -4,7 +4,6 @@ without the client's data; a database connection lost mid-request is 503 with Re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -17,19 +16,13 @@ from tests.conftest import raw_connect
 from tests.test_bad_input import assert_problem
 from utilipay.payments import exceptions
 
-TOKEN = "edge-admin-token-0123456789abcdef"
 SECRET_INPUT = "client-data-4711"
-
-
-@pytest.fixture
-def admin(admit: Callable[[str, str], dict[str, str]]) -> dict[str, str]:
-    return admit("edge", TOKEN)
 
 
 async def test_an_unexpected_error_in_a_route_is_problem_json_logged_in_one_line(
     http: httpx.AsyncClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def failing_query(conn: AsyncConnection) -> Any:
+    async def failing_query(conn: AsyncConnection, kind: object = None) -> Any:
         # a real PostgreSQL error whose message and statement carry a parameter
         await conn.execute(text("SELECT CAST(:v AS integer)"), {"v": SECRET_INPUT})
 

@@ -3,7 +3,6 @@ hub cannot compute with are 400 ``MALFORMED_REQUEST``, never a database error.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,13 +11,6 @@ import structlog
 
 from tests.test_bad_input import assert_problem
 from utilipay.client import ChannelClient
-
-TOKEN = "edge-admin-token-0123456789abcdef"
-
-
-@pytest.fixture
-def admin(admit: Callable[[str, str], dict[str, str]]) -> dict[str, str]:
-    return admit("edge", TOKEN)
 
 
 @pytest.mark.parametrize(

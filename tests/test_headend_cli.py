@@ -35,8 +35,8 @@ def cli(db_url: URL, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> It
     get_settings.cache_clear()
 
 
-def invoke(cli: CliRunner, *args: str) -> tuple[int, str]:
-    result = cli.invoke(app, list(args), catch_exceptions=False)
+def invoke(cli: CliRunner, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = cli.invoke(app, list(args), catch_exceptions=False, input=stdin)
     return result.exit_code, " ".join(result.output.replace("│", " ").split())
 
 
@@ -56,8 +56,8 @@ def test_setting_a_head_end_and_listing_its_commands(cli: CliRunner, db_url: URL
     assert code == 2 and "must be a positive number with a unit" in output
     code, output = invoke(
         cli, "head-end", "set", "BJPOWER", "--url", "https://he.example.com/api", "--secret",
-        SECRET, "--connect-timeout", "2s", "--total-timeout", "8s", "--give-up-after", "2h",
-        "--reason", "new head-end",
+        "-", "--connect-timeout", "2s", "--total-timeout", "8s", "--give-up-after", "2h",
+        "--reason", "new head-end", stdin=SECRET,
     )  # fmt: skip
     assert code == 0, output
     assert output == (

@@ -19,7 +19,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import _settings
-from tests.helpers import payment_body
+from tests.helpers import (
+    install_meter,
+    open_customer_account,
+    payment_body,
+    residential_tariff,
+)
 from utilipay.api.server import ServerThread
 from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
@@ -64,42 +69,25 @@ async def worker(
 async def open_prepaid(
     engine: AsyncEngine, clock: FrozenClock, account: str, meters: dict[str, bool]
 ) -> None:
-    """A hosted account on prepaid (at zero: ARREARS) with ``meters`` (id → still installed)."""
+    """A hosted account on prepaid with ``meters`` (id → still installed): at zero, in
+    ARREARS, and warned as its first day's charge would warn it, a day before now."""
     async with engine.begin() as conn:
+        await open_customer_account(conn, "BJWATER", account)
+        await residential_tariff(conn, clock, "BJWATER", "BJ_WATER_RES")
+        since = clock.now() - timedelta(days=400)
+        for meter_id, installed in meters.items():
+            removed = None if installed else clock.now() - timedelta(days=30)
+            await install_meter(
+                conn, "BJWATER", account, meter_id=meter_id, since=since, removed=removed
+            )
+        await prepaid.enroll(conn, clock, "BJWATER", account, actor="test")
         await conn.execute(
             text(
-                "INSERT INTO customer_accounts (biller_id, account_no, holder_name, address,"
-                " created_at, language) SELECT id, :a, '张三', '', now(), 'zh-CN'"
-                " FROM billers WHERE code = 'BJWATER'"
+                "UPDATE prepaid_accounts SET notified = '{ARREARS}', outage_warned_at = :at"
+                " WHERE account_no = :a"
             ),
-            {"a": account},
+            {"a": account, "at": clock.now() - timedelta(days=1)},
         )
-        await prepaid.enroll(conn, clock, "BJWATER", account, actor="test")
-        imported = await conn.execute(
-            text(
-                "INSERT INTO reading_imports (kind, source, sha256, counts, warnings, actor,"
-                " imported_at) VALUES ('meters', 'test', repeat('0', 64), '{}', '[]', 'test',"
-                " :now) RETURNING id"
-            ),
-            {"now": clock.now()},
-        )
-        import_id = imported.scalar_one()
-        for meter_id, installed in meters.items():
-            await conn.execute(
-                text(
-                    "INSERT INTO meters (biller_id, meter_id, account_no, service, unit,"
-                    " registers, digits, installed_at, removed_at, import_id)"
-                    " SELECT id, :m, :a, 'water', 'm3', '{total}', 6, :since, :removed, :i"
-                    " FROM billers WHERE code = 'BJWATER'"
-                ),
-                {
-                    "m": meter_id,
-                    "a": account,
-                    "since": clock.now() - timedelta(days=400),
-                    "removed": None if installed else clock.now() - timedelta(days=30),
-                    "i": import_id,
-                },
-            )
 
 
 async def cut(engine: AsyncEngine, clock: FrozenClock, at: datetime) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -10,24 +9,22 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import START, channel, water
+from tests.conftest import START, AdminHeaders, channel, water
 from tests.test_recon_run import payment
 from utilipay.metrics.service import QUEUES
 from utilipay.outbox.service import Event, emit
-
-TOKEN = "metrics-admin-token-0123456789abcdef"
+from utilipay.tokens.scopes import Scope
 
 
 @pytest.fixture
-def admin(
-    http: httpx.AsyncClient, admit: Callable[[str, str], dict[str, str]]
-) -> httpx.AsyncClient:
-    admit("prometheus", TOKEN)
+async def admin(http: httpx.AsyncClient, admin_headers: AdminHeaders) -> httpx.AsyncClient:
+    """The hub, as a Prometheus scrape job with its own token sees it."""
+    http.headers.update(await admin_headers(Scope.METRICS_READ, name="prometheus"))
     return http
 
 
 async def scrape(admin: httpx.AsyncClient) -> dict[tuple[str, tuple[str, ...]], float]:
-    r = await admin.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    r = await admin.get("/metrics")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain; version=")
     return {
@@ -61,8 +58,8 @@ async def test_backlogs_count_what_waits_and_how_long_the_oldest_has(
     assert busy[("utilipay_backlog_items", ("exceptions",))] == 0
 
 
-async def test_metrics_are_for_admins_only(admin: httpx.AsyncClient) -> None:
-    for headers in ({}, {"Authorization": "Bearer not-the-token-0123456789abc"}):
-        r = await admin.get("/metrics", headers=headers)
+async def test_metrics_are_for_admins_only(http: httpx.AsyncClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer upt_" + "x" * 43}):
+        r = await http.get("/metrics", headers=headers)
         assert r.status_code == 401
         assert r.headers["content-type"] == "application/problem+json"

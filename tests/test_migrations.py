@@ -14,6 +14,7 @@ from utilipay.db.engine import drop_database
 from utilipay.db.migrate import downgrade, upgrade
 from utilipay.schema import metadata
 from utilipay.security.sealing import PREFIX, unseal
+from utilipay.tariffs.service import LoadReport
 
 
 def _sync(url: URL) -> URL:
@@ -52,6 +53,44 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         upgrade(scratch)
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+        engine.dispose()
+    finally:
+        asyncio.run(drop_database(scratch))
+
+
+def test_the_upgrade_loads_the_shipped_tariffs_and_their_new_versions(db_url: URL) -> None:
+    scratch = db_url.set(database=f"utilipay_shipped_{os.getpid()}")
+    asyncio.run(drop_database(scratch))
+    versions = "SELECT tariff_code, effective_from FROM tariff_versions ORDER BY 1, 2"
+    try:
+        first = upgrade(scratch)
+        assert first is not None
+        engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
+        with engine.connect() as conn:
+            loaded = conn.execute(text(versions)).all()
+        assert {code for code, _ in loaded} == {"BJ_ELEC_RES", "BJ_ELEC_RES_YEAR", "BJ_WATER_RES"}
+        assert sorted(first.added) == [tuple(row) for row in loaded]
+        again = upgrade(scratch)
+        assert again is not None and (again.added, len(again.unchanged)) == ([], len(loaded))
+        # A version shipped after the database was made: the next upgrade adds it.
+        newest = loaded[-1]
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))  # immutable rows
+            where = "tariff_code = :c AND effective_from = :d"
+            conn.execute(
+                text(f"DELETE FROM tariff_blocks WHERE version_id IN "
+                     f"(SELECT id FROM tariff_versions WHERE {where})"),
+                {"c": newest[0], "d": newest[1]},
+            )  # fmt: skip
+            conn.execute(
+                text(f"DELETE FROM tariff_versions WHERE {where}"), {"c": newest[0], "d": newest[1]}
+            )
+        assert upgrade(scratch) == LoadReport(added=[tuple(newest)], unchanged=loaded[:-1])
+        with engine.connect() as conn:
+            audited = conn.execute(
+                text("SELECT DISTINCT actor FROM audit_log WHERE action = 'tariff.version_loaded'")
+            ).all()
+        assert audited == [("utilipay db upgrade",)]
         engine.dispose()
     finally:
         asyncio.run(drop_database(scratch))

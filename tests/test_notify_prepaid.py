@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
 from tests.conftest import WATER_RULE
-from tests.helpers import ACCOUNT, payment_body
+from tests.helpers import ACCOUNT, install_meter, payment_body
 from tests.receivers import receiver
 from tests.test_notify_support import NOWHERE, dispatch, point_at, queued, undispatch
 from utilipay.billers import service as billers_service
@@ -75,6 +75,7 @@ async def power_account(engine: AsyncEngine, clock: FrozenClock, hub: Any) -> No
             ),
             {"a": ACCOUNT, "phone": PHONE, "email": EMAIL},
         )
+        await install_meter(conn, "BJPOWER", ACCOUNT, service="electricity")
         await prepaid.enroll(conn, clock, "BJPOWER", ACCOUNT, accrue_from=NOV_21, actor="test")
     await hub.directory.reload()
 

@@ -12,6 +12,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from utilipay.api.app import create_app
+from utilipay.tokens.scopes import Scope
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
@@ -57,15 +58,16 @@ def test_signing_headers_and_admin_tokens_are_security_schemes(doc: dict[str, An
     headers = {s["name"] for s in schemes.values() if s["type"] == "apiKey"}
     assert {"X-Utilipay-Channel", "X-Utilipay-Timestamp", "X-Utilipay-Nonce"} <= headers
     assert "X-Utilipay-Signature" in headers
-    assert {"type": "http", "scheme": "bearer"}.items() <= schemes["admin"].items()
+    assert {"type": "http", "scheme": "bearer"}.items() <= schemes["apiToken"].items()
     for path, _, operation in operations(doc):
         (requirement,) = operation["security"]
         if path.startswith("/v1/"):
             assert set(requirement) == {"channel", "timestamp", "nonce", "signature"}
         elif path.startswith("/biller/"):
             assert set(requirement) == {"biller", "billerTime", "billerSign"}
-        else:
-            assert set(requirement) == {"admin"}
+        else:  # an API token with the one scope the route needs, or a 403
+            (scope,) = requirement["apiToken"]
+            assert scope in {s.value for s in Scope} and "403" in operation["responses"]
 
 
 def test_every_error_status_is_problem_json(doc: dict[str, Any]) -> None:

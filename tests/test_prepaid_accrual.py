@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import WATER_RULE
-from tests.helpers import ACCOUNT, payment_body
+from tests.helpers import ACCOUNT, install_meter, payment_body
 from tests.test_prepaid_topup import books_hold, events
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
@@ -19,7 +19,7 @@ from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.accrual import accrue_day, accrue_through
-from utilipay.prepaid.cuts import cut_due
+from utilipay.prepaid.cuts import cut_due, held_for_warning
 from utilipay.prepaid.statements import issue_statements
 from utilipay.prepaid.tasks import run_prepaid
 from utilipay.tariffs import service as tariffs
@@ -56,6 +56,7 @@ async def power_account(
                 ),
                 {"a": account_no},
             )
+            await install_meter(conn, "BJPOWER", account_no, service="electricity")
             await prepaid.enroll(conn, clock, "BJPOWER", account_no, accrue_from=start, actor="t")
     await hub.directory.reload()
 
@@ -213,6 +214,34 @@ async def test_the_three_messages_come_once_per_episode_and_the_cut_waits_for_wo
 
 
 START_DAY = datetime(2026, 11, 7, tzinfo=UTC)
+
+
+async def test_nobody_is_cut_before_the_outage_warning_is_the_billers_grace_old(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any
+) -> None:
+    """Enrolled at zero, an account is in ARREARS at once, but nobody has told the payer:
+    the cut waits for the episode's outage warning (the first charge sends it) and then
+    for the biller's own grace period (two hours here) counted from it."""
+    await power_account(engine, clock, hub)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE billers SET prepaid_cut_grace_s = 7200"))
+        await conn.execute(text("UPDATE prepaid_accounts SET state_since = :t"), {"t": START_DAY})
+
+    async def cut() -> tuple[int, int]:
+        async with engine.begin() as conn:
+            return await cut_due(conn, clock.now()), await held_for_warning(conn, clock.now())
+
+    clock.set(datetime(2026, 11, 24, 1, tzinfo=UTC))  # Tuesday 09:00 in Shanghai
+    assert (await standing(engine)).state == "ARREARS"
+    assert await cut() == (0, 1)  # in arrears for weeks, never warned
+    await use(engine, NOV_1, "8")
+    assert (await accrue(engine, NOV_1, clock)).notices == 1  # the outage warning goes out
+    assert [e["state"] for e in await events(engine, "prepaid.arrears")] == ["ARREARS"]
+    clock.advance(timedelta(hours=1, minutes=59))
+    assert await cut() == (0, 1)  # warned, but less than the grace ago
+    clock.advance(timedelta(minutes=1))
+    assert await cut() == (1, 0)
+    assert (await standing(engine)).state == "CUT"
 
 
 async def _states(engine: AsyncEngine) -> list[str]:

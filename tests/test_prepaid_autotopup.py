@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import ACCOUNT, bill_line, import_bills
 from tests.test_autopay import (
     attempts,
+    bind,
     books_balance,
     debits,
     events,
@@ -27,7 +28,6 @@ from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.prepaid.accrual import accrue_day
 from utilipay.prepaid.autotopup import schedule_topups
-from utilipay.tariffs import service as tariffs
 
 
 async def water_use(engine: AsyncEngine, clock: FrozenClock, day: date, m3: str) -> None:
@@ -45,13 +45,7 @@ async def water_use(engine: AsyncEngine, clock: FrozenClock, day: date, m3: str)
 
 
 async def prepaid_water(engine: AsyncEngine, clock: FrozenClock) -> None:
-    async with engine.begin() as conn:
-        await tariffs.load_tariffs(conn, clock, None, "test")
-        await tariffs.assign_tariff(
-            conn, clock, biller="BJWATER", customer_class="residential",
-            tariff_code="BJ_WATER_RES", effective_from=date(2026, 1, 1), actor="test",
-        )  # fmt: skip
-    await open_account(engine, clock)  # at zero: in arrears from the start
+    await open_account(engine, clock)  # on BJ_WATER_RES, at zero: in arrears from the start
 
 
 async def test_a_low_balance_is_topped_up_once_per_episode(
@@ -145,6 +139,8 @@ async def test_the_top_up_amount_belongs_to_a_prepaid_account_and_within_the_cap
     await prepaid_water(engine, clock)
     other = "0198765432"
     await import_bills(engine, clock, bill_line("B1", account=other))  # billed, not prepaid
+    await bind(wechat, "wx-payer", other)
+    await bind(wechat, "wx-payer")
     not_prepaid = await wechat.call("POST", "/v1/mandates", json=body | {"account": other})
     assert (not_prepaid.status_code, not_prepaid.json()["code"]) == (400, "MALFORMED_REQUEST")
     assert "not prepaid" in not_prepaid.json()["detail"]

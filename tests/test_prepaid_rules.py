@@ -51,11 +51,14 @@ async def test_sql_and_python_agree(
 
 
 @given(start=fen, reminder=reminders, happenings=events)
-def test_an_episode_sends_each_message_once_and_cuts_only_after_grace(
+def test_an_episode_sends_each_message_once_and_cuts_only_after_the_warning_and_grace(
     start: int, reminder: int, happenings: list[int | None]
 ) -> None:
-    account = apply_balance(Account(State.NORMAL, 0), start, reminder).account
+    opened = apply_balance(Account(State.NORMAL, 0), start, reminder)
+    account = opened.account
     sent: dict[int, list[State]] = {}
+    if opened.notice is not None:
+        sent[account.episode] = [opened.notice]
     for happening in happenings:
         before = account
         change = (
@@ -66,7 +69,11 @@ def test_an_episode_sends_each_message_once_and_cuts_only_after_grace(
         if change.notice is not None:
             sent.setdefault(account.episode, []).append(change.notice)
             assert change.notice is account.state and account.state in NOTICES
-        assert change.disconnect == (happening is None and before.state is State.ARREARS)
+        # cut only in arrears, and only once the outage warning of the episode went out
+        warned = State.ARREARS in before.notified
+        assert change.disconnect == (happening is None and before.state is State.ARREARS and warned)
+        if change.disconnect:
+            assert State.ARREARS in sent.get(account.episode, [])
         assert change.reconnect == (before.state is State.CUT and account.state is not State.CUT)
         assert account.episode - before.episode == (
             before.state is State.NORMAL and account.state is not State.NORMAL

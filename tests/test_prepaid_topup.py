@@ -3,33 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.helpers import ACCOUNT, payment_body
+from tests.helpers import (
+    ACCOUNT,
+    install_meter,
+    open_customer_account,
+    payment_body,
+    prepaid_ready,
+    residential_tariff,
+)
 from utilipay.billers import repository as billers_repo
 from utilipay.client import ChannelClient
-from utilipay.clock import FrozenClock
-from utilipay.errors import DomainError
+from utilipay.clock import SHANGHAI, FrozenClock
+from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.check import run_checks
 from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.rules import State
 
 
 async def open_account(engine: AsyncEngine, clock: FrozenClock, account: str = ACCOUNT) -> None:
-    """A hosted account with no bills, enrolled in prepaid (reminder: 20 yuan)."""
+    """A hosted account with no bills, on the water tariff, its meter in service, enrolled in
+    prepaid (reminder: 20 yuan)."""
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO customer_accounts (biller_id, account_no, holder_name, address,"
-                " created_at, language) SELECT id, :a, '张三', '', now(), 'zh-CN'"
-                " FROM billers WHERE code = 'BJWATER'"
-            ),
-            {"a": account},
-        )
+        await open_customer_account(conn, "BJWATER", account)
+        await prepaid_ready(conn, clock, "BJWATER", account, tariff="BJ_WATER_RES")
         await prepaid.enroll(conn, clock, "BJWATER", account, actor="test")
 
 
@@ -153,3 +156,47 @@ async def test_only_a_hosted_billers_existing_accounts_are_enrolled(
         again = await prepaid.enroll(conn, clock, "BJWATER", ACCOUNT, actor="test")
         assert again == await prepaid.find(conn, biller, ACCOUNT)
         assert again.state is State.ARREARS and again.reminder == 2000
+
+
+async def test_enrolment_needs_a_tariff_and_a_meter_in_service_from_its_first_day(
+    engine: AsyncEngine, clock: FrozenClock, world: Any
+) -> None:
+    """A prepaid account nobody can price or measure would only ever run into arrears and
+    be cut: it is refused, with what to do, and nothing is written."""
+    first = date(2026, 11, 1)
+
+    async def enroll() -> None:
+        async with engine.begin() as conn:
+            await prepaid.enroll(conn, clock, "BJWATER", ACCOUNT, accrue_from=first, actor="t")
+
+    async with engine.begin() as conn:
+        await open_customer_account(conn, "BJWATER", ACCOUNT)
+    with pytest.raises(DomainError) as no_tariff:
+        await enroll()
+    assert no_tariff.value.code is ErrorCode.TARIFF_REQUIRED
+    assert "no tariff for its residential customers on 2026-11-01" in no_tariff.value.detail
+    async with engine.begin() as conn:
+        await residential_tariff(conn, clock, "BJWATER", "BJ_WATER_RES", date(2026, 11, 2))
+    with pytest.raises(DomainError, match="no tariff") as late_tariff:
+        await enroll()  # the tariff starts the day after the account's first day
+    assert late_tariff.value.code is ErrorCode.TARIFF_REQUIRED
+    async with engine.begin() as conn:
+        await residential_tariff(conn, clock, "BJWATER", "BJ_WATER_RES")
+        await install_meter(conn, "BJWATER", ACCOUNT, meter_id="OLD", removed=sh("2026-10-31"))
+        await install_meter(conn, "BJWATER", ACCOUNT, meter_id="NEXT", since=sh("2026-11-02"))
+    with pytest.raises(DomainError) as no_meter:
+        await enroll()  # one meter was removed before, the next comes after
+    assert no_meter.value.code is ErrorCode.METER_REQUIRED
+    assert "no meter in service on 2026-11-01" in no_meter.value.detail
+    async with engine.connect() as conn:
+        written = "SELECT (SELECT count(*) FROM prepaid_accounts) + (SELECT count(*)"
+        written += " FROM ledger_accounts WHERE kind = 'PREPAID_BALANCE')"
+        assert (await conn.execute(text(written))).scalar_one() == 0
+    async with engine.begin() as conn:
+        await install_meter(conn, "BJWATER", ACCOUNT, meter_id="NOW", since=sh("2026-11-01 18:00"))
+    await enroll()
+    assert (await account(engine)).accrue_from == first
+
+
+def sh(text_: str) -> datetime:
+    return datetime.fromisoformat(text_).replace(tzinfo=SHANGHAI)

@@ -4,7 +4,7 @@ imports, errors naming items or lines, exit 1 on a bad file."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from tests.conftest import START
+from tests.conftest import START, AdminHeaders
+from tests.helpers import audited_actors
 from tests.test_readings_reads import METERS, METERS_HEADER, READS_HEADER, power_biller, read
 from tests.test_readings_reads import row_counts as counts
 from utilipay.cli import readings as readings_cli
@@ -22,24 +23,26 @@ from utilipay.cli.main import app
 from utilipay.clock import FrozenClock
 from utilipay.config import get_settings
 from utilipay.db.engine import libpq_url
+from utilipay.tokens.scopes import Scope
 
 DATA = Path(__file__).parent / "data" / "readings"
 SHARED = Path(__file__).parents[2] / "shared" / "realdata" / "greenbutton"
-TOKEN = "ops-admin-token-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def admin(admit: Callable[[str, str], dict[str, str]]) -> None:
-    admit("ops", TOKEN)
+async def admin(admin_headers: AdminHeaders) -> dict[str, str]:
+    """The headers of an operator's token that reads and writes readings."""
+    return await admin_headers(Scope.OPS_READ, Scope.OPS_WRITE, name="ops")
 
 
 def lines(header: str, *rows: str) -> bytes:
     return "\n".join([header, *rows, ""]).encode()
 
 
-async def post_file(http: httpx.AsyncClient, data: bytes, kind: str, **params: str) -> Any:
-    headers = {**AUTH, "Content-Type": kind}
+async def post_file(
+    http: httpx.AsyncClient, auth: dict[str, str], data: bytes, kind: str, **params: str
+) -> Any:
+    headers = {**auth, "Content-Type": kind}
     return await http.post("/admin/v1/readings/files", content=data, headers=headers, params=params)
 
 
@@ -49,16 +52,16 @@ def item(at: str, value: Any, **extra: Any) -> dict[str, Any]:
 
 
 async def test_reads_through_the_admin_api(
-    http: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock, admin: None
+    http: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock, admin: dict[str, str]
 ) -> None:
     await power_biller(engine, clock)
-    r = await post_file(http, lines(METERS_HEADER, *METERS), "text/csv", name="meters.csv")
+    r = await post_file(http, admin, lines(METERS_HEADER, *METERS), "text/csv", name="meters.csv")
     assert r.status_code == 200, r.text
     assert (r.json()["kind"], r.json()["counts"]["added"]) == ("meters", 3)
 
     good = {"reads": [item("11-18T00:00:00", "100.5"), item("11-19T00:00:00", 112),
                       item("11-20T00:00:00", "120", quality="estimated")]}  # fmt: skip
-    r = await http.post("/admin/v1/readings", json=good, headers=AUTH)
+    r = await http.post("/admin/v1/readings", json=good, headers=admin)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["counts"]["added"] == 3
@@ -73,17 +76,18 @@ async def test_reads_through_the_admin_api(
         "/admin/v1/readings/usage",
         params={"biller": "BJPOWER", "account": "0100000001", "from": "2026-11-01",
                 "to": "2026-11-30"},
-        headers=AUTH,
+        headers=admin,
     )  # fmt: skip
     assert r.json()["days"] == [
         {"day": "2026-11-18", "register": "total", "quantity": "11.500", "estimated": False},
         {"day": "2026-11-19", "register": "total", "quantity": "8.000", "estimated": True},
     ]
+    assert await audited_actors(engine, "readings.import") == ["ops", "ops"]  # meters, reads
 
     before = await counts(engine)
     bad = {"reads": [item("11-21T00:00:00", "130"), item("11-22T00:00:00", "125"),
                      item("11-21T00:00:00", "1.2345", meter="M3")]}  # fmt: skip
-    r = await http.post("/admin/v1/readings", json=bad, headers=AUTH)
+    r = await http.post("/admin/v1/readings", json=bad, headers=admin)
     assert r.status_code == 400
     assert r.headers["content-type"] == "application/problem+json"
     assert [(e["item"], e["message"][:40]) for e in r.json()["errors"]] == [
@@ -94,26 +98,26 @@ async def test_reads_through_the_admin_api(
     assert await counts(engine) == before
 
     floats = {"reads": [item("11-21T00:00:00", 130.5)]}
-    assert (await http.post("/admin/v1/readings", json=floats, headers=AUTH)).status_code == 400
+    assert (await http.post("/admin/v1/readings", json=floats, headers=admin)).status_code == 400
     assert (await http.post("/admin/v1/readings", json=good)).status_code == 401
-    r = await post_file(http, b"x", "application/pdf")
+    r = await post_file(http, admin, b"x", "application/pdf")
     assert r.status_code == 415
 
 
 async def test_green_button_through_the_admin_api(
-    http: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock, admin: None
+    http: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock, admin: dict[str, str]
 ) -> None:
     await power_biller(engine, clock)
     meter = "BJPOWER,0100000009,GB,GB1,electricity,kWh,total,8,1,2012-01-01T00:00:00Z,"
-    await post_file(http, lines(METERS_HEADER, meter), "text/csv")
+    await post_file(http, admin, lines(METERS_HEADER, meter), "text/csv")
     hourly = (DATA / "TestGBDataHourlyNineDaysBinnedDaily.xml").read_bytes()
-    r = await post_file(http, hourly, "application/xml", meter="GB1", name="hourly.xml")
+    r = await post_file(http, admin, hourly, "application/xml", meter="GB1", name="hourly.xml")
     assert r.status_code == 200, r.text
     assert (r.json()["counts"]["added"], r.json()["counts"]["days"]) == (216, 8)
-    r = await post_file(http, hourly, "application/xml")
+    r = await post_file(http, admin, hourly, "application/xml")
     assert r.status_code == 400 and "say which meter" in r.json()["detail"]
     year = (DATA / "TestGBDataOneYearDailyBinnedMonthly.xml").read_bytes()
-    assert (await post_file(http, year, "application/xml", meter="GB1")).status_code == 413
+    assert (await post_file(http, admin, year, "application/xml", meter="GB1")).status_code == 413
 
 
 def test_the_samples_are_the_shared_real_files() -> None:

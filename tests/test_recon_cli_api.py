@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,14 +13,13 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from tests.conftest import channel, water
+from tests.conftest import AdminHeaders, channel, water
+from tests.helpers import audited_actors
 from tests.test_recon_run import D, at, payment, statement
 from utilipay.cli.main import app
 from utilipay.config import get_settings
 from utilipay.db.engine import libpq_url
-
-TOKEN = "recon-admin-token-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+from utilipay.tokens.scopes import Scope
 
 
 @pytest.fixture
@@ -77,46 +76,46 @@ def test_command_line_refusals(cli: CliRunner, day: None) -> None:
 
 
 @pytest.fixture
-def admin(
-    http: httpx.AsyncClient, admit: Callable[[str, str], dict[str, str]]
-) -> httpx.AsyncClient:
-    admit("carol", TOKEN)
-    return http
+async def auth(admin_headers: AdminHeaders) -> dict[str, str]:
+    """The headers of the operator carol's token (reads and writes)."""
+    return await admin_headers(Scope.OPS_READ, Scope.OPS_WRITE, name="carol")
 
 
 async def test_the_admin_api_runs_reads_and_applies(
-    admin: httpx.AsyncClient, day: None, engine: AsyncEngine
+    http: httpx.AsyncClient, auth: dict[str, str], day: None, engine: AsyncEngine
 ) -> None:
-    created = await admin.post("/admin/v1/recon/runs", json={"date": str(D)}, headers=AUTH)
+    created = await http.post("/admin/v1/recon/runs", json={"date": str(D)}, headers=auth)
     assert created.status_code == 201, created.text
     run_id = created.json()["run"]["id"]
     assert created.json()["run"]["actor"] == "carol"
-    listed = await admin.get("/admin/v1/recon/runs", params={"date": str(D)}, headers=AUTH)
+    listed = await http.get("/admin/v1/recon/runs", params={"date": str(D)}, headers=auth)
     assert [r["id"] for r in listed.json()["runs"]] == [run_id]
-    shown = await admin.get(f"/admin/v1/recon/runs/{run_id}", headers=AUTH)
+    shown = await http.get(f"/admin/v1/recon/runs/{run_id}", headers=auth)
     assert shown.json() == created.json()
-    applied = await admin.post(
+    applied = await http.post(
         f"/admin/v1/recon/runs/{run_id}/apply", json={"reason": "daily", "only": "REFUND"},
-        headers=AUTH,
+        headers=auth,
     )  # fmt: skip
     assert applied.status_code == 200
     assert applied.json()["corrections"][0]["outcome"].startswith("refund F")
     async with engine.connect() as conn:
         who = (await conn.execute(text("SELECT applied_by FROM recon_corrections"))).scalar()
     assert who == "carol"
+    assert await audited_actors(engine, "recon.run") == ["carol"]
+    assert await audited_actors(engine, "recon.refund") == ["carol"]
 
 
-async def test_admin_api_refusals_are_problems(admin: httpx.AsyncClient, day: None) -> None:
-    anonymous = await admin.get("/admin/v1/recon/runs", params={"date": str(D)})
+async def test_admin_api_refusals_are_problems(
+    http: httpx.AsyncClient, auth: dict[str, str], day: None
+) -> None:
+    anonymous = await http.get("/admin/v1/recon/runs", params={"date": str(D)})
     assert anonymous.status_code == 401
-    bad = await admin.post("/admin/v1/recon/runs", json={"date": "yesterday"}, headers=AUTH)
+    bad = await http.post("/admin/v1/recon/runs", json={"date": "yesterday"}, headers=auth)
     assert bad.status_code == 400
     assert bad.headers["content-type"] == "application/problem+json"
-    missing = await admin.get("/admin/v1/recon/runs/42", headers=AUTH)
+    missing = await http.get("/admin/v1/recon/runs/42", headers=auth)
     assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
-    early = await admin.post("/admin/v1/recon/runs", json={"date": "2026-12-01"}, headers=AUTH)
+    early = await http.post("/admin/v1/recon/runs", json={"date": "2026-12-01"}, headers=auth)
     assert (early.status_code, early.json()["code"]) == (409, "NOT_READY")
-    reasonless = await admin.post(
-        "/admin/v1/recon/runs/42/apply", json={"reason": ""}, headers=AUTH
-    )
+    reasonless = await http.post("/admin/v1/recon/runs/42/apply", json={"reason": ""}, headers=auth)
     assert reasonless.status_code == 400

@@ -32,10 +32,9 @@ async def apply(
 ) -> list[Applied]:
     billers = RemoteBillers(clock)
     try:
-        async with engine.begin() as conn:
-            return await corrections.apply(
-                conn, clock, run_id, billers, actor="ops-alice", reason="daily recon", **options
-            )
+        return await corrections.apply(
+            engine, clock, run_id, billers, actor="ops-alice", reason="daily recon", **options
+        )
     finally:
         await billers.close()
 
@@ -49,7 +48,8 @@ async def counts(engine: AsyncEngine) -> dict[str, int]:
                     " (SELECT count(*) FROM payment_exceptions) AS exceptions,"
                     " (SELECT count(*) FROM outbox_events WHERE event_type = 'refund.opened')"
                     "   AS events,"
-                    " (SELECT count(*) FROM audit_log WHERE action LIKE 'recon.%') AS audits,"
+                    " (SELECT count(*) FROM audit_log WHERE action LIKE 'recon.%'"
+                    "   AND action <> 'recon.run') AS audits,"  # the corrections' own
                     " (SELECT count(*) FROM recon_corrections WHERE status = 'APPLIED')"
                     "   AS applied"
                 )
@@ -98,7 +98,7 @@ async def test_corrections_are_applied_once_and_audited(
     assert sorted((a.order_id, a.applied) for a in first) == [("W-FAILED", True), ("W-LONG", True)]
     assert await counts(engine) == {
         "refunds": 1,
-        "exceptions": 0,
+        "exceptions": 1,  # the order the hub never saw: in the queue for a person
         "events": 1,
         "audits": 2,
         "applied": 2,
@@ -131,16 +131,19 @@ async def test_corrections_are_applied_once_and_audited(
     assert (await counts(engine))["audits"] == 3
     async with engine.connect() as conn:
         queued = await exceptions.list_open(conn)
-    assert [e.order_id for e in queued] == ["W-SHORT"]
+    assert [(e.order_id, e.kind) for e in queued] == [
+        ("W-LONG", "CHANNEL_ONLY"), ("W-SHORT", "HUB_ONLY")
+    ]  # fmt: skip
 
     # a second run of the day proposes again; nothing is done twice
     clock.advance(timedelta(hours=1))
     again = (await run(engine, clock)).id
     outcomes = {a.order_id: a.outcome for a in await apply(engine, clock, again)}
     assert outcomes["W-FAILED"] == "a refund of this order is already open"
-    assert outcomes["W-SHORT"] == "already in the exceptions queue"
+    assert outcomes["W-LONG"] == f"already in the exceptions queue (exception {queued[0].id})"
+    assert outcomes["W-SHORT"] == f"already in the exceptions queue (exception {queued[1].id})"
     after = await counts(engine)
-    assert (after["refunds"], after["exceptions"], after["events"]) == (1, 1, 1)
+    assert (after["refunds"], after["exceptions"], after["events"]) == (1, 2, 1)
 
 
 async def test_two_people_applying_at_once_apply_each_correction_once(
@@ -151,7 +154,7 @@ async def test_two_people_applying_at_once_apply_each_correction_once(
     assert sorted(applied) == ["W-FAILED", "W-LONG", "W-SHORT"]
     assert await counts(engine) == {
         "refunds": 1,
-        "exceptions": 1,
+        "exceptions": 2,
         "events": 1,
         "audits": 3,
         "applied": 3,

@@ -73,8 +73,8 @@ def test_the_wechat_trade_bill_sample_agrees_with_its_summary() -> None:
     assert parsed.matched
     checks = {c.what: (c.declared, c.computed) for c in parsed.checks}
     assert checks["总交易单数"] == (3, 3)
-    assert checks["应结订单总金额"] == ("0.03", "0.03")
-    assert checks["手续费总金额"] == ("0.00000", "0.00000")
+    assert checks["应结订单总金额"] == (Decimal("0.03"), Decimal("0.03"))
+    assert checks["手续费总金额"] == (Decimal("0"), Decimal("0"))
 
 
 def _trade_bill(*rows: str, summary: str) -> bytes:
@@ -106,6 +106,20 @@ def test_wechat_refunds_are_refunded_lines_and_a_wrong_summary_is_caught() -> No
     assert not parsed.matched
     assert [str(c) for c in parsed.mismatches] == [
         "退款总金额: the file says 23.40, its lines make 23.45"
+    ]
+
+
+def test_wechat_totals_are_compared_as_numbers_not_as_text() -> None:
+    """The fee total may be written with fewer decimals than its rows (0.2 is 0.20000)."""
+    rows = (_trade_row("P1", "SUCCESS", "100.00"), _trade_row("P2", "SUCCESS", "23.45"))
+    rows = tuple(row.replace("`0.00060", "`0.10000") for row in rows)
+    short = "`2,`123.45,`0,`0.0,`0.2,`123.450,`0"
+    parsed = wechat.parse_trade_bill(_trade_bill(*rows, summary=short))
+    assert parsed.matched, [str(c) for c in parsed.mismatches]
+    assert {c.what: c.declared for c in parsed.checks}["手续费总金额"] == Decimal("0.2")
+    wrong = wechat.parse_trade_bill(_trade_bill(*rows, summary=short.replace("`0.2,", "`0.21,")))
+    assert [str(c) for c in wrong.mismatches] == [
+        "手续费总金额: the file says 0.21, its lines make 0.20000"
     ]
 
 

@@ -12,15 +12,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.conftest import AdminHeaders
 from tests.utility import CODE, Utility, remote_utility
 from utilipay.billers import service as billers_service
 from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.service import RemoteSettings
 from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
-from utilipay.config import get_settings
 from utilipay.ledger.check import run_checks
 from utilipay.payments import outcomes
+from utilipay.tokens.scopes import Scope
 from utilipay.worker.context import WorkerContext
 
 ACCOUNT = "0300000001"
@@ -239,7 +240,7 @@ async def test_an_unfinishable_reversal_goes_to_people(
     worker: Any,
     clock: FrozenClock,
     http: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    admin_headers: AdminHeaders,
 ) -> None:
     utility.fail_with("drop_response=1")
     pending = await pay(wechat)
@@ -249,27 +250,25 @@ async def test_an_unfinishable_reversal_goes_to_people(
     assert (row.status, row.resolution) == ("PROCESSING", "EXCEPTION")
     assert row.refund_attempts == 2  # the third unanswered refund opened the exception
 
-    token = "alice-admin-token-0123456789abcdef"
-    monkeypatch.setenv("UTILIPAY_ADMIN_TOKENS", f"alice:{token}")
-    get_settings.cache_clear()
-    try:
-        listed = await http.get(
-            "/admin/v1/exceptions", headers={"Authorization": f"Bearer {token}"}
-        )
-        (item,) = listed.json()["exceptions"]
-        assert item["payment_id"] == pending["id"] and "refund unanswered" in item["reason"]
-        refused = await http.get("/admin/v1/exceptions", headers={"Authorization": "Bearer nope"})
-        assert refused.status_code == 401
-        resolved = await http.post(
-            f"/admin/v1/exceptions/{item['id']}/resolve",
-            headers={"Authorization": f"Bearer {token}"},
-            json={"outcome": "WRITTEN_OFF", "reason": "utility ops (Li) confirmed by phone",
-                  "biller_serial": "MANUAL-1"},
-        )  # fmt: skip
-        assert resolved.status_code == 200, resolved.text
-    finally:
-        get_settings.cache_clear()
-    assert resolved.json() == {"id": item["id"], "payment": "SUCCEEDED", "resolved_by": "alice"}
+    alice = await admin_headers(Scope.OPS_READ, Scope.OPS_WRITE, name="alice")
+    listed = await http.get("/admin/v1/exceptions", headers=alice)
+    (item,) = listed.json()["exceptions"]
+    assert item["payment_id"] == pending["id"] and "refund unanswered" in item["reason"]
+    assert (item["kind"], item["outcomes"]) == (
+        "REVERSAL", ["WRITTEN_OFF", "NOT_WRITTEN_OFF", "RETRY"]
+    )  # fmt: skip
+    refused = await http.get("/admin/v1/exceptions", headers={"Authorization": "Bearer nope"})
+    assert refused.status_code == 401
+    resolved = await http.post(
+        f"/admin/v1/exceptions/{item['id']}/resolve",
+        headers=alice,
+        json={"outcome": "WRITTEN_OFF", "reason": "utility ops (Li) confirmed by phone",
+              "biller_serial": "MANUAL-1"},
+    )  # fmt: skip
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json() == {
+        "id": item["id"], "outcome": "WRITTEN_OFF", "payment": "SUCCEEDED", "resolved_by": "alice"
+    }  # fmt: skip
     row = await status_of(engine, pending["id"])
     assert (row.status, row.biller_serial) == ("SUCCEEDED", "MANUAL-1")
     async with engine.connect() as conn:

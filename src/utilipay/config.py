@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     # The database the hub uses on the embedded server.
     database_name: str = "utilipay"
     log_level: str = "INFO"
+    # A JSON line per HTTP request on the server's stderr (api/access_log.py).
+    access_log: bool = True
     # Connections each server process keeps; two uvicorn workers on two cores
     # saturate PostgreSQL with about eight each.
     pool_size: int = 8
@@ -26,8 +28,6 @@ class Settings(BaseSettings):
     # batches (fewer commits); more means more parallelism. PostgreSQL on two cores
     # gains nothing from more than a handful of busy backends.
     payment_batches_in_flight: int = 2
-    # "name:token,name:token" for the admin API (see admin/auth.py); empty: no admin access.
-    admin_tokens: str = ""
     # Fernet keys (comma-separated, the first seals, all unseal) for the secrets kept in
     # the database. Empty: a key generated once in ``home/secrets.key``.
     secrets_key: str = ""

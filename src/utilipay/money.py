@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Final
 
 CNY: Final = "CNY"
@@ -14,6 +15,12 @@ def format_yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}{whole:,}.{cents:02d}"
+
+
+def in_yuan(fen: int) -> Decimal:
+    """12345 → Decimal('123.45'): the amount as a number of yuan, exactly (for comparing
+    and for files that hold numbers)."""
+    return Decimal(fen).scaleb(-2)
 
 
 def parse_fen(text: str) -> int:

@@ -25,9 +25,11 @@ from utilipay.recon import match_tables as recon_match_tables
 from utilipay.recon import statement_tables as recon_statement_tables
 from utilipay.settlement import tables as settlement_tables
 from utilipay.tariffs import tables as tariffs_tables
+from utilipay.tokens.tables import api_tokens
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 
 __all__ = [
+    "api_tokens",
     "audit_log",
     "bill_claims",
     "bill_lines",

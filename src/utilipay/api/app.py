@@ -14,18 +14,23 @@ from starlette.responses import Response
 
 from utilipay import __version__
 from utilipay.admin.api import router as admin_router
+from utilipay.admin.auth import warn_of_obsolete_admin_tokens
+from utilipay.admin.billers import router as admin_billers_router
+from utilipay.api.access_log import AccessLog
 from utilipay.api.edge import HubApp
 from utilipay.api.failures import answer_failure, keep_nonce, refusal
 from utilipay.api.hub import Hub
 from utilipay.api.json import describe, json_response
 from utilipay.api.openapi import document
 from utilipay.api.problems import problem
+from utilipay.audit.api import router as audit_router
 from utilipay.billers.api import router as billers_router
 from utilipay.billing.api import router as bills_router
 from utilipay.bindings.api import router as bindings_router
 from utilipay.config import get_settings
 from utilipay.db.engine import database_url
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.logs import configure_logging
 from utilipay.mandates.api import router as mandates_router
 from utilipay.metrics.api import router as metrics_router
 from utilipay.payments.api import create_payment
@@ -104,6 +109,8 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         mandates_router,
         statements_router,
         admin_router,
+        admin_billers_router,
+        audit_router,
         readings_router,
         recon_router,
         settlement_router,
@@ -121,5 +128,10 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
 
 
 def app_from_environment() -> Any:
-    """Factory for ``uvicorn --factory`` (each worker process builds its own hub)."""
-    return create_app()
+    """Factory for ``uvicorn --factory`` (each worker process builds its own hub), with the
+    access log unless ``UTILIPAY_ACCESS_LOG=false``."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    warn_of_obsolete_admin_tokens()
+    app = create_app()
+    return AccessLog(app) if settings.access_log else app

@@ -31,9 +31,9 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 Fen = Annotated[StrictInt, Field(ge=0, le=MAX_BIGINT)]
 
 
-def text_query(max_length: int) -> Any:
+def text_query(max_length: int, alias: str | None = None) -> Any:
     """A query parameter of printable text (no control characters, no NUL)."""
-    return Query(min_length=1, max_length=max_length, pattern=PRINTABLE)
+    return Query(alias=alias, min_length=1, max_length=max_length, pattern=PRINTABLE)
 
 
 def text_path(max_length: int) -> Any:

@@ -35,7 +35,12 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
         "its query string, the timestamp, the nonce and the hex SHA-256 of the body, "
         "joined by newlines",
     ),
-    "admin": {"type": "http", "scheme": "bearer", "description": "an admin API token"},
+    "apiToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API token (`utilipay tokens create NAME --scope …`, `upt_…`); an "
+        "operation lists the scopes it needs: a token without them is refused 403",
+    },
     "biller": _header("X-Biller", "the biller's code"),
     "billerTime": _header("X-Time", "yyyyMMddHHmmss, Asia/Shanghai, within 300 s"),
     "billerSign": _header(
@@ -44,8 +49,8 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
 }
 _REALMS: dict[str, list[dict[str, list[str]]]] = {
     "/v1/": [{"channel": [], "timestamp": [], "nonce": [], "signature": []}],
-    "/admin/": [{"admin": []}],
-    "/metrics": [{"admin": []}],
+    "/admin/": [{"apiToken": []}],
+    "/metrics": [{"apiToken": []}],
     "/biller/": [{"biller": [], "billerTime": [], "billerSign": []}],
 }
 # Any operation may be refused for these: input (400), who calls (401), the 64 KiB body
@@ -56,8 +61,14 @@ _RETRY_AFTER = {
 }
 
 
-def _security(path: str) -> list[dict[str, list[str]]]:
-    return next(realm for prefix, realm in _REALMS.items() if path.startswith(prefix))
+def _security(path: str, operation: dict[str, Any]) -> list[dict[str, list[str]]]:
+    realm = next(realm for prefix, realm in _REALMS.items() if path.startswith(prefix))
+    if "apiToken" not in realm[0]:
+        return realm
+    # The scopes the route declared (admin.auth), and a 403 for a token without them.
+    scopes = [s for entry in operation.get("security", []) for s in entry.get("apiToken", [])]
+    operation["responses"].setdefault("403", {"description": "problem+json"})
+    return [{"apiToken": scopes}]
 
 
 def _problem_responses(operation: dict[str, Any]) -> None:
@@ -92,7 +103,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     components["securitySchemes"] = SECURITY_SCHEMES
     for path, operations in doc["paths"].items():
         for operation in operations.values():
-            operation["security"] = _security(path)
+            operation["security"] = _security(path, operation)
             _problem_responses(operation)
     app.openapi_schema = doc
     return doc

@@ -1,4 +1,8 @@
-"""Who did what, when and why: every manual or administrative action is recorded."""
+"""Who did what, when and why: every manual or administrative action is recorded.
+
+Where an action changes something, ``before`` and ``after`` hold the values it changed
+(never a secret: a rotated key is recorded as rotated, not as its value).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ async def record(
     object_id: str,
     reason: str = "",
     details: dict[str, Any] | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> None:
     await conn.execute(
         insert(audit_log).values(
@@ -30,6 +36,8 @@ async def record(
             object_id=object_id,
             reason=reason,
             details=details or {},
+            before=before,
+            after=after,
             at=clock.now(),
         )
     )

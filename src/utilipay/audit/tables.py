@@ -15,5 +15,9 @@ audit_log = Table(
     Column("object_id", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("details", JSONB, nullable=False),
+    Column(
+        "before", JSONB(none_as_null=True)
+    ),  # the values an action changed, as they were (migration 0019)
+    Column("after", JSONB(none_as_null=True)),  # and as it left them
     Column("at", DateTime(timezone=True), nullable=False),
 )

@@ -3,9 +3,10 @@
 ``POST {debit URL}`` with the debit, and ``GET {debit URL}/{debit_id}?funding_source=…``
 for the outcome of one already sent; both signed as in §3 with the hub's code
 ``UTILIPAY`` and the channel's secret. ``debit_id`` plus ``funding_source`` is
-the channel's idempotency key. Anything but a well-formed answer for this debit
-is ``Unanswered``: money may have been taken, so it is resolved by asking, never
-by debiting again. A 404 to the question means the channel never got it.
+the channel's idempotency key. Anything but a well-formed answer for this debit (a
+compressed or oversized reply too, ``common.outgoing``) is ``Unanswered``: money may
+have been taken, so it is resolved by asking, never by debiting again. A 404 to the
+question means the channel never got it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import orjson
 
 from utilipay.channels.schemas import Channel
 from utilipay.client import new_nonce
+from utilipay.common import outgoing
 from utilipay.security.signing import signed_headers
 
 HUB_CODE = "UTILIPAY"
@@ -54,13 +56,23 @@ def _headers(channel: Channel, method: str, url: str, body: bytes, now: datetime
     )
 
 
-def _read(response: httpx.Response, debit_id: str) -> Result:
-    if response.status_code == 404:
-        return NotReceived()
-    if response.status_code != 200:
-        return Unanswered(f"HTTP {response.status_code}")
+async def _exchange(http: httpx.AsyncClient, request: httpx.Request, debit_id: str) -> Result:
     try:
-        answer: Any = orjson.loads(response.content)
+        reply = await outgoing.exchange(http, request, limit=outgoing.REPLY_LIMIT)
+    except httpx.HTTPError as exc:
+        return Unanswered(f"{type(exc).__name__}: {exc}"[:300])
+    except outgoing.ReplyRefused as exc:
+        return Unanswered(exc.reason)
+    return _read(reply, debit_id)
+
+
+def _read(reply: outgoing.Reply, debit_id: str) -> Result:
+    if reply.status_code == 404:
+        return NotReceived()
+    if reply.status_code != 200:
+        return Unanswered(f"HTTP {reply.status_code}")
+    try:
+        answer: Any = orjson.loads(reply.body)
     except orjson.JSONDecodeError:
         return Unanswered("an answer that is not JSON")
     if not isinstance(answer, dict) or answer.get("debit_id") != debit_id:
@@ -76,18 +88,9 @@ async def send(
 ) -> Result:
     url = channel.debit_url or ""
     body = orjson.dumps(debit)
-    try:
-        response = await http.post(
-            url,
-            content=body,
-            headers={
-                **_headers(channel, "POST", url, body, now),
-                "Content-Type": "application/json",
-            },
-        )
-    except httpx.HTTPError as exc:
-        return Unanswered(f"{type(exc).__name__}: {exc}"[:300])
-    return _read(response, debit["debit_id"])
+    headers = {**_headers(channel, "POST", url, body, now), "Content-Type": "application/json"}
+    request = http.build_request("POST", url, content=body, headers=headers)
+    return await _exchange(http, request, debit["debit_id"])
 
 
 async def ask(
@@ -95,16 +98,9 @@ async def ask(
 ) -> Result:
     base = (channel.debit_url or "").rstrip("/")
     url = f"{base}/{quote(debit_id, safe='')}?funding_source={quote(source, safe='')}"
-    try:
-        response = await http.get(url, headers=_headers(channel, "GET", url, b"", now))
-    except httpx.HTTPError as exc:
-        return Unanswered(f"{type(exc).__name__}: {exc}"[:300])
-    return _read(response, debit_id)
+    request = http.build_request("GET", url, headers=_headers(channel, "GET", url, b"", now))
+    return await _exchange(http, request, debit_id)
 
 
 def http_client(timeout: float = TIMEOUT) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout, connect=3.0),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-        follow_redirects=False,
-    )
+    return outgoing.http_client(timeout, 3.0)

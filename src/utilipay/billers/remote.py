@@ -3,8 +3,9 @@
 Every call is signed, carries a fresh serial, and runs under the biller's
 connect timeout and a hard total timeout. Whatever keeps us from reading a
 verified, well-formed answer to *this* request — a timeout, a reset
-connection, an HTTP error page, a bad signature, an unparseable body — raises
-``BillerUnreachable``: for a charge, that means the outcome is unknown.
+connection, an HTTP error page, a bad signature, an unparseable body, a reply
+compressed or over 64 KiB (``common.outgoing``) — raises ``BillerUnreachable``: for a
+charge, that means the outcome is unknown.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from utilipay.billers.protocol.framing import MAX_MESSAGE, frame, unframe
 from utilipay.billers.protocol.messages import Body, Head, Message, parse_response, render
 from utilipay.billers.schemas import Biller
 from utilipay.clock import Clock
+from utilipay.common.outgoing import ReplyRefused, exchange, http_client
 from utilipay.ids import new_id
 
 CONTENT_TYPE = "application/xml; charset=utf-8"
@@ -88,7 +90,7 @@ class RemoteBiller:
         except httpx.HTTPError as exc:
             reason = f"{type(exc).__name__}: {exc}"
             raise BillerUnreachable(reason, record("UNKNOWN", reason)) from None
-        except _BadAnswer as exc:
+        except ReplyRefused as exc:
             raise BillerUnreachable(exc.reason, record("UNKNOWN", exc.reason)) from None
         try:
             xml = unframe(self.connection.sign_type, self.connection.accepted_keys, raw)
@@ -102,25 +104,13 @@ class RemoteBiller:
         return Answer(message, record(str(message.head.code), message.head.msg))
 
     async def _post(self, url: str, payload: bytes) -> bytes:
-        async with self.http.stream(
+        request = self.http.build_request(
             "POST", url, content=payload, headers={"Content-Type": CONTENT_TYPE}
-        ) as response:
-            if response.status_code != 200:
-                raise _BadAnswer(f"HTTP {response.status_code} from the biller")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_MESSAGE:
-                    raise _BadAnswer(f"answer larger than {MAX_MESSAGE} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks)
-
-
-class _BadAnswer(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        )
+        reply = await exchange(self.http, request, limit=MAX_MESSAGE)
+        if reply.status_code != 200:
+            raise ReplyRefused(f"HTTP {reply.status_code} from the biller")
+        return reply.body
 
 
 class RemoteBillers:
@@ -139,10 +129,7 @@ class RemoteBillers:
             if current is not None:
                 self._retired.append(current[1])  # calls in flight may still use it
             settings = biller.remote
-            client = httpx.AsyncClient(
-                timeout=httpx.Timeout(settings.total_timeout, connect=settings.connect_timeout),
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-            )
+            client = http_client(settings.total_timeout, settings.connect_timeout)
             self._clients[biller.id] = current = (biller.remote, client)
         return RemoteBiller(biller, current[1], self.clock)
 

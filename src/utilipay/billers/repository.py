@@ -64,6 +64,11 @@ async def by_code(conn: AsyncConnection, code: str) -> Biller | None:
     return _from_row(row) if row else None
 
 
+async def by_id(conn: AsyncConnection, biller_id: int) -> Biller | None:
+    row = (await conn.execute(_SELECT.where(billers.c.id == biller_id))).first()
+    return _from_row(row) if row else None
+
+
 async def all_billers(conn: AsyncConnection) -> list[Biller]:
     return [_from_row(r) for r in await conn.execute(_SELECT.order_by(billers.c.code))]
 

@@ -17,6 +17,7 @@ from utilipay.billers.connection import (
     check_base_url,
     check_key,
 )
+from utilipay.billers.prepaid import PrepaidSettings, prepaid_changes
 from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.rules import AccountRule
 from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
@@ -170,6 +171,7 @@ async def add_biller(
     parent_code: str | None = None,
     remote: RemoteSettings | None = None,
     autopay: AutopaySettings | None = None,
+    prepaid: PrepaidSettings | None = None,
     actor: str,
 ) -> Biller:
     check_code("biller", code)
@@ -203,11 +205,13 @@ async def add_biller(
     await open_account(
         conn, clock, AccountKind.BILLER_PAYABLE, owner_code=code, biller_id=biller_id
     )
-    autopay_rules = _autopay_changes(await _reload(conn, code), autopay or AutopaySettings())
-    if autopay_rules:
-        await repository.update_biller(conn, biller_id, **autopay_rules)
+    added = await _reload(conn, code)
+    rules = _autopay_changes(added, autopay or AutopaySettings())
+    rules |= prepaid_changes(added, prepaid or PrepaidSettings())
+    if rules:
+        await repository.update_biller(conn, biller_id, **rules)
     details = {"mode": mode, "category": category, "parent": parent_code, "rule": account_rule}
-    details |= autopay_rules
+    details |= rules
     if connection is not None:
         details |= {k: v for k, v in connection.items() if k != "key"}
     await audit.record(
@@ -263,6 +267,7 @@ async def update_biller(
     status: BillerStatus | None = None,
     remote: RemoteSettings | None = None,
     autopay: AutopaySettings | None = None,
+    prepaid: PrepaidSettings | None = None,
     actor: str,
     reason: str = "",
 ) -> Biller:
@@ -270,6 +275,7 @@ async def update_biller(
     if biller is None:
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {code}")
     values: dict[str, Any] = _autopay_changes(biller, autopay) if autopay else {}
+    values |= prepaid_changes(biller, prepaid) if prepaid else {}
     if name is not None:
         values["name"] = name
     if status is not None:
@@ -279,6 +285,7 @@ async def update_biller(
     changes = _connection_changes(biller, remote) if remote is not None else {}
     if changes:
         await repository.update_connection(conn, biller.id, **changes, updated_at=clock.now())
+    changed = [k for k, v in values.items() if getattr(biller, k) != v]
     logged = sorted(values) + [k for k in changes if "key" not in k]
     logged += ["key rotated"] if "key" in changes else []
     logged += ["previous key retired"] if remote is not None and remote.retire_previous_key else []
@@ -291,6 +298,8 @@ async def update_biller(
         object_id=code,
         reason=reason,
         details={"changed": logged},
+        before={k: getattr(biller, k) for k in changed} or None,
+        after={k: values[k] for k in changed} or None,
     )
     await announce_change(conn)
     return await _reload(conn, code)

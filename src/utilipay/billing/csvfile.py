@@ -1,19 +1,18 @@
 """Parsing a bills CSV: ``biller,account,holder,bill_no,period,amount,late_fee,due_date``.
 
 Amounts are integers in fen. Every bad line is reported with its number; the
-caller imports nothing unless every line is good.
+caller imports nothing unless every line is good. ``read_bills`` keeps reading past a bad
+line, so the database checks of the good lines can be reported with it in one attempt.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date
 
 from utilipay.billing.schemas import Bill, BillRow
-from utilipay.common.files import FileRejected, LineError
+from utilipay.common.files import FileRejected, LineError, csv_records
 from utilipay.common.validation import has_control_characters
 from utilipay.money import parse_fen
 
@@ -60,49 +59,49 @@ def _row(line: int, fields: dict[str, str]) -> BillRow:
     return BillRow(line=line, biller=biller, account_no=account, holder=holder, bill=bill)
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    while True:
+@dataclass
+class ReadBills:
+    """The good lines of a bills file, and every bad one."""
+
+    rows: list[BillRow] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
+
+
+def read_bills(data: bytes, source: str = "bills file") -> ReadBills:
+    """Read every line. Only a file that is not UTF-8 or whose header is wrong is refused at
+    once (its lines cannot be read); every other bad line is in ``errors``."""
+    text = decode(data, source)
+    read = ReadBills()
+    seen: dict[tuple[str, str], int] = {}
+    records = csv_records(text, read.errors)
+    header = next(records, None)
+    if header is None or tuple(h.strip() for h in header[1]) != COLUMNS:
+        raise FileRejected(source, [LineError(1, f"header must be {','.join(COLUMNS)}")])
+    for line, fields in records:
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != len(COLUMNS):
+            read.errors.append(LineError(line, f"{len(fields)} fields, expected {len(COLUMNS)}"))
+            continue
         try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise FileRejected("", [LineError(reader.line_num, f"not CSV: {exc}")]) from exc
-        yield reader.line_num, fields
+            row = _row(line, dict(zip(COLUMNS, (f.strip() for f in fields), strict=True)))
+        except ValueError as exc:
+            read.errors.append(LineError(line, str(exc)))
+            continue
+        key = (row.biller, row.bill.bill_no)
+        if key in seen:
+            read.errors.append(LineError(line, f"bill {key[1]} repeats line {seen[key]}"))
+            continue
+        seen[key] = line
+        read.rows.append(row)
+    if not read.rows and not read.errors:
+        read.errors.append(LineError(1, "no bills in the file"))
+    return read
 
 
 def parse_bills(data: bytes, source: str = "bills file") -> list[BillRow]:
-    text = decode(data, source)
-    rows: list[BillRow] = []
-    errors: list[LineError] = []
-    seen: dict[tuple[str, str], int] = {}
-    records = _records(text)
-    try:
-        header = next(records, None)
-        if header is None or tuple(h.strip() for h in header[1]) != COLUMNS:
-            raise FileRejected(source, [LineError(1, f"header must be {','.join(COLUMNS)}")])
-        for line, fields in records:
-            if not any(f.strip() for f in fields):
-                continue
-            if len(fields) != len(COLUMNS):
-                errors.append(LineError(line, f"{len(fields)} fields, expected {len(COLUMNS)}"))
-                continue
-            try:
-                row = _row(line, dict(zip(COLUMNS, (f.strip() for f in fields), strict=True)))
-            except ValueError as exc:
-                errors.append(LineError(line, str(exc)))
-                continue
-            key = (row.biller, row.bill.bill_no)
-            if key in seen:
-                errors.append(LineError(line, f"bill {key[1]} repeats line {seen[key]}"))
-                continue
-            seen[key] = line
-            rows.append(row)
-    except FileRejected as exc:
-        raise FileRejected(source, [*errors, *exc.errors]) from None
-    if errors:
-        raise FileRejected(source, errors)
-    if not rows:
-        raise FileRejected(source, [LineError(1, "no bills in the file")])
-    return rows
+    """The bills of a file whose every line is good; otherwise refused with every bad line."""
+    read = read_bills(data, source)
+    if read.errors:
+        raise FileRejected(source, read.errors)
+    return read.rows

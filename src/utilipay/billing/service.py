@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,13 +26,16 @@ async def import_bills(
     *,
     source: str = "bills file",
     progress: Progress | None = None,
+    line_errors: Sequence[LineError] = (),
 ) -> ImportReport:
     """Add the bills of ``rows``, all or nothing.
 
     Re-importing a bill exactly as it is changes nothing (an operator may rerun a
-    file); a bill number already used for different content is refused.
+    file); a bill number already used for different content is refused. ``line_errors``,
+    the file's lines that could not be read, refuse it too, reported with what the
+    database says of the others, so that one attempt names every bad line.
     """
-    errors: list[LineError] = []
+    errors = list(line_errors)
     billers = await billers_service.hosted_billers_of(conn, rows, errors, "bills")
     good = [r for r in rows if r.biller in billers]
     existing = await repository.bills_by_no(

@@ -39,12 +39,18 @@ def _live(channel: Channel, biller: Biller, payer: str, account_no: str) -> Any:
 
 
 async def live_binding(
-    conn: AsyncConnection, channel: Channel, biller: Biller, payer: str, account_no: str
+    conn: AsyncConnection,
+    channel: Channel,
+    biller: Biller,
+    payer: str,
+    account_no: str,
+    *,
+    hold: bool = False,
 ) -> Binding | None:
-    """The payer's binding of this account, if it exists (binding again returns it)."""
-    row = (
-        await conn.execute(select(bindings).where(_live(channel, biller, payer, account_no)))
-    ).first()
+    """The payer's binding of this account, if it exists (binding again returns it);
+    ``hold``: kept (FOR SHARE) until the transaction ends, so it is not unbound meanwhile."""
+    query = select(bindings).where(_live(channel, biller, payer, account_no))
+    row = (await conn.execute(query.with_for_update(read=True) if hold else query)).first()
     return _binding(row, biller.code) if row is not None else None
 
 

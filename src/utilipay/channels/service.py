@@ -30,9 +30,13 @@ def _check_secret(secret: str) -> str:
 
 
 def _check_rate(rate_limit: int | None) -> int | None:
+    """The limit to store: 0 means no limit, on adding as on updating (stored as none)."""
     if rate_limit is not None and not 0 <= rate_limit <= 1_000_000:
-        raise DomainError(ErrorCode.MALFORMED_REQUEST, "rate limit must be 0..1,000,000 per s")
-    return rate_limit
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST,
+            f"rate limit {rate_limit}: give 1 to 1,000,000 requests per second, or 0 for none",
+        )
+    return rate_limit or None
 
 
 async def purge_expired_nonces(conn: AsyncConnection, clock: Clock) -> int:
@@ -65,7 +69,7 @@ async def add_channel(
     check_code("channel", code)
     if debit_url is not None:
         check_url("debit URL", debit_url)
-    _check_rate(rate_limit)
+    rate_limit = _check_rate(rate_limit)
     _check_secret(secret)
     if webhook_url is not None:
         check_url("webhook URL", webhook_url)
@@ -129,7 +133,7 @@ async def update_channel(
     if debit_url is not None:  # '' removes it
         values["debit_url"] = check_url("debit URL", debit_url) if debit_url else None
     if rate_limit is not None:  # 0 lifts the limit
-        values["rate_limit"] = _check_rate(rate_limit) or None
+        values["rate_limit"] = _check_rate(rate_limit)
     if not values:
         return channel
     await repository.update_channel(conn, channel.id, **values)

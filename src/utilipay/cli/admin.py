@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.billers import repository as billers_repo
 from utilipay.billers import service as billers_service
 from utilipay.billers.connection import parse_duration, parse_endpoints, parse_schedule
+from utilipay.billers.prepaid import PrepaidSettings
 from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
 from utilipay.billers.service import AutopaySettings, RemoteSettings
@@ -18,9 +19,21 @@ from utilipay.channels import repository as channels_repo
 from utilipay.channels import service as channels_service
 from utilipay.channels.schemas import Channel, ChannelStatus
 from utilipay.cli.runtime import console, default_actor, run_in_transaction
+from utilipay.cli.secret_input import (
+    GenerateKey,
+    GenerateSecret,
+    KeyFile,
+    SecretFile,
+    read_secret,
+    required_secret,
+    secret_option,
+)
 from utilipay.clock import SystemClock
 from utilipay.money import format_yuan
 
+# Environment variables read by `channels add` and `billers add` (never by a rotation).
+CHANNEL_SECRET_ENV = "UTILIPAY_CHANNEL_SECRET"  # noqa: S105 (a variable's name)
+BILLER_KEY_ENV = "UTILIPAY_BILLER_KEY"
 channels_app = typer.Typer(help="Payment channels (wallets, banks, POS networks).")
 billers_app = typer.Typer(help="Billers (water, power, gas utilities).")
 
@@ -33,23 +46,33 @@ Actor = Annotated[
 @channels_app.command("add")
 def channels_add(
     code: str,
-    secret: Annotated[str, typer.Option(help="shared secret for request signatures (≥16 chars)")],
+    secret: Annotated[
+        str | None,
+        secret_option(
+            "secret", "shared secret for request signatures (≥16 chars)", CHANNEL_SECRET_ENV
+        ),
+    ] = None,
+    secret_file: SecretFile = None,
+    generate_secret: GenerateSecret = False,
     webhook_url: Annotated[str | None, typer.Option(help="where final payments are POSTed")] = None,
     name: Annotated[str | None, typer.Option()] = None,
     rate_limit: Annotated[
-        int | None, typer.Option(help="requests per second per server process")
+        int | None, typer.Option(help="requests per second per server process; 0: none")
     ] = None,
     debit_url: Annotated[
         str | None, typer.Option(help="where the hub asks for auto-pay debits (§9)")
     ] = None,
     actor: Actor = None,
 ) -> None:
+    """Add a channel and its receivable account."""
+    shared = required_secret("secret", secret, secret_file, generate_secret, CHANNEL_SECRET_ENV)
+
     async def work(conn: AsyncConnection) -> Channel:
         return await channels_service.add_channel(
             conn,
             SystemClock(),
             code=code,
-            secret=secret,
+            secret=shared,
             name=name,
             webhook_url=webhook_url,
             rate_limit=rate_limit,
@@ -65,8 +88,10 @@ def channels_add(
 def channels_update(
     code: str,
     secret: Annotated[
-        str | None, typer.Option(help="new secret; the old one stays valid until retired")
+        str | None, secret_option("secret", "new secret; the old one stays valid until retired")
     ] = None,
+    secret_file: SecretFile = None,
+    generate_secret: GenerateSecret = False,
     retire_previous_secret: Annotated[bool, typer.Option()] = False,
     webhook_url: Annotated[str | None, typer.Option(help="'' removes it")] = None,
     enable: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
@@ -77,14 +102,16 @@ def channels_update(
     reason: Annotated[str, typer.Option()] = "",
     actor: Actor = None,
 ) -> None:
+    """Change a channel: rotate its secret, its URLs, its rate limit, enable or disable it."""
     status = None if enable is None else ChannelStatus.ACTIVE if enable else ChannelStatus.DISABLED
+    new_secret = read_secret("secret", secret, secret_file, generate_secret)
 
     async def work(conn: AsyncConnection) -> Channel:
         return await channels_service.update_channel(
             conn,
             SystemClock(),
             code,
-            new_secret=secret,
+            new_secret=new_secret,
             retire_previous_secret=retire_previous_secret,
             webhook_url=webhook_url,
             status=status,
@@ -108,7 +135,9 @@ def channels_list() -> None:
 
 
 Url = Annotated[str | None, typer.Option("--url", help="remote: the biller's base URL")]
-Key = Annotated[str | None, typer.Option(help="remote: shared signing key")]
+Key = Annotated[
+    str | None, secret_option("key", "remote: shared signing key (≥8 chars)", BILLER_KEY_ENV)
+]
 SignTypeOpt = Annotated[SignType | None, typer.Option(help="remote: SHA1 (legacy) or HMAC-SHA256")]
 Schedule = Annotated[
     str | None, typer.Option(help="remote: delays between confirms [default: 5s,30s,2m,10m,30m]")
@@ -136,6 +165,28 @@ PollEvery = Annotated[
 DebitNotice = Annotated[
     str | None, typer.Option(help="auto-pay: from a bill's notice to its debit, 0 to 1d [2h]")
 ]
+
+
+PrepaidReminder = Annotated[
+    int | None, typer.Option(help="prepaid: fen, a balance below it is LOW (fee warning) [2000]")
+]
+PrepaidCutGrace = Annotated[
+    str | None, typer.Option(help="prepaid: from ARREARS to the cut, 1h to 30d [24h]")
+]
+PrepaidRewardPoints = Annotated[
+    int | None, typer.Option(help="prepaid: points of the monthly pre-store reward; 0: none [0]")
+]
+PrepaidRewardMin = Annotated[
+    int | None, typer.Option(help="prepaid: fen, the smallest top-up that earns it [5000]")
+]
+
+
+def _prepaid_settings(
+    reminder: int | None, cut_grace: str | None, reward_points: int | None, reward_min: int | None
+) -> PrepaidSettings | None:
+    grace = None if cut_grace is None else round(parse_duration(cut_grace))
+    settings = PrepaidSettings(reminder, grace, reward_points, reward_min)
+    return settings if settings != PrepaidSettings() else None
 
 
 def _autopay_settings(
@@ -191,6 +242,8 @@ def billers_add(
     parent: Annotated[str | None, typer.Option(help="the group this biller is a branch of")] = None,
     url: Url = None,
     key: Key = None,
+    key_file: KeyFile = None,
+    generate_key: GenerateKey = False,
     sign_type: SignTypeOpt = None,
     confirm_schedule: Schedule = None,
     resolution_deadline: Deadline = None,
@@ -202,6 +255,10 @@ def billers_add(
     autopay_max_cap: MaxCap = None,
     autopay_poll_every: PollEvery = None,
     debit_notice: DebitNotice = None,
+    prepaid_reminder: PrepaidReminder = None,
+    prepaid_cut_grace: PrepaidCutGrace = None,
+    prepaid_reward_points: PrepaidRewardPoints = None,
+    prepaid_reward_min: PrepaidRewardMin = None,
     actor: Actor = None,
 ) -> None:
     """Register a biller: hosted (its bills live in the hub) or remote (biller protocol)."""
@@ -209,11 +266,14 @@ def billers_add(
         autopay_default_cap, autopay_max_cap, autopay_poll_every, debit_notice
     )
 
+    remote = mode is IntegrationMode.REMOTE
+    remote_key = read_secret("key", key, key_file, generate_key, BILLER_KEY_ENV) if remote else None
+
     async def work(conn: AsyncConnection) -> Biller:
-        remote = None
-        if mode is IntegrationMode.REMOTE:
-            remote = _remote_settings(
-                url, key, sign_type, confirm_schedule, resolution_deadline,
+        settings = None
+        if remote:
+            settings = _remote_settings(
+                url, remote_key, sign_type, confirm_schedule, resolution_deadline,
                 connect_timeout, total_timeout, max_refund_attempts, endpoint,
             )  # fmt: skip
         return await billers_service.add_biller(
@@ -227,8 +287,11 @@ def billers_add(
             account_hint=account_hint,
             region=region,
             parent_code=parent,
-            remote=remote,
+            remote=settings,
             autopay=autopay,
+            prepaid=_prepaid_settings(  # inside: a bad duration is a clean refusal
+                prepaid_reminder, prepaid_cut_grace, prepaid_reward_points, prepaid_reward_min
+            ),
             actor=actor or default_actor(),
         )
 
@@ -243,8 +306,10 @@ def billers_update(
     active: Annotated[bool | None, typer.Option("--activate/--suspend")] = None,
     url: Url = None,
     key: Annotated[
-        str | None, typer.Option(help="a new key; the old one stays accepted until retired")
+        str | None, secret_option("key", "a new key; the old one stays accepted until retired")
     ] = None,
+    key_file: KeyFile = None,
+    generate_key: GenerateKey = False,
     retire_previous_key: Annotated[bool, typer.Option()] = False,
     sign_type: SignTypeOpt = None,
     confirm_schedule: Schedule = None,
@@ -257,16 +322,21 @@ def billers_update(
     autopay_max_cap: MaxCap = None,
     autopay_poll_every: PollEvery = None,
     debit_notice: DebitNotice = None,
+    prepaid_reminder: PrepaidReminder = None,
+    prepaid_cut_grace: PrepaidCutGrace = None,
+    prepaid_reward_points: PrepaidRewardPoints = None,
+    prepaid_reward_min: PrepaidRewardMin = None,
     reason: Annotated[str, typer.Option()] = "",
     actor: Actor = None,
 ) -> None:
-    """Change a biller: its name and status, its auto-pay rules; for a remote one also its URL,
-    key (rotation), confirm schedule and timeouts."""
+    """Change a biller: its name and status, its auto-pay rules, its prepaid rules (hosted);
+    for a remote one also its URL, key (rotation), confirm schedule and timeouts."""
     autopay = _autopay_settings(
         autopay_default_cap, autopay_max_cap, autopay_poll_every, debit_notice
     )
+    new_key = read_secret("key", key, key_file, generate_key)
     remote = _remote_settings(
-        url, key, sign_type, confirm_schedule, resolution_deadline,
+        url, new_key, sign_type, confirm_schedule, resolution_deadline,
         connect_timeout, total_timeout, max_refund_attempts, endpoint, retire_previous_key,
     )  # fmt: skip
     status = None if active is None else BillerStatus.ACTIVE if active else BillerStatus.SUSPENDED
@@ -280,6 +350,9 @@ def billers_update(
             status=status,
             remote=remote if remote != RemoteSettings() else None,
             autopay=autopay,
+            prepaid=_prepaid_settings(  # inside: a bad duration is a clean refusal
+                prepaid_reminder, prepaid_cut_grace, prepaid_reward_points, prepaid_reward_min
+            ),
             actor=actor or default_actor(),
             reason=reason,
         )

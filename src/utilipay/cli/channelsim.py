@@ -11,15 +11,21 @@ from utilipay.channelsim.app import create_app
 from utilipay.channelsim.outcomes import Outcome, OutcomePlan
 from utilipay.channelsim.simulator import ChannelSimConfig
 from utilipay.cli.runtime import console
+from utilipay.cli.secret_input import GenerateSecret, SecretFile, required_secret, secret_option
 
+SECRET_ENV = "UTILIPAY_CHANNEL_SIM_SECRET"  # noqa: S105 (a variable's name)
 OUTCOMES_EXAMPLE = "card-1=declined,balance=processing,*=success"
 
 
 def channel_sim(
     secret: Annotated[
-        str,
-        typer.Option(help="the channel's secret at the hub, which signs the hub's requests"),
-    ],
+        str | None,
+        secret_option(
+            "secret", "the channel's secret at the hub, which signs the hub's requests", SECRET_ENV
+        ),
+    ] = None,
+    secret_file: SecretFile = None,
+    generate_secret: GenerateSecret = False,
     port: Annotated[int, typer.Option()] = 9200,
     previous_secret: Annotated[
         str | None, typer.Option(help="the secret being rotated out, still accepted")
@@ -48,9 +54,10 @@ def channel_sim(
         plan = OutcomePlan.parse(outcomes)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--outcomes") from None
+    shared = required_secret("secret", secret, secret_file, generate_secret, SECRET_ENV)
     try:
         config = ChannelSimConfig(
-            secret=secret,
+            secret=shared,
             previous_secret=previous_secret,
             outcomes=plan,
             timeout_delay=timeout_delay,

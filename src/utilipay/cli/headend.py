@@ -16,6 +16,13 @@ from utilipay.billers.connection import parse_duration
 from utilipay.billersim.app import quiet_dropped_replies
 from utilipay.cli.admin import Actor
 from utilipay.cli.runtime import console, default_actor, run_in_transaction
+from utilipay.cli.secret_input import (
+    GenerateSecret,
+    SecretFile,
+    read_secret,
+    required_secret,
+    secret_option,
+)
 from utilipay.clock import SystemClock, to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.headend import config as headend_config
@@ -26,6 +33,7 @@ from utilipay.headendsim.faults import FaultKind, FaultPlan, Faults
 from utilipay.headendsim.simulator import HeadEndSimConfig
 
 head_end_app = typer.Typer(help="Head-end systems: where disconnect and reconnect commands go.")
+SIM_ENV = "UTILIPAY_HEAD_END_SIM_SECRET"  # the simulator's secret
 FAULTS_EXAMPLE = "timeout=0.1,drop_response=0.05,error=0.05,accept_only=0.2"
 
 
@@ -44,8 +52,10 @@ def head_end_set(
     url: Annotated[str | None, typer.Option(help="the head-end's base URL (https://)")] = None,
     secret: Annotated[
         str | None,
-        typer.Option(help="signs the hub's requests (≥16 chars); a new one rotates the old"),
+        secret_option("secret", "signs the hub's requests (≥16 chars); a new one rotates the old"),
     ] = None,
+    secret_file: SecretFile = None,
+    generate_secret: GenerateSecret = False,
     retire_previous_secret: Annotated[bool, typer.Option()] = False,
     connect_timeout: Annotated[str | None, typer.Option(help="[default: 3s]")] = None,
     total_timeout: Annotated[str | None, typer.Option(help="per call [default: 10s]")] = None,
@@ -60,6 +70,7 @@ def head_end_set(
     connect = _seconds(connect_timeout, "--connect-timeout")
     total = _seconds(total_timeout, "--total-timeout")
     give_up = _seconds(give_up_after, "--give-up-after")
+    new_secret = read_secret("secret", secret, secret_file, generate_secret)
 
     async def work(conn: AsyncConnection) -> HeadEnd:
         return await headend_config.configure(
@@ -67,7 +78,7 @@ def head_end_set(
             SystemClock(),
             biller,
             url=url,
-            secret=secret,
+            secret=new_secret,
             retire_previous_secret=retire_previous_secret,
             connect_timeout=connect,
             total_timeout=total,
@@ -118,8 +129,13 @@ def _meters(text: str) -> frozenset[str]:
 
 def head_end_sim(
     secret: Annotated[
-        str, typer.Option(help="the head-end's secret at the hub, which signs the hub's requests")
-    ],
+        str | None,
+        secret_option(
+            "secret", "the head-end's secret at the hub, which signs the hub's requests", SIM_ENV
+        ),
+    ] = None,
+    secret_file: SecretFile = None,
+    generate_secret: GenerateSecret = False,
     port: Annotated[int, typer.Option()] = 9300,
     previous_secret: Annotated[
         str | None, typer.Option(help="the secret being rotated out, still accepted")
@@ -149,9 +165,10 @@ def head_end_sim(
         plan = FaultPlan.parse(faults)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
+    shared = required_secret("secret", secret, secret_file, generate_secret, SIM_ENV)
     try:
         config = HeadEndSimConfig(
-            secret=secret,
+            secret=shared,
             previous_secret=previous_secret,
             timeout_delay=timeout_delay,
             execute_after=execute_after,

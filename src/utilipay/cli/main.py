@@ -3,46 +3,52 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sys
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.bench import autopay as autopay_bench
-from utilipay.bench import payments as bench
-from utilipay.bench import prepaid as prepaid_bench
-from utilipay.bench import recon as recon_bench
-from utilipay.bench import recon_run as recon_run_bench
 from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
 from utilipay.cli.admin import billers_app, channels_app
+from utilipay.cli.audit import audit_app
 from utilipay.cli.autopay import accounts_app, autopay_app
 from utilipay.cli.billing import billing_app
 from utilipay.cli.channelsim import channel_sim
+from utilipay.cli.database import db_app
 from utilipay.cli.headend import head_end_app, head_end_sim
 from utilipay.cli.operations import chaos, exceptions_app, statement, worker
 from utilipay.cli.prepaid import prepaid_app
 from utilipay.cli.readings import readings_app
 from utilipay.cli.recon import recon_app
 from utilipay.cli.recon_import import recon_import
-from utilipay.cli.runtime import console, err_console, ready_url, run_in_transaction
+from utilipay.cli.runtime import (
+    check_can_listen,
+    console,
+    describe_database,
+    err_console,
+    http_address,
+    ready_url,
+    run_in_transaction,
+)
 from utilipay.cli.settle import settle_app
 from utilipay.cli.sim import biller_sim
 from utilipay.cli.tariffs import tariffs_app
+from utilipay.cli.tokens import tokens_app
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
-from utilipay.db.engine import database_url
-from utilipay.db.migrate import upgrade
-from utilipay.demo.journey import run_demo
-from utilipay.demo.seed import seed
 from utilipay.errors import DomainError
 from utilipay.ledger.check import CheckResult, run_checks
 from utilipay.ledger.service import balances
+from utilipay.logs import configure_logging
 from utilipay.money import format_yuan
 
 app = typer.Typer(
@@ -50,7 +56,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-db_app = typer.Typer(help="The hub's PostgreSQL database.")
 bills_app = typer.Typer(help="Bills of hosted billers.")
 ledger_app = typer.Typer(help="The double-entry ledger.")
 bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
@@ -71,6 +76,8 @@ app.add_typer(head_end_app, name="head-end")
 recon_app.command("import")(recon_import)
 app.add_typer(recon_app, name="recon")
 app.add_typer(settle_app, name="settle")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
 app.command("worker")(worker)
 app.command("statement")(statement)
 app.command("biller-sim")(biller_sim)
@@ -79,19 +86,11 @@ app.command("head-end-sim")(head_end_sim)
 app.command("chaos")(chaos)
 
 
-@db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Create the database if needed and apply migrations up to REVISION."""
-    url = database_url(get_settings())
-    upgrade(url, revision)
-    console.print(f"database [bold]{url.database}[/bold] is at {revision}")
-
-
 @bills_app.command("import")
 def bills_import(file: Path) -> None:
-    """Import a bills CSV: all of it, or nothing and the bad lines named."""
+    """Import a bills CSV: all of it, or nothing and every bad line named."""
     try:
-        rows = csvfile.parse_bills(file.read_bytes(), source=str(file))
+        read = csvfile.read_bills(file.read_bytes(), source=str(file))
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
         raise typer.Exit(1) from None
@@ -100,15 +99,16 @@ def bills_import(file: Path) -> None:
         raise typer.Exit(1) from None
 
     with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task("importing bills", total=len(rows))
+        task = progress.add_task("importing bills", total=len(read.rows))
 
         async def work(conn: AsyncConnection) -> ImportReport:
             return await billing_service.import_bills(
                 conn,
                 SystemClock(),
-                rows,
+                read.rows,
                 source=str(file),
                 progress=lambda n: progress.advance(task, n),
+                line_errors=read.errors,
             )
 
         report = run_in_transaction(work)
@@ -157,6 +157,8 @@ def ledger_balances() -> None:
 @app.command("demo")
 def demo() -> None:
     """The main job: start the hub and walk a customer's journey through its HTTP API."""
+    from utilipay.demo.journey import run_demo  # noqa: PLC0415 (heavy; this command only)
+
     if not run_demo(console):
         raise typer.Exit(1)
 
@@ -167,11 +169,33 @@ def serve(
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(help="server processes")] = 1,
     demo: Annotated[bool, typer.Option("--demo", help="seed the demo channel and biller")] = False,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="a JSON line per request on stderr [default: on, or $UTILIPAY_ACCESS_LOG]",
+        ),
+    ] = None,
 ) -> None:
     """Serve the channel API."""
-    ready_url()
+    import uvicorn  # noqa: PLC0415 (heavy; this command only)
+
+    from utilipay.demo.seed import seed  # noqa: PLC0415
+
+    settings = get_settings()
+    url = ready_url(settings)
     if demo:
         run_in_transaction(lambda conn: seed(conn, SystemClock()))
+    if access_log is not None:  # the worker processes read it from their environment
+        os.environ["UTILIPAY_ACCESS_LOG"] = str(access_log).lower()
+    logged = settings.access_log if access_log is None else access_log
+    check_can_listen(host, port)
+    console.print(
+        f"listening on {http_address(host, port)} ({workers} server process(es)); "
+        f"database: {describe_database(settings, url)}; access log {'on' if logged else 'off'}",
+        highlight=False,
+        soft_wrap=True,
+    )
     uvicorn.run(
         "utilipay.api.app:app_from_environment",
         factory=True,
@@ -179,7 +203,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        access_log=False,
+        access_log=False,  # ours (api/access_log.py) is structured, and leaves out queries
     )
 
 
@@ -193,6 +217,8 @@ def bench_payments(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Payments/s over HTTP with durable commits, against the same server's pgbench tps."""
+    from utilipay.bench import payments as bench  # noqa: PLC0415 (heavy; this command only)
+
     config = bench.BenchConfig(
         seconds=seconds,
         rounds=rounds,
@@ -240,6 +266,8 @@ def bench_autopay(
 ) -> None:
     """How long the daily run takes to schedule the debits of N mandates (set-based), and
     how fast they are then sent and written off."""
+    from utilipay.bench import autopay as autopay_bench  # noqa: PLC0415 (heavy; this command only)
+
     result = autopay_bench.run(get_settings(), mandates, send_for, say=err_console.print)
     if as_json:
         console.print_json(data=result.as_json())
@@ -264,6 +292,8 @@ def bench_prepaid(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """How long the daily accrual takes to settle N prepaid accounts (set-based)."""
+    from utilipay.bench import prepaid as prepaid_bench  # noqa: PLC0415 (heavy; this command only)
+
     result = prepaid_bench.run(get_settings(), accounts, say=err_console.print)
     if as_json:
         console.print_json(data=result.as_json())
@@ -287,6 +317,8 @@ def bench_recon(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """How long three-way matching takes on N hub payments against both statements (DuckDB)."""
+    from utilipay.bench import recon as recon_bench  # noqa: PLC0415 (heavy; this command only)
+
     try:
         sizes = recon_bench.parse_sizes(rows)
     except ValueError as exc:
@@ -313,6 +345,8 @@ def bench_recon_run(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """How long a whole `recon run` of a day takes, out of PostgreSQL and back, committed."""
+    from utilipay.bench import recon_run as recon_run_bench  # noqa: PLC0415 (heavy; this command only)
+
     try:
         result = recon_run_bench.run(get_settings(), payments, say=err_console.print)
     except ValueError as exc:
@@ -331,5 +365,14 @@ def bench_recon_run(
     console.print(table)
 
 
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    # Python's default for SIGTERM skips the exit handlers, and with them the embedded
+    # server's: the last hub process to exit would leave it running.
+    sys.exit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGHUP, _exit_on_sigterm)
+    configure_logging(get_settings().log_level)
     app()

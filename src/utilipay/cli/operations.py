@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -23,15 +24,19 @@ from utilipay.money import format_yuan
 from utilipay.payments import exceptions
 from utilipay.statements.service import Statement, build
 from utilipay.worker.context import WorkerContext
-from utilipay.worker.jobs import build_app, run_worker
 
-exceptions_app = typer.Typer(help="Payments whose reversal could not be completed (for people).")
+exceptions_app = typer.Typer(
+    help="The work queue for people: reversals that could not be completed, and the breaks "
+    "reconciliation left for a person."
+)
 
 
 def worker(
     concurrency: Annotated[int, typer.Option(help="jobs run at once")] = 4,
 ) -> None:
     """Run background work: outbox dispatch, payment resolution, webhooks (procrastinate)."""
+    from utilipay.worker.jobs import build_app, run_worker  # noqa: PLC0415 (heavy; this command only)
+
     url = ready_url()
     app = build_app(libpq_url(url))
     console.print("[bold]utilipay worker[/bold] running; Ctrl-C stops it")
@@ -66,16 +71,65 @@ def statement(
 
 
 @exceptions_app.command("list")
-def exceptions_list() -> None:
-    """Open exceptions, oldest first."""
-    found = run_in_transaction(exceptions.list_open)
-    table = Table("id", "payment", "order", "account", "amount (fen)", "opened", "why")
+def exceptions_list(
+    kind: Annotated[
+        exceptions.Kind | None, typer.Option(case_sensitive=False, help="only this kind")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="every field, evidence too")] = False,
+) -> None:
+    """Open exceptions, oldest first: payments whose reversal could not be completed, and
+    the breaks reconciliation left for a person, with their evidence."""
+
+    async def work(conn: AsyncConnection) -> list[exceptions.OpenException]:
+        return await exceptions.list_open(conn, kind)
+
+    found = run_in_transaction(work)
+    if as_json:
+        console.print_json(data={"exceptions": [_exception_json(e) for e in found]})
+        return
+    table = Table("id", "kind", "payment / order", "account", "amount (fen)", "opened", "why",
+                  "evidence", "outcomes")  # fmt: skip
     for e in found:
         table.add_row(
-            str(e.id), e.payment_id, e.order_id, e.account_no, str(e.amount),
+            str(e.id), e.kind, e.payment_id or f"{e.channel_code} {e.order_id}",
+            e.account_no or "", "" if e.amount is None else str(e.amount),
             e.opened_at.astimezone().strftime("%Y-%m-%d %H:%M"), e.reason,
+            _evidence_line(e.evidence), " ".join(e.outcomes),
         )  # fmt: skip
     console.print(table if found else "no open exceptions")
+
+
+def _exception_json(e: exceptions.OpenException) -> dict[str, Any]:
+    return {**asdict(e), "opened_at": e.opened_at.isoformat(), "outcomes": list(e.outcomes)}
+
+
+def _evidence_line(evidence: dict[str, Any] | None) -> str:
+    """The run's evidence in a line: each side's status or lines, amount and time."""
+    if not evidence:
+        return ""
+    sides = []
+    for side in ("hub", "channel", "utility"):
+        seen = evidence.get(side)
+        if seen is None:
+            sides.append(f"{side}: none")
+            continue
+        line = seen.get("statement") or {}
+        where = f" {line['file']}:{line['line']}" if line else ""
+        state = seen.get("status") or f"{seen.get('net_lines')} line(s)"
+        sides.append(f"{side}: {state} {seen.get('amount')} fen {seen.get('at', '')}{where}")
+    return "; ".join(sides)
+
+
+REFERENCE_HELP = (
+    "for REFUNDED: the channel's refund reference; for BOOKED_LATE: the payment that booked "
+    "the order"
+)
+
+
+REFERENCE_HELP = (
+    "for REFUNDED: the channel's refund reference; for BOOKED_LATE: the payment that booked "
+    "the order"
+)
 
 
 @exceptions_app.command("resolve")
@@ -86,9 +140,10 @@ def exceptions_resolve(
     biller_serial: Annotated[
         str | None, typer.Option(help="for WRITTEN_OFF: the utility's write-off serial")
     ] = None,
+    reference: Annotated[str | None, typer.Option(help=REFERENCE_HELP)] = None,
     actor: Annotated[str | None, typer.Option(help="who resolves it, for the audit log")] = None,
 ) -> None:
-    """Record what the utility said happened to an exception's payment."""
+    """Record what a person found out or did about an exception (audited)."""
 
     async def work(conn: AsyncConnection) -> str:
         return await exceptions.resolve(
@@ -99,9 +154,11 @@ def exceptions_resolve(
             actor=actor or default_actor(),
             reason=reason,
             biller_serial=biller_serial,
+            reference=reference,
         )
 
-    console.print(f"exception {exception_id} resolved: payment {run_in_transaction(work)}")
+    state = run_in_transaction(work)
+    console.print(f"exception {exception_id} resolved {outcome}: {state}", soft_wrap=True)
 
 
 def chaos(

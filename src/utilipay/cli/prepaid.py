@@ -3,7 +3,6 @@ date or an instant, so an operator (or a test) can replay a day."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -11,22 +10,16 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.billers import service as billers_service
-from utilipay.cli.runtime import (
-    console,
-    default_actor,
-    engine_for,
-    ready_url,
-    run_in_transaction,
-)
+from utilipay.cli.runtime import console, default_actor, run_in_transaction, run_with_engine
 from utilipay.clock import Clock, FrozenClock, SystemClock, business_date
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.money import format_yuan
 from utilipay.prepaid import service
 from utilipay.prepaid.accrual import DayAccrued, accrue_through, first_day_due
-from utilipay.prepaid.cuts import cut_due
+from utilipay.prepaid.cuts import cut_due, held_for_warning
 from utilipay.prepaid.statements import issue_statements, last_month
 
 prepaid_app = typer.Typer(help="Prepaid smart payment (智能交费): balances, daily accrual, cuts.")
@@ -95,7 +88,7 @@ def prepaid_accrue(
     """Settle every prepaid account's usage, day by day, through DATE (日结)."""
     clock = _clock(now)
     last = day or business_date(clock.now()) - timedelta(days=1)
-    done = asyncio.run(_accrue(clock, last, quiet=as_json))
+    done = run_with_engine(lambda engine: _accrue(engine, clock, last, quiet=as_json))
     if as_json:
         print(json.dumps([_day_out(d) for d in done], ensure_ascii=False))
         return
@@ -106,16 +99,15 @@ def prepaid_accrue(
     console.print(table if done else f"nothing to settle through {last}")
 
 
-async def _accrue(clock: Clock, last: date, *, quiet: bool) -> list[DayAccrued]:
-    async with engine_for(ready_url()) as engine:
-        async with engine.connect() as conn:
-            first = await first_day_due(conn)
-        days = (last - first).days + 1 if first else 0
-        with Progress(console=console, disable=quiet or days < 2) as progress:
-            task = progress.add_task("settling days", total=max(days, 0))
-            return await accrue_through(
-                engine, clock, last, on_day=lambda _: progress.advance(task)
-            )
+async def _accrue(
+    engine: AsyncEngine, clock: Clock, last: date, *, quiet: bool
+) -> list[DayAccrued]:
+    async with engine.connect() as conn:
+        first = await first_day_due(conn)
+    days = (last - first).days + 1 if first else 0
+    with Progress(console=console, disable=quiet or days < 2) as progress:
+        task = progress.add_task("settling days", total=max(days, 0))
+        return await accrue_through(engine, clock, last, on_day=lambda _: progress.advance(task))
 
 
 def _day_out(d: DayAccrued) -> dict[str, Any]:
@@ -125,13 +117,20 @@ def _day_out(d: DayAccrued) -> dict[str, Any]:
 
 @prepaid_app.command("cut")
 def prepaid_cut(now: Now = None) -> None:
-    """Cut supply to accounts whose arrears outlived the grace (working days, 09:00-17:00)."""
+    """Cut supply to accounts whose arrears outlived the grace (working days, 09:00-17:00),
+    the grace counted from the outage warning too."""
     clock = _clock(now)
 
-    async def work(conn: AsyncConnection) -> int:
-        return await cut_due(conn, clock.now())
+    async def work(conn: AsyncConnection) -> tuple[int, int]:
+        return await cut_due(conn, clock.now()), await held_for_warning(conn, clock.now())
 
-    console.print(f"{run_in_transaction(work)} account(s) cut as of {clock.now().isoformat()}")
+    cut, held = run_in_transaction(work)
+    console.print(f"{cut} account(s) cut as of {clock.now().isoformat()}")
+    if held:
+        console.print(
+            f"{held} account(s) in arrears past the grace not cut: their outage warning has "
+            "not gone out in this episode, or went out less than the grace period ago"
+        )
 
 
 @prepaid_app.command("statements")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -24,7 +23,13 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers_repo
-from utilipay.cli.runtime import console, default_actor, engine_for, err_console, ready_url
+from utilipay.cli.runtime import (
+    console,
+    default_actor,
+    err_console,
+    in_transaction,
+    run_with_engine,
+)
 from utilipay.clock import Clock, SystemClock, business_date
 from utilipay.common.files import FileRejected
 from utilipay.errors import DomainError, ErrorCode
@@ -39,13 +44,7 @@ T = TypeVar("T")
 
 def _run(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """``work`` in one transaction; a refusal propagates (the caller words it)."""
-    url = ready_url()
-
-    async def main() -> T:
-        async with engine_for(url) as engine, engine.begin() as conn:
-            return await work(conn)
-
-    return asyncio.run(main())
+    return run_with_engine(in_transaction(work))
 
 
 def _fail(exc: DomainError, as_json: bool) -> typer.Exit:

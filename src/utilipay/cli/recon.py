@@ -9,10 +9,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.billers.remote import RemoteBillers
-from utilipay.cli.runtime import console, default_actor, err_console, run_in_transaction
+from utilipay.cli.runtime import (
+    console,
+    default_actor,
+    err_console,
+    run_in_transaction,
+    run_steps,
+)
 from utilipay.clock import SystemClock
 from utilipay.recon import corrections, service
 from utilipay.recon.classify import Action, Class
@@ -94,17 +100,17 @@ def apply(
         raise typer.BadParameter(f"--only takes one of {', '.join(sorted(known))}")
     clock = SystemClock()
 
-    async def work(conn: AsyncConnection) -> list[Applied]:
+    async def work(engine: AsyncEngine) -> list[Applied]:
         billers = RemoteBillers(clock)
         try:
             return await corrections.apply(
-                conn, clock, run_id, billers, actor=default_actor(), reason=reason,
+                engine, clock, run_id, billers, actor=default_actor(), reason=reason,
                 only=only.upper() if only else None, dry_run=dry_run,
             )  # fmt: skip
         finally:
             await billers.close()
 
-    done = run_in_transaction(work)
+    done = run_steps(work)
     if as_json:
         console.print_json(data={"run": run_id, "dry_run": dry_run,
                                  "corrections": [d.as_json() for d in done]})  # fmt: skip

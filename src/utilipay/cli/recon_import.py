@@ -10,7 +10,6 @@ kept in its summary and shown here. The same file again imports nothing new.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date
 from pathlib import Path
@@ -20,7 +19,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.cli.runtime import console, default_actor, engine_for, err_console, ready_url
+from utilipay.cli.runtime import (
+    console,
+    default_actor,
+    err_console,
+    in_transaction,
+    run_with_engine,
+)
 from utilipay.clock import Clock, SystemClock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.money import format_yuan
@@ -152,10 +157,6 @@ def _import(
         def written(table: str, done: int, total: int) -> None:
             progress.update(task, description=f"writing {table}", completed=done, total=total)
 
-        async def main() -> ImportResult:
-            async with engine_for(ready_url()) as engine, engine.begin() as conn:
-                return await _work(conn)
-
         async def _work(conn: AsyncConnection) -> ImportResult:
             return await import_statement(
                 conn, clock, data, file_name=name, actor=default_actor(), kind=kind,
@@ -163,4 +164,4 @@ def _import(
                 accept_mismatch=accept_mismatch, progress=written,
             )  # fmt: skip
 
-        return asyncio.run(main())
+        return run_with_engine(in_transaction(_work))

@@ -14,10 +14,12 @@ from utilipay.billersim.app import create_app, quiet_dropped_replies
 from utilipay.billersim.faults import FaultPlan, Faults
 from utilipay.billersim.simulator import SimConfig, Simulator
 from utilipay.cli.runtime import console
+from utilipay.cli.secret_input import GenerateKey, KeyFile, required_secret, secret_option
 from utilipay.clock import Clock, SystemClock
 from utilipay.config import get_settings
 from utilipay.db.engine import create_engine, database_url, ensure_database
 
+KEY_ENV = "UTILIPAY_BILLER_SIM_KEY"
 FAULTS_EXAMPLE = "timeout=0.1,drop_response=0.05,error=0.05,slow=0.1,duplicate=0.02"
 
 
@@ -38,8 +40,11 @@ async def prepare(
 
 def biller_sim(
     key: Annotated[
-        str, typer.Option(help="the shared key: requests and replies are signed with it")
-    ],
+        str | None,
+        secret_option("key", "the shared key: requests and replies are signed with it", KEY_ENV),
+    ] = None,
+    key_file: KeyFile = None,
+    generate_key: GenerateKey = False,
     port: Annotated[int, typer.Option()] = 9100,
     sign_type: Annotated[SignType, typer.Option(help="the signature scheme")] = (
         SignType.HMAC_SHA256
@@ -66,9 +71,10 @@ def biller_sim(
         plan = FaultPlan.parse(faults, timeout_delay=timeout_delay)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
+    shared = required_secret("key", key, key_file, generate_key, KEY_ENV)
     try:
         config = SimConfig(
-            key=key, sign_type=sign_type, previous_key=previous_key, biller=biller, schema=schema
+            key=shared, sign_type=sign_type, previous_key=previous_key, biller=biller, schema=schema
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--schema") from None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from utilipay.errors import DomainError, ErrorCode
 
-MAX_REPORTED = 50
+MAX_REPORTED = 100  # the rest are counted: a file that bad needs a look, not a list
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,3 +33,18 @@ class FileRejected(DomainError):
             f"{source}: {len(errors)} bad line(s), nothing imported\n{lines}{more}",
         )
         self.errors = errors
+
+
+def csv_records(text: str, errors: list[LineError]) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields); quoting broken for good ends the file (what follows cannot be
+    told apart), its line added to ``errors``."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append(LineError(reader.line_num, f"not CSV: {exc}"))
+            return
+        yield reader.line_num, values

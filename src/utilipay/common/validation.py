@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time
 from urllib.parse import urlsplit
 
+from utilipay.clock import SHANGHAI
 from utilipay.errors import DomainError, ErrorCode
 
 _CODE = re.compile(r"[A-Z0-9_]{2,32}")
@@ -38,3 +40,21 @@ def check_url(kind: str, url: str) -> str:
             f"{kind} {url!r} must be an https:// URL (http:// only on loopback)",
         )
     return url
+
+
+def parse_instant(what: str, text: str) -> datetime:
+    """A date (00:00 that day in Shanghai) or an ISO 8601 instant with its offset."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(), SHANGHAI)
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST, f"{what} {text!r} must be YYYY-MM-DD or an ISO instant"
+        ) from None
+    if instant.tzinfo is None:
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST,
+            f"{what} {text!r} needs an offset, e.g. 2026-11-22T09:00:00+08:00",
+        )
+    return instant

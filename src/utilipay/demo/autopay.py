@@ -83,6 +83,14 @@ async def point_channel_at(engine: AsyncEngine, clock: FrozenClock, wallet_url: 
 
 
 async def _journey(j: Journey, worker: WorkerContext, clock: FrozenClock, sim: ChannelSim) -> None:
+    await j.call(
+        "Auto-pay is signed only for an account the payer has bound (户号绑定) at the channel: "
+        "the payer bound it above, and binding again returns that binding",
+        "POST",
+        "/v1/bindings",
+        json={"payer": PAYER, "biller": BILLER, "account": ACCOUNT},
+        expect=200,
+    )
     signing = {"payer": PAYER, "biller": BILLER, "account": ACCOUNT, "cap": 50000,
                "funding_sources": [CARD, BALANCE]}  # fmt: skip
     mandate = await j.call(

@@ -29,6 +29,7 @@ from utilipay.demo import prepaid, remote
 from utilipay.demo.seed import BILLER, CHANNEL
 from utilipay.demo.steps import Journey
 from utilipay.money import format_yuan
+from utilipay.payments import exceptions
 from utilipay.recon import corrections
 from utilipay.recon import service as recon
 from utilipay.recon.sources.common import Kind
@@ -130,11 +131,10 @@ async def _correct(j: Journey, engine: Any, clock: FrozenClock, run_id: int) -> 
     billers = RemoteBillers(clock)
     try:
         for dry_run in (True, False):
-            async with engine.begin() as conn:
-                done = await corrections.apply(
-                    conn, clock, run_id, billers, actor=ACTOR, dry_run=dry_run,
-                    reason="day-end reconciliation (demo)",
-                )  # fmt: skip
+            done = await corrections.apply(
+                engine, clock, run_id, billers, actor=ACTOR, dry_run=dry_run,
+                reason="day-end reconciliation (demo)",
+            )  # fmt: skip
             title = "dry run: what would be done" if dry_run else "applied (audited)"
             table = Table("item", "action", "order", "outcome", title=f"corrections, {title}")
             for d in done:
@@ -142,6 +142,12 @@ async def _correct(j: Journey, engine: Any, clock: FrozenClock, run_id: int) -> 
             j.console.print(table)
     finally:
         await billers.close()
+    async with engine.connect() as conn:
+        queued = await exceptions.list_open(conn)
+    table = Table("id", "kind", "order", "amount (fen)", "outcomes", title="the exceptions queue")
+    for e in queued:
+        table.add_row(str(e.id), e.kind, e.order_id, str(e.amount), " ".join(e.outcomes))
+    j.console.print(table)
 
 
 async def _settle(j: Journey, engine: Any, clock: FrozenClock, day: date) -> None:

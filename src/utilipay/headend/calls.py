@@ -5,7 +5,8 @@ hub's code ``UTILIPAY`` and the biller's head-end secret, under the head-end's
 connect timeout and a hard total timeout. An answer is used only when it is a
 200 whose signature verifies (``wire.answer_is_signed``: either secret during a
 rotation), whose body parses and which speaks of this very command; anything
-else — a timeout, a reset connection, an error page, a bad signature — leaves
+else — a timeout, a reset connection, an error page, a bad signature, a reply
+compressed or over 64 KiB (``common.outgoing``) — leaves
 the outcome unknown, and is resolved by sending the same command again (the
 command id is the head-end's idempotency key). A 404 to the question means the
 head-end never got the command.
@@ -24,6 +25,7 @@ from pydantic import ValidationError
 
 from utilipay.client import new_nonce, sign_request
 from utilipay.clock import SHANGHAI
+from utilipay.common.outgoing import Reply, ReplyRefused, exchange
 from utilipay.headend.commands import MeterCommand
 from utilipay.headend.config import HeadEnd
 from utilipay.headend.wire import (
@@ -118,53 +120,31 @@ async def _call(
 
     try:
         async with asyncio.timeout(head_end.total_timeout):
-            status, headers, content = await _exchange(http, request)
+            reply = await exchange(http, request, limit=MAX_ANSWER)
     except TimeoutError:
         return call(None, answer=None, problem=f"no answer within {head_end.total_timeout:g} s")
     except httpx.HTTPError as exc:
         return call(None, answer=None, problem=f"{type(exc).__name__}: {exc}"[:300])
-    except _Unusable as exc:
-        return call(None, answer=None, problem=str(exc))
-    if status == 404 and kind == "ask":
-        return call(status, answer=None, not_received=True)
+    except ReplyRefused as exc:
+        return call(None, answer=None, problem=exc.reason)
+    if reply.status_code == 404 and kind == "ask":
+        return call(reply.status_code, answer=None, not_received=True)
     try:
-        answer = _verified(head_end, request, status, headers, content, command)
+        answer = _verified(head_end, request, reply, command)
     except _Unusable as exc:
-        return call(status, answer=None, problem=str(exc))
-    return call(status, answer=answer)
-
-
-async def _exchange(
-    http: httpx.AsyncClient, request: httpx.Request
-) -> tuple[int, httpx.Headers, bytes]:
-    """Status, headers and body (refused past ``MAX_ANSWER`` bytes, before it is all read)."""
-    response = await http.send(request, stream=True)
-    try:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_ANSWER:
-                raise _Unusable(f"an answer over {MAX_ANSWER} bytes")
-            chunks.append(chunk)
-        return response.status_code, response.headers, b"".join(chunks)
-    finally:
-        await response.aclose()
+        return call(reply.status_code, answer=None, problem=str(exc))
+    return call(reply.status_code, answer=answer)
 
 
 def _verified(
-    head_end: HeadEnd,
-    request: httpx.Request,
-    status: int,
-    headers: httpx.Headers,
-    body: bytes,
-    command: MeterCommand,
+    head_end: HeadEnd, request: httpx.Request, reply: Reply, command: MeterCommand
 ) -> Acknowledgement:
-    if status != 200:
-        raise _Unusable(f"HTTP {status}: {body[:200].decode('utf-8', 'replace')}")
+    body = reply.body
+    if reply.status_code != 200:
+        raise _Unusable(f"HTTP {reply.status_code}: {body[:200].decode('utf-8', 'replace')}")
     signed = answer_is_signed(
         head_end.accepted_secrets,
-        headers.get(SIGNATURE_HEADER, ""),
+        reply.headers.get(SIGNATURE_HEADER, ""),
         request.method,
         request.url.raw_path.decode("ascii"),
         request.headers["X-Utilipay-Timestamp"],

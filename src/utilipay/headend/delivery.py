@@ -36,6 +36,7 @@ from sqlalchemy import exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock
+from utilipay.common import outgoing
 from utilipay.common.passes import Pass, work_through
 from utilipay.headend import calls
 from utilipay.headend.calls import Call
@@ -278,8 +279,4 @@ async def deliver_due_commands(
 
 def http_client() -> httpx.AsyncClient:
     """Pooled; each call sets its head-end's own timeouts."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(DEFAULT_TOTAL_TIMEOUT, connect=DEFAULT_CONNECT_TIMEOUT),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-        follow_redirects=False,
-    )
+    return outgoing.http_client(DEFAULT_TOTAL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT)

@@ -1,8 +1,10 @@
 """Auto-pay mandates (自动缴费签约, channel-api.md §8): sign, change, cancel, look up.
 
 A mandate belongs to a payer of one channel and one biller account; at most
-one is ACTIVE per biller account across all channels (a unique index). Only
-bills issued after it was signed are debited (``autopay.engine``).
+one is ACTIVE per biller account across all channels (a unique index). The payer
+binds the account first (户号绑定), then signs auto-pay: a mandate is signed only for
+an account the payer has bound at the same channel. Only bills issued after it was
+signed are debited (``autopay.engine``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import Biller, IntegrationMode
+from utilipay.bindings.service import live_binding
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock, to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
@@ -101,10 +104,24 @@ def _event(mandate: Mandate, biller: Biller, event_type: str, at: Any) -> Event:
     )
 
 
+async def _check_bound(
+    conn: AsyncConnection, channel: Channel, biller: Biller, payer: str, account_no: str
+) -> None:
+    """The payer's binding of the account at this channel, held until the mandate is in."""
+    if await live_binding(conn, channel, biller, payer, account_no, hold=True) is None:
+        raise DomainError(
+            ErrorCode.BINDING_REQUIRED,
+            f"payer {payer[:40]} has not bound account {account_no} of {biller.code} at "
+            f"{channel.code}: bind the account first (POST /v1/bindings), then sign auto-pay",
+        )
+
+
 async def sign(
     conn: AsyncConnection, clock: Clock, channel: Channel, biller: Biller, request: MandateRequest
 ) -> Mandate:
-    """Sign a mandate for an account the biller has confirmed (the caller checks that)."""
+    """Sign a mandate for an account the biller has confirmed (the caller checks that) and
+    the payer has bound at this channel."""
+    await _check_bound(conn, channel, biller, request.payer, request.account)
     cap = _check_cap(biller, request.cap if request.cap is not None else biller.mandate_default_cap)
     topup = await _check_topup(conn, biller, request.account, request.topup_amount, cap)
     now = clock.now()

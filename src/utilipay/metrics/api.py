@@ -1,15 +1,13 @@
-"""``GET /metrics``: the backlogs in Prometheus' text format, for an admin token (a
-Prometheus scrape job sends it as ``authorization: {credentials: …}``)."""
+"""``GET /metrics``: the backlogs in Prometheus' text format, for a token with the scope
+``metrics:read`` (a Prometheus scrape job sends it as ``authorization: {credentials: …}``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
-from utilipay.admin.auth import admin_actor
+from utilipay.admin.auth import MetricsReader
 from utilipay.api.hub import Hub
 from utilipay.metrics.service import backlogs, exposition
 
@@ -21,7 +19,7 @@ router = APIRouter(tags=["admin"])
     response_class=Response,
     responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}},
 )
-async def metrics(request: Request, _: Annotated[str, Depends(admin_actor)]) -> Response:
+async def metrics(request: Request, _: MetricsReader) -> Response:
     hub: Hub = request.app.state.hub
     async with hub.engine.connect() as conn:
         snapshot = await backlogs(conn, hub.clock.now())

@@ -36,10 +36,11 @@ QUEUES: dict[str, tuple[str, str]] = {
         "meter_commands WHERE next_attempt_at IS NOT NULL AND overdue_at IS NOT NULL",
         "decided_at",
     ),
+    # one queue for people: reversals not completed and the breaks recon left for a person
     "exceptions": ("payment_exceptions WHERE resolved_at IS NULL", "opened_at"),
     "payouts": ("payouts WHERE status <> 'CONFIRMED'", "created_at"),
     "recon_corrections": (
-        "recon_corrections c JOIN recon_runs r ON r.id = c.run_id WHERE c.status = 'PROPOSED'",
+        "recon_corrections c JOIN recon_runs r ON r.id = c.run_id WHERE c.status <> 'APPLIED'",
         "r.finished_at",
     ),
 }

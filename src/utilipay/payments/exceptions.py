@@ -1,11 +1,26 @@
-"""The exceptions queue: payments whose reversal could not be completed, for a person.
+"""The exceptions queue: the one list of work the hub leaves for people, until resolved.
 
-Such a payment stays PROCESSING (the hub never reports FAILED for a payment
-that may have been written off) and leaves automatic resolution. Staff find
-out from the utility what happened and record it: written off (SUCCEEDED, with
-the utility's serial), not written off (FAILED), or retry (back to automatic
-reversal). Every resolution names who, when and why, in the queue and in the
-audit log.
+Two sources, one queue (``payment_exceptions``, one id space, one backlog in
+``/metrics``):
+
+- ``REVERSAL``: a payment whose reversal could not be completed. It stays PROCESSING
+  (the hub never reports FAILED for a payment that may have been written off) and
+  leaves automatic resolution. Staff find out from the utility what happened and
+  record it: written off (SUCCEEDED, with the utility's serial), not written off
+  (FAILED), or retry (back to automatic reversal).
+- a break a reconciliation run leaves for a person, by the class of the break
+  (``CHANNEL_ONLY``, ``HUB_ONLY``, ``AMOUNT_MISMATCH``, ``STATUS_MISMATCH``,
+  ``DUPLICATE``), with the run's evidence and the channel's statement line. An order
+  the channel took money for and the hub never saw has no payment: the item names the
+  channel's order. Its outcomes are what a person can have done about money the hub's
+  books do not hold: ``REFUNDED`` (given back to the payer through the channel; the
+  refund's reference), ``BOOKED_LATE`` (the payment that booked it later: a hub
+  payment of the same channel and amount, SUCCEEDED, that books no other order) or
+  ``NO_ACTION`` (nothing to do, and the reason says why). Not every outcome fits every
+  break: a payment the channel does not list cannot have been refunded by it.
+
+Every resolution names who, when and why, in the queue and in the audit log; an
+outcome that does not fit the item is refused with the ones that do.
 """
 
 from __future__ import annotations
@@ -25,22 +40,71 @@ from utilipay.payments import outcomes
 from utilipay.payments.tables import payment_exceptions, payments
 
 
+class Kind(StrEnum):
+    REVERSAL = "REVERSAL"
+    CHANNEL_ONLY = "CHANNEL_ONLY"
+    HUB_ONLY = "HUB_ONLY"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    STATUS_MISMATCH = "STATUS_MISMATCH"
+    DUPLICATE = "DUPLICATE"
+
+
 class Resolution(StrEnum):
     WRITTEN_OFF = "WRITTEN_OFF"
     NOT_WRITTEN_OFF = "NOT_WRITTEN_OFF"
     RETRY = "RETRY"
+    REFUNDED = "REFUNDED"
+    BOOKED_LATE = "BOOKED_LATE"
+    NO_ACTION = "NO_ACTION"
+
+
+R = Resolution
+OUTCOMES: dict[Kind, tuple[Resolution, ...]] = {
+    Kind.REVERSAL: (R.WRITTEN_OFF, R.NOT_WRITTEN_OFF, R.RETRY),
+    Kind.CHANNEL_ONLY: (R.REFUNDED, R.BOOKED_LATE, R.NO_ACTION),
+    Kind.STATUS_MISMATCH: (R.REFUNDED, R.BOOKED_LATE, R.NO_ACTION),
+    Kind.DUPLICATE: (R.REFUNDED, R.NO_ACTION),
+    Kind.AMOUNT_MISMATCH: (R.REFUNDED, R.NO_ACTION),
+    Kind.HUB_ONLY: (R.NO_ACTION,),
+}
+# What the reference of an outcome is; an outcome named here needs one.
+REFERENCES = {R.REFUNDED: "the channel's refund reference", R.BOOKED_LATE: "the payment id"}
 
 
 @dataclass(frozen=True, slots=True)
 class OpenException:
     id: int
-    biller_id: int
-    payment_id: str
+    kind: Kind
+    biller_id: int | None
+    payment_id: str | None
     order_id: str
-    account_no: str
-    amount: int
+    channel_code: str | None
+    account_no: str | None
+    amount: int | None  # fen: the payment's, else what the channel took
     reason: str
     opened_at: datetime
+    evidence: dict[str, Any] | None  # the run's: hub, channel (and its line), utility
+
+    @property
+    def outcomes(self) -> tuple[Resolution, ...]:
+        return OUTCOMES[self.kind]
+
+
+_LIST = text(
+    """
+    SELECT e.id, e.kind, e.biller_id, e.payment_id,
+           coalesce(p.order_id, e.order_id) AS order_id,
+           coalesce(e.channel_code, e.evidence #>> '{channel,channel}', c.code) AS channel_code,
+           coalesce(p.account_no, e.evidence #>> '{channel,statement,account}') AS account_no,
+           coalesce(p.amount, (e.evidence #>> '{channel,amount}')::bigint) AS amount,
+           e.reason, e.opened_at, e.evidence
+      FROM payment_exceptions e
+      LEFT JOIN payments p ON p.biller_id = e.biller_id AND p.id = e.payment_id
+      LEFT JOIN channels c ON c.id = p.channel_id
+     WHERE e.resolved_at IS NULL AND (CAST(:kind AS text) IS NULL OR e.kind = :kind)
+     ORDER BY e.opened_at, e.id
+    """
+)
 
 
 async def open_exception(conn: AsyncConnection, payment: Any, reason: str, now: datetime) -> None:
@@ -58,27 +122,10 @@ async def open_exception(conn: AsyncConnection, payment: Any, reason: str, now: 
     )
 
 
-async def list_open(conn: AsyncConnection) -> list[OpenException]:
-    rows = await conn.execute(
-        select(
-            payment_exceptions.c.id,
-            payment_exceptions.c.biller_id,
-            payment_exceptions.c.payment_id,
-            payments.c.order_id,
-            payments.c.account_no,
-            payments.c.amount,
-            payment_exceptions.c.reason,
-            payment_exceptions.c.opened_at,
-        )
-        .join(
-            payments,
-            (payments.c.biller_id == payment_exceptions.c.biller_id)
-            & (payments.c.id == payment_exceptions.c.payment_id),
-        )
-        .where(payment_exceptions.c.resolved_at.is_(None))
-        .order_by(payment_exceptions.c.opened_at, payment_exceptions.c.id)
-    )
-    return [OpenException(*r) for r in rows]
+async def list_open(conn: AsyncConnection, kind: Kind | None = None) -> list[OpenException]:
+    """The open items, oldest first (of one kind, if named)."""
+    rows = await conn.execute(_LIST, {"kind": kind})
+    return [OpenException(**{**r._mapping, "kind": Kind(r.kind)}) for r in rows]
 
 
 async def resolve(
@@ -90,14 +137,12 @@ async def resolve(
     actor: str,
     reason: str,
     biller_serial: str | None = None,
+    reference: str | None = None,
 ) -> str:
-    """Record what a person found out; returns the payment's new state."""
+    """Record what a person found out or did; returns what became of the item's payment
+    (or of the channel's order)."""
     if not reason.strip():
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "say why: a reason is required")
-    if resolution is Resolution.WRITTEN_OFF and not (biller_serial or "").strip():
-        raise DomainError(
-            ErrorCode.MALFORMED_REQUEST, "a write-off needs the utility's serial (billerserial)"
-        )
     found = (
         await conn.execute(
             select(payment_exceptions)
@@ -107,6 +152,49 @@ async def resolve(
     ).first()
     if found is None or found.resolved_at is not None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no open exception {exception_id}")
+    kind = Kind(found.kind)
+    if resolution not in OUTCOMES[kind]:
+        fits = ", ".join(OUTCOMES[kind])
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST,
+            f"exception {exception_id} is a {kind}: resolve it {fits}, not {resolution}",
+        )
+    now = clock.now()
+    if kind is Kind.REVERSAL:
+        state = await _resolve_reversal(conn, found, resolution, actor, reason, biller_serial, now)
+        reference = biller_serial
+    else:
+        reference = await _check_reference(conn, found, resolution, reference)
+        state = _recorded(found, resolution, reference)
+    resolved = {"resolved_at": now, "resolved_by": actor, "resolution": resolution,
+                "note": reason, "reference": reference}  # fmt: skip
+    await conn.execute(
+        update(payment_exceptions).where(payment_exceptions.c.id == found.id).values(**resolved)
+    )
+    await audit.record(
+        conn, clock, actor=actor, action="exception.resolve",
+        object_type="payment" if found.payment_id else "order",
+        object_id=found.payment_id or f"{found.channel_code}:{found.order_id}", reason=reason,
+        details={"exception": exception_id, "kind": kind, "resolution": resolution,
+                 "serial": biller_serial, "reference": reference, "evidence": found.evidence},
+    )  # fmt: skip
+    return state
+
+
+async def _resolve_reversal(
+    conn: AsyncConnection,
+    found: Any,
+    resolution: Resolution,
+    actor: str,
+    reason: str,
+    biller_serial: str | None,
+    now: datetime,
+) -> str:
+    """A payment whose reversal could not be completed: what the utility says happened."""
+    if resolution is Resolution.WRITTEN_OFF and not (biller_serial or "").strip():
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST, "a write-off needs the utility's serial (billerserial)"
+        )
     payment = (
         await conn.execute(
             select(payments)
@@ -114,36 +202,75 @@ async def resolve(
             .with_for_update()
         )
     ).one()
-    now = clock.now()
     note = f"resolved by {actor}: {reason}"
     if resolution is Resolution.WRITTEN_OFF:
         await outcomes.succeed(conn, payment, (biller_serial or "").strip(), now, note)
-        state = "SUCCEEDED"
-    elif resolution is Resolution.NOT_WRITTEN_OFF:
+        return "SUCCEEDED"
+    if resolution is Resolution.NOT_WRITTEN_OFF:
         await outcomes.fail(conn, payment, "NOT_WRITTEN_OFF", now, note)
-        state = "FAILED"
-    else:  # back to automatic reversal, with a fresh count of attempts
-        await conn.execute(
-            update(payments)
-            .where(payments.c.biller_id == payment.biller_id, payments.c.id == payment.id)
-            .values(resolution="REVERSING", next_check_at=now, refund_attempts=0, last_outcome=note)
-        )
-        state = "PROCESSING (retrying the reversal)"
+        return "FAILED"
+    # back to automatic reversal, with a fresh count of attempts
     await conn.execute(
-        update(payment_exceptions)
-        .where(
-            payment_exceptions.c.biller_id == found.biller_id, payment_exceptions.c.id == found.id
+        update(payments)
+        .where(payments.c.biller_id == payment.biller_id, payments.c.id == payment.id)
+        .values(resolution="REVERSING", next_check_at=now, refund_attempts=0, last_outcome=note)
+    )
+    return "PROCESSING (retrying the reversal)"
+
+
+_BOOKING = text(
+    """
+    SELECT p.id, p.status, p.amount, c.code AS channel,
+           (SELECT e.id FROM payment_exceptions e
+             WHERE e.resolution = 'BOOKED_LATE' AND e.reference = p.id) AS books
+      FROM payments p JOIN channels c ON c.id = p.channel_id
+     WHERE p.id = :id
+    """
+)
+
+
+async def _check_reference(
+    conn: AsyncConnection, found: Any, resolution: Resolution, reference: str | None
+) -> str | None:
+    """The outcome's reference, checked: a late booking must be a payment that books this
+    order (its channel, its amount, SUCCEEDED, no other order booked by it)."""
+    given = (reference or "").strip()
+    if resolution not in REFERENCES:
+        return given or None
+    if not given:
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST,
+            f"{resolution} needs a reference: {REFERENCES[resolution]}",
         )
-        .values(resolved_at=now, resolved_by=actor, resolution=resolution, note=reason)
-    )
-    await audit.record(
-        conn,
-        clock,
-        actor=actor,
-        action="exception.resolve",
-        object_type="payment",
-        object_id=payment.id,
-        reason=reason,
-        details={"exception": exception_id, "resolution": resolution, "serial": biller_serial},
-    )
-    return state
+    if resolution is Resolution.BOOKED_LATE:
+        # held first, then read afresh: a booking committed meanwhile by someone resolving
+        # another exception with the same payment is seen, not run into
+        await conn.execute(text("SELECT 1 FROM payments WHERE id = :id FOR UPDATE"), {"id": given})
+        booking = (await conn.execute(_BOOKING, {"id": given})).first()
+        owed = (found.evidence or {}).get("channel", {}).get("amount")
+        problem = _booking_problem(booking, found.channel_code, owed)
+        if problem:
+            raise DomainError(ErrorCode.MALFORMED_REQUEST, f"payment {given[:64]} {problem}")
+    return given[:200]
+
+
+def _booking_problem(booking: Any, channel: str | None, owed: int | None) -> str | None:
+    if booking is None:
+        return "is not a payment at the hub"
+    if booking.status != "SUCCEEDED":
+        return f"is {booking.status}, not SUCCEEDED"
+    if booking.channel != channel or booking.amount != owed:
+        return (
+            f"is {booking.amount} fen at {booking.channel}, the channel took {owed} fen "
+            f"at {channel}"
+        )
+    if booking.books is not None:
+        return f"already books exception {booking.books}"
+    return None
+
+
+def _recorded(found: Any, resolution: Resolution, reference: str | None) -> str:
+    said = f"{resolution}" + (f" ({reference})" if reference else "")
+    if found.payment_id:
+        return f"payment {found.payment_id} unchanged; recorded {said}"
+    return f"order {found.order_id} of {found.channel_code}: recorded {said}"

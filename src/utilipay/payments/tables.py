@@ -6,13 +6,14 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Integer,
     LargeBinary,
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from utilipay.db import metadata
 
@@ -56,16 +57,28 @@ bill_claims = Table(
     Column("released_at", DateTime(timezone=True)),
 )
 
+# The work queue for people (payments/exceptions.py): payments whose reversal could not be
+# completed, and the breaks reconciliation leaves for a person (migration 0021).
 payment_exceptions = Table(
     "payment_exceptions",
     metadata,
-    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
     Column("id", BigInteger, Identity(always=True), primary_key=True),
-    Column("payment_id", Text, nullable=False),
+    Column("biller_id", Integer, ForeignKey("billers.id")),
+    Column("payment_id", Text),
     Column("reason", Text, nullable=False),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolved_by", Text),
     Column("resolution", Text),
     Column("note", Text),
+    Column("kind", Text, nullable=False),
+    Column("channel_code", Text),
+    Column("order_id", Text),
+    Column("run_id", BigInteger),
+    Column("item_no", BigInteger),
+    Column("evidence", JSONB),
+    Column("reference", Text),
+    ForeignKeyConstraint(
+        ["run_id", "item_no"], ["recon_corrections.run_id", "recon_corrections.item_no"]
+    ),
 )

@@ -13,7 +13,8 @@ Set-based, in one transaction per day, whatever the number of accounts:
 2. one journal entry per biller: a line per account (its prepaid balance is
    debited) and the biller's payable credited with the total;
 3. the accrual rows, the accounts' new standing, and the notices (the fee and
-   the outage warnings) as outbox events.
+   the outage warnings) as outbox events; the time of the outage warning is kept:
+   a cut waits for it (``cuts.py``).
 
 An account whose day has no usage yet waits: days are settled in order, so a
 reading that arrives late is never skipped.
@@ -182,6 +183,8 @@ _ACCOUNTS = _sql(
        SET balance = s.new_balance, state = s.new_state,
            state_since = CASE WHEN s.new_state = s.state THEN pa.state_since ELSE :now END,
            episode = s.new_episode, notified = s.new_notified, accrued_through = :day,
+           outage_warned_at = CASE WHEN s.notice = 'ARREARS' THEN :now
+                                   ELSE pa.outage_warned_at END,
            band_start = s.new_band_start, band_usage = s.new_band_usage,
            month_start = s.new_month_start, month_exact = s.new_month_exact
       FROM settle s

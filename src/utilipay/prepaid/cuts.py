@@ -3,9 +3,12 @@
 An account in ARREARS for longer than its biller's grace period is CUT, set-based,
 with a ``prepaid.cut`` event per account: the worker turns it into a disconnect
 command for the account's meters, and the payer is told (the outage notice, once
-per episode). Nobody is cut at night, at a weekend or on a holiday: cuts happen
-on working days between 09:00 and 17:00 in Shanghai, when the payer can still
-reach the utility and top up the same day.
+per episode). Nobody is cut without warning: the outage warning (停电预警) of the same
+episode must have gone out at least the grace period before (an account enrolled at
+a zero balance is in ARREARS, but is warned only by its first charge). Nobody is cut
+at night, at a weekend or on a holiday either: cuts happen on working days between
+09:00 and 17:00 in Shanghai, when the payer can still reach the utility and top up
+the same day. The grace period is the biller's (``billers.prepaid_cut_grace_s``).
 """
 
 from __future__ import annotations
@@ -20,13 +23,18 @@ from utilipay.prepaid.sql import typed
 
 CUT_HOURS = (time(9), time(17))
 
+_GRACE = "make_interval(secs => b.prepaid_cut_grace_s)"
+# In ARREARS for the biller's grace period: a cut is due, if the payer was warned.
+_ARREARS_OVER = f"pa.state = 'ARREARS' AND pa.state_since <= :now - {_GRACE}"
+# This episode's outage warning went out, the grace period ago or earlier.
+_WARNED = f"'ARREARS' = ANY (pa.notified) AND pa.outage_warned_at <= :now - {_GRACE}"
+
 _CUT = typed(
-    """
+    f"""
     WITH due AS (
         SELECT pa.biller_id, pa.account_no, NOT ('CUT' = ANY (pa.notified)) AS notify
           FROM prepaid_accounts pa JOIN billers b ON b.id = pa.biller_id
-         WHERE pa.state = 'ARREARS'
-           AND pa.state_since <= :now - make_interval(secs => b.prepaid_cut_grace_s)
+         WHERE {_ARREARS_OVER} AND {_WARNED}
          FOR UPDATE OF pa SKIP LOCKED
     ), cut AS (
         UPDATE prepaid_accounts pa
@@ -41,7 +49,13 @@ _CUT = typed(
     SELECT (account).biller_id, 'prepaid.cut', (account).account_no,
            prepaid_event(account, jsonb_build_object('notify', notify)), :now
       FROM cut
-    """
+    """  # noqa: S608 - the constants above, never input
+)
+_UNWARNED = typed(
+    f"""
+    SELECT count(*) FROM prepaid_accounts pa JOIN billers b ON b.id = pa.biller_id
+     WHERE {_ARREARS_OVER} AND NOT coalesce({_WARNED}, false)
+    """  # noqa: S608 - the constants above, never input
 )
 
 
@@ -55,3 +69,9 @@ async def cut_due(conn: AsyncConnection, now: datetime) -> int:
     if not may_cut(now):
         return 0
     return (await conn.execute(_CUT, {"now": now})).rowcount
+
+
+async def held_for_warning(conn: AsyncConnection, now: datetime) -> int:
+    """Accounts in arrears past the grace period that are not cut: their outage warning has
+    not gone out in this episode, or went out less than the grace period ago."""
+    return int((await conn.execute(_UNWARNED, {"now": now})).scalar_one())

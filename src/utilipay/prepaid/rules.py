@@ -1,9 +1,9 @@
 """The rules of a prepaid account's state (State Grid's "smart payment").
 
 NORMAL → LOW (below the reminder amount: the fee warning, 费用提醒) → ARREARS (zero or
-less: the outage warning, 停电预警) → CUT (still in arrears after the grace period:
-the outage notice, 停电通知, and a disconnect command) → reconnected as soon as a top-up
-makes the balance positive.
+less: the outage warning, 停电预警) → CUT (still in arrears the grace period after
+entering them and after the outage warning: the outage notice, 停电通知, and a
+disconnect command) → reconnected as soon as a top-up makes the balance positive.
 
 An *episode* begins when an account leaves NORMAL and ends when it is back: each
 of the three messages is sent at most once per episode, and an automatic top-up
@@ -77,7 +77,8 @@ def apply_balance(account: Account, delta: int, reminder: int) -> Change:
 
 
 def apply_grace_over(account: Account) -> Change:
-    """The grace period after entering ARREARS is over: cut (only an account in ARREARS)."""
-    if account.state is not State.ARREARS:
+    """The grace period after entering ARREARS and after the outage warning is over: cut
+    (only an account in ARREARS that was warned in this episode)."""
+    if account.state is not State.ARREARS or State.ARREARS not in account.notified:
         return Change(account)
     return _enter(account, State.CUT, account.balance, warn=True, cut=True)

@@ -6,18 +6,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Biller
-from utilipay.billing.tables import customer_accounts
 from utilipay.clock import Clock, business_date
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.accounts import AccountKind, open_account
 from utilipay.prepaid.rules import Account, State, apply_balance
 from utilipay.prepaid.tables import prepaid_accounts
+from utilipay.statements.service import day_bounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +43,18 @@ async def enroll(
     actor: str,
 ) -> PrepaidAccount:
     """Open a prepaid balance (at zero) for an account; its usage is settled from
-    ``accrue_from`` (default: today in Shanghai). Enrolling again changes nothing."""
+    ``accrue_from`` (default: today in Shanghai). The account needs a tariff for its
+    customer class on that day and a meter in service (or its usage could be neither
+    measured nor priced). Enrolling again changes nothing."""
     biller = await billers_service.hosted_biller(conn, biller_code, "prepaid accounts")
     if reminder is not None and reminder < 0:
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "the reminder amount must not be negative")
     found = await find(conn, biller, account_no)
     if found is not None:
         return found
-    key = (customer_accounts.c.biller_id == biller.id) & (
-        customer_accounts.c.account_no == account_no
-    )
-    if (await conn.execute(select(customer_accounts.c.account_no).where(key))).first() is None:
-        raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND, f"{biller_code} has no account {account_no}")
     now = clock.now()
+    first_day = accrue_from or business_date(now)
+    await _check_ready(conn, biller, account_no, first_day)
     ledger_id = await open_account(
         conn, clock, AccountKind.PREPAID_BALANCE, owner_code=f"{biller.code}:{account_no}",
         biller_id=biller.id,
@@ -66,7 +65,7 @@ async def enroll(
             biller_id=biller.id, account_no=account_no, ledger_account_id=ledger_id, balance=0,
             currency="CNY", state=start.state, state_since=now, episode=start.episode,
             notified=[], cuts=0, reminder=reminder,
-            accrue_from=accrue_from or business_date(now), enrolled_at=now,
+            accrue_from=first_day, enrolled_at=now,
         )
     )  # fmt: skip
     await audit.record(
@@ -77,6 +76,42 @@ async def enroll(
     if enrolled is None:  # inserted above, in this transaction
         raise RuntimeError(f"prepaid account {account_no} vanished")
     return enrolled
+
+
+_READINESS = text(
+    """
+    SELECT a.customer_class,
+           tariff_version_for(a.biller_id, a.customer_class, :day) IS NOT NULL AS priced,
+           EXISTS (SELECT 1 FROM meters m
+                    WHERE m.biller_id = a.biller_id AND m.account_no = a.account_no
+                      AND m.installed_at < :day_end
+                      AND (m.removed_at IS NULL OR m.removed_at > :day_start)) AS metered
+      FROM customer_accounts a
+     WHERE a.biller_id = :biller_id AND a.account_no = :account_no
+    """
+)
+
+
+async def _check_ready(conn: AsyncConnection, biller: Biller, account_no: str, day: date) -> None:
+    """A prepaid account is priced by a tariff and measured by a meter from its first day."""
+    day_start, day_end = day_bounds(day)
+    values = {"biller_id": biller.id, "account_no": account_no, "day": day,
+              "day_start": day_start, "day_end": day_end}  # fmt: skip
+    found = (await conn.execute(_READINESS, values)).first()
+    if found is None:
+        raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND, f"{biller.code} has no account {account_no}")
+    if not found.priced:
+        raise DomainError(
+            ErrorCode.TARIFF_REQUIRED,
+            f"{biller.code} has no tariff for its {found.customer_class} customers on {day}: "
+            f"assign one first (utilipay tariffs assign {biller.code} --tariff … --from …)",
+        )
+    if not found.metered:
+        raise DomainError(
+            ErrorCode.METER_REQUIRED,
+            f"account {account_no} of {biller.code} has no meter in service on {day}: "
+            "register its meter first (utilipay readings import a meters CSV)",
+        )
 
 
 def _reminder(biller: Biller, own: int | None) -> int:

@@ -40,6 +40,7 @@ prepaid_accounts = Table(
     Column("month_start", Date),
     Column("month_exact", Numeric(20, 6), nullable=False),
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("outage_warned_at", DateTime(timezone=True)),  # this episode's, if 'ARREARS' notified
     ForeignKeyConstraint(
         ["biller_id", "account_no"],
         ["customer_accounts.biller_id", "customer_accounts.account_no"],

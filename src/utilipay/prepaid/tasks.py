@@ -4,7 +4,8 @@
    accounts whose reading of a day is late simply wait for the next pass, and the
    pass says how many wait and since which day (a meter that stopped reporting
    holds its account back for good, and a person has to look);
-2. cut the accounts whose grace is over (only on working days, 09:00-17:00);
+2. cut the accounts whose grace is over (only on working days, 09:00-17:00), and count
+   those held back because their outage warning has not gone out (long enough ago);
 3. issue last month's statements to the accounts settled through its end.
 
 Each step is safe to repeat, so a pass that dies half-way is finished by the next.
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.clock import Clock, business_date
 from utilipay.prepaid.accrual import DayAccrued, accrue_through
-from utilipay.prepaid.cuts import cut_due
+from utilipay.prepaid.cuts import cut_due, held_for_warning
 from utilipay.prepaid.statements import issue_statements, last_month
 
 # Accounts with a day before ``today`` still to settle after the pass: their reading is late.
@@ -37,6 +38,7 @@ class PrepaidPass:
     statements: int
     waiting: int = 0  # accounts a late reading holds back
     waiting_since: date | None = None  # the earliest day they wait to settle
+    held_for_warning: int = 0  # in arrears past the grace, not cut: not warned long enough
 
     @property
     def worked(self) -> bool:
@@ -48,7 +50,8 @@ async def run_prepaid(engine: AsyncEngine, clock: Clock) -> PrepaidPass:
     days = await accrue_through(engine, clock, today - timedelta(days=1))
     async with engine.begin() as conn:
         cut = await cut_due(conn, clock.now())
+        held = await held_for_warning(conn, clock.now())
     async with engine.begin() as conn:
         statements = await issue_statements(conn, last_month(today), clock.now())
         waiting, since = (await conn.execute(_WAITING, {"today": today})).one()
-    return PrepaidPass(days, cut, statements, waiting, since)
+    return PrepaidPass(days, cut, statements, waiting, since, held)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
-from utilipay.admin.auth import admin_actor
+from utilipay.admin.auth import OpsReader, OpsWriter
 from utilipay.api.docs import ADMIN_PROBLEMS, json_body, problems, raw_body
 from utilipay.api.hub import Hub
 from utilipay.api.inputs import Day, day_query, text_field, text_query
@@ -30,7 +30,6 @@ from utilipay.readings.schemas import ImportReport, ReadRow
 from utilipay.readings.service import Provenance, import_reads
 
 router = APIRouter(prefix="/admin/v1/readings", tags=["admin"])
-Actor = Annotated[str, Depends(admin_actor)]
 FILE_TYPES = {"text/csv", "application/xml", "text/xml", "application/atom+xml"}
 MAX_DAYS = 400  # a usage query covers at most about a year
 
@@ -85,7 +84,7 @@ def _answer(report: ImportReport, unit: str) -> Response:
 
 
 @router.post("", responses=ADMIN_PROBLEMS, openapi_extra=json_body(ReadsIn))
-async def import_reads_json(request: Request, actor: Actor) -> Response:
+async def import_reads_json(request: Request, actor: OpsWriter) -> Response:
     """Cumulative register reads as JSON; all of them or none."""
     hub: Hub = request.app.state.hub
     raw = await request.body()
@@ -107,7 +106,7 @@ async def import_reads_json(request: Request, actor: Actor) -> Response:
 )
 async def import_file(
     request: Request,
-    actor: Actor,
+    actor: OpsWriter,
     meter: Annotated[str | None, text_query(64)] = None,
     biller: Annotated[str | None, text_query(32)] = None,
     name: Annotated[str, text_query(200)] = "uploaded file",
@@ -134,7 +133,7 @@ async def import_file(
 @router.get("/usage", responses=ADMIN_PROBLEMS)
 async def daily_usage(
     request: Request,
-    actor: Actor,
+    actor: OpsReader,
     biller: Annotated[str, text_query(32)],
     account: Annotated[str, text_query(64)],
     first: Annotated[Day, day_query("from")],

@@ -13,17 +13,15 @@ utility's file must not touch another's meters by a typo.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Generic, TypeVar
 
 from utilipay.billing.csvfile import decode
-from utilipay.common.files import FileRejected, LineError
+from utilipay.common.files import FileRejected, LineError, csv_records
 from utilipay.readings import fields
 from utilipay.readings.schemas import SINGLE, TIME_OF_USE, UNIT_OF, MeterRow, ReadRow, Service
 
@@ -64,20 +62,6 @@ def kind_of(data: bytes) -> Kind | None:
     return None
 
 
-def _records(text: str, errors: list[LineError]) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields); quoting broken for good ends the file, its line named."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            errors.append(LineError(reader.line_num, f"not CSV: {exc}"))
-            return
-        yield reader.line_num, values
-
-
 def _parse(
     data: bytes,
     source: str,
@@ -87,7 +71,7 @@ def _parse(
     biller: str | None,
 ) -> Parsed[Row]:
     parsed: Parsed[Row] = Parsed([], [])
-    records = _records(decode(data, source), parsed.errors)
+    records = csv_records(decode(data, source), parsed.errors)
     header = next(records, None)
     names = tuple(h.strip() for h in header[1]) if header else ()
     if names not in {columns, columns + optional}:

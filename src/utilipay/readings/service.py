@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.audit import service as audit
 from utilipay.billers import repository as billers_repo
 from utilipay.clock import Clock
 from utilipay.common.files import LineError
@@ -181,6 +182,11 @@ async def record_import(
         actor=origin.actor,
         at=clock.now(),
     )
+    await audit.record(
+        conn, clock, actor=origin.actor, action="readings.import", object_type="readings_import",
+        object_id=str(import_id), details={"kind": kind, "source": origin.source,
+                                           "sha256": origin.sha256},
+    )  # fmt: skip
     return ImportReport(import_id, kind, origin.source, counts, warnings)
 
 

@@ -5,8 +5,8 @@
 - ``GET /admin/v1/recon/runs/{id}``: counts, sources, breaks and corrections
 - ``POST /admin/v1/recon/runs/{id}/apply`` {reason, only?, dry_run?}: corrections applied
 
-Refusals are problem+json like the rest of the hub; who acts is the admin
-token's name, which the audit log records.
+Reads need the scope ``ops:read``, the rest ``ops:write``. Refusals are problem+json like
+the rest of the hub; who acts is the API token's name, which the audit log records.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import select
 from starlette.responses import Response
 
-from utilipay.admin.auth import admin_actor
+from utilipay.admin.auth import OpsReader, OpsWriter
 from utilipay.api.docs import ADMIN_PROBLEMS, json_body
 from utilipay.api.hub import Hub
 from utilipay.api.inputs import Day, IdPath, Reason, day_query, text_field
@@ -29,7 +29,6 @@ from utilipay.recon.classify import Action, Class
 from utilipay.recon.match_tables import recon_runs
 
 router = APIRouter(prefix="/admin/v1/recon", tags=["admin", "reconciliation"])
-Actor = Annotated[str, Depends(admin_actor)]
 Code = Annotated[StrictStr, text_field(64)]
 
 
@@ -53,7 +52,7 @@ class ApplyRequest(BaseModel):
 @router.post(
     "/runs", status_code=201, responses=ADMIN_PROBLEMS, openapi_extra=json_body(RunRequest)
 )
-async def create_run(request: Request, actor: Actor) -> Response:
+async def create_run(request: Request, actor: OpsWriter) -> Response:
     hub: Hub = request.app.state.hub
     body = parse_body(RunRequest, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:
@@ -66,7 +65,7 @@ async def create_run(request: Request, actor: Actor) -> Response:
 
 @router.get("/runs", responses=ADMIN_PROBLEMS)
 async def list_runs(
-    request: Request, actor: Actor, day: Annotated[Day, day_query("date")]
+    request: Request, actor: OpsReader, day: Annotated[Day, day_query("date")]
 ) -> Response:
     hub: Hub = request.app.state.hub
     async with hub.engine.connect() as conn:
@@ -82,7 +81,7 @@ async def list_runs(
 
 
 @router.get("/runs/{run_id}", responses=ADMIN_PROBLEMS)
-async def show_run(run_id: IdPath, request: Request, actor: Actor) -> Response:
+async def show_run(run_id: IdPath, request: Request, actor: OpsReader) -> Response:
     hub: Hub = request.app.state.hub
     async with hub.engine.connect() as conn:
         report = await service.report(conn, run_id)
@@ -92,14 +91,13 @@ async def show_run(run_id: IdPath, request: Request, actor: Actor) -> Response:
 @router.post(
     "/runs/{run_id}/apply", responses=ADMIN_PROBLEMS, openapi_extra=json_body(ApplyRequest)
 )
-async def apply_run(run_id: IdPath, request: Request, actor: Actor) -> Response:
+async def apply_run(run_id: IdPath, request: Request, actor: OpsWriter) -> Response:
     hub: Hub = request.app.state.hub
     body = parse_body(ApplyRequest, await request.body(), request.headers.get("content-type"))
-    async with hub.engine.begin() as conn:
-        done = await corrections.apply(
-            conn, hub.clock, run_id, hub.remote_billers, actor=actor, reason=body.reason,
-            only=body.only.value if body.only else None, dry_run=body.dry_run,
-        )  # fmt: skip
+    done = await corrections.apply(
+        hub.engine, hub.clock, run_id, hub.remote_billers, actor=actor, reason=body.reason,
+        only=body.only.value if body.only else None, dry_run=body.dry_run,
+    )  # fmt: skip
     return json_response(
         {"run": run_id, "dry_run": body.dry_run, "corrections": [d.as_json() for d in done]}
     )

@@ -1,43 +1,46 @@
 """Corrections of a run's breaks: proposed with their evidence, applied once, audited.
 
-A run proposes one correction per break that calls for one (classify.py). Applying
-takes each proposal's row lock (SKIP LOCKED: two people applying at once share
-the work) and marks it APPLIED with who, when, why and what happened, so
-applying again does nothing; the idempotency key (run, channel, order, action)
-is unique. What a correction does is idempotent too: one refund per channel
-order (any run), one open exception per payment, the protocol's calls keyed by
-our payment id. A correction whose utility did not answer stays PROPOSED, to be
-applied again later.
+A run proposes one correction per break that calls for one (classify.py); the
+idempotency key (run, channel, order, action) is unique. Applying works through them
+one at a time, and never holds a transaction while a utility thinks:
+
+1. claim: the next proposed correction is locked (``FOR UPDATE SKIP LOCKED``: two
+   people applying at once share the work) and, in that short transaction, either done
+   at once — what needs no utility (``actions.py``) — and marked APPLIED, or marked
+   IN_FLIGHT for this claim and committed (write-ahead) before the utility is called;
+2. the call, outside any transaction;
+3. its outcome, recorded and committed: APPLIED with who, when, why and what
+   happened, or back to PROPOSED when the utility did not answer (applied again later).
+
+A claim expires (``CLAIM_MARGIN`` plus twice the biller's total timeout per call): a
+correction whose applier died between its call and the record is taken over by the
+next apply after that, and sent again. That cannot reverse or charge twice: what is
+sent is keyed by our payment id (the protocol's ``orderno``), so the utility answers
+a repeated refund REVERSED and a repeated charge with its serial. The claim count
+fences the record: an applier whose claim was taken over records nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.types import BigInteger
 
 from utilipay.audit import service as audit
-from utilipay.billers import repository as billers_repo
 from utilipay.billers.calls import log_call
-from utilipay.billers.protocol.codes import Code
-from utilipay.billers.protocol.messages import (
-    ChargeAnswer,
-    ConfirmAnswer,
-    ConfirmRequest,
-    OrderStatus,
-    RefundAnswer,
-    RefundRequest,
-)
-from utilipay.billers.remote import Answer, BillerUnreachable, RemoteBillers
-from utilipay.clock import Clock
+from utilipay.billers.remote import RemoteBillers
+from utilipay.clock import Clock, to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.ids import new_id
-from utilipay.outbox.service import Event, emit
-from utilipay.payments.resolution import call, charge_request
+from utilipay.recon.actions import HANDLERS, WHAT, Calls, Context, Plan
 from utilipay.recon.classify import Action
+
+CLAIM_MARGIN = timedelta(minutes=1)
+CALLS_PER_CORRECTION = 2  # at most: confirm, then the charge again
 
 _PROPOSE = text(
     """
@@ -62,52 +65,49 @@ _PROPOSE = text(
      WHERE run_id = :run AND action IS NOT NULL
     """
 )
-_PROPOSED = text(
-    """
+_SELECTED = """
     SELECT c.*, r.business_date, i.hub_status, i.hub_amount, i.channel_amount,
            i.utility_amount, i.utility_status
       FROM recon_corrections c
       JOIN recon_runs r ON r.id = c.run_id
       JOIN recon_items i ON i.run_id = c.run_id AND i.item_no = c.item_no
-     WHERE c.run_id = :run AND c.status = 'PROPOSED'
+     WHERE c.run_id = :run
        AND (CAST(:only AS text) IS NULL OR c.class = :only OR c.action = :only)
-     ORDER BY c.item_no
+"""
+_OPEN = text(_SELECTED + " AND c.status <> 'APPLIED' ORDER BY c.item_no")
+# The next correction to apply: proposed, or in flight on a claim that has expired.
+_CLAIM = text(
+    _SELECTED
+    + """
+       AND (c.status = 'PROPOSED' OR (c.status = 'IN_FLIGHT' AND c.claimed_until <= :now))
+       AND c.item_no <> ALL (:tried)
+     ORDER BY c.item_no LIMIT 1
+       FOR UPDATE OF c SKIP LOCKED
     """
-)
-_LOCK = text(
-    "SELECT 1 FROM recon_corrections WHERE run_id = :run AND item_no = :item"
-    " AND status = 'PROPOSED' FOR UPDATE SKIP LOCKED"
-)
-_DONE = text(
+).bindparams(bindparam("tried", type_=ARRAY(BigInteger)))
+_IN_FLIGHT = text(
     """
     UPDATE recon_corrections
-       SET status = 'APPLIED', outcome = :outcome, applied_at = :now, applied_by = :actor,
-           reason = :reason
+       SET status = 'IN_FLIGHT', attempts = attempts + 1, claimed_by = :actor,
+           claimed_until = :until, last_attempt = :note
      WHERE run_id = :run AND item_no = :item
+    RETURNING attempts
     """
 )
-_PAYMENT = text("SELECT * FROM payments WHERE biller_id = :b AND id = :p FOR UPDATE")
-_REFUND = text(
+# The outcome, recorded by the claim that is still current (``attempts`` fences it).
+_RECORD = text(
     """
-    INSERT INTO refunds (biller_id, id, payment_id, channel_id, order_id, amount, reason,
-                         status, created_at, business_date)
-    SELECT :biller_id, :id, :payment_id, c.id, :order_id, :amount, :reason, 'OPEN', :now, :day
-      FROM channels c WHERE c.code = :channel
-    ON CONFLICT (biller_id, channel_id, order_id) DO NOTHING
-    RETURNING id
+    UPDATE recon_corrections
+       SET status = CASE WHEN :applied THEN 'APPLIED' ELSE 'PROPOSED' END,
+           outcome = CASE WHEN :applied THEN :outcome END,
+           applied_at = CASE WHEN :applied THEN CAST(:now AS timestamptz) END,
+           applied_by = CASE WHEN :applied THEN :actor END,
+           reason = CASE WHEN :applied THEN :reason END,
+           last_attempt = :outcome, attempts = :attempts
+     WHERE run_id = :run AND item_no = :item AND attempts = :fence
+       AND status <> 'APPLIED'
     """
 )
-_EXCEPTION = text(
-    "INSERT INTO payment_exceptions (biller_id, payment_id, reason, opened_at)"
-    " VALUES (:b, :p, :r, :now) ON CONFLICT DO NOTHING RETURNING id"
-)
-
-WHAT = {
-    Action.RECONFIRM: "ask the utility (confirm) and write the payment off again if it never was",
-    Action.REVERSE: "reverse the write-off at the utility (冲正): the channel never paid for it",
-    Action.REFUND: "open a refund to the channel (refund.opened): the payment failed",
-    Action.EXCEPTION: "leave it for a person (the exceptions queue)",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +128,15 @@ class Applied:
         }  # fmt: skip
 
 
-@dataclass
-class Context:
-    conn: AsyncConnection
+@dataclass(frozen=True, slots=True)
+class Job:
+    engine: AsyncEngine
     clock: Clock
     billers: RemoteBillers
+    run_id: int
+    actor: str
     reason: str
-    row: Any = None
-
-
-Handler = Callable[[Context], Awaitable[tuple[bool, str]]]
+    only: str | None
 
 
 async def propose(conn: AsyncConnection, run_id: int) -> int:
@@ -145,7 +144,7 @@ async def propose(conn: AsyncConnection, run_id: int) -> int:
 
 
 async def apply(
-    conn: AsyncConnection,
+    engine: AsyncEngine,
     clock: Clock,
     run_id: int,
     billers: RemoteBillers,
@@ -155,186 +154,95 @@ async def apply(
     only: str | None = None,
     dry_run: bool = False,
 ) -> list[Applied]:
-    """Apply the run's proposed corrections (or, dry, say what each would do)."""
+    """Apply the run's corrections one at a time (or, dry, say what each would do); the
+    ones in flight on another's claim are listed, not applied."""
     if not reason.strip():
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "say why: a reason is required")
-    exists = text("SELECT 1 FROM recon_runs WHERE id = :r")
-    if not (await conn.execute(exists, {"r": run_id})).first():
-        raise DomainError(ErrorCode.NOT_FOUND, f"no reconciliation run {run_id}")
-    rows = (await conn.execute(_PROPOSED, {"run": run_id, "only": only})).all()
-    context = Context(conn, clock, billers, reason)
-    done = []
-    for row in rows:
+    async with engine.connect() as conn:
+        exists = text("SELECT 1 FROM recon_runs WHERE id = :r")
+        if not (await conn.execute(exists, {"r": run_id})).first():
+            raise DomainError(ErrorCode.NOT_FOUND, f"no reconciliation run {run_id}")
         if dry_run:
-            done.append(_applied(row, f"would {WHAT[Action(row.action)]}", applied=False))
-            continue
-        if (await conn.execute(_LOCK, {"run": run_id, "item": row.item_no})).first() is None:
-            continue  # applied by someone else meanwhile
-        context.row = row
-        applied, outcome = await HANDLERS[Action(row.action)](context)
-        if applied:
-            await _record(context, actor, outcome)
-        done.append(_applied(row, outcome, applied=applied))
-    return done
+            return [_described(row, clock.now()) for row in await _open(conn, run_id, only)]
+    job = Job(engine, clock, billers, run_id, actor, reason, only)
+    done: list[Applied] = []
+    while (applied := await _apply_next(job, [d.item_no for d in done])) is not None:
+        done.append(applied)
+    async with engine.connect() as conn:
+        tried = {d.item_no for d in done}
+        rows = await _open(conn, run_id, only)
+    elsewhere = [r for r in rows if r.status == "IN_FLIGHT" and r.item_no not in tried]
+    return done + [_described(r, clock.now()) for r in elsewhere]
+
+
+async def _open(conn: AsyncConnection, run_id: int, only: str | None) -> list[Any]:
+    return list((await conn.execute(_OPEN, {"run": run_id, "only": only})).all())
+
+
+def _described(row: Any, now: datetime) -> Applied:
+    """A correction not applied by this call: what it would do, or whose claim it is on."""
+    if row.status == "IN_FLIGHT" and row.claimed_until > now:
+        until = to_shanghai_iso(row.claimed_until)
+        said = f"in flight: claimed by {row.claimed_by}, taken over after {until} if unrecorded"
+    elif row.status == "IN_FLIGHT":
+        said = f"in flight on an expired claim of {row.claimed_by}: the next apply takes it over"
+    else:
+        said = f"would {WHAT[Action(row.action)]}"
+    return _applied(row, said, applied=False)
+
+
+async def _apply_next(job: Job, tried: list[int]) -> Applied | None:
+    """Claim the next correction and apply it; None when none is left to claim."""
+    async with job.engine.begin() as conn:
+        now = job.clock.now()
+        values = {"run": job.run_id, "only": job.only, "now": now, "tried": tried}
+        row = (await conn.execute(_CLAIM, values)).first()
+        if row is None:
+            return None
+        context = Context(conn, job.clock, job.billers, job.reason, row)
+        plan = await HANDLERS[Action(row.action)](context)
+        if plan.ask is None or plan.remote is None:
+            return await _record(conn, job, row, (row.attempts, row.attempts + 1), plan)
+        calls = Calls(plan.remote)
+        lease = CLAIM_MARGIN + timedelta(
+            seconds=plan.remote.connection.total_timeout * 2 * CALLS_PER_CORRECTION
+        )
+        claim = {"actor": job.actor, "until": now + lease, "run": job.run_id,
+                 "note": f"in flight: {WHAT[Action(row.action)]}", "item": row.item_no}  # fmt: skip
+        attempt = (await conn.execute(_IN_FLIGHT, claim)).scalar_one()
+    # committed: the utility is asked with no transaction open
+    applied, outcome = await plan.ask(calls)
+    async with job.engine.begin() as conn:
+        for record in calls.records:
+            await log_call(conn, row.biller_id, record, row.payment_id)
+        return await _record(conn, job, row, (attempt, attempt), Plan(outcome, applied))
+
+
+async def _record(
+    conn: AsyncConnection, job: Job, row: Any, attempts: tuple[int, int], done: Plan
+) -> Applied:
+    """The outcome, if the claim it comes from is still current (``attempts``: the claim
+    count it expects, and the count it leaves); audited when applied."""
+    applied, outcome = done.applied, done.outcome
+    values = {"applied": applied, "outcome": outcome, "now": job.clock.now(),
+              "actor": job.actor, "reason": job.reason, "run": row.run_id, "item": row.item_no,
+              "fence": attempts[0], "attempts": attempts[1]}  # fmt: skip
+    if (await conn.execute(_RECORD, values)).rowcount == 0:
+        taken = f"{outcome} (its claim was taken over: recorded by another)"
+        return _applied(row, taken, applied=False)
+    if applied:
+        await audit.record(
+            conn, job.clock, actor=job.actor, action=f"recon.{row.action.lower()}",
+            object_type="payment" if row.payment_id else "order",
+            object_id=row.payment_id or row.order_id, reason=job.reason,
+            details={"run": row.run_id, "item": row.item_no, "key": row.idempotency_key,
+                     "class": row._mapping["class"], "outcome": outcome,
+                     "evidence": row.evidence},
+        )  # fmt: skip
+    return _applied(row, outcome, applied=applied)
 
 
 def _applied(row: Any, outcome: str, *, applied: bool) -> Applied:
     return Applied(
         row.item_no, row.action, row.idempotency_key, row.order_id, row.evidence, outcome, applied
     )
-
-
-async def _record(context: Context, actor: str, outcome: str) -> None:
-    row = context.row
-    now = context.clock.now()
-    await context.conn.execute(
-        _DONE,
-        {"outcome": outcome, "now": now, "actor": actor, "reason": context.reason,
-         "run": row.run_id, "item": row.item_no},
-    )  # fmt: skip
-    await audit.record(
-        context.conn, context.clock, actor=actor, action=f"recon.{row.action.lower()}",
-        object_type="payment" if row.payment_id else "order",
-        object_id=row.payment_id or row.order_id, reason=context.reason,
-        details={"run": row.run_id, "item": row.item_no, "key": row.idempotency_key,
-                 "class": row._mapping["class"], "outcome": outcome,
-                 "evidence": row.evidence},
-    )  # fmt: skip
-
-
-async def _payment(context: Context) -> Any:
-    row = context.row
-    return (await context.conn.execute(_PAYMENT, {"b": row.biller_id, "p": row.payment_id})).first()
-
-
-async def _remote(context: Context) -> Any:
-    code = (
-        await context.conn.execute(
-            text("SELECT code FROM billers WHERE id = :b"), {"b": context.row.biller_id}
-        )
-    ).scalar()
-    biller = await billers_repo.by_code(context.conn, code) if code else None
-    if biller is None or biller.remote is None:
-        return None
-    return context.billers.get(biller)
-
-
-async def _ask(context: Context, request: Any) -> Answer | BillerUnreachable | None:
-    remote = await _remote(context)
-    if remote is None:
-        return None
-    result = await call(remote, request)
-    await log_call(context.conn, context.row.biller_id, result.record, context.row.payment_id)
-    return result
-
-
-async def _reconfirm(context: Context) -> tuple[bool, str]:
-    payment = await _payment(context)
-    if payment is None:
-        return True, "no such payment at the hub: nothing to confirm"
-    if payment.status == "PROCESSING":
-        # the resolver's own schedule, brought forward: it confirms and re-charges
-        await context.conn.execute(
-            text(
-                "UPDATE payments SET next_check_at = :now WHERE biller_id = :b AND id = :p"
-                " AND status = 'PROCESSING' AND resolution <> 'EXCEPTION'"
-            ),
-            {"now": context.clock.now(), "b": payment.biller_id, "p": payment.id},
-        )
-        return True, "pending payment due for resolution now (confirm, charge again if lost)"
-    if payment.status != "SUCCEEDED":
-        return True, f"payment is {payment.status}: nothing to confirm"
-    return await _confirm_written_off(context, payment)
-
-
-async def _confirm_written_off(context: Context, payment: Any) -> tuple[bool, str]:
-    """The hub wrote it off, the utility's statement lacks it: ask, and charge again if lost."""
-    confirmed = await _ask(context, ConfirmRequest(payment.id))
-    if not isinstance(confirmed, Answer):
-        return False, _unanswered(confirmed)
-    answer = confirmed.message.body
-    if isinstance(answer, ConfirmAnswer) and answer.status is OrderStatus.SUCCESS:
-        return True, f"the utility has the write-off (serial {answer.billerserial})"
-    if not (isinstance(answer, ConfirmAnswer) and answer.status is OrderStatus.NOTFOUND):
-        return False, f"confirm answered {_said(confirmed)}: left proposed"
-    channel = context.row.channel_code or ""
-    charged = await _ask(context, charge_request(payment, channel))
-    if not isinstance(charged, Answer):
-        return False, f"write-off missing at the utility; charge {_unanswered(charged)}"
-    body = charged.message.body
-    if charged.message.head.code in {Code.OK, Code.DUPLICATE_ORDER}:
-        serial = body.billerserial if isinstance(body, ChargeAnswer) else "?"
-        return True, f"write-off missing at the utility: sent again, serial {serial}"
-    return False, f"write-off missing at the utility; charge answered {_said(charged)}"
-
-
-async def _reverse(context: Context) -> tuple[bool, str]:
-    row = context.row
-    refund = RefundRequest(row.payment_id, row.utility_amount, "never paid by the channel")
-    result = await _ask(context, refund)
-    if result is None:
-        return True, "not a remote biller: nothing to reverse over the protocol"
-    if not isinstance(result, Answer):
-        return False, _unanswered(result)
-    answer = result.message.body
-    if result.message.head.code is Code.OK and isinstance(answer, RefundAnswer):
-        if answer.status is OrderStatus.REVERSED:
-            return True, f"reversed at the utility (serial {answer.billerserial})"
-        return True, "the utility has no such write-off (NOTFOUND): nothing to reverse"
-    return False, f"refund answered {_said(result)}: left proposed"
-
-
-async def _refund(context: Context) -> tuple[bool, str]:
-    row = context.row
-    now = context.clock.now()
-    refund_id = new_id("F")
-    values = {
-        "biller_id": row.biller_id, "id": refund_id, "payment_id": row.payment_id,
-        "order_id": row.order_id, "amount": row.channel_amount, "reason": context.reason,
-        "now": now, "day": row.business_date, "channel": row.channel_code,
-    }  # fmt: skip
-    opened = (await context.conn.execute(_REFUND, values)).first()
-    if opened is None:
-        return True, "a refund of this order is already open"
-    payload = {
-        "refund_id": refund_id, "channel": row.channel_code, "order_id": row.order_id,
-        "payment_id": row.payment_id, "amount": row.channel_amount,
-        "business_date": row.business_date.isoformat(), "reason": context.reason,
-    }  # fmt: skip
-    await emit(context.conn, [Event(row.biller_id, "refund.opened", refund_id, payload, now)])
-    return True, f"refund {refund_id} opened ({row.channel_amount} fen)"
-
-
-async def _exception(context: Context) -> tuple[bool, str]:
-    row = context.row
-    if row.hub_status is None:
-        return True, "left for a person: the hub has no payment for this order"
-    why = f"reconciliation run {row.run_id}: {row._mapping['class']}; {context.reason}"
-    opened = (
-        await context.conn.execute(
-            _EXCEPTION,
-            {"b": row.biller_id, "p": row.payment_id, "r": why[:500], "now": context.clock.now()},
-        )
-    ).first()
-    if opened is None:
-        return True, "already in the exceptions queue"
-    return True, f"exception {opened.id} opened for a person"
-
-
-def _unanswered(result: BillerUnreachable | None) -> str:
-    if result is None:
-        return "not a remote biller: the utility cannot be asked"
-    return f"utility unreachable ({result.reason}): left proposed"
-
-
-def _said(result: Answer) -> str:
-    head = result.message.head
-    return f"{head.code} {head.msg}".strip()
-
-
-HANDLERS: dict[Action, Handler] = {
-    Action.RECONFIRM: _reconfirm,
-    Action.REVERSE: _reverse,
-    Action.REFUND: _refund,
-    Action.EXCEPTION: _exception,
-}

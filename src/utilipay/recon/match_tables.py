@@ -78,6 +78,11 @@ recon_corrections = Table(
     Column("applied_at", DateTime(timezone=True)),
     Column("applied_by", Text),
     Column("reason", Text),
+    # the write-ahead claim of an apply (recon/corrections.py): counted, fenced, expiring
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_by", Text),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("last_attempt", Text),
     ForeignKeyConstraint(["run_id", "item_no"], ["recon_items.run_id", "recon_items.item_no"]),
 )
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.audit import service as audit
 from utilipay.clock import Clock, to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.recon import corrections, repository
@@ -111,6 +112,11 @@ async def run_day(
             matcher.close()
     say(STEPS[6])
     await corrections.propose(conn, run_id)
+    await audit.record(
+        conn, clock, actor=actor, action="recon.run", object_type="recon_run",
+        object_id=str(run_id), details={"date": day.isoformat(), "channel": channel,
+                                        "biller": biller},
+    )  # fmt: skip
     return await report(conn, run_id)
 
 

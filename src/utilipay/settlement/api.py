@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
-from utilipay.admin.auth import admin_actor
+from utilipay.admin.auth import OpsReader, SettlementWriter
 from utilipay.api.docs import ADMIN_PROBLEMS, json_body
 from utilipay.api.hub import Hub
 from utilipay.api.inputs import Day, Fen, day_query, text_field, text_path, text_query
@@ -18,7 +18,6 @@ from utilipay.errors import DomainError, ErrorCode
 from utilipay.settlement import config, files, payouts, service
 
 router = APIRouter(prefix="/admin/v1/settlements", tags=["admin"])
-Actor = Annotated[str, Depends(admin_actor)]
 Code = Annotated[StrictStr, text_field(32)]
 CodePath = Annotated[str, text_path(32)]
 
@@ -56,7 +55,7 @@ def _hub(request: Request) -> Hub:
 
 
 @router.post("/run", responses=ADMIN_PROBLEMS, openapi_extra=json_body(RunIn))
-async def run_day(request: Request, actor: Actor) -> Response:
+async def run_day(request: Request, actor: SettlementWriter) -> Response:
     """Settle a past business day, then match open payouts against imported bank lines."""
     hub = _hub(request)
     body = parse_body(RunIn, await request.body(), request.headers.get("content-type"))
@@ -82,7 +81,7 @@ def _matched(m: payouts.Matched) -> dict[str, Any]:
 @router.get("", responses=ADMIN_PROBLEMS)
 async def show(
     request: Request,
-    actor: Actor,
+    actor: OpsReader,
     day: Annotated[Day, day_query("date")],
     biller: Annotated[str | None, text_query(32)] = None,
 ) -> Response:
@@ -102,7 +101,7 @@ async def show(
 )
 async def settlement_file(
     request: Request,
-    actor: Actor,
+    actor: OpsReader,
     biller: CodePath,
     day: Day,
     kind: Annotated[Literal["csv", "xml"], Query(alias="format")] = "csv",
@@ -118,7 +117,7 @@ async def settlement_file(
 
 
 @router.put("/accounts/{biller}", responses=ADMIN_PROBLEMS, openapi_extra=json_body(AccountIn))
-async def put_account(biller: CodePath, request: Request, actor: Actor) -> Response:
+async def put_account(biller: CodePath, request: Request, actor: SettlementWriter) -> Response:
     hub = _hub(request)
     body = parse_body(AccountIn, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:
@@ -129,7 +128,9 @@ async def put_account(biller: CodePath, request: Request, actor: Actor) -> Respo
 
 
 @router.put("/fees/{party}/{code}", responses=ADMIN_PROBLEMS, openapi_extra=json_body(FeeIn))
-async def put_fee(party: CodePath, code: CodePath, request: Request, actor: Actor) -> Response:
+async def put_fee(
+    party: CodePath, code: CodePath, request: Request, actor: SettlementWriter
+) -> Response:
     """A biller's (the hub's service fee) or a channel's fee rule from a day on."""
     try:
         kind = config.Party(party)

@@ -13,14 +13,14 @@ library's ElementTree, element by element in the schema's order.
 
 from __future__ import annotations
 
-import csv
-import io
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
 from utilipay.clock import to_shanghai_iso
-from utilipay.money import CNY
+from utilipay.common import spreadsheet
+from utilipay.common.spreadsheet import Cell
+from utilipay.money import CNY, in_yuan
 
 CAMT054 = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
 CSV_COLUMNS = ("payee", "date", "branch", "branch_name", "bills", "bill_count", "accruals",
@@ -41,27 +41,24 @@ def reference(settlement: dict[str, Any]) -> str:
 
 
 def to_csv(settlement: dict[str, Any]) -> bytes:
-    """A line per branch, then the payee's TOTAL line."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    """A line per branch, then the payee's TOTAL line (names made safe for spreadsheets)."""
     head = [settlement["payee"], settlement["date"]]
     tail = [reference(settlement), settlement["account_no"], settlement["account_name"],
             settlement["bank"]]  # fmt: skip
-    for line in settlement["lines"]:
-        writer.writerow([*head, line["branch"], line["branch_name"], *_amounts(line), *tail])
+    rows = [[*head, line["branch"], line["branch_name"], *_amounts(line), *tail]
+            for line in settlement["lines"]]  # fmt: skip
     total = {f: sum(line[f] for line in settlement["lines"]) for f in ("topups", "reversed")}
     total |= {k: settlement[k] for k in ("gross", "refunds", "fees", "net")}
     total |= {f: sum(line[f] for line in settlement["lines"]) for f in ("bills", "accruals")}
     total["bill_count"] = sum(line["bill_count"] for line in settlement["lines"])
-    writer.writerow([*head, "TOTAL", settlement["payee_name"], *_amounts(total), *tail])
-    return out.getvalue().encode()
+    rows.append([*head, "TOTAL", settlement["payee_name"], *_amounts(total), *tail])
+    return spreadsheet.to_csv(CSV_COLUMNS, rows)
 
 
-def _amounts(figures: dict[str, Any]) -> list[str]:
+def _amounts(figures: dict[str, Any]) -> list[Cell]:
     money = ("bills", "accruals", "gross", "refunds", "fees", "net", "topups", "reversed")
-    values = [yuan(figures[f]) for f in money]
-    return [values[0], str(figures["bill_count"]), *values[1:]]
+    values: list[Cell] = [in_yuan(figures[f]) for f in money]
+    return [values[0], int(figures["bill_count"]), *values[1:]]
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

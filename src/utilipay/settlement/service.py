@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.audit import service as audit
 from utilipay.clock import SHANGHAI, Clock, business_date
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.accounts import AccountKind, find_or_open
@@ -277,6 +278,10 @@ async def _write(
     payload = {"payee": payee.code, "date": day.isoformat(), "net": net,
                "reference": reference if net > 0 else None}  # fmt: skip
     await emit(conn, [Event(payee.id, "settlement.settled", f"{payee.code}:{day}", payload, now)])
+    await audit.record(
+        conn, clock, actor=actor, action="settlement.settle", object_type="settlement",
+        object_id=f"{payee.code}:{day}", details=payload,
+    )  # fmt: skip
 
 
 def payout_reference(payee_code: str, day: date) -> str:

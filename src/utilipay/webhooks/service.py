@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from utilipay.channels.schemas import Channel
 from utilipay.client import new_nonce
 from utilipay.clock import Clock
+from utilipay.common import outgoing
 from utilipay.common.passes import Pass, work_through
 from utilipay.security.signing import signed_headers
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
@@ -90,9 +91,10 @@ class Sent:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def _post(
+async def post_signed(
     http: httpx.AsyncClient, channel: Channel, url: str, body: bytes, now: datetime
 ) -> Sent:
+    """POST ``body`` to the channel, signed; what came of it (a failure is a result)."""
     parts = urlsplit(url)
     path = parts.path or "/"
     headers = signed_headers(
@@ -105,13 +107,16 @@ async def _post(
         new_nonce(),
     )
     started = time.monotonic()
+    request = http.build_request(
+        "POST", url, content=body, headers={**headers, "Content-Type": "application/json"}
+    )
     try:
-        response = await http.post(
-            url, content=body, headers={**headers, "Content-Type": "application/json"}
-        )
-        status, error = response.status_code, None
+        reply = await outgoing.exchange(http, request, limit=outgoing.REPLY_LIMIT)
+        status, error = reply.status_code, None
     except httpx.HTTPError as exc:
         status, error = None, f"{type(exc).__name__}: {exc}"[:500]
+    except outgoing.ReplyRefused as exc:
+        status, error = None, exc.reason
     return Sent(status, error, int((time.monotonic() - started) * 1000))
 
 
@@ -143,7 +148,7 @@ async def deliver_one(
         sent = (
             Sent(None, "the channel has no webhook URL", 0)
             if url is None
-            else await _post(http, channel, url, orjson.dumps(row.payload), now)
+            else await post_signed(http, channel, url, orjson.dumps(row.payload), now)
         )
         await conn.execute(
             insert(webhook_attempts).values(
@@ -201,8 +206,4 @@ async def deliver_due(
 
 
 def http_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(TIMEOUT, connect=3.0),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-        follow_redirects=False,
-    )
+    return outgoing.http_client(TIMEOUT, 3.0)

@@ -71,6 +71,7 @@ def build_app(conninfo: str) -> procrastinate.App:
                 "prepaid.pass",
                 days={str(d.day): d.accounts for d in done.days},
                 cut=done.cut,
+                held_for_warning=done.held_for_warning,
                 statements=done.statements,
             )
         if done.waiting:

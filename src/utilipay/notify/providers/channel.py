@@ -13,6 +13,7 @@ import orjson
 
 from utilipay.channels.schemas import Channel
 from utilipay.client import new_nonce, sign_request
+from utilipay.common import outgoing
 from utilipay.notify.providers.base import Outcome
 from utilipay.notify.recipients import ChannelById
 from utilipay.notify.schemas import Notification
@@ -59,5 +60,5 @@ class ChannelProvider:
             headers={"Content-Type": "application/json"},
         )
         sign_request(request, HUB_CODE, channel.secret, int(now.timestamp()), new_nonce())
-        response = await self.http.send(request)
-        return Outcome(response.is_success, status_code=response.status_code)
+        reply = await outgoing.exchange(self.http, request, limit=outgoing.REPLY_LIMIT)
+        return Outcome(reply.is_success, status_code=reply.status_code)

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import orjson
 
+from utilipay.common import outgoing
 from utilipay.notify.providers.base import Outcome
 from utilipay.notify.schemas import Notification
 from utilipay.notify.settings import NotifySettings
@@ -59,7 +60,8 @@ class SmsGateway:
             {"id": notification.id, "to": notification.address, "text": notification.own_text}
         )
         timestamp = str(int(now.timestamp()))
-        response = await self.http.post(
+        request = self.http.build_request(
+            "POST",
             self.url,
             content=body,
             headers={
@@ -68,4 +70,5 @@ class SmsGateway:
                 "X-Utilipay-Signature": signature(self.secret, timestamp, body),
             },
         )
-        return Outcome(response.is_success, status_code=response.status_code)
+        reply = await outgoing.exchange(self.http, request, limit=outgoing.REPLY_LIMIT)
+        return Outcome(reply.is_success, status_code=reply.status_code)

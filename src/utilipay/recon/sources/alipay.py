@@ -16,6 +16,7 @@ import io
 import re
 from datetime import date, datetime
 
+from utilipay.money import in_yuan
 from utilipay.recon.sources.common import (
     ISO_FORMAT,
     Check,
@@ -31,7 +32,6 @@ from utilipay.recon.sources.common import (
     local_instant,
     reject,
     to_fen,
-    yuan,
 )
 
 COLUMNS = (
@@ -163,8 +163,12 @@ def _footer(
         try:
             parsed.checks += [
                 Check(f"{what}合计 笔数", int(total["count"]), count),
-                Check(f"{what}合计 商家实收", yuan(to_fen(total["received"])), yuan(received)),
-                Check(f"{what}合计 商家优惠", yuan(to_fen(total["discount"])), yuan(discount)),
+                Check(
+                    f"{what}合计 商家实收", in_yuan(to_fen(total["received"])), in_yuan(received)
+                ),
+                Check(
+                    f"{what}合计 商家优惠", in_yuan(to_fen(total["discount"])), in_yuan(discount)
+                ),
             ]
         except ValueError as exc:
             raise reject(source, number, str(exc)) from None

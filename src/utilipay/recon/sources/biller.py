@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from utilipay.money import parse_fen
+from utilipay.money import in_yuan, parse_fen
 from utilipay.recon.sources.common import (
     Check,
     Kind,
@@ -26,7 +26,6 @@ from utilipay.recon.sources.common import (
     decode,
     local_instant,
     reject,
-    yuan,
 )
 
 STATUSES = {"SUCCESS": Status.PAID, "REVERSED": Status.REVERSED}
@@ -90,7 +89,7 @@ def parse_biller_statement(data: bytes, source: str = "") -> ParsedStatement:
     off_day = [x.line_no for x in lines if x.business_date != day]
     parsed.checks += [
         Check("H count", count, len(lines)),
-        Check("H net", yuan(net), yuan(signed)),
+        Check("H net", in_yuan(net), in_yuan(signed)),
         Check("lines on other days", "none", ", ".join(map(str, off_day)) or "none"),
     ]
     return parsed

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from datetime import date, datetime
 
 from utilipay.common.xmlfiles import parse_with_lines
+from utilipay.money import in_yuan
 from utilipay.recon.sources.common import (
     Check,
     Kind,
@@ -169,8 +170,8 @@ def _balances(
         parsed.notes.append(f"statement {name}: no opening or closing booked balance to check")
         return
     net = sum(x.amount if x.status is Status.CREDIT else -x.amount for x in lines)
-    parsed.checks.append(Check(f"statement {name} {CLOSING}", yuan(closing[0]),
-                               yuan(opening[0] + net)))  # fmt: skip
+    parsed.checks.append(Check(f"statement {name} {CLOSING}", in_yuan(closing[0]),
+                               in_yuan(opening[0] + net)))  # fmt: skip
     account_currency = currency or opening[1]
     for code, (_, ccy) in balances.items():
         if code in (*OPENING, CLOSING) and ccy != account_currency:

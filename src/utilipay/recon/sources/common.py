@@ -70,21 +70,26 @@ class StatementLine:
     counterparty: str | None = None
 
 
+# A figure a file states: a count, an amount (a number, never its text: 0.2 is 0.20000), or a
+# word ("none").
+Figure = int | Decimal | str
+
+
 @dataclass(slots=True)
 class Check:
     """One thing the file states about itself, against what its lines add up to."""
 
     what: str
-    declared: int | str
-    computed: int | str
+    declared: Figure
+    computed: Figure
 
     @property
     def ok(self) -> bool:
         return self.declared == self.computed
 
     def as_json(self) -> dict[str, Any]:
-        return {"what": self.what, "declared": self.declared, "computed": self.computed,
-                "ok": self.ok}  # fmt: skip
+        return {"what": self.what, "declared": _json(self.declared),
+                "computed": _json(self.computed), "ok": self.ok}  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.what}: the file says {self.declared}, its lines make {self.computed}"
@@ -112,6 +117,10 @@ class ParsedStatement:
     def summary(self) -> dict[str, Any]:
         return {"declared": self.declared, "checks": [c.as_json() for c in self.checks],
                 "matched": self.matched, "notes": self.notes}  # fmt: skip
+
+
+def _json(figure: Figure) -> int | str:
+    return str(figure) if isinstance(figure, Decimal) else figure
 
 
 class Rejects:

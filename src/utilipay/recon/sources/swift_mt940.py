@@ -23,6 +23,7 @@ from typing import Any
 
 import mt940
 
+from utilipay.money import in_yuan
 from utilipay.recon.sources.common import (
     Check,
     Kind,
@@ -37,7 +38,6 @@ from utilipay.recon.sources.common import (
     pick_account,
     reject,
     to_fen,
-    yuan,
 )
 
 CREDITS, DEBITS = {"C", "RD"}, {"D", "RC"}
@@ -222,5 +222,9 @@ def _balances(
     net = sum(x.amount if x.status is Status.CREDIT else -x.amount for x in lines)
     start, end = to_fen(str(opening.amount.amount)), to_fen(str(closing.amount.amount))
     parsed.checks.append(
-        Check(f"statement on line {block.first_line} closing balance", yuan(end), yuan(start + net))
+        Check(
+            f"statement on line {block.first_line} closing balance",
+            in_yuan(end),
+            in_yuan(start + net),
+        )
     )

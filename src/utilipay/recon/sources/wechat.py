@@ -24,6 +24,7 @@ import io
 from collections.abc import Iterator
 from decimal import Decimal
 
+from utilipay.money import in_yuan
 from utilipay.recon.sources.common import (
     ISO_FORMAT,
     Check,
@@ -40,7 +41,6 @@ from utilipay.recon.sources.common import (
     one_day,
     reject,
     to_fen,
-    yuan,
 )
 
 TIME_FORMAT = ISO_FORMAT
@@ -144,7 +144,7 @@ def parse_trade_bill(data: bytes, source: str = "") -> ParsedStatement:
         for column in sums:
             sums[column] += _amount(row, column, line, rejects)
         try:
-            fees += Decimal(row.get(FEE) or "0")
+            fees += _fee(row.get(FEE) or "0")
         except ArithmeticError:
             rejects.add(line, f"{FEE} {row.get(FEE)!r} is not a decimal number")
         found = _trade_line(line, row, rejects)
@@ -155,6 +155,14 @@ def parse_trade_bill(data: bytes, source: str = "") -> ParsedStatement:
     parsed.declared = table.summary
     _check_trade_summary(parsed, table, sums, fees, len(table.body), source)
     return parsed
+
+
+def _fee(text: str) -> Decimal:
+    """A fee, to a thousandth of a fen: a number (NaN and infinity are not)."""
+    value = Decimal(text)
+    if not value.is_finite():
+        raise ArithmeticError(f"{text!r} is not a finite number")
+    return value
 
 
 def _trade_line(line: int, row: dict[str, str], rejects: Rejects) -> StatementLine | None:
@@ -197,10 +205,10 @@ def _check_trade_summary(
         for total, column in TRADE_SUMS.items():
             if total in declared:
                 parsed.checks.append(
-                    Check(total, yuan(to_fen(declared[total])), yuan(sums[column]))
+                    Check(total, in_yuan(to_fen(declared[total])), in_yuan(sums[column]))
                 )
         if FEE_TOTAL in declared:
-            parsed.checks.append(Check(FEE_TOTAL, str(Decimal(declared[FEE_TOTAL])), str(fees)))
+            parsed.checks.append(Check(FEE_TOTAL, _fee(declared[FEE_TOTAL]), fees))
     except (ValueError, KeyError, ArithmeticError) as exc:
         raise reject(source, table.summary_line, f"the summary row cannot be read: {exc}") from None
 
@@ -221,7 +229,7 @@ def parse_fundflow_bill(data: bytes, source: str = "") -> ParsedStatement:
             continue
         signed = amount if kind == "收入" else -amount
         if balance is not None and broken is None and balance + signed != after:
-            broken = Check(f"账户结余 on line {line}", yuan(after), yuan(balance + signed))
+            broken = Check(f"账户结余 on line {line}", in_yuan(after), in_yuan(balance + signed))
         balance = after
         try:
             at = local_instant(row["记账时间"], TIME_FORMAT)
@@ -248,9 +256,9 @@ def _check_fundflow_summary(parsed: ParsedStatement, table: _Table, source: str)
         parsed.checks += [
             Check(FUNDFLOW_SUMMARY, int(declared[FUNDFLOW_SUMMARY]), len(parsed.lines)),
             Check("收入笔数", int(declared["收入笔数"]), len(credits)),
-            Check("收入金额", yuan(to_fen(declared["收入金额"])), yuan(sum(credits))),
+            Check("收入金额", in_yuan(to_fen(declared["收入金额"])), in_yuan(sum(credits))),
             Check("支出笔数", int(declared["支出笔数"]), len(debits)),
-            Check("支出金额", yuan(to_fen(declared["支出金额"])), yuan(sum(debits))),
+            Check("支出金额", in_yuan(to_fen(declared["支出金额"])), in_yuan(sum(debits))),
         ]
     except (ValueError, KeyError) as exc:
         raise reject(source, table.summary_line, f"the summary row cannot be read: {exc}") from None

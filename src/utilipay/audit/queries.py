@@ -1,0 +1,115 @@
+"""Reading the audit log: newest first, filtered by actor, object or time, a page at a time.
+
+A page ends with a cursor, the position (time, id) of its last entry, so the next page
+starts right after it however many entries arrive meanwhile. Each filter has an index
+that leads with it and ends with (at, id) (migration 0019): a page reads its own rows only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.audit.tables import audit_log
+from utilipay.clock import as_utc, to_shanghai_iso
+from utilipay.common.validation import parse_instant
+from utilipay.errors import DomainError, ErrorCode
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    actor: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None  # entries at or after it
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    entries: list[dict[str, Any]]
+    next_cursor: str | None  # None: this was the last page
+
+
+def _bad(detail: str) -> DomainError:
+    return DomainError(ErrorCode.MALFORMED_REQUEST, detail)
+
+
+def audit_filter(actor: str | None, object_ref: str | None, since: str | None) -> AuditFilter:
+    """The filter a person writes: ``object_ref`` is TYPE or TYPE:ID, ``since`` a date or
+    an instant."""
+    kind, object_id = parse_object(object_ref) if object_ref is not None else (None, None)
+    return AuditFilter(actor, kind, object_id, parse_instant("since", since) if since else None)
+
+
+def parse_object(text: str) -> tuple[str, str | None]:
+    """``TYPE`` or ``TYPE:ID`` (an id may itself hold colons)."""
+    kind, colon, object_id = text.partition(":")
+    if not kind or (colon and not object_id):
+        raise _bad(f"object {text!r} must be TYPE or TYPE:ID, e.g. biller:BJWATER")
+    return kind, object_id if colon else None
+
+
+def _cursor(at: datetime, entry_id: int) -> str:
+    raw = json.dumps([as_utc(at).isoformat(), entry_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _position(cursor: str) -> tuple[datetime, int]:
+    try:
+        at, entry_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position = as_utc(datetime.fromisoformat(at)), int(entry_id)
+    except (binascii.Error, ValueError, TypeError):
+        raise _bad("cursor is not one a previous page gave") from None
+    return position
+
+
+def _entry(m: Any) -> dict[str, Any]:
+    return {
+        "id": m["id"],
+        "at": to_shanghai_iso(m["at"]),
+        "actor": m["actor"],
+        "action": m["action"],
+        "object": {"type": m["object_type"], "id": m["object_id"]},
+        "reason": m["reason"],
+        "details": m["details"],
+        "before": m["before"],
+        "after": m["after"],
+    }
+
+
+def page_query(wanted: AuditFilter, cursor: str | None, limit: int) -> Select[Any]:
+    """The entries matching ``wanted`` after ``cursor``, newest first: ``limit`` and one more,
+    which says whether another page follows."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise _bad(f"limit must be between 1 and {MAX_PAGE}")
+    c = audit_log.c
+    query = select(audit_log).order_by(c.at.desc(), c.id.desc()).limit(limit + 1)
+    for column, value in ((c.actor, wanted.actor), (c.object_type, wanted.object_type),
+                          (c.object_id, wanted.object_id)):  # fmt: skip
+        if value is not None:
+            query = query.where(column == value)
+    if wanted.since is not None:
+        query = query.where(c.at >= wanted.since)
+    if cursor is not None:
+        query = query.where(tuple_(c.at, c.id) < tuple_(*_position(cursor)))
+    return query
+
+
+async def entries(
+    conn: AsyncConnection, wanted: AuditFilter, *, cursor: str | None = None, limit: int = 50
+) -> Page:
+    """Up to ``limit`` entries matching ``wanted``, newest first, after ``cursor``."""
+    rows = [r._mapping for r in await conn.execute(page_query(wanted, cursor, limit))]
+    if len(rows) <= limit:
+        return Page([_entry(m) for m in rows], None)
+    last = rows[limit - 1]
+    return Page([_entry(m) for m in rows[:limit]], _cursor(last["at"], last["id"]))

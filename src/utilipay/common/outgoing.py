@@ -1,0 +1,88 @@
+"""Calling other systems over HTTP without letting their replies cost what they like.
+
+Every client the hub calls out with (utilities, head-ends, channels' debit and webhook
+URLs, the SMS gateway) is made here and reads its replies through ``exchange``:
+
+- it asks for replies as they are (``Accept-Encoding: identity``), and a reply that
+  comes compressed anyway is refused before a byte of it is inflated;
+- a reply is read as it arrives on the wire, and refused as soon as it passes its
+  limit (a ``Content-Length`` over it is refused before reading at all).
+
+Why not inflate while counting? httpx inflates each chunk the network hands it in one
+call, with no bound on what comes out: a 64 KiB chunk of a gzip bomb is 64 MiB before
+any count can stop it (a 100 KB bomb from a utility cost 3.3 s and 64 MiB). Inflating
+with a bound would take a decoder of our own for each coding httpx speaks (gzip,
+deflate, brotli, zstd), for replies of a few KiB that gain nothing from compression.
+Asking for identity costs nothing: RFC 9110 §12.5.3 has a server send the reply
+uncoded when the client accepts no coding, so only a server that ignores the request
+is refused, and its refusal names the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+IDENTITY = "identity"
+# Channels and gateways answer with a status and a few fields of JSON at most.
+REPLY_LIMIT = 64 * 1024
+
+
+class ReplyRefused(Exception):
+    """A reply the hub does not read: compressed, or larger than the call allows."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+
+def http_client(total_timeout: float, connect_timeout: float) -> httpx.AsyncClient:
+    """A pooled client that asks for uncompressed replies and follows no redirect."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(total_timeout, connect=connect_timeout),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        headers={"Accept-Encoding": IDENTITY},
+        follow_redirects=False,
+    )
+
+
+async def exchange(http: httpx.AsyncClient, request: httpx.Request, *, limit: int) -> Reply:
+    """Send ``request``; its reply's status, headers and body as sent, at most ``limit``
+    bytes. Raises ``ReplyRefused`` (and ``httpx.HTTPError`` when the exchange fails)."""
+    response = await http.send(request, stream=True)
+    try:
+        _check_headers(response.headers, limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_raw():  # as on the wire: nothing is inflated
+            size += len(chunk)
+            if size > limit:
+                raise ReplyRefused(f"a reply over {limit} bytes, refused part-read")
+            chunks.append(chunk)
+        return Reply(response.status_code, response.headers, b"".join(chunks))
+    finally:
+        await response.aclose()
+
+
+def _check_headers(headers: httpx.Headers, limit: int) -> None:
+    coding = headers.get("Content-Encoding", IDENTITY).strip().lower() or IDENTITY
+    if coding != IDENTITY:
+        raise ReplyRefused(
+            f"a compressed reply (Content-Encoding: {coding[:40]}) refused unread: "
+            "the hub asks for identity"
+        )
+    declared = headers.get("Content-Length", "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        raise ReplyRefused(f"a reply of {declared} bytes, over {limit}: refused unread")

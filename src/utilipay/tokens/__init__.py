@@ -1,0 +1,1 @@
+"""Named API tokens with scopes, for the admin API and ``/metrics``."""
