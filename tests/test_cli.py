@@ -241,3 +241,19 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     assert "│ BJWATER │ SETTLED │ 0.00           │ 203.85 │ 0.00    │ 0.12 │ 203.73 │" in day_end
     assert "BJWATER,2026-" in day_end and ",TOTAL," in day_end
     assert "FAILED" not in done.stdout and "GAVE_UP" not in done.stdout
+
+
+def test_a_refusal_before_a_commands_transaction_is_an_error_line_not_a_traceback(
+    db_url: URL, engine: AsyncEngine
+) -> None:
+    """Options checked before the command reaches the database (a duration here) are refused
+    like everything else: one line and exit 1, through the installed entry point."""
+    env = {**os.environ, "UTILIPAY_DATABASE_URL": libpq_url(db_url)}
+    done = subprocess.run(
+        [sys.executable, "-m", "utilipay", "billers", "update", "BJWATER",
+         "--autopay-poll-every", "xyz"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "error: duration 'xyz' must be a positive number" in done.stderr
+    assert "Traceback" not in done.stderr and "DomainError" not in done.stderr

@@ -375,4 +375,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     signal.signal(signal.SIGHUP, _exit_on_sigterm)
     configure_logging(get_settings().log_level)
-    app()
+    try:
+        app()
+    except DomainError as exc:  # a refusal raised before a command's own handling
+        err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
+        sys.exit(1)
