@@ -18,7 +18,7 @@ from utilipay.mandates.tables import (
 )
 from utilipay.notify.tables import bill_reminders, notification_attempts, notifications
 from utilipay.outbox.tables import outbox_events
-from utilipay.payments.tables import bill_claims, payment_exceptions, payments
+from utilipay.payments.tables import bill_claims, payment_exceptions, payment_orders, payments
 from utilipay.prepaid import tables as prepaid_tables
 from utilipay.readings import tables as readings_tables
 from utilipay.recon import match_tables as recon_match_tables
@@ -57,6 +57,7 @@ __all__ = [
     "observed_bills",
     "outbox_events",
     "payment_exceptions",
+    "payment_orders",
     "payments",
     "postings",
     "prepaid_tables",

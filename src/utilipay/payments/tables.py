@@ -47,12 +47,23 @@ payments = Table(
     Column("purpose", Text, nullable=False),
 )
 
+# The channel's order ids, across billers (channel-api.md §4): each payment's, claimed in the
+# transaction that creates it (migration 0022; distribution.py: local).
+payment_orders = Table(
+    "payment_orders",
+    metadata,
+    Column("channel_id", Integer, primary_key=True),
+    Column("order_id", Text, primary_key=True),
+    Column("biller_id", Integer, nullable=False),
+    Column("payment_id", Text, nullable=False),
+)
+
 bill_claims = Table(
     "bill_claims",
     metadata,
-    Column("biller_id", Integer, ForeignKey("billers.id"), nullable=False),
-    Column("bill_no", Text, nullable=False),
-    Column("payment_id", Text, nullable=False),
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("bill_no", Text, primary_key=True),
+    Column("payment_id", Text, primary_key=True),
     Column("claimed_at", DateTime(timezone=True), nullable=False),
     Column("released_at", DateTime(timezone=True)),
 )
