@@ -121,222 +121,28 @@ LANGUAGE sql STABLE AS $$
 $$;
 """
 
-# pay_hosted of 0001, its order found through payment_orders and claimed there.
-PAY_HOSTED = """
-CREATE OR REPLACE FUNCTION pay_hosted(
-    p_id text, p_channel_id integer, p_nonce text, p_order_id text, p_request_hash bytea,
-    p_biller_id integer, p_account_no text, p_amount bigint, p_bill_nos text[], p_payer text,
-    p_now timestamptz, p_receipt_prefix text,
-    p_receivable_account integer, p_payable_account integer
-) RETURNS TABLE (outcome text, detail text, payment payments)
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_payment payments;
-    v_bills text[];
-    v_total bigint;
-    v_found integer;
-    v_foreign text;
-    v_paid text;
-    v_entry bigint;
-BEGIN
-    IF p_nonce IS NOT NULL THEN
-        INSERT INTO channel_nonces VALUES (p_channel_id, p_nonce, p_now) ON CONFLICT DO NOTHING;
-        IF NOT FOUND THEN
-            RETURN QUERY SELECT 'REPLAYED', 'nonce already used', NULL::payments;
-            RETURN;
-        END IF;
-    END IF;
-
-    SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
-    IF FOUND THEN
-        RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
-        RETURN;
-    END IF;
-
-    -- Lock the bills in a fixed order, so concurrent payments queue instead of deadlocking.
-    IF p_bill_nos IS NULL THEN
-        SELECT array_agg(b.bill_no ORDER BY b.bill_no), sum(b.amount + b.late_fee), count(*)
-          INTO v_bills, v_total, v_found
-          FROM (SELECT bill_no, amount, late_fee FROM bills
-                 WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
-                 ORDER BY bill_no FOR UPDATE) b;
-        IF v_found = 0 THEN
-            SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
-            IF FOUND THEN  -- a concurrent twin of this request paid them first
-                RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
-                RETURN;
-            END IF;
-            IF NOT EXISTS (SELECT 1 FROM customer_accounts
-                            WHERE biller_id = p_biller_id AND account_no = p_account_no) THEN
-                RETURN QUERY SELECT 'ACCOUNT_NOT_FOUND',
-                    format('biller has no account %s', p_account_no), NULL::payments;
-                RETURN;
-            END IF;
-            RETURN QUERY SELECT 'NO_BILL_DUE', format('account %s has nothing due', p_account_no),
-                                NULL::payments;
-            RETURN;
-        END IF;
-    ELSE
-        SELECT array_agg(b.bill_no ORDER BY b.bill_no), sum(b.amount + b.late_fee), count(*),
-               min(b.bill_no) FILTER (WHERE b.account_no <> p_account_no),
-               min(b.bill_no) FILTER (WHERE b.status <> 'UNPAID')
-          INTO v_bills, v_total, v_found, v_foreign, v_paid
-          FROM (SELECT bill_no, account_no, status, amount, late_fee FROM bills
-                 WHERE biller_id = p_biller_id AND bill_no = ANY (p_bill_nos)
-                 ORDER BY bill_no FOR UPDATE) b;
-        IF v_found < cardinality(p_bill_nos) OR v_foreign IS NOT NULL THEN
-            IF NOT EXISTS (SELECT 1 FROM customer_accounts
-                            WHERE biller_id = p_biller_id AND account_no = p_account_no) THEN
-                RETURN QUERY SELECT 'ACCOUNT_NOT_FOUND',
-                    format('biller has no account %s', p_account_no), NULL::payments;
-                RETURN;
-            END IF;
-            RETURN QUERY SELECT 'BILL_NOT_FOUND',
-                format('not every bill of %s is a bill of account %s',
-                       array_to_string(p_bill_nos, ','), p_account_no),
-                NULL::payments;
-            RETURN;
-        END IF;
-        IF v_paid IS NOT NULL THEN
-            SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
-            IF FOUND THEN  -- a concurrent twin of this request paid it first
-                RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
-                RETURN;
-            END IF;
-            RETURN QUERY SELECT 'BILL_ALREADY_PAID', format('bill %s is already paid', v_paid),
-                                NULL::payments;
-            RETURN;
-        END IF;
-    END IF;
-
-    IF v_total <> p_amount THEN
-        RETURN QUERY SELECT 'AMOUNT_MISMATCH', format('bills total %s, got %s', v_total, p_amount),
-                            NULL::payments;
-        RETURN;
-    END IF;
-
+# Where a function of 0001 or 0011 creates a payment, it claims the order first (instead of
+# ON CONFLICT on the payments index that is gone); a lost claim is a repeat of the order.
+CLAIM = """
     INSERT INTO payment_orders (channel_id, order_id, biller_id, payment_id)
     VALUES (p_channel_id, p_order_id, p_biller_id, p_id)
     ON CONFLICT (channel_id, order_id) DO NOTHING;
-    IF NOT FOUND THEN  -- a concurrent twin with other bills won the order id
+    IF NOT FOUND THEN  -- a concurrent twin took the order id
         SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
         RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
         RETURN;
-    END IF;
-    INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer, account_no,
-                          amount, bill_nos, status, receipt_no, biller_serial, created_at,
-                          finished_at)
-    VALUES (p_biller_id, p_id, p_channel_id, p_order_id, p_request_hash, p_payer, p_account_no,
-            p_amount, v_bills, 'SUCCEEDED',
-            p_receipt_prefix || lpad(nextval('receipt_seq')::text, 10, '0'),
-            'H' || lpad(nextval('hosted_serial_seq')::text, 12, '0'), p_now, p_now)
-    RETURNING * INTO v_payment;
-
-    UPDATE bills SET status = 'PAID', payment_id = p_id, paid_at = p_now
-     WHERE biller_id = p_biller_id AND bill_no = ANY (v_bills);
-
-    INSERT INTO journal_entries (biller_id, kind, payment_id, created_at)
-    VALUES (p_biller_id, 'PAYMENT', p_id, p_now) RETURNING id INTO v_entry;
-    INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
-    VALUES (p_biller_id, v_entry, 1, p_receivable_account, p_amount),
-           (p_biller_id, v_entry, 2, p_payable_account, -p_amount);
-
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
-    VALUES (p_biller_id, 'payment.succeeded', p_id, payment_event(v_payment), p_now);
-
-    RETURN QUERY SELECT 'CREATED', NULL::text, v_payment;
-END $$;
-"""
-
-# prepaid_top_up of 0011, its order claimed in payment_orders.
-TOP_UP = """
-CREATE OR REPLACE FUNCTION prepaid_top_up(
-    p_id text, p_channel_id integer, p_order_id text, p_request_hash bytea,
-    p_biller_id integer, p_account_no text, p_amount bigint, p_payer text,
-    p_now timestamptz, p_receipt_prefix text, p_receivable_account integer
-) RETURNS TABLE (outcome text, detail text, payment payments)
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_payment payments;
-    v_account prepaid_accounts;
-    v_biller billers;
-    v_was text;
-    v_state text;
-    v_entry bigint;
-    v_month date := date_trunc('month', p_now AT TIME ZONE 'Asia/Shanghai')::date;
-BEGIN
-    SELECT * INTO v_account FROM prepaid_accounts
-     WHERE biller_id = p_biller_id AND account_no = p_account_no FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'NOT_PREPAID', format('account %s is not prepaid', p_account_no),
-                            NULL::payments;
-        RETURN;
-    END IF;
-    SELECT * INTO v_biller FROM billers WHERE id = p_biller_id;
-
-    INSERT INTO payment_orders (channel_id, order_id, biller_id, payment_id)
-    VALUES (p_channel_id, p_order_id, p_biller_id, p_id)
-    ON CONFLICT (channel_id, order_id) DO NOTHING;
-    IF NOT FOUND THEN  -- the same order id was taken meanwhile
-        SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
-        RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
-        RETURN;
-    END IF;
-    INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer, account_no,
-                          amount, bill_nos, status, receipt_no, biller_serial, created_at,
-                          finished_at, purpose)
-    VALUES (p_biller_id, p_id, p_channel_id, p_order_id, p_request_hash, p_payer, p_account_no,
-            p_amount, '{}', 'SUCCEEDED',
-            p_receipt_prefix || lpad(nextval('receipt_seq')::text, 10, '0'),
-            'H' || lpad(nextval('hosted_serial_seq')::text, 12, '0'), p_now, p_now,
-            'prepaid_topup')
-    RETURNING * INTO v_payment;
-
-    INSERT INTO journal_entries (biller_id, kind, payment_id, memo, created_at)
-    VALUES (p_biller_id, 'PREPAID_TOPUP', p_id, 'top-up of ' || p_account_no, p_now)
-    RETURNING id INTO v_entry;
-    INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
-    VALUES (p_biller_id, v_entry, 1, p_receivable_account, p_amount),
-           (p_biller_id, v_entry, 2, v_account.ledger_account_id, -p_amount);
-
-    v_was := v_account.state;
-    v_state := prepaid_next_state(v_account.state, v_account.balance + p_amount,
-                                  coalesce(v_account.reminder, v_biller.prepaid_reminder));
-    UPDATE prepaid_accounts
-       SET balance = balance + p_amount,
-           state = v_state,
-           state_since = CASE WHEN v_state = state THEN state_since ELSE p_now END,
-           notified = CASE WHEN v_state = 'NORMAL' THEN '{}' ELSE notified END
-     WHERE biller_id = p_biller_id AND account_no = p_account_no
-    RETURNING * INTO v_account;
-
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
-    VALUES (p_biller_id, 'payment.succeeded', p_id,
-            payment_event(v_payment) || jsonb_build_object('balance', v_account.balance), p_now);
-    IF v_was = 'CUT' AND v_state <> 'CUT' THEN  -- the worker decides the reconnect
-        INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
-        VALUES (p_biller_id, 'prepaid.restored', p_account_no,
-                prepaid_event(v_account, jsonb_build_object('payment_id', p_id)), p_now);
-    END IF;
-
-    IF v_biller.prepaid_reward_points > 0 AND p_amount >= v_biller.prepaid_reward_min THEN
-        INSERT INTO prepaid_rewards VALUES (p_biller_id, p_account_no, v_month, p_id,
-                                            v_biller.prepaid_reward_points, p_now)
-        ON CONFLICT DO NOTHING;
-        IF FOUND THEN
-            INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
-            VALUES (p_biller_id, 'prepaid.rewarded', p_account_no,
-                    prepaid_event(v_account, jsonb_build_object(
-                        'payment_id', p_id, 'points', v_biller.prepaid_reward_points,
-                        'month', to_char(v_month, 'YYYY-MM'))), p_now);
-        END IF;
-    END IF;
-    RETURN QUERY SELECT 'CREATED', NULL::text, v_payment;
-END $$;
-"""
+    END IF;"""
+ORDER_LOOKUP = r"FROM payments\s+WHERE channel_id = p_channel_id AND order_id = p_order_id"
+INSERT = r"\n    INSERT INTO payments \("
+ON_CONFLICT = (
+    r"\n    ON CONFLICT \(channel_id, order_id\) DO NOTHING(\n    RETURNING \* INTO v_payment;)"
+    r"\n    IF NOT FOUND THEN.*?END IF;"
+)
+# the functions that create a payment: (revision, its SQL, the function)
+CREATING = (("0001_core", "PAY_HOSTED", "pay_hosted"), ("0011_prepaid", "TOP_UP", "prepaid_top_up"))
 
 
-def _replacing(revision_module: str, sql: str, function: str) -> str:
+def _as_defined(revision_module: str, sql: str, function: str) -> str:
     """A function as an earlier revision defined it, to define it so again."""
     module = importlib.import_module(f"utilipay.migrations.versions.{revision_module}")
     found = re.search(rf"CREATE FUNCTION {function}\(.*?END \$\$;", getattr(module, sql), re.S)
@@ -345,18 +151,30 @@ def _replacing(revision_module: str, sql: str, function: str) -> str:
     return found.group(0).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
+def _claiming_orders(definition: str) -> str:
+    """The function with its order found through payment_orders and claimed there."""
+    found, lookups = re.subn(
+        ORDER_LOOKUP, "FROM order_payment(p_channel_id, p_order_id)", definition
+    )
+    claimed, inserts = re.subn(INSERT, lambda m: CLAIM + m.group(0), found)
+    done, conflicts = re.subn(ON_CONFLICT, r"\1", claimed, flags=re.S)
+    if not (lookups and inserts == conflicts == 1):
+        raise ValueError(f"not a function that creates one payment: {definition[:60]}")
+    return done
+
+
 def upgrade() -> None:
     for table, index in UNIQUE_IDS.items():
         op.execute(f"DROP INDEX {index}; CREATE INDEX {table}_by_id ON {table} (id)")
     op.execute(KEYS)
     op.execute(ORDER_PAYMENT)
-    op.execute(PAY_HOSTED)
-    op.execute(TOP_UP)
+    for creating in CREATING:
+        op.execute(_claiming_orders(_as_defined(*creating)))
 
 
 def downgrade() -> None:
-    op.execute(_replacing("0001_core", "PAY_HOSTED", "pay_hosted"))
-    op.execute(_replacing("0011_prepaid", "TOP_UP", "prepaid_top_up"))
+    for creating in CREATING:
+        op.execute(_as_defined(*creating))
     op.execute("DROP FUNCTION order_payment(integer, text)")
     op.execute(KEYS_UNDONE)
     for table, index in UNIQUE_IDS.items():
