@@ -56,9 +56,9 @@ UNIQUE_IDS = {
 }
 
 KEYS = """
--- No foreign keys: the payment's own check its biller and channel, and a distributed
--- deployment allows none from a local table to a distributed one (utilipay check
--- proves that each payment and its order row name each other).
+-- No foreign keys: the payment's own check its biller and channel (one check less per
+-- payment), and a distributed deployment allows none from a local table to a distributed
+-- one; utilipay check proves that each payment and its order row name each other.
 CREATE TABLE payment_orders (
     channel_id integer NOT NULL,
     order_id text NOT NULL,
