@@ -10,6 +10,7 @@ from sqlalchemy import (
     Identity,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     Table,
     Text,
 )
@@ -61,11 +62,12 @@ payment_orders = Table(
 bill_claims = Table(
     "bill_claims",
     metadata,
-    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
-    Column("bill_no", Text, primary_key=True),
-    Column("payment_id", Text, primary_key=True),
+    Column("biller_id", Integer, ForeignKey("billers.id"), nullable=False),
+    Column("bill_no", Text, nullable=False),
+    Column("payment_id", Text, nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=False),
     Column("released_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("biller_id", "payment_id", "bill_no"),  # migration 0022
 )
 
 # The work queue for people (payments/exceptions.py): payments whose reversal could not be
