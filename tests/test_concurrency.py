@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import raw_connect
 from tests.helpers import bill_line, import_bills, payment_body
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
+from utilipay_tools.client import ChannelClient
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from sqlalchemy import create_engine, inspect, pool, text
 from sqlalchemy.engine import URL
 
 from utilipay.db.engine import drop_database
-from utilipay.db.migrate import downgrade, upgrade
-from utilipay.schema import metadata
+from utilipay.db.migrate import downgrade
+from utilipay.migrations.schema import metadata
+from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import PREFIX, unseal
 from utilipay.tariffs.service import LoadReport
 

@@ -47,16 +47,6 @@ payments = Table(
     Column("purpose", Text, nullable=False),
 )
 
-bill_claims = Table(
-    "bill_claims",
-    metadata,
-    Column("biller_id", Integer, ForeignKey("billers.id"), nullable=False),
-    Column("bill_no", Text, nullable=False),
-    Column("payment_id", Text, nullable=False),
-    Column("claimed_at", DateTime(timezone=True), nullable=False),
-    Column("released_at", DateTime(timezone=True)),
-)
-
 # The work queue for people (payments/exceptions.py): payments whose reversal could not be
 # completed, and the breaks reconciliation leaves for a person (migration 0021).
 payment_exceptions = Table(
