@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from utilipay.api.problems import status_of
 from utilipay.errors import ErrorCode
+from utilipay.http.problems import status_of
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
