@@ -69,6 +69,7 @@ def test(extra: list[str]) -> int:
         (str(PYTHON), "-m", "ruff", "check", "src", "tests"),
         (str(PYTHON), "-m", "ruff", "format", "--check", "src", "tests"),
         (str(PYTHON), "-m", "mypy"),
+        (str(BIN / "lint-imports"),),  # the dependency contracts of pyproject.toml
         (str(PYTHON), "-m", "pytest", *extra),
     ]
     for step in steps:

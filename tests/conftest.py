@@ -24,25 +24,25 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from utilipay.api.app import create_app
-from utilipay.api.hub import Hub
-from utilipay.api.server import ServerThread
+from utilipay.access import service as tokens
+from utilipay.access.scopes import Scope
 from utilipay.autopay import channel_debits
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Biller, Category, IntegrationMode
 from utilipay.channels import service as channels_service
 from utilipay.channels.schemas import Channel
-from utilipay.channelsim.app import app_for
-from utilipay.channelsim.simulator import ChannelSim, ChannelSimConfig
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, drop_database
-from utilipay.db.migrate import upgrade
-from utilipay.directory import Directory
-from utilipay.tokens import service as tokens
-from utilipay.tokens.scopes import Scope
+from utilipay.runtime.directory import Directory
+from utilipay.runtime.install import upgrade
+from utilipay.web.app import create_app
+from utilipay.web.hub import Hub
+from utilipay.web.server import ServerThread
 from utilipay.worker.context import WorkerContext
+from utilipay_tools.channelsim.app import app_for
+from utilipay_tools.channelsim.simulator import ChannelSim, ChannelSimConfig
+from utilipay_tools.client import ChannelClient
 
 START = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai
 WATER_RULE = r"(0[1-9]|25)[0-9]{8}"
@@ -251,4 +251,4 @@ async def autopay(
     yield context
     await context.webhook_http.aclose()
     await context.debit_http.aclose()
-    await context.write_offs.close()
+    await context.write_off_services.close()

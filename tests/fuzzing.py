@@ -32,8 +32,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from utilipay.client import new_nonce
-from utilipay.security.signing import signed_headers
+from utilipay.security.signing import new_nonce, signed_headers
 
 # Names of things the fuzzed hub has (tests/test_fuzz.py builds them). A generated body,
 # query or path may also be tried with these in place: random text would hardly ever

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from utilipay.api.server import ServerThread
+from utilipay.web.server import ServerThread
 
 
 @dataclass

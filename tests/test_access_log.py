@@ -10,14 +10,14 @@ from structlog.testing import capture_logs
 
 from tests.conftest import SECRET
 from tests.helpers import payment_body
-from utilipay.api.access_log import AccessLog
-from utilipay.api.app import create_app
-from utilipay.api.hub import Hub
 from utilipay.cli.runtime import describe_database
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import database_url
+from utilipay.web.access_log import AccessLog
+from utilipay.web.app import create_app
+from utilipay.web.hub import Hub
+from utilipay_tools.client import ChannelClient
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from tests.conftest import AdminHeaders
 from tests.test_cli import cli, invoke, sql  # noqa: F401 (cli: the fixture)
-from utilipay.api.app import app_from_environment
+from utilipay.access import service as tokens
+from utilipay.access.scopes import Scope
 from utilipay.cli import tokens as tokens_cli
 from utilipay.clock import FrozenClock
-from utilipay.tokens import service as tokens
-from utilipay.tokens.scopes import Scope
+from utilipay.web.app import app_from_environment
 
 # Every admin route and the one scope it needs: a new route must be added here.
 ROUTES = {
@@ -216,7 +216,7 @@ async def test_the_old_environment_tokens_are_ignored_and_the_server_says_so(
     monkeypatch.setenv("UTILIPAY_ADMIN_TOKENS", f"alice:{old}")
     # The server process configures structlog to write JSON to stderr and cache its loggers;
     # in this process that would outlive the test and blind later tests' capture_logs.
-    monkeypatch.setattr("utilipay.api.app.configure_logging", lambda level: None)
+    monkeypatch.setattr("utilipay.web.app.configure_logging", lambda level: None)
     with capture_logs() as logs:
         app_from_environment()
     assert [e["event"] for e in logs] == ["admin.obsolete_setting"]

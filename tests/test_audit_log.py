@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from tests.conftest import AdminHeaders
 from tests.test_cli import cli, invoke  # noqa: F401 (cli: the fixture)
+from utilipay.access.scopes import Scope
 from utilipay.audit import service as audit
 from utilipay.audit.queries import AuditFilter, entries, page_query
 from utilipay.clock import FrozenClock
-from utilipay.tokens.scopes import Scope
 
 
 async def history(engine: AsyncEngine, clock: FrozenClock) -> None:

@@ -12,10 +12,10 @@ import pytest
 from tests.conftest import SECRET
 from tests.test_bad_input import assert_problem
 from tests.test_statements import remote_water, signed
-from utilipay.api.app import create_app
 from utilipay.channels.ratelimit import FailedAuthentications
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
+from utilipay.web.app import create_app
+from utilipay_tools.client import ChannelClient
 
 __all__ = ["remote_water"]  # a fixture used here
 

@@ -16,9 +16,9 @@ from tests.helpers import bill_line, counts, import_bills, payment_body
 from utilipay.channels import service as channels_service
 from utilipay.channels.auth import NOT_SIGNED
 from utilipay.channels.schemas import ChannelStatus
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.security.signing import canonical, sign
+from utilipay_tools.client import ChannelClient
 
 BILLS = {"biller": "BJWATER", "account": "0112345678"}
 

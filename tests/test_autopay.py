@@ -13,15 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import bill_line, import_bills, payment_body
 from tests.utility import CODE, remote_utility
-from utilipay.autopay.window import is_open
 from utilipay.billers import service as billers_service
 from utilipay.billers.service import AutopaySettings
-from utilipay.channelsim.outcomes import OutcomePlan
-from utilipay.client import ChannelClient
+from utilipay.calendar.windows import is_open
 from utilipay.clock import SHANGHAI, FrozenClock
 from utilipay.errors import DomainError
 from utilipay.ledger.check import run_checks
 from utilipay.worker.context import WorkerContext
+from utilipay_tools.channelsim.outcomes import OutcomePlan
+from utilipay_tools.client import ChannelClient
 
 ACCOUNT = "0112345678"
 SOURCES = [{"id": "card-1", "label": "储蓄卡(1234)"}, {"id": "balance", "label": "余额"}]

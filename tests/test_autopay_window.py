@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from utilipay.autopay import calendar
-from utilipay.autopay.window import (
+from utilipay.calendar import working as calendar
+from utilipay.calendar.windows import (
     CLOSE,
     OPEN,
     deadline,

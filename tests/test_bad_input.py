@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SECRET
 from tests.helpers import bill_line, counts, import_bills, payment_body
-from utilipay.client import ChannelClient, new_nonce, sign_request
 from utilipay.clock import FrozenClock
+from utilipay.security.signing import new_nonce, sign_request
+from utilipay_tools.client import ChannelClient
 
 
 @pytest.fixture

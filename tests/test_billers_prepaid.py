@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from tests.conftest import AdminHeaders
 from tests.test_cli import cli, invoke, sql  # noqa: F401 (cli: the fixture)
 from tests.test_prepaid_topup import account, events, open_account, top_up
-from utilipay.client import ChannelClient
+from utilipay.access.scopes import Scope
 from utilipay.clock import FrozenClock
 from utilipay.prepaid.cuts import cut_due
-from utilipay.tokens.scopes import Scope
+from utilipay_tools.client import ChannelClient
 
 MONDAY_0830 = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai, a working day
 PREPAID = "/admin/v1/billers/BJWATER/prepaid"

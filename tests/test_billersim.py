@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from tests.conftest import WATER_RULE, raw_connect
-from utilipay.api.server import ServerThread
 from utilipay.billers.protocol.codes import Code
 from utilipay.billers.protocol.framing import MAX_MESSAGE, SignType, frame, unframe
 from utilipay.billers.protocol.messages import (
@@ -45,12 +44,13 @@ from utilipay.billers.protocol.messages import (
     parse_response,
     render,
 )
-from utilipay.billersim.app import ReplyDropped, create_app
-from utilipay.billersim.ddl import drop_schema
-from utilipay.billersim.faults import Fault, FaultKind, FaultPlan, Faults
-from utilipay.billersim.simulator import UNREAD, SimConfig, Simulator
-from utilipay.cli.sim import biller_sim, prepare
 from utilipay.clock import FrozenClock
+from utilipay.web.server import ServerThread
+from utilipay_tools.billersim.app import ReplyDropped, create_app
+from utilipay_tools.billersim.ddl import drop_schema
+from utilipay_tools.billersim.faults import Fault, FaultKind, FaultPlan, Faults
+from utilipay_tools.billersim.simulator import UNREAD, SimConfig, Simulator
+from utilipay_tools.cli.billersim import biller_sim, prepare
 
 SCHEMA = "billersim_test"
 KEY = "billersim-test-key-0123456789"

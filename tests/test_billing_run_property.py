@@ -22,7 +22,7 @@ from tests.test_billing_run_support import POWER
 from tests.test_tariffs_calculator import usages, versions
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
-from utilipay.billing.run import run_billing
+from utilipay.billruns.service import run_billing
 from utilipay.clock import FrozenClock
 from utilipay.tariffs import store
 from utilipay.tariffs.calculator import Charge, Usage, energy_charge, to_fen

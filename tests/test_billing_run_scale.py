@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.test_billing_run_support import POWER, WATER, add_power, as_of_clock, assign
-from utilipay.billing.run import RunReport, run_billing
+from utilipay.billruns.service import RunReport, run_billing
 from utilipay.clock import FrozenClock
 
 ACCOUNTS = int(os.environ.get("UTILIPAY_BILLING_ACCOUNTS", "100000"))

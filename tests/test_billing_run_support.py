@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import install_meter
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
-from utilipay.billing.run import RunReport, run_billing
+from utilipay.billruns.service import RunReport, run_billing
 from utilipay.clock import FrozenClock
 from utilipay.tariffs.service import assign_tariff, load_tariffs
 

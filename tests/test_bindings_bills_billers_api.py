@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import ACCOUNT, bill_line, counts, import_bills
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
+from utilipay_tools.client import ChannelClient
 
 BIND = {"payer": "wx-openid-abc", "biller": "BJWATER", "account": ACCOUNT}
 

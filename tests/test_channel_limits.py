@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import channel
 from utilipay.channels import service as channels_service
 from utilipay.channels.ratelimit import RateLimiter
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
+from utilipay_tools.client import ChannelClient
 
 
 async def test_a_channel_over_its_rate_gets_429(

@@ -20,16 +20,15 @@ from starlette.applications import Starlette
 from typer.testing import CliRunner
 
 from tests.conftest import START
-from utilipay.api.server import ServerThread
 from utilipay.channels.auth import NOT_SIGNED
-from utilipay.channelsim.app import app_for, create_app, simulator_of
-from utilipay.channelsim.debits import LedgerEntry
-from utilipay.channelsim.outcomes import Outcome, OutcomePlan
-from utilipay.channelsim.simulator import ChannelSim, ChannelSimConfig
-from utilipay.cli import channelsim as cli
-from utilipay.client import new_nonce
 from utilipay.clock import FrozenClock
-from utilipay.security.signing import signed_headers
+from utilipay.security.signing import new_nonce, signed_headers
+from utilipay.web.server import ServerThread
+from utilipay_tools.channelsim.app import app_for, create_app, simulator_of
+from utilipay_tools.channelsim.debits import LedgerEntry
+from utilipay_tools.channelsim.outcomes import Outcome, OutcomePlan
+from utilipay_tools.channelsim.simulator import ChannelSim, ChannelSimConfig
+from utilipay_tools.cli import channelsim as cli
 
 SECRET = "channel-sim-secret-0123456789"
 OLD_SECRET = "channel-sim-old-secret-0123456789"

@@ -21,8 +21,8 @@ from tests.conftest import raw_connect
 from tests.helpers import bill_line, import_bills, payment_body
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
+from utilipay_tools.client import ChannelClient
 
 
 @pytest.fixture

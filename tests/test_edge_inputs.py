@@ -10,7 +10,7 @@ import pytest
 import structlog
 
 from tests.test_bad_input import assert_problem
-from utilipay.client import ChannelClient
+from utilipay_tools.client import ChannelClient
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import SECRET, AdminHeaders, _settings
 from tests.fuzzing import SignedAsChannel, WithHeaders, fuzz
 from tests.helpers import bill_line, import_bills
-from utilipay.api.server import free_port
+from utilipay.access.scopes import Scope
 from utilipay.clock import FrozenClock
-from utilipay.processes import environment_for, start_api
-from utilipay.tokens.scopes import Scope
+from utilipay.web.server import free_port
+from utilipay_tools.processes import environment_for, start_api
 
 
 @pytest.fixture

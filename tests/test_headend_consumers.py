@@ -25,18 +25,18 @@ from tests.helpers import (
     payment_body,
     residential_tariff,
 )
-from utilipay.api.server import ServerThread
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.headend.config import configure
 from utilipay.headend.consumers import meter_command_consumers
-from utilipay.headendsim.app import app_for
-from utilipay.headendsim.simulator import HeadEndSim, HeadEndSimConfig
 from utilipay.outbox.dispatch import Dispatcher
 from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.cuts import cut_due
-from utilipay.processes import environment_for, start_worker
+from utilipay.web.server import ServerThread
 from utilipay.worker.context import WorkerContext
+from utilipay_tools.client import ChannelClient
+from utilipay_tools.headendsim.app import app_for
+from utilipay_tools.headendsim.simulator import HeadEndSim, HeadEndSimConfig
+from utilipay_tools.processes import environment_for, start_worker
 
 SECRET = "head-end-secret-0123456789"
 ACCOUNT = "0112345678"
@@ -63,7 +63,7 @@ async def worker(
     yield context
     for http in (context.webhook_http, context.debit_http, context.head_end_http):
         await http.aclose()
-    await context.write_offs.close()
+    await context.write_off_services.close()
 
 
 async def open_prepaid(

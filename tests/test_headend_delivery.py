@@ -19,11 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import START
-from utilipay.api.server import ServerThread
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
-from utilipay.billersim.app import quiet_dropped_replies
-from utilipay.channelsim.auth import HubVerifier
 from utilipay.clock import FrozenClock
 from utilipay.common.passes import Pass
 from utilipay.errors import DomainError, ErrorCode
@@ -31,11 +28,14 @@ from utilipay.headend import calls, delivery
 from utilipay.headend.commands import CommandStatus, MeterCommand, decide, list_commands
 from utilipay.headend.config import configure, head_end_of
 from utilipay.headend.wire import Action
-from utilipay.headendsim.app import app_for
-from utilipay.headendsim.faults import FaultKind, FaultPlan, Faults
-from utilipay.headendsim.meters import Book
-from utilipay.headendsim.simulator import HeadEndSim, HeadEndSimConfig
 from utilipay.metrics.service import backlogs
+from utilipay.web.server import ServerThread
+from utilipay_tools.billersim.app import quiet_dropped_replies
+from utilipay_tools.channelsim.auth import HubVerifier
+from utilipay_tools.headendsim.app import app_for
+from utilipay_tools.headendsim.faults import FaultKind, FaultPlan, Faults
+from utilipay_tools.headendsim.meters import Book
+from utilipay_tools.headendsim.simulator import HeadEndSim, HeadEndSimConfig
 
 SECRET = "head-end-secret-0123456789"
 NEW_SECRET = "head-end-new-secret-0123456789"

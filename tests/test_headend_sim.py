@@ -17,17 +17,16 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from utilipay.api.server import ServerThread
-from utilipay.billersim.app import quiet_dropped_replies
 from utilipay.channels.auth import NOT_SIGNED
-from utilipay.cli import headend as cli
-from utilipay.client import new_nonce
 from utilipay.clock import FrozenClock
 from utilipay.headend.wire import SIGNATURE_HEADER, answer_is_signed
-from utilipay.headendsim.app import app_for, simulator_of
-from utilipay.headendsim.faults import FaultKind, FaultPlan, Faults
-from utilipay.headendsim.simulator import HeadEndSim, HeadEndSimConfig
-from utilipay.security.signing import signed_headers
+from utilipay.security.signing import new_nonce, signed_headers
+from utilipay.web.server import ServerThread
+from utilipay_tools.billersim.app import quiet_dropped_replies
+from utilipay_tools.cli import headendsim as cli
+from utilipay_tools.headendsim.app import app_for, simulator_of
+from utilipay_tools.headendsim.faults import FaultKind, FaultPlan, Faults
+from utilipay_tools.headendsim.simulator import HeadEndSim, HeadEndSimConfig
 
 SECRET = "head-end-secret-0123456789"
 OLD_SECRET = "head-end-old-secret-0123456789"

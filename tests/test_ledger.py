@@ -10,10 +10,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import bill_line, import_bills, payment_body
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.ledger.check import run_checks
 from utilipay.ledger.service import balances
+from utilipay_tools.client import ChannelClient
 
 
 @pytest.fixture

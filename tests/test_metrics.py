@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import START, AdminHeaders, channel, water
 from tests.test_recon_run import payment
+from utilipay.access.scopes import Scope
 from utilipay.metrics.service import QUEUES
 from utilipay.outbox.service import Event, emit
-from utilipay.tokens.scopes import Scope
 
 
 @pytest.fixture

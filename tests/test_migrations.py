@@ -12,9 +12,10 @@ from sqlalchemy import create_engine, inspect, pool, text
 from sqlalchemy.engine import URL
 
 from utilipay.db.engine import drop_database
-from utilipay.db.migrate import downgrade, upgrade
+from utilipay.db.migrate import downgrade
 from utilipay.ledger.check import CHECKS
-from utilipay.schema import metadata
+from utilipay.migrations.schema import metadata
+from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import PREFIX, unseal
 from utilipay.tariffs.service import LoadReport
 

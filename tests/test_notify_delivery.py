@@ -18,7 +18,6 @@ from tests.conftest import SECRET
 from tests.helpers import ACCOUNT, bill_line, import_bills
 from tests.receivers import receiver
 from tests.test_notify_support import NOWHERE, dispatch, point_at, queued, undispatch
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.notify.delivery import GIVE_UP_AFTER, deliver_due_notifications
 from utilipay.notify.providers import build_providers
@@ -26,6 +25,7 @@ from utilipay.notify.providers.base import Provider
 from utilipay.notify.settings import NotifySettings
 from utilipay.security.signing import canonical, sign
 from utilipay.webhooks import service as webhooks
+from utilipay_tools.client import ChannelClient
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ from tests.test_notify_support import (
     set_contacts,
     undispatch,
 )
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock, to_shanghai_iso
 from utilipay.notify.queries import messages_for
 from utilipay.outbox.service import Event, emit
+from utilipay_tools.client import ChannelClient
 
 BIND = {"payer": "wx-openid-abc", "biller": "BJWATER", "account": ACCOUNT}
 PHONE = "+8613800138000"

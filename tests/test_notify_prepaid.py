@@ -22,7 +22,6 @@ from tests.receivers import receiver
 from tests.test_notify_support import NOWHERE, dispatch, point_at, queued, undispatch
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
-from utilipay.client import ChannelClient
 from utilipay.clock import SHANGHAI, FrozenClock
 from utilipay.notify.delivery import deliver_due_notifications
 from utilipay.notify.params import earliest_cut
@@ -36,6 +35,7 @@ from utilipay.prepaid.accrual import accrue_day
 from utilipay.prepaid.cuts import cut_due
 from utilipay.tariffs import service as tariffs
 from utilipay.webhooks import service as webhooks
+from utilipay_tools.client import ChannelClient
 
 PAYER = "wx-openid-abc"  # bound to the account
 MUM = "wx-openid-mum"  # pays for it now and then, not bound

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import ACCOUNT, bill_line, import_bills
 from tests.receivers import receiver
 from tests.test_notify_support import dispatch, queued, set_contacts
-from utilipay.api.server import free_port
 from utilipay.clock import FrozenClock
 from utilipay.config import get_settings
 from utilipay.notify.delivery import deliver_due_notifications
@@ -34,6 +33,7 @@ from utilipay.notify.providers.email import SmtpProvider
 from utilipay.notify.providers.logfile import LogFileProvider
 from utilipay.notify.providers.sms import SmsGateway
 from utilipay.notify.settings import NotifySettings
+from utilipay.web.server import free_port
 from utilipay.webhooks import service as webhooks
 
 EMAIL = "zhangsan@example.com"

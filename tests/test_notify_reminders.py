@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import ACCOUNT, bill_line, import_bills, payment_body
 from tests.test_notify_support import NOWHERE, dispatch, point_at, queued
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.notify.reminders import remind_due_bills
+from utilipay_tools.client import ChannelClient
 
 OTHER = "2598765432"
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from utilipay.api.app import create_app
-from utilipay.tokens.scopes import Scope
+from utilipay.access.scopes import Scope
+from utilipay.web.app import create_app
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 

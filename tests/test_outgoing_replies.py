@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from utilipay.api.server import ServerThread
 from utilipay.autopay import channel_debits
 from utilipay.billers import service as billers_service
 from utilipay.billers.protocol.framing import SignType
@@ -35,6 +34,7 @@ from utilipay.headend.config import HeadEnd
 from utilipay.headend.wire import Action
 from utilipay.notify.providers.sms import SmsGateway
 from utilipay.notify.schemas import Notification
+from utilipay.web.server import ServerThread
 from utilipay.webhooks import service as webhooks
 
 INFLATED = 100 * 1024 * 1024  # what the bomb becomes: 100 MiB of zeros

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import ACCOUNT, bill_line, counts, import_bills, payment_body
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
+from utilipay_tools.client import ChannelClient
 
 
 @pytest.fixture

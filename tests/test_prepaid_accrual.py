@@ -15,7 +15,6 @@ from tests.helpers import ACCOUNT, install_meter, payment_body
 from tests.test_prepaid_topup import books_hold, events
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.accrual import accrue_day, accrue_through
@@ -23,6 +22,7 @@ from utilipay.prepaid.cuts import cut_due, held_for_warning
 from utilipay.prepaid.statements import issue_statements
 from utilipay.prepaid.tasks import run_prepaid
 from utilipay.tariffs import service as tariffs
+from utilipay_tools.client import ChannelClient
 
 NOV_1 = date(2026, 11, 1)
 

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import ACCOUNT
 from tests.test_prepaid_accrual import NOV_1, power_account, top_up, use
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.prepaid.accrual import accrue_through
+from utilipay_tools.client import ChannelClient
 
 ASK = {"biller": "BJPOWER", "account": ACCOUNT, "payer": "landlord", "days": "2"}
 

@@ -23,11 +23,11 @@ from tests.test_autopay import (
     sign,
 )
 from tests.test_prepaid_topup import account, open_account, top_up
-from utilipay.channelsim.outcomes import OutcomePlan
-from utilipay.client import ChannelClient
+from utilipay.autopay.topups import schedule_topups
 from utilipay.clock import FrozenClock
 from utilipay.prepaid.accrual import accrue_day
-from utilipay.prepaid.autotopup import schedule_topups
+from utilipay_tools.channelsim.outcomes import OutcomePlan
+from utilipay_tools.client import ChannelClient
 
 
 async def water_use(engine: AsyncEngine, clock: FrozenClock, day: date, m3: str) -> None:

@@ -19,12 +19,12 @@ from tests.helpers import (
     residential_tariff,
 )
 from utilipay.billers import repository as billers_repo
-from utilipay.client import ChannelClient
 from utilipay.clock import SHANGHAI, FrozenClock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.check import run_checks
 from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.rules import State
+from utilipay_tools.client import ChannelClient
 
 
 async def open_account(engine: AsyncEngine, clock: FrozenClock, account: str = ACCOUNT) -> None:

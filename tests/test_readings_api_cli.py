@@ -18,12 +18,12 @@ from tests.conftest import START, AdminHeaders
 from tests.helpers import audited_actors
 from tests.test_readings_reads import METERS, METERS_HEADER, READS_HEADER, power_biller, read
 from tests.test_readings_reads import row_counts as counts
+from utilipay.access.scopes import Scope
 from utilipay.cli import readings as readings_cli
 from utilipay.cli.main import app
 from utilipay.clock import FrozenClock
 from utilipay.config import get_settings
 from utilipay.db.engine import libpq_url
-from utilipay.tokens.scopes import Scope
 
 DATA = Path(__file__).parent / "data" / "readings"
 SHARED = Path(__file__).parents[2] / "shared" / "realdata" / "greenbutton"

@@ -25,9 +25,9 @@ from tests.readme_scenario import (
     command_path,
     readme_commands,
 )
-from utilipay.api.server import free_port
-from utilipay.client import ChannelClient
 from utilipay.clock import SHANGHAI, SystemClock, business_date
+from utilipay.web.server import free_port
+from utilipay_tools.client import ChannelClient
 
 DEMO_SECRET = "demo-wechat-secret-change-me"
 RECON_DATA = Path(__file__).resolve().parent / "data" / "recon"  # copies of ../shared/realdata

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import _settings
-from utilipay.bench import recon as bench
-from utilipay.bench import recon_run
 from utilipay.recon.service import STEPS
+from utilipay_tools.bench import recon as bench
+from utilipay_tools.bench import recon_run
 
 
 def test_a_small_day_classifies_exactly_the_injected_breaks(tmp_path: Path) -> None:

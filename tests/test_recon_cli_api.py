@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from tests.conftest import AdminHeaders, channel, water
 from tests.helpers import audited_actors
 from tests.test_recon_run import D, at, payment, statement
+from utilipay.access.scopes import Scope
 from utilipay.cli.main import app
 from utilipay.config import get_settings
 from utilipay.db.engine import libpq_url
-from utilipay.tokens.scopes import Scope
 
 
 @pytest.fixture

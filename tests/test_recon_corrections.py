@@ -18,11 +18,11 @@ from tests.test_recon_run import D, at, payment, remote_biller, run, statement
 from tests.utility import Utility, remote_utility
 from utilipay.billers.protocol.messages import ChargeRequest
 from utilipay.billers.remote import RemoteBillers
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.payments import exceptions
 from utilipay.recon import corrections
 from utilipay.recon.corrections import Applied
+from utilipay_tools.client import ChannelClient
 
 ACCOUNT = "0300000001"
 

@@ -14,15 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import AdminHeaders
 from tests.utility import CODE, Utility, remote_utility
+from utilipay.access.scopes import Scope
 from utilipay.billers import service as billers_service
 from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.service import RemoteSettings
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.ledger.check import run_checks
 from utilipay.payments import outcomes
-from utilipay.tokens.scopes import Scope
 from utilipay.worker.context import WorkerContext
+from utilipay_tools.client import ChannelClient
 
 ACCOUNT = "0300000001"
 

@@ -18,7 +18,6 @@ from tests.test_prepaid_accrual import accrue, power_account, top_up, use
 from tests.test_prepaid_topup import books_hold, events
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.errors import DomainError
 from utilipay.ledger.check import run_checks
@@ -27,6 +26,7 @@ from utilipay.settlement import config, service
 from utilipay.settlement import repository as repo
 from utilipay.settlement.config import Mode, Party
 from utilipay.settlement.fees import FeeRule
+from utilipay_tools.client import ChannelClient
 
 DAY = date(2026, 11, 22)  # START is 15:30 of it in Shanghai
 NEXT_MORNING = datetime(2026, 11, 23, 2, tzinfo=UTC)  # 10:00 in Shanghai

@@ -27,12 +27,12 @@ from tests.test_settlement import (
     rows,
     settle,
 )
-from utilipay.api.app import create_app
+from utilipay.access.scopes import Scope
 from utilipay.cli.main import app
 from utilipay.clock import FrozenClock
 from utilipay.recon.sources.camt import parse_camt053
 from utilipay.settlement import payouts
-from utilipay.tokens.scopes import Scope
+from utilipay.web.app import create_app
 
 CAMT = Path(__file__).parent / "data" / "recon" / "camt053.v2.minimal.xml"  # a real sample
 HUB_ACCOUNT = "NL26VAYB8060476890"  # the sample statement's account: the hub's here

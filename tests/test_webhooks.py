@@ -16,11 +16,11 @@ from tests.conftest import SECRET
 from tests.helpers import bill_line, import_bills, payment_body
 from tests.receivers import receiver
 from utilipay.channels import service as channels_service
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
 from utilipay.security.signing import canonical, sign
 from utilipay.webhooks.service import GIVE_UP_AFTER, backoff
 from utilipay.worker.context import WorkerContext
+from utilipay_tools.client import ChannelClient
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from tests.conftest import _settings
 from tests.helpers import bill_line, import_bills, payment_body
 from tests.receivers import receiver
 from utilipay.channels import service as channels_service
-from utilipay.client import ChannelClient
 from utilipay.clock import FrozenClock
-from utilipay.processes import environment_for, start_worker
+from utilipay_tools.client import ChannelClient
+from utilipay_tools.processes import environment_for, start_worker
 
 
 async def test_the_worker_process_delivers_a_webhook_and_survives_sigkill(

@@ -12,17 +12,17 @@ from typing import Any
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from utilipay.api.server import ServerThread
 from utilipay.billers import service as billers_service
 from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.protocol.messages import BillItem
 from utilipay.billers.schemas import Biller, Category, IntegrationMode
 from utilipay.billers.service import RemoteSettings
-from utilipay.billersim.app import create_app, quiet_dropped_replies
-from utilipay.billersim.ddl import drop_schema
-from utilipay.billersim.faults import FaultPlan, Faults
-from utilipay.billersim.simulator import SimConfig, Simulator
 from utilipay.clock import Clock
+from utilipay.web.server import ServerThread
+from utilipay_tools.billersim.app import create_app, quiet_dropped_replies
+from utilipay_tools.billersim.ddl import drop_schema
+from utilipay_tools.billersim.faults import FaultPlan, Faults
+from utilipay_tools.billersim.simulator import SimConfig, Simulator
 
 KEY = "utility-shared-key-0123456789"
 CODE = "RWATER"

@@ -6,7 +6,7 @@ are the Asia/Shanghai calendar date of an instant.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -54,3 +54,9 @@ def business_date(instant: datetime) -> date:
 def to_shanghai_iso(instant: datetime) -> str:
     """RFC 3339 with the +08:00 offset, as channels in mainland China expect."""
     return as_utc(instant).astimezone(SHANGHAI).isoformat(timespec="seconds")
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC-comparable start and end of a Shanghai business day (end exclusive)."""
+    start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
+    return start, start + timedelta(days=1)

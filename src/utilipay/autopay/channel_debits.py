@@ -20,9 +20,8 @@ import httpx
 import orjson
 
 from utilipay.channels.schemas import Channel
-from utilipay.client import new_nonce
 from utilipay.common import outgoing
-from utilipay.security.signing import signed_headers
+from utilipay.security.signing import new_nonce, signed_headers
 
 HUB_CODE = "UTILIPAY"
 TIMEOUT = 10.0

@@ -17,13 +17,13 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from utilipay.autopay import calendar
 from utilipay.autopay.poll import poll_due
 from utilipay.autopay.schedule import schedule_debits
 from utilipay.autopay.send import Senders, send_due
+from utilipay.autopay.topups import schedule_topups
+from utilipay.calendar import working as calendar
 from utilipay.clock import Clock, business_date
 from utilipay.common.passes import Pass
-from utilipay.prepaid.autotopup import schedule_topups
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ class AutopayEngine:
         polled = await poll_due(
             self.engine,
             clock,
-            self.senders.write_offs.remote_billers,
+            self.senders.remote_billers,
             self.senders.biller_by_id,
         )
         async with self.engine.begin() as conn:

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from utilipay.autopay.tables import mandates
 from utilipay.billers.calls import log_call
 from utilipay.billers.protocol.codes import Code
 from utilipay.billers.protocol.messages import QueryAnswer, QueryRequest
@@ -24,7 +25,6 @@ from utilipay.billers.remote import BillerUnreachable, RemoteBillers
 from utilipay.billers.schemas import Biller
 from utilipay.clock import Clock
 from utilipay.common.passes import Pass, work_through
-from utilipay.mandates.tables import mandates
 
 RETRY = timedelta(minutes=10)  # an unanswered poll is tried again sooner than the interval
 

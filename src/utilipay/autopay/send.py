@@ -30,7 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.autopay import channel_debits
 from utilipay.autopay.channel_debits import DebitAnswer, NotReceived, Result, Unanswered
-from utilipay.autopay.window import (
+from utilipay.autopay.tables import debit_attempts, debits, mandates
+from utilipay.billers.remote import RemoteBillers
+from utilipay.billers.schemas import Biller, BillerCode
+from utilipay.calendar.windows import (
     is_open,
     next_open,
     next_round,
@@ -38,15 +41,13 @@ from utilipay.autopay.window import (
     topup_next_open,
     topup_next_round,
 )
-from utilipay.billers.schemas import Biller, BillerCode
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
 from utilipay.common.passes import Pass, work_through
 from utilipay.errors import DomainError
-from utilipay.mandates.tables import debit_attempts, debits, mandates
-from utilipay.payments.paths import WriteOffs
 from utilipay.payments.refused import record_refused
 from utilipay.payments.schemas import PaymentCommand, PaymentStatus
+from utilipay.payments.service import WriteOffPaths
 
 LEASE = timedelta(seconds=60)  # a step's claim on its debit while it talks to the channel
 ASK_FIRST, ASK_LONGEST = timedelta(seconds=30), timedelta(minutes=10)
@@ -87,7 +88,8 @@ class Senders:
     channel_by_id: Callable[[int], Channel | None]
     biller_by_id: Callable[[int], Biller | None]
     biller_code: BillerCode
-    write_offs: WriteOffs
+    paths: WriteOffPaths
+    remote_billers: RemoteBillers
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +359,7 @@ async def _write_off(
         purpose="prepaid_topup" if debit.purpose == "prepaid_topup" else "bills",
     )
     try:
-        result = await senders.write_offs.paths[biller.mode].pay(command, senders.biller_code)
+        result = await senders.paths[biller.mode].pay(command, senders.biller_code)
     except DomainError as refusal:
         async with engine.begin() as conn:
             payment_id = await record_refused(conn, clock, command, refusal.code)

@@ -1,9 +1,24 @@
-"""Resolving the biller a channel names."""
+"""Resolving the biller a request names."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from utilipay.billers.schemas import Biller, BillerStatus
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.http.host import Host
+
+
+class BillerHost(Host, Protocol):
+    """The billers a hub process knows (cached, reloaded when they change)."""
+
+    def biller(self, code: str) -> Biller | None: ...
+
+    def biller_by_id(self, biller_id: int) -> Biller | None: ...
+
+    def billers(self) -> list[Biller]: ...
+
+    def biller_code(self, biller_id: int) -> str: ...
 
 
 def active_biller(biller: Biller | None, code: str) -> Biller:

@@ -22,9 +22,9 @@ from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.rules import AccountRule
 from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
 from utilipay.clock import Clock
+from utilipay.common.changes import announce_change
 from utilipay.common.files import LineError
 from utilipay.common.validation import check_code
-from utilipay.directory import announce_change
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.accounts import AccountKind, open_account
 

@@ -5,14 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from utilipay.api.context import RequestContext, signed
-from utilipay.api.docs import PROBLEMS, BindingOut, BindingsOut, json_body
-from utilipay.api.inputs import text_path, text_query
-from utilipay.api.json import json_response, parse_body
+from utilipay.accounts.connector import AccountsHost
 from utilipay.billers.lookup import active_biller
 from utilipay.bindings import service
 from utilipay.bindings.schemas import Binding, BindingRequest
+from utilipay.channels.requests import RequestContext, signed
 from utilipay.clock import to_shanghai_iso
+from utilipay.http.docs import PROBLEMS, BindingOut, BindingsOut, json_body
+from utilipay.http.inputs import text_path, text_query
+from utilipay.http.json import json_response, parse_body
 
 router = APIRouter(prefix="/v1", tags=["bindings"])
 
@@ -36,39 +37,43 @@ def _out(b: Binding) -> dict[str, str]:
     openapi_extra=json_body(BindingRequest),
 )
 async def create_binding(request: Request) -> Response:
+    hub: AccountsHost = request.app.state.hub
     ctx = await signed(request)
     body = parse_body(BindingRequest, ctx.body, request.headers.get("content-type"))
-    biller = active_biller(ctx.hub.directory.biller(body.biller), body.biller)
+    biller = active_biller(hub.biller(body.biller), body.biller)
     biller.rule.check(biller.code, body.account)
     async with ctx.transaction() as conn:
         existing = await service.live_binding(conn, ctx.channel, biller, body.payer, body.account)
     if existing is not None:
         return json_response(_out(existing), 200)
     # The biller confirms the account outside any transaction: a remote one may take seconds.
-    account = await ctx.hub.connectors.for_biller(biller).query(
-        ctx.hub.engine, biller, body.account
-    )
-    async with ctx.hub.engine.begin() as conn:
+    account = await hub.connectors.for_biller(biller).query(hub.engine, biller, body.account)
+    async with hub.engine.begin() as conn:
         result = await service.save_binding(
-            conn, ctx.hub.clock, ctx.channel, biller, body.payer, body.account, account.holder
+            conn, hub.clock, ctx.channel, biller, body.payer, body.account, account.holder
         )
     return json_response(_out(result.binding), 201 if result.created else 200)
 
 
 @router.get("/bindings", response_model=BindingsOut, responses=PROBLEMS)
 async def list_bindings(
+    request: Request,
     ctx: Annotated[RequestContext, Depends(signed)],
     payer: Annotated[str, text_query(128)],
 ) -> Response:
+    hub: AccountsHost = request.app.state.hub
     async with ctx.transaction() as conn:
-        found = await service.list_for_payer(conn, ctx.channel, payer, ctx.hub.biller_code)
+        found = await service.list_for_payer(conn, ctx.channel, payer, hub.biller_code)
     return json_response({"bindings": [_out(b) for b in found]})
 
 
 @router.delete("/bindings/{binding_id}", status_code=204, responses=PROBLEMS)
 async def delete_binding(
-    binding_id: Annotated[str, text_path(64)], ctx: Annotated[RequestContext, Depends(signed)]
+    request: Request,
+    binding_id: Annotated[str, text_path(64)],
+    ctx: Annotated[RequestContext, Depends(signed)],
 ) -> Response:
+    hub: AccountsHost = request.app.state.hub
     async with ctx.transaction() as conn:
-        await service.unbind(conn, ctx.hub.clock, ctx.channel, binding_id)
+        await service.unbind(conn, hub.clock, ctx.channel, binding_id)
     return Response(status_code=204)

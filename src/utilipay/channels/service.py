@@ -12,8 +12,8 @@ from utilipay.channels import repository
 from utilipay.channels.auth import NONCE_TTL_SECONDS
 from utilipay.channels.schemas import Channel, ChannelStatus
 from utilipay.clock import Clock
+from utilipay.common.changes import announce_change
 from utilipay.common.validation import check_code, check_url
-from utilipay.directory import announce_change
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.accounts import AccountKind, open_account
 

@@ -16,7 +16,8 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billing import detail, run
+from utilipay.billruns import detail
+from utilipay.billruns import service as run
 from utilipay.cli.runtime import console, default_actor, err_console, run_in_transaction
 from utilipay.clock import SHANGHAI, Clock, FrozenClock, SystemClock, business_date
 from utilipay.money import format_yuan

@@ -16,7 +16,7 @@ from utilipay.cli.runtime import console, describe_database, err_console
 from utilipay.config import Settings, get_settings
 from utilipay.db import embedded
 from utilipay.db.engine import database_url
-from utilipay.db.migrate import upgrade
+from utilipay.runtime.install import upgrade
 
 db_app = typer.Typer(help="The hub's PostgreSQL database.")
 

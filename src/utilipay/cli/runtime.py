@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.config import Settings, get_settings
 from utilipay.db.engine import create_engine, database_url
-from utilipay.db.migrate import upgrade
 from utilipay.errors import DomainError
+from utilipay.runtime.install import upgrade
 
 T = TypeVar("T")
 console = Console()

@@ -14,12 +14,12 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.access import service
+from utilipay.access.scopes import MEANING, Scope
 from utilipay.billers.connection import parse_duration
 from utilipay.cli.runtime import console, default_actor, err_console, run_in_transaction
 from utilipay.clock import SHANGHAI, Clock, SystemClock, to_shanghai_iso
 from utilipay.common.validation import parse_instant
-from utilipay.tokens import service
-from utilipay.tokens.scopes import MEANING, Scope
 
 tokens_app = typer.Typer(help="API tokens (upt_…) for the admin API and /metrics, with scopes.")
 # The clock that says what "now" is; tests set another.

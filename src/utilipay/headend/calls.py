@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from utilipay.client import new_nonce, sign_request
 from utilipay.clock import SHANGHAI
 from utilipay.common.outgoing import Reply, ReplyRefused, exchange
 from utilipay.headend.commands import MeterCommand
@@ -35,6 +34,7 @@ from utilipay.headend.wire import (
     CommandRequest,
     answer_is_signed,
 )
+from utilipay.security.signing import new_nonce, sign_request
 from utilipay.webhooks.service import HUB_CODE
 
 MAX_ANSWER = 64 * 1024

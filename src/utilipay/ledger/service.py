@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers.tables import billers
-from utilipay.channels.tables import channels
 from utilipay.ledger.accounts import AccountKind
 from utilipay.ledger.tables import ledger_accounts, postings
 
@@ -30,7 +28,9 @@ async def balances(conn: AsyncConnection) -> list[AccountBalance]:
         .group_by(postings.c.account_id)
         .subquery()
     )
-    owner = func.coalesce(billers.c.code, channels.c.code)
+    # An account's code is KIND:OWNER:…: the owner's code is there, without a join to
+    # the tables of the areas that own billers and channels.
+    owner = func.split_part(ledger_accounts.c.code, ":", 2)
     kind, currency = ledger_accounts.c.kind, ledger_accounts.c.currency
     pooled = kind == AccountKind.PREPAID_BALANCE
     code = case(
@@ -46,8 +46,6 @@ async def balances(conn: AsyncConnection) -> list[AccountBalance]:
         )
         .select_from(ledger_accounts)
         .outerjoin(totals, totals.c.account_id == ledger_accounts.c.id)
-        .outerjoin(billers, billers.c.id == ledger_accounts.c.biller_id)
-        .outerjoin(channels, channels.c.id == ledger_accounts.c.channel_id)
         .group_by(code, ledger_accounts.c.kind, owner, ledger_accounts.c.currency)
         .order_by(ledger_accounts.c.kind, owner)
     )

@@ -3,13 +3,24 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
-from utilipay.admin.auth import MetricsReader
-from utilipay.api.hub import Hub
+from utilipay.access.auth import MetricsReader
+from utilipay.channels.ratelimit import FailedAuthentications
+from utilipay.http.host import Host
 from utilipay.metrics.service import backlogs, exposition
+
+
+class MetricsHost(Host, Protocol):
+    """The failed authentications this process counted (they are not in the database)."""
+
+    @property
+    def auth_failures(self) -> FailedAuthentications: ...
+
 
 router = APIRouter(tags=["admin"])
 
@@ -20,7 +31,7 @@ router = APIRouter(tags=["admin"])
     responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}},
 )
 async def metrics(request: Request, _: MetricsReader) -> Response:
-    hub: Hub = request.app.state.hub
+    hub: MetricsHost = request.app.state.hub
     async with hub.engine.connect() as conn:
         snapshot = await backlogs(conn, hub.clock.now())
     return Response(exposition(snapshot, hub.auth_failures), media_type=CONTENT_TYPE_LATEST)

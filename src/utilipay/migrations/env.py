@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from utilipay.schema import metadata
+from utilipay.migrations.schema import metadata
 
 url = context.config.attributes["url"].set(drivername="postgresql+psycopg")
 engine = create_engine(url, poolclass=pool.NullPool)

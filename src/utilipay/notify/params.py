@@ -17,7 +17,7 @@ from typing import Any, Final
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.autopay.calendar import is_working
+from utilipay.calendar.working import is_working
 from utilipay.clock import SHANGHAI, as_utc, to_shanghai_iso
 from utilipay.notify.recipients import Account
 from utilipay.prepaid.cuts import CUT_HOURS

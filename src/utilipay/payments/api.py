@@ -5,14 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from utilipay.api.context import RequestContext, signed
-from utilipay.api.docs import PROBLEMS, PaymentOut, json_body
-from utilipay.api.inputs import text_path, text_query
-from utilipay.api.json import json_response, parse_body
 from utilipay.billers.lookup import active_biller
+from utilipay.channels.requests import RequestContext, signed
+from utilipay.http.docs import PROBLEMS, PaymentOut, json_body
+from utilipay.http.inputs import text_path, text_query
+from utilipay.http.json import json_response, parse_body
 from utilipay.payments import service
 from utilipay.payments.rules import check_bill_nos
 from utilipay.payments.schemas import PaymentCommand, PaymentRequest
+from utilipay.payments.service import PaymentsHost
 from utilipay.payments.views import payment_out
 
 router = APIRouter(prefix="/v1", tags=["payments"])
@@ -26,43 +27,46 @@ router = APIRouter(prefix="/v1", tags=["payments"])
     openapi_extra=json_body(PaymentRequest),
 )
 async def create_payment(request: Request) -> Response:
+    hub: PaymentsHost = request.app.state.hub
     # The hot path: no dependency injection, the body is parsed once by pydantic-core.
     ctx = await signed(request)
     body = parse_body(PaymentRequest, ctx.body, request.headers.get("content-type"))
     command = PaymentCommand(
         channel=ctx.channel,
         nonce=ctx.call.nonce,
-        biller=active_biller(ctx.hub.directory.biller(body.biller), body.biller),
+        biller=active_biller(hub.biller(body.biller), body.biller),
         order_id=body.order_id,
         account_no=body.account,
         amount=body.amount,
         bill_nos=check_bill_nos(body.bill_nos),
         payer=body.payer,
     )
-    path = service.validate(ctx.hub.write_offs, command)
+    path = service.validate(hub.write_off_paths, command)
     # From here the payment's own transaction records the nonce, whatever its outcome.
     ctx.nonce_recorded = True
-    result = await path.pay(command, ctx.hub.biller_code)
+    result = await path.pay(command, hub.biller_code)
     return json_response(payment_out(result.payment), 201 if result.created else 200)
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut, responses=PROBLEMS)
 async def get_payment(
+    request: Request,
     payment_id: Annotated[str, text_path(64)],
     ctx: Annotated[RequestContext, Depends(signed)],
 ) -> Response:
+    hub: PaymentsHost = request.app.state.hub
     async with ctx.transaction() as conn:
-        payment = await service.find(
-            conn, ctx.channel.id, ctx.hub.biller_code, payment_id=payment_id
-        )
+        payment = await service.find(conn, ctx.channel.id, hub.biller_code, payment_id=payment_id)
     return json_response(payment_out(payment))
 
 
 @router.get("/payments", response_model=PaymentOut, responses=PROBLEMS)
 async def find_payment(
+    request: Request,
     order_id: Annotated[str, text_query(64)],
     ctx: Annotated[RequestContext, Depends(signed)],
 ) -> Response:
+    hub: PaymentsHost = request.app.state.hub
     async with ctx.transaction() as conn:
-        payment = await service.find(conn, ctx.channel.id, ctx.hub.biller_code, order_id=order_id)
+        payment = await service.find(conn, ctx.channel.id, hub.biller_code, order_id=order_id)
     return json_response(payment_out(payment))

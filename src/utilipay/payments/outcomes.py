@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.claims import service as claims
 from utilipay.clock import business_date
-from utilipay.payments import claims
 
 _SUCCEED = text(
     """

@@ -23,14 +23,15 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from utilipay.billers.connector import BillerConnector
+from utilipay.accounts.connector import BillerConnector
 from utilipay.billers.remote import RemoteBillers
 from utilipay.billers.schemas import BillerCode
 from utilipay.channels import repository as channels_repo
+from utilipay.claims import service as claims
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
-from utilipay.payments import claims, repository
+from utilipay.payments import repository
 from utilipay.payments.resolution import Step, apply_charge_answer, call, charge_request
 from utilipay.payments.rules import request_fingerprint
 from utilipay.payments.schemas import PaymentCommand

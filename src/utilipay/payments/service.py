@@ -14,6 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.billers.lookup import BillerHost
 from utilipay.billers.schemas import BillerCode, IntegrationMode
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
@@ -93,6 +94,13 @@ class HostedWriteOff:
 
 
 WriteOffPaths = Mapping[IntegrationMode, WriteOffPath]
+
+
+class PaymentsHost(BillerHost, Protocol):
+    """What taking a payment over HTTP needs of the running hub: its write-off paths."""
+
+    @property
+    def write_off_paths(self) -> WriteOffPaths: ...
 
 
 def validate(paths: WriteOffPaths, command: PaymentCommand) -> WriteOffPath:

@@ -10,7 +10,6 @@ from sqlalchemy import (
     Identity,
     Integer,
     LargeBinary,
-    PrimaryKeyConstraint,
     Table,
     Text,
 )
@@ -49,7 +48,7 @@ payments = Table(
 )
 
 # The channel's order ids, across billers (channel-api.md §4): each payment's, claimed in the
-# transaction that creates it (migration 0022; distribution.py: local).
+# transaction that creates it (migration 0022; db/distribution.py: local).
 payment_orders = Table(
     "payment_orders",
     metadata,
@@ -57,17 +56,6 @@ payment_orders = Table(
     Column("order_id", Text, primary_key=True),
     Column("biller_id", Integer, nullable=False),
     Column("payment_id", Text, nullable=False),
-)
-
-bill_claims = Table(
-    "bill_claims",
-    metadata,
-    Column("biller_id", Integer, ForeignKey("billers.id"), nullable=False),
-    Column("bill_no", Text, nullable=False),
-    Column("payment_id", Text, nullable=False),
-    Column("claimed_at", DateTime(timezone=True), nullable=False),
-    Column("released_at", DateTime(timezone=True)),
-    PrimaryKeyConstraint("biller_id", "payment_id", "bill_no"),  # migration 0022
 )
 
 # The work queue for people (payments/exceptions.py): payments whose reversal could not be

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from utilipay.api.context import RequestContext, signed
-from utilipay.api.docs import PROBLEMS
-from utilipay.api.inputs import text_query
-from utilipay.api.json import json_response
-from utilipay.billers.lookup import active_biller
+from utilipay.billers.lookup import BillerHost, active_biller
+from utilipay.channels.requests import RequestContext, signed
 from utilipay.clock import to_shanghai_iso
 from utilipay.common.masking import mask_name
+from utilipay.http.docs import PROBLEMS
+from utilipay.http.inputs import text_query
+from utilipay.http.json import json_response
 from utilipay.prepaid import queries
 
 router = APIRouter(prefix="/v1", tags=["prepaid"])
@@ -23,13 +23,15 @@ Text = Annotated[str, text_query(128)]
 
 @router.get("/prepaid", responses=PROBLEMS)
 async def prepaid_account(
+    request: Request,
     ctx: Annotated[RequestContext, Depends(signed)],
     biller: Annotated[str, text_query(32)],
     account: Text,
     payer: Text,
     days: Annotated[int, Query(ge=1, le=92)] = 31,
 ) -> Response:
-    found = active_biller(ctx.hub.directory.biller(biller), biller)
+    hub: BillerHost = request.app.state.hub
+    found = active_biller(hub.biller(biller), biller)
     async with ctx.transaction() as conn:
         view = await queries.view_for_payer(conn, ctx.channel.id, payer, found, account, days=days)
     out: dict[str, Any] = {

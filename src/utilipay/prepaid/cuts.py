@@ -17,7 +17,7 @@ from datetime import datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.autopay.calendar import is_working
+from utilipay.calendar.working import is_working
 from utilipay.clock import SHANGHAI, as_utc
 from utilipay.prepaid.sql import typed
 

@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.audit import service as audit
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Biller
-from utilipay.clock import Clock, business_date
+from utilipay.clock import Clock, business_date, day_bounds
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.accounts import AccountKind, open_account
 from utilipay.prepaid.rules import Account, State, apply_balance
 from utilipay.prepaid.tables import prepaid_accounts
-from utilipay.statements.service import day_bounds
 
 
 @dataclass(frozen=True, slots=True)

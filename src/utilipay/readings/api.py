@@ -16,15 +16,15 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
-from utilipay.admin.auth import OpsReader, OpsWriter
-from utilipay.api.docs import ADMIN_PROBLEMS, json_body, problems, raw_body
-from utilipay.api.hub import Hub
-from utilipay.api.inputs import Day, day_query, text_field, text_query
-from utilipay.api.json import json_response, parse_body
+from utilipay.access.auth import OpsReader, OpsWriter
 from utilipay.billers import repository as billers_repo
 from utilipay.common.files import FileRejected, LineError
 from utilipay.common.validation import PRINTABLE
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.http.docs import ADMIN_PROBLEMS, json_body, problems, raw_body
+from utilipay.http.host import Host
+from utilipay.http.inputs import Day, day_query, text_field, text_query
+from utilipay.http.json import json_response, parse_body
 from utilipay.readings import csvfile, files, repository
 from utilipay.readings.schemas import ImportReport, ReadRow
 from utilipay.readings.service import Provenance, import_reads
@@ -86,7 +86,7 @@ def _answer(report: ImportReport, unit: str) -> Response:
 @router.post("", responses=ADMIN_PROBLEMS, openapi_extra=json_body(ReadsIn))
 async def import_reads_json(request: Request, actor: OpsWriter) -> Response:
     """Cumulative register reads as JSON; all of them or none."""
-    hub: Hub = request.app.state.hub
+    hub: Host = request.app.state.hub
     raw = await request.body()
     body = parse_body(ReadsIn, raw, request.headers.get("content-type"))
     origin = Provenance(f"API request by {actor}", hashlib.sha256(raw).hexdigest(), actor)
@@ -112,7 +112,7 @@ async def import_file(
     name: Annotated[str, text_query(200)] = "uploaded file",
 ) -> Response:
     """A meters CSV, a reads CSV, or Green Button XML (for ``meter``), sent as the body."""
-    hub: Hub = request.app.state.hub
+    hub: Host = request.app.state.hub
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type not in FILE_TYPES:
         raise DomainError(
@@ -145,7 +145,7 @@ async def daily_usage(
         raise DomainError(
             ErrorCode.MALFORMED_REQUEST, f"to must be from or later, at most {MAX_DAYS} days on"
         )
-    hub: Hub = request.app.state.hub
+    hub: Host = request.app.state.hub
     async with hub.engine.connect() as conn:
         found = await billers_repo.by_code(conn, biller)
         if found is None:

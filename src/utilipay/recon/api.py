@@ -12,21 +12,30 @@ the rest of the hub; who acts is the API token's name, which the audit log recor
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import select
 from starlette.responses import Response
 
-from utilipay.admin.auth import OpsReader, OpsWriter
-from utilipay.api.docs import ADMIN_PROBLEMS, json_body
-from utilipay.api.hub import Hub
-from utilipay.api.inputs import Day, IdPath, Reason, day_query, text_field
-from utilipay.api.json import json_response, parse_body
+from utilipay.access.auth import OpsReader, OpsWriter
+from utilipay.billers.remote import RemoteBillers
+from utilipay.http.docs import ADMIN_PROBLEMS, json_body
+from utilipay.http.host import Host
+from utilipay.http.inputs import Day, IdPath, Reason, day_query, text_field
+from utilipay.http.json import json_response, parse_body
 from utilipay.recon import corrections, service
 from utilipay.recon.classify import Action, Class
 from utilipay.recon.match_tables import recon_runs
+
+
+class ReconHost(Host, Protocol):
+    """Applying corrections calls remote billers: the hub's pooled clients to them."""
+
+    @property
+    def remote_billers(self) -> RemoteBillers: ...
+
 
 router = APIRouter(prefix="/admin/v1/recon", tags=["admin", "reconciliation"])
 Code = Annotated[StrictStr, text_field(64)]
@@ -53,7 +62,7 @@ class ApplyRequest(BaseModel):
     "/runs", status_code=201, responses=ADMIN_PROBLEMS, openapi_extra=json_body(RunRequest)
 )
 async def create_run(request: Request, actor: OpsWriter) -> Response:
-    hub: Hub = request.app.state.hub
+    hub: ReconHost = request.app.state.hub
     body = parse_body(RunRequest, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:
         report = await service.run_day(
@@ -67,7 +76,7 @@ async def create_run(request: Request, actor: OpsWriter) -> Response:
 async def list_runs(
     request: Request, actor: OpsReader, day: Annotated[Day, day_query("date")]
 ) -> Response:
-    hub: Hub = request.app.state.hub
+    hub: ReconHost = request.app.state.hub
     async with hub.engine.connect() as conn:
         rows = await conn.execute(
             select(recon_runs.c.id, recon_runs.c.channel_code, recon_runs.c.biller_code,
@@ -82,7 +91,7 @@ async def list_runs(
 
 @router.get("/runs/{run_id}", responses=ADMIN_PROBLEMS)
 async def show_run(run_id: IdPath, request: Request, actor: OpsReader) -> Response:
-    hub: Hub = request.app.state.hub
+    hub: ReconHost = request.app.state.hub
     async with hub.engine.connect() as conn:
         report = await service.report(conn, run_id)
     return json_response(report.as_json())
@@ -92,7 +101,7 @@ async def show_run(run_id: IdPath, request: Request, actor: OpsReader) -> Respon
     "/runs/{run_id}/apply", responses=ADMIN_PROBLEMS, openapi_extra=json_body(ApplyRequest)
 )
 async def apply_run(run_id: IdPath, request: Request, actor: OpsWriter) -> Response:
-    hub: Hub = request.app.state.hub
+    hub: ReconHost = request.app.state.hub
     body = parse_body(ApplyRequest, await request.body(), request.headers.get("content-type"))
     done = await corrections.apply(
         hub.engine, hub.clock, run_id, hub.remote_billers, actor=actor, reason=body.reason,

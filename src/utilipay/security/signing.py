@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Iterable
+
+import httpx
 
 
 def canonical(method: str, path_qs: str, timestamp: str, nonce: str, body: bytes) -> bytes:
@@ -21,14 +24,14 @@ def sign(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signature_matches(secrets: Iterable[str], message: bytes, signature: str) -> bool:
+def signature_matches(keys: Iterable[str], message: bytes, signature: str) -> bool:
     """True if any secret signs ``message`` to ``signature``; each comparison is constant-time.
 
     Every secret is tried even after a match, so timing does not reveal which one matched.
     """
     presented = signature.encode()
     matched = False
-    for secret in secrets:
+    for secret in keys:
         expected = sign(secret, message).encode()
         matched |= hmac.compare_digest(expected, presented)
     return matched
@@ -45,3 +48,25 @@ def signed_headers(
         "X-Utilipay-Nonce": nonce,
         "X-Utilipay-Signature": sign(secret, message),
     }
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def sign_request(
+    request: httpx.Request, channel: str, secret: str, timestamp: int, nonce: str
+) -> httpx.Request:
+    """``request`` with the signing headers added, over its path and body as they are sent."""
+    request.headers.update(
+        signed_headers(
+            channel,
+            secret,
+            request.method,
+            request.url.raw_path.decode("ascii"),
+            request.content,
+            timestamp,
+            nonce,
+        )
+    )
+    return request

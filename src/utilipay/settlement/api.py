@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
-from utilipay.admin.auth import OpsReader, SettlementWriter
-from utilipay.api.docs import ADMIN_PROBLEMS, json_body
-from utilipay.api.hub import Hub
-from utilipay.api.inputs import Day, Fen, day_query, text_field, text_path, text_query
-from utilipay.api.json import json_response, parse_body
+from utilipay.access.auth import OpsReader, SettlementWriter
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.http.docs import ADMIN_PROBLEMS, json_body
+from utilipay.http.host import Host
+from utilipay.http.inputs import Day, Fen, day_query, text_field, text_path, text_query
+from utilipay.http.json import json_response, parse_body
 from utilipay.settlement import config, files, payouts, service
 
 router = APIRouter(prefix="/admin/v1/settlements", tags=["admin"])
@@ -49,8 +49,8 @@ class FeeIn(BaseModel):
     fixed: Fen = 0
 
 
-def _hub(request: Request) -> Hub:
-    hub: Hub = request.app.state.hub
+def _hub(request: Request) -> Host:
+    hub: Host = request.app.state.hub
     return hub
 
 

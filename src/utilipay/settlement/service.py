@@ -26,13 +26,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
-from utilipay.clock import SHANGHAI, Clock, business_date
+from utilipay.clock import Clock, business_date, day_bounds
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.accounts import AccountKind, find_or_open
 from utilipay.outbox.service import Event, emit
@@ -103,12 +103,6 @@ class Outcome:
             "lines": [{"branch": line.branch.code, **line.figures()} for line in self.lines],
             "differences": self.differences,
         }
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The UTC instants a Shanghai business day starts and ends."""
-    start = datetime.combine(day, time(0), SHANGHAI)
-    return start, start + timedelta(days=1)
 
 
 def payees(everyone: list[Member], pay_to: dict[int, PayTo]) -> dict[Member, list[Member]]:

@@ -15,12 +15,12 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from utilipay.api.docs import problems
-from utilipay.api.hub import Hub
-from utilipay.api.inputs import FIRST_DAY, LAST_DAY, text_path
+from utilipay.billers.lookup import BillerHost
 from utilipay.billers.protocol.framing import SignType, text_signature_matches
 from utilipay.clock import SHANGHAI
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.http.docs import problems
+from utilipay.http.inputs import FIRST_DAY, LAST_DAY, text_path
 from utilipay.statements.service import build
 
 router = APIRouter(prefix="/biller/v1", tags=["statements (for billers)"])
@@ -64,12 +64,12 @@ def _sent_at(x_time: str) -> datetime | None:
 async def download_statement(
     request: Request, biller: Annotated[str, text_path(32)], day: Annotated[str, text_path(8)]
 ) -> Response:
-    hub: Hub = request.app.state.hub
+    hub: BillerHost = request.app.state.hub
     x_biller = request.headers.get("x-biller", "")
     x_time = request.headers.get("x-time", "")
     x_sign = request.headers.get("x-sign", "")
     statement_day = _statement_day(day)
-    found = hub.directory.biller(biller)
+    found = hub.biller(biller)
     remote = found.remote if found is not None else None
     # An unknown biller is checked against a key nobody has, as long as a known one takes.
     sign_type, keys = (remote.sign_type, remote.accepted_keys) if remote else _NO_KEY

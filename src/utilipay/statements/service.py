@@ -11,14 +11,14 @@ written off changed nothing at the biller and has no line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.protocol.messages import format_time
 from utilipay.billers.schemas import Biller
-from utilipay.clock import SHANGHAI
+from utilipay.clock import day_bounds
 from utilipay.errors import DomainError, ErrorCode
 
 _LINES = text(
@@ -66,11 +66,6 @@ class Statement:
     def render(self) -> str:
         header = f"H|{self.biller}|{self.day:%Y%m%d}|{len(self.lines)}|{self.net}"
         return "".join(f"{line}\n" for line in [header, *(d.render() for d in self.lines)])
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
-    return start, start + timedelta(days=1)
 
 
 async def lines_between(

@@ -27,11 +27,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.channels.schemas import Channel
-from utilipay.client import new_nonce
 from utilipay.clock import Clock
 from utilipay.common import outgoing
 from utilipay.common.passes import Pass, work_through
-from utilipay.security.signing import signed_headers
+from utilipay.security.signing import new_nonce, signed_headers
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 
 HUB_CODE = "UTILIPAY"

@@ -16,7 +16,6 @@ from utilipay.billers.remote import RemoteBillers
 from utilipay.clock import Clock, SystemClock
 from utilipay.common.passes import Pass
 from utilipay.db.engine import create_engine
-from utilipay.directory import Directory
 from utilipay.headend import delivery as meter_delivery
 from utilipay.headend.consumers import meter_command_consumers
 from utilipay.notify.consumers import notification_consumers
@@ -26,9 +25,10 @@ from utilipay.notify.providers.base import Provider
 from utilipay.notify.reminders import remind_due_bills
 from utilipay.notify.settings import get_notify_settings
 from utilipay.outbox.dispatch import Consumer, Dispatcher
-from utilipay.payments.paths import WriteOffs
 from utilipay.payments.resolution import resolve_due
 from utilipay.prepaid.tasks import PrepaidPass, run_prepaid
+from utilipay.runtime.directory import Directory
+from utilipay.runtime.writeoffs import WriteOffServices
 from utilipay.webhooks import service as webhooks
 from utilipay.webhooks.consumers import PaymentWebhooks
 
@@ -38,7 +38,7 @@ class WorkerContext:
     engine: AsyncEngine
     clock: Clock
     directory: Directory
-    write_offs: WriteOffs = field(init=False)
+    write_off_services: WriteOffServices = field(init=False)
     webhook_http: httpx.AsyncClient = field(init=False)
     debit_http: httpx.AsyncClient = field(init=False)
     head_end_http: httpx.AsyncClient = field(init=False)
@@ -47,7 +47,7 @@ class WorkerContext:
     notify_providers: dict[str, Provider] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.write_offs = WriteOffs.build(
+        self.write_off_services = WriteOffServices.build(
             self.engine, self.clock, self.directory.channel_code, batches_in_flight=2
         )
         self.webhook_http = webhooks.http_client()
@@ -73,7 +73,8 @@ class WorkerContext:
                 self.directory.channel_by_id,
                 self.directory.biller_by_id,
                 self.biller_code,
-                self.write_offs,
+                self.write_off_services.paths,
+                self.write_off_services.remote_billers,
             ),
         )
 
@@ -84,7 +85,7 @@ class WorkerContext:
 
     @property
     def remote_billers(self) -> RemoteBillers:
-        return self.write_offs.remote_billers
+        return self.write_off_services.remote_billers
 
     def biller_code(self, biller_id: int) -> str:
         biller = self.directory.biller_by_id(biller_id)
@@ -97,7 +98,7 @@ class WorkerContext:
         await self.webhook_http.aclose()
         await self.debit_http.aclose()
         await self.head_end_http.aclose()
-        await self.write_offs.close()
+        await self.write_off_services.close()
         await self.directory.stop()
         await self.engine.dispose()
 

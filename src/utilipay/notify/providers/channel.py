@@ -12,11 +12,11 @@ import httpx
 import orjson
 
 from utilipay.channels.schemas import Channel
-from utilipay.client import new_nonce, sign_request
 from utilipay.common import outgoing
 from utilipay.notify.providers.base import Outcome
 from utilipay.notify.recipients import ChannelById
 from utilipay.notify.schemas import Notification
+from utilipay.security.signing import new_nonce, sign_request
 from utilipay.webhooks.service import HUB_CODE
 
 

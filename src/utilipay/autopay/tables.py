@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from utilipay.db import metadata
+
+mandates = Table(
+    "mandates",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("payer", Text, nullable=False),
+    Column("account_no", Text, nullable=False),
+    Column("cap", BigInteger, nullable=False),
+    Column("topup_amount", BigInteger),
+    Column("funding_sources", JSONB, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("next_poll_at", DateTime(timezone=True)),
+    Column("baseline_at", DateTime(timezone=True)),
+)
+
+observed_bills = Table(
+    "observed_bills",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("bill_no", Text, primary_key=True),
+    Column("account_no", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("late_fee", BigInteger, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("before_mandate", Boolean, nullable=False),
+)
+
+debits = Table(
+    "debits",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("mandate_id", Text, nullable=False),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("payer", Text, nullable=False),
+    Column("account_no", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("bill_nos", ARRAY(Text), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("reason", Text),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("planned_at", DateTime(timezone=True), nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("source_index", Integer, nullable=False),
+    Column("rounds", Integer, nullable=False),
+    Column("pending_source", Text),
+    Column("channel_txn_id", Text),
+    Column("payment_id", Text),
+    Column("episode", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+debit_attempts = Table(
+    "debit_attempts",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("debit_id", Text, primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("funding_source", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("result", Text, nullable=False),
+    Column("channel_txn_id", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["biller_id", "debit_id"], ["debits.biller_id", "debits.id"]),
+)

@@ -1,1 +1,0 @@
-"""Named API tokens with scopes, for the admin API and ``/metrics``."""

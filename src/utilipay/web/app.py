@@ -1,0 +1,137 @@
+"""The channel API application (channel-api.md)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.engine import URL
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from utilipay import __version__
+from utilipay.access.api import router as audit_router
+from utilipay.access.auth import warn_of_obsolete_admin_tokens
+from utilipay.accounts.api import router as bills_router
+from utilipay.autopay.api import router as mandates_router
+from utilipay.billers.admin_api import router as admin_billers_router
+from utilipay.billers.api import router as billers_router
+from utilipay.bindings.api import router as bindings_router
+from utilipay.config import get_settings
+from utilipay.db.engine import database_url
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.http.failures import answer_failure, keep_nonce, refusal
+from utilipay.http.json import describe, json_response
+from utilipay.http.openapi import document
+from utilipay.http.problems import problem
+from utilipay.logs import configure_logging
+from utilipay.metrics.api import router as metrics_router
+from utilipay.payments.admin_api import router as admin_router
+from utilipay.payments.api import create_payment
+from utilipay.payments.api import router as payments_router
+from utilipay.prepaid.api import router as prepaid_router
+from utilipay.readings.api import router as readings_router
+from utilipay.recon.api import router as recon_router
+from utilipay.settlement.api import router as settlement_router
+from utilipay.statements.api import router as statements_router
+from utilipay.web.access_log import AccessLog
+from utilipay.web.edge import HubApp
+from utilipay.web.hub import Hub
+
+DESCRIPTION = """
+The contract between payment channels and the utilipay hub.
+
+Every request under `/v1` is signed: headers `X-Utilipay-Channel`,
+`X-Utilipay-Timestamp` (Unix seconds), `X-Utilipay-Nonce` (16-64 of
+`[A-Za-z0-9_-]`, never reused) and `X-Utilipay-Signature`, the lower-case hex
+HMAC-SHA256 with the channel's secret of the method, the path with its query
+string, the timestamp, the nonce and the hex SHA-256 of the body, joined by
+newlines. Money is integer fen. Errors are `application/problem+json`.
+"""
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    return await keep_nonce(request, problem(ErrorCode.MALFORMED_REQUEST, describe(exc.errors())))
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 405:
+        refused = problem(ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here")
+        refused.headers.update(exc.headers or {})  # Allow: the methods that are
+        return refused
+    if exc.status_code == 404:
+        return problem(ErrorCode.NOT_FOUND, f"no resource at {request.url.path}")
+    return problem(ErrorCode.MALFORMED_REQUEST, str(exc.detail))
+
+
+def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
+    """The ASGI app. Without a ``hub`` it builds one at start-up, in the server's own event
+    loop: on ``url``, or on the database the environment names."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = hub is None
+        app.state.hub = hub or Hub.from_url(url or database_url(get_settings()))
+        if owned:
+            await app.state.hub.start()
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.hub.stop()
+
+    app = FastAPI(
+        title="utilipay channel API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        # Metrics and logs are ours (prometheus-client, structlog); FastAPI's native
+        # OpenTelemetry layer would cost every request a tracer lookup.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    if hub is not None:
+        app.state.hub = hub
+    app.add_exception_handler(DomainError, refusal)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, answer_failure)
+    routers = (
+        billers_router,
+        bindings_router,
+        prepaid_router,
+        bills_router,
+        payments_router,
+        mandates_router,
+        statements_router,
+        admin_router,
+        admin_billers_router,
+        audit_router,
+        readings_router,
+        recon_router,
+        settlement_router,
+        metrics_router,
+    )
+    for router in routers:
+        app.include_router(router)
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    return HubApp(app, lanes={("POST", "/v1/payments"): create_payment})
+
+
+def app_from_environment() -> Any:
+    """Factory for ``uvicorn --factory`` (each worker process builds its own hub), with the
+    access log unless ``UTILIPAY_ACCESS_LOG=false``."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    warn_of_obsolete_admin_tokens()
+    app = create_app()
+    return AccessLog(app) if settings.access_log else app

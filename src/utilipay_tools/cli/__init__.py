@@ -1,0 +1,31 @@
+"""The tools' commands, joined to ``utilipay`` through the ``utilipay.commands`` entry point
+(``pyproject.toml``): the hub's command line never imports them."""
+
+from __future__ import annotations
+
+import typer
+
+from utilipay.cli.runtime import console
+from utilipay_tools.cli.bench import bench_app
+from utilipay_tools.cli.billersim import biller_sim
+from utilipay_tools.cli.channelsim import channel_sim
+from utilipay_tools.cli.chaos import chaos
+from utilipay_tools.cli.headendsim import head_end_sim
+
+
+def demo() -> None:
+    """The main job: start the hub and walk a customer's journey through its HTTP API."""
+    from utilipay_tools.demo.journey import run_demo  # noqa: PLC0415 (heavy; this command only)
+
+    if not run_demo(console):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the tools' commands to ``utilipay``."""
+    app.command("demo")(demo)
+    app.command("biller-sim")(biller_sim)
+    app.command("channel-sim")(channel_sim)
+    app.command("head-end-sim")(head_end_sim)
+    app.command("chaos")(chaos)
+    app.add_typer(bench_app, name="bench")

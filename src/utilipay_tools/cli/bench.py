@@ -1,0 +1,171 @@
+"""``utilipay bench …``: the benchmarks whose figures are in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from utilipay.cli.runtime import console, err_console
+from utilipay.config import get_settings
+
+bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
+
+
+@bench_app.command("payments")
+def bench_payments(
+    seconds: Annotated[int, typer.Option(help="length of each timed run")] = 20,
+    rounds: Annotated[int, typer.Option(help="rounds of (payments, then pgbench)")] = 3,
+    connections: Annotated[int, typer.Option(help="concurrent HTTP connections")] = 64,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 2,
+    pgbench_clients: Annotated[int, typer.Option()] = 16,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Payments/s over HTTP with durable commits, against the same server's pgbench tps."""
+    from utilipay_tools.bench import payments as bench  # noqa: PLC0415 (heavy; this command only)
+
+    config = bench.BenchConfig(
+        seconds=seconds,
+        rounds=rounds,
+        connections=connections,
+        workers=workers,
+        pgbench_clients=pgbench_clients,
+    )
+    result = bench.run(get_settings(), config, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table(
+        "round", "payments/s", "p50 / p90 / p99 ms", "errors", "pgbench tps", "ratio",
+        title="utilipay bench payments",
+    )  # fmt: skip
+    for n, r in enumerate(result.rounds, 1):
+        p = r.payments
+        table.add_row(
+            str(n),
+            f"{p.per_second:,.0f}",
+            f"{p.p50_us / 1000:.1f} / {p.p90_us / 1000:.1f} / {p.p99_us / 1000:.1f}",
+            f"{p.status_errors + p.socket_errors}",
+            f"{r.pgbench_tps:,.0f}",
+            f"{r.ratio:.2f}",
+        )
+    console.print(table)
+    m = result.machine
+    console.print(
+        f"median ratio {result.median.ratio:.2f}; {result.payments_in_database:,} payments "
+        f"stored; books balanced: {result.books_balanced}; load: {result.load_generator}; "
+        f"{m['cpus']} × {m['cpu_model']}, PostgreSQL {m['postgresql']}",
+        highlight=False,
+    )
+
+
+@bench_app.command("autopay")
+def bench_autopay(
+    mandates: Annotated[
+        int, typer.Option(help="active mandates, each with a new bill")
+    ] = 1_000_000,
+    send_for: Annotated[
+        float, typer.Option(help="seconds of sending debits to the channel simulator")
+    ] = 30,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """How long the daily run takes to schedule the debits of N mandates (set-based), and
+    how fast they are then sent and written off."""
+    from utilipay_tools.bench import autopay as autopay_bench  # noqa: PLC0415 (heavy; this command only)
+
+    result = autopay_bench.run(get_settings(), mandates, send_for, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("figure", "value", title="utilipay bench autopay")
+    table.add_row("active mandates, each with a new bill", f"{result.mandates:,}")
+    table.add_row("scheduling", f"{result.schedule_seconds:.1f} s ({result.scheduled})")
+    table.add_row("scheduling again (nothing new)", f"{result.rerun_seconds:.1f} s")
+    table.add_row("baseline: bare inserts of as many rows", f"{result.baseline_seconds:.1f} s")
+    table.add_row("scheduling ÷ baseline", f"{result.ratio:.2f}")
+    table.add_row(
+        "debits sent, taken and written off",
+        f"{result.sent_per_second:,.0f}/s ({result.sent} in {result.send_seconds:.0f} s)",
+    )
+    table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
+    console.print(table)
+
+
+@bench_app.command("prepaid")
+def bench_prepaid(
+    accounts: Annotated[int, typer.Option(help="prepaid accounts, each with usage")] = 1_000_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """How long the daily accrual takes to settle N prepaid accounts (set-based)."""
+    from utilipay_tools.bench import prepaid as prepaid_bench  # noqa: PLC0415 (heavy; this command only)
+
+    result = prepaid_bench.run(get_settings(), accounts, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("figure", "value", title="utilipay bench prepaid")
+    table.add_row("prepaid accounts, each with a day's usage", f"{result.accounts:,}")
+    for day, seconds in result.days:
+        table.add_row(
+            f"accrual of {day.day}",
+            f"{seconds:.1f} s ({day.accounts:,} settled, {day.notices:,} warnings)",
+        )
+    table.add_row("baseline: a day's bare writes", f"{result.baseline_seconds:.1f} s")
+    table.add_row("first day ÷ baseline", f"{result.ratio:.2f}")
+    table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
+    console.print(table)
+
+
+@bench_app.command("recon")
+def bench_recon(
+    rows: Annotated[str, typer.Option(help="sizes, comma-separated")] = "1000000,3000000,10000000",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """How long three-way matching takes on N hub payments against both statements (DuckDB)."""
+    from utilipay_tools.bench import recon as recon_bench  # noqa: PLC0415 (heavy; this command only)
+
+    try:
+        sizes = recon_bench.parse_sizes(rows)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--rows") from None
+    result = recon_bench.run(sizes, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("rows", "generate", "match", "export", "correct", title="utilipay bench recon")
+    for size in result.sizes:
+        table.add_row(
+            f"{size.rows:,}",
+            f"{size.generate_seconds:.1f} s",
+            f"{size.match_seconds:.1f} s",
+            f"{size.export_seconds:.1f} s",
+            "yes" if size.correct else "NO",
+        )
+    console.print(table)
+
+
+@bench_app.command("recon-run")
+def bench_recon_run(
+    payments: Annotated[int, typer.Option(help="the day's payments")] = 1_000_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """How long a whole `recon run` of a day takes, out of PostgreSQL and back, committed."""
+    from utilipay_tools.bench import recon_run as recon_run_bench  # noqa: PLC0415 (heavy; this command only)
+
+    try:
+        result = recon_run_bench.run(get_settings(), payments, say=err_console.print)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--payments") from None
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("figure", "value", title="utilipay bench recon-run")
+    table.add_row("payments of the day", f"{result.payments:,}")
+    for step, seconds in result.steps.items():
+        table.add_row(f"  {step}", f"{seconds:.2f} s")
+    table.add_row("the run, committed", f"{result.run_seconds:.1f} s")
+    table.add_row("counts per class", ", ".join(f"{k} {v:,}" for k, v in result.counts.items()))
+    table.add_row("counts as injected", "yes" if result.correct else "NO")
+    table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
+    console.print(table)
