@@ -1,6 +1,6 @@
 """docs/architecture.md says what the code is: its layers are the import contract's, its
 package table names every package once, and the tables it gives each package are exactly
-the ones that package's tables modules define."""
+the ones that package's tables modules define, each marked with its placement."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from utilipay.db.distribution import PLACEMENT
 from utilipay.migrations import schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,14 +24,15 @@ def documented_layers() -> list[str]:
     return [line.strip() for line in block.strip().splitlines()]
 
 
-def documented_packages() -> dict[str, set[str]]:
+def documented_packages() -> dict[str, dict[str, str]]:
+    """Package → {table: placement letter}."""
     after = DOC.split("<!-- packages:", 1)[1].split("-->", 1)[1].strip().splitlines()
     rows = [line for line in after[: after.index("")] if line.startswith("|")]
-    packages: dict[str, set[str]] = {}
+    packages: dict[str, dict[str, str]] = {}
     for row in rows[2:]:  # after the header and its rule
         name, _what, tables = (cell.strip() for cell in row.strip("|").split("|"))
         assert name.strip("`") not in packages, f"{name} is listed twice"
-        packages[name.strip("`")] = set(re.findall(r"`([a-z_]+)`", tables))
+        packages[name.strip("`")] = dict(re.findall(r"`([a-z_]+)` ([DRL])\b", tables))
     return packages
 
 
@@ -52,6 +54,11 @@ def test_each_package_owns_the_tables_listed_for_it() -> None:
     for module in schema.AREAS:
         area = module.__name__.split(".")[1]
         owned[area] |= {t.name for t in vars(module).values() if isinstance(t, sa.Table)}
-    listed = {name: tables for name, tables in documented_packages().items() if tables}
+    listed = {name: set(tables) for name, tables in documented_packages().items() if tables}
     assert listed == dict(owned)
     assert {t for ts in owned.values() for t in ts} == set(schema.metadata.tables)
+
+
+def test_each_table_is_marked_with_its_placement() -> None:
+    marked = {t: p for tables in documented_packages().values() for t, p in tables.items()}
+    assert marked == {t: PLACEMENT[t].value[0].upper() for t in schema.metadata.tables}
