@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import BillerCode
@@ -43,3 +44,20 @@ async def by_order(conn: AsyncConnection, channel_id: int, order_id: str) -> Any
             )
         )
     ).first()
+
+
+async def resolve_now(
+    conn: AsyncConnection, biller_id: int, payment_id: str, now: datetime
+) -> None:
+    """Bring a pending payment's next check forward to ``now`` (its resolver confirms it and
+    charges again if lost); not one left to a person."""
+    await conn.execute(
+        update(payments)
+        .where(
+            payments.c.biller_id == biller_id,
+            payments.c.id == payment_id,
+            payments.c.status == "PROCESSING",
+            payments.c.resolution != "EXCEPTION",
+        )
+        .values(next_check_at=now)
+    )
