@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,18 +40,24 @@ ALLOWED = {
     ("prepaid/accrual.py", "ledger_accounts"): "ledger postings: i10-sql",
 }
 
-# A string is SQL when it has a keyword in capitals (prose has them in lower case).
-_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|JOIN|WHERE|COPY|RETURNING)\b")
+# A string is SQL when it has a keyword in capitals (prose has them in lower case) or
+# starts as a statement does, in either case.
+_SQL = re.compile(
+    r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|JOIN|WHERE|COPY|RETURNING)\b"
+    r"|^\s*(?i:select|insert|update|delete|with|copy)\s"
+)
 _NOISE = re.compile(r"'(?:[^']|'')*'|--[^\n]*|(?<!:):[a-z_]\w*|\$\d+")
 _NAME = r"[a-z_][a-z0-9_]*"
 _AFTER_KEYWORD = re.compile(
-    rf"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|REFERENCES|COPY|USING)\s+(?:ONLY\s+|LATERAL\s+)?({_NAME})"
+    rf"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|REFERENCES|COPY|USING)\s+(?:ONLY\s+|LATERAL\s+)?({_NAME})",
+    re.IGNORECASE,
 )
 _FROM_LIST = re.compile(
-    rf"\bFROM\s+({_NAME}(?:\s+(?:AS\s+)?{_NAME})?(?:\s*,\s*{_NAME}(?:\s+(?:AS\s+)?{_NAME})?)+)"
+    rf"\bFROM\s+({_NAME}(?:\s+(?:AS\s+)?{_NAME})?(?:\s*,\s*{_NAME}(?:\s+(?:AS\s+)?{_NAME})?)+)",
+    re.IGNORECASE,
 )
 _QUALIFIER = re.compile(rf"(?<![\w.]){_NAME}(?=\.[a-z_*])")
-_LEADING = re.compile(rf"^\s*({_NAME})\s+(?:(?:AS\s+)?{_NAME}\s+)?(?:WHERE|JOIN)\b")
+_LEADING = re.compile(rf"^\s*({_NAME})\s+(?:(?:AS\s+)?{_NAME}\s+)?(?:WHERE|JOIN)\b", re.IGNORECASE)
 
 
 def tables_named(sql: str) -> set[str]:
@@ -106,6 +113,33 @@ def strings_of(source: str) -> Iterator[tuple[int, str]]:
             yield node.lineno, node.value
 
 
+def tables_in_module(source: str) -> Iterator[tuple[int, set[str]]]:
+    """The tables a module names, by line: in its SQL strings, and as the name of a
+    SQLAlchemy ``table("…")`` or ``Table("…")`` (an imported Table is import-linter's)."""
+    for line, string in strings_of(source):
+        if _SQL.search(string):
+            yield line, tables_named(string)
+    tree = ast.parse(source)
+    constructors = {"table", "Table"} | {
+        alias.asname
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy")
+        for alias in node.names
+        if alias.name in {"table", "Table"} and alias.asname
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _callee(node) in constructors and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                yield node.lineno, {first.value}
+
+
+def _callee(call: ast.Call) -> str:
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    return call.func.attr if isinstance(call.func, ast.Attribute) else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Violation:
     where: str
@@ -122,11 +156,9 @@ def violations() -> list[Violation]:
         if area in NOT_SCANNED:
             continue
         source = path.read_text()
-        strings = strings_of(source) if path.suffix == ".py" else iter([(1, source)])
-        for line, string in strings:
-            if not _SQL.search(string):
-                continue
-            for table in sorted(tables_named(string)):
+        named = tables_in_module(source) if path.suffix == ".py" else [(1, tables_named(source))]
+        for line, tables in named:
+            for table in sorted(tables):
                 owner = owner_of.get(table, area)
                 if owner != area and (relative.as_posix(), table) not in ALLOWED:
                     found.append(Violation(f"{relative}:{line}", table, owner))
@@ -137,12 +169,25 @@ def test_no_area_names_another_areas_tables() -> None:
     assert violations() == []
 
 
+def test_every_tables_module_is_protected_for_its_area() -> None:
+    """A new tables module gets its import-linter contract: only its area and migrations."""
+    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    protected: dict[str, list[str]] = {}
+    for contract in config["tool"]["importlinter"]["contracts"]:
+        if contract["type"] == "protected":
+            protected |= {m: contract["allowed_importers"] for m in contract["protected_modules"]}
+    expected = {
+        m.__name__: [m.__name__.rsplit(".", 1)[0], "utilipay.migrations"] for m in schema.AREAS
+    }
+    assert protected == expected
+
+
 def test_every_allowance_is_still_needed() -> None:
     """An allowance whose SQL is gone (moved to the owner) goes too."""
     owner_of = owners()
     for (module, table), reason in ALLOWED.items():
-        strings = strings_of((SOURCE / module).read_text())
-        assert any(table in tables_named(s) for _, s in strings if _SQL.search(s)), reason
+        named = tables_in_module((SOURCE / module).read_text())
+        assert any(table in tables for _, tables in named), reason
         assert owner_of[table] != module.split("/")[0]
 
 
@@ -172,11 +217,23 @@ def test_the_scanner_ignores_what_only_looks_like_a_table() -> None:
     assert tables_named("SELECT extract(epoch FROM :now - min(created_at))") == set()
 
 
-def test_a_string_of_another_areas_table_is_reported(tmp_path: Path) -> None:
+def test_a_string_of_another_areas_table_is_reported() -> None:
     """The scan reads strings and f-strings, and skips docstrings."""
     module = '"""SELECT * FROM bills (prose)."""\nQ = f"SELECT * FROM payments WHERE {x}"\n'
-    found = [tables_named(s) for _, s in strings_of(module) if _SQL.search(s)]
-    assert found == [{"payments"}]
+    assert [tables for _, tables in tables_in_module(module)] == [{"payments"}]
+
+
+def test_lower_case_sql_and_core_tables_are_reported() -> None:
+    module = (
+        'A = text("select due_date from bills where bill_no = :n")\n'
+        'B = table("mandates", column("id"))\n'
+        'C = sa.Table("debits", metadata)\n'
+        "from sqlalchemy import table as t\n"
+        'E = t("payments")\n'
+        'D = "Paid from bills where the biller holds them"\n'
+    )
+    found = sorted(tables_in_module(module))
+    assert found == [(1, {"bills"}), (2, {"mandates"}), (3, {"debits"}), (5, {"payments"})]
 
 
 async def test_every_view_is_published_by_its_owner(engine: AsyncEngine) -> None:
