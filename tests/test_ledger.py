@@ -131,10 +131,15 @@ CORRUPTIONS = {
 async def test_check_finds_each_kind_of_corruption(
     engine: AsyncEngine, paid: None, name: str, world: Any
 ) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text("SET LOCAL session_replication_role = replica"))
-        for statement in CORRUPTIONS[name]:
-            await conn.execute(text(statement))
-    found = await failures(engine)
+    found = await corrupted(engine, CORRUPTIONS[name])
     assert name.strip() in found, found
     assert all(found[name.strip()])
+
+
+async def corrupted(engine: AsyncEngine, statements: list[str]) -> dict[str, list[str]]:
+    """The checks that fail once ``statements`` ran past the guards (triggers off)."""
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for statement in statements:
+            await conn.execute(text(statement))
+    return await failures(engine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 
 from alembic.autogenerate import compare_metadata
@@ -16,6 +17,9 @@ from utilipay.migrations.schema import metadata
 from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import PREFIX, unseal
 from utilipay.tariffs.service import LoadReport
+
+# The views each area publishes for the others (its module name starts with a digit).
+AREA_VIEWS = importlib.import_module("utilipay.migrations.versions.0024_area_views")
 
 
 def _sync(url: URL) -> URL:
@@ -50,10 +54,15 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         upgrade(scratch)
         engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
         assert "payments" in inspect(engine).get_table_names()
+        assert set(inspect(engine).get_view_names()) == set(AREA_VIEWS.VIEWS)
+        downgrade(scratch, AREA_VIEWS.down_revision)  # the views go, every table stays
+        assert inspect(engine).get_view_names() == []
+        assert set(metadata.tables) <= set(inspect(engine).get_table_names())
         downgrade(scratch, "base")
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         upgrade(scratch)
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+        assert set(inspect(engine).get_view_names()) == set(AREA_VIEWS.VIEWS)
         engine.dispose()
     finally:
         asyncio.run(drop_database(scratch))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import START
 from tests.helpers import bill_line, import_bills, payment_body
+from tests.test_ledger import corrupted
 from tests.test_prepaid_accrual import accrue, power_account, top_up, use
 from tests.test_prepaid_topup import books_hold, events
 from utilipay.billers import service as billers_service
@@ -195,6 +196,30 @@ async def test_refunds_of_paid_payments_lower_the_net_and_a_late_one_is_a_differ
     (payout,) = await rows(engine, "SELECT amount FROM payouts")
     assert payout.amount == 12345  # nothing rewritten
     await books_hold(engine)
+
+
+# What ``check`` proves of a settled day, each broken behind the services' back.
+SETTLED_DAY_CORRUPTIONS = {
+    "prepaid_balances_match_ledger": "UPDATE prepaid_accounts SET balance = balance + 1",
+    "accruals_are_booked": "UPDATE prepaid_accruals SET posted = posted + 1",
+    "settlements_are_booked": (
+        "UPDATE settlement_lines SET bills = bills + 1, gross = gross + 1, net = net + 1"
+    ),
+    "settled_accounts_match_settlements": "UPDATE settlements SET net = net - 1, fees = fees + 1",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SETTLED_DAY_CORRUPTIONS))
+async def test_check_finds_each_kind_of_corruption_of_a_settled_day(
+    engine: AsyncEngine, clock: FrozenClock, day_paid: int, name: str
+) -> None:
+    await account(engine, clock, "BJWATER")
+    await account(engine, clock, "BJPOWER")
+    await settle(engine, clock)
+    await books_hold(engine)
+    found = await corrupted(engine, [SETTLED_DAY_CORRUPTIONS[name]])
+    assert name in found, found
+    assert all(found[name])
 
 
 WATER_BILLS = "biller,account,holder,bill_no,period,amount,late_fee,due_date\n"
