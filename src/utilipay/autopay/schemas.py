@@ -17,6 +17,17 @@ class MandateStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class DebitStatus(StrEnum):
+    """``debits.status``: SCHEDULED and SENT are open, the others final."""
+
+    SCHEDULED = "SCHEDULED"
+    SENT = "SENT"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    CANCELLED = "CANCELLED"
+
+
 class FundingSource(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
