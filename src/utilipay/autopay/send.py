@@ -40,7 +40,7 @@ from utilipay.autopay.channel_debits import (
 from utilipay.autopay.schemas import DebitStatus, MandateStatus
 from utilipay.autopay.tables import debit_attempts, debits, mandates
 from utilipay.billers.remote import RemoteBillers
-from utilipay.billers.schemas import Biller, BillerCode
+from utilipay.billers.schemas import Biller, CodeOfBiller
 from utilipay.calendar.windows import (
     is_open,
     next_open,
@@ -93,7 +93,7 @@ class Senders:
     http: httpx.AsyncClient
     channel_by_id: Callable[[int], Channel | None]
     biller_by_id: Callable[[int], Biller | None]
-    biller_code: BillerCode
+    biller_code: CodeOfBiller
     paths: WriteOffPaths
     remote_billers: RemoteBillers
 

@@ -53,4 +53,7 @@ class Biller:
     prepaid_reward_points: int = 0  # the reward's points; 0: no reward
 
 
-BillerCode = Callable[[int], str]  # biller id → code, from the directory
+CodeOfBiller = Callable[[int], str]  # a lookup: biller id → code, from the directory
+# The old name, for payments/remote.py alone (being changed on another branch): it moves to
+# CodeOfBiller when that lands, and this line goes.
+BillerCode = CodeOfBiller

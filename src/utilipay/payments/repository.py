@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers.schemas import BillerCode
+from utilipay.billers.schemas import CodeOfBiller
 from utilipay.payments.schemas import Payment, PaymentStatus
 from utilipay.payments.tables import payments
 
 
-def to_payment(row: Mapping[Any, Any], biller_code: BillerCode) -> Payment:
+def to_payment(row: Mapping[Any, Any], biller_code: CodeOfBiller) -> Payment:
     return Payment(
         id=row["id"],
         order_id=row["order_id"],

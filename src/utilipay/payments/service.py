@@ -15,7 +15,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.lookup import BillerHost
-from utilipay.billers.schemas import BillerCode, IntegrationMode
+from utilipay.billers.schemas import CodeOfBiller, IntegrationMode
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
 from utilipay.payments import repository
@@ -42,7 +42,7 @@ class PaymentResult:
 
 
 class WriteOffPath(Protocol):
-    async def pay(self, command: PaymentCommand, biller_code: BillerCode) -> PaymentResult: ...
+    async def pay(self, command: PaymentCommand, biller_code: CodeOfBiller) -> PaymentResult: ...
 
 
 class TopUps(Protocol):
@@ -57,7 +57,7 @@ class HostedWriteOff:
         self._hosted = hosted
         self._top_ups = top_ups
 
-    async def pay(self, command: PaymentCommand, biller_code: BillerCode) -> PaymentResult:
+    async def pay(self, command: PaymentCommand, biller_code: CodeOfBiller) -> PaymentResult:
         item = HostedPayment(
             id=new_id("P"),
             channel_id=command.channel.id,
@@ -116,7 +116,7 @@ def validate(paths: WriteOffPaths, command: PaymentCommand) -> WriteOffPath:
 
 
 async def pay(
-    paths: WriteOffPaths, command: PaymentCommand, biller_code: BillerCode
+    paths: WriteOffPaths, command: PaymentCommand, biller_code: CodeOfBiller
 ) -> PaymentResult:
     """Take one payment; its write-off path owns the transaction(s) it needs."""
     return await validate(paths, command).pay(command, biller_code)
@@ -125,7 +125,7 @@ async def pay(
 async def find(
     conn: AsyncConnection,
     channel_id: int,
-    biller_code: BillerCode,
+    biller_code: CodeOfBiller,
     *,
     payment_id: str | None = None,
     order_id: str | None = None,

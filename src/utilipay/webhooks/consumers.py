@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers.schemas import BillerCode
+from utilipay.billers.schemas import CodeOfBiller
 from utilipay.channels.schemas import Channel
 from utilipay.payments import repository as payments_repo
 from utilipay.payments.views import payment_out
@@ -19,7 +19,7 @@ class PaymentWebhooks:
     """``payment.succeeded`` / ``payment.failed`` → a delivery to the paying channel."""
 
     def __init__(
-        self, channel_by_id: Callable[[int], Channel | None], biller_code: BillerCode
+        self, channel_by_id: Callable[[int], Channel | None], biller_code: CodeOfBiller
     ) -> None:
         self._channel_by_id = channel_by_id
         self._biller_code = biller_code
