@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from utilipay.billers.schemas import Biller
+from utilipay.billers.schemas import Biller, CodeOfBiller
 from utilipay.channels.schemas import Channel
 from utilipay.common.validation import PRINTABLE
 
@@ -75,3 +76,67 @@ class Payment:
     created_at: datetime
     finished_at: datetime | None
     purpose: str = "bills"  # or prepaid_topup: the amount went to a prepaid balance
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPayment:
+    """A payment as its row holds it: a channel's ``Payment`` with the biller's id instead of
+    its code, and the payer; what other areas read of ``payments``."""
+
+    biller_id: int
+    id: str
+    order_id: str
+    channel_id: int
+    status: PaymentStatus
+    payer: str
+    account_no: str
+    amount: int
+    currency: str
+    bill_nos: tuple[str, ...]
+    receipt_no: str | None
+    biller_serial: str | None
+    failure_code: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    purpose: str
+
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> StoredPayment:
+        """From a row of ``payments`` (or of a query returning its columns)."""
+        return cls(
+            biller_id=row["biller_id"],
+            id=row["id"],
+            order_id=row["order_id"],
+            channel_id=row["channel_id"],
+            status=PaymentStatus(row["status"]),
+            payer=row["payer"],
+            account_no=row["account_no"],
+            amount=row["amount"],
+            currency=row["currency"],
+            bill_nos=tuple(row["bill_nos"]),
+            receipt_no=row["receipt_no"],
+            biller_serial=row["biller_serial"],
+            failure_code=row["failure_code"],
+            created_at=row["created_at"],
+            finished_at=row["finished_at"],
+            purpose=row["purpose"],
+        )
+
+    def for_channel(self, code_of_biller: CodeOfBiller) -> Payment:
+        return Payment(
+            id=self.id,
+            order_id=self.order_id,
+            channel_id=self.channel_id,
+            status=self.status,
+            biller=code_of_biller(self.biller_id),
+            account_no=self.account_no,
+            amount=self.amount,
+            currency=self.currency,
+            bill_nos=self.bill_nos,
+            receipt_no=self.receipt_no,
+            biller_serial=self.biller_serial,
+            failure_code=self.failure_code,
+            created_at=self.created_at,
+            finished_at=self.finished_at,
+            purpose=self.purpose,
+        )

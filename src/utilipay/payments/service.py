@@ -21,7 +21,7 @@ from utilipay.ids import new_id
 from utilipay.payments import repository
 from utilipay.payments.hosted import HostedPayment, HostedPayments, Outcome
 from utilipay.payments.rules import check_amount, request_fingerprint
-from utilipay.payments.schemas import Payment, PaymentCommand
+from utilipay.payments.schemas import Payment, PaymentCommand, StoredPayment
 
 _REFUSALS = {
     "REPLAYED": ErrorCode.UNAUTHENTICATED,
@@ -132,13 +132,14 @@ async def find(
 ) -> Payment:
     """A channel's own payment, by the hub's id or the channel's order id."""
     if payment_id is not None:
-        row = await repository.by_id(conn, payment_id)
+        found = await repository.by_id(conn, payment_id)
     elif order_id is not None:
         row = await repository.by_order(conn, channel_id, order_id)
+        found = None if row is None else StoredPayment.of(row._mapping)
     else:
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "give a payment id or an order_id")
-    if row is None:
+    if found is None:
         raise DomainError(ErrorCode.NOT_FOUND, "no such payment")
-    if row.channel_id != channel_id:
+    if found.channel_id != channel_id:
         raise DomainError(ErrorCode.FORBIDDEN, "this payment belongs to another channel")
-    return repository.to_payment(row._mapping, biller_code)
+    return found.for_channel(biller_code)
