@@ -37,7 +37,7 @@ from utilipay.autopay.channel_debits import (
     Result,
     Unanswered,
 )
-from utilipay.autopay.schemas import DebitStatus, MandateStatus
+from utilipay.autopay.schemas import Debit, DebitStatus, MandateStatus
 from utilipay.autopay.tables import debit_attempts, debits, mandates
 from utilipay.billers.remote import RemoteBillers
 from utilipay.billers.schemas import Biller, CodeOfBiller
@@ -144,7 +144,7 @@ class Step(StrEnum):
 # ------------------------------------------------------------ recording
 
 
-async def _set(conn: AsyncConnection, debit: Any, **values: Any) -> None:
+async def _set(conn: AsyncConnection, debit: Debit, **values: Any) -> None:
     await conn.execute(
         update(debits)
         .where(debits.c.biller_id == debit.biller_id, debits.c.id == debit.id)
@@ -157,7 +157,7 @@ _EVENTS = {DebitStatus.SUCCEEDED: "debit.succeeded", DebitStatus.SKIPPED: "debit
 
 async def _finish(
     conn: AsyncConnection,
-    debit: Any,
+    debit: Debit,
     status: DebitStatus,
     reason: str | None,
     now: datetime,
@@ -190,7 +190,7 @@ async def _finish(
 
 
 async def _log(
-    conn: AsyncConnection, debit: Any, source: str, kind: str, result: str, now: datetime
+    conn: AsyncConnection, debit: Debit, source: str, kind: str, result: str, now: datetime
 ) -> int:
     attempt: int = (
         await conn.execute(
@@ -219,7 +219,7 @@ async def _log(
 
 
 async def _decide(
-    conn: AsyncConnection, clock: Clock, senders: Senders, debit: Any
+    conn: AsyncConnection, clock: Clock, senders: Senders, debit: Debit
 ) -> Plan | Step | str:
     """The plan for part 2, or what happened (the step is over)."""
     now = clock.now()
@@ -252,7 +252,7 @@ async def _decide(
 
 
 async def _reason_to_stop(
-    conn: AsyncConnection, debit: Any, mandate: Any, now: datetime
+    conn: AsyncConnection, debit: Debit, mandate: Any, now: datetime
 ) -> tuple[DebitStatus, str] | None:
     if mandate.status != MandateStatus.ACTIVE:
         return DebitStatus.CANCELLED, "MANDATE_CANCELLED"
@@ -277,7 +277,7 @@ async def _reason_to_stop(
     return None
 
 
-def _wait_until(senders: Senders, debit: Any, now: datetime) -> datetime | None:
+def _wait_until(senders: Senders, debit: Debit, now: datetime) -> datetime | None:
     hours = HOURS[debit.purpose]
     if not hours.is_open(now):  # outside 07:00-22:00, or (for a bill) not a working day
         return hours.next_open(now)
@@ -291,7 +291,7 @@ def _wait_until(senders: Senders, debit: Any, now: datetime) -> datetime | None:
 # ------------------------------------------------------------ part 2: talk
 
 
-def _request(debit: Any, mandate_id: str, source: str, biller_code: str) -> dict[str, Any]:
+def _request(debit: Debit, mandate_id: str, source: str, biller_code: str) -> dict[str, Any]:
     return {
         "debit_id": debit.id,
         "mandate_id": mandate_id,
@@ -306,7 +306,7 @@ def _request(debit: Any, mandate_id: str, source: str, biller_code: str) -> dict
     }
 
 
-async def _talk(clock: Clock, senders: Senders, debit: Any, plan: Plan) -> Result:
+async def _talk(clock: Clock, senders: Senders, debit: Debit, plan: Plan) -> Result:
     channel = senders.channel_by_id(debit.channel_id)
     if channel is None or channel.debit_url is None:
         return Unanswered("the channel has no debit URL any more")
@@ -320,7 +320,7 @@ async def _talk(clock: Clock, senders: Senders, debit: Any, plan: Plan) -> Resul
 
 
 async def _record(
-    conn: AsyncConnection, clock: Clock, debit: Any, plan: Plan, result: Result
+    conn: AsyncConnection, clock: Clock, debit: Debit, plan: Plan, result: Result
 ) -> Step | str:
     now = clock.now()
     said = (
@@ -343,7 +343,7 @@ async def _record(
     return await _declined(conn, debit, now)
 
 
-async def _declined(conn: AsyncConnection, debit: Any, now: datetime) -> Step | str:
+async def _declined(conn: AsyncConnection, debit: Debit, now: datetime) -> Step | str:
     sources = (
         await conn.execute(
             select(mandates.c.funding_sources).where(
@@ -364,7 +364,7 @@ async def _declined(conn: AsyncConnection, debit: Any, now: datetime) -> Step | 
 
 
 async def _write_off(
-    engine: AsyncEngine, clock: Clock, senders: Senders, debit: Any, paid_by: str
+    engine: AsyncEngine, clock: Clock, senders: Senders, debit: Debit, paid_by: str | None
 ) -> Step | str:
     """The money is taken (from ``paid_by``): write the bill off as a payment whose order id
     is the debit's."""
@@ -403,8 +403,10 @@ async def _write_off(
 # ------------------------------------------------------------ a step, a pass
 
 
-async def _locked(conn: AsyncConnection, biller_id: int, debit_id: str, now: datetime) -> Any:
-    return (
+async def _locked(
+    conn: AsyncConnection, biller_id: int, debit_id: str, now: datetime
+) -> Debit | None:
+    row = (
         await conn.execute(
             select(debits)
             .where(
@@ -416,6 +418,7 @@ async def _locked(conn: AsyncConnection, biller_id: int, debit_id: str, now: dat
             .with_for_update(skip_locked=True)
         )
     ).first()
+    return None if row is None else Debit.of(row._mapping)
 
 
 async def step(
@@ -432,13 +435,14 @@ async def step(
         return await _write_off(engine, clock, senders, debit, debit.pending_source)
     result = await _talk(clock, senders, debit, plan)
     async with engine.begin() as conn:
-        current = (
+        row = (
             await conn.execute(
                 select(debits)
                 .where(debits.c.biller_id == biller_id, debits.c.id == debit_id)
                 .with_for_update()
             )
         ).one()
+        current = Debit.of(row._mapping)
         if current.pending_source != plan.source:
             return Step.SKIPPED  # settled meanwhile
         outcome = await _record(conn, clock, current, plan, result)
