@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -60,12 +60,13 @@ class PaymentCommand:
 
 
 @dataclass(frozen=True, slots=True)
-class Payment:
+class PaymentCore:
+    """What a payment's row and a channel's view of it share."""
+
     id: str
     order_id: str
     channel_id: int
     status: PaymentStatus
-    biller: str
     account_no: str
     amount: int
     currency: str
@@ -75,68 +76,36 @@ class Payment:
     failure_code: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Payment(PaymentCore):
+    """A payment as its channel sees it: the biller by its code."""
+
+    biller: str
     purpose: str = "bills"  # or prepaid_topup: the amount went to a prepaid balance
 
 
 @dataclass(frozen=True, slots=True)
-class StoredPayment:
-    """A payment as its row holds it: a channel's ``Payment`` with the biller's id instead of
-    its code, and the payer; what other areas read of ``payments``."""
+class StoredPayment(PaymentCore):
+    """A payment as its row holds it: the biller by its id, and the payer; what other areas
+    read of ``payments``."""
 
     biller_id: int
-    id: str
-    order_id: str
-    channel_id: int
-    status: PaymentStatus
     payer: str
-    account_no: str
-    amount: int
-    currency: str
-    bill_nos: tuple[str, ...]
-    receipt_no: str | None
-    biller_serial: str | None
-    failure_code: str | None
-    created_at: datetime
-    finished_at: datetime | None
     purpose: str
 
     @classmethod
     def of(cls, row: Mapping[Any, Any]) -> StoredPayment:
         """From a row of ``payments`` (or of a query returning its columns)."""
-        return cls(
-            biller_id=row["biller_id"],
-            id=row["id"],
-            order_id=row["order_id"],
-            channel_id=row["channel_id"],
-            status=PaymentStatus(row["status"]),
-            payer=row["payer"],
-            account_no=row["account_no"],
-            amount=row["amount"],
-            currency=row["currency"],
-            bill_nos=tuple(row["bill_nos"]),
-            receipt_no=row["receipt_no"],
-            biller_serial=row["biller_serial"],
-            failure_code=row["failure_code"],
-            created_at=row["created_at"],
-            finished_at=row["finished_at"],
-            purpose=row["purpose"],
-        )
+        columns = {name: row[name] for name in _FIELDS_OF_STORED}
+        columns.update(status=PaymentStatus(row["status"]), bill_nos=tuple(row["bill_nos"]))
+        return cls(**columns)
 
     def for_channel(self, code_of_biller: CodeOfBiller) -> Payment:
-        return Payment(
-            id=self.id,
-            order_id=self.order_id,
-            channel_id=self.channel_id,
-            status=self.status,
-            biller=code_of_biller(self.biller_id),
-            account_no=self.account_no,
-            amount=self.amount,
-            currency=self.currency,
-            bill_nos=self.bill_nos,
-            receipt_no=self.receipt_no,
-            biller_serial=self.biller_serial,
-            failure_code=self.failure_code,
-            created_at=self.created_at,
-            finished_at=self.finished_at,
-            purpose=self.purpose,
-        )
+        shared = {name: getattr(self, name) for name in _SHARED}
+        return Payment(**shared, biller=code_of_biller(self.biller_id), purpose=self.purpose)
+
+
+_SHARED = tuple(f.name for f in fields(PaymentCore))
+_FIELDS_OF_STORED = tuple(f.name for f in fields(StoredPayment))
