@@ -1,4 +1,5 @@
-"""Every table of the hub, for tools that need the whole schema (migrations, drift test).
+"""Every table of the hub, for tools that need the whole schema (migrations, drift test),
+the record of the repeatable SQL applied included.
 
 Importing each area's table modules registers their tables on the one ``metadata``.
 """
@@ -16,6 +17,7 @@ from utilipay.claims import tables as claims_tables
 from utilipay.db import metadata
 from utilipay.headend import tables as headend_tables
 from utilipay.ledger import tables as ledger_tables
+from utilipay.migrations.repeatable import schema_repeatables
 from utilipay.notify import tables as notify_tables
 from utilipay.outbox import tables as outbox_tables
 from utilipay.payments import tables as payments_tables
@@ -35,4 +37,4 @@ AREAS = (
     settlement_tables, tariffs_tables, webhooks_tables,
 )  # fmt: skip
 
-__all__ = ["AREAS", "metadata"]
+__all__ = ["AREAS", "metadata", "schema_repeatables"]

@@ -1,4 +1,5 @@
-"""The tables of this package (migration 0008 creates them, its checks and triggers included)."""
+"""The tables of this package (migration 0008 creates them with their checks; their triggers
+are in ``sql/guards.sql``)."""
 
 from __future__ import annotations
 
