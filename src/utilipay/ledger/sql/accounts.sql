@@ -11,9 +11,9 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- The account of a kind a biller or a channel has one of (every kind but PREPAID_BALANCE,
--- one per prepaid account): its id, NULL when it was never opened. A simple SQL function,
--- inlined where it is called, and found through the unique index ``ledger_accounts_owner``
--- (not by scanning a million prepaid balances).
+-- one per prepaid account): its id, NULL when it was never opened. Found through the
+-- unique index ``ledger_accounts_owner``, whose expressions and predicate the WHERE clause
+-- repeats (not by scanning a million prepaid balances).
 CREATE OR REPLACE FUNCTION ledger_account(
     p_kind text, p_biller_id integer DEFAULT NULL, p_channel_id integer DEFAULT NULL
 ) RETURNS integer LANGUAGE sql STABLE AS $$
