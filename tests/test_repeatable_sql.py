@@ -60,8 +60,26 @@ def assert_same_schema(expected: URL, actual: URL) -> None:
     assert diff == [], "\n".join(diff[:200])
 
 
-def _seed_at_0017(engine: Engine) -> dict[str, int]:
-    """A channel, a hosted biller with their ledger accounts, and a bill, as 0017 keeps them."""
+def definitions(url: URL) -> dict[str, str]:
+    """Every function and trigger of the hub as PostgreSQL prints it back."""
+    engine = _sync(url)
+    with engine.connect() as conn:
+        found = conn.execute(text(
+            "SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p"
+            " WHERE p.pronamespace = current_schema()::regnamespace AND p.proname NOT LIKE :theirs"
+            " UNION ALL"
+            " SELECT c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t"
+            "  JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal"
+            "   AND c.relname NOT LIKE :theirs"
+        ), {"theirs": THEIRS}).all()  # fmt: skip
+    engine.dispose()
+    return {name: definition for name, definition in found}
+
+
+def _seed(engine: Engine) -> dict[str, int]:
+    """A channel, a hosted biller with their ledger accounts, and two bills, as revisions
+    0017 to 0022 keep them."""
     with engine.begin() as conn:
 
         def one(sql: str, **values: object) -> int:
@@ -86,35 +104,54 @@ def _seed_at_0017(engine: Engine) -> dict[str, int]:
             "INSERT INTO customer_accounts (biller_id, account_no, holder_name, created_at)"
             " VALUES (:b, '0112345678', 'z', :now)",
             "INSERT INTO bills (biller_id, bill_no, account_no, period, amount, due_date,"
-            " issued_at) VALUES (:b, 'B1', '0112345678', '2026-10', 12345, '2026-12-01', :now)",
+            " issued_at) VALUES (:b, 'B1', '0112345678', '2026-10', 12345, '2026-12-01', :now),"
+            " (:b, 'B2', '0112345678', '2026-11', 12345, '2026-12-31', :now)",
         ):
             conn.execute(text(statement), {"b": biller, "now": NOW})
     return {"channel": channel, "biller": biller, **accounts}
 
 
-def test_a_database_upgraded_from_0017_is_the_fresh_one_and_pays(db_url: URL, scratch: URL) -> None:
-    upgrade(scratch, "0017")
+def _pay(engine: Engine, seeded: dict[str, int], payment: str, order: str, bill: str) -> str:
+    with engine.begin() as conn:
+        return str(conn.execute(
+            text("SELECT outcome FROM pay_hosted(:id, :c, NULL, :order, '\\x00', :b, '0112345678',"
+                 " 12345, ARRAY[:bill], 'payer', :now, 'R', :r, :p)"),
+            {"id": payment, "order": order, "bill": bill, "c": seeded["channel"],
+             "b": seeded["biller"], "now": NOW, "r": seeded["CHANNEL_RECEIVABLE"],
+             "p": seeded["BILLER_PAYABLE"]},
+        ).scalar_one())  # fmt: skip
+
+
+@pytest.mark.parametrize("revision", ["0017", "0022"])
+def test_a_database_upgraded_from_an_older_revision_is_the_fresh_one_and_pays(
+    db_url: URL, scratch: URL, revision: str
+) -> None:
+    """0022 is main's head before the files: the upgrade a running hub makes."""
+    upgrade(scratch, revision)
     engine = _sync(scratch)
-    seeded = _seed_at_0017(engine)
+    seeded = _seed(engine)
+    paid_before = _pay(engine, seeded, "P1", "O1", "B1")
     upgrade(scratch)
     assert_same_schema(db_url, scratch)  # the session's database was built from nothing
-    with engine.begin() as conn:
-        outcome = conn.execute(
-            text("SELECT outcome FROM pay_hosted('P1', :c, NULL, 'O1', '\\x00', :b, '0112345678',"
-                 " 12345, NULL, 'payer', :now, 'R', :r, :p)"),
-            {"c": seeded["channel"], "b": seeded["biller"], "now": NOW,
-             "r": seeded["CHANNEL_RECEIVABLE"], "p": seeded["BILLER_PAYABLE"]},
-        ).scalar_one()  # fmt: skip
+    assert definitions(scratch) == definitions(db_url)
+    outcomes = [
+        paid_before,
+        _pay(engine, seeded, "P2", "O2", "B2"),
+        _pay(engine, seeded, "P3", "O1", "B2"),  # O1 again: the payment made before
+    ]
+    with engine.connect() as conn:
         booked = conn.execute(
-            text("SELECT e.kind, e.payment_id, p.line_no, p.account_id, p.amount"
-                 " FROM journal_entries e JOIN postings p ON p.entry_id = e.id ORDER BY line_no")
+            text("SELECT e.payment_id, p.line_no, p.account_id, p.amount FROM journal_entries e"
+                 " JOIN postings p ON p.entry_id = e.id WHERE e.kind = 'PAYMENT'"
+                 " ORDER BY e.id, p.line_no")
         ).all()  # fmt: skip
     engine.dispose()
-    assert outcome == "CREATED"
+    receivable, payable = seeded["CHANNEL_RECEIVABLE"], seeded["BILLER_PAYABLE"]
+    assert outcomes == ["CREATED", "CREATED", "EXISTING"]
     assert [tuple(r) for r in booked] == [
-        ("PAYMENT", "P1", 1, seeded["CHANNEL_RECEIVABLE"], 12345),
-        ("PAYMENT", "P1", 2, seeded["BILLER_PAYABLE"], -12345),
-    ]
+        ("P1", 1, receivable, 12345), ("P1", 2, payable, -12345),
+        ("P2", 1, receivable, 12345), ("P2", 2, payable, -12345),
+    ]  # fmt: skip
 
 
 OLDER = (
@@ -156,18 +193,51 @@ def test_a_changed_file_is_applied_again_and_an_unchanged_one_is_left_alone(
     assert untouched == "SELECT NULL::text"  # its file did not change: not applied again
 
 
-def test_downgrading_below_the_repeatable_sql_gives_back_revision_0021(
-    db_url: URL, scratch: URL
+@pytest.mark.parametrize("revision", ["0022", "0021"])
+def test_downgrading_below_the_repeatable_sql_gives_back_the_revision_built_fresh(
+    db_url: URL, scratch: URL, revision: str
 ) -> None:
     upgrade(scratch)
-    downgrade(scratch, "0021")
-    built = db_url.set(database=f"utilipay_at_0021_{os.getpid()}")
+    downgrade(scratch, revision)
+    built = db_url.set(database=f"utilipay_at_{revision}_{os.getpid()}")
     asyncio.run(drop_database(built))
     try:
-        upgrade(built, "0021")
+        upgrade(built, revision)
         assert_same_schema(built, scratch)
     finally:
         asyncio.run(drop_database(built))
+
+
+# The functions the files changed from revision 0022 (main's rules before the files), with
+# the functions they now call instead of writing the ledger, a payment and its order claim
+# themselves; and the functions the files added.
+CHANGED_SINCE_0022 = {
+    "pay_hosted": ("ledger_post_payment", "hosted_payment_write", "pay_hosted_refusal"),
+    "prepaid_top_up": ("ledger_post_top_up", "hosted_payment_write"),
+}
+ADDED_SINCE_0022 = {
+    "ledger_post", "ledger_post_payment", "ledger_post_top_up", "ledger_post_accrual",
+    "ledger_account", "ledger_account_code", "hosted_payment_write", "pay_hosted_refusal",
+}  # fmt: skip
+DIRECT_WRITES = re.compile(r"INSERT INTO (journal_entries|postings|payments|payment_orders)\b")
+
+
+def test_the_files_keep_revision_0022s_rules_and_write_through_the_owners_functions(
+    db_url: URL, scratch: URL
+) -> None:
+    """Every function and trigger 0022 left (payment_orders' claims in pay_hosted and
+    prepaid_top_up, order_payment) is the files' but the two that wrote the ledger, the
+    payment and its order claim themselves: those now call the functions that do."""
+    upgrade(scratch, "0022")
+    at_0022, at_head = definitions(scratch), definitions(db_url)
+    assert set(at_head) - set(at_0022) == ADDED_SINCE_0022
+    assert set(at_0022) <= set(at_head)
+    changed = {name for name, definition in at_0022.items() if at_head[name] != definition}
+    assert changed == set(CHANGED_SINCE_0022)
+    for function, calls in CHANGED_SINCE_0022.items():
+        assert DIRECT_WRITES.search(at_0022[function])
+        assert not DIRECT_WRITES.search(at_head[function]), at_head[function]
+        assert all(f"{called}(" in at_head[function] for called in calls), calls
 
 
 DEFINES = re.compile(
@@ -192,7 +262,7 @@ def test_every_function_and_trigger_has_its_source_in_one_sql_file(db_url: URL) 
     assert [name for name, n in defined.items() if n > 1] == []
     engine = _sync(db_url)
     with engine.connect() as conn:
-        in_database = dict(conn.execute(text(
+        in_database: dict[str, str] = dict(conn.execute(text(
             "SELECT p.proname, p.prosrc FROM pg_proc p"
             "  JOIN pg_namespace n ON n.oid = p.pronamespace AND n.nspname = current_schema()"
             " WHERE p.proname NOT LIKE :theirs"

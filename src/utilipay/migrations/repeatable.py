@@ -22,23 +22,15 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Table, Text, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
-from utilipay.db import metadata
+from utilipay.migrations.tables import schema_repeatables
 
 AREAS = ("ledger", "calendar", "tariffs", "payments", "prepaid", "autopay")
 PACKAGE = Path(__file__).resolve().parent.parent  # utilipay/
 LOCK = 0x5EB1E  # one upgrade at a time applies the files
-
-schema_repeatables = Table(
-    "schema_repeatables",
-    metadata,
-    Column("path", Text, primary_key=True),  # area/name.sql
-    Column("sha256", Text, nullable=False),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
-)
 
 
 @dataclass(frozen=True, slots=True)

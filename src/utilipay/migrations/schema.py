@@ -1,5 +1,4 @@
-"""Every table of the hub, for tools that need the whole schema (migrations, drift test),
-the record of the repeatable SQL applied included.
+"""Every table of the hub, for tools that need the whole schema (migrations, drift test).
 
 Importing each area's table modules registers their tables on the one ``metadata``.
 """
@@ -17,7 +16,7 @@ from utilipay.claims import tables as claims_tables
 from utilipay.db import metadata
 from utilipay.headend import tables as headend_tables
 from utilipay.ledger import tables as ledger_tables
-from utilipay.migrations.repeatable import schema_repeatables
+from utilipay.migrations import tables as migrations_tables
 from utilipay.notify import tables as notify_tables
 from utilipay.outbox import tables as outbox_tables
 from utilipay.payments import tables as payments_tables
@@ -32,9 +31,9 @@ from utilipay.webhooks import tables as webhooks_tables
 AREAS = (
     access_tables, audit_tables, autopay_tables, billers_tables, billing_tables,
     billruns_tables, bindings_tables, calendar_tables, channels_tables, claims_tables,
-    headend_tables, ledger_tables, notify_tables, outbox_tables, payments_tables,
-    prepaid_tables, readings_tables, recon_match_tables, recon_statement_tables,
-    settlement_tables, tariffs_tables, webhooks_tables,
+    headend_tables, ledger_tables, migrations_tables, notify_tables, outbox_tables,
+    payments_tables, prepaid_tables, readings_tables, recon_match_tables,
+    recon_statement_tables, settlement_tables, tariffs_tables, webhooks_tables,
 )  # fmt: skip
 
-__all__ = ["AREAS", "metadata", "schema_repeatables"]
+__all__ = ["AREAS", "metadata"]

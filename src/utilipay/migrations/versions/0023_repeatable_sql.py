@@ -6,29 +6,34 @@
   applied. The bodies earlier revisions wrote stay in them, as history.
 - The ledger's functions come with the files: ``ledger_post`` (the one writer of journal
   entries), the flows' rules around it and the account plan's lookups; ``pay_hosted`` and
-  ``prepaid_top_up`` post through them.
+  ``prepaid_top_up`` post through them. The two also write their payment, with its order's
+  claim, through one function (``hosted_payment_write``), and ``pay_hosted``'s refusals for
+  bills through another (``pay_hosted_refusal``).
 
-Downgrade: the ledger's functions go, and ``pay_hosted`` and ``prepaid_top_up`` get back
-the bodies migrations 0001 and 0011 wrote (no other body changed in the move to the files).
+Downgrade: the functions the files added go, and ``pay_hosted`` and ``prepaid_top_up`` get
+back the bodies revision 0022 gave them, derived as 0022 derives them (no other body changed
+in the move to the files; ``tests/test_repeatable_sql.py`` proves both).
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-11-23
 """
 
 from __future__ import annotations
 
-import re
 from importlib import import_module
 
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
-LEDGER_FUNCTIONS = (
+ADDED_FUNCTIONS = (
+    "hosted_payment_write(text, integer, text, bytea, integer, text, bigint, text[], text, text,"
+    " timestamptz, text)",
+    "pay_hosted_refusal(integer, text, text, text)",
     "ledger_post_accrual(integer, date, timestamptz, integer[], bigint[])",
     "ledger_post_top_up(integer, text, timestamptz, integer, integer, bigint, text)",
     "ledger_post_payment(integer, text, timestamptz, integer, integer, bigint)",
@@ -36,11 +41,8 @@ LEDGER_FUNCTIONS = (
     "ledger_account(text, integer, integer)",
     "ledger_account_code(text, text, character)",
 )
-# (migration, its constant, function): the bodies of 0021 that posted to the ledger directly
-POSTING_BEFORE = (
-    ("0001_core", "PAY_HOSTED", "pay_hosted"),
-    ("0011_prepaid", "TOP_UP", "prepaid_top_up"),
-)
+# the revision before this one: it last defined the functions that posted to the ledger
+BEFORE = "utilipay.migrations.versions.0022_distribution_keys"
 
 
 def upgrade() -> None:
@@ -55,17 +57,9 @@ def upgrade() -> None:
     )
 
 
-def _as_written(migration: str, constant: str, function: str) -> str:
-    """``function`` as ``migration`` created it, to replace the body of today's."""
-    source = getattr(import_module(f"utilipay.migrations.versions.{migration}"), constant)
-    found = re.search(rf"CREATE FUNCTION {function}\(.*?\$\$.*?\$\$;", source, re.DOTALL)
-    if found is None:
-        raise RuntimeError(f"migration {migration} does not create {function}")
-    return "CREATE OR REPLACE" + found.group(0).removeprefix("CREATE")
-
-
 def downgrade() -> None:
-    for migration, constant, function in POSTING_BEFORE:
-        op.execute(_as_written(migration, constant, function))
-    op.execute(f"DROP FUNCTION {', '.join(LEDGER_FUNCTIONS)}")
+    keys = import_module(BEFORE)
+    for creating in keys.CREATING:  # 0001's and 0011's bodies, with 0022's order claims
+        op.execute(keys._claiming_orders(keys._as_defined(*creating)))
+    op.execute(f"DROP FUNCTION {', '.join(ADDED_FUNCTIONS)}")
     op.execute("DROP TABLE schema_repeatables")

@@ -6,7 +6,9 @@
 -- Outcomes: CREATED, EXISTING (same order, same request), IDEMPOTENCY_CONFLICT,
 -- REPLAYED (nonce seen), ACCOUNT_NOT_FOUND, NO_BILL_DUE, BILL_NOT_FOUND,
 -- BILL_ALREADY_PAID, AMOUNT_MISMATCH. Refusals write nothing but the nonce, so a refused
--- request cannot be replayed later when the state has changed. The ledger entry is the
+-- request cannot be replayed later when the state has changed. The payment is written with
+-- its order's claim and an order's payment is found through the claim
+-- (``hosted_payment_write``, ``order_payment``: orders.sql). The ledger entry is the
 -- ledger's rule for a payment (``ledger_post_payment``, ledger/sql/post.sql).
 CREATE OR REPLACE FUNCTION pay_hosted(
     p_id text, p_channel_id integer, p_nonce text, p_order_id text, p_request_hash bytea,
@@ -31,7 +33,7 @@ BEGIN
         END IF;
     END IF;
 
-    SELECT * INTO v_payment FROM payments WHERE channel_id = p_channel_id AND order_id = p_order_id;
+    SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
     IF FOUND THEN
         RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
         RETURN;
@@ -45,20 +47,13 @@ BEGIN
                  WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
                  ORDER BY bill_no FOR UPDATE) b;
         IF v_found = 0 THEN
-            SELECT * INTO v_payment FROM payments
-             WHERE channel_id = p_channel_id AND order_id = p_order_id;
+            SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
             IF FOUND THEN  -- a concurrent twin of this request paid them first
                 RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
                 RETURN;
             END IF;
-            IF NOT EXISTS (SELECT 1 FROM customer_accounts
-                            WHERE biller_id = p_biller_id AND account_no = p_account_no) THEN
-                RETURN QUERY SELECT 'ACCOUNT_NOT_FOUND',
-                    format('biller has no account %s', p_account_no), NULL::payments;
-                RETURN;
-            END IF;
-            RETURN QUERY SELECT 'NO_BILL_DUE', format('account %s has nothing due', p_account_no),
-                                NULL::payments;
+            RETURN QUERY SELECT * FROM pay_hosted_refusal(p_biller_id, p_account_no, 'NO_BILL_DUE',
+                format('account %s has nothing due', p_account_no));
             RETURN;
         END IF;
     ELSE
@@ -70,21 +65,13 @@ BEGIN
                  WHERE biller_id = p_biller_id AND bill_no = ANY (p_bill_nos)
                  ORDER BY bill_no FOR UPDATE) b;
         IF v_found < cardinality(p_bill_nos) OR v_foreign IS NOT NULL THEN
-            IF NOT EXISTS (SELECT 1 FROM customer_accounts
-                            WHERE biller_id = p_biller_id AND account_no = p_account_no) THEN
-                RETURN QUERY SELECT 'ACCOUNT_NOT_FOUND',
-                    format('biller has no account %s', p_account_no), NULL::payments;
-                RETURN;
-            END IF;
-            RETURN QUERY SELECT 'BILL_NOT_FOUND',
-                format('not every bill of %s is a bill of account %s',
-                       array_to_string(p_bill_nos, ','), p_account_no),
-                NULL::payments;
+            RETURN QUERY SELECT * FROM pay_hosted_refusal(p_biller_id, p_account_no,
+                'BILL_NOT_FOUND', format('not every bill of %s is a bill of account %s',
+                                         array_to_string(p_bill_nos, ','), p_account_no));
             RETURN;
         END IF;
         IF v_paid IS NOT NULL THEN
-            SELECT * INTO v_payment FROM payments
-             WHERE channel_id = p_channel_id AND order_id = p_order_id;
+            SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
             IF FOUND THEN  -- a concurrent twin of this request paid it first
                 RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
                 RETURN;
@@ -101,18 +88,10 @@ BEGIN
         RETURN;
     END IF;
 
-    INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer, account_no,
-                          amount, bill_nos, status, receipt_no, biller_serial, created_at,
-                          finished_at)
-    VALUES (p_biller_id, p_id, p_channel_id, p_order_id, p_request_hash, p_payer, p_account_no,
-            p_amount, v_bills, 'SUCCEEDED',
-            p_receipt_prefix || lpad(nextval('receipt_seq')::text, 10, '0'),
-            'H' || lpad(nextval('hosted_serial_seq')::text, 12, '0'), p_now, p_now)
-    ON CONFLICT (channel_id, order_id) DO NOTHING
-    RETURNING * INTO v_payment;
-    IF NOT FOUND THEN  -- a concurrent twin with other bills won the order id
-        SELECT * INTO v_payment FROM payments
-         WHERE channel_id = p_channel_id AND order_id = p_order_id;
+    v_payment := hosted_payment_write(p_id, p_channel_id, p_order_id, p_request_hash,
+                                      p_biller_id, p_account_no, p_amount, v_bills, 'bills',
+                                      p_payer, p_now, p_receipt_prefix);
+    IF v_payment.id IS DISTINCT FROM p_id THEN  -- a concurrent twin took the order id
         RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
         RETURN;
     END IF;
@@ -138,6 +117,20 @@ RETURNS TABLE (outcome text, detail text, payment payments) LANGUAGE sql AS $$
                 ELSE format('order %s was already used for a different request',
                             p_existing.order_id) END,
            p_existing;
+$$;
+
+-- A payment refused for its bills (none due, or not the account's): ACCOUNT_NOT_FOUND
+-- instead when the biller has no such account.
+CREATE OR REPLACE FUNCTION pay_hosted_refusal(
+    p_biller_id integer, p_account_no text, p_outcome text, p_detail text
+) RETURNS TABLE (outcome text, detail text, payment payments) LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN a.known THEN p_outcome ELSE 'ACCOUNT_NOT_FOUND' END,
+           CASE WHEN a.known THEN p_detail
+                ELSE format('biller has no account %s', p_account_no) END,
+           NULL::payments
+      FROM (SELECT EXISTS (SELECT 1 FROM customer_accounts
+                            WHERE biller_id = p_biller_id AND account_no = p_account_no))
+           AS a (known);
 $$;
 
 -- Hosted payments in batches: many payments, one round trip and one commit

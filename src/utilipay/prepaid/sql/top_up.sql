@@ -1,7 +1,8 @@
 -- A top-up, in one call, like ``pay_hosted`` for bills: the payment, its ledger entry
 -- (the ledger's rule for a top-up, ``ledger_post_top_up``), the new balance and state, a
--- reconnect when it ends a cut, the month's reward. Outcomes: CREATED, EXISTING,
--- IDEMPOTENCY_CONFLICT (same order id, another request), NOT_PREPAID.
+-- reconnect when it ends a cut, the month's reward. The payment is written as a bill
+-- payment's is (``hosted_payment_write``, payments/sql/orders.sql). Outcomes: CREATED,
+-- EXISTING, IDEMPOTENCY_CONFLICT (same order id, another request), NOT_PREPAID.
 CREATE OR REPLACE FUNCTION prepaid_top_up(
     p_id text, p_channel_id integer, p_order_id text, p_request_hash bytea,
     p_biller_id integer, p_account_no text, p_amount bigint, p_payer text,
@@ -25,19 +26,10 @@ BEGIN
     END IF;
     SELECT * INTO v_biller FROM billers WHERE id = p_biller_id;
 
-    INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer, account_no,
-                          amount, bill_nos, status, receipt_no, biller_serial, created_at,
-                          finished_at, purpose)
-    VALUES (p_biller_id, p_id, p_channel_id, p_order_id, p_request_hash, p_payer, p_account_no,
-            p_amount, '{}', 'SUCCEEDED',
-            p_receipt_prefix || lpad(nextval('receipt_seq')::text, 10, '0'),
-            'H' || lpad(nextval('hosted_serial_seq')::text, 12, '0'), p_now, p_now,
-            'prepaid_topup')
-    ON CONFLICT (channel_id, order_id) DO NOTHING
-    RETURNING * INTO v_payment;
-    IF NOT FOUND THEN  -- the same order id was taken meanwhile
-        SELECT * INTO v_payment FROM payments
-         WHERE channel_id = p_channel_id AND order_id = p_order_id;
+    v_payment := hosted_payment_write(p_id, p_channel_id, p_order_id, p_request_hash,
+                                      p_biller_id, p_account_no, p_amount, '{}', 'prepaid_topup',
+                                      p_payer, p_now, p_receipt_prefix);
+    IF v_payment.id IS DISTINCT FROM p_id THEN  -- a concurrent twin took the order id
         RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
         RETURN;
     END IF;
