@@ -79,7 +79,7 @@ def definitions(url: URL) -> dict[str, str]:
 
 def _seed(engine: Engine) -> dict[str, int]:
     """A channel, a hosted biller with their ledger accounts, and two bills, as revisions
-    0017 to 0022 keep them."""
+    0017 to 0024 keep them."""
     with engine.begin() as conn:
 
         def one(sql: str, **values: object) -> int:
@@ -122,11 +122,11 @@ def _pay(engine: Engine, seeded: dict[str, int], payment: str, order: str, bill:
         ).scalar_one())  # fmt: skip
 
 
-@pytest.mark.parametrize("revision", ["0017", "0022"])
+@pytest.mark.parametrize("revision", ["0017", "0024"])
 def test_a_database_upgraded_from_an_older_revision_is_the_fresh_one_and_pays(
     db_url: URL, scratch: URL, revision: str
 ) -> None:
-    """0022 is main's head before the files: the upgrade a running hub makes."""
+    """0024 is the last revision before the files: the upgrade a running hub makes."""
     upgrade(scratch, revision)
     engine = _sync(scratch)
     seeded = _seed(engine)
@@ -193,7 +193,7 @@ def test_a_changed_file_is_applied_again_and_an_unchanged_one_is_left_alone(
     assert untouched == "SELECT NULL::text"  # its file did not change: not applied again
 
 
-@pytest.mark.parametrize("revision", ["0022", "0021"])
+@pytest.mark.parametrize("revision", ["0024", "0021"])
 def test_downgrading_below_the_repeatable_sql_gives_back_the_revision_built_fresh(
     db_url: URL, scratch: URL, revision: str
 ) -> None:
@@ -208,36 +208,45 @@ def test_downgrading_below_the_repeatable_sql_gives_back_the_revision_built_fres
         asyncio.run(drop_database(built))
 
 
-# The functions the files changed from revision 0022 (main's rules before the files), with
-# the functions they now call instead of writing the ledger, a payment and its order claim
-# themselves; and the functions the files added.
-CHANGED_SINCE_0022 = {
-    "pay_hosted": ("ledger_post_payment", "hosted_payment_write", "pay_hosted_refusal"),
-    "prepaid_top_up": ("ledger_post_top_up", "hosted_payment_write"),
-}
-ADDED_SINCE_0022 = {
+# The functions the files changed from revision 0024 (main's rules before the files), with
+# what each now calls or reads instead of writing the ledger, a payment and its order claim,
+# or another area's tables itself; and the functions the files added.
+CHANGED_SINCE_0024 = {
+    "pay_hosted": ("ledger_post_payment(", "hosted_payment_write(", "pay_hosted_refusal(",
+                   "channel_nonce_use(", "billing_write_off(", "billing_bills", "outbox_emit"),
+    "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "billers_directory",
+                       "outbox_emit"),
+    "debit_event": ("billers_directory",),
+}  # fmt: skip
+ADDED_SINCE_0024 = {
     "ledger_post", "ledger_post_payment", "ledger_post_top_up", "ledger_post_accrual",
     "ledger_account", "ledger_account_code", "hosted_payment_write", "pay_hosted_refusal",
+    "channel_nonce_use", "billing_write_off",
 }  # fmt: skip
-DIRECT_WRITES = re.compile(r"INSERT INTO (journal_entries|postings|payments|payment_orders)\b")
+DIRECT_WRITES = re.compile(
+    r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"
+    r"\b|UPDATE bills\b"
+)
 
 
-def test_the_files_keep_revision_0022s_rules_and_write_through_the_owners_functions(
+def test_the_files_keep_revision_0024s_rules_and_go_through_the_owners(
     db_url: URL, scratch: URL
 ) -> None:
-    """Every function and trigger 0022 left (payment_orders' claims in pay_hosted and
-    prepaid_top_up, order_payment) is the files' but the two that wrote the ledger, the
-    payment and its order claim themselves: those now call the functions that do."""
-    upgrade(scratch, "0022")
-    at_0022, at_head = definitions(scratch), definitions(db_url)
-    assert set(at_head) - set(at_0022) == ADDED_SINCE_0022
-    assert set(at_0022) <= set(at_head)
-    changed = {name for name, definition in at_0022.items() if at_head[name] != definition}
-    assert changed == set(CHANGED_SINCE_0022)
-    for function, calls in CHANGED_SINCE_0022.items():
-        assert DIRECT_WRITES.search(at_0022[function])
+    """Every function and trigger 0024 left (0022's order claims in pay_hosted and
+    prepaid_top_up, order_payment…) is the files' but three: the two that wrote the ledger,
+    the payment, its order claim, the nonce, the bills and the event themselves, which now
+    call the functions of the owners (or write through their views), and debit_event, which
+    reads the billers through their view."""
+    upgrade(scratch, "0024")
+    at_0024, at_head = definitions(scratch), definitions(db_url)
+    assert set(at_head) - set(at_0024) == ADDED_SINCE_0024
+    assert set(at_0024) <= set(at_head)
+    changed = {name for name, definition in at_0024.items() if at_head[name] != definition}
+    assert changed == set(CHANGED_SINCE_0024)
+    for function, uses in CHANGED_SINCE_0024.items():
         assert not DIRECT_WRITES.search(at_head[function]), at_head[function]
-        assert all(f"{called}(" in at_head[function] for called in calls), calls
+        assert all(name in at_head[function] for name in uses), uses
+    assert all(DIRECT_WRITES.search(at_0024[f]) for f in ("pay_hosted", "prepaid_top_up"))
 
 
 DEFINES = re.compile(

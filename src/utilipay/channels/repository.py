@@ -2,19 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.channels.schemas import Channel, ChannelStatus
 from utilipay.channels.tables import channel_nonces, channels
-from utilipay.ledger.tables import ledger_accounts
+from utilipay.ledger.accounts import chart
 
-_SELECT = select(channels, ledger_accounts.c.id.label("receivable_account_id")).join(
-    ledger_accounts,
+_SELECT = select(channels, chart.c.id.label("receivable_account_id")).join(
+    chart,
     and_(
-        ledger_accounts.c.channel_id == channels.c.id,
-        ledger_accounts.c.kind == "CHANNEL_RECEIVABLE",
+        chart.c.channel_id == channels.c.id,
+        chart.c.kind == "CHANNEL_RECEIVABLE",
     ),
 )
 
@@ -78,14 +77,9 @@ async def update_channel(conn: AsyncConnection, channel_id: int, **values: objec
 
 
 async def consume_nonce(conn: AsyncConnection, channel_id: int, nonce: str, now: datetime) -> bool:
-    """Record a nonce's first use; False if the channel already used it (a replay)."""
-    result = await conn.execute(
-        pg_insert(channel_nonces)
-        .values(channel_id=channel_id, nonce=nonce, seen_at=now)
-        .on_conflict_do_nothing()
-        .returning(channel_nonces.c.nonce)
-    )
-    return result.first() is not None
+    """Record a nonce's first use; False if the channel already used it (a replay).
+    ``sql/nonces.sql`` is the one writer, for the hosted payment's database call too."""
+    return bool(await conn.scalar(select(func.channel_nonce_use(channel_id, nonce, now))))
 
 
 async def purge_nonces(conn: AsyncConnection, older_than: datetime) -> int:

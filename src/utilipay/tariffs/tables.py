@@ -1,5 +1,12 @@
 """The tables of this package (migration 0008 creates them with their checks; their triggers
-are in ``sql/guards.sql``)."""
+are in ``sql/guards.sql``).
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``tariffs_versions`` and ``tariffs_blocks``: the prices of each version and its bands.
+  The bill run and prepaid's accrual price usage with them (and with the SQL functions
+  of ``sql/calculator.sql``, ``tariff_version_for``…).
+"""
 
 from __future__ import annotations
 

@@ -8,8 +8,10 @@
 -- BILL_ALREADY_PAID, AMOUNT_MISMATCH. Refusals write nothing but the nonce, so a refused
 -- request cannot be replayed later when the state has changed. The payment is written with
 -- its order's claim and an order's payment is found through the claim
--- (``hosted_payment_write``, ``order_payment``: orders.sql). The ledger entry is the
--- ledger's rule for a payment (``ledger_post_payment``, ledger/sql/post.sql).
+-- (``hosted_payment_write``, ``order_payment``: orders.sql). What other areas own goes
+-- through them: the nonce (``channel_nonce_use``), the bills (read and locked through
+-- ``billing_bills``, written off by ``billing_write_off``), the ledger entry (its rule for a
+-- payment, ``ledger_post_payment``) and the event (``outbox_emit``).
 CREATE OR REPLACE FUNCTION pay_hosted(
     p_id text, p_channel_id integer, p_nonce text, p_order_id text, p_request_hash bytea,
     p_biller_id integer, p_account_no text, p_amount bigint, p_bill_nos text[], p_payer text,
@@ -25,9 +27,8 @@ DECLARE
     v_foreign text;
     v_paid text;
 BEGIN
-    IF p_nonce IS NOT NULL THEN
-        INSERT INTO channel_nonces VALUES (p_channel_id, p_nonce, p_now) ON CONFLICT DO NOTHING;
-        IF NOT FOUND THEN
+    IF p_nonce IS NOT NULL THEN  -- nested: SQL's AND may evaluate either side first
+        IF NOT channel_nonce_use(p_channel_id, p_nonce, p_now) THEN
             RETURN QUERY SELECT 'REPLAYED', 'nonce already used', NULL::payments;
             RETURN;
         END IF;
@@ -43,7 +44,7 @@ BEGIN
     IF p_bill_nos IS NULL THEN
         SELECT array_agg(b.bill_no ORDER BY b.bill_no), sum(b.amount + b.late_fee), count(*)
           INTO v_bills, v_total, v_found
-          FROM (SELECT bill_no, amount, late_fee FROM bills
+          FROM (SELECT bill_no, amount, late_fee FROM billing_bills
                  WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
                  ORDER BY bill_no FOR UPDATE) b;
         IF v_found = 0 THEN
@@ -61,7 +62,7 @@ BEGIN
                min(b.bill_no) FILTER (WHERE b.account_no <> p_account_no),
                min(b.bill_no) FILTER (WHERE b.status <> 'UNPAID')
           INTO v_bills, v_total, v_found, v_foreign, v_paid
-          FROM (SELECT bill_no, account_no, status, amount, late_fee FROM bills
+          FROM (SELECT bill_no, account_no, status, amount, late_fee FROM billing_bills
                  WHERE biller_id = p_biller_id AND bill_no = ANY (p_bill_nos)
                  ORDER BY bill_no FOR UPDATE) b;
         IF v_found < cardinality(p_bill_nos) OR v_foreign IS NOT NULL THEN
@@ -96,13 +97,12 @@ BEGIN
         RETURN;
     END IF;
 
-    UPDATE bills SET status = 'PAID', payment_id = p_id, paid_at = p_now
-     WHERE biller_id = p_biller_id AND bill_no = ANY (v_bills);
+    PERFORM billing_write_off(p_biller_id, v_bills, p_id, p_now);
 
     PERFORM ledger_post_payment(p_biller_id, p_id, p_now, p_receivable_account,
                                 p_payable_account, p_amount);
 
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     VALUES (p_biller_id, 'payment.succeeded', p_id, payment_event(v_payment), p_now);
 
     RETURN QUERY SELECT 'CREATED', NULL::text, v_payment;
@@ -128,7 +128,7 @@ CREATE OR REPLACE FUNCTION pay_hosted_refusal(
            CASE WHEN a.known THEN p_detail
                 ELSE format('biller has no account %s', p_account_no) END,
            NULL::payments
-      FROM (SELECT EXISTS (SELECT 1 FROM customer_accounts
+      FROM (SELECT EXISTS (SELECT 1 FROM billing_accounts
                             WHERE biller_id = p_biller_id AND account_no = p_account_no))
            AS a (known);
 $$;

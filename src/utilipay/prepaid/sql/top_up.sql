@@ -12,7 +12,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_payment payments;
     v_account prepaid_accounts;
-    v_biller billers;
+    v_biller billers_directory;
     v_was text;
     v_state text;
     v_month date := date_trunc('month', p_now AT TIME ZONE 'Asia/Shanghai')::date;
@@ -24,7 +24,7 @@ BEGIN
                             NULL::payments;
         RETURN;
     END IF;
-    SELECT * INTO v_biller FROM billers WHERE id = p_biller_id;
+    SELECT * INTO v_biller FROM billers_directory WHERE id = p_biller_id;
 
     v_payment := hosted_payment_write(p_id, p_channel_id, p_order_id, p_request_hash,
                                       p_biller_id, p_account_no, p_amount, '{}', 'prepaid_topup',
@@ -48,11 +48,11 @@ BEGIN
      WHERE biller_id = p_biller_id AND account_no = p_account_no
     RETURNING * INTO v_account;
 
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     VALUES (p_biller_id, 'payment.succeeded', p_id,
             payment_event(v_payment) || jsonb_build_object('balance', v_account.balance), p_now);
     IF v_was = 'CUT' AND v_state <> 'CUT' THEN  -- the worker decides the reconnect
-        INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+        INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
         VALUES (p_biller_id, 'prepaid.restored', p_account_no,
                 prepaid_event(v_account, jsonb_build_object('payment_id', p_id)), p_now);
     END IF;
@@ -62,7 +62,7 @@ BEGIN
                                             v_biller.prepaid_reward_points, p_now)
         ON CONFLICT DO NOTHING;
         IF FOUND THEN
-            INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+            INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
             VALUES (p_biller_id, 'prepaid.rewarded', p_account_no,
                     prepaid_event(v_account, jsonb_build_object(
                         'payment_id', p_id, 'points', v_biller.prepaid_reward_points,
