@@ -87,3 +87,23 @@ def test_db_stop_stops_a_server_left_by_a_killed_process(home: Path) -> None:
     worker.wait(timeout=30)
     again = utilipay(home, "db", "stop")
     assert (again.returncode, again.stdout.strip()) == (0, "embedded PostgreSQL: not running")
+
+
+@pytest.mark.parametrize("after_seconds", [0.0, 0.5, 1.0, 2.0, 4.0])
+def test_a_stop_signal_at_any_moment_of_start_up_stops_the_worker(
+    home: Path, after_seconds: float
+) -> None:
+    """A signal while the worker imports, connects or starts its loop is not lost (it
+    once landed in a finaliser, which swallowed the exit, and the worker ran on). Before
+    the command's handlers exist (Python still importing) the default one ends it: -15."""
+    with (home.parent / "worker.log").open("ab") as log:
+        worker = subprocess.Popen(  # noqa: S603 (our own entry point)
+            [UTILIPAY, "worker"], env=environment(home), stdout=log, stderr=log,
+        )  # fmt: skip
+    time.sleep(after_seconds)
+    worker.send_signal(signal.SIGTERM)
+    try:
+        assert worker.wait(timeout=60) in (0, 128 + signal.SIGTERM, -signal.SIGTERM)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        pytest.fail("SIGTERM did not stop the worker:\n" + (home.parent / "worker.log").read_text())

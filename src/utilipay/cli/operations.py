@@ -22,6 +22,7 @@ from utilipay.money import format_yuan
 from utilipay.payments import exceptions
 from utilipay.statements.service import Statement, build
 from utilipay.worker.context import WorkerContext
+from utilipay.worker.stopping import note_stop_signals
 
 exceptions_app = typer.Typer(
     help="The work queue for people: reversals that could not be completed, and the breaks "
@@ -33,13 +34,17 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="jobs run at once")] = 4,
 ) -> None:
     """Run background work: outbox dispatch, payment resolution, webhooks (procrastinate)."""
+    stop_requested = note_stop_signals()  # first: a stop during start-up must not be lost
     from utilipay.worker.jobs import build_app, run_worker  # noqa: PLC0415 (heavy; this command only)
 
     url = ready_url()
     app = build_app(libpq_url(url))
     console.print("[bold]utilipay worker[/bold] running; Ctrl-C stops it")
+    context = WorkerContext.from_url(url)
     with contextlib.suppress(asyncio.CancelledError):  # a stop signal: passes finished
-        asyncio.run(run_worker(app, WorkerContext.from_url(url), concurrency=concurrency))
+        asyncio.run(
+            run_worker(app, context, stop_requested=stop_requested, concurrency=concurrency)
+        )
     console.print("utilipay worker stopped")
 
 

@@ -13,7 +13,7 @@ closed by a sweep.
 from __future__ import annotations
 
 import asyncio
-import signal
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +24,7 @@ from procrastinate.jobs import Status
 
 from utilipay.common.passes import Pass
 from utilipay.worker.context import WorkerContext
+from utilipay.worker.stopping import cancel_on_stop_signals
 
 log = structlog.get_logger(__name__)
 EVERY_SECOND = "* * * * * *"
@@ -126,19 +127,24 @@ GRACE_SECONDS = 15.0
 
 
 async def run_worker(
-    app: procrastinate.App, context: WorkerContext, *, concurrency: int = 4, **options: Any
+    app: procrastinate.App,
+    context: WorkerContext,
+    *,
+    stop_requested: threading.Event,
+    concurrency: int = 4,
+    **options: Any,
 ) -> None:
-    """Run until SIGTERM, SIGINT or SIGHUP; then finish the running passes and return.
+    """Run until a stop signal; then finish the running passes and return.
 
-    The stop signals are ours from the first line, not procrastinate's from when its loop
-    starts: a signal during start-up (the directory loading, the queue connecting) would
-    otherwise reach a handler that raises in the middle of whatever awaits, and leave the
-    shutdown to luck.
+    ``stop_requested`` is set by a stop signal that came before this loop could take it
+    (``stopping.note_stop_signals``); the loop takes the ones after.
     """
     this_task = asyncio.current_task()
     if this_task is None:  # pragma: no cover (asyncio.run always runs a task)
         raise RuntimeError("run_worker must run in an asyncio task")
-    _cancel_on_stop_signals(this_task)
+    cancel_on_stop_signals(this_task)
+    if stop_requested.is_set():  # asked to stop while it started: nothing begun yet
+        return
     await context.start()
     try:
         async with app.open_async():
@@ -152,11 +158,3 @@ async def run_worker(
             )
     finally:
         await context.stop()
-
-
-def _cancel_on_stop_signals(task: asyncio.Future[Any]) -> None:
-    # Cancelling the worker's task is procrastinate's graceful stop (it stops fetching and
-    # waits for the running jobs); a second signal cancels that wait too.
-    loop = asyncio.get_running_loop()
-    for stop in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal_handler(stop, task.cancel)
