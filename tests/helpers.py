@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -139,3 +142,11 @@ async def audited_actors(engine: AsyncEngine, action: str) -> list[str]:
     async with engine.connect() as conn:
         query = text("SELECT actor FROM audit_log WHERE action = :a ORDER BY id")
         return [r.actor for r in await conn.execute(query, {"a": action})]
+
+
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait (polling) for ``condition``, e.g. a request to reach a simulator."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "it never happened"
+        await asyncio.sleep(0.01)

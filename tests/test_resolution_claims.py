@@ -4,7 +4,6 @@ record (payments/resolution.py), on a real database and the biller simulator."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.helpers import until
 from tests.test_remote_payments import ACCOUNT, books_balance, pay, status_of, trancodes
 from tests.utility import CODE, Utility, remote_utility
 from utilipay.billers.remote import RemoteBiller, RemoteBillers
@@ -79,13 +79,6 @@ def resolver(engine: AsyncEngine, clock: FrozenClock, hub: Any) -> Callable[...,
         )
 
     return resolve
-
-
-async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "it never happened"
-        await asyncio.sleep(0.01)
 
 
 async def unknown_outcome(wechat: ChannelClient, utility: Utility, fault: str) -> str:
