@@ -22,7 +22,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
-from utilipay_tools.cli.billersim import biller_sim, prepare
 
 from tests.conftest import WATER_RULE, raw_connect
 from utilipay.billers.protocol.codes import Code
@@ -51,6 +50,7 @@ from utilipay_tools.billersim.app import ReplyDropped, create_app
 from utilipay_tools.billersim.ddl import drop_schema
 from utilipay_tools.billersim.faults import Fault, FaultKind, FaultPlan, Faults
 from utilipay_tools.billersim.simulator import UNREAD, SimConfig, Simulator
+from utilipay_tools.cli.billersim import biller_sim, prepare
 
 SCHEMA = "billersim_test"
 KEY = "billersim-test-key-0123456789"

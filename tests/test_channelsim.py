@@ -21,7 +21,6 @@ from typer.testing import CliRunner
 
 from tests.conftest import START
 from utilipay.channels.auth import NOT_SIGNED
-from utilipay_tools.cli import channelsim as cli
 from utilipay.clock import FrozenClock
 from utilipay.security.signing import new_nonce, signed_headers
 from utilipay.web.server import ServerThread
@@ -29,6 +28,7 @@ from utilipay_tools.channelsim.app import app_for, create_app, simulator_of
 from utilipay_tools.channelsim.debits import LedgerEntry
 from utilipay_tools.channelsim.outcomes import Outcome, OutcomePlan
 from utilipay_tools.channelsim.simulator import ChannelSim, ChannelSimConfig
+from utilipay_tools.cli import channelsim as cli
 
 SECRET = "channel-sim-secret-0123456789"
 OLD_SECRET = "channel-sim-old-secret-0123456789"

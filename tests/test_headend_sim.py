@@ -18,12 +18,12 @@ import typer
 from typer.testing import CliRunner
 
 from utilipay.channels.auth import NOT_SIGNED
-from utilipay_tools.cli import headendsim as cli
 from utilipay.clock import FrozenClock
 from utilipay.headend.wire import SIGNATURE_HEADER, answer_is_signed
 from utilipay.security.signing import new_nonce, signed_headers
 from utilipay.web.server import ServerThread
 from utilipay_tools.billersim.app import quiet_dropped_replies
+from utilipay_tools.cli import headendsim as cli
 from utilipay_tools.headendsim.app import app_for, simulator_of
 from utilipay_tools.headendsim.faults import FaultKind, FaultPlan, Faults
 from utilipay_tools.headendsim.simulator import HeadEndSim, HeadEndSimConfig
