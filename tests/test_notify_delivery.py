@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SECRET
-from tests.helpers import ACCOUNT, bill_line, import_bills, until
+from tests.helpers import ACCOUNT, bill_line, import_bills, killed_mid_call
 from tests.receivers import receiver
 from tests.test_notify_support import NOWHERE, dispatch, point_at, queued, undispatch
 from utilipay.clock import FrozenClock
@@ -229,21 +229,12 @@ async def test_no_lock_is_held_while_the_channel_answers_and_a_killed_send_is_re
     with receiver(delay=1.0) as hooks:
         await point_at(engine, clock, hub, "WECHAT", hooks.url)
         await _bill_for_a_bound_payer(engine, clock, hub, wechat)
-        sending = asyncio.create_task(deliver_due_notifications(engine, clock, providers))
-        await until(lambda: len(hooks.received) == 1)  # the channel has it, and thinks
-        async with engine.connect() as conn:
-            locked = (
-                await conn.execute(text("SELECT * FROM notifications FOR UPDATE NOWAIT"))
-            ).one()
-        assert not sending.done()
-        assert (locked.attempts, locked.next_attempt_at) == (1, clock.now() + LEASE)
-        sending.cancel()  # the worker dies before it learns the answer
-        with pytest.raises(asyncio.CancelledError):
-            await sending
-        clock.advance(LEASE - timedelta(seconds=1))
-        assert (await deliver_due_notifications(engine, clock, providers)).attempted == 0
-        clock.advance(timedelta(seconds=1))
-        assert (await deliver_due_notifications(engine, clock, providers)).results == {"sent": 1}
+        done = await killed_mid_call(
+            engine, clock, "notifications", LEASE,
+            lambda: deliver_due_notifications(engine, clock, providers),
+            lambda: len(hooks.received) == 1,
+        )  # fmt: skip
+        assert done.results == {"sent": 1}
     assert len(hooks.received) == 2  # at least once: recipients dedupe on its id
     (sent,) = await queued(engine)
     assert (sent.status, sent.attempts) == ("SENT", 2)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SECRET
-from tests.helpers import bill_line, import_bills, payment_body, until
+from tests.helpers import bill_line, import_bills, killed_mid_call, payment_body, until
 from tests.receivers import receiver
 from utilipay.channels import service as channels_service
 from utilipay.clock import FrozenClock
@@ -158,21 +158,11 @@ async def test_no_lock_is_held_while_the_channel_answers_and_a_killed_send_is_re
         await _point_wechat_at(engine, clock, hub, hooks.url)
         await _pay(engine, clock, wechat)
         await worker.dispatch_outbox()
-        sending = asyncio.create_task(worker.deliver_webhooks())
-        await until(lambda: len(hooks.received) == 1)  # the channel has it, and thinks
-        async with engine.connect() as conn:
-            locked = (
-                await conn.execute(text("SELECT * FROM webhook_deliveries FOR UPDATE NOWAIT"))
-            ).one()
-        assert not sending.done()
-        assert (locked.attempts, locked.next_attempt_at) == (1, clock.now() + LEASE)
-        sending.cancel()  # the worker dies before it learns the answer
-        with pytest.raises(asyncio.CancelledError):
-            await sending
-        clock.advance(LEASE - timedelta(seconds=1))
-        assert (await worker.deliver_webhooks()).attempted == 0  # still leased
-        clock.advance(timedelta(seconds=1))
-        assert (await worker.deliver_webhooks()).results == {"delivered": 1}
+        done = await killed_mid_call(
+            engine, clock, "webhook_deliveries", LEASE, worker.deliver_webhooks,
+            lambda: len(hooks.received) == 1,
+        )  # fmt: skip
+        assert done.results == {"delivered": 1}
     assert len(hooks.received) == 2  # at least once: the channel dedupes on data.id
     (delivery,) = await deliveries(engine)
     assert (delivery.status, delivery.attempts) == ("DELIVERED", 2)
