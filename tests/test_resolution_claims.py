@@ -4,23 +4,22 @@ record (payments/resolution.py), on a real database and the biller simulator."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.helpers import until
-from tests.test_remote_payments import ACCOUNT, books_balance, pay, status_of, trancodes
-from tests.utility import CODE, Utility, remote_utility
-from utilipay.billers.remote import RemoteBiller, RemoteBillers
+from tests.helpers import others_in_a_transaction, until
+from tests.test_remote_payments import books_balance, pay, status_of, trancodes
+from tests.utility import CODE, Utility
+from utilipay.billers.remote import Answer, RemoteBiller, RemoteBillers
 from utilipay.billers.schemas import Biller
 from utilipay.clock import FrozenClock
 from utilipay.payments.resolution import resolve_due, resolve_one
-from utilipay_tools.billersim.faults import FaultKind
 from utilipay_tools.client import ChannelClient
 
 # the test utility's total timeout is 1 s: two calls a step, and the margin
@@ -32,34 +31,54 @@ class WorkerKilled(BaseException):
     would: no ``except Exception`` catches it and nothing after it runs."""
 
 
-class KilledAfter(RemoteBillers):
+Call = Callable[[Any], Awaitable[Answer]]
+
+
+class Intercepted(RemoteBillers, ABC):
+    """A worker's connections to the utility, every call of theirs made through ``around``."""
+
+    def get(self, biller: Biller) -> RemoteBiller:
+        remote = super().get(biller)
+        call = remote.call
+
+        async def intercepted(body: Any) -> Answer:
+            return await self.around(call, body)
+
+        remote.call = intercepted  # type: ignore[method-assign]
+        return remote
+
+    @abstractmethod
+    async def around(self, call: Call, body: Any) -> Answer: ...
+
+
+class KilledAfter(Intercepted):
     """A worker that dies the moment the utility has answered a ``trancode`` call."""
 
     def __init__(self, clock: FrozenClock, trancode: str) -> None:
         super().__init__(clock)
         self.trancode = trancode
 
-    def get(self, biller: Biller) -> RemoteBiller:
-        remote = super().get(biller)
-        call = remote.call
-
-        async def dying(body: Any) -> Any:
-            answer = await call(body)
-            if body.trancode == self.trancode:
-                raise WorkerKilled(f"killed after the utility answered {self.trancode}")
-            return answer
-
-        remote.call = dying  # type: ignore[method-assign]
-        return remote
+    async def around(self, call: Call, body: Any) -> Answer:
+        answer = await call(body)
+        if body.trancode == self.trancode:
+            raise WorkerKilled(f"killed after the utility answered {self.trancode}")
+        return answer
 
 
-@pytest.fixture
-async def utility(
-    engine: AsyncEngine, db_url: URL, clock: FrozenClock, hub: Any
-) -> AsyncIterator[Utility]:
-    async with remote_utility(engine, db_url, clock, hub) as found:
-        await found.bill(ACCOUNT, "RB-1", 4200, 50)
-        yield found
+class Held(Intercepted):
+    """A worker whose calls the utility answers only when the test says so: as far as the
+    step can tell, the utility is still thinking (``holding`` is set) until ``released`` is."""
+
+    def __init__(self, clock: FrozenClock) -> None:
+        super().__init__(clock)
+        self.holding = asyncio.Event()
+        self.released = asyncio.Event()
+
+    async def around(self, call: Call, body: Any) -> Answer:
+        answer = await call(body)
+        self.holding.set()
+        await self.released.wait()
+        return answer
 
 
 @pytest.fixture
@@ -69,16 +88,26 @@ async def billers(clock: FrozenClock) -> AsyncIterator[RemoteBillers]:
     await found.close()
 
 
-def resolver(engine: AsyncEngine, clock: FrozenClock, hub: Any) -> Callable[..., Any]:
-    """One worker's step for a payment, with its own connections to the utility."""
+@pytest.fixture
+async def held(clock: FrozenClock) -> AsyncIterator[Held]:
+    found = Held(clock)
+    yield found
+    found.released.set()  # a test that failed midway leaves no step waiting
+    await found.close()
 
-    async def resolve(billers: RemoteBillers, payment_id: str) -> str:
-        biller = hub.biller(CODE)
-        return await resolve_one(
-            engine, clock, billers, biller, payment_id, hub.directory.channel_code
-        )
 
-    return resolve
+Resolve = Callable[[RemoteBillers, str], Awaitable[str]]
+
+
+@pytest.fixture
+def resolve(engine: AsyncEngine, clock: FrozenClock, hub: Any) -> Resolve:
+    """One worker's step for a payment, through that worker's ``RemoteBillers``."""
+
+    async def step(billers: RemoteBillers, payment_id: str) -> str:
+        channel_code = hub.directory.channel_code
+        return await resolve_one(engine, clock, billers, hub.biller(CODE), payment_id, channel_code)
+
+    return step
 
 
 async def unknown_outcome(wechat: ChannelClient, utility: Utility, fault: str) -> str:
@@ -90,31 +119,45 @@ async def unknown_outcome(wechat: ChannelClient, utility: Utility, fault: str) -
     return str(pending["id"])
 
 
-async def test_no_row_lock_is_held_while_the_utility_is_asked(
-    wechat: ChannelClient,
+@pytest.fixture
+async def lost_reply(
+    wechat: ChannelClient, utility: Utility, engine: AsyncEngine, clock: FrozenClock
+) -> str:
+    """A payment written off at the utility whose reply was lost, due its first check."""
+    pid = await unknown_outcome(wechat, utility, "drop_response=1")
+    clock.set((await status_of(engine, pid)).next_check_at)
+    return pid
+
+
+async def test_no_transaction_or_row_lock_is_held_while_the_utility_answers(
+    lost_reply: str,
     utility: Utility,
     engine: AsyncEngine,
     clock: FrozenClock,
     hub: Any,
+    resolve: Resolve,
+    held: Held,
     billers: RemoteBillers,
 ) -> None:
-    pid = await unknown_outcome(wechat, utility, "drop_response=1")
-    clock.set((await status_of(engine, pid)).next_check_at)
-    utility.fail_with("timeout=1")  # the confirm is answered too late: 1.5 s, the hub waits 1
-    step = asyncio.create_task(resolver(engine, clock, hub)(billers, pid))
-    await until(lambda: utility.faults.counts()[FaultKind.TIMEOUT] == 1)  # it is being asked
+    step = asyncio.create_task(resolve(held, lost_reply))
+    await until(held.holding.is_set)  # the confirm is with the utility, which thinks
     async with engine.connect() as conn:
         locked = (
             await conn.execute(
-                text("SELECT * FROM payments WHERE id = :id FOR UPDATE NOWAIT"), {"id": pid}
+                text("SELECT * FROM payments WHERE id = :id FOR UPDATE NOWAIT"),
+                {"id": lost_reply},
             )
         ).one()
-        assert not step.done()
-        assert locked.next_check_at == clock.now() + LEASE  # claimed: leased, committed
-    assert (await step).startswith("confirming: confirm: no answer within 1 s")
-    row = await status_of(engine, pid)
-    assert (row.status, row.check_attempts) == ("PROCESSING", 2)  # the charge's, this one
-    assert row.next_check_at == clock.now() + timedelta(seconds=30)  # the schedule again
+        assert await others_in_a_transaction(conn) == []
+    assert not step.done()
+    assert locked.next_check_at == clock.now() + LEASE  # claimed: leased, committed
+    step.cancel()  # the worker dies before it learns the answer
+    with pytest.raises(asyncio.CancelledError):
+        await step
+    await _due_only_after_the_lease(engine, clock, hub, billers, lost_reply)
+    row = await status_of(engine, lost_reply)
+    assert (row.status, row.receipt_no is not None) == ("SUCCEEDED", True)
+    assert await trancodes(engine, lost_reply) == ["charge", "confirm"]  # the dead one's died
 
 
 async def test_a_worker_killed_after_a_charge_leaves_it_due_after_the_lease(
@@ -123,12 +166,12 @@ async def test_a_worker_killed_after_a_charge_leaves_it_due_after_the_lease(
     engine: AsyncEngine,
     clock: FrozenClock,
     hub: Any,
+    resolve: Resolve,
     billers: RemoteBillers,
 ) -> None:
     pid = await unknown_outcome(wechat, utility, "error=1")  # the charge never arrived
     clock.set((await status_of(engine, pid)).next_check_at)
     dying = KilledAfter(clock, "charge")
-    resolve = resolver(engine, clock, hub)
     with pytest.raises(WorkerKilled):
         await resolve(dying, pid)  # confirm: NOTFOUND; the charge sent again, answered
     await dying.close()
@@ -143,29 +186,28 @@ async def test_a_worker_killed_after_a_charge_leaves_it_due_after_the_lease(
 
 
 async def test_a_worker_killed_after_a_refund_leaves_it_due_after_the_lease(
-    wechat: ChannelClient,
+    lost_reply: str,
     utility: Utility,
     engine: AsyncEngine,
     clock: FrozenClock,
     hub: Any,
+    resolve: Resolve,
     billers: RemoteBillers,
 ) -> None:
-    pid = await unknown_outcome(wechat, utility, "drop_response=1")  # written off, unknown
-    clock.set((await status_of(engine, pid)).resolve_by)
+    clock.set((await status_of(engine, lost_reply)).resolve_by)
     utility.fail_with("error=1")
-    resolve = resolver(engine, clock, hub)
-    assert await resolve(billers, pid) == "reversing"  # committed before any refund is sent
+    assert await resolve(billers, lost_reply) == "reversing"  # committed before any refund
     utility.fail_with("")
     dying = KilledAfter(clock, "refund")
     with pytest.raises(WorkerKilled):
-        await resolve(dying, pid)
+        await resolve(dying, lost_reply)
     await dying.close()
-    assert await utility.sim.standing_write_offs() == {pid: False}  # reversed over there
-    await _due_only_after_the_lease(engine, clock, hub, billers, pid)
-    row = await status_of(engine, pid)
+    assert await utility.sim.standing_write_offs() == {lost_reply: False}  # reversed there
+    await _due_only_after_the_lease(engine, clock, hub, billers, lost_reply)
+    row = await status_of(engine, lost_reply)
     assert (row.status, row.failure_code, row.refund_attempts) == ("FAILED", "REVERSED", 0)
-    assert await utility.sim.standing_write_offs() == {pid: False}
-    assert await trancodes(engine, pid) == ["charge", "confirm", "refund"]
+    assert await utility.sim.standing_write_offs() == {lost_reply: False}
+    assert await trancodes(engine, lost_reply) == ["charge", "confirm", "refund"]
     await books_balance(engine)
 
 
@@ -188,48 +230,41 @@ async def _due_only_after_the_lease(
     assert (await one_pass()).attempted == 1
 
 
-async def test_two_resolvers_at_once_ask_the_utility_once(
-    wechat: ChannelClient,
+async def test_a_claim_keeps_other_workers_off_while_the_utility_answers(
+    lost_reply: str,
+    engine: AsyncEngine,
+    resolve: Resolve,
+    held: Held,
+    billers: RemoteBillers,
+) -> None:
+    first = asyncio.create_task(resolve(held, lost_reply))
+    await until(held.holding.is_set)
+    assert await resolve(billers, lost_reply) == "skipped"  # leased, though nothing is locked
+    held.released.set()
+    assert await first == "succeeded"
+    assert await trancodes(engine, lost_reply) == ["charge", "confirm"]  # asked once
+
+
+async def test_a_worker_that_outlived_its_lease_records_nothing_over_the_newer_claim(
+    lost_reply: str,
     utility: Utility,
     engine: AsyncEngine,
     clock: FrozenClock,
-    hub: Any,
+    resolve: Resolve,
+    held: Held,
     billers: RemoteBillers,
 ) -> None:
-    pid = await unknown_outcome(wechat, utility, "drop_response=1")
-    clock.set((await status_of(engine, pid)).next_check_at)
-    utility.fail_with("slow=1")  # each call takes a while: the two overlap
-    other = RemoteBillers(clock)  # another worker, its own connections
-    resolve = resolver(engine, clock, hub)
-    results = await asyncio.gather(resolve(billers, pid), resolve(other, pid))
-    await other.close()
-    assert sorted(results) == ["skipped", "succeeded"]
-    assert utility.faults.counts()[FaultKind.SLOW] == 1  # one call reached the utility
-    assert await trancodes(engine, pid) == ["charge", "confirm"]
-
-
-async def test_a_worker_that_outlived_its_lease_records_only_its_calls(
-    wechat: ChannelClient,
-    utility: Utility,
-    engine: AsyncEngine,
-    clock: FrozenClock,
-    hub: Any,
-    billers: RemoteBillers,
-) -> None:
-    pid = await unknown_outcome(wechat, utility, "drop_response=1")
-    clock.set((await status_of(engine, pid)).next_check_at)
-    utility.fail_with("timeout=1")
-    resolve = resolver(engine, clock, hub)
-    late = asyncio.create_task(resolve(billers, pid))
-    await until(lambda: utility.faults.counts()[FaultKind.TIMEOUT] == 1)
-    clock.set((await status_of(engine, pid)).next_check_at)  # its lease has run out
+    late = asyncio.create_task(resolve(held, lost_reply))
+    await until(held.holding.is_set)  # the utility has said SUCCESS; the worker has not heard
+    clock.set((await status_of(engine, lost_reply)).next_check_at)  # its lease has run out
     utility.fail_with("error=1")
-    other = RemoteBillers(clock)
-    assert (await resolve(other, pid)).startswith("confirming: confirm: 9999")  # took over
-    await other.close()
-    taken_over = await status_of(engine, pid)
+    taking_over = await resolve(billers, lost_reply)
+    assert taking_over == "confirming: confirm: 9999 busy, try again later"
+    taken_over = await status_of(engine, lost_reply)
+    assert taken_over.next_check_at == clock.now() + timedelta(seconds=30)  # the schedule
+    held.released.set()
     assert await late == "overtaken"
-    row = await status_of(engine, pid)
-    assert tuple(row) == tuple(taken_over)  # the late worker changed nothing
-    assert (row.check_attempts, row.last_outcome) == (2, "confirm: 9999 busy, try again later")
-    assert await trancodes(engine, pid) == ["charge", "confirm", "confirm"]  # both logged
+    row = await status_of(engine, lost_reply)
+    assert tuple(row) == tuple(taken_over)  # its SUCCESS changed nothing: the claim is not its
+    assert (row.status, row.check_attempts) == ("PROCESSING", 2)
+    assert await trancodes(engine, lost_reply) == ["charge", "confirm", "confirm"]  # both
