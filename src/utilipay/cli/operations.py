@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -37,7 +38,9 @@ def worker(
     url = ready_url()
     app = build_app(libpq_url(url))
     console.print("[bold]utilipay worker[/bold] running; Ctrl-C stops it")
-    asyncio.run(run_worker(app, WorkerContext.from_url(url), concurrency=concurrency))
+    with contextlib.suppress(asyncio.CancelledError):  # a stop signal: passes finished
+        asyncio.run(run_worker(app, WorkerContext.from_url(url), concurrency=concurrency))
+    console.print("utilipay worker stopped")
 
 
 def statement(

@@ -12,6 +12,8 @@ closed by a sweep.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -118,9 +120,25 @@ def _every_second(
     app.periodic(cron=EVERY_SECOND, queueing_lock=name)(task)
 
 
+# How long a stopping worker waits for the passes it is running: each is short and safe to
+# repeat, so one that hangs (a biller that never answers) is abandoned, not waited for.
+GRACE_SECONDS = 15.0
+
+
 async def run_worker(
     app: procrastinate.App, context: WorkerContext, *, concurrency: int = 4, **options: Any
 ) -> None:
+    """Run until SIGTERM, SIGINT or SIGHUP; then finish the running passes and return.
+
+    The stop signals are ours from the first line, not procrastinate's from when its loop
+    starts: a signal during start-up (the directory loading, the queue connecting) would
+    otherwise reach a handler that raises in the middle of whatever awaits, and leave the
+    shutdown to luck.
+    """
+    this_task = asyncio.current_task()
+    if this_task is None:  # pragma: no cover (asyncio.run always runs a task)
+        raise RuntimeError("run_worker must run in an asyncio task")
+    _cancel_on_stop_signals(this_task)
     await context.start()
     try:
         async with app.open_async():
@@ -128,7 +146,17 @@ async def run_worker(
                 concurrency=concurrency,
                 additional_context={CONTEXT: context},
                 delete_jobs="successful",
+                install_signal_handlers=False,
+                shutdown_graceful_timeout=GRACE_SECONDS,
                 **options,
             )
     finally:
         await context.stop()
+
+
+def _cancel_on_stop_signals(task: asyncio.Future[Any]) -> None:
+    # Cancelling the worker's task is procrastinate's graceful stop (it stops fetching and
+    # waits for the running jobs); a second signal cancels that wait too.
+    loop = asyncio.get_running_loop()
+    for stop in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(stop, task.cancel)
