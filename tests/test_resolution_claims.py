@@ -171,10 +171,7 @@ async def test_a_worker_killed_after_a_charge_leaves_it_due_after_the_lease(
 ) -> None:
     pid = await unknown_outcome(wechat, utility, "error=1")  # the charge never arrived
     clock.set((await status_of(engine, pid)).next_check_at)
-    dying = KilledAfter(clock, "charge")
-    with pytest.raises(WorkerKilled):
-        await resolve(dying, pid)  # confirm: NOTFOUND; the charge sent again, answered
-    await dying.close()
+    await _killed_after("charge", resolve, clock, pid)  # confirm NOTFOUND; charged again
     assert await utility.sim.standing_write_offs() == {pid: True}  # it did land
     await _due_only_after_the_lease(engine, clock, hub, billers, pid)
     row = await status_of(engine, pid)
@@ -198,10 +195,7 @@ async def test_a_worker_killed_after_a_refund_leaves_it_due_after_the_lease(
     utility.fail_with("error=1")
     assert await resolve(billers, lost_reply) == "reversing"  # committed before any refund
     utility.fail_with("")
-    dying = KilledAfter(clock, "refund")
-    with pytest.raises(WorkerKilled):
-        await resolve(dying, lost_reply)
-    await dying.close()
+    await _killed_after("refund", resolve, clock, lost_reply)
     assert await utility.sim.standing_write_offs() == {lost_reply: False}  # reversed there
     await _due_only_after_the_lease(engine, clock, hub, billers, lost_reply)
     row = await status_of(engine, lost_reply)
@@ -209,6 +203,16 @@ async def test_a_worker_killed_after_a_refund_leaves_it_due_after_the_lease(
     assert await utility.sim.standing_write_offs() == {lost_reply: False}
     assert await trancodes(engine, lost_reply) == ["charge", "confirm", "refund"]
     await books_balance(engine)
+
+
+async def _killed_after(trancode: str, resolve: Resolve, clock: FrozenClock, pid: str) -> None:
+    """A step by a worker that dies once the utility has answered its ``trancode`` call."""
+    dying = KilledAfter(clock, trancode)
+    try:
+        with pytest.raises(WorkerKilled):
+            await resolve(dying, pid)
+    finally:
+        await dying.close()
 
 
 async def _due_only_after_the_lease(
