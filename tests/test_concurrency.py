@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import raw_connect
 from tests.helpers import bill_line, import_bills, payment_body
+from utilipay.billers import service as billers_service
+from utilipay.billers.schemas import Category, IntegrationMode
 from utilipay.clock import FrozenClock
 from utilipay_tools.client import ChannelClient
 
@@ -124,6 +126,30 @@ async def test_one_order_id_for_two_different_bills_concurrently(
         json=payment_body("WX-SAME", bill_nos=["B202609-0001"], amount=500),
     )
     responses = await asyncio.gather(wechat.send(first), wechat.send(second))
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    assert next(r for r in responses if r.status_code == 409).json()["code"] == (
+        "IDEMPOTENCY_CONFLICT"
+    )
+    assert len(await payments_in_db(engine)) == 1
+
+
+async def test_one_order_id_for_two_billers_concurrently_makes_one_payment(
+    wechat: ChannelClient, bills: None, engine: AsyncEngine, clock: FrozenClock, hub: Any
+) -> None:
+    """The order id is the channel's across billers, though payments are keyed by biller:
+    payment_orders holds the rule (migration 0022)."""
+    async with engine.begin() as conn:
+        await billers_service.add_biller(
+            conn, clock, code="SZWATER", name="深圳水务", category=Category.WATER,
+            mode=IntegrationMode.HOSTED, account_rule=r"[0-9]{10}", actor="test",
+        )  # fmt: skip
+    await hub.directory.reload()
+    await import_bills(engine, clock, "SZWATER,0100000001,李四,SZ-B1,2026-10,20000,0,2026-11-30")
+    there = payment_body(
+        "WX-BOTH", biller="SZWATER", account="0100000001", amount=20000, bill_nos=["SZ-B1"]
+    )
+    bodies = (payment_body("WX-BOTH"), there)
+    responses = await asyncio.gather(*(wechat.call("POST", "/v1/payments", json=b) for b in bodies))
     assert sorted(r.status_code for r in responses) == [201, 409]
     assert next(r for r in responses if r.status_code == 409).json()["code"] == (
         "IDEMPOTENCY_CONFLICT"

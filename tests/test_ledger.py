@@ -120,6 +120,13 @@ CORRUPTIONS = {
         "DELETE FROM postings WHERE entry_id = 2",
         "DELETE FROM journal_entries WHERE id = 2",
     ],
+    "payment_orders_name_their_payments": ["DELETE FROM payment_orders WHERE order_id = 'ALI-1'"],
+    "payment_orders_name_their_payments ": [  # a claim whose payment is gone
+        "DELETE FROM payments WHERE order_id = 'ALI-1'",
+    ],
+    "payment_orders_name_their_payments  ": [  # a claim naming another order's payment
+        "UPDATE payment_orders SET order_id = 'ALI-2' WHERE order_id = 'ALI-1'",
+    ],
     "succeeded_payments_are_booked ": [  # a payment that failed but kept its booking
         "UPDATE payments SET status = 'FAILED', failure_code = 'X', receipt_no = NULL"
         " WHERE order_id = 'ALI-1'",

@@ -55,6 +55,7 @@ async def payment(
     await conn.execute(
         text(
             """
+            WITH claimed AS (INSERT INTO payment_orders VALUES (:c, :o, :b, :id))
             INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer,
                                   account_no, amount, bill_nos, status, failure_code, receipt_no,
                                   created_at, finished_at, resolution, next_check_at, resolve_by)

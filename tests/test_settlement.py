@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import START
@@ -19,8 +20,10 @@ from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
 from utilipay.clock import FrozenClock
 from utilipay.errors import DomainError
+from utilipay.ledger.check import run_checks
 from utilipay.ledger.service import balances
 from utilipay.settlement import config, service
+from utilipay.settlement import repository as repo
 from utilipay.settlement.config import Mode, Party
 from utilipay.settlement.fees import FeeRule
 from utilipay_tools.client import ChannelClient
@@ -285,3 +288,34 @@ async def test_a_group_that_settles_to_branches_pays_each_and_cannot_sweep_the_d
 async def _show(engine: AsyncEngine, payee: str) -> dict[str, Any]:
     async with engine.connect() as conn:
         return await service.one_settlement(conn, DAY, payee)
+
+
+async def test_a_branch_day_settled_to_one_payee_is_refused_to_another_by_the_database(
+    engine: AsyncEngine, clock: FrozenClock, group: None
+) -> None:
+    """Behind the "already settled" difference, for two settlements of one day racing: the
+    branch's day is taken once (settlement_branch_days), whichever payee comes second; and
+    ``utilipay check`` finds a line whose day is not taken."""
+    await account(engine, clock, "SZWATER_FT")
+    await settle(engine, clock, biller="SZWATER_FT")
+    async with engine.connect() as conn:
+        payees = {r.code: r.id for r in await conn.execute(text("SELECT code, id FROM billers"))}
+        written = await repo.stored(conn, payees["SZWATER_FT"], DAY)
+    assert written is not None
+    head = {k: v for k, v in written.items() if k not in {"lines", "payout"}}
+    swept = {**head, "biller_id": payees["SZWATER"]}
+    lines = [{**line, "biller_id": payees["SZWATER"]} for line in written["lines"].values()]
+    with pytest.raises(IntegrityError, match="settlement_branch_days_pkey"):
+        async with engine.begin() as conn:
+            await repo.write(conn, swept, lines)
+    await books_hold(engine)
+    async with engine.begin() as conn:  # the day's row lost: the check says so
+        await conn.execute(text("DELETE FROM settlement_branch_days"))
+    async with engine.connect() as conn:
+        found = {r.check.name: r.violations for r in await run_checks(conn) if not r.passed}
+    assert found == {
+        "branch_days_settled_once": [
+            f"branch {payees['SZWATER_FT']} on {DAY}: its line is in the settlement of"
+            f" {payees['SZWATER_FT']}, taken for nobody"
+        ]
+    }

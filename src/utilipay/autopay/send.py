@@ -63,7 +63,7 @@ _DUE = text(
 # Paid by hand: a hosted bill paid, or a remote bill held, by a payment that is not this debit's.
 _PAID_OTHERWISE = text(
     """
-    WITH own AS (SELECT id FROM payments WHERE channel_id = :c AND order_id = :d)
+    WITH own AS (SELECT id FROM order_payment(:c, :d))
     SELECT EXISTS (SELECT 1 FROM bills WHERE biller_id = :b AND bill_no = ANY (:bills)
                      AND status = 'PAID' AND payment_id IS DISTINCT FROM (SELECT id FROM own))
         OR EXISTS (SELECT 1 FROM bill_claims WHERE biller_id = :b AND bill_no = ANY (:bills)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, Table, Text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
 
 from utilipay.db import metadata
 
@@ -14,4 +22,5 @@ bill_claims = Table(
     Column("payment_id", Text, nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=False),
     Column("released_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("biller_id", "payment_id", "bill_no"),  # migration 0022
 )

@@ -154,6 +154,39 @@ CHECKS = [
                     ELSE bk.entries IS NOT NULL END
         """,
     ),
+    # Two uniqueness rules that cross billers live in tables of their own, written with the
+    # rows they guard (migration 0022): no foreign key can tie them on a distributed database.
+    Check(
+        "payment_orders_name_their_payments",
+        "each payment's order is claimed in payment_orders for it, and each claim names its"
+        " payment",
+        """
+        SELECT format('order %s of channel %s: claimed for %s, payment %s', coalesce(o.order_id,
+                      p.order_id), coalesce(o.channel_id, p.channel_id),
+                      coalesce(o.biller_id || '/' || o.payment_id, 'nothing'),
+                      coalesce(p.biller_id || '/' || p.id || ' of order ' || p.order_id
+                               || ' of channel ' || p.channel_id, 'missing'))
+          FROM payment_orders o
+          FULL JOIN payments p ON p.biller_id = o.biller_id AND p.id = o.payment_id
+         WHERE p.id IS NULL OR o.payment_id IS NULL
+            OR (o.channel_id, o.order_id) <> (p.channel_id, p.order_id)
+        """,
+    ),
+    Check(
+        "branch_days_settled_once",
+        "each settlement line's branch and day is taken for its payee, and only those are",
+        """
+        SELECT format('branch %s on %s: its line is in the settlement of %s, taken for %s',
+                      coalesce(l.branch_id, d.biller_id), coalesce(l.business_date,
+                      d.business_date), coalesce(l.biller_id::text, 'nobody'),
+                      coalesce(d.payee_id::text, 'nobody'))
+          FROM settlement_lines l
+          FULL JOIN settlement_branch_days d
+            ON d.biller_id = l.branch_id AND d.business_date = l.business_date
+           AND d.payee_id = l.biller_id
+         WHERE l.branch_id IS NULL OR d.biller_id IS NULL
+        """,
+    ),
     Check(
         "prepaid_balances_match_ledger",
         "each prepaid balance is what its ledger account says",

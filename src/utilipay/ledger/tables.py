@@ -11,6 +11,7 @@ from sqlalchemy import (
     Integer,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from utilipay.db import metadata
@@ -25,6 +26,8 @@ ledger_accounts = Table(
     Column("channel_id", Integer, ForeignKey("channels.id")),
     Column("currency", CHAR(3), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # the key of a prepaid balance account with its biller (prepaid_accounts' foreign key)
+    UniqueConstraint("biller_id", "id"),
 )
 
 journal_entries = Table(

@@ -14,13 +14,19 @@ from utilipay.payments.schemas import PaymentCommand
 
 _RECORD = text(
     """
-    WITH failed AS (
+    WITH claimed AS (  -- the order id, across billers (migration 0022)
+        INSERT INTO payment_orders (channel_id, order_id, biller_id, payment_id)
+        VALUES (:channel_id, :order_id, :biller_id, :id)
+        ON CONFLICT (channel_id, order_id) DO NOTHING
+        RETURNING *
+    ),
+    failed AS (
         INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer,
                               account_no, amount, bill_nos, status, failure_code, created_at,
                               finished_at)
-        VALUES (:biller_id, :id, :channel_id, :order_id, :request_hash, :payer, :account_no,
-                :amount, :bill_nos, 'FAILED', :failure_code, :now, :now)
-        ON CONFLICT (channel_id, order_id) DO NOTHING
+        SELECT biller_id, payment_id, channel_id, order_id, :request_hash, :payer, :account_no,
+               :amount, :bill_nos, 'FAILED', :failure_code, :now, :now
+          FROM claimed
         RETURNING *
     )
     INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)

@@ -38,14 +38,20 @@ from utilipay.payments.schemas import PaymentCommand
 from utilipay.payments.service import PaymentResult
 from utilipay.payments.tables import payments
 
+# The order id is claimed first, across billers (migration 0022); no claim, no payment.
 _ACCEPT = text(
     """
+    WITH claimed AS (
+        INSERT INTO payment_orders (channel_id, order_id, biller_id, payment_id)
+        VALUES (:channel_id, :order_id, :biller_id, :id)
+        ON CONFLICT (channel_id, order_id) DO NOTHING
+        RETURNING *)
     INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer, account_no,
                           amount, bill_nos, status, created_at, resolution, next_check_at,
                           resolve_by)
-    VALUES (:biller_id, :id, :channel_id, :order_id, :request_hash, :payer, :account_no,
-            :amount, :bill_nos, 'PROCESSING', :now, 'CHARGING', :first_check, :resolve_by)
-    ON CONFLICT (channel_id, order_id) DO NOTHING
+    SELECT biller_id, payment_id, channel_id, order_id, :request_hash, :payer, :account_no,
+           :amount, :bill_nos, 'PROCESSING', :now, 'CHARGING', :first_check, :resolve_by
+      FROM claimed
     RETURNING *
     """
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import BillerCode
@@ -36,10 +36,6 @@ async def by_id(conn: AsyncConnection, payment_id: str) -> Any | None:
 
 
 async def by_order(conn: AsyncConnection, channel_id: int, order_id: str) -> Any | None:
-    return (
-        await conn.execute(
-            select(payments).where(
-                payments.c.channel_id == channel_id, payments.c.order_id == order_id
-            )
-        )
-    ).first()
+    """Through the order's own key (payment_orders, migration 0022), whatever its biller."""
+    query = text("SELECT * FROM order_payment(:channel_id, :order_id)")
+    return (await conn.execute(query, {"channel_id": channel_id, "order_id": order_id})).first()

@@ -47,6 +47,17 @@ payments = Table(
     Column("purpose", Text, nullable=False),
 )
 
+# The channel's order ids, across billers (channel-api.md §4): each payment's, claimed in the
+# transaction that creates it (migration 0022; db/distribution.py: local).
+payment_orders = Table(
+    "payment_orders",
+    metadata,
+    Column("channel_id", Integer, primary_key=True),
+    Column("order_id", Text, primary_key=True),
+    Column("biller_id", Integer, nullable=False),
+    Column("payment_id", Text, nullable=False),
+)
+
 # The work queue for people (payments/exceptions.py): payments whose reversal could not be
 # completed, and the breaks reconciliation leaves for a person (migration 0021).
 payment_exceptions = Table(

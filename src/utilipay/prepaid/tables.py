@@ -8,7 +8,6 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    ForeignKey,
     ForeignKeyConstraint,
     Integer,
     Numeric,
@@ -24,7 +23,7 @@ prepaid_accounts = Table(
     metadata,
     Column("biller_id", Integer, primary_key=True),
     Column("account_no", Text, primary_key=True),
-    Column("ledger_account_id", Integer, ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("ledger_account_id", Integer, nullable=False),
     Column("balance", BigInteger, nullable=False),  # fen, a cache of the ledger's
     Column("currency", CHAR(3), nullable=False),
     Column("state", Text, nullable=False),
@@ -44,6 +43,10 @@ prepaid_accounts = Table(
     ForeignKeyConstraint(
         ["biller_id", "account_no"],
         ["customer_accounts.biller_id", "customer_accounts.account_no"],
+    ),
+    # the balance account is the biller's own: one per biller is one everywhere (0022)
+    ForeignKeyConstraint(
+        ["biller_id", "ledger_account_id"], ["ledger_accounts.biller_id", "ledger_accounts.id"]
     ),
 )
 

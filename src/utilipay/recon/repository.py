@@ -86,8 +86,12 @@ _LOOKUP = """
 SELECT p.biller_id, p.id, c.code, p.order_id, p.amount, p.status,
        coalesce(p.finished_at, p.created_at) AT TIME ZONE 'UTC', 9, 0
   FROM payments p JOIN channels c ON c.id = p.channel_id
- WHERE (c.code, p.order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-    OR (p.biller_id, p.id) IN (SELECT * FROM unnest($3::int[], $4::text[]))
+ WHERE (p.biller_id, p.id) IN (
+       SELECT o.biller_id, o.payment_id
+         FROM payment_orders o JOIN channels oc ON oc.id = o.channel_id
+        WHERE (oc.code, o.order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+       UNION ALL
+       SELECT * FROM unnest($3::int[], $4::text[]))
 """
 
 

@@ -19,6 +19,7 @@ from utilipay.settlement.tables import (
     biller_fee_rules,
     payouts,
     settlement_accounts,
+    settlement_branch_days,
     settlement_lines,
     settlements,
 )
@@ -173,17 +174,28 @@ async def stored_days(conn: AsyncConnection, day: date) -> list[int]:
 
 async def settled_to(conn: AsyncConnection, day: date, branch_ids: list[int]) -> dict[int, int]:
     """The payee each of these branches' ``day`` was already settled to."""
+    days = settlement_branch_days.c
     rows = await conn.execute(
-        select(settlement_lines.c.branch_id, settlement_lines.c.biller_id).where(
-            settlement_lines.c.business_date == day, settlement_lines.c.branch_id.in_(branch_ids)
+        select(days.biller_id, days.payee_id).where(
+            days.business_date == day, days.biller_id.in_(branch_ids)
         )
     )
-    return {r.branch_id: r.biller_id for r in rows}
+    return {r.biller_id: r.payee_id for r in rows}
 
 
 async def write(conn: AsyncConnection, head: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    """The settlement and its lines; each branch's day is taken once, whoever the payee."""
     await conn.execute(insert(settlements).values(**head))
     await conn.execute(insert(settlement_lines), lines)
+    taken = [
+        {
+            "biller_id": x["branch_id"],
+            "business_date": x["business_date"],
+            "payee_id": x["biller_id"],
+        }
+        for x in lines
+    ]
+    await conn.execute(insert(settlement_branch_days), taken)
 
 
 async def write_payout(conn: AsyncConnection, **values: Any) -> None:

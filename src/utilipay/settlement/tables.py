@@ -13,6 +13,7 @@ from sqlalchemy import (
     Numeric,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from utilipay.db import metadata
@@ -95,7 +96,7 @@ payouts = Table(
     metadata,
     Column("biller_id", Integer, primary_key=True),
     Column("business_date", Date, primary_key=True),
-    Column("reference", Text, nullable=False, unique=True),
+    Column("reference", Text, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("account_no", Text, nullable=False),
     Column("status", Text, nullable=False),
@@ -107,4 +108,15 @@ payouts = Table(
     ForeignKeyConstraint(
         ["biller_id", "business_date"], ["settlements.biller_id", "settlements.business_date"]
     ),
+    UniqueConstraint("biller_id", "reference"),
+)
+
+# A branch's day is settled once, to one payee, whatever its group's mode becomes: keyed by
+# the branch (migration 0022), written with the payee's settlement lines.
+settlement_branch_days = Table(
+    "settlement_branch_days",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),  # the branch
+    Column("business_date", Date, primary_key=True),
+    Column("payee_id", Integer, ForeignKey("billers.id"), nullable=False),
 )

@@ -41,13 +41,17 @@ MISSING, OTHER_AMOUNT = 3, 7  # the line i % 1000 == 3 is missing, == 7 is a fen
 
 _PAYMENTS = text(
     """
-    INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer, account_no,
-                          amount, bill_nos, status, receipt_no, created_at, finished_at)
-    SELECT b.id, 'P' || i, c.id, 'O' || i, '\\x00', 'payer', lpad(i::text, 10, '0'),
-           100 + i % 9000, '{}', 'SUCCEEDED', 'R' || i,
-           CAST(:first AS timestamptz) + i * CAST(:step AS numeric) * interval '1 s',
-           CAST(:first AS timestamptz) + (i * CAST(:step AS numeric) + 1) * interval '1 s'
-      FROM generate_series(1, CAST(:n AS integer)) i, billers b, channels c
+    WITH made AS (
+        INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer,
+                              account_no, amount, bill_nos, status, receipt_no, created_at,
+                              finished_at)
+        SELECT b.id, 'P' || i, c.id, 'O' || i, '\\x00', 'payer', lpad(i::text, 10, '0'),
+               100 + i % 9000, '{}', 'SUCCEEDED', 'R' || i,
+               CAST(:first AS timestamptz) + i * CAST(:step AS numeric) * interval '1 s',
+               CAST(:first AS timestamptz) + (i * CAST(:step AS numeric) + 1) * interval '1 s'
+          FROM generate_series(1, CAST(:n AS integer)) i, billers b, channels c
+        RETURNING channel_id, order_id, biller_id, id)
+    INSERT INTO payment_orders (channel_id, order_id, biller_id, payment_id) SELECT * FROM made
     """
 )
 _IMPORT = text(
