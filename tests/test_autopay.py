@@ -18,7 +18,7 @@ from utilipay.billers.service import AutopaySettings
 from utilipay.calendar.windows import is_open
 from utilipay.clock import SHANGHAI, FrozenClock
 from utilipay.errors import DomainError
-from utilipay.ledger.check import run_checks
+from utilipay.runtime.books import check_books
 from utilipay.worker.context import WorkerContext
 from utilipay_tools.channelsim.outcomes import OutcomePlan
 from utilipay_tools.client import ChannelClient
@@ -99,7 +99,7 @@ async def run_until(autopay: WorkerContext, clock: FrozenClock, until: datetime)
 
 async def books_balance(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
-        assert all(r.passed for r in await run_checks(conn))
+        assert all(r.passed for r in await check_books(conn))
 
 
 # ------------------------------------------------------------ mandates (§8)

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import bill_line, import_bills, payment_body
 from utilipay.clock import FrozenClock
-from utilipay.ledger.check import run_checks
 from utilipay.ledger.service import balances
+from utilipay.runtime.books import check_books
 from utilipay_tools.client import ChannelClient
 
 
@@ -37,7 +37,7 @@ async def paid(
 
 async def failures(engine: AsyncEngine) -> dict[str, list[str]]:
     async with engine.connect() as conn:
-        return {r.check.name: r.violations for r in await run_checks(conn) if not r.passed}
+        return {r.check.name: r.violations for r in await check_books(conn) if not r.passed}
 
 
 async def test_balances_are_derived_from_postings(engine: AsyncEngine, paid: None) -> None:
@@ -138,10 +138,15 @@ CORRUPTIONS = {
 async def test_check_finds_each_kind_of_corruption(
     engine: AsyncEngine, paid: None, name: str, world: Any
 ) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text("SET LOCAL session_replication_role = replica"))
-        for statement in CORRUPTIONS[name]:
-            await conn.execute(text(statement))
-    found = await failures(engine)
+    found = await corrupted(engine, CORRUPTIONS[name])
     assert name.strip() in found, found
     assert all(found[name.strip()])
+
+
+async def corrupted(engine: AsyncEngine, statements: list[str]) -> dict[str, list[str]]:
+    """The checks that fail once ``statements`` ran past the guards (triggers off)."""
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for statement in statements:
+            await conn.execute(text(statement))
+    return await failures(engine)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.conftest import START, AdminHeaders, channel, water
 from tests.test_recon_run import payment
 from utilipay.access.scopes import Scope
-from utilipay.metrics.service import QUEUES
+from utilipay.metrics.service import _UNRESOLVED_SQL, QUEUES, _queue_sql
 from utilipay.outbox.service import Event, emit
 
 
@@ -63,3 +66,31 @@ async def test_metrics_are_for_admins_only(http: httpx.AsyncClient) -> None:
         r = await http.get("/metrics", headers=headers)
         assert r.status_code == 401
         assert r.headers["content-type"] == "application/problem+json"
+
+
+def _scans(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _scans(child)
+
+
+async def _partial_indexes(conn: AsyncConnection) -> set[str]:
+    query = "SELECT indexrelid::regclass::text FROM pg_index WHERE indpred IS NOT NULL"
+    return set((await conn.execute(text(query))).scalars())
+
+
+async def test_each_backlog_is_read_from_a_partial_index_of_open_work(engine: AsyncEngine) -> None:
+    """Through the owners' views (migration 0024) a scrape still reads only the open items:
+    with sequential scans off (the test's tables are tiny), no backlog's plan scans a
+    table, and each reads a partial index. A view the planner could not see through
+    (an aggregate, a DISTINCT) would leave a sequential scan here."""
+    statements = {name: _queue_sql(name, *how) for name, how in QUEUES.items()}
+    statements["unresolved_payments"] = _UNRESOLVED_SQL
+    async with engine.begin() as conn:
+        partial = await _partial_indexes(conn)
+        await conn.execute(text("SET LOCAL enable_seqscan = off"))
+        for name, sql in statements.items():
+            explained = await conn.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"), {"now": START})
+            nodes = list(_scans(explained.scalar_one()[0]["Plan"]))
+            assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], name
+            assert {n.get("Index Name") for n in nodes} & partial, name

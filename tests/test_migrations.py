@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 from datetime import date
 
@@ -13,11 +14,14 @@ from sqlalchemy.engine import URL
 
 from utilipay.db.engine import drop_database
 from utilipay.db.migrate import downgrade
-from utilipay.ledger.check import CHECKS
 from utilipay.migrations.schema import metadata
+from utilipay.runtime.books import BOOKS
 from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import PREFIX, unseal
 from utilipay.tariffs.service import LoadReport
+
+# The views each area publishes for the others (its module name starts with a digit).
+AREA_VIEWS = importlib.import_module("utilipay.migrations.versions.0024_area_views")
 
 
 def _sync(url: URL) -> URL:
@@ -52,10 +56,15 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         upgrade(scratch)
         engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
         assert "payments" in inspect(engine).get_table_names()
+        assert set(inspect(engine).get_view_names()) == set(AREA_VIEWS.VIEWS)
+        downgrade(scratch, AREA_VIEWS.down_revision)  # the views go, every table stays
+        assert inspect(engine).get_view_names() == []
+        assert set(metadata.tables) <= set(inspect(engine).get_table_names())
         downgrade(scratch, "base")
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         upgrade(scratch)
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+        assert set(inspect(engine).get_view_names()) == set(AREA_VIEWS.VIEWS)
         engine.dispose()
     finally:
         asyncio.run(drop_database(scratch))
@@ -165,7 +174,7 @@ REPEAT_ORDER = (
 def test_the_distribution_keys_keep_the_rules_of_the_data_already_there(db_url: URL) -> None:
     scratch = db_url.set(database=f"utilipay_keys_{os.getpid()}")
     asyncio.run(drop_database(scratch))
-    guards = [c.sql for c in CHECKS if c.name in {"payment_orders_name_their_payments",
+    guards = [c.sql for c in BOOKS if c.name in {"payment_orders_name_their_payments",
                                                   "branch_days_settled_once"}]  # fmt: skip
     try:
         upgrade(scratch, "0021")

@@ -21,9 +21,9 @@ from tests.helpers import (
 from utilipay.billers import repository as billers_repo
 from utilipay.clock import SHANGHAI, FrozenClock
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.ledger.check import run_checks
 from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.rules import State
+from utilipay.runtime.books import check_books
 from utilipay_tools.client import ChannelClient
 
 
@@ -54,7 +54,7 @@ async def events(engine: AsyncEngine, kind: str) -> list[Any]:
 
 async def books_hold(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
-        failed = [(r.check.name, r.violations) for r in await run_checks(conn) if not r.passed]
+        failed = [(r.check.name, r.violations) for r in await check_books(conn) if not r.passed]
     assert failed == []
 
 

@@ -20,8 +20,8 @@ from utilipay.billers import service as billers_service
 from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.service import RemoteSettings
 from utilipay.clock import FrozenClock
-from utilipay.ledger.check import run_checks
 from utilipay.payments import outcomes
+from utilipay.runtime.books import check_books
 from utilipay.worker.context import WorkerContext
 from utilipay_tools.client import ChannelClient
 
@@ -82,8 +82,8 @@ async def trancodes(engine: AsyncEngine, payment_id: str) -> list[str]:
 
 async def books_balance(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
-        assert all(r.passed for r in await run_checks(conn)), [
-            r.violations for r in await run_checks(conn) if not r.passed
+        assert all(r.passed for r in await check_books(conn)), [
+            r.violations for r in await check_books(conn) if not r.passed
         ]
 
 

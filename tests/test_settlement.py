@@ -14,14 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import START
 from tests.helpers import bill_line, import_bills, payment_body
+from tests.test_ledger import corrupted
 from tests.test_prepaid_accrual import accrue, power_account, top_up, use
 from tests.test_prepaid_topup import books_hold, events
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
 from utilipay.clock import FrozenClock
 from utilipay.errors import DomainError
-from utilipay.ledger.check import run_checks
 from utilipay.ledger.service import balances
+from utilipay.runtime.books import check_books
 from utilipay.settlement import config, service
 from utilipay.settlement import repository as repo
 from utilipay.settlement.config import Mode, Party
@@ -200,6 +201,30 @@ async def test_refunds_of_paid_payments_lower_the_net_and_a_late_one_is_a_differ
     await books_hold(engine)
 
 
+# What ``check`` proves of a settled day, each broken behind the services' back.
+SETTLED_DAY_CORRUPTIONS = {
+    "prepaid_balances_match_ledger": "UPDATE prepaid_accounts SET balance = balance + 1",
+    "accruals_are_booked": "UPDATE prepaid_accruals SET posted = posted + 1",
+    "settlements_are_booked": (
+        "UPDATE settlement_lines SET bills = bills + 1, gross = gross + 1, net = net + 1"
+    ),
+    "settled_accounts_match_settlements": "UPDATE settlements SET net = net - 1, fees = fees + 1",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SETTLED_DAY_CORRUPTIONS))
+async def test_check_finds_each_kind_of_corruption_of_a_settled_day(
+    engine: AsyncEngine, clock: FrozenClock, day_paid: int, name: str
+) -> None:
+    await account(engine, clock, "BJWATER")
+    await account(engine, clock, "BJPOWER")
+    await settle(engine, clock)
+    await books_hold(engine)
+    found = await corrupted(engine, [SETTLED_DAY_CORRUPTIONS[name]])
+    assert name in found, found
+    assert all(found[name])
+
+
 WATER_BILLS = "biller,account,holder,bill_no,period,amount,late_fee,due_date\n"
 
 
@@ -312,7 +337,7 @@ async def test_a_branch_day_settled_to_one_payee_is_refused_to_another_by_the_da
     async with engine.begin() as conn:  # the day's row lost: the check says so
         await conn.execute(text("DELETE FROM settlement_branch_days"))
     async with engine.connect() as conn:
-        found = {r.check.name: r.violations for r in await run_checks(conn) if not r.passed}
+        found = {r.check.name: r.violations for r in await check_books(conn) if not r.passed}
     assert found == {
         "branch_days_settled_once": [
             f"branch {payees['SZWATER_FT']} on {DAY}: its line is in the settlement of"

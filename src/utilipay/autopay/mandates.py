@@ -57,7 +57,7 @@ def _check_cap(biller: Biller, cap: int) -> int:
     return cap
 
 
-_PREPAID = text("SELECT 1 FROM prepaid_accounts WHERE biller_id = :b AND account_no = :a")
+_PREPAID = text("SELECT 1 FROM prepaid_balances WHERE biller_id = :b AND account_no = :a")
 
 
 async def _check_topup(

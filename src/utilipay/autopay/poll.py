@@ -56,7 +56,7 @@ _RECORD = text(
         ON CONFLICT DO NOTHING
         RETURNING *
     )
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT biller_id, 'bill.issued', bill_no,
            jsonb_build_object('biller', CAST(:biller AS text), 'account_no', account_no,
                               'bill_no', bill_no, 'period', period, 'amount', amount,

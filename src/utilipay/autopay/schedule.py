@@ -23,7 +23,7 @@ _SCHEDULE = text(
         SELECT m.biller_id, m.id AS mandate_id, m.channel_id, m.payer, m.account_no, m.cap,
                b.bill_no, b.amount + b.late_fee AS total, b.issued_at
           FROM mandates m
-          JOIN bills b ON b.biller_id = m.biller_id AND b.account_no = m.account_no
+          JOIN billing_bills b ON b.biller_id = m.biller_id AND b.account_no = m.account_no
          WHERE m.status = 'ACTIVE' AND b.status = 'UNPAID' AND b.issued_at > m.signed_at
         UNION ALL
         SELECT m.biller_id, m.id, m.channel_id, m.payer, m.account_no, m.cap,
@@ -36,7 +36,7 @@ _SCHEDULE = text(
     windows AS MATERIALIZED (
         SELECT t.issued_at, t.debit_notice_s, w.planned_at, w.deadline
           FROM (SELECT DISTINCT c.issued_at, bl.debit_notice_s
-                  FROM candidates c JOIN billers bl ON bl.id = c.biller_id) t
+                  FROM candidates c JOIN billers_directory bl ON bl.id = c.biller_id) t
          CROSS JOIN LATERAL autopay_window(t.issued_at, t.debit_notice_s) w
     ),
     new_debits AS (
@@ -52,7 +52,7 @@ _SCHEDULE = text(
                :now,
                CASE WHEN c.total > c.cap THEN CAST(:now AS timestamptz) END
           FROM candidates c
-          JOIN billers bl ON bl.id = c.biller_id
+          JOIN billers_directory bl ON bl.id = c.biller_id
           JOIN windows w ON w.issued_at = c.issued_at AND w.debit_notice_s = bl.debit_notice_s
          WHERE NOT EXISTS (SELECT 1 FROM debits d
                             WHERE d.biller_id = c.biller_id AND d.bill_nos[1] = c.bill_no
@@ -61,7 +61,7 @@ _SCHEDULE = text(
         RETURNING *
     ),
     events AS (
-        INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+        INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
         SELECT n.biller_id,
                CASE n.status WHEN 'SKIPPED' THEN 'debit.skipped' ELSE 'debit.scheduled' END,
                n.id, debit_event(n) || jsonb_build_object('cap', m.cap), :now

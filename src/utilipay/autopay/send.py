@@ -64,16 +64,15 @@ _DUE = text(
 _PAID_OTHERWISE = text(
     """
     WITH own AS (SELECT id FROM order_payment(:c, :d))
-    SELECT EXISTS (SELECT 1 FROM bills WHERE biller_id = :b AND bill_no = ANY (:bills)
+    SELECT EXISTS (SELECT 1 FROM billing_bills WHERE biller_id = :b AND bill_no = ANY (:bills)
                      AND status = 'PAID' AND payment_id IS DISTINCT FROM (SELECT id FROM own))
-        OR EXISTS (SELECT 1 FROM bill_claims WHERE biller_id = :b AND bill_no = ANY (:bills)
-                     AND released_at IS NULL
+        OR EXISTS (SELECT 1 FROM claims_held WHERE biller_id = :b AND bill_no = ANY (:bills)
                      AND payment_id IS DISTINCT FROM (SELECT id FROM own))
     """
 )
 _ANNOUNCE = text(
     """
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT biller_id, :event_type, id, debit_event(d) || CAST(:extra AS jsonb), :now
       FROM debits d WHERE biller_id = :b AND id = :d
     """
@@ -108,7 +107,7 @@ HOURS = {
 # A top-up is for one low-balance episode: it is moot once the payer topped up by hand.
 _TOPPED_UP = text(
     """
-    SELECT state = 'NORMAL' OR episode <> :episode FROM prepaid_accounts
+    SELECT state = 'NORMAL' OR episode <> :episode FROM prepaid_balances
      WHERE biller_id = :b AND account_no = :a
     """
 )

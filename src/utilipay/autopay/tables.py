@@ -1,3 +1,12 @@
+"""Auto-pay's tables: mandates, the bills polls observe, debits and their attempts.
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``autopay_mandates``, ``autopay_debits`` and ``autopay_observed_bills``: for notify
+  (a debit's message: the mandate's cap and sources, the bill's due date).
+- ``autopay_open_debits``: the debits still to send, for metrics.
+"""
+
 from __future__ import annotations
 
 from sqlalchemy import (

@@ -28,7 +28,7 @@ _SCHEDULE = text(
         SELECT m.biller_id, 'D' || lpad(nextval('debit_seq')::text, 12, '0'), m.id,
                m.channel_id, m.payer, m.account_no, 'prepaid_topup', '{}', m.topup_amount,
                'SCHEDULED', :now, :planned, :deadline, :planned, pa.episode, :now
-          FROM prepaid_accounts pa
+          FROM prepaid_balances pa
           JOIN mandates m ON m.biller_id = pa.biller_id AND m.account_no = pa.account_no
          WHERE pa.state <> 'NORMAL' AND m.status = 'ACTIVE' AND m.topup_amount IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM debits d
@@ -37,11 +37,11 @@ _SCHEDULE = text(
         ON CONFLICT DO NOTHING
         RETURNING *
     )
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT n.biller_id, 'debit.scheduled', n.id,
            debit_event(n) || jsonb_build_object('balance', pa.balance, 'state', pa.state), :now
       FROM new_debits n
-      JOIN prepaid_accounts pa ON pa.biller_id = n.biller_id AND pa.account_no = n.account_no
+      JOIN prepaid_balances pa ON pa.biller_id = n.biller_id AND pa.account_no = n.account_no
     """
 )
 

@@ -10,16 +10,16 @@ from utilipay.billers.connection import RemoteConnection
 from utilipay.billers.rules import AccountRule
 from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
 from utilipay.billers.tables import biller_connections, billers
-from utilipay.ledger.tables import ledger_accounts
+from utilipay.ledger.accounts import chart
 
 _CONNECTION = [c.label(f"conn_{c.name}") for c in biller_connections.c if c.name != "biller_id"]
 _SELECT = (
-    select(billers, ledger_accounts.c.id.label("payable_account_id"), *_CONNECTION)
+    select(billers, chart.c.id.label("payable_account_id"), *_CONNECTION)
     .join(
-        ledger_accounts,
+        chart,
         and_(
-            ledger_accounts.c.biller_id == billers.c.id,
-            ledger_accounts.c.kind == "BILLER_PAYABLE",
+            chart.c.biller_id == billers.c.id,
+            chart.c.kind == "BILLER_PAYABLE",
         ),
     )
     .outerjoin(biller_connections, biller_connections.c.biller_id == billers.c.id)
@@ -114,6 +114,14 @@ async def update_connection(conn: AsyncConnection, biller_id: int, **values: Any
         .where(biller_connections.c.biller_id == biller_id)
         .values(**values)
     )
+
+
+async def billing_terms(conn: AsyncConnection, biller_id: int, *, lock: bool = False) -> Any:
+    """What the hub's bill run needs of a biller: ``bill_due_days`` (a run's bills are due
+    that many days after it) and ``currency``; ``lock`` holds the biller until the
+    transaction ends (a change of the due days)."""
+    query = select(billers.c.bill_due_days, billers.c.currency).where(billers.c.id == biller_id)
+    return (await conn.execute(query.with_for_update() if lock else query)).one()
 
 
 async def update_biller(conn: AsyncConnection, biller_id: int, **values: Any) -> None:

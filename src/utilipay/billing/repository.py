@@ -70,6 +70,15 @@ async def accounts_by_no(
     return found
 
 
+async def bill_by_no(conn: AsyncConnection, biller_id: int, bill_no: str) -> Any | None:
+    """A bill's row, every column (its status and payment too), or None."""
+    return (
+        await conn.execute(
+            select(bills).where(bills.c.biller_id == biller_id, bills.c.bill_no == bill_no)
+        )
+    ).one_or_none()
+
+
 async def bills_by_no(
     conn: AsyncConnection, keys: Sequence[tuple[int, str]]
 ) -> dict[tuple[int, str], Bill]:

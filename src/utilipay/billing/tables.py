@@ -1,3 +1,17 @@
+"""The hosted billers' tables: ``customer_accounts`` and their ``bills``.
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``billing_accounts``: each customer account's holder, class and contacts. For
+  notify, prepaid (enrolment, accrual) and the bill run.
+- ``billing_bills``: every hosted bill. For auto-pay, notify's reminders and params,
+  the bill run and the ledger's checks.
+- ``billing_issue`` (for writing): the bill run issues its bills through it; only unpaid
+  bills with no payment get in (``WITH CHECK OPTION``).
+- in Python, ``repository``: ``account``, ``bill_by_no``, ``unpaid_bills``… (readings
+  opens accounts through ``insert_accounts``).
+"""
+
 from __future__ import annotations
 
 from sqlalchemy import (

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers_repo
-from utilipay.billing.tables import bills
+from utilipay.billing import repository as billing_repo
 from utilipay.billruns.tables import bill_lines, bill_usage
 from utilipay.errors import DomainError, ErrorCode
 
@@ -93,11 +93,7 @@ async def bill_detail(conn: AsyncConnection, biller_code: str, bill_no: str) -> 
     biller = await billers_repo.by_code(conn, biller_code)
     if biller is None:
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"biller {biller_code} not found")
-    bill = (
-        await conn.execute(
-            select(bills).where(bills.c.biller_id == biller.id, bills.c.bill_no == bill_no)
-        )
-    ).one_or_none()
+    bill = await billing_repo.bill_by_no(conn, biller.id, bill_no)
     if bill is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"{biller_code} has no bill {bill_no}")
     usage = await conn.execute(

@@ -39,12 +39,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.service import record
+from utilipay.billers import repository as billers_repo
 from utilipay.billers import service as billers_service
-from utilipay.billers.tables import billers
 from utilipay.billruns import sql as run_sql
 from utilipay.billruns.tables import billing_runs
 from utilipay.clock import SHANGHAI, Clock, business_date
@@ -151,11 +151,7 @@ async def run_billing(
     day = business_date(clock.now())
     _check_ended(month, day)
     await conn.execute(run_sql.LOCK, {"b": found.id})
-    terms = (
-        await conn.execute(
-            select(billers.c.bill_due_days, billers.c.currency).where(billers.c.id == found.id)
-        )
-    ).one()
+    terms = await billers_repo.billing_terms(conn, found.id)
     due = day + timedelta(days=terms.bill_due_days)
     now = clock.now()
     run_id = (
@@ -233,15 +229,9 @@ async def set_due_days(
             ErrorCode.MALFORMED_REQUEST,
             f"due days {days} must be {MIN_DUE_DAYS}..{MAX_DUE_DAYS}",
         )
-    was: int = (
-        await conn.execute(
-            select(billers.c.bill_due_days).where(billers.c.id == found.id).with_for_update()
-        )
-    ).scalar_one()
+    was: int = (await billers_repo.billing_terms(conn, found.id, lock=True)).bill_due_days
     if was != days:
-        await conn.execute(
-            update(billers).where(billers.c.id == found.id).values(bill_due_days=days)
-        )
+        await billers_repo.update_biller(conn, found.id, bill_due_days=days)
         await record(
             conn, clock, actor=actor, action="billing.due_days", object_type="biller",
             object_id=found.code, details={"from": was, "to": days},

@@ -79,10 +79,10 @@ VERSIONS = _sql(
     SELECT c.customer_class, g.day::date AS day, v.id AS version, v.tariff_code,
            v.fixed_monthly, v.peak_price IS NOT NULL AS tou,
            tariff_band_start(v.band_period, :d0) AS band_start
-      FROM (SELECT DISTINCT customer_class FROM customer_accounts WHERE biller_id = :b) c
+      FROM (SELECT DISTINCT customer_class FROM billing_accounts WHERE biller_id = :b) c
      CROSS JOIN generate_series(CAST(:d0 AS timestamp), CAST(:d1 AS timestamp),
                                 interval '1 day') AS g(day)
-      LEFT JOIN tariff_versions v
+      LEFT JOIN tariffs_versions v
              ON v.id = tariff_version_for(:b, c.customer_class, g.day::date)
     """
 )
@@ -113,9 +113,9 @@ SEGMENTS = _sql(
                sum(u.quantity) FILTER (WHERE u.register = 'valley') AS valley,
                bool_and(u.register <> 'total') AS by_register,
                bool_or(u.estimated) AS estimated
-          FROM daily_usage u
+          FROM readings_daily_usage u
          CROSS JOIN stretches s
-          LEFT JOIN prepaid_accounts pa
+          LEFT JOIN prepaid_balances pa
                  ON pa.biller_id = u.biller_id AND pa.account_no = u.account_no
          WHERE u.biller_id = :b AND u.day BETWEEN :d0 AND :d1
            AND (pa.accrue_from IS NULL OR u.day < pa.accrue_from)
@@ -129,7 +129,7 @@ SEGMENTS = _sql(
                sum(r.flat) AS flat, sum(r.valley) AS valley,
                bool_and(r.by_register) AS by_register, bool_or(r.estimated) AS estimated
           FROM read r
-          JOIN customer_accounts ca ON ca.biller_id = :b AND ca.account_no = r.account_no
+          JOIN billing_accounts ca ON ca.biller_id = :b AND ca.account_no = r.account_no
           JOIN run_versions rv ON rv.customer_class = ca.customer_class AND rv.day = r.first_day
          GROUP BY r.account_no, rv.version, rv.tariff_code, rv.band_start, rv.tou,
                   rv.fixed_monthly, r.prepaid_from
@@ -178,7 +178,7 @@ ACCOUNTS = _sql(
                CASE WHEN bool_or(removed_at IS NULL) THEN :d1
                     ELSE least(:d1, (max(removed_at) AT TIME ZONE 'Asia/Shanghai'
                                      - interval '1 microsecond')::date) END AS svc_to
-          FROM meters
+          FROM readings_meters
          WHERE biller_id = :b AND installed_at < :end_at
            AND (removed_at IS NULL OR removed_at > :start_at)
          GROUP BY account_no
@@ -213,7 +213,7 @@ ACCOUNTS = _sql(
                 || CASE WHEN j.account_no ~ '^[A-Za-z0-9_.-]{1,56}$' THEN j.account_no
                         -- a bill number a channel can send (channel-api.md), still one
                         ELSE left(md5(j.account_no), 20) END AS bill_no,
-           CASE WHEN EXISTS (SELECT 1 FROM bills bl WHERE bl.biller_id = :b
+           CASE WHEN EXISTS (SELECT 1 FROM billing_bills bl WHERE bl.biller_id = :b
                                 AND bl.account_no = j.account_no AND bl.period = :p)
                   OR EXISTS (SELECT 1 FROM bill_usage bu WHERE bu.biller_id = :b
                                 AND bu.account_no = j.account_no AND bu.period = :p)
@@ -230,18 +230,18 @@ ACCOUNTS = _sql(
 # Metered accounts with no usage at all in the period (not prepaid for it, not billed).
 UNREAD = _sql(
     """
-    SELECT count(DISTINCT m.account_no) FROM meters m
+    SELECT count(DISTINCT m.account_no) FROM readings_meters m
      WHERE m.biller_id = :b AND m.installed_at < :end_at
        AND (m.removed_at IS NULL OR m.removed_at > :start_at)
        AND NOT EXISTS (SELECT 1 FROM run_segments s WHERE s.account_no = m.account_no)
-       AND NOT EXISTS (SELECT 1 FROM prepaid_accounts pa WHERE pa.biller_id = :b
+       AND NOT EXISTS (SELECT 1 FROM prepaid_balances pa WHERE pa.biller_id = :b
                           AND pa.account_no = m.account_no AND pa.accrue_from <= :d0)
-       AND NOT EXISTS (SELECT 1 FROM bills bl WHERE bl.biller_id = :b
+       AND NOT EXISTS (SELECT 1 FROM billing_bills bl WHERE bl.biller_id = :b
                           AND bl.account_no = m.account_no AND bl.period = :p)
     """
 )
 
-PREPAID = _sql("SELECT count(*) FROM prepaid_accounts WHERE biller_id = :b AND accrue_from <= :d0")
+PREPAID = _sql("SELECT count(*) FROM prepaid_balances WHERE biller_id = :b AND accrue_from <= :d0")
 
 ISSUED_TABLE = text(
     "CREATE TEMP TABLE run_issued (account_no text, bill_no text, amount bigint) ON COMMIT DROP"
@@ -250,8 +250,8 @@ ISSUED_TABLE = text(
 BILLS = _sql(
     """
     WITH issued AS (
-        INSERT INTO bills (biller_id, bill_no, account_no, period, amount, late_fee, currency,
-                           due_date, status, issued_at)
+        INSERT INTO billing_issue (biller_id, bill_no, account_no, period, amount, late_fee,
+                                   currency, due_date, status, issued_at)
         SELECT :b, bill_no, account_no, :p, amount, 0, :currency, :due, 'UNPAID', :now
           FROM run_accounts WHERE outcome = 'issued'
          ORDER BY bill_no
@@ -309,7 +309,7 @@ LINES = _sql(
                NULL::numeric AS to_units, r.units, r.price, 100 * r.price * r.units AS exact_fen
           FROM run_segments s
           JOIN run_issued i ON i.account_no = s.account_no
-          JOIN tariff_versions v ON v.id = s.version
+          JOIN tariffs_versions v ON v.id = s.version
          CROSS JOIN LATERAL (VALUES (1, 'peak', v.peak_price, coalesce(s.peak, 0)),
                                     (2, 'flat', v.flat_price, coalesce(s.flat, 0)),
                                     (3, 'valley', v.valley_price, coalesce(s.valley, 0)))
@@ -321,7 +321,7 @@ LINES = _sql(
                100 * b.price * (x.high - x.low)
           FROM run_segments s
           JOIN run_issued i ON i.account_no = s.account_no
-          JOIN tariff_blocks b ON b.version_id = s.version
+          JOIN tariffs_blocks b ON b.version_id = s.version
          CROSS JOIN LATERAL (
              -- least() ignores a NULL upper bound: the open-ended band takes all the rest
              SELECT greatest(s.used_before, b.lower_bound) AS low,
@@ -339,7 +339,7 @@ LINES = _sql(
 # The same event, with the same payload, as a bill import emits (billing/service.py).
 EVENTS = _sql(
     """
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT :b, 'bill.issued', bill_no,
            jsonb_build_object('biller', :code, 'account_no', account_no, 'bill_no', bill_no,
                               'period', :p, 'amount', amount, 'late_fee', 0,

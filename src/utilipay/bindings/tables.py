@@ -1,3 +1,12 @@
+"""The payers' bindings of biller accounts (户号绑定).
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``bindings_live``: the bindings not deleted. For notify (the payers bound to an
+  account).
+- in Python, ``service.live_binding`` (auto-pay, prepaid).
+"""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, Table, Text

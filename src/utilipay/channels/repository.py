@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.channels.schemas import Channel, ChannelStatus
 from utilipay.channels.tables import channel_nonces, channels
-from utilipay.ledger.tables import ledger_accounts
+from utilipay.ledger.accounts import chart
 
-_SELECT = select(channels, ledger_accounts.c.id.label("receivable_account_id")).join(
-    ledger_accounts,
+_SELECT = select(channels, chart.c.id.label("receivable_account_id")).join(
+    chart,
     and_(
-        ledger_accounts.c.channel_id == channels.c.id,
-        ledger_accounts.c.kind == "CHANNEL_RECEIVABLE",
+        chart.c.channel_id == channels.c.id,
+        chart.c.kind == "CHANNEL_RECEIVABLE",
     ),
 )
 

@@ -1,3 +1,13 @@
+"""The channels' tables: ``channels`` (their secrets sealed) and ``channel_nonces``.
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``channels_directory``: each channel's id, code, name, status and webhook URL, never
+  its secrets. For recon, the payments' exceptions queue, statements and the ledger's
+  checks.
+- in Python, ``repository``: ``by_code``, ``all_channels`` (settlement).
+"""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Identity, Integer, Table, Text

@@ -1,4 +1,9 @@
-"""A claim row per bill of a remote biller in a live hub payment (unique while live)."""
+"""A claim row per bill of a remote biller in a live hub payment (unique while live).
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``claims_held``: the claims still held. For auto-pay (a bill paid by another payment).
+"""
 
 from __future__ import annotations
 

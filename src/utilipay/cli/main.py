@@ -45,10 +45,11 @@ from utilipay.cli.tokens import tokens_app
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
 from utilipay.errors import DomainError
-from utilipay.ledger.check import CheckResult, run_checks
+from utilipay.ledger.check import CheckResult
 from utilipay.ledger.service import balances
 from utilipay.logs import configure_logging
 from utilipay.money import format_yuan
+from utilipay.runtime.books import check_books
 from utilipay.runtime.sample import seed
 
 app = typer.Typer(
@@ -119,7 +120,7 @@ def bills_import(file: Path) -> None:
 @app.command("check")
 def check(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Prove the books; exit 1 and name every violation if they do not hold."""
-    results: list[CheckResult] = run_in_transaction(run_checks)
+    results: list[CheckResult] = run_in_transaction(check_books)
     failed = [r for r in results if not r.passed]
     if as_json:
         console.print_json(

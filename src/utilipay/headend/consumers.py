@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import FrozenClock
@@ -33,9 +32,9 @@ from utilipay.headend.commands import decide
 from utilipay.headend.config import head_end_of
 from utilipay.headend.wire import Action
 from utilipay.outbox.dispatch import Consumer
+from utilipay.prepaid import service as prepaid_service
 from utilipay.prepaid.rules import State
-from utilipay.prepaid.tables import prepaid_accounts
-from utilipay.readings.tables import meters
+from utilipay.readings import repository as readings_repo
 
 log = structlog.get_logger(__name__)
 
@@ -65,34 +64,6 @@ RULES: dict[str, SupplyRule] = {
 }
 
 
-async def _installed_meters(
-    conn: AsyncConnection, biller_id: int, account_no: str, now: datetime
-) -> list[str]:
-    query = (
-        select(meters.c.meter_id)
-        .where(
-            meters.c.biller_id == biller_id,
-            meters.c.account_no == account_no,
-            meters.c.installed_at <= now,
-            meters.c.removed_at.is_(None) | (meters.c.removed_at > now),
-        )
-        .order_by(meters.c.meter_id)  # sequences are locked in one order: no deadlock
-    )
-    return list((await conn.execute(query)).scalars())
-
-
-async def _locked_account(conn: AsyncConnection, biller_id: int, account_no: str) -> Any:
-    query = (
-        select(prepaid_accounts.c.state, prepaid_accounts.c.cuts)
-        .where(
-            prepaid_accounts.c.biller_id == biller_id,
-            prepaid_accounts.c.account_no == account_no,
-        )
-        .with_for_update()
-    )
-    return (await conn.execute(query)).first()
-
-
 class SupplyCommands:
     """One prepaid event type → a command per installed meter, if still warranted."""
 
@@ -110,13 +81,15 @@ class SupplyCommands:
         if await head_end_of(conn, event.biller_id) is None:
             skip.info("headend.none")  # the utility switches supply by hand
             return
-        account = await _locked_account(conn, event.biller_id, account_no)
+        account = await prepaid_service.supply_state(conn, event.biller_id, account_no)
         if account is None or not self._rule.warranted(account.state, account.cuts, cuts):
             state = (account.state, account.cuts) if account else None
             skip.info("headend.not_warranted", now=state, event_cuts=cuts)
             return
         clock = FrozenClock(now)
-        for meter_id in await _installed_meters(conn, event.biller_id, account_no, now):
+        for meter_id in await readings_repo.installed_meters(
+            conn, event.biller_id, account_no, now
+        ):
             await decide(
                 conn,
                 clock,

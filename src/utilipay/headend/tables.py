@@ -1,4 +1,10 @@
-"""The tables of this package (migration 0010 creates them, with their checks and indexes)."""
+"""The tables of this package (migration 0010 creates them, with their checks and indexes).
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``headend_pending_commands``: the meter commands still being tried (and since when
+  overdue), for metrics.
+"""
 
 from __future__ import annotations
 

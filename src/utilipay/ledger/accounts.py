@@ -18,12 +18,24 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import insert, select
+from sqlalchemy import Integer, Text, column, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import Clock
 from utilipay.ledger.tables import ledger_accounts
 from utilipay.money import CNY
+
+# The chart as other areas read it (the view ``ledger_chart``, migration 0024): a biller's
+# payable, a channel's receivable… by kind and owner.
+chart = table(
+    "ledger_chart",
+    column("id", Integer),
+    column("code", Text),
+    column("kind", Text),
+    column("biller_id", Integer),
+    column("channel_id", Integer),
+    column("currency", Text),
+)
 
 
 class AccountKind(StrEnum):

@@ -1,3 +1,16 @@
+"""The ledger's tables: the chart of accounts, journal entries and their postings.
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``ledger_chart``: the chart of accounts, each account's kind and owner. Billers and
+  channels find their payable and receivable through it (``accounts.chart``),
+  settlement the billers' payables.
+- ``ledger_movements``: every posting with its entry's kind, payment and time. For
+  notify (a prepaid balance as of an instant) and settlement (a day's prepaid accruals).
+- postings are the ledger's to write: payments, prepaid and settlement still insert
+  theirs until the ledger's posting function lands (i10-sql).
+"""
+
 from __future__ import annotations
 
 from sqlalchemy import (

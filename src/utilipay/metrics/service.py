@@ -24,25 +24,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.channels.ratelimit import FailedAuthentications
 
-# queue -> (table and the condition of an open item, the column that dates an item)
+# queue -> (the owner's view of its open items, the column that dates an item); each view
+# is one table's partial index of open work (migration 0024), so a scrape never reads history
 QUEUES: dict[str, tuple[str, str]] = {
-    "outbox": ("outbox_events WHERE dispatched_at IS NULL", "occurred_at"),
-    "webhooks": ("webhook_deliveries WHERE status = 'PENDING'", "created_at"),
-    "notifications": ("notifications WHERE status = 'PENDING'", "created_at"),
-    "debits": ("debits WHERE status IN ('SCHEDULED', 'SENT')", "created_at"),
-    "meter_commands": ("meter_commands WHERE next_attempt_at IS NOT NULL", "decided_at"),
+    "outbox": ("outbox_pending", "occurred_at"),
+    "webhooks": ("webhooks_pending", "created_at"),
+    "notifications": ("notify_pending", "created_at"),
+    "debits": ("autopay_open_debits", "created_at"),
+    "meter_commands": ("headend_pending_commands", "decided_at"),
     # a payer who topped up and still has no supply: past the give-up time, still tried
     "meter_reconnects_overdue": (
-        "meter_commands WHERE next_attempt_at IS NOT NULL AND overdue_at IS NOT NULL",
+        "headend_pending_commands WHERE overdue_at IS NOT NULL",
         "decided_at",
     ),
     # one queue for people: reversals not completed and the breaks recon left for a person
-    "exceptions": ("payment_exceptions WHERE resolved_at IS NULL", "opened_at"),
-    "payouts": ("payouts WHERE status <> 'CONFIRMED'", "created_at"),
-    "recon_corrections": (
-        "recon_corrections c JOIN recon_runs r ON r.id = c.run_id WHERE c.status <> 'APPLIED'",
-        "r.finished_at",
-    ),
+    "exceptions": ("payments_open_exceptions", "opened_at"),
+    "payouts": ("settlement_open_payouts", "created_at"),
+    "recon_corrections": ("recon_open_corrections", "run_finished_at"),
 }
 
 
@@ -55,7 +53,7 @@ _QUEUES_SQL = "\nUNION ALL\n".join(_queue_sql(name, *how) for name, how in QUEUE
 _UNRESOLVED_SQL = """
 SELECT b.code AS biller, count(*) AS items,
        coalesce(extract(epoch FROM :now - min(p.created_at)), 0) AS oldest
-  FROM payments p JOIN billers b ON b.id = p.biller_id
+  FROM payments_orders p JOIN billers_directory b ON b.id = p.biller_id
  WHERE p.status = 'PROCESSING'
  GROUP BY b.code ORDER BY b.code
 """

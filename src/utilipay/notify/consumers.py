@@ -36,7 +36,7 @@ Wanted = Callable[[AsyncConnection, Any], Awaitable[bool]]
 # An auto-pay's payment has the debit's id as its order id (autopay/send.py); the payer
 # hears of it once, as ``autopay.succeeded`` with its receipt, not also as a receipt.
 _AUTOPAY_PAYMENT = text(
-    "SELECT EXISTS (SELECT 1 FROM debits"
+    "SELECT EXISTS (SELECT 1 FROM autopay_debits"
     " WHERE biller_id = :biller_id AND id = :order_id AND channel_id = :channel_id)"
 )
 

@@ -29,16 +29,16 @@ AUTOPAY: Final = "autopay"
 TOPUP: Final = "prepaid_topup"
 
 _MANDATE = text(
-    "SELECT cap, funding_sources FROM mandates WHERE biller_id = :biller_id AND id = :id"
+    "SELECT cap, funding_sources FROM autopay_mandates WHERE biller_id = :biller_id AND id = :id"
 )
 # Hosted bills are the hub's; a remote biller's are known from the mandate's polls.
 _DUE_DATE = text(
     """
     SELECT to_char(min(due_date), 'YYYY-MM-DD') FROM (
-        SELECT due_date FROM bills
+        SELECT due_date FROM billing_bills
          WHERE biller_id = :biller_id AND bill_no = ANY (CAST(:bill_nos AS text[]))
         UNION ALL
-        SELECT due_date FROM observed_bills
+        SELECT due_date FROM autopay_observed_bills
          WHERE biller_id = :biller_id AND bill_no = ANY (CAST(:bill_nos AS text[]))
     ) AS found
     """
@@ -47,15 +47,13 @@ _DUE_DATE = text(
 # the account's cached balance: a debit's notice is queued after the debit may have landed.
 _BALANCE_AT = text(
     """
-    SELECT (SELECT CAST(-coalesce(sum(p.amount), 0) AS bigint)
-              FROM postings p
-              JOIN journal_entries e ON e.biller_id = p.biller_id AND e.id = p.entry_id
-             WHERE p.account_id = pa.ledger_account_id AND e.created_at <= :at)
-      FROM prepaid_accounts pa
+    SELECT (SELECT CAST(-coalesce(sum(m.amount), 0) AS bigint) FROM ledger_movements m
+             WHERE m.account_id = pa.ledger_account_id AND m.created_at <= :at)
+      FROM prepaid_balances pa
      WHERE pa.biller_id = :biller_id AND pa.account_no = :account_no
     """
 )
-_CUT_GRACE = text("SELECT prepaid_cut_grace_s FROM billers WHERE id = :biller_id")
+_CUT_GRACE = text("SELECT prepaid_cut_grace_s FROM billers_directory WHERE id = :biller_id")
 
 
 def _pick(payload: Mapping[str, Any], *keys: str) -> dict[str, Any]:

@@ -25,20 +25,21 @@ ChannelById = Callable[[int], Channel | None]
 _ACCOUNT = text(
     """
     SELECT b.code, b.name, b.category, a.phone, a.email, a.language
-      FROM billers b
-      LEFT JOIN customer_accounts a ON a.biller_id = b.id AND a.account_no = :account_no
+      FROM billers_directory b
+      LEFT JOIN billing_accounts a ON a.biller_id = b.id AND a.account_no = :account_no
      WHERE b.id = :biller_id
     """
 )
 _BOUND_PAYERS = text(
     """
-    SELECT DISTINCT channel_id, payer FROM bindings
-     WHERE biller_id = :biller_id AND account_no = :account_no AND deleted_at IS NULL
+    SELECT DISTINCT channel_id, payer FROM bindings_live
+     WHERE biller_id = :biller_id AND account_no = :account_no
      ORDER BY channel_id, payer
     """
 )
 _PAYMENT_PAYER = text(
-    "SELECT channel_id, payer FROM payments WHERE biller_id = :biller_id AND id = :payment_id"
+    "SELECT channel_id, payer FROM payments_orders"
+    " WHERE biller_id = :biller_id AND id = :payment_id"
 )
 
 

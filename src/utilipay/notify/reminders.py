@@ -22,12 +22,12 @@ _REMIND = text(
     WITH reminded AS (
         INSERT INTO bill_reminders (biller_id, bill_no, days_before, created_at)
         SELECT b.biller_id, b.bill_no, :days_before, :now
-          FROM bills b JOIN billers r ON r.id = b.biller_id
+          FROM billing_bills b JOIN billers_directory r ON r.id = b.biller_id
          WHERE b.due_date = :due_date AND b.status = 'UNPAID' AND r.status = 'ACTIVE'
         ON CONFLICT DO NOTHING
         RETURNING biller_id, bill_no
     )
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT b.biller_id, 'bill.due_soon', b.bill_no,
            jsonb_build_object(
                'biller', r.code, 'account_no', b.account_no, 'bill_no', b.bill_no,
@@ -35,7 +35,8 @@ _REMIND = text(
                'due_date', to_char(b.due_date, 'YYYY-MM-DD'),
                'days_left', CAST(:days_before AS integer)),
            :now
-      FROM reminded JOIN bills b USING (biller_id, bill_no) JOIN billers r ON r.id = b.biller_id
+      FROM reminded JOIN billing_bills b USING (biller_id, bill_no)
+      JOIN billers_directory r ON r.id = b.biller_id
      ORDER BY b.biller_id, b.bill_no
     """
 )

@@ -1,3 +1,11 @@
+"""The notifications' tables: a message per event and recipient, its attempts, the
+bill reminders announced.
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``notify_pending``: the messages still pending, for metrics.
+"""
+
 from __future__ import annotations
 
 from sqlalchemy import (

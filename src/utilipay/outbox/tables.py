@@ -1,3 +1,14 @@
+"""The outbox: the platform's event log, written in the transaction of what it tells.
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``outbox_emit`` (for writing): every area's SQL appends its events through it (a
+  simple view: a set-based statement costs what the table costs); Python through
+  ``service.emit``. Only the hosted payment's PL/pgSQL still inserts into the table
+  (moving to .sql files: i10-sql).
+- ``outbox_pending``: the events not dispatched yet, for metrics.
+"""
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Integer, Table, Text

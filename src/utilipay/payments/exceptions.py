@@ -30,7 +30,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
@@ -72,6 +73,59 @@ REFERENCES = {R.REFUNDED: "the channel's refund reference", R.BOOKED_LATE: "the 
 
 
 @dataclass(frozen=True, slots=True)
+class Break:
+    """A break a reconciliation run leaves for a person (``recon/actions.py``)."""
+
+    kind: Kind
+    biller_id: int | None
+    payment_id: str | None
+    channel_code: str | None
+    order_id: str | None
+    run_id: int
+    item_no: int
+    evidence: dict[str, Any]  # the run's, with the channel's statement line spelt out
+    reason: str
+
+
+_QUEUE = text(
+    """
+    INSERT INTO payment_exceptions (kind, biller_id, payment_id, channel_code, order_id, run_id,
+                                    item_no, evidence, reason, opened_at)
+    VALUES (:kind, :biller_id, :payment_id, :channel_code, :order_id, :run_id, :item_no,
+            :evidence, :reason, :now)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+    """
+).bindparams(bindparam("evidence", type_=JSONB(none_as_null=True)))
+# The queue's item for the same payment, or the same channel order without one: open,
+# or resolved for the same kind of break (a person has dealt with it already).
+_QUEUED = text(
+    """
+    SELECT id, resolution, resolved_by FROM payment_exceptions
+     WHERE (payment_id = :payment OR (payment_id IS NULL AND :payment IS NULL
+                                      AND channel_code = :channel AND order_id = :order))
+       AND (resolved_at IS NULL OR kind = :kind)
+     ORDER BY resolved_at NULLS FIRST, id DESC LIMIT 1
+    """
+)
+
+
+async def queue_break(conn: AsyncConnection, found: Break, now: datetime) -> int | None:
+    """The break's new item; None when the payment or the order already has an open one."""
+    values = {**{f: getattr(found, f) for f in Break.__slots__}, "now": now}
+    return (await conn.execute(_QUEUE, values)).scalar_one_or_none()
+
+
+async def queued_for(
+    conn: AsyncConnection, payment_id: str | None, channel_code: str | None,
+    order_id: str | None, kind: Kind,
+) -> Any | None:  # fmt: skip
+    """The item that stands for this break already (``id``, ``resolution``, ``resolved_by``)."""
+    key = {"payment": payment_id, "channel": channel_code, "order": order_id, "kind": kind}
+    return (await conn.execute(_QUEUED, key)).first()
+
+
+@dataclass(frozen=True, slots=True)
 class OpenException:
     id: int
     kind: Kind
@@ -100,7 +154,7 @@ _LIST = text(
            e.reason, e.opened_at, e.evidence
       FROM payment_exceptions e
       LEFT JOIN payments p ON p.biller_id = e.biller_id AND p.id = e.payment_id
-      LEFT JOIN channels c ON c.id = p.channel_id
+      LEFT JOIN channels_directory c ON c.id = p.channel_id
      WHERE e.resolved_at IS NULL AND (CAST(:kind AS text) IS NULL OR e.kind = :kind)
      ORDER BY e.opened_at, e.id
     """
@@ -223,7 +277,7 @@ _BOOKING = text(
     SELECT p.id, p.status, p.amount, c.code AS channel,
            (SELECT e.id FROM payment_exceptions e
              WHERE e.resolution = 'BOOKED_LATE' AND e.reference = p.id) AS books
-      FROM payments p JOIN channels c ON c.id = p.channel_id
+      FROM payments p JOIN channels_directory c ON c.id = p.channel_id
      WHERE p.id = :id
     """
 )

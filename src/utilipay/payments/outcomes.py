@@ -61,7 +61,7 @@ _FAIL = text(
 
 _ANNOUNCE = text(
     """
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT biller_id, :event_type, id, payment_event(p), :now
       FROM payments p WHERE biller_id = :biller_id AND id = :id
     """

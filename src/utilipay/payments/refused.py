@@ -29,7 +29,7 @@ _RECORD = text(
           FROM claimed
         RETURNING *
     )
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT f.biller_id, 'payment.failed', f.id, payment_event(f), :now FROM failed f
     RETURNING aggregate_id
     """

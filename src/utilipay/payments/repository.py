@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import BillerCode
@@ -39,3 +40,20 @@ async def by_order(conn: AsyncConnection, channel_id: int, order_id: str) -> Any
     """Through the order's own key (payment_orders, migration 0022), whatever its biller."""
     query = text("SELECT * FROM order_payment(:channel_id, :order_id)")
     return (await conn.execute(query, {"channel_id": channel_id, "order_id": order_id})).first()
+
+
+async def resolve_now(
+    conn: AsyncConnection, biller_id: int, payment_id: str, now: datetime
+) -> None:
+    """Bring a pending payment's next check forward to ``now`` (its resolver confirms it and
+    charges again if lost); not one left to a person."""
+    await conn.execute(
+        update(payments)
+        .where(
+            payments.c.biller_id == biller_id,
+            payments.c.id == payment_id,
+            payments.c.status == "PROCESSING",
+            payments.c.resolution != "EXCEPTION",
+        )
+        .values(next_check_at=now)
+    )

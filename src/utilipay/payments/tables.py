@@ -1,3 +1,15 @@
+"""The payments' tables: ``payments`` and the exceptions queue ``payment_exceptions``.
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``payments_orders``: every payment, without its resolver's machinery. For notify,
+  auto-pay, prepaid's statements, recon, settlement, statements, the ledger's checks
+  and metrics (the PROCESSING ones per biller).
+- ``payments_open_exceptions``: the queue's open items, for metrics.
+- in Python, ``repository.by_id`` and ``resolve_now``, ``exceptions.queued_for`` and
+  ``queue_break`` (recon).
+"""
+
 from __future__ import annotations
 
 from sqlalchemy import (

@@ -44,7 +44,7 @@ _DUE = _sql(
                coalesce(sum(quantity) FILTER (WHERE register = 'peak'), 0) AS peak,
                coalesce(sum(quantity) FILTER (WHERE register = 'flat'), 0) AS flat,
                coalesce(sum(quantity) FILTER (WHERE register = 'valley'), 0) AS valley
-          FROM daily_usage WHERE day = :day GROUP BY biller_id, account_no
+          FROM readings_daily_usage WHERE day = :day GROUP BY biller_id, account_no
     )
     SELECT pa.biller_id, pa.account_no, pa.ledger_account_id, pa.balance, pa.state,
            pa.episode, pa.notified, pa.band_start, pa.band_usage, pa.month_start,
@@ -52,8 +52,8 @@ _DUE = _sql(
            coalesce(pa.reminder, b.prepaid_reminder) AS reminder_amount
       FROM prepaid_accounts pa
       JOIN used u ON u.biller_id = pa.biller_id AND u.account_no = pa.account_no
-      JOIN customer_accounts ca ON ca.biller_id = pa.biller_id AND ca.account_no = pa.account_no
-      JOIN billers b ON b.id = pa.biller_id
+      JOIN billing_accounts ca ON ca.biller_id = pa.biller_id AND ca.account_no = pa.account_no
+      JOIN billers_directory b ON b.id = pa.biller_id
      WHERE pa.accrued_through = :day - 1
         OR (pa.accrued_through IS NULL AND pa.accrue_from = :day)
        FOR UPDATE OF pa SKIP LOCKED
@@ -71,7 +71,7 @@ _SETTLE = _sql(
                tariff_band_start(v.band_period, :day) AS new_band_start,
                date_trunc('month', :day)::date AS month_first
           FROM (SELECT DISTINCT biller_id, customer_class FROM due) c
-          JOIN tariff_versions v ON v.id = tariff_version_for(c.biller_id, c.customer_class,
+          JOIN tariffs_versions v ON v.id = tariff_version_for(c.biller_id, c.customer_class,
                                                               :day)
     ), placed AS MATERIALIZED (
         SELECT d.biller_id, d.account_no, d.ledger_account_id, d.balance, d.state, d.episode,
@@ -95,7 +95,7 @@ _SETTLE = _sql(
                sum(b.price * (least(p.band_before + p.total, b.upper_bound)
                               - greatest(p.band_before, b.lower_bound))) AS yuan
           FROM placed p
-          JOIN tariff_blocks b ON b.version_id = p.version
+          JOIN tariffs_blocks b ON b.version_id = p.version
                               AND b.lower_bound < p.band_before + p.total
                               AND (b.upper_bound IS NULL OR b.upper_bound > p.band_before)
          GROUP BY p.biller_id, p.account_no
@@ -134,11 +134,11 @@ _SETTLE = _sql(
 _SKIPPED = _sql(
     """
     SELECT count(*) FROM prepaid_accounts pa
-      JOIN customer_accounts ca ON ca.biller_id = pa.biller_id AND ca.account_no = pa.account_no
+      JOIN billing_accounts ca ON ca.biller_id = pa.biller_id AND ca.account_no = pa.account_no
      WHERE (pa.accrued_through = :day - 1
             OR (pa.accrued_through IS NULL AND pa.accrue_from = :day))
        AND tariff_version_for(pa.biller_id, ca.customer_class, :day) IS NULL
-       AND EXISTS (SELECT 1 FROM daily_usage u WHERE u.biller_id = pa.biller_id
+       AND EXISTS (SELECT 1 FROM readings_daily_usage u WHERE u.biller_id = pa.biller_id
                       AND u.account_no = pa.account_no AND u.day = :day)
     """
 )
@@ -193,7 +193,7 @@ _ACCOUNTS = _sql(
 )
 _NOTICES = _sql(
     """
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT pa.biller_id, CASE s.notice WHEN 'LOW' THEN 'prepaid.low' ELSE 'prepaid.arrears' END,
            pa.account_no,
            prepaid_event(pa, jsonb_build_object('day', :day, 'charge', s.posted,

@@ -33,7 +33,7 @@ async def prepaid_account(
     hub: BillerHost = request.app.state.hub
     found = active_biller(hub.biller(biller), biller)
     async with ctx.transaction() as conn:
-        view = await queries.view_for_payer(conn, ctx.channel.id, payer, found, account, days=days)
+        view = await queries.view_for_payer(conn, ctx.channel, payer, found, account, days=days)
     out: dict[str, Any] = {
         "biller": found.code,
         "account": view.account.account_no,

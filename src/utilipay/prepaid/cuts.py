@@ -33,7 +33,7 @@ _CUT = typed(
     f"""
     WITH due AS (
         SELECT pa.biller_id, pa.account_no, NOT ('CUT' = ANY (pa.notified)) AS notify
-          FROM prepaid_accounts pa JOIN billers b ON b.id = pa.biller_id
+          FROM prepaid_accounts pa JOIN billers_directory b ON b.id = pa.biller_id
          WHERE {_ARREARS_OVER} AND {_WARNED}
          FOR UPDATE OF pa SKIP LOCKED
     ), cut AS (
@@ -45,7 +45,7 @@ _CUT = typed(
          WHERE pa.biller_id = due.biller_id AND pa.account_no = due.account_no
         RETURNING pa AS account, due.notify
     )
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT (account).biller_id, 'prepaid.cut', (account).account_no,
            prepaid_event(account, jsonb_build_object('notify', notify)), :now
       FROM cut
@@ -53,7 +53,7 @@ _CUT = typed(
 )
 _UNWARNED = typed(
     f"""
-    SELECT count(*) FROM prepaid_accounts pa JOIN billers b ON b.id = pa.biller_id
+    SELECT count(*) FROM prepaid_accounts pa JOIN billers_directory b ON b.id = pa.biller_id
      WHERE {_ARREARS_OVER} AND NOT coalesce({_WARNED}, false)
     """  # noqa: S608 - the constants above, never input
 )

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import Biller
-from utilipay.billing.tables import customer_accounts
-from utilipay.bindings.tables import bindings
+from utilipay.billing import repository as billing_repo
+from utilipay.bindings.service import live_binding
+from utilipay.channels.schemas import Channel
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.prepaid.service import PrepaidAccount, find
 from utilipay.prepaid.tables import prepaid_accruals
@@ -33,32 +34,20 @@ class PrepaidView:
 
 
 async def view_for_payer(
-    conn: AsyncConnection, channel_id: int, payer: str, biller: Biller, account_no: str,
+    conn: AsyncConnection, channel: Channel, payer: str, biller: Biller, account_no: str,
     *, days: int,
 ) -> PrepaidView:  # fmt: skip
     """The account as ``payer`` may see it: only with a binding of it at this channel."""
-    bound = await conn.execute(
-        select(bindings.c.holder).where(
-            bindings.c.biller_id == biller.id, bindings.c.account_no == account_no,
-            bindings.c.channel_id == channel_id, bindings.c.payer == payer,
-            bindings.c.deleted_at.is_(None),
-        )
-    )  # fmt: skip
-    if bound.first() is None:
+    if await live_binding(conn, channel, biller, payer, account_no) is None:
         raise DomainError(
             ErrorCode.FORBIDDEN, f"payer has no binding of {biller.code} account {account_no}"
         )
     account = await find(conn, biller, account_no)
     if account is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"{biller.code} account {account_no} is not prepaid")
-    holder = (
-        await conn.execute(
-            select(customer_accounts.c.holder_name).where(
-                customer_accounts.c.biller_id == biller.id,
-                customer_accounts.c.account_no == account_no,
-            )
-        )
-    ).scalar_one()
+    customer = await billing_repo.account(conn, biller.id, account_no)
+    if customer is None:  # a prepaid account is one of the biller's accounts
+        raise RuntimeError(f"prepaid account {account_no} has no customer account")
     rows = await conn.execute(
         select(prepaid_accruals)
         .where(prepaid_accruals.c.biller_id == biller.id,
@@ -67,4 +56,4 @@ async def view_for_payer(
         .limit(days)
     )  # fmt: skip
     settled = [Day(r.day, r.usage, r.posted, r.balance_after) for r in rows]
-    return PrepaidView(account, holder, settled)
+    return PrepaidView(account, customer.holder_name, settled)

@@ -81,11 +81,11 @@ _READINESS = text(
     """
     SELECT a.customer_class,
            tariff_version_for(a.biller_id, a.customer_class, :day) IS NOT NULL AS priced,
-           EXISTS (SELECT 1 FROM meters m
+           EXISTS (SELECT 1 FROM readings_meters m
                     WHERE m.biller_id = a.biller_id AND m.account_no = a.account_no
                       AND m.installed_at < :day_end
                       AND (m.removed_at IS NULL OR m.removed_at > :day_start)) AS metered
-      FROM customer_accounts a
+      FROM billing_accounts a
      WHERE a.biller_id = :biller_id AND a.account_no = :account_no
     """
 )
@@ -127,6 +127,20 @@ async def find(conn: AsyncConnection, biller: Biller, account_no: str) -> Prepai
         )
     ).first()
     return None if row is None else _account(biller, row._mapping)
+
+
+async def supply_state(conn: AsyncConnection, biller_id: int, account_no: str) -> Any | None:
+    """An account's ``state`` and ``cuts``, locked until the transaction ends (a head-end
+    command is decided on them), or None when the account is not prepaid."""
+    query = (
+        select(prepaid_accounts.c.state, prepaid_accounts.c.cuts)
+        .where(
+            prepaid_accounts.c.biller_id == biller_id,
+            prepaid_accounts.c.account_no == account_no,
+        )
+        .with_for_update()
+    )
+    return (await conn.execute(query)).first()
 
 
 def _account(biller: Biller, row: Any) -> PrepaidAccount:

@@ -36,7 +36,7 @@ _ISSUE = typed(
         SELECT p.biller_id, p.account_no,
                coalesce(sum(p.amount) FILTER (WHERE local.day < bounds.first_day), 0) AS before,
                coalesce(sum(p.amount) FILTER (WHERE local.day >= bounds.first_day), 0) AS during
-          FROM payments p
+          FROM payments_orders p
           JOIN due ON due.biller_id = p.biller_id AND due.account_no = p.account_no
          CROSS JOIN bounds
          CROSS JOIN LATERAL (SELECT (p.finished_at AT TIME ZONE 'Asia/Shanghai')::date AS day)
@@ -73,7 +73,7 @@ _ISSUE = typed(
         ON CONFLICT DO NOTHING
         RETURNING *
     )
-    INSERT INTO outbox_events (biller_id, event_type, aggregate_id, payload, occurred_at)
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT i.biller_id, 'prepaid.statement', i.account_no,
            prepaid_event(pa, jsonb_build_object(
                'month', to_char(i.month, 'YYYY-MM'), 'opening_balance', i.opening_balance,

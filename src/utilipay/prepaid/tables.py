@@ -1,4 +1,12 @@
-"""The tables of prepaid smart payment (migration 0011)."""
+"""The tables of prepaid smart payment (migration 0011).
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``prepaid_balances``: each prepaid account's balance, state, episode, cuts and
+  ledger account. For auto-pay (top-ups), notify, the bill run and the ledger's checks.
+- ``prepaid_daily_charges``: each account's settled days. For the ledger's checks.
+- in Python, ``service.find`` and ``service.supply_state`` (the head-end).
+"""
 
 from __future__ import annotations
 

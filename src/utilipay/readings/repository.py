@@ -89,6 +89,24 @@ _METER_KEYS = (
 )
 
 
+async def installed_meters(
+    conn: AsyncConnection, biller_id: int, account_no: str, at: datetime
+) -> list[str]:
+    """The meters of an account in service at ``at``, by id (the order a head-end's
+    sequences are locked in, so two commands never deadlock)."""
+    query = (
+        select(meters.c.meter_id)
+        .where(
+            meters.c.biller_id == biller_id,
+            meters.c.account_no == account_no,
+            meters.c.installed_at <= at,
+            meters.c.removed_at.is_(None) | (meters.c.removed_at > at),
+        )
+        .order_by(meters.c.meter_id)
+    )
+    return list((await conn.execute(query)).scalars())
+
+
 async def meters_holding(
     conn: AsyncConnection, table: Table, keys: Iterable[tuple[int, str]]
 ) -> set[tuple[int, str]]:

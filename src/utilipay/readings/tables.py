@@ -11,6 +11,14 @@
 - ``daily_usage``: the sum of ``meter_usage`` per account, day and register, for the days
   that every meter of the account in service covered completely — the contract with
   prepaid accrual and the postpaid bill run: a row is the whole day's usage.
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``readings_meters``: which meter is on which account, from when until when. For the
+  bill run (the days in service) and prepaid (enrolment needs a meter).
+- ``readings_daily_usage``: each account's usage per local day and register. For the
+  bill run and prepaid's accrual.
+- in Python, ``repository.installed_meters`` (the head-end).
 """
 
 from __future__ import annotations

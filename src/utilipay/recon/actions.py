@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers_repo
@@ -39,6 +40,8 @@ from utilipay.billers.remote import (
 from utilipay.clock import Clock
 from utilipay.ids import new_id
 from utilipay.outbox.service import Event, emit
+from utilipay.payments import repository as payments_repo
+from utilipay.payments.exceptions import Break, Kind, queue_break, queued_for
 from utilipay.payments.resolution import call, charge_request
 from utilipay.recon.classify import Action
 
@@ -85,30 +88,23 @@ class Context:
     row: Any
 
 
-_PAYMENT = text("SELECT * FROM payments WHERE biller_id = :b AND id = :p")
-_DUE_NOW = text(
-    "UPDATE payments SET next_check_at = :now WHERE biller_id = :b AND id = :p"
-    " AND status = 'PROCESSING' AND resolution <> 'EXCEPTION'"
-)
 _REFUND = text(
     """
     INSERT INTO refunds (biller_id, id, payment_id, channel_id, order_id, amount, reason,
                          status, created_at, business_date)
     SELECT :biller_id, :id, :payment_id, c.id, :order_id, :amount, :reason, 'OPEN', :now, :day
-      FROM channels c WHERE c.code = :channel
+      FROM channels_directory c WHERE c.code = :channel
     ON CONFLICT (biller_id, channel_id, order_id) DO NOTHING
     RETURNING id
     """
 )
 # The break, for a person: its evidence with the channel's statement line spelt out.
-_QUEUE = text(
+_BREAK = text(
     """
-    INSERT INTO payment_exceptions (kind, biller_id, payment_id, channel_code, order_id, run_id,
-                                    item_no, evidence, reason, opened_at)
-    SELECT c.class, c.biller_id, c.payment_id, c.channel_code, c.order_id, c.run_id, c.item_no,
+    SELECT c.class AS kind, c.biller_id, c.payment_id, c.channel_code, c.order_id, c.run_id,
+           c.item_no,
            CASE WHEN line.statement IS NULL THEN c.evidence
-                ELSE jsonb_set(c.evidence, '{channel,statement}', line.statement) END,
-           :why, :now
+                ELSE jsonb_set(c.evidence, '{channel,statement}', line.statement) END AS evidence
       FROM recon_corrections c
       LEFT JOIN LATERAL (
           SELECT jsonb_build_object('file', si.file_name, 'line', sl.line_no,
@@ -120,32 +116,18 @@ _QUEUE = text(
              AND sl.line_no = split_part(c.evidence #>> '{channel,line}', ':', 2)::integer
       ) line ON c.evidence #>> '{channel,line}' IS NOT NULL
      WHERE c.run_id = :run AND c.item_no = :item
-    ON CONFLICT DO NOTHING
-    RETURNING id
     """
-)
-# The queue's item for the same payment, or the same channel order without one: open,
-# or resolved for the same kind of break (a person has dealt with it already).
-_QUEUED = text(
-    """
-    SELECT id, resolution, resolved_by FROM payment_exceptions
-     WHERE (payment_id = :payment OR (payment_id IS NULL AND :payment IS NULL
-                                      AND channel_code = :channel AND order_id = :order))
-       AND (resolved_at IS NULL OR kind = :kind)
-     ORDER BY resolved_at NULLS FIRST, id DESC LIMIT 1
-    """
-)
+).columns(evidence=JSONB)
 
 
 async def reconfirm(ctx: Context) -> Plan:
     row = ctx.row
-    payment = (await ctx.conn.execute(_PAYMENT, {"b": row.biller_id, "p": row.payment_id})).first()
+    payment = await payments_repo.by_id(ctx.conn, row.payment_id) if row.payment_id else None
     if payment is None:
         return Plan("no such payment at the hub: nothing to confirm")
     if payment.status == "PROCESSING":
         # the resolver's own schedule, brought forward: it confirms and re-charges
-        values = {"now": ctx.clock.now(), "b": payment.biller_id, "p": payment.id}
-        await ctx.conn.execute(_DUE_NOW, values)
+        await payments_repo.resolve_now(ctx.conn, payment.biller_id, payment.id, ctx.clock.now())
         return Plan("pending payment due for resolution now (confirm, charge again if lost)")
     if payment.status != "SUCCEEDED":
         return Plan(f"payment is {payment.status}: nothing to confirm")
@@ -221,16 +203,18 @@ async def leave_for_a_person(ctx: Context) -> Plan:
     """Into the exceptions queue, once: not again while it is open, nor once a person has
     resolved the same break (a later run of the day finds it again)."""
     row = ctx.row
-    why = f"reconciliation run {row.run_id}: {row._mapping['class']}; {ctx.reason}"
-    values = {"run": row.run_id, "item": row.item_no, "why": why[:500], "now": ctx.clock.now()}
-    key = {"payment": row.payment_id, "channel": row.channel_code, "order": row.order_id,
-           "kind": row._mapping["class"]}  # fmt: skip
-    queued = (await ctx.conn.execute(_QUEUED, key)).first()
+    kind = Kind(row._mapping["class"])
+    queued = await queued_for(ctx.conn, row.payment_id, row.channel_code, row.order_id, kind)
     if queued is None:
-        opened = (await ctx.conn.execute(_QUEUE, values)).first()
+        found = (await ctx.conn.execute(_BREAK, {"run": row.run_id, "item": row.item_no})).one()
+        why = f"reconciliation run {row.run_id}: {kind}; {ctx.reason}"
+        fields = {**found._mapping, "kind": kind, "reason": why[:500]}
+        opened = await queue_break(ctx.conn, Break(**fields), ctx.clock.now())
         if opened is not None:
-            return Plan(f"exception {opened.id} opened for a person")
-        queued = (await ctx.conn.execute(_QUEUED, key)).one()  # opened meanwhile
+            return Plan(f"exception {opened} opened for a person")
+        queued = await queued_for(ctx.conn, row.payment_id, row.channel_code, row.order_id, kind)
+        if queued is None:  # the conflict was an item that stands for this break
+            raise RuntimeError(f"exception of run {row.run_id} item {row.item_no} vanished")
     if queued.resolution is None:
         return Plan(f"already in the exceptions queue (exception {queued.id})")
     return Plan(

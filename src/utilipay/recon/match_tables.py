@@ -1,4 +1,12 @@
-"""Tables of reconciliation runs, their records, corrections and refunds (migration 0014)."""
+"""Tables of reconciliation runs, their records, corrections and refunds (migration 0014).
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``recon_refunds``: the refunds opened to channels. For settlement (a refund lowers its
+  day's net).
+- ``recon_open_corrections``: the corrections not applied yet, with their run's end,
+  for metrics.
+"""
 
 from __future__ import annotations
 

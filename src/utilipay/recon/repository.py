@@ -30,9 +30,9 @@ _IMPORTS = text(
 )
 _BILLERS = text(
     """
-    SELECT id, code, mode FROM billers
+    SELECT id, code, mode FROM billers_directory
      WHERE CAST(:code AS text) IS NULL OR code = :code
-        OR parent_id = (SELECT id FROM billers WHERE code = :code)
+        OR parent_id = (SELECT id FROM billers_directory WHERE code = :code)
      ORDER BY id
     """
 )
@@ -40,7 +40,7 @@ _BILLERS = text(
 _UNSTATED = text(
     """
     SELECT 'channel' AS party, c.code, count(*) AS payments
-      FROM payments p JOIN channels c ON c.id = p.channel_id
+      FROM payments_orders p JOIN channels_directory c ON c.id = p.channel_id
      WHERE p.biller_id = ANY(:billers) AND p.status = 'SUCCEEDED'
        AND p.finished_at >= :start AND p.finished_at < :end
        AND NOT c.code = ANY(:channels)
@@ -48,8 +48,8 @@ _UNSTATED = text(
      GROUP BY c.code
     UNION ALL
     SELECT 'biller', b.code, count(*)
-      FROM payments p JOIN billers b ON b.id = p.biller_id
-      JOIN channels c ON c.id = p.channel_id
+      FROM payments_orders p JOIN billers_directory b ON b.id = p.biller_id
+      JOIN channels_directory c ON c.id = p.channel_id
      WHERE p.biller_id = ANY(:remote) AND NOT p.biller_id = ANY(:three_way)
        AND p.status = 'SUCCEEDED' AND p.finished_at >= :start AND p.finished_at < :end
        AND c.code = ANY(:channels)
@@ -64,7 +64,7 @@ SELECT p.biller_id, p.id, c.code, p.order_id, p.amount, p.status,
        p.finished_at AT TIME ZONE 'UTC',
        (p.finished_at AT TIME ZONE 'Asia/Shanghai')::date - $1::date,
        {_EDGE.format("p.finished_at")}
-  FROM payments p JOIN channels c ON c.id = p.channel_id
+  FROM payments_orders p JOIN channels_directory c ON c.id = p.channel_id
  WHERE p.biller_id = ANY($6::int[]) AND p.finished_at >= $2 AND p.finished_at < $3
    AND c.code = ANY($7::text[])
 """  # noqa: S608
@@ -80,16 +80,19 @@ SELECT {{key}}, l.amount, l.status, l.occurred_at AT TIME ZONE 'UTC',
 """  # noqa: S608
 _CHANNEL_LINES = _LINES.format(key="i.party_code, l.order_id", join="", channel="i.party_code")
 _UTILITY_LINES = _LINES.format(
-    key="b.id, l.order_id", join="JOIN billers b ON b.code = i.party_code", channel="l.channel_code"
+    key="b.id, l.order_id",
+    join="JOIN billers_directory b ON b.code = i.party_code",
+    channel="l.channel_code",
 )
 _LOOKUP = """
 SELECT p.biller_id, p.id, c.code, p.order_id, p.amount, p.status,
        coalesce(p.finished_at, p.created_at) AT TIME ZONE 'UTC', 9, 0
-  FROM payments p JOIN channels c ON c.id = p.channel_id
+  FROM payments_orders p JOIN channels_directory c ON c.id = p.channel_id
  WHERE (p.biller_id, p.id) IN (
-       SELECT o.biller_id, o.payment_id
-         FROM payment_orders o JOIN channels oc ON oc.id = o.channel_id
-        WHERE (oc.code, o.order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+       SELECT o.biller_id, o.id
+         FROM unnest($1::text[], $2::text[]) AS k(code, order_id)
+         JOIN channels_directory oc ON oc.code = k.code
+        CROSS JOIN LATERAL order_payment(oc.id, k.order_id) o
        UNION ALL
        SELECT * FROM unnest($3::int[], $4::text[]))
 """

@@ -124,14 +124,18 @@ async def _known(conn: AsyncConnection, channel: str | None, biller: str | None)
     if (
         channel is not None
         and not (
-            await conn.execute(text("SELECT 1 FROM channels WHERE code = :c"), {"c": channel})
+            await conn.execute(
+                text("SELECT 1 FROM channels_directory WHERE code = :c"), {"c": channel}
+            )
         ).first()
     ):
         raise DomainError(ErrorCode.NOT_FOUND, f"no channel {channel}")
     if (
         biller is not None
         and not (
-            await conn.execute(text("SELECT 1 FROM billers WHERE code = :c"), {"c": biller})
+            await conn.execute(
+                text("SELECT 1 FROM billers_directory WHERE code = :c"), {"c": biller}
+            )
         ).first()
     ):
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {biller}")

@@ -1,6 +1,12 @@
 """The imported statements' tables (migration 0013 creates them, with their checks and
 indexes): ``statement_imports``, one per file, and ``statement_lines``, its records in
-the normalized form every statement parser produces (shared contract 1 of issue 6)."""
+the normalized form every statement parser produces (shared contract 1 of issue 6).
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``recon_bank_debits``: the debit lines of the bank's statements, with the hub's
+  account they are from. For settlement (payouts are matched to them).
+"""
 
 from __future__ import annotations
 

@@ -7,13 +7,12 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
-from utilipay.billers.tables import billers
-from utilipay.channels.tables import channels
+from utilipay.billers import repository as billers_repo
+from utilipay.channels import repository as channels_repo
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.settlement.fees import FeeRule
@@ -37,17 +36,17 @@ def _bad(detail: str) -> DomainError:
 
 
 async def _biller_id(conn: AsyncConnection, code: str) -> int:
-    found = (await conn.execute(select(billers.c.id).where(billers.c.code == code))).scalar()
+    found = await billers_repo.by_code(conn, code)
     if found is None:
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {code}")
-    return int(found)
+    return found.id
 
 
 async def _channel_id(conn: AsyncConnection, code: str) -> int:
-    found = (await conn.execute(select(channels.c.id).where(channels.c.code == code))).scalar()
+    found = await channels_repo.by_code(conn, code)
     if found is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no channel {code}")
-    return int(found)
+    return found.id
 
 
 async def set_account(

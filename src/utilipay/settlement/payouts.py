@@ -42,10 +42,9 @@ _CANDIDATES = text(
            l.import_id, l.line_no, l.amount AS line_amount, l.account_no AS line_account,
            l.currency
       FROM payouts p
-      JOIN statement_lines l ON l.party_ref = p.reference AND l.status = 'DEBIT'
-      JOIN statement_imports i ON i.id = l.import_id AND i.party = 'bank'
+      JOIN recon_bank_debits l ON l.party_ref = p.reference
      WHERE p.status <> 'CONFIRMED'
-       AND (CAST(:hub AS text) IS NULL OR i.party_code = CAST(:hub AS text))
+       AND (CAST(:hub AS text) IS NULL OR l.bank_account = CAST(:hub AS text))
      ORDER BY p.biller_id, p.business_date,
               (l.amount = p.amount AND coalesce(l.account_no, p.account_no) = p.account_no) DESC,
               l.import_id DESC, l.line_no
@@ -61,7 +60,7 @@ _MARK = text(
 _OVERDUE = text(
     """
     SELECT b.code, p.business_date, p.reference, p.amount, p.status, p.note
-      FROM payouts p JOIN billers b ON b.id = p.biller_id
+      FROM payouts p JOIN billers_directory b ON b.id = p.biller_id
      WHERE p.status <> 'CONFIRMED' AND p.business_date <= :last
      ORDER BY p.business_date, b.code
     """

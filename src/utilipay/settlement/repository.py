@@ -11,8 +11,8 @@ from sqlalchemy import Integer, Table, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers.tables import billers
-from utilipay.channels.tables import channels
+from utilipay.billers import repository as billers_repo
+from utilipay.channels import repository as channels_repo
 from utilipay.ledger.tables import journal_entries, postings
 from utilipay.settlement.fees import FeeRule
 from utilipay.settlement.tables import (
@@ -55,16 +55,11 @@ class Sale:
 
 
 async def members(conn: AsyncConnection) -> list[Member]:
-    rows = await conn.execute(
-        select(billers.c.id, billers.c.code, billers.c.name, billers.c.parent_id).order_by(
-            billers.c.code
-        )
-    )
-    return [Member(r.id, r.code, r.name, r.parent_id) for r in rows]
+    return [Member(b.id, b.code, b.name, b.parent_id) for b in await billers_repo.all_billers(conn)]
 
 
 async def channel_codes(conn: AsyncConnection) -> dict[int, str]:
-    return {r.id: r.code for r in await conn.execute(select(channels.c.id, channels.c.code))}
+    return {c.id: c.code for c in await channels_repo.all_channels(conn)}
 
 
 async def pay_to(conn: AsyncConnection) -> dict[int, PayTo]:
@@ -82,7 +77,7 @@ async def fee_rules(conn: AsyncConnection, table: Table) -> dict[int, list[FeeRu
 
 _SALES = text(
     """
-    SELECT biller_id, channel_id, purpose, amount, count(*) AS n FROM payments
+    SELECT biller_id, channel_id, purpose, amount, count(*) AS n FROM payments_orders
      WHERE biller_id = ANY (:ids) AND status = 'SUCCEEDED'
        AND finished_at >= :start AND finished_at < :end
      GROUP BY biller_id, channel_id, purpose, amount
@@ -90,7 +85,7 @@ _SALES = text(
 ).bindparams(_IDS)
 _REVERSED = text(
     """
-    SELECT biller_id, sum(amount) AS amount, count(*) AS n FROM payments
+    SELECT biller_id, sum(amount) AS amount, count(*) AS n FROM payments_orders
      WHERE biller_id = ANY (:ids) AND reversed_at >= :start AND reversed_at < :end
      GROUP BY biller_id
     """
@@ -99,13 +94,12 @@ _REVERSED = text(
 # check ``accruals_are_booked`` proves that line carries the entry's accruals.
 _ACCRUED = text(
     """
-    SELECT e.biller_id, -sum(p.amount) AS amount
-      FROM journal_entries e
-      JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
-      JOIN ledger_accounts a ON a.id = p.account_id AND a.kind = 'BILLER_PAYABLE'
-     WHERE e.biller_id = ANY (:ids) AND e.kind = 'PREPAID_ACCRUAL'
-       AND e.created_at >= :start AND e.created_at < :end
-     GROUP BY e.biller_id
+    SELECT m.biller_id, -sum(m.amount) AS amount
+      FROM ledger_movements m
+      JOIN ledger_chart a ON a.id = m.account_id AND a.kind = 'BILLER_PAYABLE'
+     WHERE m.biller_id = ANY (:ids) AND m.kind = 'PREPAID_ACCRUAL'
+       AND m.created_at >= :start AND m.created_at < :end
+     GROUP BY m.biller_id
     """
 ).bindparams(_IDS)
 # Contract 2 (``refunds``, migration 0014): a refund lowers its day's net when the
@@ -114,8 +108,8 @@ _ACCRUED = text(
 _REFUNDS = text(
     """
     SELECT r.biller_id, r.channel_id, sum(r.amount) AS amount
-      FROM refunds r
-      JOIN payments p ON p.biller_id = r.biller_id AND p.id = r.payment_id
+      FROM recon_refunds r
+      JOIN payments_orders p ON p.biller_id = r.biller_id AND p.id = r.payment_id
                      AND p.status = 'SUCCEEDED'
      WHERE r.biller_id = ANY (:ids) AND r.business_date = :day
      GROUP BY r.biller_id, r.channel_id

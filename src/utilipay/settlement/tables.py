@@ -1,4 +1,11 @@
-"""The tables of settlement (migration 0015)."""
+"""The tables of settlement (migration 0015).
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``settlement_days`` and ``settlement_branches``: each settlement and its branches'
+  figures. For the ledger's checks.
+- ``settlement_open_payouts``: the payouts the bank has not confirmed, for metrics.
+"""
 
 from __future__ import annotations
 

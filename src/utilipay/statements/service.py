@@ -24,8 +24,8 @@ from utilipay.errors import DomainError, ErrorCode
 _LINES = text(
     """
     SELECT p.id, p.biller_serial, p.account_no, p.amount, c.code AS channel, line.at, line.status
-      FROM payments p
-      JOIN channels c ON c.id = p.channel_id
+      FROM payments_orders p
+      JOIN channels_directory c ON c.id = p.channel_id
      CROSS JOIN LATERAL (VALUES
            (CASE WHEN p.status = 'SUCCEEDED' THEN p.finished_at
                  WHEN p.status = 'FAILED' THEN p.reversed_at END, 'SUCCESS', 0),

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers.tables import billers
+from utilipay.billers import repository as billers_repo
 from utilipay.tariffs.model import (
     BandPeriod,
     Block,
@@ -158,14 +158,8 @@ async def all_tariffs(conn: AsyncConnection, code: str | None = None) -> list[Ta
 
 async def assignments_of(conn: AsyncConnection, code: str) -> list[tuple[str, str, date]]:
     """(biller code, customer class, effective from) of every assignment of tariff ``code``."""
+    codes = {b.id: b.code for b in await billers_repo.all_billers(conn)}
     rows = await conn.execute(
-        select(
-            billers.c.code, tariff_assignments.c.customer_class, tariff_assignments.c.effective_from
-        )
-        .join(billers, billers.c.id == tariff_assignments.c.biller_id)
-        .where(tariff_assignments.c.tariff_code == code)
-        .order_by(
-            billers.c.code, tariff_assignments.c.customer_class, tariff_assignments.c.effective_from
-        )
+        select(tariff_assignments).where(tariff_assignments.c.tariff_code == code)
     )
-    return [(r[0], r[1], r[2]) for r in rows]
+    return sorted((codes[r.biller_id], r.customer_class, r.effective_from) for r in rows)

@@ -6,13 +6,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import BillerCode
 from utilipay.channels.schemas import Channel
 from utilipay.payments import repository as payments_repo
-from utilipay.payments.tables import payments
 from utilipay.payments.views import payment_out
 from utilipay.webhooks.service import enqueue
 
@@ -30,12 +28,8 @@ class PaymentWebhooks:
         channel = self._channel_by_id(event.payload["channel_id"])
         if channel is None or channel.webhook_url is None:
             return  # a channel without a URL polls instead
-        row = (
-            await conn.execute(
-                select(payments).where(
-                    payments.c.biller_id == event.biller_id, payments.c.id == event.aggregate_id
-                )
-            )
-        ).one()
+        row = await payments_repo.by_id(conn, event.aggregate_id)
+        if row is None:  # the event is written with its payment, in one transaction
+            raise RuntimeError(f"payment {event.aggregate_id} of event {event.id} is missing")
         data = payment_out(payments_repo.to_payment(row._mapping, self._biller_code))
         await enqueue(conn, channel.id, event.event_type, row.id, data, now)

@@ -1,3 +1,10 @@
+"""The webhooks' tables: a delivery per event and channel, and its attempts.
+
+Published to other areas (views of migration 0024; nothing else of these tables is theirs):
+
+- ``webhooks_pending``: the deliveries still pending, for metrics.
+"""
+
 from __future__ import annotations
 
 from sqlalchemy import (

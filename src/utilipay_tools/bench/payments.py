@@ -43,7 +43,7 @@ from utilipay.db.engine import (
     ensure_database,
     libpq_url,
 )
-from utilipay.ledger.check import run_checks
+from utilipay.runtime.books import check_books
 from utilipay.runtime.install import upgrade
 from utilipay.security.signing import canonical, sign
 from utilipay.web.server import free_port
@@ -248,7 +248,7 @@ async def _verify(url: URL) -> tuple[int, bool, str]:
     engine = create_engine(url, pool_size=1)
     async with engine.connect() as conn:
         count = (await conn.execute(text("SELECT count(*) FROM payments"))).scalar_one()
-        balanced = all(r.passed for r in await run_checks(conn))
+        balanced = all(r.passed for r in await check_books(conn))
         version = (await conn.execute(text("SHOW server_version"))).scalar_one()
     await engine.dispose()
     return int(count), balanced, str(version)

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.clock import business_date, day_bounds
-from utilipay.ledger.check import run_checks
+from utilipay.runtime.books import check_books
 from utilipay.statements.service import lines_between
 from utilipay_tools.billersim.simulator import Simulator
 
@@ -63,7 +63,7 @@ async def write_offs_match(engine: AsyncEngine, biller_id: int, sim: Simulator) 
 
 async def books_balance(engine: AsyncEngine) -> Verdict:
     async with engine.connect() as conn:
-        results = await run_checks(conn)
+        results = await check_books(conn)
     failed = [r.check.name for r in results if not r.passed]
     return Verdict(
         "utilipay check", not failed, f"{len(results)} checks, failed: {failed or 'none'}"

@@ -17,9 +17,9 @@ from rich.table import Table
 from utilipay.clock import SystemClock, business_date
 from utilipay.config import get_settings
 from utilipay.db.engine import create_engine, database_url, drop_database
-from utilipay.ledger.check import run_checks
 from utilipay.ledger.service import balances
 from utilipay.money import format_yuan
+from utilipay.runtime.books import check_books
 from utilipay.runtime.install import upgrade
 from utilipay.runtime.sample import ACCOUNT, BILLER, CHANNEL, CHANNEL_SECRET, PAYER, seed
 from utilipay.web.app import create_app
@@ -155,7 +155,7 @@ async def show_books(url: Any, console: Console) -> bool:
         table = Table("ledger account", "balance (fen)", "yuan", title="\nLedger balances")
         for b in await balances(conn):
             table.add_row(b.code, str(b.balance), format_yuan(b.balance))
-        results = await run_checks(conn)
+        results = await check_books(conn)
     await engine.dispose()
     console.print(table)
     for r in results:

@@ -1,0 +1,15 @@
+"""``utilipay check``: every rule the books must hold, the ledger's and the areas' own."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.ledger import check as ledger
+from utilipay.payments import checks as payments
+from utilipay.settlement import checks as settlement
+
+BOOKS = (*ledger.CHECKS, *payments.CHECKS, *settlement.CHECKS)
+
+
+async def check_books(conn: AsyncConnection) -> list[ledger.CheckResult]:
+    return await ledger.run_checks(conn, BOOKS)
