@@ -126,6 +126,17 @@ async def post_signed(
     return Sent(status, error, int((time.monotonic() - started) * 1000))
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery leased to one worker for its attempt number ``attempt``, claimed ``at``."""
+
+    id: int
+    attempt: int  # also the fence: the record applies only while the row still counts it
+    payload: object
+    created_at: datetime
+    at: datetime
+
+
 async def deliver_one(
     engine: AsyncEngine,
     clock: Clock,
@@ -137,20 +148,19 @@ async def deliver_one(
     claimed = await _claim(engine, clock, channel.id, delivery_id)
     if claimed is None:
         return "skipped"
-    row, now = claimed
     url = channel.webhook_url
     sent = (
         Sent(None, "the channel has no webhook URL", 0)
         if url is None
-        else await post_signed(http, channel, url, orjson.dumps(row.payload), now)
+        else await post_signed(http, channel, url, orjson.dumps(claimed.payload), claimed.at)
     )
     async with engine.begin() as conn:
-        return await _record(conn, channel.id, row, url or "", sent, now)
+        return await _record(conn, channel.id, claimed, url or "", sent)
 
 
 async def _claim(
     engine: AsyncEngine, clock: Clock, channel_id: int, delivery_id: int
-) -> tuple[Any, datetime] | None:
+) -> Claimed | None:
     """The delivery, if it is due and no other worker has it, leased for one attempt:
     its ``attempts`` counts this one (and fences its record), and it is not due again
     before the lease ends."""
@@ -170,20 +180,21 @@ async def _claim(
         ).first()
         if row is None:
             return None
+        attempt = row.attempts + 1
         claimed = update(webhook_deliveries).where(key)
-        await conn.execute(claimed.values(attempts=row.attempts + 1, next_attempt_at=now + LEASE))
-    return row, now
+        await conn.execute(claimed.values(attempts=attempt, next_attempt_at=now + LEASE))
+    return Claimed(row.id, attempt, row.payload, row.created_at, now)
 
 
 async def _record(
-    conn: AsyncConnection, channel_id: int, row: Any, url: str, sent: Sent, now: datetime
+    conn: AsyncConnection, channel_id: int, claimed: Claimed, url: str, sent: Sent
 ) -> str:
     """The attempt, logged; its outcome, unless a later claim has taken the delivery over."""
-    attempt = row.attempts + 1
+    attempt, now = claimed.attempt, claimed.at
     await conn.execute(
         insert(webhook_attempts).values(
             channel_id=channel_id,
-            delivery_id=row.id,
+            delivery_id=claimed.id,
             attempt=attempt,
             at=now,
             url=url,
@@ -195,7 +206,7 @@ async def _record(
     if sent.acknowledged:
         values: dict[str, Any] = {"status": "DELIVERED", "delivered_at": now}
         outcome = "delivered"
-    elif now - row.created_at >= GIVE_UP_AFTER:
+    elif now - claimed.created_at >= GIVE_UP_AFTER:
         values, outcome = {"status": "GAVE_UP"}, "gave up"
     else:
         values = {"next_attempt_at": now + backoff(attempt)}
@@ -206,7 +217,7 @@ async def _record(
         update(webhook_deliveries)
         .where(
             webhook_deliveries.c.channel_id == channel_id,
-            webhook_deliveries.c.id == row.id,
+            webhook_deliveries.c.id == claimed.id,
             webhook_deliveries.c.attempts == attempt,  # the fence
             webhook_deliveries.c.status == "PENDING",
         )
