@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -25,12 +26,23 @@ from utilipay.security.signing import new_nonce, signed_headers
 
 HUB_CODE = "UTILIPAY"
 TIMEOUT = 10.0
-STATUSES = frozenset({"SUCCEEDED", "DECLINED", "INSUFFICIENT_FUNDS", "PROCESSING"})
+
+
+class Answered(StrEnum):
+    """A channel's word on a debit (channel-api.md §9)."""
+
+    SUCCEEDED = "SUCCEEDED"
+    DECLINED = "DECLINED"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    PROCESSING = "PROCESSING"
+
+
+_ANSWERS = frozenset(Answered)
 
 
 @dataclass(frozen=True, slots=True)
 class DebitAnswer:
-    status: str
+    status: Answered
     channel_txn_id: str | None
 
 
@@ -76,10 +88,10 @@ def _read(reply: outgoing.Reply, debit_id: str) -> Result:
         return Unanswered("an answer that is not JSON")
     if not isinstance(answer, dict) or answer.get("debit_id") != debit_id:
         return Unanswered("an answer for another debit")
-    if answer.get("status") not in STATUSES:
+    if answer.get("status") not in _ANSWERS:
         return Unanswered(f"an unknown status {str(answer.get('status'))[:30]!r}")
     txn = answer.get("channel_txn_id")
-    return DebitAnswer(answer["status"], txn if isinstance(txn, str) else None)
+    return DebitAnswer(Answered(answer["status"]), txn if isinstance(txn, str) else None)
 
 
 async def send(

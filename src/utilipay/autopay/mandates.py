@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.autopay.schemas import (
+    DebitStatus,
     FundingSource,
     Mandate,
     MandateChange,
@@ -233,11 +234,14 @@ async def cancel(
         .where(
             debits.c.biller_id == mandate.biller_id,
             debits.c.mandate_id == mandate.id,
-            debits.c.status == "SCHEDULED",
+            debits.c.status == DebitStatus.SCHEDULED,
             debits.c.pending_source.is_(None),
         )
         .values(
-            status="CANCELLED", reason="MANDATE_CANCELLED", next_attempt_at=None, finished_at=now
+            status=DebitStatus.CANCELLED,
+            reason="MANDATE_CANCELLED",
+            next_attempt_at=None,
+            finished_at=now,
         )
     )
     cancelled = _mandate(row)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -15,6 +16,44 @@ _SOURCE_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 class MandateStatus(StrEnum):
     ACTIVE = "ACTIVE"
     CANCELLED = "CANCELLED"
+
+
+class DebitStatus(StrEnum):
+    """``debits.status``: SCHEDULED and SENT are open, the others final."""
+
+    SCHEDULED = "SCHEDULED"
+    SENT = "SENT"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True, slots=True)
+class Debit:
+    """An open debit as a step of sending it reads its row (``autopay/send.py``)."""
+
+    biller_id: int
+    id: str
+    mandate_id: str
+    channel_id: int
+    payer: str
+    account_no: str
+    purpose: str  # autopay (bills) or prepaid_topup
+    bill_nos: tuple[str, ...]
+    amount: int  # fen
+    deadline: datetime
+    source_index: int  # the funding source asked in this round, by priority
+    rounds: int
+    pending_source: str | None  # asked, its outcome not known yet
+    channel_txn_id: str | None  # the money is taken
+    episode: int | None  # a top-up's low-balance episode
+
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> Debit:
+        """From a row of ``debits``: its columns of these names."""
+        return cls(**{f: row[f] for f in cls.__slots__ if f != "bill_nos"},
+                   bill_nos=tuple(row["bill_nos"]))  # fmt: skip
 
 
 class FundingSource(BaseModel):

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 import httpx
 import orjson
@@ -29,10 +30,17 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.autopay import channel_debits
-from utilipay.autopay.channel_debits import DebitAnswer, NotReceived, Result, Unanswered
+from utilipay.autopay.channel_debits import (
+    Answered,
+    DebitAnswer,
+    NotReceived,
+    Result,
+    Unanswered,
+)
+from utilipay.autopay.schemas import Debit, DebitStatus, MandateStatus
 from utilipay.autopay.tables import debit_attempts, debits, mandates
 from utilipay.billers.remote import RemoteBillers
-from utilipay.billers.schemas import Biller, BillerCode
+from utilipay.billers.schemas import Biller, CodeOfBiller
 from utilipay.calendar.windows import (
     is_open,
     next_open,
@@ -51,7 +59,6 @@ from utilipay.payments.service import WriteOffPaths
 
 LEASE = timedelta(seconds=60)  # a step's claim on its debit while it talks to the channel
 ASK_FIRST, ASK_LONGEST = timedelta(seconds=30), timedelta(minutes=10)
-DECLINED = frozenset({"DECLINED", "INSUFFICIENT_FUNDS"})
 
 _DUE = text(
     """
@@ -86,7 +93,7 @@ class Senders:
     http: httpx.AsyncClient
     channel_by_id: Callable[[int], Channel | None]
     biller_by_id: Callable[[int], Biller | None]
-    biller_code: BillerCode
+    biller_code: CodeOfBiller
     paths: WriteOffPaths
     remote_billers: RemoteBillers
 
@@ -117,14 +124,27 @@ _TOPPED_UP = text(
 class Plan:
     """What part 2 does: ask ``source`` (pending) or debit it, or write the bill off."""
 
-    kind: str  # "debit" | "ask" | "write_off"
+    kind: Literal["debit", "ask", "write_off"]
     source: str = ""
+
+
+class Step(StrEnum):
+    """What a step did when the debit is not finished (a finished one says its status and
+    reason, as ``_finish`` words it); the values are what a pass counts."""
+
+    SKIPPED = "skipped"  # another worker has it, it is done, or it was settled meanwhile
+    WAITING = "waiting"
+    RESEND = "resend"
+    PENDING = "pending"
+    TAKEN = "taken"  # the money is taken; the write-off follows
+    NEXT_SOURCE = "next source"
+    NEXT_WORKING_DAY = "next working day"
 
 
 # ------------------------------------------------------------ recording
 
 
-async def _set(conn: AsyncConnection, debit: Any, **values: Any) -> None:
+async def _set(conn: AsyncConnection, debit: Debit, **values: Any) -> None:
     await conn.execute(
         update(debits)
         .where(debits.c.biller_id == debit.biller_id, debits.c.id == debit.id)
@@ -132,13 +152,13 @@ async def _set(conn: AsyncConnection, debit: Any, **values: Any) -> None:
     )
 
 
-_EVENTS = {"SUCCEEDED": "debit.succeeded", "SKIPPED": "debit.skipped"}
+_EVENTS = {DebitStatus.SUCCEEDED: "debit.succeeded", DebitStatus.SKIPPED: "debit.skipped"}
 
 
 async def _finish(
     conn: AsyncConnection,
-    debit: Any,
-    status: str,
+    debit: Debit,
+    status: DebitStatus,
     reason: str | None,
     now: datetime,
     **event: Any,
@@ -153,7 +173,9 @@ async def _finish(
         finished_at=now,
         payment_id=event.get("payment_id"),
     )
-    if status != "CANCELLED":  # a cancellation follows the mandate's or the bill's own news
+    if (
+        status is not DebitStatus.CANCELLED
+    ):  # a cancellation follows the mandate's or the bill's own news
         await conn.execute(
             _ANNOUNCE,
             {
@@ -168,7 +190,7 @@ async def _finish(
 
 
 async def _log(
-    conn: AsyncConnection, debit: Any, source: str, kind: str, result: str, now: datetime
+    conn: AsyncConnection, debit: Debit, source: str, kind: str, result: str, now: datetime
 ) -> int:
     attempt: int = (
         await conn.execute(
@@ -196,7 +218,9 @@ async def _log(
 # ------------------------------------------------------------ part 1: decide
 
 
-async def _decide(conn: AsyncConnection, clock: Clock, senders: Senders, debit: Any) -> Plan | str:
+async def _decide(
+    conn: AsyncConnection, clock: Clock, senders: Senders, debit: Debit
+) -> Plan | Step | str:
     """The plan for part 2, or what happened (the step is over)."""
     now = clock.now()
     if debit.channel_txn_id is not None:  # taken; the write-off had not been recorded
@@ -218,26 +242,28 @@ async def _decide(conn: AsyncConnection, clock: Clock, senders: Senders, debit: 
     wait_until = _wait_until(senders, debit, now)
     if wait_until is not None:
         await _set(conn, debit, next_attempt_at=wait_until)
-        return "waiting"
+        return Step.WAITING
     sources = mandate.funding_sources
     source = sources[min(debit.source_index, len(sources) - 1)]["id"]
-    await _set(conn, debit, status="SENT", pending_source=source, next_attempt_at=now + LEASE)
+    await _set(
+        conn, debit, status=DebitStatus.SENT, pending_source=source, next_attempt_at=now + LEASE
+    )
     return Plan("debit", source)
 
 
 async def _reason_to_stop(
-    conn: AsyncConnection, debit: Any, mandate: Any, now: datetime
-) -> tuple[str, str] | None:
-    if mandate.status != "ACTIVE":
-        return "CANCELLED", "MANDATE_CANCELLED"
+    conn: AsyncConnection, debit: Debit, mandate: Any, now: datetime
+) -> tuple[DebitStatus, str] | None:
+    if mandate.status != MandateStatus.ACTIVE:
+        return DebitStatus.CANCELLED, "MANDATE_CANCELLED"
     if debit.amount > mandate.cap:  # the payer lowered the cap after it was scheduled
-        return "SKIPPED", "OVER_CAP"
+        return DebitStatus.SKIPPED, "OVER_CAP"
     if debit.purpose == "prepaid_topup":
         topped_up = await conn.execute(
             _TOPPED_UP, {"b": debit.biller_id, "a": debit.account_no, "episode": debit.episode}
         )
         if topped_up.scalar_one():
-            return "CANCELLED", "TOPPED_UP"
+            return DebitStatus.CANCELLED, "TOPPED_UP"
     else:
         paid = await conn.execute(
             _PAID_OTHERWISE,
@@ -245,13 +271,13 @@ async def _reason_to_stop(
              "d": debit.id},
         )  # fmt: skip
         if paid.scalar_one():
-            return "CANCELLED", "PAID_BY_HAND"
+            return DebitStatus.CANCELLED, "PAID_BY_HAND"
     if now >= debit.deadline or HOURS[debit.purpose].next_open(now) >= debit.deadline:
-        return "FAILED", "WINDOW_MISSED"
+        return DebitStatus.FAILED, "WINDOW_MISSED"
     return None
 
 
-def _wait_until(senders: Senders, debit: Any, now: datetime) -> datetime | None:
+def _wait_until(senders: Senders, debit: Debit, now: datetime) -> datetime | None:
     hours = HOURS[debit.purpose]
     if not hours.is_open(now):  # outside 07:00-22:00, or (for a bill) not a working day
         return hours.next_open(now)
@@ -265,7 +291,7 @@ def _wait_until(senders: Senders, debit: Any, now: datetime) -> datetime | None:
 # ------------------------------------------------------------ part 2: talk
 
 
-def _request(debit: Any, mandate_id: str, source: str, biller_code: str) -> dict[str, Any]:
+def _request(debit: Debit, mandate_id: str, source: str, biller_code: str) -> dict[str, Any]:
     return {
         "debit_id": debit.id,
         "mandate_id": mandate_id,
@@ -280,7 +306,7 @@ def _request(debit: Any, mandate_id: str, source: str, biller_code: str) -> dict
     }
 
 
-async def _talk(clock: Clock, senders: Senders, debit: Any, plan: Plan) -> Result:
+async def _talk(clock: Clock, senders: Senders, debit: Debit, plan: Plan) -> Result:
     channel = senders.channel_by_id(debit.channel_id)
     if channel is None or channel.debit_url is None:
         return Unanswered("the channel has no debit URL any more")
@@ -294,8 +320,8 @@ async def _talk(clock: Clock, senders: Senders, debit: Any, plan: Plan) -> Resul
 
 
 async def _record(
-    conn: AsyncConnection, clock: Clock, debit: Any, plan: Plan, result: Result
-) -> str:
+    conn: AsyncConnection, clock: Clock, debit: Debit, plan: Plan, result: Result
+) -> Step | str:
     now = clock.now()
     said = (
         result.status if isinstance(result, DebitAnswer)
@@ -306,18 +332,18 @@ async def _record(
     attempt = await _log(conn, debit, plan.source, kind, said, now)
     if isinstance(result, NotReceived):  # it never arrived: send it again, same key
         await _set(conn, debit, pending_source=None, next_attempt_at=now)
-        return "resend"
-    if isinstance(result, Unanswered) or result.status == "PROCESSING":
+        return Step.RESEND
+    if isinstance(result, Unanswered) or result.status is Answered.PROCESSING:
         wait = min(ASK_FIRST * 2 ** min(attempt - 1, 8), ASK_LONGEST)
         await _set(conn, debit, next_attempt_at=now + wait)
-        return "pending"
-    if result.status == "SUCCEEDED":  # the source stays recorded: it is the one that paid
+        return Step.PENDING
+    if result.status is Answered.SUCCEEDED:  # the source stays recorded: it is the one that paid
         await _set(conn, debit, channel_txn_id=result.channel_txn_id or "-", next_attempt_at=now)
-        return "taken"
+        return Step.TAKEN
     return await _declined(conn, debit, now)
 
 
-async def _declined(conn: AsyncConnection, debit: Any, now: datetime) -> str:
+async def _declined(conn: AsyncConnection, debit: Debit, now: datetime) -> Step | str:
     sources = (
         await conn.execute(
             select(mandates.c.funding_sources).where(
@@ -328,24 +354,24 @@ async def _declined(conn: AsyncConnection, debit: Any, now: datetime) -> str:
     if debit.source_index + 1 < len(sources):  # the next source by priority, at once
         await _set(conn, debit, pending_source=None, source_index=debit.source_index + 1,
                    next_attempt_at=now)  # fmt: skip
-        return "next source"
+        return Step.NEXT_SOURCE
     again = HOURS[debit.purpose].next_round(now)
     if again >= debit.deadline:
-        return await _finish(conn, debit, "FAILED", "ALL_SOURCES_FAILED", now)
+        return await _finish(conn, debit, DebitStatus.FAILED, "ALL_SOURCES_FAILED", now)
     await _set(conn, debit, pending_source=None, source_index=0, rounds=debit.rounds + 1,
                next_attempt_at=again)  # fmt: skip
-    return "next working day"
+    return Step.NEXT_WORKING_DAY
 
 
 async def _write_off(
-    engine: AsyncEngine, clock: Clock, senders: Senders, debit: Any, paid_by: str
-) -> str:
+    engine: AsyncEngine, clock: Clock, senders: Senders, debit: Debit, paid_by: str | None
+) -> Step | str:
     """The money is taken (from ``paid_by``): write the bill off as a payment whose order id
     is the debit's."""
     biller = senders.biller_by_id(debit.biller_id)
     channel = senders.channel_by_id(debit.channel_id)
     if biller is None or channel is None:
-        return "waiting"  # the directory will know them after its next reload
+        return Step.WAITING  # the directory will know them after its next reload
     command = PaymentCommand(
         channel=channel,
         nonce=None,
@@ -362,60 +388,65 @@ async def _write_off(
     except DomainError as refusal:
         async with engine.begin() as conn:
             payment_id = await record_refused(conn, clock, command, refusal.code)
-            return await _finish(conn, debit, "FAILED", "WRITE_OFF_REFUSED", clock.now(),
+            return await _finish(conn, debit, DebitStatus.FAILED, "WRITE_OFF_REFUSED", clock.now(),
                                  payment_id=payment_id, funding_source=paid_by)  # fmt: skip
     payment = result.payment
     async with engine.begin() as conn:
         if payment.status is PaymentStatus.FAILED:
-            return await _finish(conn, debit, "FAILED", "WRITE_OFF_REFUSED", clock.now(),
+            return await _finish(conn, debit, DebitStatus.FAILED, "WRITE_OFF_REFUSED", clock.now(),
                                  payment_id=payment.id, funding_source=paid_by)  # fmt: skip
-        return await _finish(conn, debit, "SUCCEEDED", None, clock.now(), payment_id=payment.id,
-                             receipt_no=payment.receipt_no, funding_source=paid_by)  # fmt: skip
+        return await _finish(conn, debit, DebitStatus.SUCCEEDED, None, clock.now(),
+                             payment_id=payment.id, receipt_no=payment.receipt_no,
+                             funding_source=paid_by)  # fmt: skip
 
 
 # ------------------------------------------------------------ a step, a pass
 
 
-async def _locked(conn: AsyncConnection, biller_id: int, debit_id: str, now: datetime) -> Any:
-    return (
+async def _locked(
+    conn: AsyncConnection, biller_id: int, debit_id: str, now: datetime
+) -> Debit | None:
+    row = (
         await conn.execute(
             select(debits)
             .where(
                 debits.c.biller_id == biller_id,
                 debits.c.id == debit_id,
-                debits.c.status.in_(("SCHEDULED", "SENT")),
+                debits.c.status.in_((DebitStatus.SCHEDULED, DebitStatus.SENT)),
                 debits.c.next_attempt_at <= now,
             )
             .with_for_update(skip_locked=True)
         )
     ).first()
+    return None if row is None else Debit.of(row._mapping)
 
 
 async def step(
     engine: AsyncEngine, clock: Clock, senders: Senders, biller_id: int, debit_id: str
-) -> str:
+) -> Step | str:
     async with engine.begin() as conn:
         debit = await _locked(conn, biller_id, debit_id, clock.now())
         if debit is None:
-            return "skipped"  # another worker has it, or it is done
+            return Step.SKIPPED  # another worker has it, or it is done
         plan = await _decide(conn, clock, senders, debit)
-    if isinstance(plan, str):
+    if not isinstance(plan, Plan):
         return plan
     if plan.kind == "write_off":
         return await _write_off(engine, clock, senders, debit, debit.pending_source)
     result = await _talk(clock, senders, debit, plan)
     async with engine.begin() as conn:
-        current = (
+        row = (
             await conn.execute(
                 select(debits)
                 .where(debits.c.biller_id == biller_id, debits.c.id == debit_id)
                 .with_for_update()
             )
         ).one()
+        current = Debit.of(row._mapping)
         if current.pending_source != plan.source:
-            return "skipped"  # settled meanwhile
+            return Step.SKIPPED  # settled meanwhile
         outcome = await _record(conn, clock, current, plan, result)
-    if outcome == "taken":
+    if outcome is Step.TAKEN:
         return await _write_off(engine, clock, senders, current, plan.source)
     return outcome
 

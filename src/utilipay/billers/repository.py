@@ -8,7 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.connection import RemoteConnection
 from utilipay.billers.rules import AccountRule
-from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
+from utilipay.billers.schemas import (
+    Biller,
+    BillerStatus,
+    BillingTerms,
+    Category,
+    IntegrationMode,
+)
 from utilipay.billers.tables import biller_connections, billers
 from utilipay.ledger.accounts import chart
 
@@ -116,12 +122,14 @@ async def update_connection(conn: AsyncConnection, biller_id: int, **values: Any
     )
 
 
-async def billing_terms(conn: AsyncConnection, biller_id: int, *, lock: bool = False) -> Any:
-    """What the hub's bill run needs of a biller: ``bill_due_days`` (a run's bills are due
-    that many days after it) and ``currency``; ``lock`` holds the biller until the
+async def billing_terms(
+    conn: AsyncConnection, biller_id: int, *, lock: bool = False
+) -> BillingTerms:
+    """What the hub's bill run needs of a biller; ``lock`` holds the biller until the
     transaction ends (a change of the due days)."""
     query = select(billers.c.bill_due_days, billers.c.currency).where(billers.c.id == biller_id)
-    return (await conn.execute(query.with_for_update() if lock else query)).one()
+    row = (await conn.execute(query.with_for_update() if lock else query)).one()
+    return BillingTerms(row.bill_due_days, row.currency)
 
 
 async def update_biller(conn: AsyncConnection, biller_id: int, **values: Any) -> None:

@@ -53,4 +53,15 @@ class Biller:
     prepaid_reward_points: int = 0  # the reward's points; 0: no reward
 
 
-BillerCode = Callable[[int], str]  # biller id → code, from the directory
+@dataclass(frozen=True, slots=True)
+class BillingTerms:
+    """What the hub's bill run needs of a biller."""
+
+    bill_due_days: int  # a run's bills are due that many days after it
+    currency: str
+
+
+CodeOfBiller = Callable[[int], str]  # a lookup: biller id → code, from the directory
+# The old name, for payments/remote.py alone (being changed on another branch): it moves to
+# CodeOfBiller when that lands, and this line goes.
+BillerCode = CodeOfBiller

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billing.schemas import Bill, CustomerAccount
+from utilipay.billing.schemas import Bill, BillStatus, CustomerAccount, StoredBill
 from utilipay.billing.tables import bills, customer_accounts
 
 _CHUNK = 5000
@@ -43,7 +43,7 @@ async def unpaid_bills(conn: AsyncConnection, biller_id: int, account_no: str) -
         .where(
             bills.c.biller_id == biller_id,
             bills.c.account_no == account_no,
-            bills.c.status == "UNPAID",
+            bills.c.status == BillStatus.UNPAID,
         )
         .order_by(bills.c.due_date, bills.c.bill_no)
     )
@@ -70,13 +70,14 @@ async def accounts_by_no(
     return found
 
 
-async def bill_by_no(conn: AsyncConnection, biller_id: int, bill_no: str) -> Any | None:
-    """A bill's row, every column (its status and payment too), or None."""
-    return (
+async def bill_by_no(conn: AsyncConnection, biller_id: int, bill_no: str) -> StoredBill | None:
+    """A bill with its status and payment, or None."""
+    row = (
         await conn.execute(
             select(bills).where(bills.c.biller_id == biller_id, bills.c.bill_no == bill_no)
         )
     ).one_or_none()
+    return None if row is None else StoredBill(_bill(row), BillStatus(row.status), row.payment_id)
 
 
 async def bills_by_no(

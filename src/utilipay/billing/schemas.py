@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,20 @@ class Bill:
     @property
     def total(self) -> int:
         return self.amount + self.late_fee
+
+
+class BillStatus(StrEnum):
+    UNPAID = "UNPAID"
+    PAID = "PAID"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBill:
+    """A hosted bill with where it stands: paid, and by which payment."""
+
+    bill: Bill
+    status: BillStatus
+    payment_id: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers_repo
 from utilipay.billing import repository as billing_repo
+from utilipay.billing.schemas import BillStatus
 from utilipay.billruns.tables import bill_lines, bill_usage
 from utilipay.errors import DomainError, ErrorCode
 
@@ -53,7 +54,7 @@ class BillDetail:
     period: str
     amount: int  # fen
     due_date: date
-    status: str
+    status: BillStatus
     segments: tuple[Segment, ...]
     lines: tuple[Line, ...]
 
@@ -93,8 +94,8 @@ async def bill_detail(conn: AsyncConnection, biller_code: str, bill_no: str) -> 
     biller = await billers_repo.by_code(conn, biller_code)
     if biller is None:
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"biller {biller_code} not found")
-    bill = await billing_repo.bill_by_no(conn, biller.id, bill_no)
-    if bill is None:
+    stored = await billing_repo.bill_by_no(conn, biller.id, bill_no)
+    if stored is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"{biller_code} has no bill {bill_no}")
     usage = await conn.execute(
         select(bill_usage)
@@ -111,9 +112,10 @@ async def bill_detail(conn: AsyncConnection, biller_code: str, bill_no: str) -> 
         raise DomainError(
             ErrorCode.NOT_FOUND, f"bill {bill_no} was imported, not made from readings"
         )
+    bill = stored.bill
     return BillDetail(
         biller.code, bill.bill_no, bill.account_no, bill.period, bill.amount, bill.due_date,
-        bill.status, segments, tuple(_line(x) for x in lines),
+        stored.status, segments, tuple(_line(x) for x in lines),
     )  # fmt: skip
 
 

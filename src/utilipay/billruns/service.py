@@ -229,7 +229,7 @@ async def set_due_days(
             ErrorCode.MALFORMED_REQUEST,
             f"due days {days} must be {MIN_DUE_DAYS}..{MAX_DUE_DAYS}",
         )
-    was: int = (await billers_repo.billing_terms(conn, found.id, lock=True)).bill_due_days
+    was = (await billers_repo.billing_terms(conn, found.id, lock=True)).bill_due_days
     if was != days:
         await billers_repo.update_biller(conn, found.id, bill_due_days=days)
         await record(

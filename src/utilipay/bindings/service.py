@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers.schemas import Biller, BillerCode
+from utilipay.billers.schemas import Biller, CodeOfBiller
 from utilipay.bindings.schemas import Binding
 from utilipay.bindings.tables import bindings
 from utilipay.channels.schemas import Channel
@@ -89,7 +89,7 @@ async def save_binding(
 
 
 async def list_for_payer(
-    conn: AsyncConnection, channel: Channel, payer: str, biller_code: BillerCode
+    conn: AsyncConnection, channel: Channel, payer: str, biller_code: CodeOfBiller
 ) -> list[Binding]:
     rows = await conn.execute(
         select(bindings)

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,7 +30,7 @@ from utilipay.clock import FrozenClock
 from utilipay.headend.commands import decide
 from utilipay.headend.config import head_end_of
 from utilipay.headend.wire import Action
-from utilipay.outbox.dispatch import Consumer
+from utilipay.outbox.dispatch import Consumer, StoredEvent
 from utilipay.prepaid import service as prepaid_service
 from utilipay.prepaid.rules import State
 from utilipay.readings import repository as readings_repo
@@ -70,7 +69,7 @@ class SupplyCommands:
     def __init__(self, rule: SupplyRule) -> None:
         self._rule = rule
 
-    async def __call__(self, conn: AsyncConnection, event: Any, now: datetime) -> None:
+    async def __call__(self, conn: AsyncConnection, event: StoredEvent, now: datetime) -> None:
         try:
             account_no = str(event.payload["account_no"])
             cuts = int(event.payload["cuts"])

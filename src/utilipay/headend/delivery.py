@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -69,6 +70,15 @@ _DUE = text(
      ORDER BY next_attempt_at LIMIT :limit
     """
 )
+
+
+class Step(StrEnum):
+    """What a step did when the command is not decided by it (a decided one says its
+    status, a failed call ``retry: …``); the values are what a pass counts."""
+
+    OVERTAKEN = "overtaken"  # a later claim's answer decides
+    ACCEPTED = "accepted"
+    NOT_RECEIVED = "not received"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +167,7 @@ async def _log(conn: AsyncConnection, claim: _Claim, call: Call, now: datetime) 
     )
 
 
-async def _record(engine: AsyncEngine, clock: Clock, claim: _Claim, call: Call) -> str:
+async def _record(engine: AsyncEngine, clock: Clock, claim: _Claim, call: Call) -> Step | str:
     async with engine.begin() as conn:
         now = clock.now()
         key = _row(claim.command.biller_id, claim.command.id)
@@ -166,7 +176,7 @@ async def _record(engine: AsyncEngine, clock: Clock, claim: _Claim, call: Call) 
         current = MeterCommand.from_row(row._mapping)
         if current.attempts != claim.attempt or current.status not in OPEN:
             # Our lease ran out and a later claim is at work: its answer decides.
-            return "overtaken"
+            return Step.OVERTAKEN
         return await _apply(conn, current, claim, call, now)
 
 
@@ -189,7 +199,7 @@ async def _finish(
 
 async def _apply(
     conn: AsyncConnection, command: MeterCommand, claim: _Claim, call: Call, now: datetime
-) -> str:
+) -> Step | str:
     answer = call.answer
     if answer is not None and answer.status in FINAL_ACKS:
         return await _apply_final(conn, command, answer, now)
@@ -197,7 +207,7 @@ async def _apply(
         next_at = now + min(backoff(claim.attempt), ASK_LONGEST)
         relay = answer.relay.value if answer.relay else None
         await _set(conn, command, status=answer.status, relay=relay, next_attempt_at=next_at)
-        return "accepted"
+        return Step.ACCEPTED
     if call.not_received and claim.later_decided:  # it never got there, and never will
         detail = "never received; a later command for the meter was decided"
         return await _finish(conn, command, CommandStatus.SUPERSEDED, now, detail=detail)
@@ -205,7 +215,7 @@ async def _apply(
         return CommandStatus.FAILED.lower()
     if call.not_received:  # the head-end lost it, or never got it: send it again at once
         await _set(conn, command, status=CommandStatus.SENT, next_attempt_at=now)
-        return "not received"
+        return Step.NOT_RECEIVED
     delay = min(backoff(claim.attempt), RETRY_LONGEST)
     await _set(conn, command, next_attempt_at=now + delay, detail=call.problem)
     return f"retry: {call.problem}"
@@ -250,7 +260,7 @@ async def _apply_final(
 
 async def deliver_one(
     engine: AsyncEngine, clock: Clock, http: httpx.AsyncClient, biller_id: int, command_id: str
-) -> str | None:
+) -> Step | str | None:
     """One step of one command; what happened, or None when it was not ours to take."""
     claim = await _claim(engine, clock, biller_id, command_id)
     if claim is None:

@@ -26,12 +26,12 @@ from utilipay.notify import params
 from utilipay.notify.recipients import ChannelById, Recipient, account_of, recipients_of
 from utilipay.notify.tables import notifications
 from utilipay.notify.templates import Rendered, render
-from utilipay.outbox.dispatch import Consumer
+from utilipay.outbox.dispatch import Consumer, StoredEvent
 
 log = structlog.get_logger(__name__)
 
 
-Wanted = Callable[[AsyncConnection, Any], Awaitable[bool]]
+Wanted = Callable[[AsyncConnection, StoredEvent], Awaitable[bool]]
 
 # An auto-pay's payment has the debit's id as its order id (autopay/send.py); the payer
 # hears of it once, as ``autopay.succeeded`` with its receipt, not also as a receipt.
@@ -41,7 +41,7 @@ _AUTOPAY_PAYMENT = text(
 )
 
 
-async def not_autopay(conn: AsyncConnection, event: Any) -> bool:
+async def not_autopay(conn: AsyncConnection, event: StoredEvent) -> bool:
     payload = event.payload
     found = await conn.execute(
         _AUTOPAY_PAYMENT,
@@ -54,12 +54,12 @@ async def not_autopay(conn: AsyncConnection, event: Any) -> bool:
     return not found.scalar_one()
 
 
-async def a_reconnect(conn: AsyncConnection, event: Any) -> bool:
+async def a_reconnect(conn: AsyncConnection, event: StoredEvent) -> bool:
     """Only a reconnect is ever overdue; anything else would be news to nobody."""
     return bool(event.payload.get("action") == "reconnect")
 
 
-async def first_cut(conn: AsyncConnection, event: Any) -> bool:
+async def first_cut(conn: AsyncConnection, event: StoredEvent) -> bool:
     """The outage notice goes once per episode: a later cut in it says ``notify`` false."""
     return event.payload["notify"] is True
 
@@ -72,7 +72,7 @@ class Rule:
     wanted: Wanted | None = None  # whether this event should be told at all
     topup: Rule | None = None  # the rule instead for a payment into a prepaid balance
 
-    def for_event(self, event: Any) -> Rule:
+    def for_event(self, event: StoredEvent) -> Rule:
         """A top-up is a payment without bills: its receipt tells the balance instead."""
         if self.topup is not None and event.payload.get("purpose") == params.TOPUP:
             return self.topup
@@ -118,7 +118,7 @@ class Notify:
         self._rule = rule
         self._channel_by_id = channel_by_id
 
-    async def __call__(self, conn: AsyncConnection, event: Any, now: datetime) -> None:
+    async def __call__(self, conn: AsyncConnection, event: StoredEvent, now: datetime) -> None:
         try:
             rule = self._rule.for_event(event)
             if rule.wanted is not None and not await rule.wanted(conn, event):
@@ -145,7 +145,7 @@ class Notify:
 
 async def _enqueue(
     conn: AsyncConnection,
-    event: Any,
+    event: StoredEvent,
     template: str,
     values: dict[str, Any],
     recipients: list[Recipient],

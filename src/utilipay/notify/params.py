@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.calendar.working import is_working
 from utilipay.clock import SHANGHAI, as_utc, to_shanghai_iso
 from utilipay.notify.recipients import Account
+from utilipay.outbox.dispatch import StoredEvent
 from utilipay.prepaid.cuts import CUT_HOURS
 
-ParamsOf = Callable[[AsyncConnection, Any, Account], Awaitable[dict[str, Any]]]
+ParamsOf = Callable[[AsyncConnection, StoredEvent, Account], Awaitable[dict[str, Any]]]
 
 # A debit pays bills unless its event says it tops a prepaid balance up (channel-api.md §9).
 AUTOPAY: Final = "autopay"
@@ -64,17 +65,23 @@ def _biller(account: Account) -> dict[str, Any]:
     return {"biller": account.biller_code, "biller_name": account.biller_name}
 
 
-async def bill_issued(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def bill_issued(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     keys = ("account_no", "bill_no", "period", "amount", "late_fee", "due_date")
     return {**_biller(account), **_pick(event.payload, *keys)}
 
 
-async def bill_due_soon(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def bill_due_soon(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     keys = ("account_no", "bill_no", "amount", "late_fee", "due_date", "days_left")
     return {**_biller(account), **_pick(event.payload, *keys)}
 
 
-async def payment_receipt(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def payment_receipt(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     keys = ("payment_id", "order_id", "account_no", "bill_nos", "amount", "receipt_no")
     return {
         **_biller(account),
@@ -83,11 +90,13 @@ async def payment_receipt(conn: AsyncConnection, event: Any, account: Account) -
     }
 
 
-async def mandate(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def mandate(conn: AsyncConnection, event: StoredEvent, account: Account) -> dict[str, Any]:
     return {**_biller(account), **_pick(event.payload, "mandate_id", "account_no", "cap", "at")}
 
 
-async def debit_scheduled(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def debit_scheduled(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     keys = ("debit_id", "mandate_id", "account_no", "bill_nos", "amount", "planned_at", "deadline")
     params = {**_biller(account), **_pick(event.payload, *keys)}
     params["purpose"] = event.payload.get("purpose", AUTOPAY)
@@ -96,7 +105,7 @@ async def debit_scheduled(conn: AsyncConnection, event: Any, account: Account) -
     return params
 
 
-async def _topup_balance(conn: AsyncConnection, event: Any) -> int:
+async def _topup_balance(conn: AsyncConnection, event: StoredEvent) -> int:
     """The balance when the debit's news happened: before the top-up for its notice and a
     failure, after it for a success."""
     account_no = event.payload["account_no"]
@@ -111,7 +120,9 @@ async def _topup_balance(conn: AsyncConnection, event: Any) -> int:
     return found
 
 
-async def autopay_succeeded(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def autopay_succeeded(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     params = await debit_scheduled(conn, event, account)
     params.update(_pick(event.payload, "payment_id", "receipt_no"))
     # The source that paid, by the label the payer gave it ("储蓄卡(1234)"), when known.
@@ -124,7 +135,9 @@ async def autopay_succeeded(conn: AsyncConnection, event: Any, account: Account)
     return params
 
 
-async def autopay_failed(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def autopay_failed(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     params = await debit_scheduled(conn, event, account)
     params["reason"] = event.payload["reason"]
     if "cap" in event.payload:  # the cap that applied, even if changed since
@@ -140,7 +153,7 @@ async def autopay_failed(conn: AsyncConnection, event: Any, account: Account) ->
     return params
 
 
-async def _mandate(conn: AsyncConnection, event: Any) -> Any:
+async def _mandate(conn: AsyncConnection, event: StoredEvent) -> Any:
     return (
         await conn.execute(
             _MANDATE, {"biller_id": event.biller_id, "id": event.payload["mandate_id"]}
@@ -151,7 +164,7 @@ async def _mandate(conn: AsyncConnection, event: Any) -> Any:
 # ------------------------------------------------------------ prepaid (智能交费)
 
 
-def _prepaid(event: Any, account: Account) -> dict[str, Any]:
+def _prepaid(event: StoredEvent, account: Account) -> dict[str, Any]:
     """What every prepaid message shows: whose account, what it supplies, its balance."""
     return {
         **_biller(account),
@@ -160,12 +173,16 @@ def _prepaid(event: Any, account: Account) -> dict[str, Any]:
     }
 
 
-async def prepaid_low(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def prepaid_low(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     """The fee warning (费用提醒): the balance after ``day`` fell below ``reminder``."""
     return {**_prepaid(event, account), **_pick(event.payload, "day", "reminder")}
 
 
-async def prepaid_arrears(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def prepaid_arrears(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     """The outage warning (停电预警), with the first moment supply may be cut: the grace
     period after the event, moved into the hours when cuts are made."""
     grace: int = (await conn.execute(_CUT_GRACE, {"biller_id": event.biller_id})).scalar_one()
@@ -189,18 +206,22 @@ def earliest_cut(after: datetime) -> datetime:
         day += timedelta(days=1)
 
 
-async def prepaid_cut(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def prepaid_cut(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     """The outage notice (停电通知)."""
     return {**_prepaid(event, account), "at": to_shanghai_iso(event.occurred_at)}
 
 
-async def prepaid_restored(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def prepaid_restored(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     """Reconnection after a top-up; ``state`` LOW: the balance is positive but still low."""
     return {**_prepaid(event, account), **_pick(event.payload, "payment_id", "state")}
 
 
 async def prepaid_reconnect_delayed(
-    conn: AsyncConnection, event: Any, account: Account
+    conn: AsyncConnection, event: StoredEvent, account: Account
 ) -> dict[str, Any]:
     """A reconnect the head-end has not confirmed by the give-up time (still being tried):
     the payer who topped up is told it is not forgotten, and not to pay again."""
@@ -211,19 +232,25 @@ async def prepaid_reconnect_delayed(
     }
 
 
-async def prepaid_rewarded(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def prepaid_rewarded(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     """The pre-store reward (预存奖励): ``points`` for a top-up in ``month`` (YYYY-MM)."""
     return {**_prepaid(event, account), **_pick(event.payload, "payment_id", "points", "month")}
 
 
-async def prepaid_statement(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def prepaid_statement(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     """The monthly statement (月度账单) of a prepaid account."""
     keys = ("month", "opening_balance", "top_ups", "charges", "closing_balance", "days")
     return {**_prepaid(event, account), **_pick(event.payload, *keys),
             "usage": str(event.payload["usage"])}  # fmt: skip
 
 
-async def topup_receipt(conn: AsyncConnection, event: Any, account: Account) -> dict[str, Any]:
+async def topup_receipt(
+    conn: AsyncConnection, event: StoredEvent, account: Account
+) -> dict[str, Any]:
     """A top-up's receipt: no bills, the balance it left."""
     keys = ("payment_id", "order_id", "account_no", "amount", "receipt_no", "balance")
     return {

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.channels.schemas import Channel
 from utilipay.notify.templates import DEFAULT_LANGUAGE, LANGUAGES
+from utilipay.outbox.dispatch import StoredEvent
 
 ChannelById = Callable[[int], Channel | None]
 
@@ -77,7 +77,7 @@ async def account_of(conn: AsyncConnection, biller_id: int, account_no: str) -> 
 
 async def recipients_of(
     conn: AsyncConnection,
-    event: Any,
+    event: StoredEvent,
     account: Account,
     channel_by_id: ChannelById,
     *,

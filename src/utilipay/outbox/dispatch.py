@@ -10,6 +10,7 @@ notification), each unique per event, so a re-run cannot double anything.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock
 
-Consumer = Callable[[AsyncConnection, Any, datetime], Awaitable[None]]
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as the outbox hands it to its consumers: as emitted, with its id."""
+
+    biller_id: int
+    id: int
+    event_type: str
+    aggregate_id: str
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+Consumer = Callable[[AsyncConnection, StoredEvent, datetime], Awaitable[None]]
 
 _CLAIM = text(
     """
@@ -44,7 +58,8 @@ class Dispatcher:
     async def dispatch_pending(self, engine: AsyncEngine, clock: Clock, *, limit: int = 500) -> int:
         """One batch of pending events; the number handed on."""
         async with engine.begin() as conn:
-            events = (await conn.execute(_CLAIM, {"limit": limit})).all()
+            claimed = await conn.execute(_CLAIM, {"limit": limit})
+            events = [StoredEvent(**row._mapping) for row in claimed]
             now = clock.now()
             for event in events:
                 for consume in self._consumers.get(event.event_type, ()):

@@ -38,6 +38,7 @@ from utilipay.audit import service as audit
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.payments import outcomes
+from utilipay.payments.schemas import PaymentStatus
 from utilipay.payments.tables import payment_exceptions, payments
 
 
@@ -116,13 +117,26 @@ async def queue_break(conn: AsyncConnection, found: Break, now: datetime) -> int
     return (await conn.execute(_QUEUE, values)).scalar_one_or_none()
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """The queue's item that stands for a break: open (no resolution yet) or resolved."""
+
+    id: int
+    resolution: Resolution | None
+    resolved_by: str | None
+
+
 async def queued_for(
     conn: AsyncConnection, payment_id: str | None, channel_code: str | None,
     order_id: str | None, kind: Kind,
-) -> Any | None:  # fmt: skip
-    """The item that stands for this break already (``id``, ``resolution``, ``resolved_by``)."""
+) -> Queued | None:  # fmt: skip
+    """The item that stands for this break already, or None."""
     key = {"payment": payment_id, "channel": channel_code, "order": order_id, "kind": kind}
-    return (await conn.execute(_QUEUED, key)).first()
+    row = (await conn.execute(_QUEUED, key)).first()
+    if row is None:
+        return None
+    resolution = None if row.resolution is None else Resolution(row.resolution)
+    return Queued(row.id, resolution, row.resolved_by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +325,7 @@ async def _check_reference(
 def _booking_problem(booking: Any, channel: str | None, owed: int | None) -> str | None:
     if booking is None:
         return "is not a payment at the hub"
-    if booking.status != "SUCCEEDED":
+    if booking.status != PaymentStatus.SUCCEEDED:
         return f"is {booking.status}, not SUCCEEDED"
     if booking.channel != channel or booking.amount != owed:
         return (

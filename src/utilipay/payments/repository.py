@@ -7,33 +7,18 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers.schemas import BillerCode
-from utilipay.payments.schemas import Payment, PaymentStatus
+from utilipay.billers.schemas import CodeOfBiller
+from utilipay.payments.schemas import Payment, PaymentStatus, StoredPayment
 from utilipay.payments.tables import payments
 
 
-def to_payment(row: Mapping[Any, Any], biller_code: BillerCode) -> Payment:
-    return Payment(
-        id=row["id"],
-        order_id=row["order_id"],
-        channel_id=row["channel_id"],
-        status=PaymentStatus(row["status"]),
-        biller=biller_code(row["biller_id"]),
-        account_no=row["account_no"],
-        amount=row["amount"],
-        currency=row["currency"],
-        bill_nos=tuple(row["bill_nos"]),
-        receipt_no=row["receipt_no"],
-        biller_serial=row["biller_serial"],
-        failure_code=row["failure_code"],
-        created_at=row["created_at"],
-        finished_at=row["finished_at"],
-        purpose=row["purpose"],
-    )
+def to_payment(row: Mapping[Any, Any], biller_code: CodeOfBiller) -> Payment:
+    return StoredPayment.of(row).for_channel(biller_code)
 
 
-async def by_id(conn: AsyncConnection, payment_id: str) -> Any | None:
-    return (await conn.execute(select(payments).where(payments.c.id == payment_id))).first()
+async def by_id(conn: AsyncConnection, payment_id: str) -> StoredPayment | None:
+    row = (await conn.execute(select(payments).where(payments.c.id == payment_id))).first()
+    return None if row is None else StoredPayment.of(row._mapping)
 
 
 async def by_order(conn: AsyncConnection, channel_id: int, order_id: str) -> Any | None:
@@ -52,7 +37,7 @@ async def resolve_now(
         .where(
             payments.c.biller_id == biller_id,
             payments.c.id == payment_id,
-            payments.c.status == "PROCESSING",
+            payments.c.status == PaymentStatus.PROCESSING,
             payments.c.resolution != "EXCEPTION",
         )
         .values(next_check_at=now)

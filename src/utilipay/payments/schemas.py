@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from utilipay.billers.schemas import Biller
+from utilipay.billers.schemas import Biller, CodeOfBiller
 from utilipay.channels.schemas import Channel
 from utilipay.common.validation import PRINTABLE
 
@@ -59,12 +60,13 @@ class PaymentCommand:
 
 
 @dataclass(frozen=True, slots=True)
-class Payment:
+class PaymentCore:
+    """What a payment's row and a channel's view of it share."""
+
     id: str
     order_id: str
     channel_id: int
     status: PaymentStatus
-    biller: str
     account_no: str
     amount: int
     currency: str
@@ -74,4 +76,36 @@ class Payment:
     failure_code: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Payment(PaymentCore):
+    """A payment as its channel sees it: the biller by its code."""
+
+    biller: str
     purpose: str = "bills"  # or prepaid_topup: the amount went to a prepaid balance
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPayment(PaymentCore):
+    """A payment as its row holds it: the biller by its id, and the payer; what other areas
+    read of ``payments``."""
+
+    biller_id: int
+    payer: str
+    purpose: str
+
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> StoredPayment:
+        """From a row of ``payments`` (or of a query returning its columns)."""
+        columns = {name: row[name] for name in _FIELDS_OF_STORED}
+        columns.update(status=PaymentStatus(row["status"]), bill_nos=tuple(row["bill_nos"]))
+        return cls(**columns)
+
+    def for_channel(self, code_of_biller: CodeOfBiller) -> Payment:
+        shared = {name: getattr(self, name) for name in _SHARED}
+        return Payment(**shared, biller=code_of_biller(self.biller_id), purpose=self.purpose)
+
+
+_SHARED = tuple(f.name for f in fields(PaymentCore))
+_FIELDS_OF_STORED = tuple(f.name for f in fields(StoredPayment))

@@ -15,13 +15,13 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.lookup import BillerHost
-from utilipay.billers.schemas import BillerCode, IntegrationMode
+from utilipay.billers.schemas import CodeOfBiller, IntegrationMode
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
 from utilipay.payments import repository
 from utilipay.payments.hosted import HostedPayment, HostedPayments, Outcome
 from utilipay.payments.rules import check_amount, request_fingerprint
-from utilipay.payments.schemas import Payment, PaymentCommand
+from utilipay.payments.schemas import Payment, PaymentCommand, StoredPayment
 
 _REFUSALS = {
     "REPLAYED": ErrorCode.UNAUTHENTICATED,
@@ -42,7 +42,7 @@ class PaymentResult:
 
 
 class WriteOffPath(Protocol):
-    async def pay(self, command: PaymentCommand, biller_code: BillerCode) -> PaymentResult: ...
+    async def pay(self, command: PaymentCommand, biller_code: CodeOfBiller) -> PaymentResult: ...
 
 
 class TopUps(Protocol):
@@ -57,7 +57,7 @@ class HostedWriteOff:
         self._hosted = hosted
         self._top_ups = top_ups
 
-    async def pay(self, command: PaymentCommand, biller_code: BillerCode) -> PaymentResult:
+    async def pay(self, command: PaymentCommand, biller_code: CodeOfBiller) -> PaymentResult:
         item = HostedPayment(
             id=new_id("P"),
             channel_id=command.channel.id,
@@ -116,7 +116,7 @@ def validate(paths: WriteOffPaths, command: PaymentCommand) -> WriteOffPath:
 
 
 async def pay(
-    paths: WriteOffPaths, command: PaymentCommand, biller_code: BillerCode
+    paths: WriteOffPaths, command: PaymentCommand, biller_code: CodeOfBiller
 ) -> PaymentResult:
     """Take one payment; its write-off path owns the transaction(s) it needs."""
     return await validate(paths, command).pay(command, biller_code)
@@ -125,20 +125,21 @@ async def pay(
 async def find(
     conn: AsyncConnection,
     channel_id: int,
-    biller_code: BillerCode,
+    biller_code: CodeOfBiller,
     *,
     payment_id: str | None = None,
     order_id: str | None = None,
 ) -> Payment:
     """A channel's own payment, by the hub's id or the channel's order id."""
     if payment_id is not None:
-        row = await repository.by_id(conn, payment_id)
+        found = await repository.by_id(conn, payment_id)
     elif order_id is not None:
         row = await repository.by_order(conn, channel_id, order_id)
+        found = None if row is None else StoredPayment.of(row._mapping)
     else:
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "give a payment id or an order_id")
-    if row is None:
+    if found is None:
         raise DomainError(ErrorCode.NOT_FOUND, "no such payment")
-    if row.channel_id != channel_id:
+    if found.channel_id != channel_id:
         raise DomainError(ErrorCode.FORBIDDEN, "this payment belongs to another channel")
-    return repository.to_payment(row._mapping, biller_code)
+    return found.for_channel(biller_code)

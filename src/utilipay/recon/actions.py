@@ -43,6 +43,7 @@ from utilipay.outbox.service import Event, emit
 from utilipay.payments import repository as payments_repo
 from utilipay.payments.exceptions import Break, Kind, queue_break, queued_for
 from utilipay.payments.resolution import call, charge_request
+from utilipay.payments.schemas import PaymentStatus, StoredPayment
 from utilipay.recon.classify import Action
 
 WHAT = {
@@ -125,11 +126,11 @@ async def reconfirm(ctx: Context) -> Plan:
     payment = await payments_repo.by_id(ctx.conn, row.payment_id) if row.payment_id else None
     if payment is None:
         return Plan("no such payment at the hub: nothing to confirm")
-    if payment.status == "PROCESSING":
+    if payment.status is PaymentStatus.PROCESSING:
         # the resolver's own schedule, brought forward: it confirms and re-charges
         await payments_repo.resolve_now(ctx.conn, payment.biller_id, payment.id, ctx.clock.now())
         return Plan("pending payment due for resolution now (confirm, charge again if lost)")
-    if payment.status != "SUCCEEDED":
+    if payment.status is not PaymentStatus.SUCCEEDED:
         return Plan(f"payment is {payment.status}: nothing to confirm")
     remote = await _remote(ctx)
     if remote is None:
@@ -138,7 +139,9 @@ async def reconfirm(ctx: Context) -> Plan:
     return Plan(remote=remote, ask=ask)
 
 
-async def _confirm_written_off(payment: Any, channel: str, calls: Calls) -> tuple[bool, str]:
+async def _confirm_written_off(
+    payment: StoredPayment, channel: str, calls: Calls
+) -> tuple[bool, str]:
     """The hub wrote it off, the utility's statement lacks it: ask, and charge again if lost."""
     confirmed = await calls(ConfirmRequest(payment.id))
     if isinstance(confirmed, BillerUnreachable):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -65,6 +66,16 @@ _PROPOSE = text(
      WHERE run_id = :run AND action IS NOT NULL
     """
 )
+
+
+class CorrectionStatus(StrEnum):
+    """``recon_corrections.status``: proposed, claimed while its action runs, or done."""
+
+    PROPOSED = "PROPOSED"
+    IN_FLIGHT = "IN_FLIGHT"
+    APPLIED = "APPLIED"
+
+
 _SELECTED = """
     SELECT c.*, r.business_date, i.hub_status, i.hub_amount, i.channel_amount,
            i.utility_amount, i.utility_status
@@ -171,7 +182,8 @@ async def apply(
     async with engine.connect() as conn:
         tried = {d.item_no for d in done}
         rows = await _open(conn, run_id, only)
-    elsewhere = [r for r in rows if r.status == "IN_FLIGHT" and r.item_no not in tried]
+    in_flight = CorrectionStatus.IN_FLIGHT
+    elsewhere = [r for r in rows if r.status == in_flight and r.item_no not in tried]
     return done + [_described(r, clock.now()) for r in elsewhere]
 
 
@@ -181,10 +193,10 @@ async def _open(conn: AsyncConnection, run_id: int, only: str | None) -> list[An
 
 def _described(row: Any, now: datetime) -> Applied:
     """A correction not applied by this call: what it would do, or whose claim it is on."""
-    if row.status == "IN_FLIGHT" and row.claimed_until > now:
+    if row.status == CorrectionStatus.IN_FLIGHT and row.claimed_until > now:
         until = to_shanghai_iso(row.claimed_until)
         said = f"in flight: claimed by {row.claimed_by}, taken over after {until} if unrecorded"
-    elif row.status == "IN_FLIGHT":
+    elif row.status == CorrectionStatus.IN_FLIGHT:
         said = f"in flight on an expired claim of {row.claimed_by}: the next apply takes it over"
     else:
         said = f"would {WHAT[Action(row.action)]}"

@@ -13,16 +13,20 @@ from utilipay.billers.schemas import IntegrationMode
 from utilipay.clock import Clock
 from utilipay.payments.hosted import BatchedHostedPayments
 from utilipay.payments.remote import RemoteWriteOff
-from utilipay.payments.service import HostedWriteOff, WriteOffPath
+from utilipay.payments.service import HostedWriteOff, WriteOffPaths
 from utilipay.prepaid.topup import TopUps
 
 
 @dataclass
 class WriteOffServices:
+    """What a process writes bills off with: the hosted batcher, the remote billers'
+    clients, the account connectors, and over them the ``paths``, one per integration
+    mode (a hub's ``write_off_paths``)."""
+
     hosted_payments: BatchedHostedPayments
     remote_billers: RemoteBillers
     connectors: Connectors
-    paths: dict[IntegrationMode, WriteOffPath]
+    paths: WriteOffPaths
 
     @classmethod
     def build(

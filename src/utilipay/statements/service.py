@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers.protocol.messages import format_time
+from utilipay.billers.protocol.messages import OrderStatus, format_time
 from utilipay.billers.schemas import Biller
 from utilipay.clock import day_bounds
 from utilipay.errors import DomainError, ErrorCode
@@ -44,7 +44,7 @@ class Line:
     amount: int
     channel: str
     at: datetime
-    status: str  # SUCCESS | REVERSED
+    status: OrderStatus  # SUCCESS or REVERSED
 
     def render(self) -> str:
         return (
@@ -61,7 +61,10 @@ class Statement:
 
     @property
     def net(self) -> int:
-        return sum(line.amount if line.status == "SUCCESS" else -line.amount for line in self.lines)
+        return sum(
+            line.amount if line.status is OrderStatus.SUCCESS else -line.amount
+            for line in self.lines
+        )
 
     def render(self) -> str:
         header = f"H|{self.biller}|{self.day:%Y%m%d}|{len(self.lines)}|{self.net}"
@@ -74,7 +77,8 @@ async def lines_between(
     """The statement lines of outcomes the hub recorded in [start, end)."""
     rows = await conn.execute(_LINES, {"biller_id": biller_id, "start": start, "end": end})
     return [
-        Line(r.id, r.biller_serial, r.account_no, r.amount, r.channel, r.at, r.status) for r in rows
+        Line(r.id, r.biller_serial, r.account_no, r.amount, r.channel, r.at, OrderStatus(r.status))
+        for r in rows
     ]
 
 

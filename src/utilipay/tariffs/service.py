@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -120,13 +121,21 @@ async def _load_version(
     report.unchanged.append(key)
 
 
+class AssignmentOutcome(StrEnum):
+    """What an assignment did; its value names the audit action (``tariff.assignment_…``)."""
+
+    ADDED = "added"
+    UNCHANGED = "unchanged"
+    REPLACED = "replaced"  # a future assignment corrected
+
+
 @dataclass(frozen=True, slots=True)
 class Assignment:
     biller: str
     customer_class: str
     effective_from: date
     tariff_code: str
-    outcome: str  # added, unchanged or replaced (a future assignment corrected)
+    outcome: AssignmentOutcome
 
 
 async def assign_tariff(
@@ -151,7 +160,7 @@ async def assign_tariff(
     await _check_tariff_fits(conn, found.category, tariff_code, effective_from)
     key = (found.id, customer_class, effective_from)
     outcome = await _write_assignment(conn, clock, key, tariff_code, actor)
-    if outcome != "unchanged":
+    if outcome is not AssignmentOutcome.UNCHANGED:
         await record(
             conn, clock, actor=actor, action=f"tariff.assignment_{outcome}",
             object_type="biller", object_id=biller,
@@ -183,7 +192,7 @@ async def _check_tariff_fits(
 
 async def _write_assignment(
     conn: AsyncConnection, clock: Clock, key: tuple[int, str, date], code: str, actor: str
-) -> str:
+) -> AssignmentOutcome:
     biller_id, customer_class, effective_from = key
     where = (
         tariff_assignments.c.biller_id == biller_id,
@@ -203,9 +212,9 @@ async def _write_assignment(
                 **row,
             )
         )
-        return "added"
+        return AssignmentOutcome.ADDED
     if stored == code:
-        return "unchanged"
+        return AssignmentOutcome.UNCHANGED
     if effective_from <= business_date(clock.now()):  # charges may already stand on it
         raise DomainError(
             ErrorCode.IDEMPOTENCY_CONFLICT,
@@ -213,7 +222,7 @@ async def _write_assignment(
             "taken effect: assign the new tariff from a later date",
         )
     await conn.execute(update(tariff_assignments).where(*where).values(**row))
-    return "replaced"
+    return AssignmentOutcome.REPLACED
 
 
 async def quote(
