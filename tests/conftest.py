@@ -82,8 +82,9 @@ async def _truncate_all(engine: AsyncEngine) -> None:
                 text(
                     "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
                     "WHERE schemaname = current_schema()"
-                    # reference data the migrations keep, not test data
-                    " AND tablename NOT IN ('alembic_version', 'calendar_days')"
+                    # reference data and records the migrations keep, not test data
+                    " AND tablename NOT IN ('alembic_version', 'calendar_days',"
+                    " 'schema_repeatables')"
                 )
             )
         ).scalar_one()

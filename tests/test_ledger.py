@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import utilipay
+from tests.conftest import START
 from tests.helpers import bill_line, import_bills, payment_body
+from utilipay.billers.schemas import Biller
 from utilipay.clock import FrozenClock
+from utilipay.ledger import flows
 from utilipay.ledger.service import balances
 from utilipay.runtime.books import check_books
 from utilipay_tools.client import ChannelClient
@@ -150,3 +157,81 @@ async def corrupted(engine: AsyncEngine, statements: list[str]) -> dict[str, lis
         for statement in statements:
             await conn.execute(text(statement))
     return await failures(engine)
+
+
+async def test_ledger_post_refuses_an_entry_that_does_not_balance(
+    engine: AsyncEngine, world: Any
+) -> None:
+    water: Biller = world["water"]
+    receivable = world["wechat"].receivable_account_id
+    with pytest.raises(DBAPIError, match="does not balance"):
+        async with engine.begin() as conn:
+            await flows.post(
+                conn, biller_id=water.id, kind=flows.EntryKind.PAYMENT, at=START,
+                lines=[(receivable, 100), (water.payable_account_id, -99)],
+            )  # fmt: skip
+    with pytest.raises(DBAPIError, match="an amount per account: 2 accounts, 1 amounts"):
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "SELECT ledger_post(:b, 'PAYMENT', now(), ARRAY[:r, :p]::integer[],"
+                    " ARRAY[100::bigint])"
+                ),
+                {"b": water.id, "r": receivable, "p": water.payable_account_id},
+            )
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM journal_entries")) == 0
+
+
+async def test_an_owners_account_is_found_through_the_owner_index(
+    engine: AsyncEngine, world: Any
+) -> None:
+    """Not by scanning ledger_accounts, where a large utility has a million prepaid balances.
+    The lookup is planned inside ``ledger_account`` (a body with a FROM is not inlined), so
+    auto_explain reports that plan, as a notice."""
+    water: Biller = world["water"]
+    plans: list[str] = []
+
+    def keep(_: object, notice: asyncpg.PostgresLogMessage) -> None:
+        plans.append(notice.message)
+
+    async with engine.begin() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        raw.add_log_listener(keep)
+        for setting in (
+            "LOAD 'auto_explain'",
+            "SET LOCAL auto_explain.log_min_duration = 0",
+            "SET LOCAL auto_explain.log_nested_statements = on",
+            "SET LOCAL auto_explain.log_level = notice",
+            "SET LOCAL enable_seqscan = off",  # a test's table is small: could the index serve?
+        ):
+            await conn.execute(text(setting))
+        found = await conn.scalar(
+            text("SELECT ledger_account('BILLER_PAYABLE', :b)"), {"b": water.id}
+        )
+        raw.remove_log_listener(keep)
+    lookup = [plan for plan in plans if "FROM ledger_accounts" in plan]
+    assert found == water.payable_account_id
+    assert len(lookup) == 1, plans
+    # every condition is the index's: its one row is found, none filtered out
+    assert "Index Scan using ledger_accounts_owner" in lookup[0], lookup[0]
+    assert "Filter:" not in lookup[0], lookup[0]
+
+
+def test_only_the_ledger_writes_journal_entries() -> None:
+    """Every entry is made by ``ledger_post``. The migrations keep the bodies they once
+    wrote (history), and the prepaid bench's baseline measures bare writes on purpose."""
+    ledger = r"(?:journal_entries|postings)"
+    writes = re.compile(  # SQL (INSERT, COPY) or SQLAlchemy Core (insert(t), t.insert())
+        rf"\b(?:INSERT\s+INTO|COPY)\s+{ledger}\b|\binsert\(\s*{ledger}\s*\)|\b{ledger}\.insert\(",
+        re.IGNORECASE,
+    )
+    root = Path(utilipay.__file__).parent.parent
+    writers = {
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.suffix in {".py", ".sql"} and "versions" not in path.parts
+        and writes.search(path.read_text())
+    }  # fmt: skip
+    assert writers == {"utilipay/ledger/sql/post.sql", "utilipay_tools/bench/prepaid.py"}

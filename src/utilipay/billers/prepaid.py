@@ -1,7 +1,7 @@
 """A hosted biller's prepaid rules (智能交费): when a balance is LOW, how long ARREARS
 lasts before supply is cut, and the pre-store reward. The prepaid engine reads them from
 the biller's row at each step (``prepaid/accrual.py``, ``prepaid/cuts.py``, the top-up in
-migration 0011), so a change applies from the next accrual, cut pass or top-up."""
+``prepaid/sql/top_up.sql``), so a change applies from the next accrual, cut pass or top-up."""
 
 from __future__ import annotations
 

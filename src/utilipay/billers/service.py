@@ -26,7 +26,7 @@ from utilipay.common.changes import announce_change
 from utilipay.common.files import LineError
 from utilipay.common.validation import check_code
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.ledger.accounts import AccountKind, open_account
+from utilipay.ledger.accounts import AccountKind, Owner, open_account
 
 _REGION = re.compile(r"([0-9]{6})?")  # GB/T 2260 administrative division code, or none
 
@@ -202,9 +202,7 @@ async def add_biller(
     )
     if connection is not None:
         await repository.insert_connection(conn, biller_id, **connection, updated_at=clock.now())
-    await open_account(
-        conn, clock, AccountKind.BILLER_PAYABLE, owner_code=code, biller_id=biller_id
-    )
+    await open_account(conn, clock, AccountKind.BILLER_PAYABLE, Owner(biller_id, code))
     added = await _reload(conn, code)
     rules = _autopay_changes(added, autopay or AutopaySettings())
     rules |= prepaid_changes(added, prepaid or PrepaidSettings())

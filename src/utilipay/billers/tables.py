@@ -5,9 +5,9 @@ Published to other areas (views of migration 0024; nothing else of these tables 
 
 - ``billers_directory``: every biller's profile without its connection: code, name,
   category, region, group, mode, status, currency and the terms other areas apply
-  (debit notice, prepaid reminder and cut grace, bill due days). For auto-pay's
-  schedule, notify, prepaid's accrual and cuts, recon, settlement's payouts, the
-  ledger's checks and metrics.
+  (debit notice, prepaid reminder and cut grace, the pre-store reward, bill due days).
+  For auto-pay's schedule and events, notify, prepaid's top-ups, accrual and cuts, recon,
+  settlement's payouts, the ledger's checks and metrics.
 - in Python, ``repository``: ``by_id``, ``by_code``, ``all_billers``; ``billing_terms`` and
   ``update_biller`` for the bill run's due days and currency.
 """

@@ -5,7 +5,10 @@ Published to other areas (views of migration 0024; nothing else of these tables 
 - ``billing_accounts``: each customer account's holder, class and contacts. For
   notify, prepaid (enrolment, accrual) and the bill run.
 - ``billing_bills``: every hosted bill. For auto-pay, notify's reminders and params,
-  the bill run and the ledger's checks.
+  the bill run, the ledger's checks and ``pay_hosted`` (which locks a payment's bills
+  through it).
+- ``billing_write_off`` (``sql/write_off.sql``): the bills a hosted payment paid, written
+  off to it in its transaction.
 - ``billing_issue`` (for writing): the bill run issues its bills through it; only unpaid
   bills with no payment get in (``WITH CHECK OPTION``).
 - in Python, ``repository``: ``account``, ``bill_by_no``, ``unpaid_bills``… (readings

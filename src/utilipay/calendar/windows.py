@@ -8,7 +8,7 @@
 - Not before a notice period after issue (the pre-debit notice comes first),
   unless waiting for it would miss the window.
 
-The same rules run in SQL for set-based scheduling (migration 0006,
+The same rules run in SQL for set-based scheduling (``sql/windows.sql``,
 ``autopay_window``); the tests hold the two to the same answers.
 """
 

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.channels.schemas import Channel, ChannelStatus
@@ -78,14 +77,9 @@ async def update_channel(conn: AsyncConnection, channel_id: int, **values: objec
 
 
 async def consume_nonce(conn: AsyncConnection, channel_id: int, nonce: str, now: datetime) -> bool:
-    """Record a nonce's first use; False if the channel already used it (a replay)."""
-    result = await conn.execute(
-        pg_insert(channel_nonces)
-        .values(channel_id=channel_id, nonce=nonce, seen_at=now)
-        .on_conflict_do_nothing()
-        .returning(channel_nonces.c.nonce)
-    )
-    return result.first() is not None
+    """Record a nonce's first use; False if the channel already used it (a replay).
+    ``sql/nonces.sql`` is the one writer, for the hosted payment's database call too."""
+    return bool(await conn.scalar(select(func.channel_nonce_use(channel_id, nonce, now))))
 
 
 async def purge_nonces(conn: AsyncConnection, older_than: datetime) -> int:

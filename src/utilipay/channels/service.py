@@ -15,7 +15,7 @@ from utilipay.clock import Clock
 from utilipay.common.changes import announce_change
 from utilipay.common.validation import check_code, check_url
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.ledger.accounts import AccountKind, open_account
+from utilipay.ledger.accounts import AccountKind, Owner, open_account
 
 MIN_SECRET_LENGTH = 16
 
@@ -85,9 +85,7 @@ async def add_channel(
         debit_url=debit_url,
         created_at=clock.now(),
     )
-    await open_account(
-        conn, clock, AccountKind.CHANNEL_RECEIVABLE, owner_code=code, channel_id=channel_id
-    )
+    await open_account(conn, clock, AccountKind.CHANNEL_RECEIVABLE, Owner(channel_id, code))
     await audit.record(
         conn,
         clock,

@@ -104,6 +104,7 @@ PLACEMENT: dict[str, Placement] = {
     "recon_items": L,
     "recon_corrections": L,
     "alembic_version": L,
+    "schema_repeatables": L,
     "procrastinate_jobs": L,
     "procrastinate_events": L,
     "procrastinate_periodic_defers": L,

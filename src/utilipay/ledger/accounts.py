@@ -1,24 +1,42 @@
-"""The chart of accounts: which ledger accounts exist and who owns them.
+"""The account plan: which kinds of ledger account there are, who owns each, how its code
+is formed, and how accounts are opened and found.
 
 Amounts in postings are signed: a debit is positive, a credit negative.
-- ``CHANNEL_RECEIVABLE`` (asset): what a channel collected from payers and owes the hub.
-- ``BILLER_PAYABLE`` (liability): what the hub owes a biller for bills it wrote off and
-  for the prepaid usage it settled.
-- ``PREPAID_BALANCE`` (liability): one per prepaid account: what its holder has pre-stored
-  and not used yet (a credit balance; in arrears, a debit one).
-- ``BILLER_SETTLED`` (liability): one per payee: what a settlement moved out of the
-  payable of the payee's branches to be paid out (in transit to the utility).
-- ``HUB_FEE_INCOME`` (income): one per biller: the hub's service fees deducted from
-  its settlements.
-- ``REFUND_PAYABLE`` (liability): one per channel: refunds deducted from utilities'
-  settlements, owed back to payers through that channel.
+
+============================  =========  ==========================  =====================
+kind                          nature     one per                     opened when
+============================  =========  ==========================  =====================
+``CHANNEL_RECEIVABLE``        asset      channel                     the channel is added
+``BILLER_PAYABLE``            liability  biller                      the biller is added
+``PREPAID_BALANCE``           liability  prepaid account of a biller the account is enrolled
+``BILLER_SETTLED``            liability  biller (as a payee)         its first settlement
+``HUB_FEE_INCOME``            income     biller                      its first settlement
+``REFUND_PAYABLE``            liability  channel                     its first refund settled
+============================  =========  ==========================  =====================
+
+- ``CHANNEL_RECEIVABLE``: what a channel collected from payers and owes the hub.
+- ``BILLER_PAYABLE``: what the hub owes a biller for bills it wrote off and for the prepaid
+  usage it settled.
+- ``PREPAID_BALANCE``: what an account holder has pre-stored and not used yet (a credit
+  balance; in arrears, a debit one).
+- ``BILLER_SETTLED``: what a settlement moved out of the payable of the payee's branches to
+  be paid out (in transit to the utility).
+- ``HUB_FEE_INCOME``: the hub's service fees deducted from a biller's settlements.
+- ``REFUND_PAYABLE``: refunds deducted from utilities' settlements, owed back to payers
+  through that channel.
+
+An account's code is ``KIND:OWNER:CURRENCY``, the owner's code being the biller's or the
+channel's, and for a prepaid balance the biller's and the account number
+(``PREPAID_BALANCE:BJELEC:0100000099:CNY``): ``ledger_account_code`` in ``sql/accounts.sql``
+forms it, for this module and for set-based SQL alike.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Integer, Text, column, insert, select, table
+from sqlalchemy import Integer, Text, column, func, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import Clock
@@ -47,51 +65,55 @@ class AccountKind(StrEnum):
     REFUND_PAYABLE = "REFUND_PAYABLE"
 
 
+CHANNEL_KINDS = frozenset({AccountKind.CHANNEL_RECEIVABLE, AccountKind.REFUND_PAYABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """A biller or a channel, as the plan knows its owners: by id and code."""
+
+    id: int
+    code: str
+
+
+def _owner_ids(kind: AccountKind, owner: Owner) -> dict[str, int | None]:
+    if kind in CHANNEL_KINDS:
+        return {"biller_id": None, "channel_id": owner.id}
+    return {"biller_id": owner.id, "channel_id": None}
+
+
 async def open_account(
     conn: AsyncConnection,
     clock: Clock,
     kind: AccountKind,
+    owner: Owner,
     *,
-    owner_code: str,
-    biller_id: int | None = None,
-    channel_id: int | None = None,
+    account_no: str | None = None,
 ) -> int:
+    """Open ``owner``'s account of ``kind`` (a prepaid balance: of its ``account_no``)."""
+    if (kind is AccountKind.PREPAID_BALANCE) != (account_no is not None):
+        raise ValueError("an account number goes with a prepaid balance, and only with one")
+    owner_code = owner.code if account_no is None else f"{owner.code}:{account_no}"
     result = await conn.execute(
         insert(ledger_accounts)
         .values(
-            code=f"{kind}:{owner_code}:{CNY}",
+            code=func.ledger_account_code(kind.value, owner_code, CNY),
             kind=kind,
-            biller_id=biller_id,
-            channel_id=channel_id,
             currency=CNY,
             created_at=clock.now(),
+            **_owner_ids(kind, owner),
         )
         .returning(ledger_accounts.c.id)
     )
     return int(result.scalar_one())
 
 
-async def find_or_open(
-    conn: AsyncConnection,
-    clock: Clock,
-    kind: AccountKind,
-    *,
-    owner_code: str,
-    biller_id: int | None = None,
-    channel_id: int | None = None,
-) -> int:
-    """The ledger account of this kind and owner, opened on first use (its id)."""
-    found = (
-        await conn.execute(
-            select(ledger_accounts.c.id).where(
-                ledger_accounts.c.kind == kind,
-                ledger_accounts.c.biller_id.is_not_distinct_from(biller_id),
-                ledger_accounts.c.channel_id.is_not_distinct_from(channel_id),
-            )
-        )
-    ).scalar_one_or_none()
+async def find_or_open(conn: AsyncConnection, clock: Clock, kind: AccountKind, owner: Owner) -> int:
+    """``owner``'s one account of ``kind`` (not a prepaid balance), opened on first use."""
+    ids = _owner_ids(kind, owner)
+    found = await conn.scalar(
+        select(func.ledger_account(kind.value, ids["biller_id"], ids["channel_id"]))
+    )
     if found is not None:
         return int(found)
-    return await open_account(
-        conn, clock, kind, owner_code=owner_code, biller_id=biller_id, channel_id=channel_id
-    )
+    return await open_account(conn, clock, kind, owner)

@@ -7,8 +7,8 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   settlement the billers' payables.
 - ``ledger_movements``: every posting with its entry's kind, payment and time. For
   notify (a prepaid balance as of an instant) and settlement (a day's prepaid accruals).
-- postings are the ledger's to write: payments, prepaid and settlement still insert
-  theirs until the ledger's posting function lands (i10-sql).
+- entries and postings are the ledger's to write: every area posts through
+  ``ledger_post`` and its flows' rules (``sql/post.sql``, ``flows.py``).
 """
 
 from __future__ import annotations

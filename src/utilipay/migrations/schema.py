@@ -16,6 +16,7 @@ from utilipay.claims import tables as claims_tables
 from utilipay.db import metadata
 from utilipay.headend import tables as headend_tables
 from utilipay.ledger import tables as ledger_tables
+from utilipay.migrations import tables as migrations_tables
 from utilipay.notify import tables as notify_tables
 from utilipay.outbox import tables as outbox_tables
 from utilipay.payments import tables as payments_tables
@@ -30,9 +31,9 @@ from utilipay.webhooks import tables as webhooks_tables
 AREAS = (
     access_tables, audit_tables, autopay_tables, billers_tables, billing_tables,
     billruns_tables, bindings_tables, calendar_tables, channels_tables, claims_tables,
-    headend_tables, ledger_tables, notify_tables, outbox_tables, payments_tables,
-    prepaid_tables, readings_tables, recon_match_tables, recon_statement_tables,
-    settlement_tables, tariffs_tables, webhooks_tables,
+    headend_tables, ledger_tables, migrations_tables, notify_tables, outbox_tables,
+    payments_tables, prepaid_tables, readings_tables, recon_match_tables,
+    recon_statement_tables, settlement_tables, tariffs_tables, webhooks_tables,
 )  # fmt: skip
 
 __all__ = ["AREAS", "metadata"]

@@ -4,8 +4,7 @@ Published to other areas (views of migration 0024; nothing else of these tables 
 
 - ``outbox_emit`` (for writing): every area's SQL appends its events through it (a
   simple view: a set-based statement costs what the table costs); Python through
-  ``service.emit``. Only the hosted payment's PL/pgSQL still inserts into the table
-  (moving to .sql files: i10-sql).
+  ``service.emit``.
 - ``outbox_pending``: the events not dispatched yet, for metrics.
 """
 

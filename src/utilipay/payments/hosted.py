@@ -29,7 +29,7 @@ SELECT r.item, r.outcome, r.detail, (r.payment).*
 
 @dataclass(frozen=True, slots=True)
 class HostedPayment:
-    """One payment as the database takes it (see migration 0001's ``pay_hosted``)."""
+    """One payment as the database takes it (see ``pay_hosted`` in ``sql/pay_hosted.sql``)."""
 
     id: str
     channel_id: int

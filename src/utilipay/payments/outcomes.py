@@ -3,7 +3,8 @@
 Every transition is conditional on the payment still being PROCESSING, so the
 request that charged, the resolver and a person resolving an exception can
 race and only the first one counts; the others see the outcome it recorded.
-(Hosted payments reach the same rows inside ``pay_hosted``, migration 0001.)
+(Hosted payments reach the same rows inside ``pay_hosted``, ``sql/pay_hosted.sql``; both
+book by the ledger's rule for a payment, ``ledger/flows.py``.)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.claims import service as claims
 from utilipay.clock import business_date
+from utilipay.ledger import flows as ledger
 
 _SUCCEED = text(
     """
@@ -27,23 +29,6 @@ _SUCCEED = text(
        -- once a refund may be in flight, no answer but the refund's counts
        AND resolution IS DISTINCT FROM 'REVERSING'
     RETURNING *
-    """
-)
-
-_BOOK = text(
-    """
-    WITH entry AS (
-        INSERT INTO journal_entries (biller_id, kind, payment_id, created_at)
-        VALUES (:biller_id, 'PAYMENT', :id, :now) RETURNING id
-    )
-    INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
-    SELECT :biller_id, entry.id, line.no, line.account, line.amount
-      FROM entry, (VALUES
-        (1, (SELECT id FROM ledger_accounts
-              WHERE kind = 'CHANNEL_RECEIVABLE' AND channel_id = :channel_id), :amount),
-        (2, (SELECT id FROM ledger_accounts
-              WHERE kind = 'BILLER_PAYABLE' AND biller_id = :biller_id), -CAST(:amount AS bigint))
-      ) AS line (no, account, amount)
     """
 )
 
@@ -101,15 +86,13 @@ async def succeed(
     ).first()
     if row is None:
         return None
-    await conn.execute(
-        _BOOK,
-        {
-            "biller_id": row.biller_id,
-            "id": row.id,
-            "channel_id": row.channel_id,
-            "amount": row.amount,
-            "now": now,
-        },
+    await ledger.post_payment(
+        conn,
+        biller_id=row.biller_id,
+        channel_id=row.channel_id,
+        payment_id=row.id,
+        amount=row.amount,
+        at=now,
     )
     await _announce(conn, row, "payment.succeeded", now)
     return row

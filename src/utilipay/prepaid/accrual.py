@@ -10,8 +10,9 @@ Set-based, in one transaction per day, whatever the number of accounts:
    yesterday, so a month's postings add up to its rounded charge (one rounding);
    the fixed monthly charge comes with the month's first day. The new balance,
    state, episode and notices follow the rules of ``prepaid/rules.py``.
-2. one journal entry per biller: a line per account (its prepaid balance is
-   debited) and the biller's payable credited with the total;
+2. one journal entry per biller, by the ledger's rule (``ledger/flows.py``): a line per
+   account (its prepaid balance is debited) and the biller's payable credited with the
+   total;
 3. the accrual rows, the accounts' new standing, and the notices (the fee and
    the outage warnings) as outbox events; the time of the outage warning is kept:
    a cut waits for it (``cuts.py``).
@@ -30,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock
-from utilipay.prepaid.sql import typed as _sql
+from utilipay.prepaid.params import typed as _sql
 
 # The accounts due, locked, with their usage: a table of its own, analyzed, so the
 # pricing below is planned for the real number of rows. (Planned inside one statement,
@@ -88,9 +89,9 @@ _SETTLE = _sql(
           FROM due d
           JOIN versions vs ON vs.biller_id = d.biller_id AND vs.customer_class = d.customer_class
     ), blocks AS (
-        -- tariff_energy_charge (migration 0008) as one join and one aggregate over all the
-        -- accounts: called once per account, the function costs a tenth of a millisecond
-        -- each; the tests hold the two equal
+        -- tariff_energy_charge (tariffs/sql/calculator.sql) as one join and one aggregate
+        -- over all the accounts: called once per account, the function costs a tenth of a
+        -- millisecond each; the tests hold the two equal
         SELECT p.biller_id, p.account_no,
                sum(b.price * (least(p.band_before + p.total, b.upper_bound)
                               - greatest(p.band_before, b.lower_bound))) AS yuan
@@ -122,7 +123,7 @@ _SETTLE = _sql(
            CASE WHEN new_state = 'NORMAL' THEN '{}'::text[]
                 WHEN notice IS NOT NULL THEN kept_notices || notice
                 ELSE kept_notices END AS new_notified,
-           -- unique within the biller's entry for the day (line 1 is the biller's)
+           -- the order of the accounts' lines in their biller's entry for the day
            row_number() OVER () AS line
       FROM moved
      CROSS JOIN LATERAL (
@@ -142,28 +143,17 @@ _SKIPPED = _sql(
                       AND u.account_no = pa.account_no AND u.day = :day)
     """
 )
-_DAY_ENTRIES = text("CREATE TEMP TABLE day_entries (biller_id integer, id bigint) ON COMMIT DROP")
+# The day's entry of each biller, by the ledger's rule (``ledger_post_accrual``): the
+# charges go as two arrays, one call per biller whatever its number of accounts.
 _ENTRIES = _sql(
     """
-    WITH e AS (
-        INSERT INTO journal_entries (biller_id, kind, memo, created_at)
-        SELECT biller_id, 'PREPAID_ACCRUAL', 'prepaid use of ' || :day, :now
-          FROM settle GROUP BY biller_id HAVING sum(posted) <> 0
-        RETURNING biller_id, id)
-    INSERT INTO day_entries SELECT biller_id, id FROM e
-    """
-)
-_POSTINGS = text(
-    """
-    INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
-    SELECT s.biller_id, e.id, 1 + s.line, s.ledger_account_id, s.posted
-      FROM settle s JOIN day_entries e ON e.biller_id = s.biller_id
-     WHERE s.posted <> 0
-    UNION ALL
-    SELECT t.biller_id, e.id, 1, la.id, -t.posted
-      FROM (SELECT biller_id, sum(posted) AS posted FROM settle GROUP BY biller_id) t
-      JOIN day_entries e ON e.biller_id = t.biller_id
-      JOIN ledger_accounts la ON la.kind = 'BILLER_PAYABLE' AND la.biller_id = t.biller_id
+    CREATE TEMP TABLE day_entries ON COMMIT DROP AS
+    SELECT biller_id,
+           ledger_post_accrual(
+               biller_id, :day, :now,
+               array_agg(ledger_account_id ORDER BY line) FILTER (WHERE posted <> 0),
+               array_agg(posted ORDER BY line) FILTER (WHERE posted <> 0)) AS id
+      FROM settle GROUP BY biller_id HAVING sum(posted) <> 0
     """
 )
 _ACCRUALS = _sql(
@@ -231,9 +221,7 @@ async def accrue_day(conn: AsyncConnection, day: date, now: datetime) -> DayAccr
     await conn.execute(text("ANALYZE due"))
     await conn.execute(_SETTLE, values)
     await conn.execute(text("ANALYZE settle"))
-    await conn.execute(_DAY_ENTRIES)
     await conn.execute(_ENTRIES, values)
-    await conn.execute(_POSTINGS)
     await conn.execute(_ACCRUALS, values)
     await conn.execute(_ACCOUNTS, values)
     notices = (await conn.execute(_NOTICES, values)).rowcount

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.calendar.working import is_working
 from utilipay.clock import SHANGHAI, as_utc
-from utilipay.prepaid.sql import typed
+from utilipay.prepaid.params import typed
 
 CUT_HOURS = (time(9), time(17))
 

@@ -8,7 +8,7 @@ disconnect command) → reconnected as soon as a top-up makes the balance positi
 An *episode* begins when an account leaves NORMAL and ends when it is back: each
 of the three messages is sent at most once per episode, and an automatic top-up
 is asked at most once per episode. The same rule runs in SQL for the set-based
-daily accrual (``prepaid_next_state``, migration 0011); the tests hold the two to
+daily accrual (``prepaid_next_state``, ``sql/rules.sql``); the tests hold the two to
 the same answers.
 """
 

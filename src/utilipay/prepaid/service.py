@@ -14,7 +14,7 @@ from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Biller
 from utilipay.clock import Clock, business_date, day_bounds
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.ledger.accounts import AccountKind, open_account
+from utilipay.ledger.accounts import AccountKind, Owner, open_account
 from utilipay.prepaid.rules import Account, State, apply_balance
 from utilipay.prepaid.tables import prepaid_accounts
 
@@ -55,8 +55,8 @@ async def enroll(
     first_day = accrue_from or business_date(now)
     await _check_ready(conn, biller, account_no, first_day)
     ledger_id = await open_account(
-        conn, clock, AccountKind.PREPAID_BALANCE, owner_code=f"{biller.code}:{account_no}",
-        biller_id=biller.id,
+        conn, clock, AccountKind.PREPAID_BALANCE, Owner(biller.id, biller.code),
+        account_no=account_no,
     )  # fmt: skip
     start = apply_balance(Account(State.NORMAL, 0), 0, _reminder(biller, reminder)).account
     await conn.execute(

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.prepaid.sql import typed
+from utilipay.prepaid.params import typed
 
 _ISSUE = typed(
     """

@@ -3,7 +3,7 @@
 A channel pays a prepaid account like any other: ``POST /v1/payments`` without
 ``bill_nos``. A prepaid account has no bills due, so where a postpaid account
 would be refused with NO_BILL_DUE, the amount goes to its balance instead: one
-database call (``prepaid_top_up``, migration 0011) records the payment, books it,
+database call (``prepaid_top_up``, ``sql/top_up.sql``) records the payment, books it,
 moves the balance and the state, asks for a reconnect when it ends a cut and
 grants the month's reward. The nonce and the order id were already checked by
 ``pay_hosted``, which is asked first, so the hot path for bills is untouched.

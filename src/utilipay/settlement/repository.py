@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers_repo
 from utilipay.channels import repository as channels_repo
-from utilipay.ledger.tables import journal_entries, postings
 from utilipay.settlement.fees import FeeRule
 from utilipay.settlement.tables import (
     biller_fee_rules,
@@ -194,27 +193,6 @@ async def write(conn: AsyncConnection, head: dict[str, Any], lines: list[dict[st
 
 async def write_payout(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(insert(payouts).values(status="PENDING", **values))
-
-
-async def post(
-    conn: AsyncConnection, payee_id: int, memo: str, now: datetime, lines: list[tuple[int, int]]
-) -> int:
-    """One SETTLEMENT entry with a posting per ``(account, amount)``; the entry's id."""
-    entry = (
-        await conn.execute(
-            insert(journal_entries)
-            .values(biller_id=payee_id, kind="SETTLEMENT", memo=memo, created_at=now)
-            .returning(journal_entries.c.id)
-        )
-    ).scalar_one()
-    rows = [
-        {"biller_id": payee_id, "entry_id": entry, "line_no": n, "account_id": a, "amount": amt,
-         "currency": "CNY"}
-        for n, (a, amt) in enumerate(lines, start=1)
-    ]  # fmt: skip
-    # one statement: the balance trigger checks each statement (executemany is one per row)
-    await conn.execute(insert(postings).values(rows))
-    return int(entry)
 
 
 async def lock(conn: AsyncConnection) -> None:

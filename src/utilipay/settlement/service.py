@@ -15,9 +15,10 @@ For each payee and Asia/Shanghai business day D:
 A group (billers.parent_id) that sweeps (归集) is one payee whose settlement has a
 line per branch; otherwise each branch is its own payee (清分到各分公司).
 
-A settlement is written once with one ledger entry: each branch's payable debited
-with its gross, the payee's settled account credited with the net, the hub's fee
-income from each branch with its fees, each channel's refund payable with its refunds. A day already
+A settlement is written once with one ledger entry, by the ledger's rule
+(``ledger/flows.py``): each branch's payable debited with its gross, the payee's settled
+account credited with the net, the hub's fee income from each branch with its fees, each
+channel's refund payable with its refunds. A day already
 settled is never rewritten (its file may be at the bank): running it again reports
 UNCHANGED, or DIFFERS with every difference, and writes nothing.
 """
@@ -34,7 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.audit import service as audit
 from utilipay.clock import Clock, business_date, day_bounds
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.ledger.accounts import AccountKind, find_or_open
+from utilipay.ledger.accounts import Owner
+from utilipay.ledger.flows import BranchShare, post_settlement
 from utilipay.outbox.service import Event, emit
 from utilipay.settlement import repository as repo
 from utilipay.settlement.config import Mode
@@ -286,36 +288,20 @@ def payout_reference(payee_code: str, day: date) -> str:
 async def _post(
     conn: AsyncConnection, clock: Clock, payee: Member, day: date, lines: list[Line]
 ) -> int | None:
-    """The settlement's one ledger entry; none when nothing moves."""
+    """The settlement's one ledger entry (the ledger's rule); none when nothing moves."""
     codes = await repo.channel_codes(conn)
-    entries: list[tuple[int, int]] = []
-    refunds: dict[int, int] = defaultdict(int)
+    refunds: dict[Owner, int] = defaultdict(int)
     for line in lines:
-        payable = await find_or_open(
-            conn, clock, AccountKind.BILLER_PAYABLE, owner_code=line.branch.code,
-            biller_id=line.branch.id,
-        )  # fmt: skip
-        fee_income = await find_or_open(
-            conn, clock, AccountKind.HUB_FEE_INCOME, owner_code=line.branch.code,
-            biller_id=line.branch.id,
-        )  # fmt: skip
-        entries += [(payable, line.gross), (fee_income, -line.fees)]
         for channel_id, amount in line.refunds_by_channel.items():
-            refunds[channel_id] += amount
-    for channel_id, amount in sorted(refunds.items()):
-        account = await find_or_open(
-            conn, clock, AccountKind.REFUND_PAYABLE, owner_code=codes[channel_id],
-            channel_id=channel_id,
-        )  # fmt: skip
-        entries.append((account, -amount))
-    settled = await find_or_open(
-        conn, clock, AccountKind.BILLER_SETTLED, owner_code=payee.code, biller_id=payee.id
+            refunds[Owner(channel_id, codes[channel_id])] += amount
+    branches = [BranchShare(_owner(x.branch), x.gross, x.fees) for x in lines]
+    return await post_settlement(
+        conn, clock, payee=_owner(payee), day=day, branches=branches, refunds=refunds
     )
-    entries.append((settled, -sum(line.net for line in lines)))
-    moving = [(account, amount) for account, amount in entries if amount != 0]
-    if not moving:
-        return None
-    return await repo.post(conn, payee.id, f"settlement of {day}", clock.now(), moving)
+
+
+def _owner(member: Member) -> Owner:
+    return Owner(member.id, member.code)
 
 
 async def show_day(

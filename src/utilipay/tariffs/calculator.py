@@ -12,7 +12,7 @@ per amount that is posted:
   cumulative to yesterday, so a month's postings add up to the rounded monthly
   charge: the same as the postpaid bill, since charges are additive.
 
-The same arithmetic runs in SQL (migration 0008, ``tariff_energy_charge``);
+The same arithmetic runs in SQL (``sql/calculator.sql``, ``tariff_energy_charge``);
 the tests hold the two to the same Decimal.
 """
 

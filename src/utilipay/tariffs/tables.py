@@ -1,10 +1,11 @@
-"""The tables of this package (migration 0008 creates them, its checks and triggers included).
+"""The tables of this package (migration 0008 creates them with their checks; their triggers
+are in ``sql/guards.sql``).
 
 Published to other areas (views of migration 0024; nothing else of these tables is theirs):
 
 - ``tariffs_versions`` and ``tariffs_blocks``: the prices of each version and its bands.
   The bill run and prepaid's accrual price usage with them (and with the SQL functions
-  of migration 0008, ``tariff_version_for``…).
+  of ``sql/calculator.sql``, ``tariff_version_for``…).
 """
 
 from __future__ import annotations

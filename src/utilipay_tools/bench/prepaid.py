@@ -47,7 +47,7 @@ _SEED = (
     """,
     """
     INSERT INTO ledger_accounts (code, kind, biller_id, currency, created_at)
-    SELECT 'PREPAID_BALANCE:BENCHPOWER:' || lpad(i::text, 10, '0') || ':' || 'CNY',
+    SELECT ledger_account_code('PREPAID_BALANCE', 'BENCHPOWER:' || lpad(i::text, 10, '0'), 'CNY'),
            'PREPAID_BALANCE', :b, 'CNY', :now
       FROM generate_series(1, :n) i
     """,
@@ -56,7 +56,7 @@ _SEED = (
                                   state, state_since, episode, notified, cuts, accrue_from,
                                   accrued_through, band_start, band_usage, month_start,
                                   month_exact, enrolled_at)
-    SELECT :b, substr(la.code, 28, 10), la.id, (la.id::bigint * 7919) % 20000, 'CNY',
+    SELECT :b, split_part(la.code, ':', 3), la.id, (la.id::bigint * 7919) % 20000, 'CNY',
            prepaid_next_state('NORMAL', (la.id::bigint * 7919) % 20000, 2000), :now, 1, '{}', 0,
            date '2026-11-01', date '2026-11-20', date '2026-11-01', 200, date '2026-11-01',
            200 * 48.83, :now

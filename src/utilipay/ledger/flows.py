@@ -1,0 +1,159 @@
+"""How money moves: every journal entry is made by ``ledger_post`` (``sql/post.sql``), and
+each money flow posts by its rule, here and nowhere else.
+
+Amounts are signed fen, a debit positive and a credit negative; an entry sums to zero (the
+database refuses one that does not) and belongs to a biller (``journal_entries.biller_id``,
+the shard key). The accounts are those of the plan (``accounts.py``).
+
+``PAYMENT``, a bill payment once written off, one entry per payment:
+    debit the channel's ``CHANNEL_RECEIVABLE``, credit the biller's ``BILLER_PAYABLE``, with
+    the amount. Hosted: inside ``pay_hosted`` (``ledger_post_payment``). Remote: when the
+    biller confirms the write-off (``post_payment``, from ``payments/outcomes.py``). A
+    payment that fails or is reversed (冲正) was never booked, so nothing is undone.
+``PREPAID_TOPUP``, a top-up, one entry per payment:
+    debit the channel's ``CHANNEL_RECEIVABLE``, credit the account's ``PREPAID_BALANCE``
+    (inside ``prepaid_top_up``: ``ledger_post_top_up``). The money is held for the
+    account, not owed to the utility yet.
+``PREPAID_ACCRUAL``, a day's prepaid use, one entry per biller and day:
+    credit the biller's ``BILLER_PAYABLE`` with the day's total (line 1), debit each
+    account's ``PREPAID_BALANCE`` with its charge (a line per account). Set-based: the
+    accrual's SQL aggregates the day into arrays and calls ``ledger_post_accrual`` once
+    per biller (``prepaid/accrual.py``).
+``SETTLEMENT``, a payee's business day, one entry (``post_settlement``, from
+    ``settlement/service.py``): debit each branch's ``BILLER_PAYABLE`` with its gross
+    (write-offs and settled prepaid use), credit each branch's ``HUB_FEE_INCOME`` with its
+    fees, each channel's ``REFUND_PAYABLE`` with the refunds deducted, and the payee's
+    ``BILLER_SETTLED`` with the net, what is paid out.
+Refunds (contract 2, ``recon``) have no entry of their own: settlement deducts them from the
+utility's net into the channel's ``REFUND_PAYABLE``.
+
+``utilipay check`` (``check.py``) proves each rule against the payments, accruals and
+settlements that caused the entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Integer, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.clock import Clock
+from utilipay.ledger.accounts import AccountKind, Owner, find_or_open
+
+
+class EntryKind(StrEnum):
+    PAYMENT = "PAYMENT"
+    PREPAID_TOPUP = "PREPAID_TOPUP"
+    PREPAID_ACCRUAL = "PREPAID_ACCRUAL"
+    SETTLEMENT = "SETTLEMENT"
+
+
+_POST = text(
+    "SELECT ledger_post(:biller_id, :kind, :at, :accounts, :amounts, :payment_id, :memo)"
+).bindparams(
+    bindparam("accounts", type_=ARRAY(Integer)), bindparam("amounts", type_=ARRAY(BigInteger))
+)
+_PAYMENT = text(
+    """
+    SELECT ledger_post_payment(:biller_id, :payment_id, :at,
+                               ledger_account('CHANNEL_RECEIVABLE', p_channel_id => :channel_id),
+                               ledger_account('BILLER_PAYABLE', :biller_id), :amount)
+    """
+)
+
+
+async def post(
+    conn: AsyncConnection,
+    *,
+    biller_id: int,
+    kind: EntryKind,
+    at: datetime,
+    lines: Sequence[tuple[int, int]],
+    payment_id: str | None = None,
+    memo: str = "",
+) -> int:
+    """One entry with a posting per ``(account, amount)``, in their order; its id."""
+    entry = await conn.scalar(
+        _POST,
+        {
+            "biller_id": biller_id,
+            "kind": kind.value,
+            "at": at,
+            "accounts": [account for account, _ in lines],
+            "amounts": [amount for _, amount in lines],
+            "payment_id": payment_id,
+            "memo": memo,
+        },
+    )
+    return int(entry)
+
+
+async def post_payment(
+    conn: AsyncConnection,
+    *,
+    biller_id: int,
+    channel_id: int,
+    payment_id: str,
+    amount: int,
+    at: datetime,
+) -> int:
+    """A bill payment written off at a remote biller (the rule of ``PAYMENT``)."""
+    entry = await conn.scalar(
+        _PAYMENT,
+        {
+            "biller_id": biller_id,
+            "channel_id": channel_id,
+            "payment_id": payment_id,
+            "amount": amount,
+            "at": at,
+        },
+    )
+    return int(entry)
+
+
+@dataclass(frozen=True, slots=True)
+class BranchShare:
+    """A branch's part of a settlement: its gross and the hub's fees on it (fen)."""
+
+    branch: Owner
+    gross: int
+    fees: int
+
+
+async def post_settlement(
+    conn: AsyncConnection,
+    clock: Clock,
+    *,
+    payee: Owner,
+    day: date,
+    branches: Sequence[BranchShare],
+    refunds: Mapping[Owner, int],
+) -> int | None:
+    """A payee's day settled (the rule of ``SETTLEMENT``): its entry, none when nothing
+    moves. The accounts are opened on first use."""
+    lines: list[tuple[int, int]] = []
+    for share in branches:
+        payable = await find_or_open(conn, clock, AccountKind.BILLER_PAYABLE, share.branch)
+        fees = await find_or_open(conn, clock, AccountKind.HUB_FEE_INCOME, share.branch)
+        lines += [(payable, share.gross), (fees, -share.fees)]
+    for channel, amount in sorted(refunds.items(), key=lambda item: item[0].id):
+        account = await find_or_open(conn, clock, AccountKind.REFUND_PAYABLE, channel)
+        lines.append((account, -amount))
+    settled = await find_or_open(conn, clock, AccountKind.BILLER_SETTLED, payee)
+    lines.append((settled, -sum(amount for _, amount in lines)))  # the net
+    moving = [(account, amount) for account, amount in lines if amount != 0]
+    if not moving:
+        return None
+    return await post(
+        conn,
+        biller_id=payee.id,
+        kind=EntryKind.SETTLEMENT,
+        at=clock.now(),
+        lines=moving,
+        memo=f"settlement of {day}",
+    )

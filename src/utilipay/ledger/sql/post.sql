@@ -1,0 +1,63 @@
+-- Every journal entry is made by ``ledger_post``: the entry and its postings, a line per
+-- (account, amount) in the order given, written in one statement (the balance trigger of
+-- guards.sql checks each statement, so an entry that does not sum to zero is refused
+-- whole). Amounts are signed fen: a debit positive, a credit negative. The rules of the
+-- money flows follow it; ``ledger/flows.py`` tells every flow's postings.
+CREATE OR REPLACE FUNCTION ledger_post(
+    p_biller_id integer, p_kind text, p_at timestamptz, p_accounts integer[],
+    p_amounts bigint[], p_payment_id text DEFAULT NULL, p_memo text DEFAULT ''
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_entry bigint;
+BEGIN
+    IF cardinality(p_accounts) IS DISTINCT FROM cardinality(p_amounts) THEN
+        RAISE EXCEPTION 'a journal entry needs an amount per account: % accounts, % amounts',
+            cardinality(p_accounts), cardinality(p_amounts)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO journal_entries (biller_id, kind, payment_id, memo, created_at)
+    VALUES (p_biller_id, p_kind, p_payment_id, p_memo, p_at)
+    RETURNING id INTO v_entry;
+    INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
+    SELECT p_biller_id, v_entry, l.line_no, l.account_id, l.amount
+      FROM unnest(p_accounts, p_amounts) WITH ORDINALITY AS l (account_id, amount, line_no);
+    RETURN v_entry;
+END $$;
+
+-- The flows' rules are simple SQL functions: the planner inlines them into their caller,
+-- so a rule costs the hot path nothing over calling ``ledger_post`` itself.
+
+-- A bill payment, once written off (hosted: in ``pay_hosted``; remote: when the biller
+-- confirms): the channel owes it to the hub (its receivable debited), the hub owes it to
+-- the biller (its payable credited).
+CREATE OR REPLACE FUNCTION ledger_post_payment(
+    p_biller_id integer, p_payment_id text, p_at timestamptz, p_receivable integer,
+    p_payable integer, p_amount bigint
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(p_biller_id, 'PAYMENT', p_at, ARRAY[p_receivable, p_payable],
+                       ARRAY[p_amount, -p_amount], p_payment_id)
+$$;
+
+-- A prepaid top-up (``prepaid_top_up``): the channel owes it to the hub (its receivable
+-- debited), the account holder has it in store (the account's prepaid balance credited).
+CREATE OR REPLACE FUNCTION ledger_post_top_up(
+    p_biller_id integer, p_payment_id text, p_at timestamptz, p_receivable integer,
+    p_balance integer, p_amount bigint, p_account_no text
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(p_biller_id, 'PREPAID_TOPUP', p_at, ARRAY[p_receivable, p_balance],
+                       ARRAY[p_amount, -p_amount], p_payment_id, 'top-up of ' || p_account_no)
+$$;
+
+-- A day's prepaid use at one biller (``prepaid/accrual.py``), one entry for all its
+-- accounts: the biller's payable credited with the total (line 1), each account's prepaid
+-- balance debited with its charge (a line each, in the order given). Arrays, not a call
+-- per account: a large utility's day is a million lines.
+CREATE OR REPLACE FUNCTION ledger_post_accrual(
+    p_biller_id integer, p_day date, p_at timestamptz, p_balances integer[],
+    p_charges bigint[]
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(p_biller_id, 'PREPAID_ACCRUAL', p_at,
+                       ledger_account('BILLER_PAYABLE', p_biller_id) || p_balances,
+                       -(SELECT sum(c) FROM unnest(p_charges) c)::bigint || p_charges,
+                       NULL, 'prepaid use of ' || p_day)
+$$;

@@ -1,0 +1,160 @@
+-- A hosted biller's books are the hub's own tables, so for it accepting the payment,
+-- writing the bills off and booking the money are one transaction and, to keep a payment
+-- at one round trip, one call. A remote biller does the same three steps with the biller
+-- protocol in between (``payments/remote.py``, ``payments/outcomes.py``).
+--
+-- Outcomes: CREATED, EXISTING (same order, same request), IDEMPOTENCY_CONFLICT,
+-- REPLAYED (nonce seen), ACCOUNT_NOT_FOUND, NO_BILL_DUE, BILL_NOT_FOUND,
+-- BILL_ALREADY_PAID, AMOUNT_MISMATCH. Refusals write nothing but the nonce, so a refused
+-- request cannot be replayed later when the state has changed. The payment is written with
+-- its order's claim and an order's payment is found through the claim
+-- (``hosted_payment_write``, ``order_payment``: orders.sql). What other areas own goes
+-- through them: the nonce (``channel_nonce_use``), the bills (read and locked through
+-- ``billing_bills``, written off by ``billing_write_off``), the ledger entry (its rule for a
+-- payment, ``ledger_post_payment``) and the event (``outbox_emit``).
+CREATE OR REPLACE FUNCTION pay_hosted(
+    p_id text, p_channel_id integer, p_nonce text, p_order_id text, p_request_hash bytea,
+    p_biller_id integer, p_account_no text, p_amount bigint, p_bill_nos text[], p_payer text,
+    p_now timestamptz, p_receipt_prefix text,
+    p_receivable_account integer, p_payable_account integer
+) RETURNS TABLE (outcome text, detail text, payment payments)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_payment payments;
+    v_bills text[];
+    v_total bigint;
+    v_found integer;
+    v_foreign text;
+    v_paid text;
+BEGIN
+    IF p_nonce IS NOT NULL THEN  -- nested: SQL's AND may evaluate either side first
+        IF NOT channel_nonce_use(p_channel_id, p_nonce, p_now) THEN
+            RETURN QUERY SELECT 'REPLAYED', 'nonce already used', NULL::payments;
+            RETURN;
+        END IF;
+    END IF;
+
+    SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
+    IF FOUND THEN
+        RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
+        RETURN;
+    END IF;
+
+    -- Lock the bills in a fixed order, so concurrent payments queue instead of deadlocking.
+    IF p_bill_nos IS NULL THEN
+        SELECT array_agg(b.bill_no ORDER BY b.bill_no), sum(b.amount + b.late_fee), count(*)
+          INTO v_bills, v_total, v_found
+          FROM (SELECT bill_no, amount, late_fee FROM billing_bills
+                 WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
+                 ORDER BY bill_no FOR UPDATE) b;
+        IF v_found = 0 THEN
+            SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
+            IF FOUND THEN  -- a concurrent twin of this request paid them first
+                RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
+                RETURN;
+            END IF;
+            RETURN QUERY SELECT * FROM pay_hosted_refusal(p_biller_id, p_account_no, 'NO_BILL_DUE',
+                format('account %s has nothing due', p_account_no));
+            RETURN;
+        END IF;
+    ELSE
+        SELECT array_agg(b.bill_no ORDER BY b.bill_no), sum(b.amount + b.late_fee), count(*),
+               min(b.bill_no) FILTER (WHERE b.account_no <> p_account_no),
+               min(b.bill_no) FILTER (WHERE b.status <> 'UNPAID')
+          INTO v_bills, v_total, v_found, v_foreign, v_paid
+          FROM (SELECT bill_no, account_no, status, amount, late_fee FROM billing_bills
+                 WHERE biller_id = p_biller_id AND bill_no = ANY (p_bill_nos)
+                 ORDER BY bill_no FOR UPDATE) b;
+        IF v_found < cardinality(p_bill_nos) OR v_foreign IS NOT NULL THEN
+            RETURN QUERY SELECT * FROM pay_hosted_refusal(p_biller_id, p_account_no,
+                'BILL_NOT_FOUND', format('not every bill of %s is a bill of account %s',
+                                         array_to_string(p_bill_nos, ','), p_account_no));
+            RETURN;
+        END IF;
+        IF v_paid IS NOT NULL THEN
+            SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
+            IF FOUND THEN  -- a concurrent twin of this request paid it first
+                RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
+                RETURN;
+            END IF;
+            RETURN QUERY SELECT 'BILL_ALREADY_PAID', format('bill %s is already paid', v_paid),
+                                NULL::payments;
+            RETURN;
+        END IF;
+    END IF;
+
+    IF v_total <> p_amount THEN
+        RETURN QUERY SELECT 'AMOUNT_MISMATCH', format('bills total %s, got %s', v_total, p_amount),
+                            NULL::payments;
+        RETURN;
+    END IF;
+
+    v_payment := hosted_payment_write(p_id, p_channel_id, p_order_id, p_request_hash,
+                                      p_biller_id, p_account_no, p_amount, v_bills, 'bills',
+                                      p_payer, p_now, p_receipt_prefix);
+    IF v_payment.id IS DISTINCT FROM p_id THEN  -- a concurrent twin took the order id
+        RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
+        RETURN;
+    END IF;
+
+    PERFORM billing_write_off(p_biller_id, v_bills, p_id, p_now);
+
+    PERFORM ledger_post_payment(p_biller_id, p_id, p_now, p_receivable_account,
+                                p_payable_account, p_amount);
+
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
+    VALUES (p_biller_id, 'payment.succeeded', p_id, payment_event(v_payment), p_now);
+
+    RETURN QUERY SELECT 'CREATED', NULL::text, v_payment;
+END $$;
+
+-- The answer to an order id already used: the same payment, or a conflict.
+CREATE OR REPLACE FUNCTION pay_hosted_repeat(p_existing payments, p_request_hash bytea)
+RETURNS TABLE (outcome text, detail text, payment payments) LANGUAGE sql AS $$
+    SELECT CASE WHEN p_existing.request_hash = p_request_hash
+                THEN 'EXISTING' ELSE 'IDEMPOTENCY_CONFLICT' END,
+           CASE WHEN p_existing.request_hash = p_request_hash THEN NULL
+                ELSE format('order %s was already used for a different request',
+                            p_existing.order_id) END,
+           p_existing;
+$$;
+
+-- A payment refused for its bills (none due, or not the account's): ACCOUNT_NOT_FOUND
+-- instead when the biller has no such account.
+CREATE OR REPLACE FUNCTION pay_hosted_refusal(
+    p_biller_id integer, p_account_no text, p_outcome text, p_detail text
+) RETURNS TABLE (outcome text, detail text, payment payments) LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN a.known THEN p_outcome ELSE 'ACCOUNT_NOT_FOUND' END,
+           CASE WHEN a.known THEN p_detail
+                ELSE format('biller has no account %s', p_account_no) END,
+           NULL::payments
+      FROM (SELECT EXISTS (SELECT 1 FROM billing_accounts
+                            WHERE biller_id = p_biller_id AND account_no = p_account_no))
+           AS a (known);
+$$;
+
+-- Hosted payments in batches: many payments, one round trip and one commit
+-- (``payments/hosted.py``). Each item runs ``pay_hosted`` and gets its own outcome. Items
+-- arrive sorted by (biller, account), and every payment locks only the bills of its own
+-- account, so concurrent batches take locks in one global order and cannot deadlock each
+-- other. Bill numbers are [A-Za-z0-9_.-], so a comma joins an item's list safely; NULL
+-- means "every outstanding bill" (channel-api.md §4).
+CREATE OR REPLACE FUNCTION pay_hosted_batch(
+    p_ids text[], p_channel_ids integer[], p_nonces text[], p_order_ids text[],
+    p_request_hashes bytea[], p_biller_ids integer[], p_account_nos text[], p_amounts bigint[],
+    p_bill_nos text[], p_payers text[], p_receivable_accounts integer[],
+    p_payable_accounts integer[], p_now timestamptz, p_receipt_prefix text
+) RETURNS TABLE (item integer, outcome text, detail text, payment payments)
+LANGUAGE plpgsql AS $$
+DECLARE
+    i integer;
+BEGIN
+    FOR i IN 1 .. cardinality(p_ids) LOOP
+        RETURN QUERY
+            SELECT i, r.outcome, r.detail, r.payment
+              FROM pay_hosted(p_ids[i], p_channel_ids[i], p_nonces[i], p_order_ids[i],
+                              p_request_hashes[i], p_biller_ids[i], p_account_nos[i], p_amounts[i],
+                              string_to_array(p_bill_nos[i], ','), p_payers[i], p_now,
+                              p_receipt_prefix, p_receivable_accounts[i], p_payable_accounts[i]) r;
+    END LOOP;
+END $$;

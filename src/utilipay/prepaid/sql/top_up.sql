@@ -1,0 +1,73 @@
+-- A top-up, in one call, like ``pay_hosted`` for bills: the payment, its ledger entry
+-- (the ledger's rule for a top-up, ``ledger_post_top_up``), the new balance and state, a
+-- reconnect when it ends a cut, the month's reward. The payment is written as a bill
+-- payment's is (``hosted_payment_write``, payments/sql/orders.sql). Outcomes: CREATED,
+-- EXISTING, IDEMPOTENCY_CONFLICT (same order id, another request), NOT_PREPAID.
+CREATE OR REPLACE FUNCTION prepaid_top_up(
+    p_id text, p_channel_id integer, p_order_id text, p_request_hash bytea,
+    p_biller_id integer, p_account_no text, p_amount bigint, p_payer text,
+    p_now timestamptz, p_receipt_prefix text, p_receivable_account integer
+) RETURNS TABLE (outcome text, detail text, payment payments)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_payment payments;
+    v_account prepaid_accounts;
+    v_biller billers_directory;
+    v_was text;
+    v_state text;
+    v_month date := date_trunc('month', p_now AT TIME ZONE 'Asia/Shanghai')::date;
+BEGIN
+    SELECT * INTO v_account FROM prepaid_accounts
+     WHERE biller_id = p_biller_id AND account_no = p_account_no FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'NOT_PREPAID', format('account %s is not prepaid', p_account_no),
+                            NULL::payments;
+        RETURN;
+    END IF;
+    SELECT * INTO v_biller FROM billers_directory WHERE id = p_biller_id;
+
+    v_payment := hosted_payment_write(p_id, p_channel_id, p_order_id, p_request_hash,
+                                      p_biller_id, p_account_no, p_amount, '{}', 'prepaid_topup',
+                                      p_payer, p_now, p_receipt_prefix);
+    IF v_payment.id IS DISTINCT FROM p_id THEN  -- a concurrent twin took the order id
+        RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
+        RETURN;
+    END IF;
+
+    PERFORM ledger_post_top_up(p_biller_id, p_id, p_now, p_receivable_account,
+                               v_account.ledger_account_id, p_amount, p_account_no);
+
+    v_was := v_account.state;
+    v_state := prepaid_next_state(v_account.state, v_account.balance + p_amount,
+                                  coalesce(v_account.reminder, v_biller.prepaid_reminder));
+    UPDATE prepaid_accounts
+       SET balance = balance + p_amount,
+           state = v_state,
+           state_since = CASE WHEN v_state = state THEN state_since ELSE p_now END,
+           notified = CASE WHEN v_state = 'NORMAL' THEN '{}' ELSE notified END
+     WHERE biller_id = p_biller_id AND account_no = p_account_no
+    RETURNING * INTO v_account;
+
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
+    VALUES (p_biller_id, 'payment.succeeded', p_id,
+            payment_event(v_payment) || jsonb_build_object('balance', v_account.balance), p_now);
+    IF v_was = 'CUT' AND v_state <> 'CUT' THEN  -- the worker decides the reconnect
+        INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
+        VALUES (p_biller_id, 'prepaid.restored', p_account_no,
+                prepaid_event(v_account, jsonb_build_object('payment_id', p_id)), p_now);
+    END IF;
+
+    IF v_biller.prepaid_reward_points > 0 AND p_amount >= v_biller.prepaid_reward_min THEN
+        INSERT INTO prepaid_rewards VALUES (p_biller_id, p_account_no, v_month, p_id,
+                                            v_biller.prepaid_reward_points, p_now)
+        ON CONFLICT DO NOTHING;
+        IF FOUND THEN
+            INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
+            VALUES (p_biller_id, 'prepaid.rewarded', p_account_no,
+                    prepaid_event(v_account, jsonb_build_object(
+                        'payment_id', p_id, 'points', v_biller.prepaid_reward_points,
+                        'month', to_char(v_month, 'YYYY-MM'))), p_now);
+        END IF;
+    END IF;
+    RETURN QUERY SELECT 'CREATED', NULL::text, v_payment;
+END $$;
