@@ -11,7 +11,7 @@ per row): ``outbox_emit``, the platform's event log every area appends to in its
 transaction, and ``billing_issue``, the unpaid bills a bill run issues.
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0022
 Create Date: 2026-11-24
 """
 
