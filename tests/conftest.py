@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tests.utility import Utility, remote_utility
 from utilipay.access import service as tokens
 from utilipay.access.scopes import Scope
 from utilipay.autopay import channel_debits
@@ -48,6 +49,7 @@ START = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)  # 15:30 in Shanghai
 WATER_RULE = r"(0[1-9]|25)[0-9]{8}"
 SECRET = "test-wechat-secret-0123456789"
 OTHER_SECRET = "test-alipay-secret-0123456789"
+REMOTE_ACCOUNT = "0300000001"
 
 
 def _settings() -> Settings:
@@ -224,6 +226,16 @@ def raw_dsn(db_url: URL) -> Iterator[tuple[str, dict[str, str]]]:
 async def raw_connect(raw_dsn: tuple[str, dict[str, str]]) -> asyncpg.Connection:
     dsn, kwargs = raw_dsn
     return await asyncpg.connect(dsn, **kwargs)
+
+
+@pytest.fixture
+async def utility(
+    engine: AsyncEngine, db_url: URL, clock: FrozenClock, hub: Any
+) -> AsyncIterator[Utility]:
+    """A remote utility (the biller simulator) with one bill, RB-1, on ``REMOTE_ACCOUNT``."""
+    async with remote_utility(engine, db_url, clock, hub) as found:
+        await found.bill(REMOTE_ACCOUNT, "RB-1", 4200, 50)
+        yield found
 
 
 @pytest.fixture

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
-from utilipay.clock import SHANGHAI, Clock
+from utilipay.clock import SHANGHAI, Clock, FrozenClock
+from utilipay.common.passes import Pass
 from utilipay.tariffs import service as tariffs
 
 HEADER = "biller,account,holder,bill_no,period,amount,late_fee,due_date\n"
@@ -139,3 +144,53 @@ async def audited_actors(engine: AsyncEngine, action: str) -> list[str]:
     async with engine.connect() as conn:
         query = text("SELECT actor FROM audit_log WHERE action = :a ORDER BY id")
         return [r.actor for r in await conn.execute(query, {"a": action})]
+
+
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait (polling) for ``condition``, e.g. a request to reach a simulator."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "it never happened"
+        await asyncio.sleep(0.01)
+
+
+async def others_in_a_transaction(conn: AsyncConnection) -> list[str]:
+    """What the other sessions on this database that have a transaction open last ran
+    (autovacuum and the like aside): nothing, while a worker waits on the network."""
+    await conn.execute(text("SELECT pg_stat_clear_snapshot()"))  # a transaction caches it
+    found = await conn.execute(
+        text(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            " AND xact_start IS NOT NULL"
+        )
+    )
+    return list(found.scalars())
+
+
+async def killed_mid_call(
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    table: str,
+    lease: timedelta,
+    one_pass: Callable[[], Awaitable[Pass]],
+    called: Callable[[], bool],
+) -> Pass:
+    """A pass over ``table``'s one due item, killed while the other side holds its call
+    (``called`` tells when it has it): meanwhile the row is not locked and shows the claim
+    (one attempt, leased), and no session has a transaction open; afterwards the item is
+    due again only when the lease ends. Returns what the pass then did."""
+    running = asyncio.create_task(one_pass())
+    await until(called)
+    async with engine.connect() as conn:
+        locked = (await conn.execute(text(f"SELECT * FROM {table} FOR UPDATE NOWAIT"))).one()
+        assert await others_in_a_transaction(conn) == []
+    assert not running.done()
+    assert (locked.attempts, locked.next_attempt_at) == (1, clock.now() + lease)
+    running.cancel()  # the worker dies before it learns the answer
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    clock.advance(lease - timedelta(seconds=1))
+    assert (await one_pass()).attempted == 0  # still leased
+    clock.advance(timedelta(seconds=1))
+    return await one_pass()

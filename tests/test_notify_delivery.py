@@ -15,11 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SECRET
-from tests.helpers import ACCOUNT, bill_line, import_bills
+from tests.helpers import ACCOUNT, bill_line, import_bills, killed_mid_call
 from tests.receivers import receiver
 from tests.test_notify_support import NOWHERE, dispatch, point_at, queued, undispatch
 from utilipay.clock import FrozenClock
-from utilipay.notify.delivery import GIVE_UP_AFTER, deliver_due_notifications
+from utilipay.notify.delivery import GIVE_UP_AFTER, LEASE, deliver_due_notifications
 from utilipay.notify.providers import build_providers
 from utilipay.notify.providers.base import Provider
 from utilipay.notify.settings import NotifySettings
@@ -217,3 +217,25 @@ async def test_a_message_with_no_provider_for_its_kind_is_retried_and_logged(
     without_channel = {k: v for k, v in providers.items() if k != "channel"}
     assert (await deliver_due_notifications(engine, clock, without_channel)).results == {"retry": 1}
     assert await attempts(engine) == [(1, "", "", False, None, "no provider for channel")]
+
+
+async def test_no_lock_is_held_while_the_channel_answers_and_a_killed_send_is_retried(
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    hub: Any,
+    wechat: ChannelClient,
+    providers: dict[str, Provider],
+) -> None:
+    with receiver(delay=1.0) as hooks:
+        await point_at(engine, clock, hub, "WECHAT", hooks.url)
+        await _bill_for_a_bound_payer(engine, clock, hub, wechat)
+        done = await killed_mid_call(
+            engine, clock, "notifications", LEASE,
+            lambda: deliver_due_notifications(engine, clock, providers),
+            lambda: len(hooks.received) == 1,
+        )  # fmt: skip
+        assert done.results == {"sent": 1}
+    assert len(hooks.received) == 2  # at least once: recipients dedupe on its id
+    (sent,) = await queued(engine)
+    assert (sent.status, sent.attempts) == ("SENT", 2)
+    assert await attempts(engine) == [(2, "channel", hooks.url, True, 200, None)]

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.conftest import REMOTE_ACCOUNT as ACCOUNT
 from tests.conftest import AdminHeaders
 from tests.utility import CODE, Utility, remote_utility
 from utilipay.access.scopes import Scope
@@ -23,17 +24,6 @@ from utilipay.payments import outcomes
 from utilipay.runtime.books import check_books
 from utilipay.worker.context import WorkerContext
 from utilipay_tools.client import ChannelClient
-
-ACCOUNT = "0300000001"
-
-
-@pytest.fixture
-async def utility(
-    engine: AsyncEngine, db_url: URL, clock: FrozenClock, hub: Any
-) -> AsyncIterator[Utility]:
-    async with remote_utility(engine, db_url, clock, hub) as found:
-        await found.bill(ACCOUNT, "RB-1", 4200, 50)
-        yield found
 
 
 @pytest.fixture

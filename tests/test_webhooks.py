@@ -13,12 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SECRET
-from tests.helpers import bill_line, import_bills, payment_body
+from tests.helpers import bill_line, import_bills, killed_mid_call, payment_body, until
 from tests.receivers import receiver
 from utilipay.channels import service as channels_service
 from utilipay.clock import FrozenClock
 from utilipay.security.signing import canonical, sign
-from utilipay.webhooks.service import GIVE_UP_AFTER, backoff
+from utilipay.webhooks.service import GIVE_UP_AFTER, LEASE, backoff, deliver_due, http_client
 from utilipay.worker.context import WorkerContext
 from utilipay_tools.client import ChannelClient
 
@@ -149,3 +149,46 @@ async def test_a_channel_without_a_webhook_url_gets_no_delivery(
     await _pay(engine, clock, wechat)
     assert await worker.dispatch_outbox() == 2
     assert await deliveries(engine) == []
+
+
+async def test_no_lock_is_held_while_the_channel_answers_and_a_killed_send_is_retried(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient, worker: Any
+) -> None:
+    with receiver(delay=1.0) as hooks:
+        await _point_wechat_at(engine, clock, hub, hooks.url)
+        await _pay(engine, clock, wechat)
+        await worker.dispatch_outbox()
+        done = await killed_mid_call(
+            engine, clock, "webhook_deliveries", LEASE, worker.deliver_webhooks,
+            lambda: len(hooks.received) == 1,
+        )  # fmt: skip
+        assert done.results == {"delivered": 1}
+    assert len(hooks.received) == 2  # at least once: the channel dedupes on data.id
+    (delivery,) = await deliveries(engine)
+    assert (delivery.status, delivery.attempts) == ("DELIVERED", 2)
+    async with engine.connect() as conn:
+        logged = await conn.execute(text("SELECT attempt, status_code FROM webhook_attempts"))
+        assert [tuple(r) for r in logged] == [(2, 200)]  # the dead worker logged nothing
+
+
+async def test_a_worker_that_outlived_its_lease_records_only_its_attempt(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient, worker: Any
+) -> None:
+    with receiver(503, delay=1.0) as hooks:
+        await _point_wechat_at(engine, clock, hub, hooks.url)
+        await _pay(engine, clock, wechat)
+        await worker.dispatch_outbox()
+        late = asyncio.create_task(worker.deliver_webhooks())
+        await until(lambda: len(hooks.received) == 1)
+        clock.advance(LEASE)  # its lease runs out while the channel thinks
+        async with http_client() as other:  # another worker's
+            taken_over = await deliver_due(engine, clock, other, hub.directory.channel_by_id)
+        assert taken_over.results == {"delivered": 1}
+        assert (await late).results == {"overtaken": 1}  # its 503 decides nothing
+    (delivery,) = await deliveries(engine)
+    assert (delivery.status, delivery.attempts) == ("DELIVERED", 2)
+    async with engine.connect() as conn:
+        logged = await conn.execute(
+            text("SELECT attempt, status_code FROM webhook_attempts ORDER BY attempt")
+        )
+        assert [tuple(r) for r in logged] == [(1, 503), (2, 200)]

@@ -38,7 +38,7 @@ class AccountBills:
 
 
 class BillerConnector(Protocol):
-    async def query(self, db: AsyncEngine, biller: Biller, account_no: str) -> AccountBills:
+    async def query(self, engine: AsyncEngine, biller: Biller, account_no: str) -> AccountBills:
         """The account's outstanding bills; ACCOUNT_NOT_FOUND if the biller has no such account.
 
         Takes the engine, not a transaction: a remote biller's answer can take seconds,
@@ -47,8 +47,8 @@ class BillerConnector(Protocol):
 
 
 class HostedConnector:
-    async def query(self, db: AsyncEngine, biller: Biller, account_no: str) -> AccountBills:
-        async with db.connect() as conn:
+    async def query(self, engine: AsyncEngine, biller: Biller, account_no: str) -> AccountBills:
+        async with engine.connect() as conn:
             account = await billing_repo.account(conn, biller.id, account_no)
             bills = await billing_repo.unpaid_bills(conn, biller.id, account_no)
         if account is None:
@@ -75,17 +75,17 @@ class RemoteConnector:
     def __init__(self, billers: RemoteBillers) -> None:
         self._billers = billers
 
-    async def query(self, db: AsyncEngine, biller: Biller, account_no: str) -> AccountBills:
+    async def query(self, engine: AsyncEngine, biller: Biller, account_no: str) -> AccountBills:
         unavailable = DomainError(
             ErrorCode.BILLER_UNAVAILABLE, f"biller {biller.code} did not answer; try again later"
         )
         try:
             answer = await self._billers.get(biller).call(QueryRequest(account_no))
         except BillerUnreachable as exc:
-            async with db.begin() as conn:
+            async with engine.begin() as conn:
                 await log_call(conn, biller.id, exc.record)
             raise unavailable from None
-        async with db.begin() as conn:
+        async with engine.begin() as conn:
             await log_call(conn, biller.id, answer.record)
             body = answer.message.body
             listed = [b.billno for b in body.bills] if isinstance(body, QueryAnswer) else []

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.autopay.tables import mandates
 from utilipay.billers.calls import log_call
@@ -118,7 +118,7 @@ async def poll_one(
     return "baseline" if baseline else f"new bills: {found}" if found else "nothing new"
 
 
-async def _next_poll(conn: Any, mandate: Any, when: Any, **values: Any) -> None:
+async def _next_poll(conn: AsyncConnection, mandate: Any, when: Any, **values: Any) -> None:
     await conn.execute(
         update(mandates)
         .where(mandates.c.biller_id == mandate.biller_id, mandates.c.id == mandate.id)

@@ -1,9 +1,12 @@
 """Delivering queued notifications, as webhooks are delivered: at least once, logged.
 
-Due messages are claimed one by one with ``FOR UPDATE SKIP LOCKED`` and held
-locked while they are sent, so two workers never send one at once; a worker
-killed mid-send leaves it due (recipients dedupe on its id). Every attempt is
-written to ``notification_attempts``. A message not acknowledged is retried
+No transaction is open while a provider answers (docs/transactions.md): a due
+message is claimed (locked ``SKIP LOCKED``, its attempt counted, leased until
+``LEASE`` from now) and committed; then sent; then the attempt is recorded, its
+outcome only if the message's ``attempts`` is still this claim's. Two workers
+never send one at once; a worker killed mid-send leaves it due when its lease
+ends (recipients dedupe on its id). Every attempt is written to
+``notification_attempts``. A message not acknowledged is retried
 with the webhooks' backoff (5 s doubling to an hour, jittered) until it is
 older than ``give_up_after`` (24 hours by default), then given up.
 """
@@ -26,6 +29,9 @@ from utilipay.notify.tables import notification_attempts, notifications
 from utilipay.webhooks.service import backoff
 
 GIVE_UP_AFTER = timedelta(hours=24)
+# A claimed message is due again after this, should its worker die while sending it:
+# longer than any provider's timeout (10 s for the SMTP conversation and for HTTP).
+LEASE = timedelta(seconds=40)
 
 _DUE = text(
     """
@@ -62,30 +68,46 @@ async def _deliver_one(
     item: Any,
     give_up_after: timedelta,
 ) -> str:
+    """Claim, send (no transaction open), record: see the module's docstring."""
+    claimed = await _claim(engine, clock, item.biller_id, item.id)
+    if claimed is None:
+        return "skipped"  # another worker has it, or it is done
+    notification, now = claimed
+    provider = providers.get(notification.recipient_kind)
+    started = time.monotonic()
+    outcome = await _send(provider, notification, now)
+    async with engine.begin() as conn:
+        await _log_attempt(
+            conn, notification, provider, outcome, now, int((time.monotonic() - started) * 1000)
+        )
+        return await _settle(conn, notification, outcome, now, give_up_after)
+
+
+async def _claim(
+    engine: AsyncEngine, clock: Clock, biller_id: int, notification_id: str
+) -> tuple[Notification, datetime] | None:
+    """The message, if it is due and no other worker has it, leased for one attempt: its
+    ``attempts`` counts this one (and fences its record), and it is not due again before
+    the lease ends."""
+    key = (notifications.c.biller_id == biller_id) & (notifications.c.id == notification_id)
+    now = clock.now()
     async with engine.begin() as conn:
         row = (
             await conn.execute(
                 select(notifications)
                 .where(
-                    notifications.c.biller_id == item.biller_id,
-                    notifications.c.id == item.id,
+                    key,
                     notifications.c.status == "PENDING",
-                    notifications.c.next_attempt_at <= clock.now(),
+                    notifications.c.next_attempt_at <= now,
                 )
                 .with_for_update(skip_locked=True)
             )
         ).first()
         if row is None:
-            return "skipped"  # another worker has it, or it is done
-        notification = to_notification(row._mapping)
-        now = clock.now()
-        provider = providers.get(notification.recipient_kind)
-        started = time.monotonic()
-        outcome = await _send(provider, notification, now)
-        await _log_attempt(
-            conn, notification, provider, outcome, now, int((time.monotonic() - started) * 1000)
-        )
-        return await _settle(conn, notification, outcome, now, give_up_after)
+            return None
+        claimed = update(notifications).where(key)
+        await conn.execute(claimed.values(attempts=row.attempts + 1, next_attempt_at=now + LEASE))
+    return to_notification(row._mapping), now
 
 
 async def _send(provider: Provider | None, notification: Notification, now: datetime) -> Outcome:
@@ -139,12 +161,14 @@ async def _settle(
         values, result = {"status": "GAVE_UP", "next_attempt_at": None}, "gave up"
     else:
         values, result = {"next_attempt_at": now + backoff(attempt)}, "retry"
-    await conn.execute(
+    recorded = await conn.execute(
         update(notifications)
         .where(
             notifications.c.biller_id == notification.biller_id,
             notifications.c.id == notification.id,
+            notifications.c.attempts == attempt,  # the fence
+            notifications.c.status == "PENDING",
         )
-        .values(attempts=attempt, **values)
+        .values(**values)
     )
-    return result
+    return result if recorded.rowcount else "overtaken"

@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.accounts.connector import BillerConnector
 from utilipay.billers.remote import RemoteBillers
@@ -157,7 +157,7 @@ class RemoteWriteOff:
         return repository.to_payment(final._mapping, biller_code)
 
 
-async def _locked(conn: Any, biller_id: int, payment_id: str, *, lock: bool) -> Any:
+async def _locked(conn: AsyncConnection, biller_id: int, payment_id: str, *, lock: bool) -> Any:
     query = select(payments).where(payments.c.biller_id == biller_id, payments.c.id == payment_id)
     return (await conn.execute(query.with_for_update() if lock else query)).one()
 

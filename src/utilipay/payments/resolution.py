@@ -16,16 +16,28 @@ asks ``confirm`` (销账结果查询):
 - a refund refused for good, or unanswered ``max_refund_attempts`` times →
   the exceptions queue, for a person (``payments.exceptions``).
 
-Each step holds the payment's row lock for its calls, so two workers never
-work one payment; a worker killed mid-step loses nothing (the lock goes with
-its connection and the payment stays due).
+A step never holds a transaction, or the payment's row lock, while the biller
+thinks (docs/transactions.md); it is claim, call, record, as recon's corrections are:
+
+1. claim: in a short transaction the due payment is locked (``FOR UPDATE SKIP LOCKED``)
+   and its ``next_check_at`` pushed out by a lease, the biller's total timeout for each
+   call a step may make plus a margin; committed, no other worker takes it meanwhile;
+2. the calls (confirm, perhaps the charge again; or the refund), no connection held;
+3. record: in a new transaction the payment is locked again and the calls logged; the
+   outcome is applied only if ``next_check_at`` still holds this claim's lease (the
+   fence). A worker that outlived its lease finds it taken over (or otherwise dealt
+   with) and records nothing but its calls.
+
+A worker killed between its calls and their record leaves the payment due again when
+its lease ends; the next step asks again, and nothing is made twice: every charge and
+refund carries our payment id as its order number (the biller's idempotency key).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -42,7 +54,13 @@ from utilipay.billers.protocol.messages import (
     RefundAnswer,
     RefundRequest,
 )
-from utilipay.billers.remote import Answer, BillerUnreachable, RemoteBiller, RemoteBillers
+from utilipay.billers.remote import (
+    Answer,
+    BillerUnreachable,
+    CallRecord,
+    RemoteBiller,
+    RemoteBillers,
+)
 from utilipay.billers.schemas import Biller
 from utilipay.clock import Clock
 from utilipay.common.passes import Pass, work_through
@@ -60,6 +78,10 @@ CHARGE_FAILURES = {
 }
 ChannelCode = Callable[[int], str]
 _NOW = timedelta(0)
+REFUND_REASON = "outcome unknown at deadline"
+# A claim's lease: the biller's total timeout for each call of a step, and a margin.
+CALLS_PER_STEP = 2  # at most: confirm, then the charge again
+LEASE_MARGIN = timedelta(seconds=30)
 
 _DUE = text(
     """
@@ -68,12 +90,26 @@ _DUE = text(
      ORDER BY next_check_at LIMIT :limit
     """
 )
-_LOCK = text(
+_CLAIM = text(
+    """
+    WITH due AS (
+        SELECT biller_id, id FROM payments
+         WHERE biller_id = :biller_id AND id = :id AND status = 'PROCESSING'
+           AND resolution <> 'EXCEPTION' AND next_check_at <= :now
+           FOR UPDATE SKIP LOCKED
+    )
+    UPDATE payments p SET next_check_at = :until
+      FROM due WHERE p.biller_id = due.biller_id AND p.id = due.id
+    RETURNING p.*
+    """
+)
+# The payment, if the claim that leased it until :until is still the current one.
+_FENCED = text(
     """
     SELECT * FROM payments
      WHERE biller_id = :biller_id AND id = :id AND status = 'PROCESSING'
-       AND resolution <> 'EXCEPTION' AND next_check_at <= :now
-       FOR UPDATE SKIP LOCKED
+       AND next_check_at = :until
+       FOR UPDATE
     """
 )
 
@@ -99,7 +135,7 @@ def charge_request(payment: Any, channel_code: str) -> ChargeRequest:
 
 @dataclass
 class Step:
-    """One unit of work on one payment, inside its transaction (row locked)."""
+    """Recording what one step learnt about one payment, inside its transaction (row locked)."""
 
     conn: AsyncConnection
     clock: Clock
@@ -107,11 +143,6 @@ class Step:
     payment: Any
     channel_code: str
     outcome: str = field(default="")
-
-    async def call(self, request: Any) -> Answer | BillerUnreachable:
-        result = await call(self.remote, request)
-        await self.log(result)
-        return result
 
     async def log(self, result: Answer | BillerUnreachable) -> None:
         await log_call(self.conn, self.payment.biller_id, result.record, self.payment.id)
@@ -131,6 +162,32 @@ class Step:
             refund_attempted=resolution == "REVERSING",
         )
         return self.outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A due payment leased to this worker until ``until`` (see the module's docstring)."""
+
+    payment: Any
+    until: datetime
+    past_deadline: bool
+
+    @property
+    def reversing(self) -> bool:
+        return bool(self.payment.resolution == "REVERSING")
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What the biller answered in one step: the confirm (or the refund) and, when the
+    confirm found no order, the charge sent again."""
+
+    first: Answer | BillerUnreachable
+    charge: Answer | BillerUnreachable | None = None
+
+    @property
+    def records(self) -> list[CallRecord]:
+        return [r.record for r in (self.first, self.charge) if r is not None]
 
 
 async def apply_charge_answer(step: Step, result: Answer | BillerUnreachable) -> str:
@@ -154,19 +211,36 @@ async def apply_charge_answer(step: Step, result: Answer | BillerUnreachable) ->
     return await step.wait("CONFIRMING", f"charge answered {code}: outcome unknown")
 
 
-async def _confirm_or_charge(step: Step) -> str:
-    result = await step.call(ConfirmRequest(step.payment.id))
-    past_deadline = step.clock.now() >= step.payment.resolve_by
+def _not_found(result: Answer | BillerUnreachable) -> bool:
+    """The biller says it has no such order: the charge never reached it."""
+    if not isinstance(result, Answer) or result.message.head.code is not Code.OK:
+        return False
+    answer = result.message.body
+    return isinstance(answer, ConfirmAnswer) and answer.status is OrderStatus.NOTFOUND
+
+
+async def _ask(remote: RemoteBiller, claim: Claim, channel_code: str) -> Asked:
+    """The step's calls; no connection is held while the biller thinks."""
+    payment = claim.payment
+    if claim.reversing:
+        return Asked(await call(remote, RefundRequest(payment.id, payment.amount, REFUND_REASON)))
+    confirm = await call(remote, ConfirmRequest(payment.id))
+    if _not_found(confirm) and not claim.past_deadline:
+        # the charge never arrived: send it again, with the same order number
+        return Asked(confirm, await call(remote, charge_request(payment, channel_code)))
+    return Asked(confirm)
+
+
+async def _confirm_or_charge(step: Step, asked: Asked, past_deadline: bool) -> str:
+    result = asked.first
     answered = isinstance(result, Answer) and result.message.head.code is Code.OK
     answer = result.message.body if isinstance(result, Answer) else None
     if answered and isinstance(answer, ConfirmAnswer):
         known = await _record_known(step, answer)
         if known is not None:
             return known
-        if not past_deadline and answer.status is OrderStatus.NOTFOUND:
-            # the charge never arrived: send it again, with the same order number
-            charge = await step.call(charge_request(step.payment, step.channel_code))
-            return await apply_charge_answer(step, charge)
+        if asked.charge is not None:
+            return await apply_charge_answer(step, asked.charge)
     why = result.reason if isinstance(result, BillerUnreachable) else _said(result, answer)
     if past_deadline:
         await outcomes.begin_reversal(step.conn, step.payment, step.clock.now(), f"deadline; {why}")
@@ -198,12 +272,9 @@ async def _record_known(step: Step, answer: ConfirmAnswer) -> str | None:
     return None
 
 
-async def _reverse(step: Step) -> str:
+async def _reverse(step: Step, result: Answer | BillerUnreachable) -> str:
     """冲正: only an acknowledged reversal makes the payment FAILED."""
     payment = step.payment
-    result = await step.call(
-        RefundRequest(payment.id, payment.amount, "outcome unknown at deadline")
-    )
     now = step.clock.now()
     if isinstance(result, BillerUnreachable) or result.message.head.code is Code.BUSY:
         why = result.reason if isinstance(result, BillerUnreachable) else "9999"
@@ -237,19 +308,48 @@ async def resolve_one(
     payment_id: str,
     channel_code: ChannelCode,
 ) -> str:
-    """One step for one due payment; nothing if another worker holds it or it is done."""
+    """One step for one due payment: claim, call, record (see the module's docstring);
+    "skipped" if another worker has it or it is done."""
+    remote = billers.get(biller)
+    claim = await _claim(engine, clock, remote, biller.id, payment_id)
+    if claim is None:
+        return "skipped"
+    code = channel_code(claim.payment.channel_id)
+    asked = await _ask(remote, claim, code)  # the claim is committed: no transaction is open
     async with engine.begin() as conn:
-        payment = (
-            await conn.execute(
-                _LOCK, {"biller_id": biller.id, "id": payment_id, "now": clock.now()}
-            )
-        ).first()
+        for record in asked.records:
+            await log_call(conn, biller.id, record, payment_id)
+        payment = await _fenced(conn, claim)
         if payment is None:
-            return "skipped"
-        step = Step(conn, clock, billers.get(biller), payment, channel_code(payment.channel_id))
-        if payment.resolution == "REVERSING":
-            return await _reverse(step)
-        return await _confirm_or_charge(step)
+            return "overtaken"  # its lease ran out and another claim (or a person) took over
+        return await _apply(Step(conn, clock, remote, payment, code), claim, asked)
+
+
+async def _claim(
+    engine: AsyncEngine, clock: Clock, remote: RemoteBiller, biller_id: int, payment_id: str
+) -> Claim | None:
+    """Lease the payment for one step, if it is due and no other worker has it."""
+    now = clock.now()
+    lease = LEASE_MARGIN + timedelta(seconds=remote.connection.total_timeout * CALLS_PER_STEP)
+    values = {"biller_id": biller_id, "id": payment_id, "now": now, "until": now + lease}
+    async with engine.begin() as conn:
+        payment = (await conn.execute(_CLAIM, values)).first()
+    if payment is None:
+        return None
+    return Claim(payment, now + lease, past_deadline=now >= payment.resolve_by)
+
+
+async def _fenced(conn: AsyncConnection, claim: Claim) -> Any | None:
+    """The payment, locked, if ``claim`` is still the current one (its lease unchanged)."""
+    payment = claim.payment
+    fenced = {"biller_id": payment.biller_id, "id": payment.id, "until": claim.until}
+    return (await conn.execute(_FENCED, fenced)).first()
+
+
+async def _apply(step: Step, claim: Claim, asked: Asked) -> str:
+    if claim.reversing:
+        return await _reverse(step, asked.first)
+    return await _confirm_or_charge(step, asked, claim.past_deadline)
 
 
 async def resolve_due(

@@ -5,9 +5,14 @@ unique index makes dispatching twice harmless). A delivery is POSTed, signed
 as in §3 with the channel's current secret and the hub's code ``UTILIPAY``;
 any 2xx acknowledges it. Otherwise it is retried with exponential backoff and
 jitter for two days (the contract asks for at least one), every attempt
-written to ``webhook_attempts``. The delivery's row is locked while it is
-being sent, so two workers never send it at once; a worker killed mid-send
-leaves it due, and the channel dedupes on ``data.id`` plus ``type``.
+written to ``webhook_attempts``.
+
+No transaction is open while the channel answers (docs/transactions.md): a due
+delivery is claimed (locked ``SKIP LOCKED``, its attempt counted, leased until
+``LEASE`` from now) and committed; then posted; then the attempt is recorded,
+its outcome only if the delivery's ``attempts`` is still this claim's. Two
+workers never post it at once; a worker killed mid-send leaves it due when its
+lease ends, and the channel dedupes on ``data.id`` plus ``type``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ FIRST_RETRY = 5.0  # seconds
 MAX_RETRY = 3600.0
 GIVE_UP_AFTER = timedelta(hours=48)
 TIMEOUT = 10.0
+# A claimed delivery is due again after this, should its worker die while posting it.
+LEASE = timedelta(seconds=TIMEOUT + 30)
 
 _DUE = text(
     """
@@ -119,6 +126,17 @@ async def post_signed(
     return Sent(status, error, int((time.monotonic() - started) * 1000))
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery leased to one worker for its attempt number ``attempt``, claimed ``at``."""
+
+    id: int
+    attempt: int  # also the fence: the record applies only while the row still counts it
+    payload: object
+    created_at: datetime
+    at: datetime
+
+
 async def deliver_one(
     engine: AsyncEngine,
     clock: Clock,
@@ -126,60 +144,86 @@ async def deliver_one(
     channel: Channel,
     delivery_id: int,
 ) -> str:
+    """Claim, post (no transaction open), record: see the module's docstring."""
+    claimed = await _claim(engine, clock, channel.id, delivery_id)
+    if claimed is None:
+        return "skipped"
+    url = channel.webhook_url
+    sent = (
+        Sent(None, "the channel has no webhook URL", 0)
+        if url is None
+        else await post_signed(http, channel, url, orjson.dumps(claimed.payload), claimed.at)
+    )
+    async with engine.begin() as conn:
+        return await _record(conn, channel.id, claimed, url or "", sent)
+
+
+async def _claim(
+    engine: AsyncEngine, clock: Clock, channel_id: int, delivery_id: int
+) -> Claimed | None:
+    """The delivery, if it is due and no other worker has it, leased for one attempt:
+    its ``attempts`` counts this one (and fences its record), and it is not due again
+    before the lease ends."""
+    key = (webhook_deliveries.c.channel_id == channel_id) & (webhook_deliveries.c.id == delivery_id)
+    now = clock.now()
     async with engine.begin() as conn:
         row = (
             await conn.execute(
                 select(webhook_deliveries)
                 .where(
-                    webhook_deliveries.c.channel_id == channel.id,
-                    webhook_deliveries.c.id == delivery_id,
+                    key,
                     webhook_deliveries.c.status == "PENDING",
-                    webhook_deliveries.c.next_attempt_at <= clock.now(),
+                    webhook_deliveries.c.next_attempt_at <= now,
                 )
                 .with_for_update(skip_locked=True)
             )
         ).first()
         if row is None:
-            return "skipped"
-        now = clock.now()
-        url = channel.webhook_url
+            return None
         attempt = row.attempts + 1
-        sent = (
-            Sent(None, "the channel has no webhook URL", 0)
-            if url is None
-            else await post_signed(http, channel, url, orjson.dumps(row.payload), now)
+        claimed = update(webhook_deliveries).where(key)
+        await conn.execute(claimed.values(attempts=attempt, next_attempt_at=now + LEASE))
+    return Claimed(row.id, attempt, row.payload, row.created_at, now)
+
+
+async def _record(
+    conn: AsyncConnection, channel_id: int, claimed: Claimed, url: str, sent: Sent
+) -> str:
+    """The attempt, logged; its outcome, unless a later claim has taken the delivery over."""
+    attempt, now = claimed.attempt, claimed.at
+    await conn.execute(
+        insert(webhook_attempts).values(
+            channel_id=channel_id,
+            delivery_id=claimed.id,
+            attempt=attempt,
+            at=now,
+            url=url,
+            status_code=sent.status_code,
+            error=sent.error,
+            duration_ms=sent.duration_ms,
         )
-        await conn.execute(
-            insert(webhook_attempts).values(
-                channel_id=channel.id,
-                delivery_id=delivery_id,
-                attempt=attempt,
-                at=now,
-                url=url or "",
-                status_code=sent.status_code,
-                error=sent.error,
-                duration_ms=sent.duration_ms,
-            )
+    )
+    if sent.acknowledged:
+        values: dict[str, Any] = {"status": "DELIVERED", "delivered_at": now}
+        outcome = "delivered"
+    elif now - claimed.created_at >= GIVE_UP_AFTER:
+        values, outcome = {"status": "GAVE_UP"}, "gave up"
+    else:
+        values = {"next_attempt_at": now + backoff(attempt)}
+        outcome = "retry"
+    if values.get("status"):
+        values["next_attempt_at"] = None
+    recorded = await conn.execute(
+        update(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.channel_id == channel_id,
+            webhook_deliveries.c.id == claimed.id,
+            webhook_deliveries.c.attempts == attempt,  # the fence
+            webhook_deliveries.c.status == "PENDING",
         )
-        if sent.acknowledged:
-            values: dict[str, Any] = {"status": "DELIVERED", "delivered_at": now}
-            outcome = "delivered"
-        elif now - row.created_at >= GIVE_UP_AFTER:
-            values, outcome = {"status": "GAVE_UP"}, "gave up"
-        else:
-            values = {"next_attempt_at": now + backoff(attempt)}
-            outcome = "retry"
-        if values.get("status"):
-            values["next_attempt_at"] = None
-        await conn.execute(
-            update(webhook_deliveries)
-            .where(
-                webhook_deliveries.c.channel_id == channel.id,
-                webhook_deliveries.c.id == delivery_id,
-            )
-            .values(attempts=attempt, **values)
-        )
-        return outcome
+        .values(**values)
+    )
+    return outcome if recorded.rowcount else "overtaken"
 
 
 async def deliver_due(
