@@ -82,9 +82,9 @@ def test(extra: list[str]) -> int:
 
 
 def fuzz(extra: list[str]) -> int:
-    """The long run of tests/test_fuzz.py; it prints operations, requests and 5xx."""
+    """The long run of tests/web/test_fuzz.py; it prints operations, requests and 5xx."""
     env = {"UTILIPAY_FUZZ_REQUESTS": "100000", "UTILIPAY_FUZZ_EXAMPLES": "200", **os.environ}
-    return run(str(PYTHON), "-m", "pytest", "tests/test_fuzz.py", "-q", "-s",
+    return run(str(PYTHON), "-m", "pytest", "tests/web/test_fuzz.py", "-q", "-s",
                "-p", "no:cacheprovider", *extra, env=env)
 
 

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from utilipay.security.signing import new_nonce, signed_headers
 
-# Names of things the fuzzed hub has (tests/test_fuzz.py builds them). A generated body,
+# Names of things the fuzzed hub has (tests/web/test_fuzz.py builds them). A generated body,
 # query or path may also be tried with these in place: random text would hardly ever
 # name a biller, so the routes would never get past their lookups.
 KNOWN: dict[str, Any] = {
