@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
@@ -117,7 +116,7 @@ async def test_every_filter_reads_its_page_from_an_index_in_order(
     async with engine.connect() as conn:
         cursor = (await entries(conn, AuditFilter(), limit=1)).next_cursor
         query = page_query(wanted, cursor, 50).compile(
-            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+            dialect=conn.dialect, compile_kwargs={"literal_binds": True}
         )
         # as with a long history; a Sort left in the plan then means no index gives the order
         for method in ("seqscan", "bitmapscan", "sort"):

@@ -70,7 +70,7 @@ def test_the_upgrade_loads_the_shipped_tariffs_and_their_new_versions(db_url: UR
         assert first is not None
         engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
         with engine.connect() as conn:
-            loaded = conn.execute(text(versions)).all()
+            loaded = [(code, day) for code, day in conn.execute(text(versions))]
         assert {code for code, _ in loaded} == {"BJ_ELEC_RES", "BJ_ELEC_RES_YEAR", "BJ_WATER_RES"}
         assert sorted(first.added) == [tuple(row) for row in loaded]
         again = upgrade(scratch)

@@ -18,9 +18,11 @@ from tests.conftest import channel
 from tests.recon.test_recon_corrections import apply
 from tests.recon.test_recon_run import D, payment, run, statement
 from tests.utility import Utility, remote_utility
+from utilipay.billers import calls as biller_calls
 from utilipay.billers.protocol.messages import ChargeRequest
 from utilipay.billers.remote import RemoteBillers
 from utilipay.clock import FrozenClock
+from utilipay.payments import resolution
 from utilipay.recon import actions, corrections
 
 GHOSTS = 3
@@ -81,7 +83,7 @@ async def test_the_utility_is_asked_with_the_correction_committed_and_nothing_lo
 ) -> None:
     run_id, _ = ghosts
     seen: list[tuple[str, str]] = []
-    ask = actions.call
+    ask = resolution.call  # what actions.call is, until the test replaces it there
 
     async def watched(remote: Any, request: Any) -> Any:
         """While the utility is asked: from another connection, the correction is in flight
@@ -114,7 +116,7 @@ async def test_a_failure_late_in_the_run_keeps_the_reversals_already_recorded_an
 ) -> None:
     """The applier dies after the utility reversed the last one and before recording it."""
     run_id, failed = ghosts
-    logged = corrections.log_call
+    logged = biller_calls.log_call  # the same, for corrections.log_call
     calls = 0
 
     async def dies_on_the_last(*args: Any, **kwargs: Any) -> None:

@@ -183,7 +183,7 @@ async def test_every_record_of_a_hosted_billers_day_is_classified(
         {"party": "channel", "code": "ALIPAY", "payments": 1}
     ]
     async with engine.connect() as conn:
-        stored = dict(
+        stored: dict[str, str] = dict(
             (await conn.execute(
                 text("SELECT order_id, class FROM recon_items WHERE run_id = :r"),
                 {"r": report.id},

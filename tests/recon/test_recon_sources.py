@@ -111,7 +111,10 @@ def test_wechat_refunds_are_refunded_lines_and_a_wrong_summary_is_caught() -> No
 
 def test_wechat_totals_are_compared_as_numbers_not_as_text() -> None:
     """The fee total may be written with fewer decimals than its rows (0.2 is 0.20000)."""
-    rows = (_trade_row("P1", "SUCCESS", "100.00"), _trade_row("P2", "SUCCESS", "23.45"))
+    rows: tuple[str, ...] = (
+        _trade_row("P1", "SUCCESS", "100.00"),
+        _trade_row("P2", "SUCCESS", "23.45"),
+    )
     rows = tuple(row.replace("`0.00060", "`0.10000") for row in rows)
     short = "`2,`123.45,`0,`0.0,`0.2,`123.450,`0"
     parsed = wechat.parse_trade_bill(_trade_bill(*rows, summary=short))

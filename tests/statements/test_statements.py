@@ -66,7 +66,7 @@ async def insert_payment(engine: AsyncEngine, world: Any, biller_id: int, **row:
 
 
 def paid(
-    id_: str, serial: str, account: str, amount: int, when: str, **more: Any
+    id_: str, serial: str | None, account: str, amount: int, when: str, **more: Any
 ) -> dict[str, Any]:
     return {
         "id": id_, "order_id": id_, "biller_serial": serial, "account_no": account,

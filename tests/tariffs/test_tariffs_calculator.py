@@ -54,8 +54,8 @@ def test_246_kwh_in_a_month_cost_120_42_yuan() -> None:
     assert charge.exact_fen == D("12042.18")  # 240 x 0.4883 + 6 x 0.5383 = 120.4218 yuan
     assert charge.fen == 12042
     assert [(b.band, b.start, b.end, b.units, b.price) for b in charge.bands] == [
-        (1, 0, 240, 240, D("0.4883")),
-        (2, 240, 246, 6, D("0.5383")),
+        (1, D(0), D(240), D(240), D("0.4883")),
+        (2, D(240), D(246), D(6), D("0.5383")),
     ]
     assert [b.exact_fen for b in charge.bands] == [D("11719.2"), D("322.98")]
 
@@ -76,7 +76,7 @@ def test_annual_bands_cross_2880_kwh_in_december() -> None:
         used += 250
     assert fen_by_month[:11] == [12208] * 11  # 250 x 0.4883 = 122.075 yuan, 122.08 billed
     december = energy_charge(YEARLY, Usage(D(250)), used_before=D(2750))
-    assert [(b.band, b.units) for b in december.bands] == [(1, 130), (2, 120)]
+    assert [(b.band, b.units) for b in december.bands] == [(1, D(130)), (2, D(120))]
     assert december.exact_fen == D("12807.5")  # 130 x 0.4883 + 120 x 0.5383
     year = energy_charge(YEARLY, Usage(D(3000)))
     assert year.exact_fen == D("147090")  # 2,880 x 0.4883 + 120 x 0.5383 = 1,470.90 yuan
@@ -104,7 +104,10 @@ def test_time_of_use_prices_registers_and_adds_the_block_adders() -> None:
     charge = energy_charge(TOU, Usage.by_register(D(100), D(100), D(50)))
     # registers: 100 x 0.5583 + 100 x 0.4883 + 50 x 0.3 = 119.66; adders: 10 x 0.05 = 0.50
     assert [r.exact_fen for r in charge.registers] == [D("5583"), D("4883"), D("1500")]
-    assert [(b.band, b.units, b.exact_fen) for b in charge.bands] == [(1, 240, 0), (2, 10, 50)]
+    assert [(b.band, b.units, b.exact_fen) for b in charge.bands] == [
+        (1, D(240), D(0)),
+        (2, D(10), D(50)),
+    ]
     assert charge.fen == 12016
 
 

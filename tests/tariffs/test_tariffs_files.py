@@ -38,9 +38,9 @@ def test_the_built_in_tariffs() -> None:
     (version,) = water.versions
     assert version.band_period is BandPeriod.YEAR
     assert [(b.lower, b.upper, b.price) for b in version.blocks] == [
-        (0, 180, 5),
-        (180, 260, 7),
-        (260, None, 9),
+        (Decimal(0), Decimal(180), Decimal(5)),
+        (Decimal(180), Decimal(260), Decimal(7)),
+        (Decimal(260), None, Decimal(9)),
     ]
 
 

@@ -16,6 +16,7 @@ import httpx
 import orjson
 import pytest
 import typer
+import uvicorn
 from starlette.applications import Starlette
 from typer.testing import CliRunner
 
@@ -157,14 +158,15 @@ def test_outcome_plans_are_parsed_strictly() -> None:
 
 
 def test_the_configuration_is_checked() -> None:
-    for wrong, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"secret": ""}, "the secret must not be empty"),
         ({"settle_after": 0}, "settle_after must be 1 or more, not 0"),
         ({"timeout_delay": -1.0}, "timeout_delay must be 0 or more"),
         ({"fail_webhooks": -1}, "fail_webhooks must be 0 or more"),
         ({"base": "wallet"}, "base 'wallet' must start with '/'"),
         ({"base": "/wallet/"}, "base '/wallet/' must start with '/' and not end with one"),
-    ]:
+    ]
+    for wrong, message in cases:
         with pytest.raises(ValueError, match=message):
             ChannelSimConfig(**{"secret": SECRET, **wrong})
 
@@ -601,7 +603,7 @@ def test_the_command_refuses_bad_options_and_serves_the_app(
     def run(asgi: Any, **kwargs: Any) -> None:
         served.update(kwargs, app=asgi)
 
-    monkeypatch.setattr(cli.uvicorn, "run", run)
+    monkeypatch.setattr(uvicorn, "run", run)  # the module the command calls
 
     def invoke(*args: str) -> tuple[int, str]:
         result = CliRunner().invoke(app, ["--secret", SECRET, *args])

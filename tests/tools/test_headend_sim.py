@@ -15,6 +15,7 @@ import httpx
 import orjson
 import pytest
 import typer
+import uvicorn
 from typer.testing import CliRunner
 
 from utilipay.channels.auth import NOT_SIGNED
@@ -328,11 +329,12 @@ def test_fault_plans_are_parsed_strictly() -> None:
 
 
 def test_the_configuration_is_checked() -> None:
-    for wrong, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"secret": ""}, "the secret must not be empty"),
         ({"timeout_delay": -1.0}, "timeout_delay must be 0 or more"),
         ({"base": "headend"}, "base 'headend' must start with '/'"),
-    ]:
+    ]
+    for wrong, message in cases:
         with pytest.raises(ValueError, match=message):
             HeadEndSimConfig(**{"secret": SECRET, **wrong})
     assert SECRET not in repr(HeadEndSimConfig(secret=SECRET))
@@ -346,7 +348,7 @@ def test_the_command_serves_a_simulator(monkeypatch: pytest.MonkeyPatch) -> None
     def run(asgi: Any, **kwargs: Any) -> None:
         served.update(kwargs, app=asgi)
 
-    monkeypatch.setattr(cli.uvicorn, "run", run)
+    monkeypatch.setattr(uvicorn, "run", run)  # the module the command calls
 
     def invoke(*args: str) -> tuple[int, str]:
         result = CliRunner().invoke(app, ["--secret", SECRET, *args])

@@ -8,7 +8,7 @@ A short run belongs to the suite; ``python3 dev.py fuzz`` runs a long one
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -33,7 +33,9 @@ async def admin_passes(admin_headers: AdminHeaders) -> dict[str, dict[str, str]]
 
 
 @pytest.fixture
-async def served(db_url: URL, engine: AsyncEngine, clock: FrozenClock, world: Any) -> Iterator[str]:
+async def served(
+    db_url: URL, engine: AsyncEngine, clock: FrozenClock, world: Any
+) -> AsyncIterator[str]:
     """The hub in a uvicorn process of its own, as ``utilipay serve`` runs it, over the
     test database (its own process: the fuzzer's CPU is not the server's)."""
     await import_bills(engine, clock, bill_line("B202610-0001"), bill_line("B202611-0001"))
