@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,8 @@ UTILIPAY = str(Path(sys.executable).with_name("utilipay"))
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    home = tmp_path / "home"
-    yield home
-    if embedded.status(home).pid is not None:  # whatever the test left running
-        embedded.stop(home)
+def home(server_tmp_path: Path) -> Path:
+    return server_tmp_path / "home"
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -87,3 +83,40 @@ def test_db_stop_stops_a_server_left_by_a_killed_process(home: Path) -> None:
     worker.wait(timeout=30)
     again = utilipay(home, "db", "stop")
     assert (again.returncode, again.stdout.strip()) == (0, "embedded PostgreSQL: not running")
+
+
+# Starts (or joins) the server of a home, connects, and queries only once every starter is
+# connected: a restart by another starter after this one was handed the server breaks it.
+STARTER = """
+import os, sys, time
+from pathlib import Path
+import psycopg
+from utilipay.db import embedded
+home, ready, starters = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+with psycopg.connect(host=embedded.embedded_socket_dir(home), user="postgres") as conn:
+    (ready / str(os.getpid())).touch()
+    deadline = time.monotonic() + 90
+    while len(list(ready.iterdir())) < starters and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print(conn.execute("SHOW max_connections").fetchone()[0])
+"""
+
+
+def start_and_connect(home: Path, ready: Path, starters: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 (this interpreter, our own code)
+        [sys.executable, "-c", STARTER, str(home), str(ready), str(starters)],
+        env=environment(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_processes_starting_a_new_server_at_once_all_get_it_ready(
+    home: Path, tmp_path: Path
+) -> None:
+    """As the workers of ``pytest -n`` do: each gets the server with its settings, and no
+    restart to apply them comes after any of them was handed it."""
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    starters = [start_and_connect(home, ready, 3) for _ in range(3)]
+    said = [starter.communicate(timeout=180) for starter in starters]
+    outcomes = [(s.returncode, out.strip()) for s, (out, _) in zip(starters, said, strict=True)]
+    assert outcomes == [(0, "200")] * 3, "\n".join(err for _, err in said)

@@ -272,10 +272,10 @@ def _files(tmp: Path, values: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def scenario(tmp_path: Path) -> Scenario:
-    values = _values(tmp_path)
-    _files(tmp_path, values)
-    return Scenario(tmp_path / "home", values)
+def scenario(server_tmp_path: Path) -> Scenario:
+    values = _values(server_tmp_path)
+    _files(server_tmp_path, values)
+    return Scenario(server_tmp_path / "home", values)
 
 
 def test_every_readme_command_runs_on_the_embedded_default(scenario: Scenario) -> None:

@@ -15,9 +15,11 @@ import pytest
 
 
 @pytest.mark.slow
-def test_the_fault_campaign_loses_nothing_and_makes_nothing_twice(tmp_path: Path) -> None:
+def test_the_fault_campaign_loses_nothing_and_makes_nothing_twice(
+    server_tmp_path: Path,
+) -> None:
     env = {k: v for k, v in os.environ.items() if k != "UTILIPAY_DATABASE_URL"}
-    env["UTILIPAY_HOME"] = str(tmp_path / "home")
+    env["UTILIPAY_HOME"] = str(server_tmp_path / "home")
     env["COLUMNS"] = "200"
     done = subprocess.run(
         [sys.executable, "-m", "utilipay", "chaos", "--payments", "1500", "--json"],
