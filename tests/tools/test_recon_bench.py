@@ -47,8 +47,10 @@ def test_a_million_payments_classify_exactly_the_injected_breaks(tmp_path: Path)
     assert size.correct, (size.counts, size.expected)
 
 
+@pytest.mark.slow
 def test_a_whole_run_from_postgres_finds_the_injected_breaks() -> None:
-    """``bench recon-run`` on a small day: seeded, reconciled, committed, counted."""
+    """``bench recon-run`` on a small day: seeded, reconciled, committed, counted (slow: a
+    benchmark's day, 26 s; reconciliation itself is tested in tests/recon)."""
     result = recon_run.run(_settings(), 3_500, say=lambda _: None)
     assert result.counts["HUB_ONLY"] == result.counts["AMOUNT_MISMATCH"] == 4
     assert result.counts["MATCHED"] == 3_500 - 8 and result.correct
