@@ -68,6 +68,7 @@ def test_the_last_process_to_exit_stops_the_server_whoever_died_before(home: Pat
         assert worker.wait(timeout=60) in (0, 128 + signal.SIGTERM)
     except subprocess.TimeoutExpired:
         worker.kill()
+        worker.wait(timeout=30)  # reaped: no warning that it still runs, in a later test
         pytest.fail("SIGTERM did not stop the worker:\n" + (home.parent / "worker.log").read_text())
     assert embedded.status(home).pid is None
     assert utilipay(home, "db", "status").stdout.startswith("embedded PostgreSQL: stopped")
