@@ -2,7 +2,7 @@
 """Set up and run utilipay from a fresh clone, with nothing but python3 and pip.
 
     python3 dev.py demo     # the main job: the hub and a customer's journey through its API
-    python3 dev.py test     # lint, type-check and the whole test suite
+    python3 dev.py test     # lint, type-check and the whole test suite (two pytest workers)
     python3 dev.py fuzz     # fuzz the whole HTTP API: at least 100,000 requests, no 5xx
     python3 dev.py <cmd>    # any other `utilipay` command (serve, check, bench, …)
 
@@ -70,7 +70,9 @@ def test(extra: list[str]) -> int:
         (str(PYTHON), "-m", "ruff", "format", "--check", "src", "tests"),
         (str(PYTHON), "-m", "mypy"),
         (str(BIN / "lint-imports"),),  # the dependency contracts of pyproject.toml
-        (str(PYTHON), "-m", "pytest", *extra),
+        # Two workers, each with its own database: about 30 % less wall time than one on
+        # a 2-core machine (BENCHMARKS.md, "Test suite wall time"); `-n 0` runs serially.
+        (str(PYTHON), "-m", "pytest", "-n", "2", *extra),
     ]
     for step in steps:
         print(f"$ {' '.join(Path(step[0]).name if i == 0 else s for i, s in enumerate(step))}",
@@ -82,9 +84,9 @@ def test(extra: list[str]) -> int:
 
 
 def fuzz(extra: list[str]) -> int:
-    """The long run of tests/test_fuzz.py; it prints operations, requests and 5xx."""
+    """The long run of tests/web/test_fuzz.py; it prints operations, requests and 5xx."""
     env = {"UTILIPAY_FUZZ_REQUESTS": "100000", "UTILIPAY_FUZZ_EXAMPLES": "200", **os.environ}
-    return run(str(PYTHON), "-m", "pytest", "tests/test_fuzz.py", "-q", "-s",
+    return run(str(PYTHON), "-m", "pytest", "tests/web/test_fuzz.py", "-q", "-s",
                "-p", "no:cacheprovider", *extra, env=env)
 
 

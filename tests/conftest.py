@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -34,6 +35,7 @@ from utilipay.channels import service as channels_service
 from utilipay.channels.schemas import Channel
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
+from utilipay.db import embedded
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.runtime.directory import Directory
 from utilipay.runtime.install import upgrade
@@ -52,11 +54,39 @@ OTHER_SECRET = "test-alipay-secret-0123456789"
 REMOTE_ACCOUNT = "0300000001"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The width of a terminal is not the tests' business: those that read wide output set
+    # COLUMNS themselves. pytest imports readline, which puts COLUMNS=80 and LINES=24 into
+    # the environment its xdist workers inherit, and the hub's console fixes its width
+    # from COLUMNS at import.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
+def _test_root() -> Path:
+    root = Path(os.environ.get("UTILIPAY_TEST_HOME") or tempfile.gettempdir())
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
 def _settings() -> Settings:
     if os.environ.get("UTILIPAY_DATABASE_URL"):
         return Settings()
-    home = Path(os.environ.get("UTILIPAY_TEST_HOME") or tempfile.gettempdir()) / "utilipay-tests"
-    return Settings(home=home)
+    return Settings(home=_test_root() / "utilipay-tests")
+
+
+@pytest.fixture
+def server_tmp_path() -> Iterator[Path]:
+    """A tmp_path for a test whose hub starts an embedded PostgreSQL of its own, stopped
+    afterwards if the test left it running. Not pytest's: run as root, the server runs as
+    another user, for whom the library opens the folders above its data; each new pytest
+    session of ours closes /tmp/pytest-of-<user> again (mode 0700), under a running server."""
+    path = Path(tempfile.mkdtemp(prefix="server-", dir=_test_root()))
+    yield path
+    for pgdata in path.glob("*/pgdata"):
+        if embedded.status(pgdata.parent).pid is not None:
+            embedded.stop(pgdata.parent)
+    shutil.rmtree(path)
 
 
 @pytest.fixture(scope="session")

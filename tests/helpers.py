@@ -180,7 +180,7 @@ async def killed_mid_call(
     (``called`` tells when it has it): meanwhile the row is not locked and shows the claim
     (one attempt, leased), and no session has a transaction open; afterwards the item is
     due again only when the lease ends. Returns what the pass then did."""
-    running = asyncio.create_task(one_pass())
+    running = asyncio.ensure_future(one_pass())
     await until(called)
     async with engine.connect() as conn:
         locked = (await conn.execute(text(f"SELECT * FROM {table} FOR UPDATE NOWAIT"))).one()

@@ -1,5 +1,5 @@
 """Where utilipay opens transactions, read from its source: the table of docs/transactions.md
-and the policy's checks (``tests/test_transactions.py``).
+and the policy's checks (``tests/house/test_transactions.py``).
 
 ``python -m tests.transaction_sites`` rewrites the table in docs/transactions.md.
 
@@ -218,7 +218,7 @@ class Calls:
         return bool(self.targets(module, scope, call) & self.transactional)
 
 
-def annotations(fn: Function) -> set[str]:
+def parameter_types(fn: Function) -> set[str]:
     args = fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
     return {ast.unparse(a.annotation) for a in args if a.annotation is not None}
 
@@ -228,7 +228,7 @@ def kind(module: str, fn: Function | None, receivers: list[str], opens: list[str
     parts = module.split(".")
     if parts[0] in ENTRY_PACKAGES or parts[-1] in ENTRY_MODULES or module in EDGE_MODULES:
         return "entry point"
-    typed = annotations(fn) if fn is not None else set()
+    typed = parameter_types(fn) if fn is not None else set()
     if set(opens) == {"savepoint"} and "AsyncConnection" in typed:
         return "unit"
     if "AsyncEngine" in typed or all(r.rpartition(".")[2] in ENGINE_NAMES for r in receivers):
@@ -270,7 +270,7 @@ def violations(found: dict[str, Module] | None = None) -> list[str]:
                 and isinstance(node.func, ast.Attribute)
                 and node.func.attr in ENDINGS
             )
-            takes_connection = fn is not None and "AsyncConnection" in annotations(fn)
+            takes_connection = fn is not None and "AsyncConnection" in parameter_types(fn)
             if takes_connection:  # it runs inside its caller's transaction
                 wrong.extend(
                     f"{where} takes a connection, yet awaits {dotted(c.func)}(), a network call"

@@ -12,7 +12,7 @@ Foreign keys go from a distributed table to a distributed or reference one, from
 reference table to a reference one, from a local table to a local or reference one:
 the ones a distributed PostgreSQL can keep.
 
-Every table of the schema is classed here, once; ``tests/test_distribution.py`` proves
+Every table of the schema is classed here, once; ``tests/db/test_distribution.py`` proves
 the keys from the catalog and ``docs/distribution.md`` says why each table is where it is.
 """
 

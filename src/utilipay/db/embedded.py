@@ -64,8 +64,11 @@ def _server(home: Path) -> Any:
             # Registered after the library's own exit handler, so it runs before it.
             atexit.register(_drop_dead_users, server.pgdata)
             _leaving.add(server.pgdata)
-        if fresh or not _settings_applied(pgdata):
-            _apply_settings(server, pgdata)
+        # Under the library's lock between processes: two starting a new server at once (the
+        # workers of `pytest -n`) would both restart it, one after the other was handed it.
+        with PostgresServer._lock:
+            if not _settings_applied(pgdata):
+                _apply_settings(server, pgdata)
         return server
 
 

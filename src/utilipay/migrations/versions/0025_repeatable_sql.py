@@ -13,7 +13,8 @@
 
 Downgrade: the functions the files added go, and the three they changed get back the bodies
 of revision 0024 (``pay_hosted`` and ``prepaid_top_up`` as 0022 derives them, ``debit_event``
-as 0006 wrote it); ``tests/test_repeatable_sql.py`` proves the result is 0024 built fresh.
+as 0006 wrote it); ``tests/migrations/test_repeatable_sql.py`` proves the result is 0024
+built fresh.
 
 Revision ID: 0025
 Revises: 0024

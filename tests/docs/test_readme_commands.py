@@ -1,0 +1,289 @@
+"""Every command the README lists works on the default install: the installed ``utilipay``,
+in a subprocess, on the embedded PostgreSQL with no URL set, in a home of its own, with
+realistic arguments. A traceback, or an exit code the README does not document, fails it;
+so does a README command this file does not run. Adding a command is adding one line to
+``STEPS`` (or to ``HEAVY``, for a benchmark-sized one)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.readme_scenario import (
+    Do,
+    Run,
+    Scenario,
+    Start,
+    Step,
+    all_commands,
+    command_path,
+    readme_commands,
+)
+from utilipay.clock import SHANGHAI, SystemClock, business_date
+from utilipay.web.server import free_port
+from utilipay_tools.client import ChannelClient
+
+DEMO_SECRET = "demo-wechat-secret-change-me"
+RECON_DATA = Path(__file__).resolve().parents[1] / "data" / "recon"  # copies of ../shared/realdata
+SHIPPED = Path(__file__).resolve().parents[2] / "src" / "utilipay" / "tariffs" / "data"
+
+
+async def _pay_all_due(scenario: Scenario, biller: str, account: str, order: str) -> Any:
+    base = f"http://127.0.0.1:{scenario.values['api']}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        wechat = ChannelClient(http, "WECHAT", DEMO_SECRET)
+        query = {"biller": biller, "account": account}
+        for _ in range(10):  # the remote utility's simulator drops some replies
+            found = (await wechat.call("GET", "/v1/bills", params=query)).json()
+            if "bills" in found:
+                break
+        assert found.get("bills"), found
+        bills = found["bills"]
+        body = {"order_id": order, "biller": biller, "account": account, "payer": "wx-ops",
+                "bill_nos": [b["bill_no"] for b in bills],
+                "amount": sum(b["amount"] + b["late_fee"] for b in bills)}  # fmt: skip
+        return (await wechat.call("POST", "/v1/payments", json=body)).json()
+
+
+def pay_demo_bills(scenario: Scenario) -> None:
+    """A wallet pays the demo's hosted water bills through the running server."""
+    for n, account in enumerate(("0112345678", "2598765432")):
+        paid = asyncio.run(_pay_all_due(scenario, "BJWATER", account, f"WX-OPS-{n}"))
+        assert paid["status"] == "SUCCEEDED", paid
+
+
+def pay_remote_bill(scenario: Scenario) -> None:
+    """Payments to the remote utility until the simulator drops a charge's reply: that one
+    stays PROCESSING."""
+    for account in scenario.values["remote_accounts"].split(", "):
+        paid = asyncio.run(_pay_all_due(scenario, "SHPOWER", account, f"WX-OPS-{account}"))
+        if paid["status"] == "PROCESSING":
+            scenario.values["remote_payment"] = paid["id"]
+            return
+    raise AssertionError("every charge was answered: no payment left PROCESSING")
+
+
+def open_exception(scenario: Scenario) -> None:
+    """What 24 hours of unanswered refunds would leave: the payment in the exceptions queue."""
+    with psycopg.connect(**scenario.database()) as conn:
+        conn.execute(
+            "INSERT INTO payment_exceptions (biller_id, payment_id, reason, opened_at)"
+            " SELECT biller_id, id, 'refund unanswered 8 times', now() FROM payments"
+            " WHERE id = %s",
+            (scenario.values["remote_payment"],),
+        )
+
+
+def scrape_metrics(scenario: Scenario) -> None:
+    """Prometheus' scrape with the metrics:read token made above: its scope, and no other."""
+    base = f"http://127.0.0.1:{scenario.values['api']}"
+    auth = {"Authorization": f"Bearer {scenario.values['prometheus_token']}"}
+    scraped = httpx.get(f"{base}/metrics", headers=auth, timeout=30)
+    assert scraped.status_code == 200 and "utilipay_backlog_items" in scraped.text, scraped.text
+    refused = httpx.get(f"{base}/admin/v1/exceptions", headers=auth, timeout=30)
+    assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN"), refused.text
+
+
+def stop_services(scenario: Scenario) -> None:
+    scenario.stop_all()
+
+
+STEPS: list[Step] = [
+    Run("db status", expect="embedded PostgreSQL: stopped"),
+    Run("tariffs quote BJ_ELEC_RES --usage 246 --json", expect='"total_fen": 12042'),
+    Run("db upgrade", expect="database utilipay is at head"),
+    Start("serve --host 127.0.0.1 --port {api} --workers 2 --demo --access-log", port="api",
+          expect="listening on http://127.0.0.1:"),
+    Start("biller-sim --port {biller_sim} --key-file {biller_key} --sign-type HMAC-SHA256 "
+          "--faults drop_response=0.5 --accounts 3 --seed 7 --biller SHPOWER", port="biller_sim",
+          capture={"remote_accounts": r"e\.g\. (\d+, \d+, \d+)"}),
+    Start("channel-sim --secret-file {union_secret} --port {channel_sim} "
+          "--outcomes card-6222=declined,*=success --timeout-delay 1", port="channel_sim"),
+    Start("head-end-sim --secret-file {head_end_secret} --port {head_end_sim} --seed 3 "
+          "--execute-after 1 --faults accept_only=0.5 --rejected-meters E-0404",
+          port="head_end_sim"),
+    Run("channels add UNIONPAY --secret-file {union_secret} --rate-limit 0 "
+        "--webhook-url http://127.0.0.1:{channel_sim}/webhooks "
+        "--debit-url http://127.0.0.1:{channel_sim}/debits", expect="channel UNIONPAY added"),
+    Run("channels update UNIONPAY --rate-limit 100 --enable --reason go-live",
+        expect="channel UNIONPAY updated"),
+    Run("channels list", expect="UNIONPAY"),
+    Run("billers add BJWATER_DC --name 东城分公司 --category water --mode hosted "
+        "--account-rule 0[1-9][0-9]+ --account-hint '10 digits' --region 110101 --parent BJWATER",
+        expect="biller BJWATER_DC added (hosted)"),
+    Run("billers add SHPOWER --name 上海电力 --category electricity --mode remote "
+        "--account-rule 01[0-9]+ --url http://127.0.0.1:{biller_sim} --key-file {biller_key} "
+        "--sign-type HMAC-SHA256 --confirm-schedule 5s,30s,2m,10m,30m --resolution-deadline 24h "
+        "--connect-timeout 3s --total-timeout 10s --max-refund-attempts 8",
+        expect="biller SHPOWER added (remote)"),
+    Run("billers update SHPOWER --total-timeout 8s --autopay-default-cap 100000 "
+        "--autopay-max-cap 500000 --autopay-poll-every 1d --debit-notice 2h --activate "
+        "--reason go-live", expect="biller SHPOWER updated"),
+    Run("billers list", expect="SHPOWER"),
+    Run("bills import {bills_csv}", expect="2 bills added"),
+    Run("accounts update BJWATER_DC 0100000007 --phone 13800138000 --email li@example.cn "
+        "--language zh-CN", expect="account BJWATER_DC/0100000007 updated"),
+    Do(pay_demo_bills),
+    Do(pay_remote_bill),
+    Do(open_exception),
+    Run("exceptions list", expect="refund unanswered 8 times"),
+    Run("exceptions resolve 1 --outcome WRITTEN_OFF --reason 'SHPOWER confirmed by phone' "
+        "--biller-serial SH-0001", expect="exception 1 resolved"),
+    Start("worker --concurrency 2"),
+    Run("autopay run --now {now}", expect="autopay as of"),
+    Run("ledger balances", expect="ledger balances"),
+    Run("statement BJWATER {yesterday} --out {tmp}/BJWATER_statement.txt", expect="lines, net"),
+    Run("tariffs load", expect="0 version(s) added"),
+    Run("tariffs load {shipped}/beijing-water.toml", expect="0 version(s) added, 1 unchanged"),
+    Run("tariffs list", expect="BJ_WATER_RES"),
+    Run("tariffs show BJ_ELEC_RES --on 2026-10-01", expect="BJ_ELEC_RES"),
+    Run("billers add BJELEC --name 北京电力 --category electricity --mode hosted "
+        "--account-rule 01[0-9]+", expect="biller BJELEC added"),
+    Run("tariffs assign BJELEC --tariff BJ_ELEC_RES --from {installed} --class residential",
+        expect="BJELEC residential pays BJ_ELEC_RES"),
+    Run("readings import {meters_csv}", expect="imported"),
+    Run("readings import {reads_csv} --biller BJELEC --json", expect='"ok": true'),
+    Run("readings usage BJELEC 0100000001 --from {prev_start} --to {prev_end}",
+        expect="total 246"),
+    Run("billing due-days BJELEC 15", expect="due 15 days after"),
+    Run("billing run BJELEC --period {prev_month} --as-of {month_start} --json",
+        expect='"bills_issued": 1, "amount": 12042'),
+    Run("billing show BJELEC M{prev_compact}-0100000001", expect="120.42"),
+    Run("head-end set BJELEC --url http://127.0.0.1:{head_end_sim} --secret-file "
+        "{head_end_secret} --connect-timeout 3s --total-timeout 10s --give-up-after 1h",
+        expect="head-end of BJELEC"),
+    Run("prepaid enroll BJELEC 0100000099 --reminder 2000 --from {three_days_ago}",
+        expect="prepaid, balance 0.00 yuan"),
+    Run("prepaid accrue --date {yesterday} --json", expect='"accounts": 1'),
+    Run("prepaid cut --now {now}", expect="account(s) cut"),
+    Run("prepaid statements --month {prev_month}", expect="statement(s) issued"),
+    Run("prepaid show BJELEC 0100000099 --json", expect='"state": "ARREARS"'),
+    Run("head-end commands BJELEC --status EXECUTED --limit 100",
+        expect="meter commands of BJELEC"),
+    Run("recon import {wechat_trade} --kind wechat_trade --party-code WECHAT",
+        expect="imported as #"),
+    Run("recon run --date 2021-01-28 --channel WECHAT --cutoff 15 --json",
+        capture={"run": r'"run_id": (\d+)'}),
+    Run("recon show --date 2021-01-28", expect="CHANNEL_ONLY"),
+    Run("recon show {run} --json", expect="CHANNEL_ONLY"),
+    Run("recon apply {run} --reason 'day-end review' --dry-run",
+        expect="would leave it for a person"),
+    Run("recon apply {run} --reason 'day-end review' --only EXCEPTION --json",
+        expect='"corrections"'),
+    Run("settle account BJWATER --account-no 6222000011112222 --name 北京自来水 --bank ICBC "
+        "--mode branches", expect="BJWATER"),
+    Run("settle fee biller BJWATER --from 2026-01-01 --rate-bp 6 --min 10 --max 500 --fixed 0",
+        expect="BJWATER"),
+    Run("settle fee channel WECHAT --from 2026-01-01 --rate-bp 2", expect="WECHAT"),
+    Run("settle run --date {today} --biller BJWATER --hub-account 6222999988887777 "
+        "--now {tomorrow_morning} --json", expect='"status": "SETTLED"'),
+    Run("settle show --date {today} --biller BJWATER --json", expect='"payee": "BJWATER"'),
+    Run("settle export --date {today} --biller BJWATER --format csv "
+        "--out {tmp}/settlement.csv", expect="settlement.csv"),
+    Run("tokens create prometheus --scope metrics:read",
+        capture={"prometheus_token": r"(upt_[A-Za-z0-9_-]+)"}),
+    Do(scrape_metrics),
+    Run("tokens create ops-li --scope ops:read --scope ops:write --expires 90d",
+        expect="upt_"),
+    Run("tokens list --json", expect='"ops-li"'),
+    Run("tokens revoke ops-li --reason 'left the team'", expect="token of ops-li revoked"),
+    Run("audit list --object api_token --json", expect='"ops-li"'),
+    Run("billers update BJELEC --prepaid-cut-grace 48h --prepaid-reward-points 10 "
+        "--prepaid-reward-min 5000 --reason '2027 tariff notice'",
+        expect="biller BJELEC updated"),
+    Run("check --json", expect='"ok": true'),
+    Run("db status", expect="used by"),
+    Run("db stop", exit_code=1, expect="hub processes use it"),
+    Do(stop_services),
+    # the last hub process has exited: the embedded server with it
+    Run("db status", expect="embedded PostgreSQL: stopped"),
+    Run("db stop", expect="embedded PostgreSQL: not running"),
+]  # fmt: skip
+
+# Benchmark-sized commands, run with tiny sizes; slow together (marked so).
+HEAVY: list[Step] = [
+    Run("demo", expect="ok each payee's settled account is its settlements' net"),
+    Run("chaos --payments 20 --concurrency 4 --json", expect='"passed": true'),
+    Run("bench payments --seconds 1 --rounds 1 --connections 4 --workers 1 "
+        "--pgbench-clients 2 --json", expect='"rounds"'),
+    Run("bench autopay --mandates 50 --send-for 1 --json", expect='"mandates": 50'),
+    Run("bench prepaid --accounts 50 --json", expect='"accounts": 50'),
+    Run("bench recon --rows 7000 --json", expect='"correct": true'),
+    Run("bench recon-run --payments 7000 --json", expect='"correct": true'),
+]  # fmt: skip
+
+
+def test_the_readme_lists_every_command_and_the_scenario_runs_each() -> None:
+    listed = readme_commands()
+    ran = {command_path(step) for step in [*STEPS, *HEAVY]}
+    assert sorted(set(listed) - ran) == [], "README commands this test does not run"
+    assert sorted(all_commands() - set(listed)) == [], "commands the README does not list"
+    assert all(path in all_commands() for path in listed), "README names a missing command"
+
+
+def _values(tmp: Path) -> dict[str, str]:
+    now = SystemClock().now().astimezone(SHANGHAI)
+    today = business_date(now)
+    month_start = today.replace(day=1)
+    prev_start = (month_start - timedelta(days=1)).replace(day=1)
+    return {
+        "tmp": str(tmp), "shipped": str(SHIPPED), "now": now.isoformat(timespec="seconds"),
+        "today": str(today), "yesterday": str(today - timedelta(days=1)),
+        "tomorrow_morning": f"{today + timedelta(days=1)}T09:00:00+08:00",
+        "three_days_ago": str(today - timedelta(days=3)), "month_start": str(month_start),
+        "prev_start": str(prev_start), "prev_end": str(month_start - timedelta(days=1)),
+        "prev_month": f"{prev_start:%Y-%m}", "prev_compact": f"{prev_start:%Y%m}",
+        "installed": str(prev_start - timedelta(days=1)),
+        "wechat_trade": str(RECON_DATA / "tradebill_ALL_v3_sample.csv"),
+        **{name: str(free_port()) for name in ("api", "biller_sim", "channel_sim", "head_end_sim")},
+    }  # fmt: skip
+
+
+def _files(tmp: Path, values: dict[str, str]) -> None:
+    def write(name: str, text: str, mode: int = 0o644) -> None:
+        path = tmp / name
+        path.write_text(text)
+        path.chmod(mode)
+        values[name.replace(".", "_").replace("-", "_")] = str(path)
+
+    write("biller.key", "shpower-key-0123456789\n", 0o600)
+    write("union.secret", "unionpay-secret-0123456789\n", 0o600)
+    write("head-end.secret", "head-end-secret-0123456789\n", 0o600)
+    header = "biller,account,holder,bill_no,period,amount,late_fee,due_date\n"
+    write("bills.csv", header + "BJWATER_DC,0100000007,李明,DC-1,2026-10,4200,0,2026-12-31\n"
+          "BJWATER_DC,0100000008,周芳,DC-2,2026-10,3900,20,2026-12-31\n")  # fmt: skip
+    installed = f"{values['installed']}T00:00:00+08:00"
+    write("meters.csv", "biller,account,holder,meter,service,unit,registers,digits,multiplier,"
+          f"installed_at\nBJELEC,0100000001,张三,M1,electricity,kWh,total,6,1,{installed}\n"
+          f"BJELEC,0100000099,王五,E-0099,electricity,kWh,total,6,1,{installed}\n")  # fmt: skip
+    reads = ["biller,meter,register,read_at,value,quality"]
+    reads += [f"BJELEC,M1,total,{values[d]}T00:00:00+08:00,{v},actual"
+              for d, v in (("prev_start", 100), ("month_start", 346))]  # fmt: skip
+    day = datetime.fromisoformat(values["three_days_ago"])
+    reads += [f"BJELEC,E-0099,total,{day + timedelta(days=n):%Y-%m-%d}T00:00:00+08:00,"
+              f"{500 + 30 * n},actual" for n in range(4)]  # fmt: skip
+    write("reads.csv", "\n".join(reads) + "\n")
+
+
+@pytest.fixture
+def scenario(server_tmp_path: Path) -> Scenario:
+    values = _values(server_tmp_path)
+    _files(server_tmp_path, values)
+    return Scenario(server_tmp_path / "home", values)
+
+
+def test_every_readme_command_runs_on_the_embedded_default(scenario: Scenario) -> None:
+    scenario.run_all(STEPS)
+    timings = sorted(scenario.ran, key=lambda r: -r[2])[:5]
+    print("slowest:", ", ".join(f"{' '.join(p or ('(do)',))} {s:.1f} s" for p, _, s in timings))
+
+
+@pytest.mark.slow
+def test_every_benchmark_sized_readme_command_runs_small(scenario: Scenario) -> None:
+    scenario.run_all(HEAVY)

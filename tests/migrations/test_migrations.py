@@ -1,0 +1,208 @@
+"""Migrations build the schema (never ``create_all``), undo cleanly, and match the code's tables."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from datetime import date
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, pool, text
+from sqlalchemy.engine import URL
+
+from utilipay.db.engine import drop_database
+from utilipay.db.migrate import downgrade
+from utilipay.migrations.schema import metadata
+from utilipay.migrations.tables import schema_repeatables
+from utilipay.runtime.books import BOOKS
+from utilipay.runtime.install import upgrade
+from utilipay.security.sealing import PREFIX, unseal
+from utilipay.tariffs.service import LoadReport
+
+# The views each area publishes for the others (its module name starts with a digit).
+AREA_VIEWS = importlib.import_module("utilipay.migrations.versions.0024_area_views")
+
+
+def _sync(url: URL) -> URL:
+    return url.set(drivername="postgresql+psycopg")
+
+
+def test_the_code_tables_match_the_migrated_schema(db_url: URL) -> None:
+    engine = create_engine(_sync(db_url), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": False}
+        )
+        changes = []
+        for d in compare_metadata(context, metadata):
+            changes.extend(d if isinstance(d, list) else [d])  # column changes come in lists
+        # indexes, checks and triggers live in the migrations only
+        diff = [
+            c
+            for c in changes
+            if c[0] not in {"add_index", "remove_index"}
+            # procrastinate's tables are its own (migration 0004 installs them)
+            and not (c[0] == "remove_table" and c[1].name.startswith("procrastinate"))
+        ]
+    engine.dispose()
+    assert diff == []
+
+
+def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
+    scratch = db_url.set(database=f"utilipay_migrations_{os.getpid()}")
+    asyncio.run(drop_database(scratch))
+    try:
+        upgrade(scratch)
+        engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
+        assert "payments" in inspect(engine).get_table_names()
+        assert set(inspect(engine).get_view_names()) == set(AREA_VIEWS.VIEWS)
+        # the views go (with the record of the SQL files, which came after them), every
+        # area's table stays
+        downgrade(scratch, AREA_VIEWS.down_revision)
+        assert inspect(engine).get_view_names() == []
+        areas = set(metadata.tables) - {schema_repeatables.name}
+        assert areas <= set(inspect(engine).get_table_names())
+        downgrade(scratch, "base")
+        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+        upgrade(scratch)
+        assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+        assert set(inspect(engine).get_view_names()) == set(AREA_VIEWS.VIEWS)
+        engine.dispose()
+    finally:
+        asyncio.run(drop_database(scratch))
+
+
+def test_the_upgrade_loads_the_shipped_tariffs_and_their_new_versions(db_url: URL) -> None:
+    scratch = db_url.set(database=f"utilipay_shipped_{os.getpid()}")
+    asyncio.run(drop_database(scratch))
+    versions = "SELECT tariff_code, effective_from FROM tariff_versions ORDER BY 1, 2"
+    try:
+        first = upgrade(scratch)
+        assert first is not None
+        engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
+        with engine.connect() as conn:
+            loaded = [(code, day) for code, day in conn.execute(text(versions))]
+        assert {code for code, _ in loaded} == {"BJ_ELEC_RES", "BJ_ELEC_RES_YEAR", "BJ_WATER_RES"}
+        assert sorted(first.added) == [tuple(row) for row in loaded]
+        again = upgrade(scratch)
+        assert again is not None and (again.added, len(again.unchanged)) == ([], len(loaded))
+        # A version shipped after the database was made: the next upgrade adds it.
+        newest = loaded[-1]
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))  # immutable rows
+            where = "tariff_code = :c AND effective_from = :d"
+            conn.execute(
+                text(f"DELETE FROM tariff_blocks WHERE version_id IN "
+                     f"(SELECT id FROM tariff_versions WHERE {where})"),
+                {"c": newest[0], "d": newest[1]},
+            )  # fmt: skip
+            conn.execute(
+                text(f"DELETE FROM tariff_versions WHERE {where}"), {"c": newest[0], "d": newest[1]}
+            )
+        assert upgrade(scratch) == LoadReport(added=[tuple(newest)], unchanged=loaded[:-1])
+        with engine.connect() as conn:
+            audited = conn.execute(
+                text("SELECT DISTINCT actor FROM audit_log WHERE action = 'tariff.version_loaded'")
+            ).all()
+        assert audited == [("utilipay db upgrade",)]
+        engine.dispose()
+    finally:
+        asyncio.run(drop_database(scratch))
+
+
+def test_secrets_stored_before_sealing_are_sealed_by_the_upgrade(db_url: URL) -> None:
+    scratch = db_url.set(database=f"utilipay_sealing_{os.getpid()}")
+    asyncio.run(drop_database(scratch))
+    try:
+        upgrade(scratch, "0016")
+        engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO channels (code, name, secret, previous_secret, created_at)"
+                    " VALUES ('OLD', 'old', 'plain-secret-0123456789', NULL, now())"
+                )
+            )
+        upgrade(scratch)
+        with engine.connect() as conn:
+            raw = conn.execute(text("SELECT secret FROM channels")).scalar_one()
+        assert raw.startswith(PREFIX) and unseal(raw) == "plain-secret-0123456789"
+        downgrade(scratch, "0016")
+        with engine.connect() as conn:
+            raw = conn.execute(text("SELECT secret FROM channels")).scalar_one()
+        assert raw == "plain-secret-0123456789"
+        engine.dispose()
+    finally:
+        asyncio.run(drop_database(scratch))
+
+
+# At 0021: two billers (a group, 1, and its branch, 2) paid on one channel, the group's
+# settlement with its branch's line and payout, a prepaid account, a bill claimed twice.
+BEFORE_KEYS = (
+    "INSERT INTO channels (code, name, secret, created_at)"
+    " VALUES ('WECHAT', 'w', 'plain-secret-0123456789', now())",
+    "INSERT INTO billers (code, name, category, account_rule, mode, parent_id, created_at)"
+    " VALUES ('GROUP', 'g', 'water', '.*', 'hosted', NULL, now()),"
+    " ('BRANCH', 'b', 'water', '.*', 'hosted', 1, now())",
+    "INSERT INTO customer_accounts (biller_id, account_no, holder_name, created_at)"
+    " VALUES (2, 'A1', 'h', now())",
+    "INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer, account_no,"
+    " amount, bill_nos, status, created_at, resolution)"
+    " VALUES (1, 'P1', 1, 'O1', '\\x00', 'p', 'A1', 100, '{B1}', 'PROCESSING', now(), 'CHARGING'),"
+    " (2, 'P2', 1, 'O2', '\\x00', 'p', 'A1', 200, '{B2}', 'PROCESSING', now(), 'CHARGING')",
+    "INSERT INTO bill_claims VALUES (2, 'B2', 'P0', now() - interval '1 day', now()),"
+    " (2, 'B2', 'P2', now(), NULL)",
+    "INSERT INTO settlements (biller_id, business_date, gross, refunds, fees, net, channel_fees,"
+    " payments, account_no, account_name, bank, actor, created_at)"
+    " VALUES (1, '2026-11-22', 200, 0, 0, 200, 0, 1, '622200001', 'n', 'bank', 't', now())",
+    "INSERT INTO settlement_lines VALUES (1, '2026-11-22', 2, 200, 1, 0, 0, 0, 0, 0, 0, 0, 0,"
+    " 200, 200)",
+    "INSERT INTO payouts (biller_id, business_date, reference, amount, account_no, status,"
+    " created_at) VALUES (1, '2026-11-22', 'STL-GROUP-20261122', 200, '622200001', 'PENDING',"
+    " now())",
+    "INSERT INTO ledger_accounts (code, kind, biller_id, currency, created_at)"
+    " VALUES ('PREPAID_BALANCE:BRANCH:A1:CNY', 'PREPAID_BALANCE', 2, 'CNY', now())",
+    "INSERT INTO prepaid_accounts (biller_id, account_no, ledger_account_id, balance, state,"
+    " state_since, accrue_from, enrolled_at) VALUES (2, 'A1', 1, 0, 'NORMAL', now(),"
+    " '2026-11-22', now())",
+)
+# The group asks for the branch's order O2 with another request: the order is taken.
+REPEAT_ORDER = (
+    "SELECT outcome, (payment).id FROM pay_hosted('P9', 1, NULL, 'O2', '\\x01', 1, 'A1', 200,"
+    " NULL, 'p', now(), 'R', 1, 1)"
+)
+
+
+def test_the_distribution_keys_keep_the_rules_of_the_data_already_there(db_url: URL) -> None:
+    scratch = db_url.set(database=f"utilipay_keys_{os.getpid()}")
+    asyncio.run(drop_database(scratch))
+    guards = [c.sql for c in BOOKS if c.name in {"payment_orders_name_their_payments",
+                                                  "branch_days_settled_once"}]  # fmt: skip
+    try:
+        upgrade(scratch, "0021")
+        engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
+        with engine.begin() as conn:
+            for statement in BEFORE_KEYS:
+                conn.execute(text(statement))
+        upgrade(scratch)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT * FROM payment_orders ORDER BY 2")).all() == [
+                (1, "O1", 1, "P1"), (1, "O2", 2, "P2")
+            ]  # fmt: skip
+            assert conn.execute(text("SELECT * FROM settlement_branch_days")).all() == [
+                (2, date(2026, 11, 22), 1)
+            ]
+            assert [conn.execute(text(sql)).all() for sql in guards] == [[], []]
+            assert conn.execute(text(REPEAT_ORDER)).one() == ("IDEMPOTENCY_CONFLICT", "P2")
+        downgrade(scratch, "0021")
+        with engine.begin() as conn:
+            assert conn.execute(text(REPEAT_ORDER)).one() == ("IDEMPOTENCY_CONFLICT", "P2")
+            unique = "SELECT indexrelid::regclass::text FROM pg_index WHERE indisunique"
+            assert {"payments_order", "settlement_lines_branch_day", "payments_id"} <= set(
+                conn.execute(text(unique)).scalars()
+            )
+        engine.dispose()
+    finally:
+        asyncio.run(drop_database(scratch))
