@@ -33,11 +33,12 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import exists, func, insert, select, text, update
+from sqlalchemy import case, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock
 from utilipay.common import outgoing
+from utilipay.common.leases import claim_due
 from utilipay.common.passes import Pass, work_through
 from utilipay.headend import calls
 from utilipay.headend.calls import Call
@@ -107,41 +108,28 @@ async def _claim(
 ) -> _Claim | None:
     async with engine.begin() as conn:
         now = clock.now()
-        row = (
-            await conn.execute(
-                select(meter_commands)
-                .where(
-                    _row(biller_id, command_id),
-                    meter_commands.c.status.in_(OPEN),
-                    meter_commands.c.next_attempt_at <= now,
-                )
-                .with_for_update(skip_locked=True)
-            )
-        ).first()
-        if row is None:  # another worker has it, or it is no longer due
-            return None
-        command = MeterCommand.from_row(row._mapping)
         head_end = await head_end_of(conn, biller_id)
         if head_end is None:  # meter_commands references head_ends: cannot happen
             raise RuntimeError(f"command {command_id} of biller {biller_id} has no head-end")
-        attempt = command.attempts + 1
         lease = timedelta(seconds=head_end.total_timeout) + LEASE_MARGIN
-        await conn.execute(
-            update(meter_commands)
-            .where(_row(biller_id, command_id))
-            .values(
-                attempts=attempt,
-                # from now on it may have reached the head-end; ACCEPTED stays ACCEPTED
-                status=(
-                    CommandStatus.SENT
-                    if command.status is CommandStatus.PENDING
-                    else command.status
-                ),
-                sent_at=func.coalesce(meter_commands.c.sent_at, now),
-                next_attempt_at=now + lease,
-            )
+        row = await claim_due(
+            conn,
+            meter_commands,
+            _row(biller_id, command_id),
+            open_statuses=OPEN,
+            now=now,
+            until=now + lease,
+            # from now on it may have reached the head-end; ACCEPTED stays ACCEPTED
+            status=case(
+                (meter_commands.c.status == CommandStatus.PENDING, CommandStatus.SENT),
+                else_=meter_commands.c.status,
+            ),
+            sent_at=func.coalesce(meter_commands.c.sent_at, now),
         )
-        return _Claim(command, head_end, attempt, await _later_decided(conn, command))
+        if row is None:  # another worker has it, or it is no longer due
+            return None
+        command = MeterCommand.from_row(row._mapping)
+        return _Claim(command, head_end, command.attempts + 1, await _later_decided(conn, command))
 
 
 async def _talk(http: httpx.AsyncClient, claim: _Claim, now: datetime) -> Call:

@@ -18,10 +18,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock
+from utilipay.common.leases import claim_due
 from utilipay.common.passes import Pass, work_through
 from utilipay.notify.providers.base import Outcome, Provider
 from utilipay.notify.schemas import Notification, to_notification
@@ -92,21 +93,11 @@ async def _claim(
     key = (notifications.c.biller_id == biller_id) & (notifications.c.id == notification_id)
     now = clock.now()
     async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                select(notifications)
-                .where(
-                    key,
-                    notifications.c.status == "PENDING",
-                    notifications.c.next_attempt_at <= now,
-                )
-                .with_for_update(skip_locked=True)
-            )
-        ).first()
-        if row is None:
-            return None
-        claimed = update(notifications).where(key)
-        await conn.execute(claimed.values(attempts=row.attempts + 1, next_attempt_at=now + LEASE))
+        row = await claim_due(
+            conn, notifications, key, open_statuses=("PENDING",), now=now, until=now + LEASE
+        )
+    if row is None:
+        return None
     return to_notification(row._mapping), now
 
 

@@ -27,13 +27,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
 from utilipay.common import outgoing
+from utilipay.common.leases import claim_due
 from utilipay.common.passes import Pass, work_through
 from utilipay.security.signing import new_nonce, signed_headers
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
@@ -167,22 +168,12 @@ async def _claim(
     key = (webhook_deliveries.c.channel_id == channel_id) & (webhook_deliveries.c.id == delivery_id)
     now = clock.now()
     async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                select(webhook_deliveries)
-                .where(
-                    key,
-                    webhook_deliveries.c.status == "PENDING",
-                    webhook_deliveries.c.next_attempt_at <= now,
-                )
-                .with_for_update(skip_locked=True)
-            )
-        ).first()
-        if row is None:
-            return None
-        attempt = row.attempts + 1
-        claimed = update(webhook_deliveries).where(key)
-        await conn.execute(claimed.values(attempts=attempt, next_attempt_at=now + LEASE))
+        row = await claim_due(
+            conn, webhook_deliveries, key, open_statuses=("PENDING",), now=now, until=now + LEASE
+        )
+    if row is None:
+        return None
+    attempt = row.attempts + 1
     return Claimed(row.id, attempt, row.payload, row.created_at, now)
 
 

@@ -1,0 +1,46 @@
+"""Claiming a due item for one attempt, so that no transaction is held while it is sent.
+
+Webhook deliveries, notifications and meter commands are each worked the same way: the
+item is claimed in a short transaction (locked ``SKIP LOCKED`` so another worker passes
+it by, its ``attempts`` counted, its ``next_attempt_at`` moved to the lease's end), the
+call is made with no transaction open, and the outcome is recorded only while the row
+still counts that attempt (the fence). A worker killed mid-call leaves the item due again
+when the lease ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Row, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def claim_due(
+    conn: AsyncConnection,
+    table: Table,
+    key: ColumnElement[bool],
+    *,
+    open_statuses: Collection[str],
+    now: datetime,
+    until: datetime,
+    **also: object,
+) -> Row[tuple[object, ...]] | None:
+    """The row at ``key``, as it was, if it is open, due at ``now`` and not locked by
+    another worker; it is leased until ``until`` for its next attempt (``attempts`` counts
+    it), with ``also`` set on it too. None if it is not to be worked now."""
+    row = (
+        await conn.execute(
+            select(table)
+            .where(key, table.c.status.in_(open_statuses), table.c.next_attempt_at <= now)
+            .with_for_update(skip_locked=True)
+        )
+    ).first()
+    if row is not None:
+        await conn.execute(
+            update(table)
+            .where(key)
+            .values(attempts=table.c.attempts + 1, next_attempt_at=until, **also)
+        )
+    return row
