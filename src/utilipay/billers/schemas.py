@@ -62,6 +62,3 @@ class BillingTerms:
 
 
 CodeOfBiller = Callable[[int], str]  # a lookup: biller id → code, from the directory
-# The old name, for payments/remote.py alone (being changed on another branch): it moves to
-# CodeOfBiller when that lands, and this line goes.
-BillerCode = CodeOfBiller

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.accounts.connector import BillerConnector
 from utilipay.billers.remote import RemoteBillers
-from utilipay.billers.schemas import BillerCode
+from utilipay.billers.schemas import CodeOfBiller
 from utilipay.channels import repository as channels_repo
 from utilipay.claims import service as claims
 from utilipay.clock import Clock
@@ -72,7 +72,7 @@ class RemoteWriteOff:
         self._connector = connector
         self._channel_code = channel_code
 
-    async def pay(self, command: PaymentCommand, biller_code: BillerCode) -> PaymentResult:
+    async def pay(self, command: PaymentCommand, biller_code: CodeOfBiller) -> PaymentResult:
         fingerprint = request_fingerprint(
             command.biller.code, command.account_no, command.amount, command.bill_nos, command.payer
         )
@@ -141,7 +141,7 @@ class RemoteWriteOff:
         return payment_id
 
     async def _charge(
-        self, command: PaymentCommand, payment_id: str, biller_code: BillerCode
+        self, command: PaymentCommand, payment_id: str, biller_code: CodeOfBiller
     ) -> Any:
         remote = self._billers.get(command.biller)
         async with self._engine.connect() as conn:
@@ -162,7 +162,7 @@ async def _locked(conn: AsyncConnection, biller_id: int, payment_id: str, *, loc
     return (await conn.execute(query.with_for_update() if lock else query)).one()
 
 
-def _repeat(existing: Any, fingerprint: bytes, biller_code: BillerCode) -> PaymentResult:
+def _repeat(existing: Any, fingerprint: bytes, biller_code: CodeOfBiller) -> PaymentResult:
     if bytes(existing.request_hash) != fingerprint:
         raise DomainError(
             ErrorCode.IDEMPOTENCY_CONFLICT,
