@@ -34,11 +34,25 @@ def utilipay(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def start_worker(home: Path) -> subprocess.Popen[bytes]:
+def spawn_worker(home: Path) -> subprocess.Popen[bytes]:
     with (home.parent / "worker.log").open("ab") as log:  # what it said, if it hangs
-        worker = subprocess.Popen(  # noqa: S603 (our own entry point)
+        return subprocess.Popen(  # noqa: S603 (our own entry point)
             [UTILIPAY, "worker"], env=environment(home), stdout=log, stderr=log,
         )  # fmt: skip
+
+
+def exit_code_after_sigterm(home: Path, worker: subprocess.Popen[bytes]) -> int:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        return worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=30)  # reaped: no warning that it still runs, in a later test
+        pytest.fail("SIGTERM did not stop the worker:\n" + (home.parent / "worker.log").read_text())
+
+
+def start_worker(home: Path) -> subprocess.Popen[bytes]:
+    worker = spawn_worker(home)
     deadline = time.monotonic() + 90
     while worker.pid not in [pid for pid, _ in embedded.status(home).users]:
         assert worker.poll() is None and time.monotonic() < deadline, "the worker did not start"
@@ -62,14 +76,8 @@ def test_the_last_process_to_exit_stops_the_server_whoever_died_before(home: Pat
     assert embedded.status(home).pid is None  # the last one out stopped it
 
     worker = start_worker(home)
-    worker.send_signal(signal.SIGTERM)
-    try:
-        # 0 once it runs (passes finished), 143 while it starts: both through its exit handlers
-        assert worker.wait(timeout=60) in (0, 128 + signal.SIGTERM)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(timeout=30)  # reaped: no warning that it still runs, in a later test
-        pytest.fail("SIGTERM did not stop the worker:\n" + (home.parent / "worker.log").read_text())
+    # 0 once it runs (passes finished), 143 while it starts: both through its exit handlers
+    assert exit_code_after_sigterm(home, worker) in (0, 128 + signal.SIGTERM)
     assert embedded.status(home).pid is None
     assert utilipay(home, "db", "status").stdout.startswith("embedded PostgreSQL: stopped")
 
@@ -93,18 +101,9 @@ def test_a_stop_signal_at_any_moment_of_start_up_stops_the_worker(
     """A signal while the worker imports, connects or starts its loop is not lost (it
     once landed in a finaliser, which swallowed the exit, and the worker ran on). Before
     the command's handlers exist (Python still importing) the default one ends it: -15."""
-    with (home.parent / "worker.log").open("ab") as log:
-        worker = subprocess.Popen(  # noqa: S603 (our own entry point)
-            [UTILIPAY, "worker"], env=environment(home), stdout=log, stderr=log,
-        )  # fmt: skip
+    worker = spawn_worker(home)
     time.sleep(after_seconds)
-    worker.send_signal(signal.SIGTERM)
-    try:
-        assert worker.wait(timeout=60) in (0, 128 + signal.SIGTERM, -signal.SIGTERM)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(timeout=30)  # reaped: no warning that it still runs, in a later test
-        pytest.fail("SIGTERM did not stop the worker:\n" + (home.parent / "worker.log").read_text())
+    assert exit_code_after_sigterm(home, worker) in (0, 128 + signal.SIGTERM, -signal.SIGTERM)
 
 
 # Starts (or joins) the server of a home, connects, and queries only once every starter is
