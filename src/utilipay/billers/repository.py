@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.connection import RemoteConnection
@@ -134,3 +134,19 @@ async def billing_terms(
 
 async def update_biller(conn: AsyncConnection, biller_id: int, **values: Any) -> None:
     await conn.execute(update(billers).where(billers.c.id == biller_id).values(**values))
+
+
+_GROUP = text(
+    """
+    WITH RECURSIVE grp(id) AS (
+        SELECT id FROM billers WHERE id = :biller_id
+        UNION SELECT b.id FROM billers b JOIN grp ON b.parent_id = grp.id
+    )
+    SELECT id FROM grp
+    """
+)
+
+
+async def group_of(conn: AsyncConnection, biller_id: int) -> frozenset[int]:
+    """A utility and its branches, at any depth: what its own staff may see."""
+    return frozenset((await conn.execute(_GROUP, {"biller_id": biller_id})).scalars())

@@ -91,6 +91,7 @@ PLACEMENT: dict[str, Placement] = {
     "channel_fee_rules": R,
     "reading_imports": R,
     "api_tokens": R,
+    "staff_users": R,  # read with every console request
     # local
     "payment_orders": L,
     "channel_nonces": L,
@@ -98,6 +99,8 @@ PLACEMENT: dict[str, Placement] = {
     "webhook_deliveries": L,
     "webhook_attempts": L,
     "audit_log": L,
+    "staff_sessions": L,
+    "staff_approvals": L,
     "statement_imports": L,
     "statement_lines": L,
     "recon_runs": L,
