@@ -4,6 +4,8 @@
     python3 dev.py demo     # the main job: the hub and a customer's journey through its API
     python3 dev.py test     # lint, type-check and the whole test suite (two pytest workers)
     python3 dev.py fuzz     # fuzz the whole HTTP API: at least 100,000 requests, no 5xx
+    python3 dev.py screenshots   # the console's browser tests, refreshing docs/console/*.png
+    python3 dev.py vendor   # fetch the console's vendored JS again (npm) and check its SHA-256
     python3 dev.py <cmd>    # any other `utilipay` command (serve, check, bench, …)
 
 The first run creates .venv and installs the project with the pinned versions of
@@ -90,6 +92,41 @@ def fuzz(extra: list[str]) -> int:
                "-p", "no:cacheprovider", *extra, env=env)
 
 
+def screenshots(extra: list[str]) -> int:
+    env = {**os.environ, "UTILIPAY_SCREENSHOTS": "1", "UTILIPAY_REQUIRE_BROWSER": "1"}
+    return run(str(PYTHON), "-m", "pytest", "tests/console", "-q", "-n", "0", *extra, env=env)
+
+
+VENDORED = ROOT / "src" / "utilipay" / "console" / "static" / "vendor"
+
+
+def vendor() -> int:
+    """Fetch each file of VENDORED.md's table from its npm package (``npm pack``), check it
+    against the SHA-256 the table records, and put it in place: the console serves these
+    itself and needs no CDN."""
+    import re
+    import tarfile
+    import tempfile
+
+    row = re.compile(r"^\| (\S+) \| (\S+) \((\S+)\) \| (\S+) \| \S+ \| ([0-9a-f]{64}) \|$")
+    wanted = [m.groups() for m in map(row.match, (VENDORED / "VENDORED.md").read_text(
+        encoding="utf-8").splitlines()) if m]
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, package, inside, version, sha in wanted:
+            subprocess.run(["npm", "pack", f"{package}@{version}", "--pack-destination", scratch],
+                           check=True, capture_output=True)
+            tarball = next(Path(scratch).glob(f"{package.replace('/', '-')}-{version}.tgz"))
+            with tarfile.open(tarball) as archive:
+                member = archive.extractfile(f"package/{inside}")
+                data = member.read() if member else b""
+            if hashlib.sha256(data).hexdigest() != sha:
+                print(f"{name}: {package}@{version} {inside} does not match its SHA-256")
+                return 1
+            (VENDORED / name).write_bytes(data)
+            print(f"{name}: {package}@{version} ok")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
@@ -99,6 +136,10 @@ def main(argv: list[str]) -> int:
         return test(argv[1:])
     if argv[0] == "fuzz":
         return fuzz(argv[1:])
+    if argv[0] == "screenshots":
+        return screenshots(argv[1:])
+    if argv[0] == "vendor":
+        return vendor()
     return run(str(PYTHON), "-m", "utilipay", *argv)
 
 

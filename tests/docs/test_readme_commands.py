@@ -194,6 +194,10 @@ STEPS: list[Step] = [
     Run("tokens list --json", expect='"ops-li"'),
     Run("tokens revoke ops-li --reason 'left the team'", expect="token of ops-li revoked"),
     Run("audit list --object api_token --json", expect='"ops-li"'),
+    Run("users add ops-wang --role operations --generate-password", expect="user ops-wang"),
+    Run("users add water-clerk --role utility_staff --biller BJWATER --generate-password",
+        expect="user water-clerk"),
+    Run("users list --json", expect='"water-clerk"'),
     Run("billers update BJELEC --prepaid-cut-grace 48h --prepaid-reward-points 10 "
         "--prepaid-reward-min 5000 --reason '2027 tariff notice'",
         expect="biller BJELEC updated"),

@@ -31,6 +31,7 @@ class AuditFilter:
     object_type: str | None = None
     object_id: str | None = None
     since: datetime | None = None  # entries at or after it
+    until: datetime | None = None  # and before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +44,15 @@ def _bad(detail: str) -> DomainError:
     return DomainError(ErrorCode.MALFORMED_REQUEST, detail)
 
 
-def audit_filter(actor: str | None, object_ref: str | None, since: str | None) -> AuditFilter:
-    """The filter a person writes: ``object_ref`` is TYPE or TYPE:ID, ``since`` a date or
-    an instant."""
+def audit_filter(
+    actor: str | None, object_ref: str | None, since: str | None, until: str | None = None
+) -> AuditFilter:
+    """The filter a person writes: ``object_ref`` is TYPE or TYPE:ID, ``since`` and
+    ``until`` a date (00:00 in Shanghai) or an instant."""
     kind, object_id = parse_object(object_ref) if object_ref is not None else (None, None)
-    return AuditFilter(actor, kind, object_id, parse_instant("since", since) if since else None)
+    start = parse_instant("since", since) if since else None
+    end = parse_instant("until", until) if until else None
+    return AuditFilter(actor, kind, object_id, start, end)
 
 
 def parse_object(text: str) -> tuple[str, str | None]:
@@ -99,6 +104,8 @@ def page_query(wanted: AuditFilter, cursor: str | None, limit: int) -> Select[An
             query = query.where(column == value)
     if wanted.since is not None:
         query = query.where(c.at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(c.at < wanted.until)
     if cursor is not None:
         query = query.where(tuple_(c.at, c.id) < tuple_(*_position(cursor)))
     return query

@@ -42,6 +42,7 @@ from utilipay.cli.runtime import (
 from utilipay.cli.settle import settle_app
 from utilipay.cli.tariffs import tariffs_app
 from utilipay.cli.tokens import tokens_app
+from utilipay.cli.users import users_app
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
 from utilipay.errors import DomainError
@@ -76,6 +77,7 @@ recon_app.command("import")(recon_import)
 app.add_typer(recon_app, name="recon")
 app.add_typer(settle_app, name="settle")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.command("worker")(worker)
 app.command("statement")(statement)

@@ -21,6 +21,7 @@ from utilipay.billers.admin_api import router as admin_billers_router
 from utilipay.billers.api import router as billers_router
 from utilipay.bindings.api import router as bindings_router
 from utilipay.config import get_settings
+from utilipay.console.mount import mount_console
 from utilipay.db.engine import database_url
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.http.failures import answer_failure, keep_nonce, refusal
@@ -96,10 +97,15 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
     )
     if hub is not None:
         app.state.hub = hub
-    app.add_exception_handler(DomainError, refusal)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, answer_failure)
+    mount_console(
+        app,
+        {
+            DomainError: refusal,  # type: ignore[dict-item]
+            RequestValidationError: _validation_error,  # type: ignore[dict-item]
+            HTTPException: _http_error,  # type: ignore[dict-item]
+        },
+    )
     routers = (
         billers_router,
         bindings_router,
