@@ -133,14 +133,21 @@ async def test_four_eyes_in_the_service_and_in_the_database(
 ) -> None:
     asker = await add(conn, clock, "ops-a")
     other = await add(conn, clock, "ops-b")
-    ask = {
-        "kind": "payout_account",
-        "biller_id": None,
-        "subject": "BJWATER",
-        "payload": {"account": "6222"},
-        "reason": "new bank",
-    }
-    first = await approvals.ask(conn, clock, **ask, requester_id=asker.id, requester="ops-a")
+
+    async def ask() -> int:
+        return await approvals.ask(
+            conn,
+            clock,
+            kind="payout_account",
+            biller_id=None,
+            subject="BJWATER",
+            payload={"account": "6222"},
+            reason="new bank",
+            requester_id=asker.id,
+            requester="ops-a",
+        )
+
+    first = await ask()
     with pytest.raises(DomainError) as refused:
         await approvals.decide(
             conn, clock, first, approve=True, decider_id=asker.id, decider="ops-a"
@@ -154,7 +161,7 @@ async def test_four_eyes_in_the_service_and_in_the_database(
         await approvals.decide(
             conn, clock, first, approve=False, decider_id=other.id, decider="ops-b"
         )
-    second = await approvals.ask(conn, clock, **ask, requester_id=asker.id, requester="ops-a")
+    second = await ask()
     nested = await conn.begin_nested()
     with pytest.raises(IntegrityError, match="staff_approvals_four_eyes"):
         await conn.execute(

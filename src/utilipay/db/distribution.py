@@ -101,6 +101,7 @@ PLACEMENT: dict[str, Placement] = {
     "audit_log": L,
     "staff_sessions": L,
     "staff_approvals": L,
+    "staff_jobs": L,
     "statement_imports": L,
     "statement_lines": L,
     "recon_runs": L,

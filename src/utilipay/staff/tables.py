@@ -83,3 +83,25 @@ staff_approvals = Table(
     ),
     CheckConstraint("(status = 'PENDING') = (decided_at IS NULL)", name="staff_approvals_decided"),
 )
+
+# Long work a person started in the console (an import, a billing run, a recon run): its
+# progress, so the page that started it can show it without waiting on it.
+staff_jobs = Table(
+    "staff_jobs",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("biller_id", Integer, ForeignKey("billers.id")),  # whose work, for the scope
+    Column("title", Text, nullable=False),
+    Column("started_by", Integer, ForeignKey("staff_users.id"), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("done", BigInteger, nullable=False),
+    Column("total", BigInteger),  # None: not known (yet)
+    Column("outcome", Text, nullable=False),  # what it found or why it failed, for people
+    Column("result", JSONB),  # what the page shows when it is done
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('RUNNING', 'SUCCEEDED', 'FAILED')", name="staff_jobs_status"),
+    CheckConstraint("(status = 'RUNNING') = (finished_at IS NULL)", name="staff_jobs_finished"),
+)

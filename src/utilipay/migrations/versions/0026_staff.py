@@ -1,5 +1,6 @@
 """The console's people: users with roles (utility staff scoped to a utility), sessions,
-and the four-eyes approvals of sensitive changes.
+the four-eyes approvals of sensitive changes, and the progress of long work started in the
+console.
 
 Revision ID: 0026
 Revises: 0025
@@ -65,6 +66,24 @@ CREATE TABLE staff_approvals (
     CONSTRAINT staff_approvals_decided CHECK ((status = 'PENDING') = (decided_at IS NULL))
 );
 CREATE INDEX staff_approvals_pending ON staff_approvals (kind) WHERE status = 'PENDING';
+CREATE TABLE staff_jobs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind text NOT NULL,
+    biller_id integer REFERENCES billers (id),
+    title text NOT NULL,
+    started_by integer NOT NULL REFERENCES staff_users (id),
+    started_at timestamptz NOT NULL,
+    status text NOT NULL,
+    done bigint NOT NULL,
+    total bigint,
+    outcome text NOT NULL,
+    result jsonb,
+    heartbeat_at timestamptz NOT NULL,
+    finished_at timestamptz,
+    CONSTRAINT staff_jobs_status CHECK (status IN ('RUNNING', 'SUCCEEDED', 'FAILED')),
+    CONSTRAINT staff_jobs_finished CHECK ((status = 'RUNNING') = (finished_at IS NULL))
+);
+CREATE INDEX staff_jobs_recent ON staff_jobs (started_at DESC);
 """
 
 
@@ -73,4 +92,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE staff_approvals, staff_sessions, staff_users")
+    op.execute("DROP TABLE staff_jobs, staff_approvals, staff_sessions, staff_users")
