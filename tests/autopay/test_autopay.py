@@ -522,7 +522,8 @@ async def test_a_remote_utility_is_polled_and_only_new_bills_are_debited(
     async with remote_utility(engine, db_url, clock, hub) as utility:
         await utility.bill("0300000001", "RB-OLD", 1200)
         await sign(wechat, biller=CODE, account="0300000001")
-        await autopay.run_autopay()  # the first poll: RB-OLD was due before signing
+        first = await autopay.run_autopay()  # the first poll: RB-OLD was due before signing
+        assert first.polled.results == {"baseline": 1}
         async with engine.connect() as conn:
             seen = (
                 await conn.execute(text("SELECT bill_no, before_mandate FROM observed_bills"))
@@ -533,7 +534,7 @@ async def test_a_remote_utility_is_polled_and_only_new_bills_are_debited(
         await utility.bill("0300000001", "RB-NEW", 3300)
         clock.advance(timedelta(days=1))  # the biller's poll interval
         clock.set(sh("2026-11-24 09:00"))
-        await autopay.run_autopay()
+        assert (await autopay.run_autopay()).polled.results == {"new bills": 1}
         (issued,) = await events(engine, "bill.issued")
         assert issued.payload["bill_no"] == "RB-NEW"
         await run_until(autopay, clock, sh("2026-11-24 12:00"))

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from importlib.resources import files
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
-from jinja2 import UndefinedError
+from jinja2 import UndefinedError, meta
 
-from utilipay.notify.templates import LANGUAGES, TEMPLATES, date_en, period_en, render
+from utilipay.notify.consumers import RULES
+from utilipay.notify.params import ParamsOf
+from utilipay.notify.templates import (
+    _ENV,
+    LANGUAGES,
+    TEMPLATES,
+    date_en,
+    period_en,
+    render,
+)
 
 DEBIT = {
     "biller": "BJWATER",
@@ -126,6 +135,29 @@ def test_every_template_has_params_here_and_a_file_in_every_language() -> None:
     for language in LANGUAGES:
         names = {p.name for p in (shipped / language).iterdir() if p.name.endswith(".j2")}
         assert names == {f"{t}.j2" for t in TEMPLATES}
+
+
+PARAMS_OF: dict[str, ParamsOf] = {
+    rule.template: rule.params_of
+    for first in RULES.values()
+    for rule in (first, first.topup)
+    if rule is not None
+}
+
+
+def test_every_template_is_given_its_params() -> None:
+    assert set(PARAMS_OF) == set(TEMPLATES)
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_a_template_uses_only_the_fields_of_its_kind_of_params(template: str) -> None:
+    kind = get_type_hints(PARAMS_OF[template])["return"]  # a TypedDict (notify/messages.py)
+    fields = kind.__required_keys__ | kind.__optional_keys__
+    shipped = files("utilipay.notify") / "templates"
+    for language in LANGUAGES:
+        source = (shipped / language / f"{template}.j2").read_text(encoding="utf-8")
+        used = meta.find_undeclared_variables(_ENV.parse(source))  # the hub's filters
+        assert used <= fields, f"{language}/{template}.j2 uses {sorted(used - fields)}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import channel, water
 from tests.helpers import bill_line, import_bills
 from utilipay.clock import FrozenClock
-from utilipay.payments.hosted import BatchedHostedPayments, HostedPayment, Outcome
+from utilipay.migrations.repeatable import sql_files
+from utilipay.payments.hosted import BatchedHostedPayments, HostedPayment, Outcome, OutcomeCode
+from utilipay.prepaid.topup import TopUps
+
+# An upper-case literal of the SQL, and whether it is compared with (a state) or not (returned)
+_LITERAL = re.compile(r"(=|<>)?\s*'([A-Z][A-Z_]*)'")
 
 
 @pytest.fixture
@@ -57,8 +63,8 @@ def item(world: Any, n: int, *, order: str | None = None, **overrides: Any) -> H
 async def test_concurrent_payments_share_a_batch(batcher: Any, world: Any) -> None:
     batches, sizes = batcher
     outcomes = await asyncio.gather(*(batches.pay(item(world, n)) for n in range(1, 7)))
-    assert [o.outcome for o in outcomes] == ["CREATED"] * 6
-    assert [o.payment["id"] for o in outcomes] == [f"PTEST{n:04d}" for n in range(1, 7)]
+    assert [o.outcome for o in outcomes] == [OutcomeCode.CREATED] * 6
+    assert [o.payment.id for o in outcomes] == [f"PTEST{n:04d}" for n in range(1, 7)]
     assert sizes == [1, 5]  # the first went alone; the rest queued behind it
 
 
@@ -70,8 +76,8 @@ async def test_one_bill_twice_in_a_batch(batcher: Any, world: Any) -> None:
         batches.pay(item(world, 3, account_no="0100000002", bill_nos=("B2",))),
     )
     assert sizes == [1, 2]
-    assert first.outcome == "CREATED"
-    assert {second.outcome, third.outcome} == {"CREATED", "BILL_ALREADY_PAID"}
+    assert first.outcome is OutcomeCode.CREATED
+    assert {second.outcome, third.outcome} == {OutcomeCode.CREATED, OutcomeCode.BILL_ALREADY_PAID}
 
 
 async def test_twins_in_a_batch_make_one_payment(batcher: Any, world: Any) -> None:
@@ -81,9 +87,9 @@ async def test_twins_in_a_batch_make_one_payment(batcher: Any, world: Any) -> No
         batches.pay(item(world, 2, order="TWIN")),
         batches.pay(item(world, 3, order="TWIN", account_no="0100000002", bill_nos=("B2",))),
     )
-    assert outcomes[1].outcome == "CREATED"
-    assert outcomes[2].outcome == "EXISTING"
-    assert outcomes[2].payment["id"] == outcomes[1].payment["id"]
+    assert outcomes[1].outcome is OutcomeCode.CREATED
+    assert outcomes[2].outcome is OutcomeCode.EXISTING
+    assert outcomes[2].payment.id == outcomes[1].payment.id
 
 
 async def test_a_failing_item_does_not_fail_its_neighbours(
@@ -97,7 +103,7 @@ async def test_a_failing_item_does_not_fail_its_neighbours(
         batches.pay(item(world, 4)),
         return_exceptions=True,
     )
-    assert [r.outcome for r in results if isinstance(r, Outcome)] == ["CREATED"] * 3
+    assert [r.outcome for r in results if isinstance(r, Outcome)] == [OutcomeCode.CREATED] * 3
     assert isinstance(results[2], Exception) and "foreign key" in str(results[2])
     assert sizes == [1, 3, 1, 1, 1]  # the failed batch of 3, then each item alone
     async with engine.connect() as conn:
@@ -108,3 +114,48 @@ async def test_a_failing_item_does_not_fail_its_neighbours(
             )
         ).scalar_one()
     assert (paid, nonce) == (3, 0)
+
+
+def test_the_outcome_codes_are_every_outcome_the_sql_returns() -> None:
+    texts = {f.path: f.text for f in sql_files()}
+    returned = {
+        literal[2]
+        for path in ("payments/pay_hosted.sql", "prepaid/top_up.sql")
+        for literal in _LITERAL.finditer(texts[path])
+        if not literal[1]  # ``status = 'UNPAID'``, ``v_state <> 'CUT'``: states, not outcomes
+    }
+    assert returned == {code.value for code in OutcomeCode}
+
+
+async def test_every_outcome_of_the_database_is_parsed(
+    batcher: Any, world: Any, engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    batches, _ = batcher
+    paid: dict[str, Any] = {"account_no": "0100000001", "bill_nos": ("B1",)}  # item 1's, paid
+    asked = [  # in turn: each after the ones before
+        (OutcomeCode.CREATED, item(world, 1)),
+        (OutcomeCode.REPLAYED, item(world, 1)),  # its nonce again
+        (OutcomeCode.EXISTING, item(world, 1, nonce=None)),
+        (OutcomeCode.IDEMPOTENCY_CONFLICT, item(world, 2, order="ORDER1")),
+        (OutcomeCode.BILL_ALREADY_PAID, item(world, 3, **paid)),
+        (OutcomeCode.NO_BILL_DUE, item(world, 4, account_no="0100000001", bill_nos=None)),
+        (OutcomeCode.ACCOUNT_NOT_FOUND, item(world, 5, account_no="0199999999", bill_nos=None)),
+        (OutcomeCode.BILL_NOT_FOUND, item(world, 6, bill_nos=("NOPE",))),
+        (OutcomeCode.AMOUNT_MISMATCH, item(world, 7, account_no="0100000002", bill_nos=("B2",),
+                                           amount=1)),
+    ]  # fmt: skip
+    answered = {expected: await batches.pay(payment) for expected, payment in asked}
+    top_up = item(world, 8, account_no="0100000003", bill_nos=None)  # a postpaid account
+    answered[OutcomeCode.NOT_PREPAID] = await TopUps(engine, clock).top_up(top_up)
+
+    assert {expected: o.outcome for expected, o in answered.items()} == {c: c for c in OutcomeCode}
+    created = answered[OutcomeCode.CREATED].payment
+    assert created is not None and created.id == "PTEST0001" and created.bill_nos == ("B1",)
+    assert answered[OutcomeCode.EXISTING].payment == created
+    assert answered[OutcomeCode.IDEMPOTENCY_CONFLICT].payment == created
+    refusals = set(OutcomeCode) - {
+        OutcomeCode.CREATED,
+        OutcomeCode.EXISTING,
+        OutcomeCode.IDEMPOTENCY_CONFLICT,
+    }
+    assert all(answered[r].payment is None and answered[r].detail for r in refusals)

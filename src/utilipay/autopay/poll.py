@@ -10,8 +10,10 @@ recorded and announced as ``bill.issued``, and scheduling picks it up.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import NamedTuple, TypedDict
 
 import orjson
 from sqlalchemy import text, update
@@ -37,7 +39,7 @@ _DUE = text(
 )
 _CLAIM = text(
     """
-    SELECT * FROM mandates
+    SELECT biller_id, id, account_no, baseline_at FROM mandates
      WHERE biller_id = :b AND id = :m AND status = 'ACTIVE' AND next_poll_at <= :now
        FOR UPDATE SKIP LOCKED
     """
@@ -68,7 +70,55 @@ _RECORD = text(
 )
 
 
-def _bills(answer: QueryAnswer) -> list[dict[str, Any]]:
+class DueMandate(NamedTuple):
+    biller_id: int
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolledMandate:
+    """What a poll reads of a mandate it claimed."""
+
+    biller_id: int
+    id: str
+    account_no: str
+    baseline_at: datetime | None  # None: not polled yet, its first answer is the baseline
+
+
+class PollKind(StrEnum):
+    UNANSWERED = "unanswered"
+    ANSWERED = "answered"  # with something else than bills or nothing due
+    BASELINE = "baseline"
+    NEW_BILLS = "new bills"
+    NOTHING_NEW = "nothing new"
+
+
+@dataclass(frozen=True, slots=True)
+class Polled:
+    """What one poll came to."""
+
+    kind: PollKind
+    code: Code | None = None  # ANSWERED: what the biller answered
+    found: int = 0  # NEW_BILLS: how many
+
+    def __str__(self) -> str:
+        """As a pass counts it (``common.passes``: by what precedes a colon)."""
+        if self.kind is PollKind.ANSWERED:
+            return f"answered {self.code}"
+        if self.kind is PollKind.NEW_BILLS:
+            return f"new bills: {self.found}"
+        return self.kind.value
+
+
+class _Listed(TypedDict):
+    bill_no: str
+    period: str  # YYYY-MM
+    amount: int
+    late_fee: int
+    due_date: str  # YYYY-MM-DD
+
+
+def _bills(answer: QueryAnswer) -> list[_Listed]:
     return [
         {
             "bill_no": b.billno,
@@ -82,15 +132,19 @@ def _bills(answer: QueryAnswer) -> list[dict[str, Any]]:
 
 
 async def poll_one(
-    engine: AsyncEngine, clock: Clock, billers: RemoteBillers, biller: Biller, mandate: Any
-) -> str:
+    engine: AsyncEngine,
+    clock: Clock,
+    billers: RemoteBillers,
+    biller: Biller,
+    mandate: PolledMandate,
+) -> Polled:
     try:
         answer = await billers.get(biller).call(QueryRequest(mandate.account_no))
     except BillerUnreachable as exc:
         async with engine.begin() as conn:
             await log_call(conn, biller.id, exc.record)
             await _next_poll(conn, mandate, clock.now() + RETRY)
-        return "unanswered"
+        return Polled(PollKind.UNANSWERED)
     code, body = answer.message.head.code, answer.message.body
     listed = _bills(body) if code is Code.OK and isinstance(body, QueryAnswer) else []
     baseline = mandate.baseline_at is None
@@ -99,7 +153,7 @@ async def poll_one(
         await log_call(conn, biller.id, answer.record)
         if code not in {Code.OK, Code.NOTHING_DUE}:
             await _next_poll(conn, mandate, now + RETRY)
-            return f"answered {code}"
+            return Polled(PollKind.ANSWERED, code=code)
         new = await conn.execute(
             _RECORD,
             {
@@ -113,16 +167,27 @@ async def poll_one(
             conn,
             mandate,
             now + timedelta(seconds=biller.mandate_poll_s),
-            **({"baseline_at": now} if baseline else {}),
+            baseline_at=now if baseline else None,
         )
-    return "baseline" if baseline else f"new bills: {found}" if found else "nothing new"
+    if baseline:
+        return Polled(PollKind.BASELINE)
+    return Polled(PollKind.NEW_BILLS, found=found) if found else Polled(PollKind.NOTHING_NEW)
 
 
-async def _next_poll(conn: AsyncConnection, mandate: Any, when: Any, **values: Any) -> None:
+async def _next_poll(
+    conn: AsyncConnection,
+    mandate: PolledMandate,
+    when: datetime,
+    *,
+    baseline_at: datetime | None = None,  # None: as it was
+) -> None:
+    values = {"next_poll_at": when}
+    if baseline_at is not None:
+        values["baseline_at"] = baseline_at
     await conn.execute(
         update(mandates)
         .where(mandates.c.biller_id == mandate.biller_id, mandates.c.id == mandate.id)
-        .values(next_poll_at=when, **values)
+        .values(**values)
     )
 
 
@@ -136,18 +201,20 @@ async def poll_due(
     concurrency: int = 8,
 ) -> Pass:
     async with engine.connect() as conn:
-        due = (await conn.execute(_DUE, {"now": clock.now(), "limit": limit})).all()
+        rows = (await conn.execute(_DUE, {"now": clock.now(), "limit": limit})).all()
+    due = [DueMandate(*row) for row in rows]
 
-    async def one(item: Any) -> str | None:
+    async def one(item: DueMandate) -> str | None:
         biller = biller_by_id(item.biller_id)
         if biller is None or biller.remote is None:
             return None
         async with engine.begin() as conn:  # claim it for a while: one poll at a time
-            mandate = (await conn.execute(_CLAIM, {"b": item.biller_id, "m": item.id,
-                                                   "now": clock.now()})).first()  # fmt: skip
-            if mandate is None:
+            row = (await conn.execute(_CLAIM, {"b": item.biller_id, "m": item.id,
+                                               "now": clock.now()})).first()  # fmt: skip
+            if row is None:
                 return None
+            mandate = PolledMandate(*row)
             await _next_poll(conn, mandate, clock.now() + RETRY)
-        return await poll_one(engine, clock, billers, biller, mandate)
+        return str(await poll_one(engine, clock, billers, biller, mandate))
 
     return await work_through(due, one, concurrency=concurrency)

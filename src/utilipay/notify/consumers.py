@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import structlog
 from jinja2 import TemplateError
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.ids import new_id
 from utilipay.notify import params
+from utilipay.notify.messages import Params
 from utilipay.notify.recipients import ChannelById, Recipient, account_of, recipients_of
 from utilipay.notify.tables import notifications
 from utilipay.notify.templates import Rendered, render
@@ -147,7 +147,7 @@ async def _enqueue(
     conn: AsyncConnection,
     event: StoredEvent,
     template: str,
-    values: dict[str, Any],
+    values: Params,
     recipients: list[Recipient],
     rendered: dict[str, Rendered],
     now: datetime,

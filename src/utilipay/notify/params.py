@@ -2,7 +2,7 @@
 biller's name, and for auto-pay what the payload leaves out (the funding source's
 label, the mandate's cap, the bill's due date; for a debit that tops a prepaid
 balance up, the balance). Prepaid balances are fen like any amount, and may be
-zero or negative.
+zero or negative. Each kind of message has its TypedDict (``messages``).
 
 A field missing from a payload raises ``KeyError``: the event is not what its
 type promises (see ``consumers``).
@@ -10,20 +10,40 @@ type promises (see ``consumers``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.calendar.working import is_working
 from utilipay.clock import SHANGHAI, as_utc, to_shanghai_iso
+from utilipay.notify.messages import (
+    AutopayFailed,
+    AutopaySucceeded,
+    BillDueSoon,
+    BillerNews,
+    BillIssued,
+    DebitNews,
+    MandateNews,
+    Params,
+    PaymentReceipt,
+    PrepaidArrears,
+    PrepaidCut,
+    PrepaidLow,
+    PrepaidNews,
+    PrepaidRestored,
+    PrepaidRewarded,
+    PrepaidStatement,
+    ReconnectDelayed,
+    TopupReceipt,
+)
 from utilipay.notify.recipients import Account
 from utilipay.outbox.dispatch import StoredEvent
 from utilipay.prepaid.cuts import CUT_HOURS
 
-ParamsOf = Callable[[AsyncConnection, StoredEvent, Account], Awaitable[dict[str, Any]]]
+ParamsOf = Callable[[AsyncConnection, StoredEvent, Account], Awaitable[Params]]
 
 # A debit pays bills unless its event says it tops a prepaid balance up (channel-api.md §9).
 AUTOPAY: Final = "autopay"
@@ -32,6 +52,13 @@ TOPUP: Final = "prepaid_topup"
 _MANDATE = text(
     "SELECT cap, funding_sources FROM autopay_mandates WHERE biller_id = :biller_id AND id = :id"
 )
+
+
+class _Mandate(NamedTuple):
+    cap: int
+    funding_sources: list[dict[str, str]]  # each an id and a label (FundingSource)
+
+
 # Hosted bills are the hub's; a remote biller's are known from the mandate's polls.
 _DUE_DATE = text(
     """
@@ -57,49 +84,80 @@ _BALANCE_AT = text(
 _CUT_GRACE = text("SELECT prepaid_cut_grace_s FROM billers_directory WHERE id = :biller_id")
 
 
-def _pick(payload: Mapping[str, Any], *keys: str) -> dict[str, Any]:
-    return {key: payload[key] for key in keys}
-
-
-def _biller(account: Account) -> dict[str, Any]:
+def _biller(account: Account) -> BillerNews:
     return {"biller": account.biller_code, "biller_name": account.biller_name}
 
 
-async def bill_issued(
-    conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
-    keys = ("account_no", "bill_no", "period", "amount", "late_fee", "due_date")
-    return {**_biller(account), **_pick(event.payload, *keys)}
+async def bill_issued(conn: AsyncConnection, event: StoredEvent, account: Account) -> BillIssued:
+    p = event.payload
+    return {
+        **_biller(account),
+        "account_no": p["account_no"],
+        "bill_no": p["bill_no"],
+        "period": p["period"],
+        "amount": p["amount"],
+        "late_fee": p["late_fee"],
+        "due_date": p["due_date"],
+    }
 
 
-async def bill_due_soon(
-    conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
-    keys = ("account_no", "bill_no", "amount", "late_fee", "due_date", "days_left")
-    return {**_biller(account), **_pick(event.payload, *keys)}
+async def bill_due_soon(conn: AsyncConnection, event: StoredEvent, account: Account) -> BillDueSoon:
+    p = event.payload
+    return {
+        **_biller(account),
+        "account_no": p["account_no"],
+        "bill_no": p["bill_no"],
+        "amount": p["amount"],
+        "late_fee": p["late_fee"],
+        "due_date": p["due_date"],
+        "days_left": p["days_left"],
+    }
 
 
 async def payment_receipt(
     conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
-    keys = ("payment_id", "order_id", "account_no", "bill_nos", "amount", "receipt_no")
+) -> PaymentReceipt:
+    p = event.payload
     return {
         **_biller(account),
-        **_pick(event.payload, *keys),
-        "paid_at": to_shanghai_iso(event.occurred_at),  # the payload has no time: the event's
+        "payment_id": p["payment_id"],
+        "order_id": p["order_id"],
+        "account_no": p["account_no"],
+        "bill_nos": p["bill_nos"],
+        "amount": p["amount"],
+        "receipt_no": p["receipt_no"],
+        # the payload has no time: the event's
+        "paid_at": to_shanghai_iso(event.occurred_at),
     }
 
 
-async def mandate(conn: AsyncConnection, event: StoredEvent, account: Account) -> dict[str, Any]:
-    return {**_biller(account), **_pick(event.payload, "mandate_id", "account_no", "cap", "at")}
+async def mandate(conn: AsyncConnection, event: StoredEvent, account: Account) -> MandateNews:
+    p = event.payload
+    return {
+        **_biller(account),
+        "mandate_id": p["mandate_id"],
+        "account_no": p["account_no"],
+        "cap": p["cap"],
+        "at": p["at"],
+    }
 
 
-async def debit_scheduled(
-    conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
-    keys = ("debit_id", "mandate_id", "account_no", "bill_nos", "amount", "planned_at", "deadline")
-    params = {**_biller(account), **_pick(event.payload, *keys)}
-    params["purpose"] = event.payload.get("purpose", AUTOPAY)
+async def debit_scheduled(conn: AsyncConnection, event: StoredEvent, account: Account) -> DebitNews:
+    p = event.payload
+    # spelled out, not ``**_biller(account)``: mypy refuses to unpack into a TypedDict with
+    # an optional key (``balance``) that the unpacked one lacks
+    params = DebitNews(
+        biller=account.biller_code,
+        biller_name=account.biller_name,
+        debit_id=p["debit_id"],
+        mandate_id=p["mandate_id"],
+        account_no=p["account_no"],
+        bill_nos=p["bill_nos"],
+        amount=p["amount"],
+        planned_at=p["planned_at"],
+        deadline=p["deadline"],
+        purpose=p.get("purpose", AUTOPAY),
+    )
     if params["purpose"] == TOPUP:  # no bills to name: the balance it tops up
         params["balance"] = await _topup_balance(conn, event)
     return params
@@ -122,67 +180,71 @@ async def _topup_balance(conn: AsyncConnection, event: StoredEvent) -> int:
 
 async def autopay_succeeded(
     conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
-    params = await debit_scheduled(conn, event, account)
-    params.update(_pick(event.payload, "payment_id", "receipt_no"))
+) -> AutopaySucceeded:
+    scheduled = await debit_scheduled(conn, event, account)
+    p = event.payload
     # The source that paid, by the label the payer gave it ("储蓄卡(1234)"), when known.
-    source = event.payload.get("funding_source")
+    source = p.get("funding_source")
     found = await _mandate(conn, event)
     labels = {s.get("id"): s.get("label") for s in found.funding_sources} if found else {}
-    params["funding_source"] = source
-    params["funding_source_label"] = labels.get(source) or source
-    params["at"] = to_shanghai_iso(event.occurred_at)
-    return params
+    return {
+        **scheduled,
+        "payment_id": p["payment_id"],
+        "receipt_no": p["receipt_no"],
+        "funding_source": source,
+        "funding_source_label": labels.get(source) or source,
+        "at": to_shanghai_iso(event.occurred_at),
+    }
 
 
 async def autopay_failed(
     conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
-    params = await debit_scheduled(conn, event, account)
-    params["reason"] = event.payload["reason"]
+) -> AutopayFailed:
+    scheduled = await debit_scheduled(conn, event, account)
+    reason = event.payload["reason"]
     if "cap" in event.payload:  # the cap that applied, even if changed since
-        params["cap"] = event.payload["cap"]
+        cap = event.payload["cap"]
     else:
         found = await _mandate(conn, event)
-        params["cap"] = found.cap if found else None
-    params["due_date"] = (
+        cap = found.cap if found else None
+    due_date: str | None = (
         await conn.execute(
-            _DUE_DATE, {"biller_id": event.biller_id, "bill_nos": params["bill_nos"]}
+            _DUE_DATE, {"biller_id": event.biller_id, "bill_nos": scheduled["bill_nos"]}
         )
     ).scalar_one()
-    return params
+    return {**scheduled, "reason": reason, "cap": cap, "due_date": due_date}
 
 
-async def _mandate(conn: AsyncConnection, event: StoredEvent) -> Any:
-    return (
+async def _mandate(conn: AsyncConnection, event: StoredEvent) -> _Mandate | None:
+    row = (
         await conn.execute(
             _MANDATE, {"biller_id": event.biller_id, "id": event.payload["mandate_id"]}
         )
     ).first()
+    return None if row is None else _Mandate(*row)
 
 
 # ------------------------------------------------------------ prepaid (智能交费)
 
 
-def _prepaid(event: StoredEvent, account: Account) -> dict[str, Any]:
-    """What every prepaid message shows: whose account, what it supplies, its balance."""
+def _prepaid(event: StoredEvent, account: Account) -> PrepaidNews:
     return {
         **_biller(account),
-        "category": account.category,  # a cut stops power, water, gas…
-        **_pick(event.payload, "account_no", "balance"),
+        "category": account.category,
+        "account_no": event.payload["account_no"],
+        "balance": event.payload["balance"],
     }
 
 
-async def prepaid_low(
-    conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
+async def prepaid_low(conn: AsyncConnection, event: StoredEvent, account: Account) -> PrepaidLow:
     """The fee warning (费用提醒): the balance after ``day`` fell below ``reminder``."""
-    return {**_prepaid(event, account), **_pick(event.payload, "day", "reminder")}
+    p = event.payload
+    return {**_prepaid(event, account), "day": p["day"], "reminder": p["reminder"]}
 
 
 async def prepaid_arrears(
     conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
+) -> PrepaidArrears:
     """The outage warning (停电预警), with the first moment supply may be cut: the grace
     period after the event, moved into the hours when cuts are made."""
     grace: int = (await conn.execute(_CUT_GRACE, {"biller_id": event.biller_id})).scalar_one()
@@ -206,55 +268,76 @@ def earliest_cut(after: datetime) -> datetime:
         day += timedelta(days=1)
 
 
-async def prepaid_cut(
-    conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
+async def prepaid_cut(conn: AsyncConnection, event: StoredEvent, account: Account) -> PrepaidCut:
     """The outage notice (停电通知)."""
     return {**_prepaid(event, account), "at": to_shanghai_iso(event.occurred_at)}
 
 
 async def prepaid_restored(
     conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
+) -> PrepaidRestored:
     """Reconnection after a top-up; ``state`` LOW: the balance is positive but still low."""
-    return {**_prepaid(event, account), **_pick(event.payload, "payment_id", "state")}
+    p = event.payload
+    return {**_prepaid(event, account), "payment_id": p["payment_id"], "state": p["state"]}
 
 
 async def prepaid_reconnect_delayed(
     conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
+) -> ReconnectDelayed:
     """A reconnect the head-end has not confirmed by the give-up time (still being tried):
     the payer who topped up is told it is not forgotten, and not to pay again."""
+    p = event.payload
     return {
         **_biller(account),
         "category": account.category,
-        **_pick(event.payload, "account_no", "command_id", "at"),
+        "account_no": p["account_no"],
+        "command_id": p["command_id"],
+        "at": p["at"],
     }
 
 
 async def prepaid_rewarded(
     conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
+) -> PrepaidRewarded:
     """The pre-store reward (预存奖励): ``points`` for a top-up in ``month`` (YYYY-MM)."""
-    return {**_prepaid(event, account), **_pick(event.payload, "payment_id", "points", "month")}
+    p = event.payload
+    return {
+        **_prepaid(event, account),
+        "payment_id": p["payment_id"],
+        "points": p["points"],
+        "month": p["month"],
+    }
 
 
 async def prepaid_statement(
     conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
+) -> PrepaidStatement:
     """The monthly statement (月度账单) of a prepaid account."""
-    keys = ("month", "opening_balance", "top_ups", "charges", "closing_balance", "days")
-    return {**_prepaid(event, account), **_pick(event.payload, *keys),
-            "usage": str(event.payload["usage"])}  # fmt: skip
+    p = event.payload
+    return {
+        **_prepaid(event, account),
+        "month": p["month"],
+        "opening_balance": p["opening_balance"],
+        "top_ups": p["top_ups"],
+        "charges": p["charges"],
+        "closing_balance": p["closing_balance"],
+        "days": p["days"],
+        "usage": str(p["usage"]),
+    }
 
 
 async def topup_receipt(
     conn: AsyncConnection, event: StoredEvent, account: Account
-) -> dict[str, Any]:
+) -> TopupReceipt:
     """A top-up's receipt: no bills, the balance it left."""
-    keys = ("payment_id", "order_id", "account_no", "amount", "receipt_no", "balance")
+    p = event.payload
     return {
         **_biller(account),
-        **_pick(event.payload, *keys),
+        "payment_id": p["payment_id"],
+        "order_id": p["order_id"],
+        "account_no": p["account_no"],
+        "amount": p["amount"],
+        "receipt_no": p["receipt_no"],
+        "balance": p["balance"],
         "paid_at": to_shanghai_iso(event.occurred_at),
     }

@@ -13,13 +13,15 @@ payment cannot fail its neighbours.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock, business_date
+from utilipay.payments.schemas import StoredPayment
 
 _BATCH = """
 SELECT r.item, r.outcome, r.detail, (r.payment).*
@@ -45,11 +47,33 @@ class HostedPayment:
     payable_account: int
 
 
+class OutcomeCode(StrEnum):
+    """Every answer of ``pay_hosted`` (``sql/pay_hosted.sql``) and of ``prepaid_top_up``
+    (``prepaid/sql/top_up.sql``): a payment, or why there is none."""
+
+    CREATED = "CREATED"
+    EXISTING = "EXISTING"  # the same order, the same request: its payment
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    REPLAYED = "REPLAYED"  # the nonce was used before
+    ACCOUNT_NOT_FOUND = "ACCOUNT_NOT_FOUND"
+    NO_BILL_DUE = "NO_BILL_DUE"
+    BILL_NOT_FOUND = "BILL_NOT_FOUND"
+    BILL_ALREADY_PAID = "BILL_ALREADY_PAID"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    NOT_PREPAID = "NOT_PREPAID"  # prepaid_top_up only: the account has no balance to top up
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    outcome: str  # CREATED, EXISTING or a refusal (see pay_hosted)
+    outcome: OutcomeCode
     detail: str | None
-    payment: Mapping[str, Any] | None  # the payments row, when there is one
+    payment: StoredPayment | None  # the payments row, when there is one
+
+    @classmethod
+    def of(cls, row: Any) -> Outcome:
+        """From a row of ``outcome``, ``detail`` and the payment's columns (NULL for none)."""
+        payment = StoredPayment.of(row) if row["id"] is not None else None
+        return cls(OutcomeCode(row["outcome"]), row["detail"], payment)
 
 
 class HostedPayments(Protocol):
@@ -77,8 +101,7 @@ async def _execute(raw: Any, clock: Clock, items: Sequence[HostedPayment]) -> li
     )
     outcomes: list[Outcome | None] = [None] * len(items)
     for row in rows:
-        payment = row if row["id"] is not None else None
-        outcomes[row["item"] - 1] = Outcome(row["outcome"], row["detail"], payment)
+        outcomes[row["item"] - 1] = Outcome.of(row)
     if any(o is None for o in outcomes):
         raise RuntimeError("pay_hosted_batch did not answer for every item")
     return [o for o in outcomes if o is not None]

@@ -34,7 +34,7 @@ from utilipay.ids import new_id
 from utilipay.payments import repository
 from utilipay.payments.resolution import Step, apply_charge_answer, call, charge_request
 from utilipay.payments.rules import request_fingerprint
-from utilipay.payments.schemas import PaymentCommand
+from utilipay.payments.schemas import Payment, PaymentCommand, StoredPayment
 from utilipay.payments.service import PaymentResult
 from utilipay.payments.tables import payments
 
@@ -104,8 +104,8 @@ class RemoteWriteOff:
 
     async def _accept(
         self, command: PaymentCommand, bill_nos: tuple[str, ...], fingerprint: bytes
-    ) -> str | Any:
-        """The new payment's id, or the row of a concurrent twin that got the order first."""
+    ) -> str | StoredPayment:
+        """The new payment's id, or the payment of a concurrent twin that got the order first."""
         remote = command.biller.remote
         if remote is None:
             raise DomainError(
@@ -136,13 +136,13 @@ class RemoteWriteOff:
                 )
             ).first()
             if row is None:
-                return await repository.by_order(conn, command.channel.id, command.order_id)
+                return await _twin(conn, command)
             await claims.claim(conn, command.biller.id, bill_nos, payment_id, now)
         return payment_id
 
     async def _charge(
         self, command: PaymentCommand, payment_id: str, biller_code: CodeOfBiller
-    ) -> Any:
+    ) -> Payment:
         remote = self._billers.get(command.biller)
         async with self._engine.connect() as conn:
             payment = await _locked(conn, command.biller.id, payment_id, lock=False)
@@ -154,7 +154,7 @@ class RemoteWriteOff:
             if payment.status == "PROCESSING":
                 await apply_charge_answer(step, result)
             final = await _locked(conn, command.biller.id, payment_id, lock=False)
-        return repository.to_payment(final._mapping, biller_code)
+        return StoredPayment.of(final._mapping).for_channel(biller_code)
 
 
 async def _locked(conn: AsyncConnection, biller_id: int, payment_id: str, *, lock: bool) -> Any:
@@ -162,10 +162,20 @@ async def _locked(conn: AsyncConnection, biller_id: int, payment_id: str, *, loc
     return (await conn.execute(query.with_for_update() if lock else query)).one()
 
 
-def _repeat(existing: Any, fingerprint: bytes, biller_code: CodeOfBiller) -> PaymentResult:
-    if bytes(existing.request_hash) != fingerprint:
+async def _twin(conn: AsyncConnection, command: PaymentCommand) -> StoredPayment:
+    """The payment whose claim on the order stopped this one's: committed, so it is found."""
+    twin = await repository.by_order(conn, command.channel.id, command.order_id)
+    if twin is None:
+        raise RuntimeError(f"order {command.order_id} is claimed, yet has no payment")
+    return twin
+
+
+def _repeat(
+    existing: StoredPayment, fingerprint: bytes, biller_code: CodeOfBiller
+) -> PaymentResult:
+    if existing.request_hash != fingerprint:
         raise DomainError(
             ErrorCode.IDEMPOTENCY_CONFLICT,
             f"order {existing.order_id} was already used for a different request",
         )
-    return PaymentResult(repository.to_payment(existing._mapping, biller_code), created=False)
+    return PaymentResult(existing.for_channel(biller_code), created=False)

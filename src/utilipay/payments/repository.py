@@ -1,19 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.billers.schemas import CodeOfBiller
-from utilipay.payments.schemas import Payment, PaymentStatus, StoredPayment
+from utilipay.payments.schemas import PaymentStatus, StoredPayment
 from utilipay.payments.tables import payments
-
-
-def to_payment(row: Mapping[Any, Any], biller_code: CodeOfBiller) -> Payment:
-    return StoredPayment.of(row).for_channel(biller_code)
 
 
 async def by_id(conn: AsyncConnection, payment_id: str) -> StoredPayment | None:
@@ -21,10 +14,11 @@ async def by_id(conn: AsyncConnection, payment_id: str) -> StoredPayment | None:
     return None if row is None else StoredPayment.of(row._mapping)
 
 
-async def by_order(conn: AsyncConnection, channel_id: int, order_id: str) -> Any | None:
+async def by_order(conn: AsyncConnection, channel_id: int, order_id: str) -> StoredPayment | None:
     """Through the order's own key (payment_orders, migration 0022), whatever its biller."""
     query = text("SELECT * FROM order_payment(:channel_id, :order_id)")
-    return (await conn.execute(query, {"channel_id": channel_id, "order_id": order_id})).first()
+    row = (await conn.execute(query, {"channel_id": channel_id, "order_id": order_id})).first()
+    return None if row is None else StoredPayment.of(row._mapping)
 
 
 async def resolve_now(

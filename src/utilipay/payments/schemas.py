@@ -94,12 +94,17 @@ class StoredPayment(PaymentCore):
     biller_id: int
     payer: str
     purpose: str
+    request_hash: bytes  # the request that made it: a repeat of its order must be the same
 
     @classmethod
     def of(cls, row: Mapping[Any, Any]) -> StoredPayment:
         """From a row of ``payments`` (or of a query returning its columns)."""
         columns = {name: row[name] for name in _FIELDS_OF_STORED}
-        columns.update(status=PaymentStatus(row["status"]), bill_nos=tuple(row["bill_nos"]))
+        columns.update(
+            status=PaymentStatus(row["status"]),
+            bill_nos=tuple(row["bill_nos"]),
+            request_hash=bytes(row["request_hash"]),
+        )
         return cls(**columns)
 
     def for_channel(self, code_of_biller: CodeOfBiller) -> Payment:

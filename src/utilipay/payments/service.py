@@ -19,19 +19,19 @@ from utilipay.billers.schemas import CodeOfBiller, IntegrationMode
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
 from utilipay.payments import repository
-from utilipay.payments.hosted import HostedPayment, HostedPayments, Outcome
+from utilipay.payments.hosted import HostedPayment, HostedPayments, Outcome, OutcomeCode
 from utilipay.payments.rules import check_amount, request_fingerprint
-from utilipay.payments.schemas import Payment, PaymentCommand, StoredPayment
+from utilipay.payments.schemas import Payment, PaymentCommand
 
 _REFUSALS = {
-    "REPLAYED": ErrorCode.UNAUTHENTICATED,
-    "IDEMPOTENCY_CONFLICT": ErrorCode.IDEMPOTENCY_CONFLICT,
-    "ACCOUNT_NOT_FOUND": ErrorCode.ACCOUNT_NOT_FOUND,
-    "NO_BILL_DUE": ErrorCode.NO_BILL_DUE,
-    "BILL_NOT_FOUND": ErrorCode.NOT_FOUND,
-    "BILL_ALREADY_PAID": ErrorCode.BILL_ALREADY_PAID,
-    "AMOUNT_MISMATCH": ErrorCode.AMOUNT_MISMATCH,
-    "NOT_PREPAID": ErrorCode.NO_BILL_DUE,
+    OutcomeCode.REPLAYED: ErrorCode.UNAUTHENTICATED,
+    OutcomeCode.IDEMPOTENCY_CONFLICT: ErrorCode.IDEMPOTENCY_CONFLICT,
+    OutcomeCode.ACCOUNT_NOT_FOUND: ErrorCode.ACCOUNT_NOT_FOUND,
+    OutcomeCode.NO_BILL_DUE: ErrorCode.NO_BILL_DUE,
+    OutcomeCode.BILL_NOT_FOUND: ErrorCode.NOT_FOUND,
+    OutcomeCode.BILL_ALREADY_PAID: ErrorCode.BILL_ALREADY_PAID,
+    OutcomeCode.AMOUNT_MISMATCH: ErrorCode.AMOUNT_MISMATCH,
+    OutcomeCode.NOT_PREPAID: ErrorCode.NO_BILL_DUE,
 }
 
 
@@ -82,15 +82,15 @@ class HostedWriteOff:
             outcome = await self._top_ups.top_up(item)
         else:
             outcome = await self._hosted.pay(item)
-        if outcome.outcome == "NO_BILL_DUE" and item.bill_nos is None and self._top_ups:
+        if outcome.outcome is OutcomeCode.NO_BILL_DUE and item.bill_nos is None and self._top_ups:
             topped = await self._top_ups.top_up(item)
-            outcome = outcome if topped.outcome == "NOT_PREPAID" else topped
+            outcome = outcome if topped.outcome is OutcomeCode.NOT_PREPAID else topped
         if outcome.outcome in _REFUSALS:
             raise DomainError(_REFUSALS[outcome.outcome], outcome.detail or outcome.outcome)
         if outcome.payment is None:
             raise RuntimeError(f"pay_hosted answered {outcome.outcome} without a payment")
-        payment = repository.to_payment(outcome.payment, biller_code)
-        return PaymentResult(payment, created=outcome.outcome == "CREATED")
+        payment = outcome.payment.for_channel(biller_code)
+        return PaymentResult(payment, created=outcome.outcome is OutcomeCode.CREATED)
 
 
 WriteOffPaths = Mapping[IntegrationMode, WriteOffPath]
@@ -134,8 +134,7 @@ async def find(
     if payment_id is not None:
         found = await repository.by_id(conn, payment_id)
     elif order_id is not None:
-        row = await repository.by_order(conn, channel_id, order_id)
-        found = None if row is None else StoredPayment.of(row._mapping)
+        found = await repository.by_order(conn, channel_id, order_id)
     else:
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "give a payment id or an order_id")
     if found is None:

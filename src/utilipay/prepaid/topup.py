@@ -20,7 +20,6 @@ _TOP_UP = """
 SELECT r.outcome, r.detail, (r.payment).*
   FROM prepaid_top_up($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) r
 """
-NOT_PREPAID = "NOT_PREPAID"
 
 
 class TopUps:
@@ -37,5 +36,4 @@ class TopUps:
                 p.account_no, p.amount, p.payer, now, f"R{business_date(now):%Y%m%d}",
                 p.receivable_account,
             )  # fmt: skip
-        payment = row if row["id"] is not None else None
-        return Outcome(row["outcome"], row["detail"], payment)
+        return Outcome.of(row)

@@ -1,0 +1,160 @@
+"""What each message template is given (``params``), one TypedDict per kind of message.
+
+Params are also what the channel receives, so they stay machine values: amounts in
+integer fen, dates ``YYYY-MM-DD``, instants RFC 3339 in Shanghai time. Every kind names
+its biller; the kinds about a debit or a prepaid account share the fields of their
+family. A test holds each template to the fields of its kind.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+
+class BillerNews(TypedDict):
+    biller: str  # its code
+    biller_name: str
+
+
+class BillIssued(BillerNews):
+    account_no: str
+    bill_no: str
+    period: str  # YYYY-MM
+    amount: int
+    late_fee: int
+    due_date: str
+
+
+class BillDueSoon(BillerNews):
+    account_no: str
+    bill_no: str
+    amount: int
+    late_fee: int
+    due_date: str
+    days_left: int
+
+
+class PaymentReceipt(BillerNews):
+    payment_id: str
+    order_id: str
+    account_no: str
+    bill_nos: list[str]
+    amount: int
+    receipt_no: str | None
+    paid_at: str
+
+
+class MandateNews(BillerNews):
+    """A mandate signed or cancelled."""
+
+    mandate_id: str
+    account_no: str
+    cap: int
+    at: str
+
+
+class DebitNews(BillerNews):
+    """A debit scheduled; the succeeded and failed ones add to it."""
+
+    debit_id: str
+    mandate_id: str
+    account_no: str
+    bill_nos: list[str]
+    amount: int
+    planned_at: str
+    deadline: str
+    purpose: str  # autopay, or prepaid_topup
+    balance: NotRequired[int]  # prepaid_topup only: the balance it tops up
+
+
+class AutopaySucceeded(DebitNews):
+    payment_id: str
+    receipt_no: str | None
+    funding_source: str | None
+    funding_source_label: str | None  # the label the payer gave the source, else its id
+    at: str
+
+
+class AutopayFailed(DebitNews):
+    reason: str
+    cap: int | None  # the cap that applied
+    due_date: str | None  # the earliest of the bills', when known
+
+
+class PrepaidNews(BillerNews):
+    """What every prepaid message shows: whose account, what it supplies, its balance."""
+
+    category: str  # a cut stops power, water, gas…
+    account_no: str
+    balance: int  # fen, may be zero or negative
+
+
+class PrepaidLow(PrepaidNews):
+    day: str
+    reminder: int
+
+
+class PrepaidArrears(PrepaidNews):
+    day: str
+    cut_from: str
+
+
+class PrepaidCut(PrepaidNews):
+    at: str
+
+
+class PrepaidRestored(PrepaidNews):
+    payment_id: str
+    state: str  # LOW: positive but still low
+
+
+class PrepaidRewarded(PrepaidNews):
+    payment_id: str
+    points: int
+    month: str  # YYYY-MM
+
+
+class PrepaidStatement(PrepaidNews):
+    month: str
+    opening_balance: int
+    top_ups: int
+    charges: int
+    closing_balance: int
+    days: int
+    usage: str
+
+
+class ReconnectDelayed(BillerNews):
+    category: str
+    account_no: str
+    command_id: str
+    at: str
+
+
+class TopupReceipt(BillerNews):
+    payment_id: str
+    order_id: str
+    account_no: str
+    amount: int
+    receipt_no: str | None
+    balance: int
+    paid_at: str
+
+
+Params = (
+    BillIssued
+    | BillDueSoon
+    | PaymentReceipt
+    | MandateNews
+    | DebitNews
+    | AutopaySucceeded
+    | AutopayFailed
+    | PrepaidLow
+    | PrepaidArrears
+    | PrepaidCut
+    | PrepaidRestored
+    | PrepaidRewarded
+    | PrepaidStatement
+    | ReconnectDelayed
+    | TopupReceipt
+)
