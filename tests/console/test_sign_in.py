@@ -41,6 +41,10 @@ async def test_sign_in_lands_in_the_console_in_chinese(
     assert await audited(engine, "user.sign_in") == [("operations", "operations")]
     cookie = next(c for c in await page.context.cookies() if c["name"] == "utilipay_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    shown = await page.goto("/console/me")
+    assert shown is not None
+    headers = await shown.all_headers()
+    assert headers["cache-control"] == "no-store" and headers["x-frame-options"] == "DENY"
 
 
 async def test_english_on_request(page: Page, people: dict[Role, str]) -> None:
