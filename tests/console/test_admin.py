@@ -48,6 +48,20 @@ async def reload_shows_no_secret(page: Page, own_page: str) -> None:
     await expect(page.locator("#shown-secret")).to_have_count(0)
 
 
+async def rotate_then_retire(page: Page, own_page: str, why: str, why_retire: str) -> str:
+    """Rotate on the object's page: the new secret shown once, the old one still accepted
+    until it is retired; the new secret."""
+    await page.locator("#rotate-reason").fill(why)
+    await page.get_by_role("button", name="轮换密钥").click()
+    new = await shown_secret(page)
+    await expect(page.locator("#accepted")).to_have_text("2")
+    await reload_shows_no_secret(page, own_page)
+    await page.locator("#retire-reason").fill(why_retire)
+    await page.get_by_role("button", name="停用旧密钥").click()
+    await expect(page.locator("#accepted")).to_have_text("1")
+    return new
+
+
 async def test_admin_adds_a_remote_utility_and_rotates_its_key(
     page: Page, people: dict[Role, str], engine: AsyncEngine
 ) -> None:
@@ -71,19 +85,20 @@ async def test_admin_adds_a_remote_utility_and_rotates_its_key(
                                           "https://gas.example.com/utilipay")  # fmt: skip
     await reload_shows_no_secret(page, "/console/billers/SZGAS")
 
-    await page.locator("#key-reason").fill("annual key change")
-    await page.get_by_role("button", name="轮换密钥").click()
-    new_key = await shown_secret(page)
+    new_key = await rotate_then_retire(
+        page, "/console/billers/SZGAS", "annual key change", "the utility switched"
+    )
     assert new_key != first_key
-    await expect(page.locator("#keys-accepted")).to_have_text("2")
-    await reload_shows_no_secret(page, "/console/billers/SZGAS")
-    rotation = (await audit_of(engine, "biller.update"))[-1]
-    assert rotation["actor"] == "platform-admin" and rotation["reason"] == "annual key change"
-    assert new_key not in json.dumps(rotation) and first_key not in json.dumps(rotation)
-
-    await page.locator("#retire-reason").fill("the utility switched")
-    await page.get_by_role("button", name="停用旧密钥").click()
-    await expect(page.locator("#keys-accepted")).to_have_text("1")
+    async with engine.connect() as conn:
+        rotated = await billers.by_code(conn, "SZGAS")
+    assert rotated is not None and rotated.remote is not None
+    assert rotated.remote.accepted_keys == (new_key,)
+    rows = await audit_of(engine, "biller.update")
+    assert [(r["actor"], r["reason"]) for r in rows] == [
+        ("platform-admin", "annual key change"),
+        ("platform-admin", "the utility switched"),
+    ]
+    assert new_key not in json.dumps(rows) and first_key not in json.dumps(rows)
     await page.goto("/console/billers")
     await snapshot(page, "billers")
 
@@ -145,15 +160,10 @@ async def test_admin_adds_a_channel_edits_it_and_rotates_its_secret(
     await page.get_by_role("button", name="保存").click()
     await expect(page.get_by_role("heading", name="银联云闪付 (UNIONPAY)")).to_be_visible()
 
-    await page.locator("#secret-reason").fill("suspected leak")
-    await page.get_by_role("button", name="轮换密钥").click()
-    second = await shown_secret(page)
+    second = await rotate_then_retire(
+        page, "/console/channels/UNIONPAY", "suspected leak", "the wallet moved to the new one"
+    )
     assert second != first
-    await expect(page.locator("#secrets-accepted")).to_have_text("2")
-    await reload_shows_no_secret(page, "/console/channels/UNIONPAY")
-    await page.locator("#retire-reason").fill("the wallet moved to the new one")
-    await page.get_by_role("button", name="停用旧密钥").click()
-    await expect(page.locator("#secrets-accepted")).to_have_text("1")
     async with engine.connect() as conn:
         now = await channels.by_code(conn, "UNIONPAY")
     assert now is not None and now.accepted_secrets == (second,)

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Form
+from starlette.requests import Request
 from starlette.responses import Response
+
+from utilipay.console.templating import render
 
 GENERATED_BYTES = 32  # 43 URL-safe characters, above every secret's minimum length
 # Required, and more than blanks: the audit log says why
@@ -31,7 +34,26 @@ def new_secret() -> str:
     return secrets.token_urlsafe(GENERATED_BYTES)
 
 
-def not_kept(response: Response) -> Response:
-    """No cache, no back-button copy of the page with the secret."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the answer to a form says above the page: done, refused, or a secret."""
+
+    status_code: int = 200
+    message: str = ""
+    error: str = ""
+    shown: Shown | None = None
+
+
+PLAIN = Outcome()  # the page as it is, nothing said above it
+
+
+def render_outcome(
+    request: Request, template: str, outcome: Outcome, **context: object
+) -> Response:
+    page = render(
+        request, template, status_code=outcome.status_code, message=outcome.message,
+        error=outcome.error, shown=outcome.shown, **context,
+    )  # fmt: skip
+    if outcome.shown is not None:  # no cache, no back-button copy of the secret
+        page.headers["Cache-Control"] = "no-store"
+    return page

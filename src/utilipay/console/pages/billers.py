@@ -17,8 +17,14 @@ from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.schemas import BillerStatus, Category, IntegrationMode
 from utilipay.billers.service import RemoteSettings
 from utilipay.console.i18n import words
-from utilipay.console.pages.admin_forms import Reason, Shown, new_secret, not_kept
-from utilipay.console.templating import render
+from utilipay.console.pages.admin_forms import (
+    PLAIN,
+    Outcome,
+    Reason,
+    Shown,
+    new_secret,
+    render_outcome,
+)
 from utilipay.console.visits import host, needs
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.staff.roles import Permission, Staff
@@ -31,20 +37,19 @@ KEY_SHOWN = words("The utility's new signing key")
 
 
 async def _list(
-    request: Request, *, status_code: int = 200, error: str = "", form: dict[str, str] | None = None
+    request: Request, outcome: Outcome = PLAIN, form: dict[str, str] | None = None
 ) -> Response:
     async with host(request).engine.connect() as conn:
         found = await repository.all_billers(conn)
-    return render(
+    return render_outcome(
         request,
         "billers.html",
-        status_code=status_code,
+        outcome,
         billers=found,
         codes={b.id: b.code for b in found},
         categories=list(Category),
         modes=list(IntegrationMode),
         sign_types=list(SignType),
-        error=error,
         form=form or {},
     )
 
@@ -83,22 +88,14 @@ async def add_biller(
             )  # fmt: skip
     except DomainError as exc:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        return await _list(request, status_code=400, error=exc.detail, form=form)
+        return await _list(request, Outcome(400, error=exc.detail), form)
     if key is None:
         return RedirectResponse(f"/console/billers/{added.code}", status_code=303)
     shown = Shown(KEY_SHOWN, key, f"/console/billers/{added.code}")
-    return await _detail(request, added.code, message=words("Utility added."), shown=shown)
+    return await _detail(request, added.code, Outcome(message=words("Utility added."), shown=shown))
 
 
-async def _detail(
-    request: Request,
-    code: str,
-    *,
-    status_code: int = 200,
-    message: str = "",
-    error: str = "",
-    shown: Shown | None = None,
-) -> Response:
+async def _detail(request: Request, code: str, outcome: Outcome = PLAIN) -> Response:
     async with host(request).engine.connect() as conn:
         biller = await repository.by_code(conn, code)
         parent = None
@@ -106,11 +103,7 @@ async def _detail(
             parent = await repository.by_id(conn, biller.parent_id)
     if biller is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no utility {code}")
-    page = render(
-        request, "biller.html", status_code=status_code, biller=biller, parent=parent,
-        message=message, error=error, shown=shown,
-    )  # fmt: skip
-    return not_kept(page) if shown else page
+    return render_outcome(request, "biller.html", outcome, biller=biller, parent=parent)
 
 
 @router.get("/billers/{code}")
@@ -138,14 +131,14 @@ async def _update(
                 actor=staff.username, reason=reason.strip(),
             )  # fmt: skip
     except DomainError as exc:
-        return await _detail(request, code, status_code=400, error=exc.detail)
-    return await _detail(request, code, message=done, shown=shown)
+        return await _detail(request, code, Outcome(400, error=exc.detail))
+    return await _detail(request, code, Outcome(message=done, shown=shown))
 
 
 @router.post("/billers/{code}/name")
 async def rename(request: Request, staff: Manager, code: Code, name: Short) -> Response:
     if not name.strip():
-        return await _detail(request, code, status_code=400, error=words("Give a name."))
+        return await _detail(request, code, Outcome(400, error=words("Give a name.")))
     return await _update(request, staff, code, words("Name changed."), name=name.strip())
 
 

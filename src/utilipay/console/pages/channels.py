@@ -16,8 +16,14 @@ from utilipay.channels import repository
 from utilipay.channels import service as channels
 from utilipay.channels.schemas import ChannelStatus
 from utilipay.console.i18n import words
-from utilipay.console.pages.admin_forms import Reason, Shown, new_secret, not_kept
-from utilipay.console.templating import render
+from utilipay.console.pages.admin_forms import (
+    PLAIN,
+    Outcome,
+    Reason,
+    Shown,
+    new_secret,
+    render_outcome,
+)
 from utilipay.console.visits import host, needs
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.staff.roles import Permission, Staff
@@ -39,10 +45,10 @@ async def list_channels(request: Request, staff: Manager) -> Response:
     return await _list(request)
 
 
-async def _list(request: Request, *, status_code: int = 200, error: str = "") -> Response:
+async def _list(request: Request, outcome: Outcome = PLAIN) -> Response:
     async with host(request).engine.connect() as conn:
         found = await repository.all_channels(conn)
-    return render(request, "channels.html", status_code=status_code, channels=found, error=error)
+    return render_outcome(request, "channels.html", outcome, channels=found)
 
 
 @router.post("/channels")
@@ -62,29 +68,19 @@ async def add_channel(
                 webhook_url=webhook_url.strip() or None, actor=staff.username,
             )  # fmt: skip
     except DomainError as exc:
-        return await _list(request, status_code=400, error=exc.detail)
+        return await _list(request, Outcome(400, error=exc.detail))
     shown = Shown(SECRET_SHOWN, secret, _own_page(added.code))
-    return await _channel(request, added.code, message=words("Channel added."), shown=shown)
+    return await _channel(
+        request, added.code, Outcome(message=words("Channel added."), shown=shown)
+    )
 
 
-async def _channel(
-    request: Request,
-    code: str,
-    *,
-    status_code: int = 200,
-    message: str = "",
-    error: str = "",
-    shown: Shown | None = None,
-) -> Response:
+async def _channel(request: Request, code: str, outcome: Outcome = PLAIN) -> Response:
     async with host(request).engine.connect() as conn:
         channel = await repository.by_code(conn, code)
     if channel is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no channel {code}")
-    page = render(
-        request, "channel.html", status_code=status_code, channel=channel, message=message,
-        error=error, shown=shown,
-    )  # fmt: skip
-    return not_kept(page) if shown else page
+    return render_outcome(request, "channel.html", outcome, channel=channel)
 
 
 @router.get("/channels/{code}")
@@ -115,8 +111,8 @@ async def _change(
                 actor=staff.username, reason=reason.strip(),
             )  # fmt: skip
     except DomainError as exc:
-        return await _channel(request, code, status_code=400, error=exc.detail)
-    return await _channel(request, code, message=done, shown=shown)
+        return await _channel(request, code, Outcome(400, error=exc.detail))
+    return await _channel(request, code, Outcome(message=done, shown=shown))
 
 
 @router.post("/channels/{code}/edit")

@@ -16,8 +16,7 @@ from utilipay.access import service as tokens
 from utilipay.access.scopes import MEANING, Scope
 from utilipay.clock import SHANGHAI
 from utilipay.console.i18n import words
-from utilipay.console.pages.admin_forms import Reason, Shown, not_kept
-from utilipay.console.templating import render
+from utilipay.console.pages.admin_forms import PLAIN, Outcome, Reason, Shown, render_outcome
 from utilipay.console.visits import host, needs
 from utilipay.errors import DomainError
 from utilipay.staff.roles import Permission, Staff
@@ -33,24 +32,14 @@ def _end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
 
 
-async def _page(
-    request: Request,
-    *,
-    revoked: bool = False,
-    status_code: int = 200,
-    message: str = "",
-    error: str = "",
-    shown: Shown | None = None,
-) -> Response:
+async def _page(request: Request, outcome: Outcome = PLAIN, revoked: bool = False) -> Response:
     hub = host(request)
     async with hub.engine.connect() as conn:
         found = await tokens.all_tokens(conn, revoked=revoked)
-    page = render(
-        request, "tokens.html", status_code=status_code, tokens=found, revoked=revoked,
-        scopes=[(s, MEANING[s]) for s in Scope], now=hub.clock.now(), message=message,
-        error=error, shown=shown,
+    return render_outcome(
+        request, "tokens.html", outcome, tokens=found, revoked=revoked,
+        scopes=[(s, MEANING[s]) for s in Scope],
     )  # fmt: skip
-    return not_kept(page) if shown else page
 
 
 @router.get("/tokens")
@@ -77,9 +66,9 @@ async def create_token(
                 actor=staff.username,
             )  # fmt: skip
     except DomainError as exc:
-        return await _page(request, status_code=400, error=exc.detail)
+        return await _page(request, Outcome(400, error=exc.detail))
     shown = Shown(TOKEN_SHOWN, secret, "/console/tokens")
-    return await _page(request, message=words("Token made."), shown=shown)
+    return await _page(request, Outcome(message=words("Token made."), shown=shown))
 
 
 @router.post("/tokens/revoke")
@@ -91,5 +80,6 @@ async def revoke_token(
         async with hub.engine.begin() as conn:
             await tokens.revoke(conn, hub.clock, name, actor=staff.username, reason=reason.strip())
     except DomainError as exc:
-        return await _page(request, status_code=400, error=exc.detail)
-    return await _page(request, message=words("Token revoked: it is refused from now on."))
+        return await _page(request, Outcome(400, error=exc.detail))
+    done = words("Token revoked: it is refused from now on.")
+    return await _page(request, Outcome(message=done))

@@ -16,8 +16,14 @@ from starlette.responses import Response
 
 from utilipay.billers import repository as billers
 from utilipay.console.i18n import words
-from utilipay.console.pages.admin_forms import Reason, Shown, new_secret, not_kept
-from utilipay.console.templating import render
+from utilipay.console.pages.admin_forms import (
+    PLAIN,
+    Outcome,
+    Reason,
+    Shown,
+    new_secret,
+    render_outcome,
+)
 from utilipay.console.visits import host, needs
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.staff import service as users
@@ -33,8 +39,8 @@ PASSWORD_SHOWN = words("The first password (give it to them; they change it on M
 NEW_PASSWORD_SHOWN = words("The new password (give it to them; they change it on My account)")
 
 
-def _status_of(exc: DomainError) -> int:
-    return 403 if exc.code is ErrorCode.FORBIDDEN else 400
+def _refused(exc: DomainError) -> Outcome:
+    return Outcome(403 if exc.code is ErrorCode.FORBIDDEN else 400, error=exc.detail)
 
 
 async def _utility_id(conn: AsyncConnection, code: str) -> int | None:
@@ -51,14 +57,14 @@ async def list_users(request: Request, staff: Manager) -> Response:
     return await _list(request)
 
 
-async def _list(request: Request, *, status_code: int = 200, error: str = "") -> Response:
+async def _list(request: Request, outcome: Outcome = PLAIN) -> Response:
     hub = host(request)
     async with hub.engine.connect() as conn:
         people = await users.list_users(conn)
         utilities = {b.id: b.code for b in await billers.all_billers(conn)}
-    return render(
-        request, "users.html", status_code=status_code, people=people, utilities=utilities,
-        roles=list(Role), now=hub.clock.now(), error=error,
+    return render_outcome(
+        request, "users.html", outcome, people=people, utilities=utilities, roles=list(Role),
+        now=hub.clock.now(),
     )  # fmt: skip
 
 
@@ -83,30 +89,20 @@ async def add_user(
                 actor=staff.username,
             )  # fmt: skip
     except DomainError as exc:
-        return await _list(request, status_code=_status_of(exc), error=exc.detail)
+        return await _list(request, _refused(exc))
     shown = None if password else Shown(PASSWORD_SHOWN, first, f"/console/users/{added.id}")
-    return await _person(request, added.id, message=words("User added."), shown=shown)
+    return await _person(request, added.id, Outcome(message=words("User added."), shown=shown))
 
 
-async def _person(
-    request: Request,
-    user_id: int,
-    *,
-    status_code: int = 200,
-    message: str = "",
-    error: str = "",
-    shown: Shown | None = None,
-) -> Response:
+async def _person(request: Request, user_id: int, outcome: Outcome = PLAIN) -> Response:
     hub = host(request)
     async with hub.engine.connect() as conn:
         person = await users.find(conn, user_id)
         utility = None if person.biller_id is None else await billers.by_id(conn, person.biller_id)
-    page = render(
-        request, "user.html", status_code=status_code, person=person, roles=list(Role),
+    return render_outcome(
+        request, "user.html", outcome, person=person, roles=list(Role),
         utility=utility.code if utility else "", locked=person.is_locked(hub.clock.now()),
-        message=message, error=error, shown=shown,
     )  # fmt: skip
-    return not_kept(page) if shown else page
 
 
 @router.get("/users/{user_id}")
@@ -138,8 +134,8 @@ async def _update(
                 actor=staff.username, reason=reason.strip(),
             )  # fmt: skip
     except DomainError as exc:
-        return await _person(request, user_id, status_code=_status_of(exc), error=exc.detail)
-    return await _person(request, user_id, message=done)
+        return await _person(request, user_id, _refused(exc))
+    return await _person(request, user_id, Outcome(message=done))
 
 
 @router.post("/users/{user_id}/role")
@@ -172,7 +168,7 @@ async def unlock(request: Request, staff: Manager, user_id: UserId, reason: Reas
     hub = host(request)
     async with hub.engine.begin() as conn:
         await users.unlock(conn, hub.clock, user_id, actor=staff.username, reason=reason.strip())
-    return await _person(request, user_id, message=words("Lock-out lifted."))
+    return await _person(request, user_id, Outcome(message=words("Lock-out lifted.")))
 
 
 @router.post("/users/{user_id}/second-factor")
@@ -183,7 +179,7 @@ async def reset_second_factor(
     hub = host(request)
     async with hub.engine.begin() as conn:
         await totp.disable(conn, hub.clock, user_id, actor=staff.username, reason=reason.strip())
-    return await _person(request, user_id, message=words("Second factor turned off."))
+    return await _person(request, user_id, Outcome(message=words("Second factor turned off.")))
 
 
 @router.post("/users/{user_id}/password")
@@ -199,7 +195,7 @@ async def reset_password(
                 conn, hub.clock, user_id, new, actor=staff.username, reason=reason.strip()
             )
     except DomainError as exc:
-        return await _person(request, user_id, status_code=_status_of(exc), error=exc.detail)
+        return await _person(request, user_id, _refused(exc))
     shown = None if password else Shown(NEW_PASSWORD_SHOWN, new, f"/console/users/{user_id}")
     done = words("Password set; their sessions ended.")
-    return await _person(request, user_id, message=done, shown=shown)
+    return await _person(request, user_id, Outcome(message=done, shown=shown))
