@@ -5,6 +5,7 @@ an API token made and revoked; and the roles that may not do it refused."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from playwright.async_api import Page, expect
@@ -15,7 +16,7 @@ from tests.console.conftest import sign_in, snapshot
 from utilipay.access import service as tokens
 from utilipay.billers import repository as billers
 from utilipay.channels import repository as channels
-from utilipay.clock import FrozenClock
+from utilipay.clock import SHANGHAI, FrozenClock
 from utilipay.staff.roles import Role
 
 
@@ -99,6 +100,13 @@ async def test_admin_adds_a_remote_utility_and_rotates_its_key(
         ("platform-admin", "the utility switched"),
     ]
     assert new_key not in json.dumps(rows) and first_key not in json.dumps(rows)
+    await page.get_by_label("公用事业单位系统的基础地址").fill("https://gas.example.com/v2")
+    await page.get_by_role("button", name="保存").click()
+    await expect(page.get_by_role("status")).to_contain_text("已保存")
+    async with engine.connect() as conn:
+        moved = await billers.by_code(conn, "SZGAS")
+    assert moved is not None and moved.remote is not None
+    assert moved.remote.base_url == "https://gas.example.com/v2"
     await page.goto("/console/billers")
     await snapshot(page, "billers")
 
@@ -184,14 +192,15 @@ async def test_admin_makes_a_token_shown_once_then_revokes_it(
     await page.goto("/console/tokens")
     await page.get_by_label("名称（持有者：人或系统）").fill("grafana")
     await page.get_by_label("metrics:read").check()
+    await page.get_by_label("有效期至（可选）").fill("2030-06-30")
     await page.get_by_role("button", name="生成令牌").click()
     secret = await shown_secret(page)
     assert secret.startswith("upt_")
     async with engine.connect() as conn:
         made = await tokens.find(conn, secret)
-    assert (
-        made is not None and made.scopes == ("metrics:read",) and made.refusal(clock.now()) is None
-    )
+    assert made is not None and made.scopes == ("metrics:read",)
+    assert made.expires_at == datetime(2030, 7, 1, tzinfo=SHANGHAI)  # when the 30th ends
+    assert made.refusal(clock.now()) is None
     await reload_shows_no_secret(page, "/console/tokens")
 
     await page.get_by_label("撤销原因 grafana").fill("replaced by the new dashboard")

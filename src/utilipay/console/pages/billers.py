@@ -135,11 +135,20 @@ async def _update(
     return await _detail(request, code, Outcome(message=done, shown=shown))
 
 
-@router.post("/billers/{code}/name")
-async def rename(request: Request, staff: Manager, code: Code, name: Short) -> Response:
+@router.post("/billers/{code}/edit")
+async def edit(
+    request: Request,
+    staff: Manager,
+    code: Code,
+    name: Short,
+    url: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The name; a remote utility's base URL too (the form shows it only for one)."""
     if not name.strip():
         return await _detail(request, code, Outcome(400, error=words("Give a name.")))
-    return await _update(request, staff, code, words("Name changed."), name=name.strip())
+    remote = RemoteSettings(url=url.strip()) if url.strip() else None
+    done = words("Utility saved.")
+    return await _update(request, staff, code, done, name=name.strip(), remote=remote)
 
 
 @router.post("/billers/{code}/status")
