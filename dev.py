@@ -63,7 +63,11 @@ def ensure_environment() -> None:
 
 
 def run(*command: str, env: dict[str, str] | None = None) -> int:
-    return subprocess.run(command, cwd=ROOT, check=False, env=env).returncode
+    with subprocess.Popen(command, cwd=ROOT, env=env) as child:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:  # the child had Ctrl-C too (one terminal): let it stop
+            return child.wait()
 
 
 def test(extra: list[str]) -> int:

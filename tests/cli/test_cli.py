@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import URL
@@ -17,9 +23,11 @@ from typer.testing import CliRunner
 
 from tests.conftest import _settings
 from tests.helpers import HEADER, bill_line
+from tests.tools.test_demo_console import my_account
 from utilipay.cli.main import app
 from utilipay.config import get_settings
 from utilipay.db.engine import libpq_url
+from utilipay.staff.roles import Role
 
 
 @pytest.fixture
@@ -202,19 +210,55 @@ def test_check_exits_non_zero_on_broken_books(cli: CliRunner, db_url: URL) -> No
     assert "entry 1/1: 0 postings" in r.output
 
 
+_DEMO_USER = re.compile(r"│ (\w+)\s+│ (demo-[a-z]+)\s+│ (\S+)\s+│")
+_CONSOLE = re.compile(r"Operator console: (http://\S+)/console/")
+
+
+def _run_demo_then_sign_in(env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], int]:
+    """``utilipay demo --keep-running``: once it serves, each demo user it printed signs in
+    to the console over HTTP; then Ctrl-C stops it. The run, and how many signed in."""
+    # stderr in a file, read at the end: a pipe nobody reads might fill and stall the demo
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "utilipay", "demo", "--keep-running"],
+            env=env, stdout=subprocess.PIPE, stderr=errors, text=True,
+        )  # fmt: skip
+        watchdog = threading.Timer(300, child.kill)
+        watchdog.start()
+        assert child.stdout is not None
+        lines = []
+        while (line := child.stdout.readline()) and "Ctrl-C stops it" not in line:
+            lines.append(line)
+        shown = "".join(lines)
+        signed_in = 0
+        if (found := _CONSOLE.search(shown)) is not None:
+            signed_in = asyncio.run(_sign_in_each(found.group(1), _DEMO_USER.findall(shown)))
+        child.send_signal(signal.SIGINT)
+        rest, _ = child.communicate(timeout=60)
+        watchdog.cancel()
+        errors.seek(0)
+        logged = errors.read()
+    done = subprocess.CompletedProcess(child.args, child.returncode, shown + line + rest, logged)
+    return done, signed_in
+
+
+async def _sign_in_each(base_url: str, people: list[tuple[str, str, str]]) -> int:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        for _role, name, password in people:
+            me = await my_account(http, name, password)
+            assert me.status_code == 200 and name in me.text
+    return len(people)
+
+
 def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
-    """The README's main job, as a user runs it: a real server on a real port."""
+    """The README's main job, as a user runs it: a real server on a real port, left
+    serving (``--keep-running``) for the console's demo users to sign in."""
     env = dict(os.environ)
     if not env.get("UTILIPAY_DATABASE_URL"):
         env["UTILIPAY_HOME"] = str(_settings().home)
-    done = subprocess.run(
-        [sys.executable, "-m", "utilipay", "demo"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done, signed_in = _run_demo_then_sign_in(env)
+    assert signed_in == len(Role), done.stdout + done.stderr
+    assert "stopping the hub" in done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✗" not in done.stdout
     assert done.stdout.count("✓") == 26

@@ -39,6 +39,12 @@ def _check_rate(rate_limit: int | None) -> int | None:
     return rate_limit or None
 
 
+def _check_name(name: str) -> str:
+    if not name.strip():
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, "a channel's name may not be empty")
+    return name.strip()
+
+
 async def purge_expired_nonces(conn: AsyncConnection, clock: Clock) -> int:
     """Forget nonces older than their replay window; one server process at a time does it."""
     locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext('nonce-purge'))"))
@@ -106,6 +112,7 @@ async def update_channel(
     *,
     new_secret: str | None = None,
     retire_previous_secret: bool = False,
+    name: str | None = None,
     webhook_url: str | None = None,
     status: ChannelStatus | None = None,
     rate_limit: int | None = None,
@@ -124,6 +131,8 @@ async def update_channel(
         values["previous_secret"] = channel.secret
     if retire_previous_secret:
         values["previous_secret"] = None
+    if name is not None:
+        values["name"] = _check_name(name)
     if webhook_url is not None:
         values["webhook_url"] = check_url("webhook URL", webhook_url) if webhook_url else None
     if status is not None:
@@ -147,6 +156,8 @@ async def update_channel(
         object_id=code,
         reason=reason,
         details={"changed": changed + secrets},
+        before={k: getattr(channel, k) for k in changed} or None,
+        after={k: values[k] for k in changed} or None,
     )
     await announce_change(conn)
     return await _reload(conn, code)

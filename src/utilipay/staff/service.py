@@ -27,6 +27,7 @@ from utilipay.staff.tables import staff_users
 
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
+_ANOTHER = "ask another administrator"
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
 
 
@@ -55,6 +56,9 @@ class StaffUser:
             disabled_at=row["disabled_at"],
             created_at=row["created_at"],
         )
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
 
     def audit_view(self) -> dict[str, object]:
         return {
@@ -231,7 +235,7 @@ async def change_password(
 
 
 async def set_password(
-    conn: AsyncConnection, clock: Clock, row: RowMapping, new: str, *, actor: str
+    conn: AsyncConnection, clock: Clock, row: RowMapping, new: str, *, actor: str, reason: str = ""
 ) -> None:
     passwords.check_policy(new, row["username"])
     await conn.execute(
@@ -251,7 +255,51 @@ async def set_password(
         action="user.password",
         object_type="staff_user",
         object_id=row["username"],
+        reason=reason,
     )
+
+
+def _not_oneself(row: RowMapping, actor: str, what: str) -> None:
+    if row["username"] == actor:
+        raise DomainError(ErrorCode.FORBIDDEN, f"no one {what} for themselves: {_ANOTHER}")
+
+
+async def reset_password(
+    conn: AsyncConnection, clock: Clock, user_id: int, new: str, *, actor: str, reason: str
+) -> None:
+    """An administrator sets a user's password (forgotten, or a first one handed over):
+    the user's sessions end, and a lock-out with them. One's own password is changed by
+    giving the current one (``change_password``), never here."""
+    row = await row_by_id(conn, user_id, lock=True)
+    _not_oneself(row, actor, "resets the password")
+    await set_password(conn, clock, row, new, actor=actor, reason=reason)
+    await sessions.end_all(conn, clock, user_id)
+
+
+async def unlock(
+    conn: AsyncConnection, clock: Clock, user_id: int, *, actor: str, reason: str = ""
+) -> StaffUser:
+    """Lift a lock-out before its time (the user proved who they are another way)."""
+    before = StaffUser.of(await row_by_id(conn, user_id, lock=True))
+    query = (
+        update(staff_users)
+        .where(staff_users.c.id == user_id)
+        .values(failed_sign_ins=0, locked_until=None)
+        .returning(staff_users)
+    )
+    after = StaffUser.of((await conn.execute(query)).mappings().one())
+    await audit.record(
+        conn,
+        clock,
+        actor=actor,
+        action="user.unlock",
+        object_type="staff_user",
+        object_id=before.username,
+        reason=reason,
+        before={"locked_until": before.locked_until and before.locked_until.isoformat()},
+        after={"locked_until": None},
+    )
+    return after
 
 
 async def update_user(
@@ -272,7 +320,7 @@ async def update_user(
     if before.username == actor and (disabled or role is not before.role):
         raise DomainError(
             ErrorCode.FORBIDDEN,
-            "no one changes their own role or disables themselves: ask another administrator",
+            f"no one changes their own role or disables themselves: {_ANOTHER}",
         )
     disabled_at = (before.disabled_at or clock.now()) if disabled else None
     row = (

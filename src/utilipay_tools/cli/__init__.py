@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from utilipay.cli.runtime import console
@@ -13,11 +15,17 @@ from utilipay_tools.cli.chaos import chaos
 from utilipay_tools.cli.headendsim import head_end_sim
 
 
-def demo() -> None:
-    """The main job: start the hub and walk a customer's journey through its HTTP API."""
+def demo(
+    keep_running: Annotated[
+        bool,
+        typer.Option("--keep-running", help="leave the hub and its console serving until Ctrl-C"),
+    ] = False,
+) -> None:
+    """The main job: start the hub and walk a customer's journey through its HTTP API; then
+    print the console's address and a demo user per role."""
     from utilipay_tools.demo.journey import run_demo  # noqa: PLC0415 (heavy; this command only)
 
-    if not run_demo(console):
+    if not run_demo(console, keep_running=keep_running):
         raise typer.Exit(1)
 
 

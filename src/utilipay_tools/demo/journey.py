@@ -8,6 +8,7 @@ signs every request exactly as a wallet app would.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from utilipay.web.app import create_app
 from utilipay.web.server import ServerThread
 from utilipay_tools.client import ChannelClient
 from utilipay_tools.demo import autopay, prepaid, recon, remote
+from utilipay_tools.demo.console_people import DemoUser, add_console_people, show_console
 from utilipay_tools.demo.steps import Journey
 
 DEMO_DATABASE = "utilipay_demo"
@@ -164,7 +166,26 @@ async def show_books(url: Any, console: Console) -> bool:
     return all(r.passed for r in results)
 
 
-def run_demo(console: Console | None = None) -> bool:
+async def _console_people(url: Any, clock: SystemClock) -> list[DemoUser]:
+    engine = create_engine(url, pool_size=1)
+    async with engine.begin() as conn:
+        people = await add_console_people(conn, clock)
+    await engine.dispose()
+    return people
+
+
+def _serve_until_interrupted(console: Console) -> None:
+    console.print("The hub keeps serving; Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        console.print("stopping the hub")
+
+
+def run_demo(console: Console | None = None, *, keep_running: bool = False) -> bool:
+    """The journey, the books, and the console's address with a demo user per role;
+    ``keep_running`` leaves the hub (and the simulated utility) serving until Ctrl-C."""
     console = console or Console()
     clock = SystemClock()
     url = database_url(get_settings(), database=DEMO_DATABASE)
@@ -187,4 +208,10 @@ def run_demo(console: Console | None = None) -> bool:
                 f"[bold]utilipay hub[/bold] serving on {base_url} (database {url.database})"
             )
             asyncio.run(walk(base_url, console, power, url))
-    return asyncio.run(show_books(url, console))
+            books_balance = asyncio.run(show_books(url, console))
+            show_console(console, base_url, asyncio.run(_console_people(url, clock)))
+            if keep_running:
+                _serve_until_interrupted(console)
+            else:
+                console.print("The hub stops now: `--keep-running` leaves it serving.")
+    return books_balance
