@@ -12,9 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.console.conftest import sign_in, snapshot
 from tests.console.test_sign_in import audited
+from tests.payments.test_remote_payments import (  # noqa: F401 (the worker fixture)
+    pay,
+    resolve_until_final,
+    status_of,
+    worker,
+)
 from tests.recon.test_recon_corrections import apply, breaks  # noqa: F401 (the fixture)
+from tests.utility import Utility
 from utilipay.clock import FrozenClock
 from utilipay.staff.roles import Role
+from utilipay_tools.client import ChannelClient
 
 
 async def open_items(engine: AsyncEngine) -> dict[str, int]:
@@ -126,3 +134,44 @@ async def test_customer_service_may_neither_see_nor_resolve(
     assert refused.status == 403
     assert (name, f"/console/exceptions/{item}/resolve") in await audited(engine, "console.refused")
     assert await resolutions(engine) == []
+
+
+async def test_a_reversal_the_utility_confirms_written_off_by_phone(
+    page: Page, people: dict[Role, str], engine: AsyncEngine, clock: FrozenClock,
+    wechat: ChannelClient, utility: Utility, worker: Any,  # noqa: F811
+) -> None:  # fmt: skip
+    utility.fail_with("drop_response=1")  # the charge's answer is lost
+    pending = await pay(wechat)
+    utility.fail_with("error=1")  # and every confirm and refund after it
+    clock.set((await status_of(engine, pending["id"])).resolve_by)
+    await resolve_until_final(worker, clock, engine, pending["id"])
+    item = (await open_items(engine))[pending["id"]]
+
+    await sign_in(page, people[Role.OPERATIONS])
+    await page.goto("/console/exceptions?kind=REVERSAL")
+    reversal = card(page, pending["id"])
+    await expect(reversal).to_contain_text("refund unanswered")
+    await reversal.get_by_label("结果").select_option("WRITTEN_OFF")
+    await reversal.get_by_label("原因（必填）").fill("utility ops (Li) confirmed by phone")
+    await reversal.get_by_role("button", name="处理").click()
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "a write-off needs the utility's serial"
+    )
+    reversal = card(page, pending["id"])
+    await reversal.get_by_label("结果").select_option("WRITTEN_OFF")
+    await reversal.get_by_label("缴费单位流水号（已销账时填写）").fill("MANUAL-1")
+    await reversal.get_by_label("原因（必填）").fill("utility ops (Li) confirmed by phone")
+    await reversal.get_by_role("button", name="处理").click()
+    await expect(page.get_by_role("status")).to_have_text(f"异常 {item} 已处理。")
+
+    await page.goto(f"/console/payments/{pending['id']}")
+    request = page.locator("section").filter(has=page.get_by_role("heading", name="缴费请求"))
+    await expect(request).to_contain_text("成功")
+    await expect(request).to_contain_text("MANUAL-1")
+    queued = page.locator("section").filter(has=page.get_by_role("heading", name="处理过程"))
+    await expect(queued.locator("tbody")).to_contain_text("WRITTEN_OFF")
+    await expect(queued.locator("tbody")).to_contain_text("operations")
+    calls = page.locator("section").filter(
+        has=page.get_by_role("heading", name="与缴费单位的报文交互")
+    )
+    await expect(calls.locator("tbody tr").filter(has_text="refund")).to_have_count(3)
