@@ -109,7 +109,11 @@ async def test_an_auditor_sees_the_queue_but_may_not_resolve(
     await expect(page.get_by_role("button", name="处理")).to_have_count(0)
 
     token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
-    form = {"csrf_token": token or "", "outcome": "NO_ACTION", "reason": "looks fine"}
+    form: dict[str, str | float | bool] = {
+        "csrf_token": token or "",
+        "outcome": "NO_ACTION",
+        "reason": "looks fine",
+    }
     refused = await page.request.post(f"/console/exceptions/{item}/resolve", form=form)
     assert refused.status == 403
     path = f"/console/exceptions/{item}/resolve"
@@ -128,8 +132,9 @@ async def test_customer_service_may_neither_see_nor_resolve(
     response = await page.goto("/console/exceptions")
     assert response is not None and response.status == 403
     token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
-    form = {"csrf_token": token or "", "outcome": "REFUNDED", "reason": "payer asked",
-            "reference": "X"}  # fmt: skip
+    form: dict[str, str | float | bool] = {
+        "csrf_token": token or "", "outcome": "REFUNDED", "reason": "payer asked", "reference": "X"
+    }  # fmt: skip
     refused = await page.request.post(f"/console/exceptions/{item}/resolve", form=form)
     assert refused.status == 403
     assert (name, f"/console/exceptions/{item}/resolve") in await audited(engine, "console.refused")

@@ -4,7 +4,6 @@ utility staff may not see of another utility's payments."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,31 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import REMOTE_ACCOUNT
 from tests.console.conftest import sign_in, snapshot
 from tests.console.test_sign_in import audited
-from tests.helpers import ACCOUNT, bill_line, import_bills, payment_body
+from tests.helpers import ACCOUNT, bill_line, import_bills
+from tests.payments.test_remote_payments import worker  # noqa: F401 (the fixture)
+from tests.payments.test_story import pay
 from tests.receivers import receiver
 from tests.utility import CODE, Utility
 from utilipay.channels import service as channels_service
 from utilipay.clock import FrozenClock
 from utilipay.staff.roles import Role
-from utilipay.worker.context import WorkerContext
 from utilipay_tools.client import ChannelClient
 
 OTHER_ACCOUNT = "2598765432"
-
-
-async def pay(client: ChannelClient, **body: Any) -> dict[str, Any]:
-    paid = await client.call("POST", "/v1/payments", json=payment_body(**body))
-    assert paid.status_code == 201, paid.text
-    found: dict[str, Any] = paid.json()
-    return found
-
-
-@pytest.fixture
-async def worker(engine: AsyncEngine, clock: FrozenClock, hub: Any) -> AsyncIterator[Any]:
-    context = WorkerContext(engine=engine, clock=clock, directory=hub.directory)
-    yield context
-    await context.webhook_http.aclose()
-    await context.remote_billers.close()
 
 
 @pytest.fixture
@@ -126,7 +111,7 @@ async def test_operations_find_payments_each_way(
 
 async def test_a_payments_whole_story(
     page: Page, people: dict[Role, str], engine: AsyncEngine, clock: FrozenClock, hub: Any,
-    wechat: ChannelClient, worker: Any, paid: dict[str, dict[str, Any]],
+    wechat: ChannelClient, worker: Any, paid: dict[str, dict[str, Any]],  # noqa: F811
 ) -> None:  # fmt: skip
     with receiver() as hooks:
         async with engine.begin() as conn:

@@ -111,6 +111,7 @@ async def scans_of_payments(conn: AsyncConnection, wanted: PaymentFilter, **page
         for child in node.get("Plans", []):
             walk(child)
 
+    assert isinstance(plan, list)  # asyncpg decodes EXPLAIN's json
     walk(plan[0]["Plan"])
     return found
 

@@ -4,14 +4,13 @@ queue, its ledger entries, its webhooks and the messages to its payer."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import REMOTE_ACCOUNT
 from tests.helpers import ACCOUNT, bill_line, import_bills, payment_body
+from tests.payments.test_remote_payments import worker  # noqa: F401 (the fixture)
 from tests.receivers import receiver
 from tests.recon.test_recon_corrections import apply, breaks  # noqa: F401 (the fixture)
 from tests.utility import CODE, Utility
@@ -22,16 +21,7 @@ from utilipay.ledger import service as ledger
 from utilipay.notify import queries as messages
 from utilipay.payments import exceptions, story
 from utilipay.webhooks import queries as webhooks
-from utilipay.worker.context import WorkerContext
 from utilipay_tools.client import ChannelClient
-
-
-@pytest.fixture
-async def worker(engine: AsyncEngine, clock: FrozenClock, hub: Any) -> AsyncIterator[Any]:
-    context = WorkerContext(engine=engine, clock=clock, directory=hub.directory)
-    yield context
-    await context.webhook_http.aclose()
-    await context.remote_billers.close()
 
 
 async def pay(client: ChannelClient, **body: Any) -> dict[str, Any]:
@@ -42,10 +32,11 @@ async def pay(client: ChannelClient, **body: Any) -> dict[str, Any]:
 
 
 async def test_a_hosted_payment_its_entry_its_webhook_and_its_receipt_only(
-    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient, worker: Any
-) -> None:
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient,
+    worker: Any,  # noqa: F811
+) -> None:  # fmt: skip
     await import_bills(engine, clock, bill_line("B1", amount=12345), bill_line("B2", amount=500))
-    with receiver(503) as hooks:  # the channel's first answer: busy
+    with receiver(503, 503) as hooks:  # the channel is busy, for either payment
         await _point_wechat_at(engine, clock, hub, hooks.url)
         first = await pay(wechat, order_id="WX-1", bill_nos=["B1"], amount=12345)
         other = await pay(wechat, order_id="WX-2", bill_nos=["B2"], amount=500)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Select, column, select, table, tuple_
+from sqlalchemy import ColumnElement, RowMapping, Select, column, select, table, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import day_bounds
@@ -65,7 +64,7 @@ class Page:
     next_cursor: str | None  # None: this was the last page
 
 
-def _wanted(wanted: PaymentFilter) -> list[Any]:
+def _wanted(wanted: PaymentFilter) -> list[ColumnElement[bool]]:
     c = payments.c
     equal = ((c.order_id, wanted.order_id), (c.receipt_no, wanted.receipt_no),
              (c.account_no, wanted.account_no), (c.payer, wanted.payer),
@@ -81,7 +80,7 @@ def _wanted(wanted: PaymentFilter) -> list[Any]:
     return conditions
 
 
-def page_query(wanted: PaymentFilter, cursor: str | None, limit: int) -> Select[Any]:
+def page_query(wanted: PaymentFilter, cursor: str | None, limit: int) -> Select[tuple[object, ...]]:
     """The payments matching ``wanted`` after ``cursor``, newest first: ``limit`` and one
     more, which says whether another page follows."""
     if not 1 <= limit <= MAX_PAGE:
@@ -99,7 +98,7 @@ def page_query(wanted: PaymentFilter, cursor: str | None, limit: int) -> Select[
     )
 
 
-def _found(m: Any) -> Found:
+def _found(m: RowMapping) -> Found:
     return Found(
         m["id"], m["order_id"], m["receipt_no"], m["biller"], m["channel"], m["account_no"],
         m["payer"], m["amount"], PaymentStatus(m["status"]), m["created_at"], m["finished_at"],
