@@ -7,9 +7,6 @@ that leads with it and ends with (at, id) (migration 0019): a page reads its own
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +15,8 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.tables import audit_log
-from utilipay.clock import as_utc, to_shanghai_iso
+from utilipay.clock import to_shanghai_iso
+from utilipay.common.keyset import cursor_of, position_of
 from utilipay.common.validation import parse_instant
 from utilipay.errors import DomainError, ErrorCode
 
@@ -63,20 +61,6 @@ def parse_object(text: str) -> tuple[str, str | None]:
     return kind, object_id if colon else None
 
 
-def _cursor(at: datetime, entry_id: int) -> str:
-    raw = json.dumps([as_utc(at).isoformat(), entry_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _position(cursor: str) -> tuple[datetime, int]:
-    try:
-        at, entry_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position = as_utc(datetime.fromisoformat(at)), int(entry_id)
-    except (binascii.Error, ValueError, TypeError):
-        raise _bad("cursor is not one a previous page gave") from None
-    return position
-
-
 def _entry(m: Any) -> dict[str, Any]:
     return {
         "id": m["id"],
@@ -107,7 +91,7 @@ def page_query(wanted: AuditFilter, cursor: str | None, limit: int) -> Select[An
     if wanted.until is not None:
         query = query.where(c.at < wanted.until)
     if cursor is not None:
-        query = query.where(tuple_(c.at, c.id) < tuple_(*_position(cursor)))
+        query = query.where(tuple_(c.at, c.id) < tuple_(*position_of(cursor, int)))
     return query
 
 
@@ -119,4 +103,4 @@ async def entries(
     if len(rows) <= limit:
         return Page([_entry(m) for m in rows], None)
     last = rows[limit - 1]
-    return Page([_entry(m) for m in rows[:limit]], _cursor(last["at"], last["id"]))
+    return Page([_entry(m) for m in rows[:limit]], cursor_of(last["at"], last["id"]))

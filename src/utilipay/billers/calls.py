@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.remote import CallRecord
@@ -24,3 +27,24 @@ async def log_call(
             duration_ms=record.duration_ms,
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedCall:
+    trancode: str
+    serial: str
+    outcome: str
+    detail: str
+    at: datetime
+    duration_ms: int
+
+
+async def calls_for(conn: AsyncConnection, biller_id: int, payment_id: str) -> list[LoggedCall]:
+    """A payment's protocol calls (charge, confirm, refund), in the order they were made."""
+    c = biller_calls.c
+    rows = await conn.execute(
+        select(c.trancode, c.serial, c.outcome, c.detail, c.at, c.duration_ms)
+        .where(c.biller_id == biller_id, c.payment_id == payment_id)
+        .order_by(c.at, c.id)
+    )
+    return [LoggedCall(**r._mapping) for r in rows]

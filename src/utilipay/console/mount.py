@@ -14,15 +14,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from utilipay.console.i18n import words
-from utilipay.console.pages import audit, billers, channels, home, jobs, me, signin, tokens, users
+from utilipay.console.pages import (
+    audit, billers, channels, exceptions, home, jobs, me, payments, signin, tokens, users,
+)  # fmt: skip
 from utilipay.console.templating import render
 from utilipay.console.visits import Refused, SignInNeeded
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.http.json import describe
 
 PREFIX = "/console"
-PAGES: tuple[APIRouter, ...] = (signin.router, home.router, me.router, audit.router, jobs.router)
-PAGES += (billers.router, channels.router, users.router, tokens.router)
+PAGES: tuple[APIRouter, ...] = (
+    signin.router, home.router, me.router, audit.router, jobs.router,
+    billers.router, channels.router, users.router, tokens.router,
+    payments.router, exceptions.router,
+)  # fmt: skip
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.ledger.accounts import AccountKind
-from utilipay.ledger.tables import ledger_accounts, postings
+from utilipay.ledger.tables import journal_entries, ledger_accounts, postings
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +51,39 @@ async def balances(conn: AsyncConnection) -> list[AccountBalance]:
         .order_by(ledger_accounts.c.kind, owner)
     )
     return [AccountBalance(r.code, r.kind, r.owner, r.currency, int(r.balance)) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account: str  # its code, KIND:OWNER:CURRENCY
+    amount: int  # fen: a debit positive, a credit negative
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    kind: str
+    memo: str
+    created_at: datetime
+    postings: list[Posting]
+
+
+async def entries_for_payment(
+    conn: AsyncConnection, biller_id: int, payment_id: str
+) -> list[Entry]:
+    """A payment's journal entries, oldest first, each with its postings in line order."""
+    e, p = journal_entries.c, postings.c
+    rows = await conn.execute(
+        select(e.id, e.kind, e.memo, e.created_at, ledger_accounts.c.code, p.amount, p.currency)
+        .select_from(journal_entries)
+        .join(postings, (p.biller_id == e.biller_id) & (p.entry_id == e.id))
+        .join(ledger_accounts, ledger_accounts.c.id == p.account_id)
+        .where(e.biller_id == biller_id, e.payment_id == payment_id)
+        .order_by(e.created_at, e.id, p.line_no)
+    )
+    entries: dict[int, Entry] = {}
+    for r in rows:
+        entry = entries.setdefault(r.id, Entry(r.id, r.kind, r.memo, r.created_at, []))
+        entry.postings.append(Posting(r.code, r.amount, r.currency))
+    return list(entries.values())

@@ -36,3 +36,18 @@ async def messages_for(
     order = (notifications.c.created_at, notifications.c.event_id, notifications.c.id)
     rows = await conn.execute(query.order_by(*order))
     return [to_notification(row._mapping) for row in rows]
+
+
+async def messages_for_payment(
+    conn: AsyncConnection, biller_id: int, account_no: str, payment_id: str
+) -> list[Notification]:
+    """The messages a payment's events sent (its receipt, a failed auto-pay): its
+    account's (an index) that name it."""
+    n = notifications.c
+    rows = await conn.execute(
+        select(notifications)
+        .where(n.biller_id == biller_id, n.account_no == account_no)
+        .where(n.params["payment_id"].astext == payment_id)
+        .order_by(n.created_at, n.event_id, n.id)
+    )
+    return [to_notification(row._mapping) for row in rows]

@@ -245,6 +245,9 @@ async def resolve(
         object_id=found.payment_id or f"{found.channel_code}:{found.order_id}", reason=reason,
         details={"exception": exception_id, "kind": kind, "resolution": resolution,
                  "serial": biller_serial, "reference": reference, "evidence": found.evidence},
+        before={"exception": exception_id, "kind": kind, "resolution": None},
+        after={"exception": exception_id, "kind": kind, "resolution": resolution,
+               "reference": reference, "outcome": state},
     )  # fmt: skip
     return state
 
@@ -342,3 +345,43 @@ def _recorded(found: Any, resolution: Resolution, reference: str | None) -> str:
     if found.payment_id:
         return f"payment {found.payment_id} unchanged; recorded {said}"
     return f"order {found.order_id} of {found.channel_code}: recorded {said}"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """An item of the queue, open or resolved, as a payment's story tells it."""
+
+    id: int
+    kind: Kind
+    reason: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: Resolution | None
+    note: str | None
+    reference: str | None
+
+
+async def items_for(conn: AsyncConnection, biller_id: int, payment_id: str) -> list[Item]:
+    """Every item the payment has been in the queue for, oldest first."""
+    e = payment_exceptions.c
+    rows = await conn.execute(
+        select(
+            e.id,
+            e.kind,
+            e.reason,
+            e.opened_at,
+            e.resolved_at,
+            e.resolved_by,
+            e.resolution,
+            e.note,
+            e.reference,
+        )
+        .where(e.biller_id == biller_id, e.payment_id == payment_id)
+        .order_by(e.opened_at, e.id)
+    )
+    return [
+        Item(**{**r._mapping, "kind": Kind(r.kind),
+                "resolution": None if r.resolution is None else Resolution(r.resolution)})
+        for r in rows
+    ]  # fmt: skip
