@@ -15,7 +15,17 @@ from starlette.responses import RedirectResponse, Response
 
 from utilipay.console.i18n import words
 from utilipay.console.pages import (
-    audit, billers, channels, exceptions, home, jobs, me, payments, signin, tokens, users,
+    audit,
+    billers,
+    channels,
+    exceptions,
+    home,
+    jobs,
+    me,
+    payments,
+    signin,
+    tokens,
+    users,
 )  # fmt: skip
 from utilipay.console.templating import render
 from utilipay.console.visits import Refused, SignInNeeded
