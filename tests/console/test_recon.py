@@ -45,8 +45,6 @@ async def start_run(page: Page) -> str:
     await page.get_by_role("button", name="开始对账").click()
     await expect(page.locator(".job")).to_be_visible()  # the card, polled while it runs
     await jobs.wait_for_all()
-    import tests.console.test_recon as me
-    print("JOBS", await me.rows(me._ENGINE, "SELECT * FROM staff_jobs"))
     await expect(page.locator(".job")).to_contain_text("完成")
     await page.reload()
     await page.get_by_role("link", name="#").first.click()
@@ -63,8 +61,6 @@ async def test_operations_run_a_day_dry_run_then_apply_its_corrections(
     page: Page, people: dict[Role, str], engine: AsyncEngine, world: dict[str, object]
 ) -> None:
     await day_with_breaks(engine, world)
-    global _ENGINE
-    _ENGINE = engine
     await sign_in(page, people[Role.OPERATIONS])
     await start_run(page)
     (run,) = await rows(engine, "SELECT id, actor FROM recon_runs")

@@ -11,6 +11,7 @@ from tests.conftest import channel, water
 from tests.recon.test_recon_run import D, at, payment, run, statement
 from utilipay.clock import FrozenClock
 from utilipay.recon import service
+from utilipay.recon.classify import Class
 
 
 async def test_runs_by_day_and_source(
@@ -31,4 +32,5 @@ async def test_runs_by_day_and_source(
     assert [r["id"] for r in listed] == [everyone, alipay, wechat]
     assert [r["id"] for r in of_wechat] == [everyone, wechat]
     assert next_day == []
-    assert listed[-1]["counts"]["MATCHED"] == 1
+    matched: dict[str, int] = {c.value: int(c is Class.MATCHED) for c in Class}
+    assert listed[-1]["counts"] == matched

@@ -89,18 +89,23 @@ async def test_a_change_needs_a_reason_a_valid_account_and_an_account_to_change(
     conn: AsyncConnection, clock: FrozenClock, world: dict[str, object]
 ) -> None:
     asker = await add(conn, clock, "ops-a")
-    who = {"requester_id": asker.id, "requester": "ops-a"}
+
+    async def ask(biller: str = "BJWATER", account: str = NEW["account_no"], why: str = "r") -> int:
+        return await account_changes.ask(
+            conn, clock, biller, account_no=account, account_name=NEW["account_name"],
+            bank=NEW["bank"], reason=why, requester_id=asker.id, requester="ops-a",
+        )  # fmt: skip
+
     with pytest.raises(DomainError, match="no settlement account yet"):
-        await account_changes.ask(conn, clock, "BJWATER", **NEW, reason="r", **who)
+        await ask()
     await config.set_account(conn, clock, "BJWATER", account_no="6222000000000001",
                              account_name="北京自来水", bank="工商银行", actor="test")  # fmt: skip
     with pytest.raises(DomainError, match="must be 6-34 characters"):
-        await account_changes.ask(conn, clock, "BJWATER", **{**NEW, "account_no": "1"},
-                                  reason="r", **who)  # fmt: skip
+        await ask(account="1")
     with pytest.raises(DomainError, match="needs a reason"):
-        await account_changes.ask(conn, clock, "BJWATER", **NEW, reason=" ", **who)
+        await ask(why=" ")
     with pytest.raises(DomainError, match="no biller NOPE"):
-        await account_changes.ask(conn, clock, "NOPE", **NEW, reason="r", **who)
+        await ask(biller="NOPE")
     assert await account_changes.pending(conn, None) == []
 
 

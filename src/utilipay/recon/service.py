@@ -245,7 +245,7 @@ RUN_SUMMARY = ("id", "business_date", "channel_code", "biller_code", "actor", "f
 
 async def runs(
     conn: AsyncConnection, *, day: date | None = None, source: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """Runs newest first, of one business day and one channel or biller when given (a run of
     every channel and biller is of each source)."""
     r = recon_runs.c

@@ -54,17 +54,18 @@ async def meter_commands(
     hub = host(request)
     async with hub.engine.connect() as conn:
         everyone = await billers.all_billers(conn)
-        utilities = [b for b in everyone if staff.may_see(b.id)]
-        chosen = next((b for b in everyone if b.code == biller), None)
-        if biller and chosen is None:
-            raise DomainError(ErrorCode.NOT_FOUND, f"no biller {biller}")
-        if chosen is not None:
-            await check_scope(request, staff, chosen.id, f"meter commands of {biller}")
+    chosen = next((b for b in everyone if b.code == biller), None)
+    if biller and chosen is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no biller {biller}")
+    if chosen is not None:
+        await check_scope(request, staff, chosen.id, f"meter commands of {biller}")
+    async with hub.engine.connect() as conn:
         commands = await list_commands(
             conn, biller_id=chosen.id if chosen else None, status=_status(status),
             billers=staff.billers, decided=_bounds(since, until), limit=SHOWN,
         )  # fmt: skip
         attempts = await attempts_of(conn, commands)
+    utilities = [b for b in everyone if staff.may_see(b.id)]
     codes = {b.id: b.code for b in utilities}
     filters = {"biller": biller, "status": status, "since": since, "until": until}
     return render(

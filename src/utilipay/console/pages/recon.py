@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from utilipay.console import jobs
-from utilipay.console.i18n import words
+from utilipay.console.i18n import locale_of, translator, words
 from utilipay.console.jobs import Outcome, Progress
 from utilipay.console.templating import render
 from utilipay.console.visits import host, needs
@@ -31,6 +31,7 @@ Text = Annotated[str, Query(max_length=64)]
 Field = Annotated[str, Form(max_length=500)]
 Reader = Annotated[Staff, needs(Permission.RECON_READ)]
 Applier = Annotated[Staff, needs(Permission.RECON_APPLY)]
+RUN_JOB = "recon.run"
 ONLY = ("", *(c.value for c in Class if c is not Class.MATCHED), *(a.value for a in Action))
 
 
@@ -51,6 +52,8 @@ async def recon_runs(
     async with hub.engine.connect() as conn:
         found = await service.runs(conn, day=_day(day), source=source.strip().upper() or None)
         started = await staff_jobs.find(conn, job) if job is not None else None
+    if started is not None and started.kind != RUN_JOB:
+        started = None  # another page's job: shown there
     return render(
         request, "recon.html", runs=found, filters={"day": day, "source": source}, job=started,
         interrupted=started is not None and started.interrupted(hub.clock.now()),
@@ -91,16 +94,19 @@ async def start_run(
         line = f"run {report.id}: {report.run['records']} records, {breaks} breaks"
         return line, {"run": report.id}
 
-    title = f"{words('Reconciliation')} {wanted}"
-    job_id = await jobs.launch(request, staff, kind="recon.run", biller_id=None, title=title,
+    title = f"{translator(locale_of(request))('Reconciliation')} {wanted}"  # in the asker's words
+    job_id = await jobs.launch(request, staff, kind=RUN_JOB, biller_id=None, title=title,
                                work=work)  # fmt: skip
     return RedirectResponse(f"/console/recon?job={job_id}", status_code=303)
 
 
-def _by_class(breaks: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+Row = dict[str, object]
+
+
+def _by_class(breaks: list[Row]) -> dict[str, list[Row]]:
+    grouped: dict[str, list[Row]] = defaultdict(list)
     for item in breaks:
-        grouped[item["class"]].append(item)
+        grouped[str(item["class"])].append(item)
     return dict(grouped)
 
 

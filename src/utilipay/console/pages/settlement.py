@@ -5,7 +5,7 @@ four eyes. Utility staff see only the settlements paid to their utility."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query
 from starlette.requests import Request
@@ -27,8 +27,8 @@ Reader = Annotated[Staff, needs(Permission.SETTLEMENT_READ)]
 FORMATS = {"csv": "text/csv; charset=utf-8", "xml": "application/xml"}
 
 
-def _day(text: str, default: date) -> date:
-    if not text:
+def _day(text: str, default: date | None = None) -> date:
+    if not text and default is not None:
         return default
     try:
         return date.fromisoformat(text)
@@ -59,11 +59,11 @@ async def settlements(
     return render(request, "settlement.html", day=wanted, settlements=found, waiting=waiting)
 
 
-async def _one(request: Request, staff: Staff, payee: str, day: str) -> dict[str, Any]:
-    """The settlement, once the person may see its payee (403, audited, if not)."""
-    await check_scope(request, staff, await _payee_id(request, payee), f"settlement {payee}")
-    async with host(request).engine.connect() as conn:
-        return await service.one_settlement(conn, _day(day, date.min), payee)
+async def _checked_payee(request: Request, staff: Staff, payee: str) -> int:
+    """The payee's id, once the person may see it (403, audited, if not)."""
+    payee_id = await _payee_id(request, payee)
+    await check_scope(request, staff, payee_id, f"settlement {payee}")
+    return payee_id
 
 
 @router.get("/settlement/{payee}/{day}")
@@ -74,9 +74,9 @@ async def one_settlement(request: Request, staff: Reader, payee: str, day: str) 
 async def _settlement_page(
     request: Request, staff: Staff, payee: str, day: str, error: str = ""
 ) -> Response:
-    found = await _one(request, staff, payee, day)
-    payee_id = await _payee_id(request, payee)
+    payee_id = await _checked_payee(request, staff, payee)
     async with host(request).engine.connect() as conn:
+        found = await service.one_settlement(conn, _day(day), payee)
         account = (await settlement_repo.pay_to(conn)).get(payee_id)
         waiting = await account_changes.pending(conn, frozenset({payee_id}))
     return render(request, "settlement_day.html", status_code=400 if error else 200, s=found,
@@ -90,7 +90,9 @@ async def settlement_file(
     """The payee's file of the day, as ``utilipay settle export`` writes it."""
     if kind not in FORMATS:
         raise DomainError(ErrorCode.NOT_FOUND, words("No such page."))
-    found = await _one(request, staff, payee, day)
+    await _checked_payee(request, staff, payee)
+    async with host(request).engine.connect() as conn:
+        found = await service.one_settlement(conn, _day(day), payee)
     body = (
         files.to_csv(found) if kind == "csv" else files.to_camt054(found, host(request).clock.now())
     )
@@ -111,7 +113,7 @@ async def ask_account_change(
     reason: Field = "",
 ) -> Response:
     """Ask for the payee's payout account to change: applied when a second person approves."""
-    await check_scope(request, staff, await _payee_id(request, payee), f"settlement {payee}")
+    await _checked_payee(request, staff, payee)
     hub = host(request)
     back = f"/console/settlement/{payee}/{day}"
     try:
