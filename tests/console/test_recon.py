@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
+import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import channel, water
 from tests.console.conftest import sign_in, snapshot
-from tests.recon.test_recon_run import D, at, payment, statement
+from tests.recon.test_recon_corrections import hosted_breaks
+from tests.recon.test_recon_run import D
 from utilipay.console import jobs
 from utilipay.staff.roles import Role
 
@@ -21,21 +22,6 @@ from utilipay.staff.roles import Role
 async def rows(engine: AsyncEngine, sql: str, **values: Any) -> list[Any]:
     async with engine.connect() as conn:
         return list(await conn.execute(text(sql), values))
-
-
-async def day_with_breaks(engine: AsyncEngine, world: dict[str, object]) -> None:
-    """A hosted day: a failed payment the channel took money for (a refund), an order the
-    hub never saw and a write-off the channel does not list (both for a person)."""
-    b, wx = water(world).id, channel(world, "wechat").id
-    async with engine.begin() as conn:
-        await payment(conn, b, wx, "W-OK", 100, finished=at(D, "09:00"))
-        await payment(conn, b, wx, "W-FAILED", 500, "FAILED", at(D, "10:00"))
-        await payment(conn, b, wx, "W-SHORT", 700, finished=at(D, "11:00"))
-        await statement(conn, "channel", "WECHAT", D, [
-            ("W-OK", 100, "PAID", at(D, "09:00")),
-            ("W-FAILED", 500, "PAID", at(D, "10:00")),
-            ("W-LONG", 600, "PAID", at(D, "10:30")),
-        ])  # fmt: skip
 
 
 async def start_run(page: Page) -> str:
@@ -51,6 +37,16 @@ async def start_run(page: Page) -> str:
     return urlparse(page.url).path
 
 
+@pytest.fixture
+async def started(
+    page: Page, people: dict[Role, str], engine: AsyncEngine, world: dict[str, object]
+) -> str:
+    """Operations signed in, the day of breaks reconciled from the page; the run's path."""
+    await hosted_breaks(engine, world)
+    await sign_in(page, people[Role.OPERATIONS])
+    return await start_run(page)
+
+
 async def csrf(page: Page) -> str:
     token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
     assert token
@@ -58,11 +54,8 @@ async def csrf(page: Page) -> str:
 
 
 async def test_operations_run_a_day_dry_run_then_apply_its_corrections(
-    page: Page, people: dict[Role, str], engine: AsyncEngine, world: dict[str, object]
+    page: Page, engine: AsyncEngine, started: str
 ) -> None:
-    await day_with_breaks(engine, world)
-    await sign_in(page, people[Role.OPERATIONS])
-    await start_run(page)
     (run,) = await rows(engine, "SELECT id, actor FROM recon_runs")
     assert run.actor == "operations"
     await expect(page.get_by_role("heading", name=f"对账批次 #{run.id}")).to_be_visible()
@@ -98,14 +91,9 @@ async def test_operations_run_a_day_dry_run_then_apply_its_corrections(
     ]
 
 
-async def test_a_reason_is_required_to_apply(
-    page: Page, people: dict[Role, str], engine: AsyncEngine, world: dict[str, object]
-) -> None:
-    await day_with_breaks(engine, world)
-    await sign_in(page, people[Role.OPERATIONS])
-    path = await start_run(page)
+async def test_a_reason_is_required_to_apply(page: Page, engine: AsyncEngine, started: str) -> None:
     answer = await page.request.post(
-        f"{path}/apply", form={"csrf_token": await csrf(page), "reason": " "}
+        f"{started}/apply", form={"csrf_token": await csrf(page), "reason": " "}
     )
     assert answer.status == 400
     assert "a reason is required" in await answer.text()
@@ -113,11 +101,9 @@ async def test_a_reason_is_required_to_apply(
 
 
 async def test_an_auditor_reads_runs_and_cannot_apply_or_start_them(
-    page: Page, people: dict[Role, str], engine: AsyncEngine, world: dict[str, object]
+    page: Page, people: dict[Role, str], engine: AsyncEngine, started: str
 ) -> None:
-    await day_with_breaks(engine, world)
-    await sign_in(page, people[Role.OPERATIONS])
-    path = await start_run(page)
+    path = started
     await sign_in(page, people[Role.AUDITOR])
     await page.goto(path)
     await expect(page.get_by_role("heading", name="更正建议")).to_be_visible()
@@ -126,10 +112,10 @@ async def test_an_auditor_reads_runs_and_cannot_apply_or_start_them(
     await expect(page.get_by_role("button", name="开始对账")).to_have_count(0)
     token = await csrf(page)
     applied = await page.request.post(f"{path}/apply", form={"csrf_token": token, "reason": "mine"})
-    started = await page.request.post(
+    another = await page.request.post(
         "/console/recon/runs", form={"csrf_token": token, "day": D.isoformat()}
     )
-    assert (applied.status, started.status) == (403, 403)
+    assert (applied.status, another.status) == (403, 403)
     assert await rows(engine, "SELECT 1 FROM recon_corrections WHERE status = 'APPLIED'") == []
     refused = await rows(
         engine, "SELECT object_id FROM audit_log WHERE action = 'console.refused' AND actor = :a",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
+import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,7 +32,8 @@ async def rows(engine: AsyncEngine, sql: str, **values: Any) -> list[Any]:
         return list(await conn.execute(text(sql), values))
 
 
-async def settled_day(engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]) -> None:
+@pytest.fixture
+async def settled(engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]) -> None:
     """DAY settled to the water utility (two payments) and to a gas utility (one)."""
     async with engine.begin() as conn:
         gas = await billers_service.add_biller(
@@ -46,6 +48,16 @@ async def settled_day(engine: AsyncEngine, clock: FrozenClock, world: dict[str, 
     await account(engine, clock, "BJGAS")
     clock.set(NEXT_MORNING)
     assert {o.status for o in (await settle(engine, clock)).values()} == {"SETTLED"}
+
+
+async def ask_change(page: Page, reason: str) -> None:
+    """Ask, on the water utility's settlement, for its payout account to change."""
+    await page.goto(WATER_PAGE)
+    await page.get_by_label("账号", exact=True).fill("6222000011112222")
+    await page.get_by_label("户名").fill("北京自来水集团")
+    await page.get_by_label("开户行").fill("中国建设银行北京分行")
+    await page.get_by_label("原因", exact=True).fill(reason)
+    await page.get_by_role("button", name="提交审批").click()
 
 
 async def csrf(page: Page) -> str:
@@ -63,13 +75,8 @@ async def refused(engine: AsyncEngine, actor: str) -> list[str]:
 
 
 async def test_utility_staff_see_and_download_only_their_utilitys_settlement(
-    page: Page,
-    people: dict[Role, str],
-    engine: AsyncEngine,
-    clock: FrozenClock,
-    world: dict[str, object],
+    page: Page, people: dict[Role, str], engine: AsyncEngine, settled: None
 ) -> None:
-    await settled_day(engine, clock, world)
     staff = people[Role.UTILITY_STAFF]
     await sign_in(page, staff)
     await page.goto("/console/settlement")  # the day before today in Shanghai: DAY
@@ -106,13 +113,8 @@ async def test_utility_staff_see_and_download_only_their_utilitys_settlement(
 
 
 async def test_a_payout_account_changes_only_when_a_second_person_approves(
-    page: Page,
-    people: dict[Role, str],
-    engine: AsyncEngine,
-    clock: FrozenClock,
-    world: dict[str, object],
+    page: Page, people: dict[Role, str], engine: AsyncEngine, clock: FrozenClock, settled: None
 ) -> None:
-    await settled_day(engine, clock, world)
     async with engine.begin() as conn:
         await users.create_user(
             conn, clock, username="operations-2", password=PASSWORD, role=Role.OPERATIONS,
@@ -120,12 +122,7 @@ async def test_a_payout_account_changes_only_when_a_second_person_approves(
         )  # fmt: skip
     asker = people[Role.OPERATIONS]
     await sign_in(page, asker)
-    await page.goto(WATER_PAGE)
-    await page.get_by_label("账号", exact=True).fill("6222000011112222")
-    await page.get_by_label("户名").fill("北京自来水集团")
-    await page.get_by_label("开户行").fill("中国建设银行北京分行")
-    await page.get_by_label("原因", exact=True).fill("the utility moved its account")
-    await page.get_by_role("button", name="提交审批").click()
+    await ask_change(page, "the utility moved its account")
     waiting = page.locator("table", has=page.locator("caption", has_text="待审批"))
     await expect(waiting).to_contain_text("6222000011112222")
     await expect(waiting).to_contain_text("等待第二人审批")
@@ -170,13 +167,8 @@ async def test_a_payout_account_changes_only_when_a_second_person_approves(
 
 
 async def test_a_change_needs_a_reason_and_a_valid_account(
-    page: Page,
-    people: dict[Role, str],
-    engine: AsyncEngine,
-    clock: FrozenClock,
-    world: dict[str, object],
+    page: Page, people: dict[Role, str], engine: AsyncEngine, settled: None
 ) -> None:
-    await settled_day(engine, clock, world)
     await sign_in(page, people[Role.OPERATIONS])
     await page.goto(WATER_PAGE)
     form = {"csrf_token": await csrf(page), "account_no": "6222000011112222",
@@ -193,20 +185,10 @@ async def test_a_change_needs_a_reason_and_a_valid_account(
 
 
 async def test_an_auditor_reads_settlements_and_cannot_change_or_approve(
-    page: Page,
-    people: dict[Role, str],
-    engine: AsyncEngine,
-    clock: FrozenClock,
-    world: dict[str, object],
+    page: Page, people: dict[Role, str], engine: AsyncEngine, settled: None
 ) -> None:
-    await settled_day(engine, clock, world)
     await sign_in(page, people[Role.OPERATIONS])
-    await page.goto(WATER_PAGE)
-    await page.get_by_label("账号", exact=True).fill("6222000011112222")
-    await page.get_by_label("户名").fill("北京自来水集团")
-    await page.get_by_label("开户行").fill("中国建设银行北京分行")
-    await page.get_by_label("原因", exact=True).fill("moved")
-    await page.get_by_role("button", name="提交审批").click()
+    await ask_change(page, "moved")
     (approval,) = await rows(engine, "SELECT id FROM staff_approvals")
 
     auditor = people[Role.AUDITOR]
