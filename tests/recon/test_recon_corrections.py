@@ -58,10 +58,9 @@ async def counts(engine: AsyncEngine) -> dict[str, int]:
     return dict(row._mapping)
 
 
-@pytest.fixture
-async def breaks(engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]) -> int:
+async def hosted_breaks(engine: AsyncEngine, world: dict[str, object]) -> None:
     """A hosted day with a failed payment the channel took money for, an order the hub
-    never saw, and a write-off the channel does not list; the run's id."""
+    never saw, and a write-off the channel does not list."""
     b, wx = water(world).id, channel(world, "wechat").id
     async with engine.begin() as conn:
         await payment(conn, b, wx, "W-OK", 100, finished=at(D, "09:00"))
@@ -72,6 +71,12 @@ async def breaks(engine: AsyncEngine, clock: FrozenClock, world: dict[str, objec
             ("W-FAILED", 500, "PAID", at(D, "10:00")),
             ("W-LONG", 600, "PAID", at(D, "10:30")),
         ])  # fmt: skip
+
+
+@pytest.fixture
+async def breaks(engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]) -> int:
+    """The run of ``hosted_breaks``' day; its id."""
+    await hosted_breaks(engine, world)
     return (await run(engine, clock)).id
 
 

@@ -22,11 +22,14 @@ from utilipay.console.pages import (
     home,
     jobs,
     me,
+    meter_commands,
     payments,
+    recon,
+    settlement,
     signin,
     tokens,
     users,
-)  # fmt: skip
+)
 from utilipay.console.templating import render
 from utilipay.console.visits import Refused, SignInNeeded
 from utilipay.errors import DomainError, ErrorCode
@@ -34,10 +37,21 @@ from utilipay.http.json import describe
 
 PREFIX = "/console"
 PAGES: tuple[APIRouter, ...] = (
-    signin.router, home.router, me.router, audit.router, jobs.router,
-    billers.router, channels.router, users.router, tokens.router,
-    payments.router, exceptions.router,
-)  # fmt: skip
+    signin.router,
+    home.router,
+    me.router,
+    audit.router,
+    jobs.router,
+    billers.router,
+    channels.router,
+    users.router,
+    tokens.router,
+    payments.router,
+    exceptions.router,
+    recon.router,
+    settlement.router,
+    meter_commands.router,
+)
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]

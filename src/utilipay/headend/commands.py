@@ -27,14 +27,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import Clock, to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.headend.config import head_end_of
-from utilipay.headend.tables import meter_commands
+from utilipay.headend.tables import meter_command_attempts, meter_commands
 from utilipay.headend.wire import METER_ID, REASON, Action
 from utilipay.ids import new_id
 from utilipay.outbox.service import Event, emit
@@ -266,11 +266,56 @@ async def list_commands(
     biller_id: int | None = None,
     status: CommandStatus | None = None,
     limit: int = 100,
+    billers: frozenset[int] | None = None,
+    decided: tuple[datetime | None, datetime | None] = (None, None),
 ) -> list[MeterCommand]:
-    """The latest commands first, of one biller and status when given."""
-    query = select(meter_commands).order_by(meter_commands.c.decided_at.desc()).limit(limit)
+    """The latest commands first, of one biller and status when given, of the ``billers``
+    a person may see, decided within ``[since, until)``."""
+    c = meter_commands.c
+    query = select(meter_commands).order_by(c.decided_at.desc(), c.id).limit(limit)
     if biller_id is not None:
-        query = query.where(meter_commands.c.biller_id == biller_id)
+        query = query.where(c.biller_id == biller_id)
     if status is not None:
-        query = query.where(meter_commands.c.status == status)
+        query = query.where(c.status == status)
+    if billers is not None:
+        query = query.where(c.biller_id.in_(billers))
+    since, until = decided
+    if since is not None:
+        query = query.where(c.decided_at >= since)
+    if until is not None:
+        query = query.where(c.decided_at < until)
     return [MeterCommand.from_row(r._mapping) for r in await conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One call to the head-end about a command, and what it answered."""
+
+    attempt: int
+    kind: str  # send, or ask (its status)
+    at: datetime
+    status_code: int | None
+    outcome: str
+    detail: str | None
+    duration_ms: int
+
+
+async def attempts_of(
+    conn: AsyncConnection, commands: list[MeterCommand]
+) -> dict[tuple[int, str], list[Attempt]]:
+    """The attempts of each of ``commands``, keyed by (biller id, command id), in order."""
+    a = meter_command_attempts.c
+    keys = [(m.biller_id, m.id) for m in commands]
+    found: dict[tuple[int, str], list[Attempt]] = {key: [] for key in keys}
+    if not keys:
+        return found
+    rows = await conn.execute(
+        select(meter_command_attempts)
+        .where(tuple_(a.biller_id, a.command_id).in_(keys))
+        .order_by(a.biller_id, a.command_id, a.attempt)
+    )
+    for r in rows:
+        found[(r.biller_id, r.command_id)].append(
+            Attempt(r.attempt, r.kind, r.at, r.status_code, r.outcome, r.detail, r.duration_ms)
+        )
+    return found

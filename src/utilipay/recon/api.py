@@ -16,7 +16,6 @@ from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
-from sqlalchemy import select
 from starlette.responses import Response
 
 from utilipay.access.auth import OpsReader, OpsWriter
@@ -27,7 +26,6 @@ from utilipay.http.inputs import Day, IdPath, Reason, day_query, text_field
 from utilipay.http.json import json_response, parse_body
 from utilipay.recon import corrections, service
 from utilipay.recon.classify import Action, Class
-from utilipay.recon.match_tables import recon_runs
 
 
 class ReconHost(Host, Protocol):
@@ -78,14 +76,7 @@ async def list_runs(
 ) -> Response:
     hub: ReconHost = request.app.state.hub
     async with hub.engine.connect() as conn:
-        rows = await conn.execute(
-            select(recon_runs.c.id, recon_runs.c.channel_code, recon_runs.c.biller_code,
-                   recon_runs.c.actor, recon_runs.c.finished_at, recon_runs.c.records,
-                   recon_runs.c.counts)
-            .where(recon_runs.c.business_date == day)
-            .order_by(recon_runs.c.id.desc())
-        )  # fmt: skip
-        runs = [service.jsonable(dict(r._mapping)) for r in rows]
+        runs = [service.jsonable(run) for run in await service.runs(conn, day=day)]
     return json_response({"date": day.isoformat(), "runs": runs})
 
 

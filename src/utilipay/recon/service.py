@@ -237,3 +237,25 @@ async def latest_run(conn: AsyncConnection, day: date) -> int:
     if found is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no reconciliation run of {day}")
     return int(found)
+
+
+RUN_SUMMARY = ("id", "business_date", "channel_code", "biller_code", "actor", "finished_at",
+               "records", "counts")  # fmt: skip
+
+
+async def runs(
+    conn: AsyncConnection, *, day: date | None = None, source: str | None = None, limit: int = 100
+) -> list[dict[str, object]]:
+    """Runs newest first, of one business day and one channel or biller when given (a run of
+    every channel and biller is of each source)."""
+    r = recon_runs.c
+    query = select(*(r[name] for name in RUN_SUMMARY)).order_by(r.id.desc()).limit(limit)
+    if day is not None:
+        query = query.where(r.business_date == day)
+    if source is not None:
+        query = query.where(
+            (r.channel_code == source)
+            | (r.biller_code == source)
+            | (r.channel_code.is_(None) & r.biller_code.is_(None))
+        )
+    return [dict(row._mapping) for row in await conn.execute(query)]

@@ -35,7 +35,7 @@ def _bad(detail: str) -> DomainError:
     return DomainError(ErrorCode.MALFORMED_REQUEST, detail)
 
 
-async def _biller_id(conn: AsyncConnection, code: str) -> int:
+async def biller_id_of(conn: AsyncConnection, code: str) -> int:
     found = await billers_repo.by_code(conn, code)
     if found is None:
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {code}")
@@ -47,6 +47,22 @@ async def _channel_id(conn: AsyncConnection, code: str) -> int:
     if found is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no channel {code}")
     return found.id
+
+
+def check_account(account_no: str, account_name: str, bank: str) -> None:
+    """A bank account people typed, refused with the reason."""
+    if not _ACCOUNT_NO.fullmatch(account_no):
+        raise _bad(f"account number {account_no!r} must be 6-34 characters of 0-9 and A-Z")
+    if not account_name.strip() or not bank.strip():
+        raise _bad("the account's name and bank are required")
+
+
+async def store_account(conn: AsyncConnection, biller_id: int, values: dict[str, object]) -> None:
+    await conn.execute(
+        insert(settlement_accounts)
+        .values(biller_id=biller_id, **values)
+        .on_conflict_do_update(index_elements=["biller_id"], set_=values)
+    )
 
 
 async def set_account(
@@ -61,10 +77,7 @@ async def set_account(
     actor: str,
 ) -> None:
     """Where ``biller`` is paid; for a group, also whether its branches are swept to it."""
-    if not _ACCOUNT_NO.fullmatch(account_no):
-        raise _bad(f"account number {account_no!r} must be 6-34 characters of 0-9 and A-Z")
-    if not account_name.strip() or not bank.strip():
-        raise _bad("the account's name and bank are required")
+    check_account(account_no, account_name, bank)
     values = {
         "account_no": account_no,
         "account_name": account_name.strip(),
@@ -73,12 +86,7 @@ async def set_account(
         "actor": actor,
         "updated_at": clock.now(),
     }
-    biller_id = await _biller_id(conn, biller)
-    await conn.execute(
-        insert(settlement_accounts)
-        .values(biller_id=biller_id, **values)
-        .on_conflict_do_update(index_elements=["biller_id"], set_=values)
-    )
+    await store_account(conn, await biller_id_of(conn, biller), values)
     await audit.record(
         conn, clock, actor=actor, action="settlement.account", object_type="biller",
         object_id=biller, details={k: str(v) for k, v in values.items() if k != "updated_at"},
@@ -107,7 +115,7 @@ async def set_fee_rule(
     """The fee rule of a biller or channel from ``rule.effective_from`` on (replacing the
     rule that took effect that same day, if any)."""
     if party is Party.BILLER:
-        table, owner = biller_fee_rules, {"biller_id": await _biller_id(conn, code)}
+        table, owner = biller_fee_rules, {"biller_id": await biller_id_of(conn, code)}
     else:
         table, owner = channel_fee_rules, {"channel_id": await _channel_id(conn, code)}
     values = {
