@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.clock import Clock
+from utilipay.errors import DomainError, ErrorCode
 from utilipay.notify.schemas import Notification, to_notification
 from utilipay.notify.tables import notifications
 
@@ -36,3 +38,37 @@ async def messages_for(
     order = (notifications.c.created_at, notifications.c.event_id, notifications.c.id)
     rows = await conn.execute(query.order_by(*order))
     return [to_notification(row._mapping) for row in rows]
+
+
+# Receipts a payer may ask for again (a payment's, a top-up's, an auto-pay debit's).
+RECEIPTS = frozenset({"payment.receipt", "prepaid.topup", "autopay.succeeded"})
+
+
+async def resend(
+    conn: AsyncConnection, clock: Clock, notification_id: str
+) -> tuple[Notification, Notification]:
+    """Queue a receipt again, as it was written, to the same recipient: the delivery passes
+    send it as any due message (its earlier attempts stay logged). Returns it before and
+    after."""
+    row = (
+        await conn.execute(
+            select(notifications).where(notifications.c.id == notification_id).with_for_update()
+        )
+    ).first()
+    if row is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no message {notification_id[:40]}")
+    before = to_notification(row._mapping)
+    if before.template not in RECEIPTS:
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, f"message {before.id} is not a receipt")
+    if before.status == "PENDING":
+        raise DomainError(ErrorCode.NOT_READY, f"message {before.id} is still being sent")
+    now = clock.now()
+    after = await conn.execute(
+        update(notifications)
+        .where(notifications.c.biller_id == before.biller_id, notifications.c.id == before.id)
+        # created anew: a resend gets the whole retry window, not what is left of the
+        # first one's (the audit entry keeps when it was first written)
+        .values(status="PENDING", next_attempt_at=now, sent_at=None, created_at=now)
+        .returning(notifications)
+    )
+    return before, to_notification(after.one()._mapping)
