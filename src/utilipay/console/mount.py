@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from utilipay.console.i18n import words
-from utilipay.console.pages import accounts, audit, home, jobs, lookup, me, signin
+from utilipay.console.pages import accounts, audit, home, imports, jobs, lookup, me, signin
 from utilipay.console.templating import render
 from utilipay.console.visits import Refused, SignInNeeded
 from utilipay.errors import DomainError, ErrorCode
@@ -22,7 +22,7 @@ from utilipay.http.json import describe
 
 PREFIX = "/console"
 PAGES = (signin.router, home.router, me.router, audit.router, jobs.router)
-PAGES += (accounts.router, lookup.router)  # type: ignore[assignment]
+PAGES += (accounts.router, lookup.router, imports.router)  # type: ignore[assignment]
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
