@@ -14,15 +14,27 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from utilipay.console.i18n import words
-from utilipay.console.pages import accounts, audit, home, imports, jobs, lookup, me, signin
+from utilipay.console.pages import (
+    accounts,
+    audit,
+    billing,
+    home,
+    imports,
+    jobs,
+    lookup,
+    me,
+    signin,
+)
 from utilipay.console.templating import render
 from utilipay.console.visits import Refused, SignInNeeded
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.http.json import describe
 
 PREFIX = "/console"
-PAGES = (signin.router, home.router, me.router, audit.router, jobs.router)
-PAGES += (accounts.router, lookup.router, imports.router)  # type: ignore[assignment]
+PAGES = (
+    *(signin.router, home.router, me.router, audit.router, jobs.router),
+    *(accounts.router, lookup.router, imports.router, billing.router),
+)
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]

@@ -50,7 +50,7 @@ class Upload:
     actor: str
 
 
-async def _reporting(
+async def reporting(
     progress: console_jobs.Progress, run: Callable[[Note], Awaitable[Counts]]
 ) -> Counts:
     """Run ``run`` (an import whose services report progress by plain calls), writing the
@@ -113,7 +113,7 @@ IMPORTS = {"bills": _bills, "readings": _readings}
 
 def _work(hub: AccountsHost, kind: str, upload: Upload) -> console_jobs.Work:
     async def work(progress: console_jobs.Progress) -> console_jobs.Outcome:
-        counts = await _reporting(progress, lambda note: IMPORTS[kind](hub, upload, note))
+        counts = await reporting(progress, lambda note: IMPORTS[kind](hub, upload, note))
         return ", ".join(f"{name} {n}" for name, n in counts.items()), counts
 
     return work
