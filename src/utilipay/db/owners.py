@@ -5,7 +5,7 @@ payer at every channel, or an account, in bindings, mandates and payments alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import Select, Table
 
@@ -23,7 +23,10 @@ class Owner:
             raise ValueError("say whose rows: a payer, or a biller and account")
 
 
-def of_owner(query: Select[Any], table: Table, owner: Owner) -> Select[Any]:
+Row = TypeVar("Row")
+
+
+def of_owner(query: Select[Row], table: Table, owner: Owner) -> Select[Row]:
     if owner.payer is not None:
         query = query.where(table.c.payer == owner.payer)
     if owner.biller_id is not None:

@@ -44,20 +44,23 @@ async def messages_for(
 RECEIPTS = frozenset({"payment.receipt", "prepaid.topup", "autopay.succeeded"})
 
 
+async def message(
+    conn: AsyncConnection, notification_id: str, *, lock: bool = False
+) -> Notification:
+    query = select(notifications).where(notifications.c.id == notification_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
+    if row is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no message {notification_id[:40]}")
+    return to_notification(row._mapping)
+
+
 async def resend(
     conn: AsyncConnection, clock: Clock, notification_id: str
 ) -> tuple[Notification, Notification]:
     """Queue a receipt again, as it was written, to the same recipient: the delivery passes
     send it as any due message (its earlier attempts stay logged). Returns it before and
     after."""
-    row = (
-        await conn.execute(
-            select(notifications).where(notifications.c.id == notification_id).with_for_update()
-        )
-    ).first()
-    if row is None:
-        raise DomainError(ErrorCode.NOT_FOUND, f"no message {notification_id[:40]}")
-    before = to_notification(row._mapping)
+    before = await message(conn, notification_id, lock=True)
     if before.template not in RECEIPTS:
         raise DomainError(ErrorCode.MALFORMED_REQUEST, f"message {before.id} is not a receipt")
     if before.status == "PENDING":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query
 from starlette.requests import Request
@@ -19,7 +19,7 @@ from utilipay.clock import business_date
 from utilipay.console import jobs as console_jobs
 from utilipay.console.i18n import words
 from utilipay.console.pages.accounts import accounts_host, billers_of, seen_biller
-from utilipay.console.pages.imports import Note, reporting
+from utilipay.console.pages.imports import Counts, Note, reporting
 from utilipay.console.templating import render
 from utilipay.console.visits import needs
 from utilipay.errors import DomainError, ErrorCode
@@ -34,12 +34,14 @@ Runner = Annotated[Staff, needs(Permission.BILLING_RUNS)]
 KIND = "billing.run"
 
 
-async def _runs_page(request: Request, staff: Staff, status: int = 200, **shown: Any) -> Response:
+async def _runs_page(
+    request: Request, staff: Staff, status: int = 200, **shown: object
+) -> Response:
     hub = accounts_host(request)
     async with hub.engine.connect() as conn:
         runs = await latest_runs(conn, staff.billers)
         recent = await jobs.recent(conn, (KIND,), staff.billers, limit=5)
-    context: dict[str, Any] = {"job": None, "error": "", "period": "", "biller": ""}
+    context: dict[str, object] = {"job": None, "error": "", "period": "", "biller": ""}
     context.update(shown)
     hosted = [b for b in billers_of(request, staff) if b.mode is IntegrationMode.HOSTED]
     return render(
@@ -63,7 +65,7 @@ async def start_run(
     found = await seen_biller(request, staff, biller, f"bill run of {biller}")
     hub = accounts_host(request)
 
-    async def run(note: Note) -> dict[str, Any]:
+    async def run(note: Note) -> Counts:
         def step(name: str) -> None:
             note(STEPS.index(name), len(STEPS))
 

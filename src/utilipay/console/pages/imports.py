@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,7 +37,7 @@ Importer = Annotated[Staff, needs(Permission.IMPORTS_RUN)]
 MAX_FILE = MAX_UPLOAD - 256 * 1024
 KINDS = {"bills": "import.bills", "readings": "import.readings"}
 Note = Callable[[int, int | None], None]
-Counts = dict[str, Any]
+Counts = dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ async def reporting(
     return task.result()
 
 
-async def _bills(hub: AccountsHost, upload: Upload, note: Note) -> dict[str, Any]:
+async def _bills(hub: AccountsHost, upload: Upload, note: Note) -> Counts:
     read = csvfile.read_bills(upload.data, source=upload.source, biller=upload.biller)
     written = 0
 
@@ -87,20 +88,20 @@ async def _bills(hub: AccountsHost, upload: Upload, note: Note) -> dict[str, Any
     return counts
 
 
-async def _readings(hub: AccountsHost, upload: Upload, note: Note) -> dict[str, Any]:
+async def _readings(hub: AccountsHost, upload: Upload, note: Note) -> Counts:
     async with hub.engine.begin() as conn:
         report = await readings_files.import_file(
             conn, hub.clock, upload.data, source=upload.source, actor=upload.actor,
             meter_id=upload.meter, biller=upload.biller,
             progress=lambda _what, done, total: note(done, total),
         )  # fmt: skip
-        counts = dict(report.counts)
+        counts: Counts = dict(report.counts)
         await _audit(conn, hub, upload, "readings.import", counts)
     return counts
 
 
 async def _audit(
-    conn: Any, hub: AccountsHost, upload: Upload, action: str, counts: dict[str, Any]
+    conn: AsyncConnection, hub: AccountsHost, upload: Upload, action: str, counts: Counts
 ) -> None:
     await audit.record(
         conn, hub.clock, actor=upload.actor, action=action, object_type="biller",
@@ -119,11 +120,11 @@ def _work(hub: AccountsHost, kind: str, upload: Upload) -> console_jobs.Work:
     return work
 
 
-async def _page(request: Request, staff: Staff, status: int = 200, **shown: Any) -> Response:
+async def _page(request: Request, staff: Staff, status: int = 200, **shown: object) -> Response:
     hub = accounts_host(request)
     async with hub.engine.connect() as conn:
         recent = await jobs.recent(conn, tuple(KINDS.values()), staff.billers)
-    context: dict[str, Any] = {"job": None, "error": "", "kind": "bills", "biller": ""}
+    context: dict[str, object] = {"job": None, "error": "", "kind": "bills", "biller": ""}
     context.update(shown)
     return render(
         request, "imports.html", status_code=status, recent=recent, interrupted=False,

@@ -6,7 +6,7 @@ after."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query
@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from utilipay.audit import service as audit
 from utilipay.autopay import mandates as autopay
 from utilipay.autopay.api import mandate_out
+from utilipay.bindings.schemas import Binding
 from utilipay.channels import repository as channels
 from utilipay.console.i18n import words
 from utilipay.console.pages.account_view import AccountView, account_view, related
@@ -87,7 +88,9 @@ async def _owner(request: Request, staff: Staff, payer: str, biller: str, accoun
     return Owner(biller_id=found.id, account_no=account)
 
 
-def _accounts_of(owner: Owner, bindings: list[Any], biller: str) -> list[tuple[str, str]]:
+def _accounts_of(
+    owner: Owner, bindings: list[tuple[int, Binding]], biller: str
+) -> list[tuple[str, str]]:
     """The accounts to show: the one looked up, or each the payer has bound."""
     if owner.account_no is not None:
         return [(biller, owner.account_no)]
@@ -107,13 +110,15 @@ async def cancel_mandate(
     if not reason.strip():
         raise DomainError(ErrorCode.MALFORMED_REQUEST, words("Say why: a reason is required."))
     hub = accounts_host(request)
+    async with hub.engine.connect() as conn:
+        mandate = await autopay.find_any(conn, mandate_id)
+        channel = next(c for c in await channels.all_channels(conn) if c.id == mandate.channel_id)
+    await check_scope(request, staff, mandate.biller_id, f"mandate {mandate_id}")
+    biller = hub.biller_by_id(mandate.biller_id)
+    if biller is None:
+        raise DomainError(ErrorCode.NOT_FOUND, words("No such utility."))
     async with hub.engine.begin() as conn:
         before = await autopay.find_any(conn, mandate_id)
-        await check_scope(request, staff, before.biller_id, f"mandate {mandate_id}")
-        biller = hub.biller_by_id(before.biller_id)
-        channel = next(c for c in await channels.all_channels(conn) if c.id == before.channel_id)
-        if biller is None:
-            raise DomainError(ErrorCode.NOT_FOUND, words("No such utility."))
         after = await autopay.cancel(conn, hub.clock, channel, biller, mandate_id)
         await audit.record(
             conn, hub.clock, actor=staff.username, action="mandate.cancel",
@@ -123,7 +128,7 @@ async def cancel_mandate(
     return _done(back, "cancelled")
 
 
-def _message_out(n: Notification) -> dict[str, Any]:
+def _message_out(n: Notification) -> dict[str, object]:
     return {
         "status": n.status,
         "attempts": n.attempts,
@@ -140,9 +145,11 @@ async def resend_receipt(
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     hub = accounts_host(request)
+    async with hub.engine.connect() as conn:
+        sent = await notify.message(conn, message_id)
+    await check_scope(request, staff, sent.biller_id, f"message {message_id}")
     async with hub.engine.begin() as conn:
         before, after = await notify.resend(conn, hub.clock, message_id)
-        await check_scope(request, staff, before.biller_id, f"message {message_id}")
         await audit.record(
             conn, hub.clock, actor=staff.username, action="receipt.resend",
             object_type="notification", object_id=message_id,
