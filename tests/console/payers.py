@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,7 +30,7 @@ async def audited(engine: AsyncEngine, action: str) -> list[Any]:
         return list(rows)
 
 
-async def water_payer(
+async def make_water_payer(
     engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
 ) -> dict[str, Any]:
     """BJWATER's ACCOUNT owes B202610-0002 (88.00), paid B202610-0001 (123.45) through
@@ -48,7 +49,7 @@ async def water_payer(
     return {"payment": paid.json(), "mandate": mandate}
 
 
-async def power_prepaid(
+async def make_power_prepaid(
     engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
 ) -> None:
     """BJPOWER's ACCOUNT, prepaid from November with 300.00 on it and 8 kWh a day read."""
@@ -56,6 +57,20 @@ async def power_prepaid(
     await top_up(wechat, "TOPUP-1", 30000)
     for n in range(20):
         await use(engine, date(2026, 11, 1) + timedelta(days=n), "8")
+
+
+@pytest.fixture
+async def water_payer(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
+) -> dict[str, Any]:
+    return await make_water_payer(engine, clock, hub, wechat)
+
+
+@pytest.fixture
+async def power_prepaid(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
+) -> None:
+    await make_power_prepaid(engine, clock, hub, wechat)
 
 
 __all__ = ["ACCOUNT", "PAYER", "audited", "power_prepaid", "water_payer"]

@@ -10,21 +10,17 @@ from playwright.async_api import Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.console.conftest import sign_in, snapshot
-from tests.console.payers import ACCOUNT, PAYER, audited, power_prepaid, water_payer
-from utilipay.clock import FrozenClock
+from tests.console.payers import ACCOUNT, PAYER, audited, power_prepaid, water_payer  # noqa: F401 (the fixtures)
 from utilipay.staff.roles import Role
-from utilipay_tools.client import ChannelClient
 
 
 async def test_utility_staff_find_their_account_and_see_all_of_it(
     page: Page,
     people: dict[Role, str],
     engine: AsyncEngine,
-    clock: FrozenClock,
-    hub: Any,
-    wechat: ChannelClient,
+    water_payer: dict[str, Any],  # noqa: F811
 ) -> None:
-    made = await water_payer(engine, clock, hub, wechat)
+    made = water_payer
     await sign_in(page, people[Role.UTILITY_STAFF])
     await page.goto("/console/accounts")
     await page.get_by_label("户号").fill(ACCOUNT)
@@ -50,11 +46,8 @@ async def test_a_prepaid_account_shows_its_balance_state_and_daily_usage(
     page: Page,
     people: dict[Role, str],
     engine: AsyncEngine,
-    clock: FrozenClock,
-    hub: Any,
-    wechat: ChannelClient,
+    power_prepaid: None,  # noqa: F811
 ) -> None:
-    await power_prepaid(engine, clock, hub, wechat)
     await sign_in(page, people[Role.CUSTOMER_SERVICE])
     await page.goto(f"/console/accounts/BJPOWER/{ACCOUNT}")
     prepaid = page.get_by_role("region", name="预付费")
@@ -74,11 +67,8 @@ async def test_utility_staff_are_refused_another_utilitys_account_by_url(
     page: Page,
     people: dict[Role, str],
     engine: AsyncEngine,
-    clock: FrozenClock,
-    hub: Any,
-    wechat: ChannelClient,
+    power_prepaid: None,  # noqa: F811
 ) -> None:
-    await power_prepaid(engine, clock, hub, wechat)
     await sign_in(page, people[Role.UTILITY_STAFF])
     await page.goto("/console/accounts")
     await expect(page.get_by_role("option", name="BJPOWER")).to_have_count(0)

@@ -11,10 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.console.conftest import sign_in, snapshot
-from tests.console.payers import ACCOUNT, PAYER, audited, power_prepaid, water_payer
-from utilipay.clock import FrozenClock
+from tests.console.payers import ACCOUNT, PAYER, audited, power_prepaid, water_payer  # noqa: F401 (the fixtures)
 from utilipay.staff.roles import Role
-from utilipay_tools.client import ChannelClient
 
 
 async def _sent(engine: AsyncEngine) -> None:
@@ -38,11 +36,9 @@ async def test_customer_service_looks_up_a_payer_and_resends_a_receipt(
     page: Page,
     people: dict[Role, str],
     engine: AsyncEngine,
-    clock: FrozenClock,
-    hub: Any,
-    wechat: ChannelClient,
+    water_payer: dict[str, Any],  # noqa: F811
 ) -> None:
-    made = await water_payer(engine, clock, hub, wechat)
+    made = water_payer
     await _sent(engine)
     await sign_in(page, people[Role.CUSTOMER_SERVICE])
     await page.goto("/console/lookup")
@@ -71,11 +67,9 @@ async def test_customer_service_cancels_a_mandate_with_a_reason(
     page: Page,
     people: dict[Role, str],
     engine: AsyncEngine,
-    clock: FrozenClock,
-    hub: Any,
-    wechat: ChannelClient,
+    water_payer: dict[str, Any],  # noqa: F811
 ) -> None:
-    made = await water_payer(engine, clock, hub, wechat)
+    made = water_payer
     mandate_id = made["mandate"]["id"]
     await sign_in(page, people[Role.CUSTOMER_SERVICE])
     await page.goto(f"/console/lookup?biller=BJWATER&account={ACCOUNT}")
@@ -106,11 +100,8 @@ async def test_an_account_look_up_shows_the_prepaid_balance(
     page: Page,
     people: dict[Role, str],
     engine: AsyncEngine,
-    clock: FrozenClock,
-    hub: Any,
-    wechat: ChannelClient,
+    power_prepaid: None,  # noqa: F811
 ) -> None:
-    await power_prepaid(engine, clock, hub, wechat)
     await sign_in(page, people[Role.AUDITOR])
     await page.goto(f"/console/lookup?biller=BJPOWER&account={ACCOUNT}")
     await expect(page.get_by_role("region", name="预付费")).to_contain_text("¥300.00")
@@ -121,11 +112,9 @@ async def test_who_may_not_look_up_or_act_is_refused(
     page: Page,
     people: dict[Role, str],
     engine: AsyncEngine,
-    clock: FrozenClock,
-    hub: Any,
-    wechat: ChannelClient,
+    water_payer: dict[str, Any],  # noqa: F811
 ) -> None:
-    made = await water_payer(engine, clock, hub, wechat)
+    made = water_payer
     await sign_in(page, people[Role.UTILITY_STAFF])
     response = await page.goto("/console/lookup")
     assert response is not None and response.status == 403

@@ -13,7 +13,7 @@ from tests.billruns.test_billing_run_support import WATER, add_usage, assign, op
 from tests.billruns.test_billing_run_support import run as run_billing
 from tests.conftest import channel
 from tests.conftest import water as water_of
-from tests.console.payers import ACCOUNT, PAYER, water_payer
+from tests.console.payers import ACCOUNT, PAYER, make_water_payer
 from tests.helpers import payment_body
 from utilipay.autopay import mandates
 from utilipay.billruns.queries import latest_runs
@@ -34,7 +34,7 @@ async def test_a_payer_at_every_channel_and_an_account(
     world: dict[str, object],
 ) -> None:
     water = water_of(world)
-    made = await water_payer(engine, clock, hub, wechat)
+    made = await make_water_payer(engine, clock, hub, wechat)
     body = payment_body("ALI-1", bill_nos=["B202610-0002"], amount=8800, payer=PAYER)
     assert (await alipay.call("POST", "/v1/payments", json=body)).status_code == 201
     payer, account = Owner(payer=PAYER), Owner(biller_id=water.id, account_no=ACCOUNT)

@@ -19,7 +19,7 @@ from utilipay.clock import business_date
 from utilipay.console import jobs as console_jobs
 from utilipay.console.i18n import words
 from utilipay.console.pages.accounts import accounts_host, billers_of, seen_biller
-from utilipay.console.pages.imports import Counts, Note, reporting
+from utilipay.console.pages.imports import Counts, Note, launched, reporting
 from utilipay.console.templating import render
 from utilipay.console.visits import needs
 from utilipay.errors import DomainError, ErrorCode
@@ -81,11 +81,9 @@ async def start_run(
         line = f"{done['bills_issued']} bills issued, {done['awaiting_readings']} awaiting readings"
         return line, done
 
-    job_id = await console_jobs.launch(
+    job = await launched(
         request, staff, kind=KIND, biller_id=found.id, title=f"{found.code} {period}", work=work
     )
-    async with hub.engine.connect() as conn:
-        job = await jobs.find(conn, job_id)
     return await _runs_page(request, staff, 202, job=job, biller=biller, period=period)
 
 

@@ -120,6 +120,23 @@ def _work(hub: AccountsHost, kind: str, upload: Upload) -> console_jobs.Work:
     return work
 
 
+async def launched(
+    request: Request,
+    staff: Staff,
+    *,
+    kind: str,
+    biller_id: int | None,
+    title: str,
+    work: console_jobs.Work,
+) -> jobs.Job:
+    """Start the work beside the request; its job, for the page to show its card."""
+    job_id = await console_jobs.launch(
+        request, staff, kind=kind, biller_id=biller_id, title=title, work=work
+    )
+    async with accounts_host(request).engine.connect() as conn:
+        return await jobs.find(conn, job_id)
+
+
 async def _page(request: Request, staff: Staff, status: int = 200, **shown: object) -> Response:
     hub = accounts_host(request)
     async with hub.engine.connect() as conn:
@@ -161,11 +178,8 @@ async def upload_file(
         return await _page(request, staff, 400, error=words("The file is empty."), **shown)
     source = (file.filename or "uploaded file")[:200]
     upload = Upload(data, source, biller or None, meter.strip() or None, staff.username)
-    job_id = await console_jobs.launch(
+    job = await launched(
         request, staff, kind=KINDS[kind], biller_id=None if found is None else found.id,
         title=f"{kind}: {source}", work=_work(accounts_host(request), kind, upload),
     )  # fmt: skip
-    hub = accounts_host(request)
-    async with hub.engine.connect() as conn:
-        job = await jobs.find(conn, job_id)
     return await _page(request, staff, 202, job=job, **shown)
