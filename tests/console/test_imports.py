@@ -14,6 +14,7 @@ from tests.console.conftest import sign_in, snapshot
 from tests.console.payers import audited
 from tests.helpers import ACCOUNT, HEADER, bill_line
 from tests.readings.test_readings_reads import METERS_HEADER, READS_HEADER, power_biller
+from tests.recon.test_recon_sources_import import DATA as RECON_DATA
 from utilipay.clock import FrozenClock
 from utilipay.console import jobs as console_jobs
 from utilipay.console.pages.imports import MAX_FILE
@@ -87,6 +88,23 @@ async def test_operations_import_meters_then_their_reads(
     assert (await _count(engine, "meters"), await _count(engine, "meter_reads")) == (1, 2)
 
 
+async def test_operations_import_a_channel_statement(
+    page: Page, people: dict[Role, str], engine: AsyncEngine
+) -> None:
+    await sign_in(page, people[Role.OPERATIONS])
+    await page.goto("/console/imports")
+    await page.get_by_label("对账单（渠道、公用事业单位或银行）").check()
+    await page.get_by_label("对账单所属方").fill("WECHAT")
+    trade_bill = RECON_DATA / "tradebill_ALL_v3_sample.csv"
+    await page.get_by_label("文件（最大").set_input_files(str(trade_bill))
+    await page.get_by_role("button", name="上传并导入").click()
+    await console_jobs.wait_for_all()
+    await expect(page.locator(".job")).to_contain_text("已完成", timeout=5000)
+    await expect(page.locator(".job")).to_contain_text("party WECHAT, lines 3")
+    [entry] = await audited(engine, "statement.import")
+    assert entry.actor == "operations"
+
+
 async def test_a_file_over_the_limit_is_refused_with_the_limit(
     page: Page, people: dict[Role, str], engine: AsyncEngine
 ) -> None:
@@ -129,8 +147,20 @@ async def test_who_may_not_import(
     )
     assert other.status == 403
     refused = [(r.actor, r.object_id) for r in await audited(engine, "console.refused")]
+    statement = await page.request.post(
+        "/console/imports/upload",
+        multipart={
+            "csrf_token": token,
+            "kind": "statements",
+            "biller": "BJWATER",
+            "file": {"name": "s.csv", "mimeType": "text/csv", "buffer": b"x"},
+        },
+    )
+    assert statement.status == 403  # a statement is not one utility's: operations import it
+    refused = [(r.actor, r.object_id) for r in await audited(engine, "console.refused")]
     assert refused == [
         ("customer-service", "/console/imports"),
+        ("utility-staff", "/console/imports/upload"),
         ("utility-staff", "/console/imports/upload"),
     ]
     assert await _count(engine, "staff_jobs") == 0

@@ -1,8 +1,9 @@
-"""Imports: a bills CSV (the billing area's import) or meter readings (the readings area's:
-a meters or reads CSV, or Green Button XML), uploaded and run as long work beside the
-page. The import services check every line: a file with a bad line imports nothing, and
-the job's card names every bad line by its number. Utility staff import for one of their
-utilities (a line of another is a bad line); operations for any."""
+"""Imports: a bills CSV (the billing area's import), meter readings (the readings area's:
+a meters or reads CSV, or Green Button XML) or, for operations, a statement (the
+reconciliation's import), uploaded and run as long work beside the page. The import
+services check every line: a file with a bad line imports nothing, and the job's card
+names every bad line by its number. Utility staff import for one of their utilities (a
+line of another is a bad line); operations for any."""
 
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ from utilipay.console import jobs as console_jobs
 from utilipay.console.i18n import words
 from utilipay.console.pages.accounts import accounts_host, billers_of, seen_biller
 from utilipay.console.templating import render
-from utilipay.console.visits import needs
+from utilipay.console.visits import needs, refuse
 from utilipay.http.body import MAX_UPLOAD
 from utilipay.readings import files as readings_files
+from utilipay.recon.statements import import_statement
 from utilipay.staff import jobs
 from utilipay.staff.roles import Permission, Staff
 
@@ -35,7 +37,11 @@ Importer = Annotated[Staff, needs(Permission.IMPORTS_RUN)]
 # The file itself: the form around it (its fields, the multipart framing) takes the rest
 # of what the edge lets through.
 MAX_FILE = MAX_UPLOAD - 256 * 1024
-KINDS = {"bills": "import.bills", "readings": "import.readings"}
+KINDS = {
+    "bills": "import.bills",
+    "readings": "import.readings",
+    "statements": "import.statements",
+}
 Note = Callable[[int, int | None], None]
 Counts = dict[str, object]
 
@@ -48,6 +54,7 @@ class Upload:
     source: str
     biller: str | None
     meter: str | None
+    party: str | None  # whose statement: a channel's code, a bank account
     actor: str
 
 
@@ -100,6 +107,18 @@ async def _readings(hub: AccountsHost, upload: Upload, note: Note) -> Counts:
     return counts
 
 
+async def _statements(hub: AccountsHost, upload: Upload, note: Note) -> Counts:
+    async with hub.engine.begin() as conn:  # the import records itself in the audit log
+        found = await import_statement(
+            conn, hub.clock, upload.data, file_name=upload.source, actor=upload.actor,
+            party_code=upload.party, progress=lambda _what, done, total: note(done, total),
+        )  # fmt: skip
+    return {
+        "import_id": found.import_id, "new": found.created, "kind": found.kind,
+        "party": found.party_code, "lines": found.line_count,
+    }  # fmt: skip
+
+
 async def _audit(
     conn: AsyncConnection, hub: AccountsHost, upload: Upload, action: str, counts: Counts
 ) -> None:
@@ -109,7 +128,7 @@ async def _audit(
     )  # fmt: skip
 
 
-IMPORTS = {"bills": _bills, "readings": _readings}
+IMPORTS = {"bills": _bills, "readings": _readings, "statements": _statements}
 
 
 def _work(hub: AccountsHost, kind: str, upload: Upload) -> console_jobs.Work:
@@ -162,10 +181,13 @@ async def upload_file(
     kind: Annotated[str, Form(max_length=16)] = "bills",
     biller: Annotated[str, Form(max_length=32)] = "",
     meter: Annotated[str, Form(max_length=64)] = "",
+    party: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     shown = {"kind": kind, "biller": biller}
     if kind not in KINDS:
         return await _page(request, staff, 400, error=words("Choose what the file holds."), **shown)
+    if kind == "statements" and staff.billers is not None:  # a statement is not one utility's
+        raise await refuse(request, staff, "statements are imported by operations")
     if staff.billers is not None and not biller:
         error = words("Choose the utility the file is for.")
         return await _page(request, staff, 400, error=error, **shown)
@@ -177,7 +199,9 @@ async def upload_file(
     if not data:
         return await _page(request, staff, 400, error=words("The file is empty."), **shown)
     source = (file.filename or "uploaded file")[:200]
-    upload = Upload(data, source, biller or None, meter.strip() or None, staff.username)
+    upload = Upload(
+        data, source, biller or None, meter.strip() or None, party.strip() or None, staff.username
+    )
     job = await launched(
         request, staff, kind=KINDS[kind], biller_id=None if found is None else found.id,
         title=f"{kind}: {source}", work=_work(accounts_host(request), kind, upload),
