@@ -140,3 +140,11 @@ async def test_a_new_holder_name_renames_the_account(
     async with engine.connect() as conn:
         holder = (await conn.execute(text("SELECT holder_name FROM customer_accounts"))).scalar()
     assert holder == "王五"
+
+
+def test_a_file_for_one_biller_names_the_lines_of_another() -> None:
+    data = HEADER + "\n".join([bill_line("B1"), bill_line("B2").replace("BJWATER", "BJGAS")])
+    read = csvfile.read_bills(data.encode(), source="bills.csv", biller="BJWATER")
+    assert [r.bill.bill_no for r in read.rows] == ["B1"]
+    assert [str(e) for e in read.errors] == ["line 3: biller BJGAS, but this import is for BJWATER"]
+    assert csvfile.read_bills(data.encode()).errors == []  # without a biller, any

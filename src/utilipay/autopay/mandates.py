@@ -28,6 +28,7 @@ from utilipay.billers.schemas import Biller, IntegrationMode
 from utilipay.bindings.service import live_binding
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock, to_shanghai_iso
+from utilipay.db.owners import Owner, of_owner
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
 from utilipay.outbox.service import Event, emit
@@ -176,6 +177,21 @@ async def for_payer(conn: AsyncConnection, channel: Channel, payer: str) -> list
         .where(mandates.c.channel_id == channel.id, mandates.c.payer == payer)
         .order_by(mandates.c.signed_at, mandates.c.id)
     )
+    return [_mandate(r) for r in rows]
+
+
+async def find_any(conn: AsyncConnection, mandate_id: str) -> Mandate:
+    """A mandate whatever its channel: for support staff, who act for the payer."""
+    row = (await conn.execute(select(mandates).where(mandates.c.id == mandate_id))).first()
+    if row is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no mandate {mandate_id[:40]}")
+    return _mandate(row)
+
+
+async def listed(conn: AsyncConnection, owner: Owner) -> list[Mandate]:
+    """The mandates of a payer at any channel and/or of an account, oldest first."""
+    query = of_owner(select(mandates), mandates, owner)
+    rows = await conn.execute(query.order_by(mandates.c.signed_at, mandates.c.id))
     return [_mandate(r) for r in rows]
 
 

@@ -67,9 +67,10 @@ class ReadBills:
     errors: list[LineError] = field(default_factory=list)
 
 
-def read_bills(data: bytes, source: str = "bills file") -> ReadBills:
+def read_bills(data: bytes, source: str = "bills file", *, biller: str | None = None) -> ReadBills:
     """Read every line. Only a file that is not UTF-8 or whose header is wrong is refused at
-    once (its lines cannot be read); every other bad line is in ``errors``."""
+    once (its lines cannot be read); every other bad line is in ``errors``. With ``biller``,
+    a line of another biller is a bad line (a utility imports only its own bills)."""
     text = decode(data, source)
     read = ReadBills()
     seen: dict[tuple[str, str], int] = {}
@@ -87,6 +88,11 @@ def read_bills(data: bytes, source: str = "bills file") -> ReadBills:
             row = _row(line, dict(zip(COLUMNS, (f.strip() for f in fields), strict=True)))
         except ValueError as exc:
             read.errors.append(LineError(line, str(exc)))
+            continue
+        if biller is not None and row.biller != biller:
+            read.errors.append(
+                LineError(line, f"biller {row.biller}, but this import is for {biller}")
+            )
             continue
         key = (row.biller, row.bill.bill_no)
         if key in seen:

@@ -14,6 +14,7 @@ from utilipay.bindings.schemas import Binding
 from utilipay.bindings.tables import bindings
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
+from utilipay.db.owners import Owner, of_owner
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
 
@@ -120,3 +121,13 @@ async def unbind(conn: AsyncConnection, clock: Clock, channel: Channel, binding_
         .where(bindings.c.biller_id == row.biller_id, bindings.c.id == binding_id)
         .values(deleted_at=clock.now())
     )
+
+
+async def live_bindings(
+    conn: AsyncConnection, biller_code: CodeOfBiller, owner: Owner
+) -> list[tuple[int, Binding]]:
+    """(channel id, binding) of the live bindings of a payer at any channel and/or of an
+    account, oldest first: what support staff see of them."""
+    query = of_owner(select(bindings).where(bindings.c.deleted_at.is_(None)), bindings, owner)
+    rows = await conn.execute(query.order_by(bindings.c.created_at, bindings.c.id))
+    return [(r.channel_id, _binding(r, biller_code(r.biller_id))) for r in rows]

@@ -15,12 +15,16 @@ from starlette.responses import RedirectResponse, Response
 
 from utilipay.console.i18n import words
 from utilipay.console.pages import (
+    accounts,
     audit,
     billers,
+    billing,
     channels,
     exceptions,
     home,
+    imports,
     jobs,
+    lookup,
     me,
     meter_commands,
     payments,
@@ -51,6 +55,10 @@ PAGES: tuple[APIRouter, ...] = (
     recon.router,
     settlement.router,
     meter_commands.router,
+    accounts.router,
+    lookup.router,
+    imports.router,
+    billing.router,
 )
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 

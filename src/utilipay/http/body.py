@@ -14,6 +14,15 @@ from starlette.requests import Request
 
 MAX_BODY = 64 * 1024
 BODY_KEY = "utilipay.body"
+# Files uploaded in the console (bills, readings) are larger than any API call: their
+# form may be this large, the file in it a little less (``console.pages.imports``).
+UPLOADS = "/console/imports/"
+MAX_UPLOAD = 16 * 1024 * 1024
+
+
+def body_limit(path: str) -> int:
+    """The largest body a request to ``path`` may send."""
+    return MAX_UPLOAD if path.startswith(UPLOADS) else MAX_BODY
 
 
 async def read_limited(request: Request, limit: int, too_large: Callable[[], Exception]) -> bytes:

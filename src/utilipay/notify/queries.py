@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.clock import Clock
+from utilipay.errors import DomainError, ErrorCode
 from utilipay.notify.schemas import Notification, to_notification
 from utilipay.notify.tables import notifications
 
@@ -51,3 +53,40 @@ async def messages_for_payment(
         .order_by(n.created_at, n.event_id, n.id)
     )
     return [to_notification(row._mapping) for row in rows]
+
+
+# Receipts a payer may ask for again (a payment's, a top-up's, an auto-pay debit's).
+RECEIPTS = frozenset({"payment.receipt", "prepaid.topup", "autopay.succeeded"})
+
+
+async def message(
+    conn: AsyncConnection, notification_id: str, *, lock: bool = False
+) -> Notification:
+    query = select(notifications).where(notifications.c.id == notification_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
+    if row is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no message {notification_id[:40]}")
+    return to_notification(row._mapping)
+
+
+async def resend(
+    conn: AsyncConnection, clock: Clock, notification_id: str
+) -> tuple[Notification, Notification]:
+    """Queue a receipt again, as it was written, to the same recipient: the delivery passes
+    send it as any due message (its earlier attempts stay logged). Returns it before and
+    after."""
+    before = await message(conn, notification_id, lock=True)
+    if before.template not in RECEIPTS:
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, f"message {before.id} is not a receipt")
+    if before.status == "PENDING":
+        raise DomainError(ErrorCode.NOT_READY, f"message {before.id} is still being sent")
+    now = clock.now()
+    after = await conn.execute(
+        update(notifications)
+        .where(notifications.c.biller_id == before.biller_id, notifications.c.id == before.id)
+        # created anew: a resend gets the whole retry window, not what is left of the
+        # first one's (the audit entry keeps when it was first written)
+        .values(status="PENDING", next_attempt_at=now, sent_at=None, created_at=now)
+        .returning(notifications)
+    )
+    return before, to_notification(after.one()._mapping)

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.db.owners import Owner, of_owner
 from utilipay.payments.schemas import PaymentStatus, StoredPayment
 from utilipay.payments.tables import payments
 
@@ -36,3 +37,15 @@ async def resolve_now(
         )
         .values(next_check_at=now)
     )
+
+
+async def listed(
+    conn: AsyncConnection,
+    owner: Owner,
+    limit: int = 50,
+) -> list[StoredPayment]:
+    """The latest payments of a payer at any channel and/or of an account, newest first."""
+    query = of_owner(select(payments), payments, owner)
+    order = (payments.c.created_at.desc(), payments.c.id.desc())
+    rows = await conn.execute(query.order_by(*order).limit(limit))
+    return [StoredPayment.of(r._mapping) for r in rows]

@@ -94,6 +94,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PAYOUT_ACCOUNT_APPROVE,
             P.METER_COMMANDS_READ,
             P.QUEUES_READ,
+            P.IMPORTS_RUN,  # for any utility, when a utility's own people cannot
         }
     ),
     Role.UTILITY_STAFF: frozenset(

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.http.body import BODY_KEY, MAX_BODY
+from utilipay.http.body import BODY_KEY, body_limit
 from utilipay.http.failures import FAILED_KEY, refusal, server_failure
 from utilipay.http.problems import problem
 
@@ -33,9 +33,9 @@ class _TooLarge(Exception):
     """The body passed the limit."""
 
 
-async def _read_body(scope: Scope, receive: Receive) -> bytes:
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     for name, value in scope["headers"]:
-        if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
+        if name == b"content-length" and (not value.isdigit() or int(value) > limit):
             raise _TooLarge
     chunks: list[bytes] = []
     size = 0
@@ -45,7 +45,7 @@ async def _read_body(scope: Scope, receive: Receive) -> bytes:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             raise _TooLarge
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -64,10 +64,11 @@ class HubApp:
         if scope["type"] != "http":
             await self.fastapi(scope, receive, send)  # lifespan
             return
+        limit = body_limit(scope["path"])
         try:
-            body = await _read_body(scope, receive)
+            body = await _read_body(scope, receive, limit)
         except _TooLarge:
-            too_large = problem(ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are at most {MAX_BODY} bytes")
+            too_large = problem(ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are at most {limit} bytes")
             await too_large(scope, receive, send)
             return
         scope[BODY_KEY] = body
