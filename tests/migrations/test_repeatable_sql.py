@@ -221,7 +221,10 @@ CHANGED_SINCE_0024 = {
 ADDED_SINCE_0024 = {
     "ledger_post", "ledger_post_payment", "ledger_post_top_up", "ledger_post_accrual",
     "ledger_account", "ledger_account_code", "hosted_payment_write", "pay_hosted_refusal",
-    "channel_nonce_use", "billing_write_off",
+    "channel_nonce_use", "billing_write_off", "payments_rollup_inserted",
+    "payments_rollup_updated", "payments_rollup_deleted", "payment_rollups_fold",
+    "payments.payments_rollup_inserted", "payments.payments_rollup_updated",
+    "payments.payments_rollup_deleted",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

@@ -14,14 +14,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from utilipay.console.i18n import words
-from utilipay.console.pages import audit, home, jobs, me, signin
+from utilipay.console.pages import audit, dashboard, home, jobs, me, signin
 from utilipay.console.templating import render
 from utilipay.console.visits import Refused, SignInNeeded
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.http.json import describe
 
 PREFIX = "/console"
-PAGES = (signin.router, home.router, me.router, audit.router, jobs.router)
+PAGES = (signin.router, home.router, me.router, audit.router, jobs.router, dashboard.router)
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
