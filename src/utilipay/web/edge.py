@@ -71,7 +71,7 @@ class HubApp:
             await too_large(scope, receive, send)
             return
         scope[BODY_KEY] = body
-        replay = _replaying(body)
+        replay = _replaying(body, receive)
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -104,13 +104,15 @@ class HubApp:
         await response(scope, receive, send)
 
 
-def _replaying(body: bytes) -> Receive:
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """The body read already, then the server's own messages: a streamed response (a
+    static file) listens for the client going away, which only the server knows."""
     replayed = False
 
     async def replay() -> Message:
         nonlocal replayed
         if replayed:
-            return {"type": "http.disconnect"}
+            return await receive()
         replayed = True
         return {"type": "http.request", "body": body, "more_body": False}
 
