@@ -73,7 +73,7 @@ WITH made AS (
            CASE WHEN i % 5000 = 0 THEN 'PROCESSING' WHEN i % 40 = 0 THEN 'FAILED'
                 ELSE 'SUCCEEDED' END AS status,
            CAST(:now AS timestamptz) - (i % 90) * interval '1 day'
-               - (i * 7919 % 86400) * interval '1 second' AS created_at
+               - (i::bigint * 7919 % 86400) * interval '1 second' AS created_at
       FROM generate_series(1, :n) i
 ), orders AS (
     INSERT INTO payment_orders (channel_id, order_id, biller_id, payment_id)
