@@ -211,7 +211,8 @@ def bench_console(
     m, yes = result.machine, {True: "yes", False: "NO"}
     console.print(
         f"p95 under {console_bench.TARGET_P95_MS:.0f} ms: {yes[result.fast_enough]}; "
-        f"rollup equals a recount: {yes[result.rollup_matches]}; loading took "
+        f"rollup equals a recount: {yes[result.rollup_matches]} (the recount took "
+        f"{result.recount_seconds:.1f} s); loading took "
         f"{result.seed_seconds:.0f} s; {m['cpus']} × {m['cpu_model']}, "
         f"PostgreSQL {m['postgresql']}",
         highlight=False,
