@@ -38,6 +38,16 @@ UPDATE payments SET status = $2, resolution = NULL, finished_at = created_at,
 """
 
 
+async def execute(raw_dsn: Any, *statements: tuple[Any, ...]) -> None:
+    """Each (SQL, arguments…) in turn, committed one by one, on a connection of its own."""
+    conn = await raw_connect(raw_dsn)
+    try:
+        for sql, *arguments in statements:
+            await conn.execute(sql, *arguments)
+    finally:
+        await conn.close()
+
+
 async def differences(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as conn:
         (result,) = await run_checks(conn, ROLLUP_CHECK)
@@ -78,16 +88,14 @@ async def test_a_status_change_moves_the_payment_and_a_fold_keeps_the_figures(
     engine: AsyncEngine, world: dict[str, object], raw_dsn: Any
 ) -> None:
     biller, wx = water(world).id, channel(world, "wechat").id
-    conn = await raw_connect(raw_dsn)
-    try:
-        for n in range(3):
-            await conn.execute(INSERT, biller, f"P{n}", wx, 100 * (n + 1), START)
-        late = START + timedelta(hours=9)  # 00:30 the next day in Shanghai
-        await conn.execute(INSERT, biller, "P-next-day", wx, 1, late)
-        await conn.execute(FINISH, "P1", "FAILED")
-        await conn.execute("UPDATE payments SET next_check_at = $1 WHERE id = 'P0'", START)
-    finally:
-        await conn.close()
+    late = START + timedelta(hours=9)  # 00:30 the next day in Shanghai
+    await execute(
+        raw_dsn,
+        *((INSERT, biller, f"P{n}", wx, 100 * (n + 1), START) for n in range(3)),
+        (INSERT, biller, "P-next-day", wx, 1, late),
+        (FINISH, "P1", "FAILED"),
+        ("UPDATE payments SET next_check_at = $1 WHERE id = 'P0'", START),
+    )
     expected = {(wx, "PROCESSING"): (2, 400), (wx, "FAILED"): (1, 200)}
     assert await figures(engine) == expected
     assert await figures(engine, DAY + timedelta(days=1)) == {(wx, "PROCESSING"): (1, 1)}
@@ -159,11 +167,10 @@ async def test_the_check_names_a_rollup_that_drifted(
     engine: AsyncEngine, world: dict[str, object], raw_dsn: Any
 ) -> None:
     biller, wx = water(world).id, channel(world, "wechat").id
-    conn = await raw_connect(raw_dsn)
-    try:
-        await conn.execute(INSERT, biller, "P1", wx, 100, START)
-        await conn.execute("UPDATE payment_rollups SET payments = 2")
-    finally:
-        await conn.close()
+    await execute(
+        raw_dsn,
+        (INSERT, biller, "P1", wx, 100, START),
+        ("UPDATE payment_rollups SET payments = 2",),
+    )
     (found,) = await differences(engine)
     assert "the rollup has 2 payments of 100 fen, the payments are 1 of 100 fen" in found
