@@ -220,6 +220,8 @@ HEAVY: list[Step] = [
     Run("bench prepaid --accounts 50 --json", expect='"accounts": 50'),
     Run("bench recon --rows 7000 --json", expect='"correct": true'),
     Run("bench recon-run --payments 7000 --json", expect='"correct": true'),
+    Run("bench console --payments 2000 --accounts 2000 --requests 20 --json",
+        expect='"rollup_equals_recount": true'),
 ]  # fmt: skip
 
 

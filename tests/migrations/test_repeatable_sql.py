@@ -145,9 +145,15 @@ def test_a_database_upgraded_from_an_older_revision_is_the_fresh_one_and_pays(
                  " JOIN postings p ON p.entry_id = e.id WHERE e.kind = 'PAYMENT'"
                  " ORDER BY e.id, p.line_no")
         ).all()  # fmt: skip
+        # the payment made before the upgrade counted by migration 0028, the next by the
+        # trigger
+        counted = conn.execute(
+            text("SELECT status, sum(payments), sum(amount) FROM payment_rollups GROUP BY 1")
+        ).all()
     engine.dispose()
     receivable, payable = seeded["CHANNEL_RECEIVABLE"], seeded["BILLER_PAYABLE"]
     assert outcomes == ["CREATED", "CREATED", "EXISTING"]
+    assert [tuple(r) for r in counted] == [("SUCCEEDED", 2, 2 * 12345)]
     assert [tuple(r) for r in booked] == [
         ("P1", 1, receivable, 12345), ("P1", 2, payable, -12345),
         ("P2", 1, receivable, 12345), ("P2", 2, payable, -12345),
@@ -221,7 +227,10 @@ CHANGED_SINCE_0024 = {
 ADDED_SINCE_0024 = {
     "ledger_post", "ledger_post_payment", "ledger_post_top_up", "ledger_post_accrual",
     "ledger_account", "ledger_account_code", "hosted_payment_write", "pay_hosted_refusal",
-    "channel_nonce_use", "billing_write_off",
+    "channel_nonce_use", "billing_write_off", "payments_rollup_inserted",
+    "payments_rollup_updated", "payments_rollup_deleted", "payment_rollups_fold",
+    "payments.payments_rollup_inserted", "payments.payments_rollup_updated",
+    "payments.payments_rollup_deleted",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

@@ -37,6 +37,7 @@ PLACEMENT: dict[str, Placement] = {
     "bills": D,
     "bindings": D,
     "payments": D,
+    "payment_rollups": D,
     "bill_claims": D,
     "biller_calls": D,
     "refunds": D,

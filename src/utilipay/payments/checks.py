@@ -24,4 +24,29 @@ CHECKS = [
             OR (o.channel_id, o.order_id) <> (p.channel_id, p.order_id)
         """,
     ),
+    # The dashboard's figures (payment_rollups, kept by triggers: sql/rollups.sql) are a
+    # count of the payments, per business day, utility, channel and status.
+    Check(
+        "payment_rollups_count_the_payments",
+        "the rollup of each business day, utility, channel and status is the count and sum"
+        " of its payments",
+        """
+        WITH counted AS (
+            SELECT biller_id, business_date, channel_id, status, sum(payments) AS n,
+                   sum(amount) AS amount
+              FROM payment_rollups GROUP BY 1, 2, 3, 4
+            HAVING sum(payments) <> 0 OR sum(amount) <> 0
+        ), paid AS (
+            SELECT biller_id, (created_at AT TIME ZONE 'Asia/Shanghai')::date AS business_date,
+                   channel_id, status, count(*) AS n, sum(amount) AS amount
+              FROM payments GROUP BY 1, 2, 3, 4
+        )
+        SELECT format('biller %s, %s, channel %s, %s: the rollup has %s payments of %s fen,'
+                      ' the payments are %s of %s fen', biller_id, business_date, channel_id,
+                      status, coalesce(c.n, 0), coalesce(c.amount, 0), coalesce(p.n, 0),
+                      coalesce(p.amount, 0))
+          FROM counted c FULL JOIN paid p USING (biller_id, business_date, channel_id, status)
+         WHERE (c.n, c.amount) IS DISTINCT FROM (p.n, p.amount)
+        """,
+    ),
 ]

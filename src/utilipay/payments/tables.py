@@ -6,6 +6,7 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   auto-pay, prepaid's statements, recon, settlement, statements, the ledger's checks
   and metrics (the PROCESSING ones per biller).
 - ``payments_open_exceptions``: the queue's open items, for metrics.
+- in Python, ``rollups.days`` and ``rollups.unknown_outcomes`` (the console's dashboard).
 - in Python, ``repository.by_id`` and ``resolve_now``, ``exceptions.queued_for`` and
   ``queue_break`` (recon).
 """
@@ -15,7 +16,9 @@ from __future__ import annotations
 from sqlalchemy import (
     CHAR,
     BigInteger,
+    Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -94,4 +97,19 @@ payment_exceptions = Table(
     ForeignKeyConstraint(
         ["run_id", "item_no"], ["recon_corrections.run_id", "recon_corrections.item_no"]
     ),
+)
+
+# Payments counted per business day, utility, channel and status (migration 0028): rows
+# added by the triggers of payments/sql/rollups.sql, a key's rows merged by the fold.
+payment_rollups = Table(
+    "payment_rollups",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("business_date", Date, nullable=False),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("payments", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("folded", Boolean, nullable=False),
 )

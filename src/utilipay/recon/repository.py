@@ -7,7 +7,7 @@ snapshot read and the records written belong to the caller's transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +212,35 @@ async def copy_items(conn: AsyncConnection, path: Path) -> None:
     await (await _driver(conn)).copy_to_table(
         "recon_items", source=path, columns=list(ITEM_COLUMNS), format="csv"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    """A utility's latest reconciliation run (its own, or one of every utility)."""
+
+    id: int
+    business_date: date
+    channel_code: str | None
+    finished_at: datetime
+    records: int
+
+
+_LAST_RUNS = text(
+    """
+    SELECT c.code, r.id, r.business_date, r.channel_code, r.finished_at, r.records
+      FROM unnest(CAST(:codes AS text[])) AS c (code)
+     CROSS JOIN LATERAL (
+           SELECT id, business_date, channel_code, finished_at, records FROM recon_runs
+            WHERE biller_code = c.code OR biller_code IS NULL
+            ORDER BY business_date DESC, finished_at DESC LIMIT 1) r
+    """
+)
+
+
+async def last_runs(conn: AsyncConnection, biller_codes: list[str]) -> dict[str, LastRun]:
+    """Each utility's latest run, by its code (a utility never reconciled is absent)."""
+    rows = await conn.execute(_LAST_RUNS, {"codes": biller_codes})
+    return {
+        r.code: LastRun(r.id, r.business_date, r.channel_code, r.finished_at, r.records)
+        for r in rows
+    }

@@ -198,3 +198,34 @@ async def write_payout(conn: AsyncConnection, **values: Any) -> None:
 async def lock(conn: AsyncConnection) -> None:
     """Settlement runs one at a time: ledger accounts are opened and days written once."""
     await conn.execute(select(func.pg_advisory_xact_lock(0x5E771E)))
+
+
+@dataclass(frozen=True, slots=True)
+class LastSettlement:
+    business_date: date
+    payments: int
+    gross: int
+    net: int
+    created_at: datetime
+
+
+_LAST_SETTLEMENTS = text(
+    """
+    SELECT b.id AS biller_id, s.business_date, s.payments, s.gross, s.net, s.created_at
+      FROM unnest(CAST(:ids AS integer[])) AS b (id)
+     CROSS JOIN LATERAL (
+           SELECT business_date, payments, gross, net, created_at FROM settlements
+            WHERE biller_id = b.id ORDER BY business_date DESC LIMIT 1) s
+    """
+)
+
+
+async def last_settlements(
+    conn: AsyncConnection, biller_ids: list[int]
+) -> dict[int, LastSettlement]:
+    """Each utility's latest settled day, by its id (one never settled is absent)."""
+    rows = await conn.execute(_LAST_SETTLEMENTS, {"ids": biller_ids})
+    return {
+        r.biller_id: LastSettlement(r.business_date, r.payments, r.gross, r.net, r.created_at)
+        for r in rows
+    }

@@ -25,6 +25,7 @@ from utilipay.notify.providers.base import Provider
 from utilipay.notify.reminders import remind_due_bills
 from utilipay.notify.settings import get_notify_settings
 from utilipay.outbox.dispatch import Consumer, Dispatcher
+from utilipay.payments import rollups
 from utilipay.payments.resolution import resolve_due
 from utilipay.prepaid.tasks import PrepaidPass, run_prepaid
 from utilipay.runtime.directory import Directory
@@ -118,6 +119,9 @@ class WorkerContext:
             self.directory.biller_by_id,
             self.directory.channel_code,
         )
+
+    async def fold_payment_rollups(self) -> Pass:
+        return await rollups.fold(self.engine)
 
     async def deliver_webhooks(self) -> Pass:
         return await webhooks.deliver_due(

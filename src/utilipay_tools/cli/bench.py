@@ -169,3 +169,51 @@ def bench_recon_run(
     table.add_row("counts as injected", "yes" if result.correct else "NO")
     table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
     console.print(table)
+
+
+@bench_app.command("console")
+def bench_console(
+    payments: Annotated[int, typer.Option(help="payments over the last 90 days")] = 1_000_000,
+    accounts: Annotated[int, typer.Option(help="customer accounts")] = 1_000_000,
+    requests: Annotated[int, typer.Option(help="timed requests of each page")] = 200,
+    url: Annotated[
+        list[str] | None,
+        typer.Option("--url", help="a console page to time (repeat; default: the dashboard)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """p50/p95/p99 of console pages over HTTP, signed in, with N payments and accounts."""
+    from utilipay_tools.bench import console as console_bench  # noqa: PLC0415 (heavy; this command only)
+
+    pages = url or list(console_bench.PAGES)
+    if bad := [page for page in pages if not page.startswith("/console/")]:
+        raise typer.BadParameter(f"not a console page: {', '.join(bad)}", param_hint="--url")
+    result = console_bench.run(
+        get_settings(), payments, accounts, pages, requests, say=err_console.print
+    )
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table(
+        "page", "p50 ms", "p95 ms", "p99 ms", "p95 ÷ static", "p95 ÷ SELECT 1",
+        title=f"utilipay bench console ({result.payments:,} payments, "
+        f"{result.accounts:,} accounts)",
+    )  # fmt: skip
+    for timing in [*result.pages, result.static, result.select_one]:
+        baseline = timing in (result.static, result.select_one)
+        table.add_row(
+            timing.name,
+            *(f"{timing.percentile(p):.1f}" for p in (50, 95, 99)),
+            "" if baseline else f"{result.ratio(timing, result.static):.1f}",
+            "" if baseline else f"{result.ratio(timing, result.select_one):.1f}",
+        )
+    console.print(table)
+    m, yes = result.machine, {True: "yes", False: "NO"}
+    console.print(
+        f"p95 under {console_bench.TARGET_P95_MS:.0f} ms: {yes[result.fast_enough]}; "
+        f"rollup equals a recount: {yes[result.rollup_matches]} (the recount took "
+        f"{result.recount_seconds:.1f} s); loading took "
+        f"{result.seed_seconds:.0f} s; {m['cpus']} × {m['cpu_model']}, "
+        f"PostgreSQL {m['postgresql']}",
+        highlight=False,
+    )
