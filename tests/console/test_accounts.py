@@ -32,7 +32,7 @@ async def test_utility_staff_find_their_account_and_see_all_of_it(
     await expect(page.get_by_role("region", name="绑定")).to_contain_text(PAYER)
     mandates = page.get_by_role("region", name="自动缴费签约")
     await expect(mandates).to_contain_text(made["mandate"]["id"])
-    await expect(mandates).to_contain_text("生效")
+    await expect(mandates).to_contain_text("正常")
     payments = page.get_by_role("region", name="缴费记录")
     await expect(payments).to_contain_text(made["payment"]["id"])
     await expect(payments).to_contain_text("¥123.45")

@@ -74,7 +74,7 @@ async def test_operations_resolve_breaks_with_a_reason(
     await snapshot(page, "exceptions")
 
     await resolve(never_seen, "REFUNDED", "   ", reference="WXREF-1")  # a blank reason
-    await expect(page.get_by_role("alert")).to_contain_text("请说明原因：原因必填。")
+    await expect(page.get_by_role("alert")).to_contain_text("请填写原因。")
     await resolve(card(page, "W-LONG"), "REFUNDED", "WeChat refunded the payer")
     await expect(page.get_by_role("alert")).to_contain_text("needs a reference")
     assert await resolutions(engine) == [] and len(await open_items(engine)) == 2

@@ -47,7 +47,7 @@ async def test_customer_service_looks_up_a_payer_and_resends_a_receipt(
     await expect(page.get_by_role("region", name="欠费账单")).to_contain_text("B202610-0002")
     await expect(page.get_by_role("region", name="绑定")).to_contain_text(ACCOUNT)
     await expect(page.get_by_role("region", name="缴费记录")).to_contain_text(made["payment"]["id"])
-    await expect(page.get_by_role("region", name="自动缴费签约")).to_contain_text("生效")
+    await expect(page.get_by_role("region", name="自动缴费签约")).to_contain_text("正常")
     await snapshot(page, "lookup")
     receipt = page.get_by_role("region", name="已发消息").get_by_role("row", name="payment.receipt")
     await receipt.get_by_role("button", name="重发回单").click()

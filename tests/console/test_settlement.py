@@ -53,7 +53,7 @@ async def settled(engine: AsyncEngine, clock: FrozenClock, world: dict[str, obje
 async def ask_change(page: Page, reason: str) -> None:
     """Ask, on the water utility's settlement, for its payout account to change."""
     await page.goto(WATER_PAGE)
-    await page.get_by_label("账号", exact=True).fill("6222000011112222")
+    await page.get_by_label("银行账号", exact=True).fill("6222000011112222")
     await page.get_by_label("户名").fill("北京自来水集团")
     await page.get_by_label("开户行").fill("中国建设银行北京分行")
     await page.get_by_label("原因", exact=True).fill(reason)
