@@ -32,9 +32,9 @@ async def paid(
     wechat: ChannelClient,
     alipay: ChannelClient,
 ) -> None:
-    """Today: BJWATER paid 123.45 and 7.00 by WECHAT and 3.00 by ALIPAY (133.45); a second utility,
-    BJGAS, 50.00 by ALIPAY; and a BJWATER payment by WECHAT whose outcome is unknown for
-    two hours."""
+    """Two reconciliation runs; today, BJWATER paid 123.45 and 7.00 by WECHAT and 3.00
+    by ALIPAY (133.45), a second utility, BJGAS, 50.00 by ALIPAY; and a BJWATER payment by
+    WECHAT whose outcome has been unknown for two hours."""
     async with engine.begin() as conn:
         await billers_service.add_biller(
             conn, clock, code="BJGAS", name="北京燃气", category=Category.GAS,
@@ -56,6 +56,16 @@ async def paid(
         body = payment_body(order, bill_nos=bills, amount=amount, biller=biller)
         response = await client.call("POST", "/v1/payments", json=body)
         assert response.status_code == 201, response.text
+    async with engine.begin() as conn:  # runs: of every utility on the 20th, of BJGAS on the 21st
+        await conn.execute(
+            text(
+                "INSERT INTO recon_runs (business_date, channel_code, biller_code, cutoff_s,"
+                " actor, started_at, finished_at, records, counts, sources) VALUES"
+                " ('2026-11-20', NULL, NULL, 0, 'test', :at, :at, 9, '{}', '{}'),"
+                " ('2026-11-21', 'ALIPAY', 'BJGAS', 0, 'test', :at, :at, 1, '{}', '{}')"
+            ),
+            {"at": START},
+        )
     async with engine.begin() as conn:  # a remote utility's payment still unresolved
         await conn.execute(
             text(
@@ -111,7 +121,21 @@ async def test_operations_see_every_channel_and_utility(
     backlogs = table(page, "各队列待处理的工作（与 /metrics 一致）")
     assert await cells(backlogs, "exceptions") == ["0", "0:00:00"]
     closing = table(page, "各机构最近一次")
-    await expect(row(closing, "BJGAS 北京燃气")).to_contain_text("从未")
+    # last reconciled day, when, last settled day, its payments, its net
+    assert await cells(closing, "BJGAS 北京燃气") == [
+        "2026-11-21",
+        "2026-11-22 15:30:00",
+        "从未",
+        "",
+        "",
+    ]
+    assert await cells(closing, "BJWATER 北京自来水") == [
+        "2026-11-20",
+        "2026-11-22 15:30:00",
+        "从未",
+        "",
+        "",
+    ]
     await snapshot(page, "dashboard")
 
 
@@ -130,6 +154,14 @@ async def test_utility_staff_see_only_their_utility(
     await expect(page.get_by_role("main")).not_to_contain_text("北京燃气")
     # the hub's queues mix every utility's work: not shown to a utility's staff
     assert await table(page, "各队列待处理的工作（与 /metrics 一致）").count() == 0
+    closing = table(page, "各机构最近一次")
+    assert await cells(closing, "BJWATER 北京自来水") == [
+        "2026-11-20",
+        "2026-11-22 15:30:00",
+        "从未",
+        "",
+        "",
+    ]
 
 
 async def test_customer_service_is_refused(

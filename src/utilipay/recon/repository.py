@@ -222,15 +222,14 @@ class LastRun:
     business_date: date
     channel_code: str | None
     finished_at: datetime
-    records: int
 
 
 _LAST_RUNS = text(
     """
-    SELECT c.code, r.id, r.business_date, r.channel_code, r.finished_at, r.records
+    SELECT c.code, r.id, r.business_date, r.channel_code, r.finished_at
       FROM unnest(CAST(:codes AS text[])) AS c (code)
      CROSS JOIN LATERAL (
-           SELECT id, business_date, channel_code, finished_at, records FROM recon_runs
+           SELECT id, business_date, channel_code, finished_at FROM recon_runs
             WHERE biller_code = c.code OR biller_code IS NULL
             ORDER BY business_date DESC, finished_at DESC LIMIT 1) r
     """
@@ -238,9 +237,7 @@ _LAST_RUNS = text(
 
 
 async def last_runs(conn: AsyncConnection, biller_codes: list[str]) -> dict[str, LastRun]:
-    """Each utility's latest run, by its code (a utility never reconciled is absent)."""
+    """Each utility's latest run, by its code (a utility never reconciled is absent).
+    Only when and what: a run of every utility counts every utility's records."""
     rows = await conn.execute(_LAST_RUNS, {"codes": biller_codes})
-    return {
-        r.code: LastRun(r.id, r.business_date, r.channel_code, r.finished_at, r.records)
-        for r in rows
-    }
+    return {r.code: LastRun(r.id, r.business_date, r.channel_code, r.finished_at) for r in rows}
