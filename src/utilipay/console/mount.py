@@ -127,6 +127,8 @@ def _console_aware(api_handler: Handler) -> Handler:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
             return await api_handler(request, exc)
         status, message = _message(exc)
+        if status >= 500:
+            await api_handler(request, exc)  # it logs the failure; the person gets a page
         return _refusal_page(request, status, message)
 
     return handle

@@ -97,10 +97,10 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
     )
     if hub is not None:
         app.state.hub = hub
-    app.add_exception_handler(Exception, answer_failure)
     mount_console(
         app,
         {
+            Exception: answer_failure,
             DomainError: refusal,  # type: ignore[dict-item]
             RequestValidationError: _validation_error,  # type: ignore[dict-item]
             HTTPException: _http_error,  # type: ignore[dict-item]
