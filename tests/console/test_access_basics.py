@@ -4,12 +4,12 @@ content, a label for every field of the main pages, and no page wider than a tab
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.console.conftest import PASSWORD, sign_in
 from utilipay.staff.roles import Role
 
-TABLET = {"width": 768, "height": 1024}
+TABLET: ViewportSize = {"width": 768, "height": 1024}
 PAGES = ["/console/dashboard", "/console/payments", "/console/exceptions", "/console/recon",
          "/console/settlement", "/console/meter-commands", "/console/me"]  # fmt: skip
 

@@ -5,7 +5,7 @@ A database of its own (``utilipay_bench_console``, rebuilt each run) gets N acco
 P payments of four utilities by three channels, spread over the last 90 days (one in 40
 failed, one in 5,000 still PROCESSING), written set-based (``INSERT … SELECT
 generate_series``) through the payments' real triggers, then folded as the worker folds.
-A hub serves it over HTTP (uvicorn, in a thread); an operations user signs in, and each
+A hub serves it over HTTP (uvicorn, in a thread); an auditor signs in, and each
 page of the list is fetched in turn, after a warm-up, with its p50/p95/p99.
 
 The baselines, in the same run against the same server and database: a static file of the
@@ -49,7 +49,7 @@ DATABASE = "utilipay_bench_console"
 PAGES = ("/console/dashboard",)
 STATIC = "/console/static/console.css"
 TARGET_P95_MS = 300.0
-USER = "bench-operations"
+USER = "bench-auditor"  # reads every page, the account page included
 PASSWORD = "bench console password"  # noqa: S105 (a throwaway database)
 CHANNELS = ("WECHAT", "ALIPAY", "UNIONPAY")
 BILLERS = (("BENCHWATER", Category.WATER), ("BENCHPOWER", Category.ELECTRICITY),
@@ -168,7 +168,7 @@ async def _seed(engine: AsyncEngine, payments: int, accounts: int, now: datetime
             )  # fmt: skip
             billers.append(biller)
         await users.create_user(
-            conn, clock, username=USER, password=PASSWORD, role=Role.OPERATIONS,
+            conn, clock, username=USER, password=PASSWORD, role=Role.AUDITOR,
             biller_id=None, actor="bench",
         )  # fmt: skip
         ids = {"billers": [b.id for b in billers], "channels": [c.id for c in channels]}
