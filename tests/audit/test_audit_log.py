@@ -17,7 +17,7 @@ from tests.cli.test_cli import cli, invoke  # noqa: F401 (cli: the fixture)
 from tests.conftest import AdminHeaders
 from utilipay.access.scopes import Scope
 from utilipay.audit import service as audit
-from utilipay.audit.queries import AuditFilter, entries, page_query
+from utilipay.audit.queries import AuditFilter, audit_filter, entries, page_query
 from utilipay.clock import FrozenClock
 
 
@@ -161,3 +161,18 @@ def test_the_command_lists_the_same_entries(
     }  # fmt: skip
     bad = invoke(cli, "audit", "list", "--since", "last week")
     assert bad.exit_code == 1 and "since 'last week' must be YYYY-MM-DD" in bad.output
+
+
+async def test_until_a_date_takes_that_whole_day_and_until_an_instant_stops_there(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    # START is 15:30 in Shanghai on 2026-11-22; one entry then, one the next day
+    async with engine.begin() as conn:
+        await audit.record(conn, clock, actor="a", action="x", object_type="t", object_id="22")
+        clock.advance(timedelta(days=1))
+        await audit.record(conn, clock, actor="a", action="x", object_type="t", object_id="23")
+    async with engine.connect() as conn:
+        day = await entries(conn, audit_filter(None, None, None, "2026-11-22"))
+        instant = await entries(conn, audit_filter(None, None, None, "2026-11-22T15:30:00+08:00"))
+    assert [e["object"]["id"] for e in day.entries] == ["22"]
+    assert instant.entries == []  # until an instant excludes it

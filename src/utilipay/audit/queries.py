@@ -8,7 +8,7 @@ that leads with it and ends with (at, id) (migration 0019): a page reads its own
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select, tuple_
@@ -21,6 +21,7 @@ from utilipay.common.validation import parse_instant
 from utilipay.errors import DomainError, ErrorCode
 
 MAX_PAGE = 500
+DATE_LENGTH = len("2026-11-22")  # parse_instant reads this many characters as a date
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +46,14 @@ def _bad(detail: str) -> DomainError:
 def audit_filter(
     actor: str | None, object_ref: str | None, since: str | None, until: str | None = None
 ) -> AuditFilter:
-    """The filter a person writes: ``object_ref`` is TYPE or TYPE:ID, ``since`` and
-    ``until`` a date (00:00 in Shanghai) or an instant."""
+    """The filter a person writes: ``object_ref`` is TYPE or TYPE:ID, ``since`` a date (from
+    00:00 in Shanghai) or an instant, ``until`` a date (that whole day included) or an
+    instant (excluded)."""
     kind, object_id = parse_object(object_ref) if object_ref is not None else (None, None)
     start = parse_instant("since", since) if since else None
     end = parse_instant("until", until) if until else None
+    if end is not None and until is not None and len(until) == DATE_LENGTH:
+        end += timedelta(days=1)
     return AuditFilter(actor, kind, object_id, start, end)
 
 

@@ -3,8 +3,6 @@ and dates, newest first, a page at a time (the reader of ``audit.queries``, as t
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -37,8 +35,6 @@ async def audit_log(
     page = queries.Page([], None)
     try:
         wanted = queries.audit_filter(actor or None, object or None, since or None, until or None)
-        if wanted.until is not None and "T" not in until:  # a date: the whole day is in
-            wanted = replace(wanted, until=wanted.until + timedelta(days=1))
         async with hub.engine.connect() as conn:
             page = await queries.entries(conn, wanted, cursor=cursor or None, limit=PAGE)
     except DomainError as exc:
