@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from importlib import resources
+import tomllib
 from pathlib import Path
 
 from utilipay.console import i18n
@@ -54,6 +54,13 @@ def test_the_extraction_finds_what_it_should() -> None:
     assert "You may not open this page or do this." in marked_in_python()
 
 
-def test_catalog_files_are_packaged_data() -> None:
-    folder = resources.files("utilipay.console") / "locale" / "zh-CN"
-    assert any(entry.name.endswith(".toml") for entry in folder.iterdir())
+def test_every_file_the_console_reads_is_in_the_package_data() -> None:
+    """A template, stylesheet, script or catalog that no package-data pattern names works
+    in a checkout and is missing from the installed wheel."""
+    package = CONSOLE.parent
+    patterns = tomllib.loads((package.parents[1] / "pyproject.toml").read_text())["tool"][
+        "setuptools"
+    ]["package-data"]["utilipay"]
+    packaged = {path for pattern in patterns for path in package.glob(pattern)}
+    data = {p for p in CONSOLE.rglob("*") if p.is_file() and p.suffix not in {".py", ".pyc"}}
+    assert sorted(str(p.relative_to(package)) for p in data - packaged) == []
