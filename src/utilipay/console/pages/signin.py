@@ -11,10 +11,12 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from utilipay.audit import service as audit
+from utilipay.clock import Clock
 from utilipay.console.cookies import clear_cookie, set_cookie
 from utilipay.console.i18n import words
 from utilipay.console.templating import render
@@ -33,6 +35,20 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/console/") and "//" not in target and "\\" not in target:
         return target
     return HOME
+
+
+async def _record_sign_in(
+    conn: AsyncConnection, clock: Clock, username: str, *, second_factor: bool
+) -> None:
+    await audit.record(
+        conn,
+        clock,
+        actor=username,
+        action="user.sign_in",
+        object_type="staff_user",
+        object_id=username,
+        details={"second_factor": second_factor},
+    )
 
 
 @router.get("/sign-in")
@@ -70,14 +86,7 @@ async def sign_in(
         due = outcome is SignIn.SECOND_FACTOR_DUE
         token = await sessions.start(conn, hub.clock, user.id, second_factor_due=due)
         if not due:
-            await audit.record(
-                conn,
-                hub.clock,
-                actor=user.username,
-                action="user.sign_in",
-                object_type="staff_user",
-                object_id=user.username,
-            )
+            await _record_sign_in(conn, hub.clock, user.username, second_factor=False)
     target = "/console/second-factor?next=" + safe_next(next) if due else safe_next(next)
     response = RedirectResponse(target, status_code=303)
     set_cookie(request, response, SESSION_COOKIE, token)
@@ -110,15 +119,7 @@ async def second_factor(
             failed = False
             fresh = await sessions.second_factor_passed(conn, hub.clock, session)
             user = await users.find(conn, session.user_id)
-            await audit.record(
-                conn,
-                hub.clock,
-                actor=user.username,
-                action="user.sign_in",
-                object_type="staff_user",
-                object_id=user.username,
-                details={"second_factor": True},
-            )
+            await _record_sign_in(conn, hub.clock, user.username, second_factor=True)
     if failed:
         return render(
             request, "second_factor.html", status_code=401, next=safe_next(next), failed=True
