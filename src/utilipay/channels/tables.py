@@ -33,6 +33,7 @@ channels = Table(
         comment="requests per second per server process; NULL: unlimited",
     ),
     Column("debit_url", Text),
+    Column("kind", Text, nullable=False, server_default="wallet"),  # wallet|bank|pos|agent
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

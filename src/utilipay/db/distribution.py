@@ -100,6 +100,16 @@ PLACEMENT: dict[str, Placement] = {
     "webhook_deliveries": L,
     "webhook_attempts": L,
     "audit_log": L,
+    # the front line (channel-api.md §11): outlets, terminals and operators are small and
+    # read with every terminal request; which outlet took a payment lives with the payment;
+    # the float is one counter across utilities, the hub's own (see docs/distribution.md)
+    "outlets": R,
+    "terminals": R,
+    "outlet_operators": R,
+    "outlet_payments": D,
+    "outlet_floats": L,
+    "float_deposits": L,
+    "outlet_shifts": L,
     "staff_sessions": L,
     "staff_approvals": L,
     "staff_jobs": L,

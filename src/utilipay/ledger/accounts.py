@@ -12,6 +12,8 @@ kind                          nature     one per                     opened when
 ``BILLER_SETTLED``            liability  biller (as a payee)         its first settlement
 ``HUB_FEE_INCOME``            income     biller                      its first settlement
 ``REFUND_PAYABLE``            liability  channel                     its first refund settled
+``OUTLET_FLOAT``              liability  outlet of an agent channel  the outlet is added
+``HUB_BANK``                  asset      the hub (no owner)          the first float deposit
 ============================  =========  ==========================  =====================
 
 - ``CHANNEL_RECEIVABLE``: what a channel collected from payers and owes the hub.
@@ -24,6 +26,10 @@ kind                          nature     one per                     opened when
 - ``HUB_FEE_INCOME``: the hub's service fees deducted from a biller's settlements.
 - ``REFUND_PAYABLE``: refunds deducted from utilities' settlements, owed back to payers
   through that channel.
+- ``OUTLET_FLOAT``: what an outlet's owner has pre-funded (预存款) and not spent on
+  payments yet (channel-api.md §11); its channel is the owner in the chart, the outlet
+  names it (``outlets.float_account``).
+- ``HUB_BANK``: money received in the hub's own bank account (float deposits).
 
 An account's code is ``KIND:OWNER:CURRENCY``, the owner's code being the biller's or the
 channel's, and for a prepaid balance the biller's and the account number
@@ -63,6 +69,8 @@ class AccountKind(StrEnum):
     BILLER_SETTLED = "BILLER_SETTLED"
     HUB_FEE_INCOME = "HUB_FEE_INCOME"
     REFUND_PAYABLE = "REFUND_PAYABLE"
+    OUTLET_FLOAT = "OUTLET_FLOAT"
+    HUB_BANK = "HUB_BANK"
 
 
 CHANNEL_KINDS = frozenset({AccountKind.CHANNEL_RECEIVABLE, AccountKind.REFUND_PAYABLE})

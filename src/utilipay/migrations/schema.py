@@ -19,6 +19,7 @@ from utilipay.ledger import tables as ledger_tables
 from utilipay.migrations import tables as migrations_tables
 from utilipay.notify import tables as notify_tables
 from utilipay.outbox import tables as outbox_tables
+from utilipay.outlets import tables as outlets_tables
 from utilipay.payments import tables as payments_tables
 from utilipay.prepaid import tables as prepaid_tables
 from utilipay.readings import tables as readings_tables
@@ -33,7 +34,7 @@ AREAS = (
     access_tables, audit_tables, autopay_tables, billers_tables, billing_tables,
     billruns_tables, bindings_tables, calendar_tables, channels_tables, claims_tables,
     headend_tables, ledger_tables, migrations_tables, notify_tables, outbox_tables,
-    payments_tables, prepaid_tables, readings_tables, recon_match_tables,
+    outlets_tables, payments_tables, prepaid_tables, readings_tables, recon_match_tables,
     recon_statement_tables, settlement_tables, staff_tables, tariffs_tables, webhooks_tables,
 )  # fmt: skip
 
