@@ -88,9 +88,9 @@ def settle_run(
 
 
 def _print_run(result: dict[str, Any]) -> None:
-    table = Table("payee", "date", "status", "gross", "refunds", "fees", "net")
+    table = Table("payee", "date", "status", "gross", "refunds", "fees", "commission", "net")
     for s in result["settlements"]:
-        amounts = (format_yuan(s[k]) for k in ("gross", "refunds", "fees", "net"))
+        amounts = (format_yuan(s[k]) for k in ("gross", "refunds", "fees", "commission", "net"))
         table.add_row(s["payee"], s["date"], s["status"], *amounts)
     console.print(table if result["settlements"] else "nothing to settle")
     for s in result["settlements"]:
@@ -114,13 +114,13 @@ def settle_show(day: Day, biller: Biller = None, as_json: AsJson = False) -> Non
     if as_json:
         print(json.dumps(found, ensure_ascii=False))
         return
-    table = Table("payee", "branch", "bills", "accruals", "refunds", "fees", "net", "payout")
+    figures = ("bills", "accruals", "refunds", "fees", "commission", "net")
+    table = Table("payee", "branch", *figures, "payout")
     for s in found:
         status = s["payout"]["status"] if s["payout"] else "-"
         for line in s["lines"]:
-            table.add_row(s["payee"], line["branch"],
-                          *(format_yuan(line[k]) for k in ("bills", "accruals", "refunds",
-                                                           "fees", "net")), status)  # fmt: skip
+            amounts = (format_yuan(line[k]) for k in figures)
+            table.add_row(s["payee"], line["branch"], *amounts, status)
     console.print(table if found else f"nothing settled on {day}")
 
 
@@ -188,3 +188,27 @@ def settle_fee(
 
     run_in_transaction(work)
     console.print(f"{party} {code}: fee rule from {start}")
+
+
+@settle_app.command("commission")
+def settle_commission(
+    biller: Annotated[str, typer.Argument(help="the utility that pays the commission")],
+    outlet_kind: Annotated[config.OutletKind, typer.Option(help="the outlets it applies to")],
+    start: Annotated[date, typer.Option("--from", parser=_date, help="in force from this day")],
+    rate_bp: Annotated[str, typer.Option(help="basis points of each payment, e.g. 30")] = "0",
+    minimum: Annotated[int, typer.Option("--min", help="fen: the least the rate part pays")] = 0,
+    maximum: Annotated[int | None, typer.Option("--max", help="fen: the most it pays")] = None,
+    fixed: Annotated[int, typer.Option(help="fen per payment, on top")] = 0,
+) -> None:
+    """What a utility pays outlets of a kind per payment they collect, from a day on:
+    credited to their floats by the day's settlement, deducted from the utility's net."""
+    clock = SystemClock()
+
+    async def work(conn: AsyncConnection) -> None:
+        rule = config.fee_rule(start, rate_bp, minimum, maximum, fixed)
+        await config.set_commission_rule(
+            conn, clock, biller, outlet_kind, rule, actor=default_actor()
+        )
+
+    run_in_transaction(work)
+    console.print(f"{biller}: commission for {outlet_kind} outlets from {start}")

@@ -107,6 +107,8 @@ PLACEMENT: dict[str, Placement] = {
     "terminals": R,
     "outlet_operators": R,
     "outlet_payments": D,
+    "outlet_commission_rules": D,
+    "settlement_commissions": D,
     "outlet_floats": L,
     "float_deposits": L,
     "outlet_shifts": L,

@@ -193,7 +193,8 @@ CHECKS = [
     Check(
         "settlements_are_booked",
         "each settlement's one entry debits each branch's payable with its gross and credits"
-        " the payee's settled account, fee income and refunds payable with its figures",
+        " the payee's settled account, fee income, refunds payable and the outlets' floats"
+        " with its figures",
         """
         WITH booked AS (
             SELECT e.biller_id, e.id AS entry_id,
@@ -201,7 +202,8 @@ CHECKS = [
                    -sum(p.amount) FILTER (WHERE a.kind = 'BILLER_SETTLED'
                                             AND a.biller_id = e.biller_id) AS net,
                    -sum(p.amount) FILTER (WHERE a.kind = 'HUB_FEE_INCOME') AS fees,
-                   -sum(p.amount) FILTER (WHERE a.kind = 'REFUND_PAYABLE') AS refunds
+                   -sum(p.amount) FILTER (WHERE a.kind = 'REFUND_PAYABLE') AS refunds,
+                   -sum(p.amount) FILTER (WHERE a.kind = 'OUTLET_FLOAT') AS commission
               FROM journal_entries e
               JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
               JOIN ledger_accounts a ON a.id = p.account_id
@@ -215,16 +217,16 @@ CHECKS = [
                                                   WHERE kind = 'SETTLEMENT')
              GROUP BY p.biller_id, p.entry_id, a.biller_id)
         SELECT format('settlement %s/%s (entry %s): gross %s/%s, net %s/%s, fees %s/%s,'
-                      ' refunds %s/%s (settled/booked)',
+                      ' refunds %s/%s, commission %s/%s (settled/booked)',
                       coalesce(s.biller_id, b.biller_id), s.business_date,
                       coalesce(s.entry_id, b.entry_id), s.gross, b.gross, s.net, b.net,
-                      s.fees, b.fees, s.refunds, b.refunds)
+                      s.fees, b.fees, s.refunds, b.refunds, s.commission, b.commission)
           FROM settlement_days s
           FULL JOIN booked b ON b.biller_id = s.biller_id AND b.entry_id = s.entry_id
          WHERE s.biller_id IS NULL OR b.biller_id IS NULL AND s.entry_id IS NOT NULL
-            OR (s.gross, s.net, s.fees, s.refunds) IS DISTINCT FROM
+            OR (s.gross, s.net, s.fees, s.refunds, s.commission) IS DISTINCT FROM
                (coalesce(b.gross, 0), coalesce(b.net, 0), coalesce(b.fees, 0),
-                coalesce(b.refunds, 0))
+                coalesce(b.refunds, 0), coalesce(b.commission, 0))
             OR s.gross IS DISTINCT FROM (SELECT sum(l.gross) FROM settlement_branches l
                                           WHERE l.biller_id = s.biller_id
                                             AND l.business_date = s.business_date)

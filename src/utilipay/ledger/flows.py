@@ -22,8 +22,9 @@ the shard key). The accounts are those of the plan (``accounts.py``).
 ``SETTLEMENT``, a payee's business day, one entry (``post_settlement``, from
     ``settlement/service.py``): debit each branch's ``BILLER_PAYABLE`` with its gross
     (write-offs and settled prepaid use), credit each branch's ``HUB_FEE_INCOME`` with its
-    fees, each channel's ``REFUND_PAYABLE`` with the refunds deducted, and the payee's
-    ``BILLER_SETTLED`` with the net, what is paid out.
+    fees, each channel's ``REFUND_PAYABLE`` with the refunds deducted, each outlet's
+    ``OUTLET_FLOAT`` with the commission the utility pays it (credited to its float), and
+    the payee's ``BILLER_SETTLED`` with the net, what is paid out.
 Refunds (contract 2, ``recon``) have no entry of their own: settlement deducts them from the
 utility's net into the channel's ``REFUND_PAYABLE``.
 
@@ -133,9 +134,11 @@ async def post_settlement(
     day: date,
     branches: Sequence[BranchShare],
     refunds: Mapping[Owner, int],
+    commissions: Mapping[int, int] | None = None,
 ) -> int | None:
     """A payee's day settled (the rule of ``SETTLEMENT``): its entry, none when nothing
-    moves. The accounts are opened on first use."""
+    moves. The accounts are opened on first use; an outlet's float account
+    (``commissions``: account id -> fen) is opened with its outlet."""
     lines: list[tuple[int, int]] = []
     for share in branches:
         payable = await find_or_open(conn, clock, AccountKind.BILLER_PAYABLE, share.branch)
@@ -144,6 +147,8 @@ async def post_settlement(
     for channel, amount in sorted(refunds.items(), key=lambda item: item[0].id):
         account = await find_or_open(conn, clock, AccountKind.REFUND_PAYABLE, channel)
         lines.append((account, -amount))
+    for float_account, commission in sorted((commissions or {}).items()):
+        lines.append((float_account, -commission))
     settled = await find_or_open(conn, clock, AccountKind.BILLER_SETTLED, payee)
     lines.append((settled, -sum(amount for _, amount in lines)))  # the net
     moving = [(account, amount) for account, amount in lines if amount != 0]

@@ -1,12 +1,15 @@
-"""What settlement is told by people: where each utility is paid, and the fee rules."""
+"""What settlement is told by people: where each utility is paid, the fee rules and the
+outlets' commission."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +19,12 @@ from utilipay.channels import repository as channels_repo
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.settlement.fees import FeeRule
-from utilipay.settlement.tables import biller_fee_rules, channel_fee_rules, settlement_accounts
+from utilipay.settlement.tables import (
+    biller_fee_rules,
+    channel_fee_rules,
+    outlet_commission_rules,
+    settlement_accounts,
+)
 
 _ACCOUNT_NO = re.compile(r"[0-9A-Z]{6,34}")  # a mainland account number or an IBAN
 
@@ -118,6 +126,47 @@ async def set_fee_rule(
         table, owner = biller_fee_rules, {"biller_id": await biller_id_of(conn, code)}
     else:
         table, owner = channel_fee_rules, {"channel_id": await _channel_id(conn, code)}
+    details = await _store_rule(conn, clock, table, owner, rule, actor)
+    await audit.record(
+        conn, clock, actor=actor, action="settlement.fee", object_type=str(party),
+        object_id=code, details=details,
+    )  # fmt: skip
+
+
+class OutletKind(StrEnum):
+    SHOP = "shop"
+    COUNTER = "counter"
+    COLLECTOR = "collector"
+
+
+async def set_commission_rule(
+    conn: AsyncConnection,
+    clock: Clock,
+    biller: str,
+    outlet_kind: OutletKind,
+    rule: FeeRule,
+    *,
+    actor: str,
+) -> None:
+    """What ``biller`` pays an outlet of ``outlet_kind`` per payment it collects, from
+    ``rule.effective_from`` on (replacing the rule that took effect that same day)."""
+    owner = {"biller_id": await biller_id_of(conn, biller), "outlet_kind": outlet_kind.value}
+    details = await _store_rule(conn, clock, outlet_commission_rules, owner, rule, actor)
+    await audit.record(
+        conn, clock, actor=actor, action="settlement.commission", object_type="biller",
+        object_id=biller, details={**details, "outlet_kind": outlet_kind.value},
+    )  # fmt: skip
+
+
+async def _store_rule(
+    conn: AsyncConnection,
+    clock: Clock,
+    table: Table,
+    owner: Mapping[str, object],
+    rule: FeeRule,
+    actor: str,
+) -> dict[str, str]:
+    """Upsert a rule keyed by its owner and first day; what the audit log keeps of it."""
     values = {
         "rate_bp": rule.rate_bp,
         "minimum": rule.minimum,
@@ -132,10 +181,7 @@ async def set_fee_rule(
         .on_conflict_do_update(index_elements=[*owner, "effective_from"], set_=values)
     )
     details = {k: str(v) for k, v in values.items() if k != "created_at"}
-    await audit.record(
-        conn, clock, actor=actor, action="settlement.fee", object_type=str(party),
-        object_id=code, details={**details, "effective_from": str(rule.effective_from)},
-    )  # fmt: skip
+    return {**details, "effective_from": str(rule.effective_from)}
 
 
 def fee_rule(

@@ -5,7 +5,7 @@ twice is the same file. Amounts are yuan with two decimals.
 
 The XML follows ISO 20022 camt.054.001.08 (Bank-to-Customer Debit/Credit
 Notification): the payee's account, one entry per branch with its net as a credit
-(a debit when refunds and fees exceed it), the payout's end-to-end id and the
+(a debit when refunds, fees and commission exceed it), the payout's end-to-end id and the
 breakdown in the remittance text. No maintained Python writer of camt.054 was
 found (the packages there read camt), so it is written here with the standard
 library's ElementTree, element by element in the schema's order.
@@ -24,7 +24,8 @@ from utilipay.money import CNY, in_yuan
 
 CAMT054 = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
 CSV_COLUMNS = ("payee", "date", "branch", "branch_name", "bills", "bill_count", "accruals",
-               "gross", "refunds", "fees", "net", "topups", "reversed", "reference",
+               "gross", "refunds", "fees", "commission", "net", "topups", "reversed",
+               "reference",
                "account_no", "account_name", "bank")  # fmt: skip
 
 
@@ -48,7 +49,7 @@ def to_csv(settlement: dict[str, Any]) -> bytes:
     rows = [[*head, line["branch"], line["branch_name"], *_amounts(line), *tail]
             for line in settlement["lines"]]  # fmt: skip
     total = {f: sum(line[f] for line in settlement["lines"]) for f in ("topups", "reversed")}
-    total |= {k: settlement[k] for k in ("gross", "refunds", "fees", "net")}
+    total |= {k: settlement[k] for k in ("gross", "refunds", "fees", "commission", "net")}
     total |= {f: sum(line[f] for line in settlement["lines"]) for f in ("bills", "accruals")}
     total["bill_count"] = sum(line["bill_count"] for line in settlement["lines"])
     rows.append([*head, "TOTAL", settlement["payee_name"], *_amounts(total), *tail])
@@ -56,7 +57,8 @@ def to_csv(settlement: dict[str, Any]) -> bytes:
 
 
 def _amounts(figures: dict[str, Any]) -> list[Cell]:
-    money = ("bills", "accruals", "gross", "refunds", "fees", "net", "topups", "reversed")
+    money = ("bills", "accruals", "gross", "refunds", "fees", "commission", "net", "topups",
+             "reversed")  # fmt: skip
     values: list[Cell] = [in_yuan(figures[f]) for f in money]
     return [values[0], int(figures["bill_count"]), *values[1:]]
 
@@ -120,5 +122,5 @@ def _entry(note: ET.Element, settlement: dict[str, Any], line: dict[str, Any], r
 
 
 def _breakdown(figures: dict[str, Any]) -> str:
-    parts = ("gross", "refunds", "fees", "net")
+    parts = ("gross", "refunds", "fees", "commission", "net")
     return "; ".join(f"{p} {yuan(figures[p])}" for p in parts)

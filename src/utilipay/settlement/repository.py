@@ -16,9 +16,11 @@ from utilipay.channels import repository as channels_repo
 from utilipay.settlement.fees import FeeRule
 from utilipay.settlement.tables import (
     biller_fee_rules,
+    outlet_commission_rules,
     payouts,
     settlement_accounts,
     settlement_branch_days,
+    settlement_commissions,
     settlement_lines,
     settlements,
 )
@@ -71,6 +73,15 @@ async def fee_rules(conn: AsyncConnection, table: Table) -> dict[int, list[FeeRu
     found: dict[int, list[FeeRule]] = defaultdict(list)
     for r in await conn.execute(select(table, owner.label("owner"))):
         found[r.owner].append(FeeRule(r.effective_from, r.rate_bp, r.minimum, r.maximum, r.fixed))
+    return found
+
+
+async def commission_rules(conn: AsyncConnection) -> dict[tuple[int, str], list[FeeRule]]:
+    """Each utility's commission rules by outlet kind: ``(biller_id, kind) -> rules``."""
+    found: dict[tuple[int, str], list[FeeRule]] = defaultdict(list)
+    for r in await conn.execute(select(outlet_commission_rules)):
+        rule = FeeRule(r.effective_from, r.rate_bp, r.minimum, r.maximum, r.fixed)
+        found[(r.biller_id, r.outlet_kind)].append(rule)
     return found
 
 
@@ -189,6 +200,18 @@ async def write(conn: AsyncConnection, head: dict[str, Any], lines: list[dict[st
         for x in lines
     ]
     await conn.execute(insert(settlement_branch_days), taken)
+
+
+async def write_commissions(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(settlement_commissions), rows)
+
+
+async def commissions_of(conn: AsyncConnection, payee_id: int, day: date) -> list[Any]:
+    """The outlets' commission in a settlement, as written."""
+    c = settlement_commissions.c
+    query = select(settlement_commissions).where(c.biller_id == payee_id, c.business_date == day)
+    return list(await conn.execute(query.order_by(c.outlet_id)))
 
 
 async def write_payout(conn: AsyncConnection, **values: Any) -> None:

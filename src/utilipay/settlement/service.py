@@ -9,8 +9,10 @@ For each payee and Asia/Shanghai business day D:
   FAILED and was never owed: shown, not deducted.
 - net = gross - refunds (contract 2, by their business_date, of payments the utility
   was owed: a refund of a payment the hub failed is not the utility's) - the hub's service
-  fees (the biller's fee rule on each payment, bills and top-ups alike). A channel's
-  fees are the hub's cost: reported, never deducted.
+  fees (the biller's fee rule on each payment, bills and top-ups alike) - the commission of
+  the outlets that took its payments (its rule for the outlet's kind, on each payment the
+  outlet took: the utility pays its agents, channel-api.md §11). A channel's fees are the
+  hub's cost: reported, never deducted.
 
 A group (billers.parent_id) that sweeps (归集) is one payee whose settlement has a
 line per branch; otherwise each branch is its own payee (清分到各分公司).
@@ -18,7 +20,8 @@ line per branch; otherwise each branch is its own payee (清分到各分公司).
 A settlement is written once with one ledger entry, by the ledger's rule
 (``ledger/flows.py``): each branch's payable debited with its gross, the payee's settled
 account credited with the net, the hub's fee income from each branch with its fees, each
-channel's refund payable with its refunds. A day already
+channel's refund payable with its refunds, each outlet's float with its commission (and
+the float's running balance with it: ``outlets.earnings``). A day already
 settled is never rewritten (its file may be at the bank): running it again reports
 UNCHANGED, or DIFFERS with every difference, and writes nothing.
 """
@@ -38,6 +41,8 @@ from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.accounts import Owner
 from utilipay.ledger.flows import BranchShare, post_settlement
 from utilipay.outbox.service import Event, emit
+from utilipay.outlets import earnings
+from utilipay.outlets.earnings import OutletSale
 from utilipay.settlement import repository as repo
 from utilipay.settlement.config import Mode
 from utilipay.settlement.fees import FeeRule, rule_on
@@ -46,7 +51,18 @@ from utilipay.settlement.tables import biller_fee_rules, channel_fee_rules
 
 # The figures of a line that a re-run compares with what was written.
 FIGURES = ("bills", "bill_count", "accruals", "topups", "topup_count", "reversed",
-           "reversed_count", "refunds", "fees", "channel_fees", "gross", "net")  # fmt: skip
+           "reversed_count", "refunds", "fees", "channel_fees", "commission", "gross",
+           "net")  # fmt: skip
+
+
+@dataclass(slots=True)
+class Earned:
+    """What one outlet earned in a branch's day: its payments and their commission."""
+
+    float_account: int
+    payments: int = 0
+    amount: int = 0
+    commission: int = 0
 
 
 @dataclass(slots=True)
@@ -64,6 +80,11 @@ class Line:
     fees: int = 0
     channel_fees: int = 0
     refunds_by_channel: dict[int, int] = field(default_factory=dict)
+    earned: dict[int, Earned] = field(default_factory=dict)  # by outlet id
+
+    @property
+    def commission(self) -> int:
+        return sum(e.commission for e in self.earned.values())
 
     @property
     def refunds(self) -> int:
@@ -75,7 +96,7 @@ class Line:
 
     @property
     def net(self) -> int:
-        return self.gross - self.refunds - self.fees
+        return self.gross - self.refunds - self.fees - self.commission
 
     @property
     def idle(self) -> bool:
@@ -101,7 +122,10 @@ class Outcome:
             "payee": self.payee,
             "date": self.day.isoformat(),
             "status": self.status,
-            **{f: self.total(f) for f in ("gross", "refunds", "fees", "net", "channel_fees")},
+            **{
+                f: self.total(f)
+                for f in ("gross", "refunds", "fees", "commission", "net", "channel_fees")
+            },
             "lines": [{"branch": line.branch.code, **line.figures()} for line in self.lines],
             "differences": self.differences,
         }
@@ -141,6 +165,8 @@ class _Day:
     refunds: dict[int, dict[int, int]]
     biller_rules: dict[int, list[FeeRule]]
     channel_rules: dict[int, list[FeeRule]]
+    outlet_sales: dict[int, list[OutletSale]]
+    commission_rules: dict[tuple[int, str], list[FeeRule]]
 
 
 async def _read_day(conn: AsyncConnection, day: date, ids: list[int]) -> _Day:
@@ -148,6 +174,9 @@ async def _read_day(conn: AsyncConnection, day: date, ids: list[int]) -> _Day:
     sales: dict[int, list[Sale]] = defaultdict(list)
     for sale in await repo.sales(conn, ids, start, end):
         sales[sale.biller_id].append(sale)
+    at_outlets: dict[int, list[OutletSale]] = defaultdict(list)
+    for taken in await earnings.sales(conn, ids, start, end):
+        at_outlets[taken.biller_id].append(taken)
     return _Day(
         day,
         sales,
@@ -156,6 +185,8 @@ async def _read_day(conn: AsyncConnection, day: date, ids: list[int]) -> _Day:
         await repo.refunds(conn, ids, day),
         await repo.fee_rules(conn, biller_fee_rules),
         await repo.fee_rules(conn, channel_fee_rules),
+        at_outlets,
+        await repo.commission_rules(conn),
     )
 
 
@@ -179,7 +210,22 @@ def _line(data: _Day, branch: Member) -> Line:
         channel_fee = rule_on(data.channel_rules.get(s.channel_id, []), data.day)
         if channel_fee is not None:
             line.channel_fees += channel_fee.fee(s.amount) * s.count
+    _add_commission(data, branch, line)
     return line
+
+
+def _add_commission(data: _Day, branch: Member, line: Line) -> None:
+    """Each outlet's payments of the branch's day and their commission: the branch's rule
+    for the outlet's kind, or its group's."""
+    for taken in data.outlet_sales.get(branch.id, []):
+        own = data.commission_rules.get((branch.id, taken.outlet_kind), [])
+        group = data.commission_rules.get((branch.parent_id or 0, taken.outlet_kind), [])
+        rule = rule_on(own, data.day) or rule_on(group, data.day)
+        earned = line.earned.setdefault(taken.outlet_id, Earned(taken.float_account))
+        earned.payments += taken.count
+        earned.amount += taken.amount * taken.count
+        if rule is not None:
+            earned.commission += rule.fee(taken.amount) * taken.count
 
 
 def _differences(lines: list[Line], written: dict[str, Any], codes: dict[int, str]) -> list[str]:
@@ -258,6 +304,7 @@ async def _write(
             "gross": sum(x.gross for x in lines), "refunds": sum(x.refunds for x in lines),
             "fees": sum(x.fees for x in lines), "net": net,
             "channel_fees": sum(x.channel_fees for x in lines),
+            "commission": sum(x.commission for x in lines),
             "payments": sum(x.bill_count + x.topup_count for x in lines),
             "account_no": to.account_no, "account_name": to.account_name, "bank": to.bank,
             "entry_id": entry_id, "actor": actor, "created_at": now,
@@ -265,6 +312,7 @@ async def _write(
         [{"biller_id": payee.id, "business_date": day, "branch_id": x.branch.id, **x.figures()}
          for x in lines],
     )  # fmt: skip
+    await _pay_commissions(conn, payee, day, lines)
     reference = payout_reference(payee.code, day)
     if net > 0:
         await repo.write_payout(
@@ -278,6 +326,27 @@ async def _write(
         conn, clock, actor=actor, action="settlement.settle", object_type="settlement",
         object_id=f"{payee.code}:{day}", details=payload,
     )  # fmt: skip
+
+
+async def _pay_commissions(
+    conn: AsyncConnection, payee: Member, day: date, lines: list[Line]
+) -> None:
+    """The outlets' part of the settlement, an outlet's branches merged; the ledger entry
+    credited their float accounts, so their floats' running balances follow."""
+    merged: dict[int, Earned] = {}
+    for line in lines:
+        for outlet_id, e in line.earned.items():
+            total = merged.setdefault(outlet_id, Earned(e.float_account))
+            total.payments += e.payments
+            total.amount += e.amount
+            total.commission += e.commission
+    await repo.write_commissions(
+        conn,
+        [{"biller_id": payee.id, "business_date": day, "outlet_id": outlet_id,
+          "payments": e.payments, "amount": e.amount, "commission": e.commission}
+         for outlet_id, e in sorted(merged.items())],
+    )  # fmt: skip
+    await earnings.credit_floats(conn, {o: e.commission for o, e in merged.items()})
 
 
 def payout_reference(payee_code: str, day: date) -> str:
@@ -295,9 +364,14 @@ async def _post(
         for channel_id, amount in line.refunds_by_channel.items():
             refunds[Owner(channel_id, codes[channel_id])] += amount
     branches = [BranchShare(_owner(x.branch), x.gross, x.fees) for x in lines]
+    commissions: dict[int, int] = defaultdict(int)
+    for line in lines:
+        for earned in line.earned.values():
+            commissions[earned.float_account] += earned.commission
     return await post_settlement(
-        conn, clock, payee=_owner(payee), day=day, branches=branches, refunds=refunds
-    )
+        conn, clock, payee=_owner(payee), day=day, branches=branches, refunds=refunds,
+        commissions=commissions,
+    )  # fmt: skip
 
 
 def _owner(member: Member) -> Owner:
@@ -343,8 +417,9 @@ def _shown(written: dict[str, Any], by_id: dict[int, Member]) -> dict[str, Any]:
         "payee": by_id[written["biller_id"]].code,
         "payee_name": by_id[written["biller_id"]].name,
         "date": written["business_date"].isoformat(),
-        **{k: written[k] for k in ("gross", "refunds", "fees", "net", "channel_fees", "payments",
-                                   "account_no", "account_name", "bank")},
+        **{k: written[k] for k in ("gross", "refunds", "fees", "commission", "net",
+                                   "channel_fees", "payments", "account_no", "account_name",
+                                   "bank")},
         "lines": [
             {"branch": by_id[b].code, "branch_name": by_id[b].name,
              **{f: line[f] for f in FIGURES}}

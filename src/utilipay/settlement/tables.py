@@ -44,6 +44,21 @@ def _fee_rules(name: str, owner: str, owners: str) -> Table:
 biller_fee_rules = _fee_rules("biller_fee_rules", "biller_id", "billers")
 channel_fee_rules = _fee_rules("channel_fee_rules", "channel_id", "channels")
 
+# What a utility pays the outlets that collect for it, per outlet kind (migration 0030).
+outlet_commission_rules = Table(
+    "outlet_commission_rules",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("outlet_kind", Text, primary_key=True),
+    Column("effective_from", Date, primary_key=True),
+    Column("rate_bp", Numeric(8, 3), nullable=False),
+    Column("minimum", BigInteger, nullable=False),
+    Column("maximum", BigInteger),
+    Column("fixed", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 settlement_accounts = Table(
     "settlement_accounts",
     metadata,
@@ -67,6 +82,7 @@ settlements = Table(
     Column("net", BigInteger, nullable=False),
     Column("channel_fees", BigInteger, nullable=False),
     Column("payments", Integer, nullable=False),
+    Column("commission", BigInteger, nullable=False),
     Column("account_no", Text, nullable=False),
     Column("account_name", Text, nullable=False),
     Column("bank", Text, nullable=False),
@@ -93,6 +109,7 @@ settlement_lines = Table(
     Column("channel_fees", BigInteger, nullable=False),
     Column("gross", BigInteger, nullable=False),
     Column("net", BigInteger, nullable=False),
+    Column("commission", BigInteger, nullable=False),
     ForeignKeyConstraint(
         ["biller_id", "business_date"], ["settlements.biller_id", "settlements.business_date"]
     ),
@@ -126,4 +143,19 @@ settlement_branch_days = Table(
     Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),  # the branch
     Column("business_date", Date, primary_key=True),
     Column("payee_id", Integer, ForeignKey("billers.id"), nullable=False),
+)
+
+# Each outlet's commission in a payee's day, credited to its float by the settlement entry.
+settlement_commissions = Table(
+    "settlement_commissions",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),  # the payee
+    Column("business_date", Date, primary_key=True),
+    Column("outlet_id", Integer, ForeignKey("outlets.id"), primary_key=True),
+    Column("payments", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("commission", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["biller_id", "business_date"], ["settlements.biller_id", "settlements.business_date"]
+    ),
 )
