@@ -14,6 +14,8 @@ kind                          nature     one per                     opened when
 ``REFUND_PAYABLE``            liability  channel                     its first refund settled
 ``OUTLET_FLOAT``              liability  outlet of an agent channel  the outlet is added
 ``HUB_BANK``                  asset      the hub (no owner)          the first float deposit
+``VOUCHER_LIABILITY``         liability  biller                      its first voucher batch
+``VOUCHER_CREDIT``            liability  biller                      its first voucher batch
 ============================  =========  ==========================  =====================
 
 - ``CHANNEL_RECEIVABLE``: what a channel collected from payers and owes the hub.
@@ -30,6 +32,10 @@ kind                          nature     one per                     opened when
   payments yet (channel-api.md §11); its channel is the owner in the chart, the outlet
   names it (``outlets.float_account``).
 - ``HUB_BANK``: money received in the hub's own bank account (float deposits).
+- ``VOUCHER_LIABILITY``: the face value of a utility's vouchers sold and not yet redeemed
+  or expired (channel-api.md §12), owed to their holders.
+- ``VOUCHER_CREDIT``: what redeemed vouchers left on the utility's postpaid accounts for
+  their next bills; ``voucher_credits`` splits it by account.
 
 An account's code is ``KIND:OWNER:CURRENCY``, the owner's code being the biller's or the
 channel's, and for a prepaid balance the biller's and the account number
@@ -71,6 +77,8 @@ class AccountKind(StrEnum):
     REFUND_PAYABLE = "REFUND_PAYABLE"
     OUTLET_FLOAT = "OUTLET_FLOAT"
     HUB_BANK = "HUB_BANK"
+    VOUCHER_LIABILITY = "VOUCHER_LIABILITY"
+    VOUCHER_CREDIT = "VOUCHER_CREDIT"
 
 
 CHANNEL_KINDS = frozenset({AccountKind.CHANNEL_RECEIVABLE, AccountKind.REFUND_PAYABLE})

@@ -38,6 +38,7 @@ from utilipay.readings.api import router as readings_router
 from utilipay.recon.api import router as recon_router
 from utilipay.settlement.api import router as settlement_router
 from utilipay.statements.api import router as statements_router
+from utilipay.vouchers.api import router as vouchers_router
 from utilipay.web.access_log import AccessLog
 from utilipay.web.edge import HubApp
 from utilipay.web.hub import Hub
@@ -112,6 +113,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         prepaid_router,
         bills_router,
         payments_router,
+        vouchers_router,
         mandates_router,
         statements_router,
         admin_router,

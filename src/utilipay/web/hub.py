@@ -24,6 +24,7 @@ from utilipay.payments.hosted import BatchedHostedPayments
 from utilipay.payments.service import WriteOffPaths
 from utilipay.runtime.directory import Directory
 from utilipay.runtime.writeoffs import WriteOffServices
+from utilipay.vouchers.redeem import Keys
 
 NONCE_PURGE_INTERVAL = 60.0
 log = structlog.get_logger(__name__)
@@ -46,6 +47,7 @@ class Hub:
     )
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     auth_failures: FailedAuthentications = field(default_factory=_auth_failures)
+    voucher_keys: Keys = field(default_factory=Keys)
     write_off_services: WriteOffServices = field(init=False)
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
