@@ -24,6 +24,22 @@ the shard key). The accounts are those of the plan (``accounts.py``).
     (write-offs and settled prepaid use), credit each branch's ``HUB_FEE_INCOME`` with its
     fees, each channel's ``REFUND_PAYABLE`` with the refunds deducted, and the payee's
     ``BILLER_SETTLED`` with the net, what is paid out.
+``VOUCHER_SALE``, vouchers activated (sold), one entry per activation (``vouchers/service.py``,
+    ``ledger_post_voucher_sale``): credit the utility's ``VOUCHER_LIABILITY`` with their face
+    values; debit the selling outlet's ``OUTLET_FLOAT`` (its float paid them), or, when the
+    utility sold them itself, its ``BILLER_PAYABLE``: the utility holds the cash, so the hub
+    owes it that much less, and the redemption's credit to the payable nets to nothing.
+``VOUCHER_REDEMPTION``, a voucher redeemed, one entry per redemption (inside
+    ``voucher_redeem``, ``ledger_post_voucher_redemption``): debit ``VOUCHER_LIABILITY`` with
+    the face value; credit ``BILLER_PAYABLE`` with the bills written off, the account's
+    ``PREPAID_BALANCE`` with what went to it, the utility's ``VOUCHER_CREDIT`` with what is
+    left for the account's next bills (a line per part that is not zero).
+``VOUCHER_CREDIT_USE``, bills written off from an account's voucher credit when they are
+    issued (``vouchers_use_credit``): debit ``VOUCHER_CREDIT``, credit ``BILLER_PAYABLE``.
+``VOUCHER_BREAKAGE``, sold vouchers expired unredeemed, one entry per utility and daily run
+    (``vouchers/expiry.py``): debit ``VOUCHER_LIABILITY``, credit ``BILLER_PAYABLE`` (the
+    utility keeps their value).
+Issuing, voiding unsold vouchers and expiring them move no money (the audit log has them).
 Refunds (contract 2, ``recon``) have no entry of their own: settlement deducts them from the
 utility's net into the channel's ``REFUND_PAYABLE``.
 

@@ -29,7 +29,7 @@ _EXPIRE = text(
         RETURNING v.biller_id, v.batch_id, v.reason, b.face)
     SELECT biller_id, batch_id, count(*) FILTER (WHERE reason = 'unsold') AS unsold,
            count(*) FILTER (WHERE reason = 'breakage') AS sold,
-           coalesce(sum(face) FILTER (WHERE reason = 'breakage'), 0) AS breakage
+           coalesce(sum(face) FILTER (WHERE reason = 'breakage'), 0)::bigint AS breakage
       FROM expired GROUP BY biller_id, batch_id ORDER BY biller_id, batch_id
     """
 )
