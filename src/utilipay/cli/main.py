@@ -43,6 +43,7 @@ from utilipay.cli.settle import settle_app
 from utilipay.cli.tariffs import tariffs_app
 from utilipay.cli.tokens import tokens_app
 from utilipay.cli.users import users_app
+from utilipay.cli.vouchers import vouchers_app
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
 from utilipay.errors import DomainError
@@ -79,6 +80,7 @@ app.add_typer(settle_app, name="settle")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(vouchers_app, name="vouchers")
 app.command("worker")(worker)
 app.command("statement")(statement)
 # Commands from outside the hub (the simulators, the demo, the benchmarks) join here, by
