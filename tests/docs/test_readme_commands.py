@@ -201,6 +201,14 @@ STEPS: list[Step] = [
     Run("billers update BJELEC --prepaid-cut-grace 48h --prepaid-reward-points 10 "
         "--prepaid-reward-min 5000 --reason '2027 tariff notice'",
         expect="biller BJELEC updated"),
+    Run("vouchers issue --biller BJWATER --count 1000 --face 10000 --expires 2027-12-31 "
+        "--out {tmp}/vouchers.csv", expect="1000 vouchers of 100.00 yuan"),
+    Run("vouchers activate --serial 00000100000001 --to-serial 00000100000500",
+        expect="500 vouchers sold"),
+    Run("vouchers void --serial 00000100001000 --reason 'card damaged in transit'",
+        expect="1 vouchers voided"),
+    Run("vouchers expire", expect="vouchers expired"),
+    Run("vouchers list --biller BJWATER --json", expect='"ACTIVE": 500'),
     Run("check --json", expect='"ok": true'),
     Run("db status", expect="used by"),
     Run("db stop", exit_code=1, expect="hub processes use it"),
@@ -218,6 +226,7 @@ HEAVY: list[Step] = [
         "--pgbench-clients 2 --json", expect='"rounds"'),
     Run("bench autopay --mandates 50 --send-for 1 --json", expect='"mandates": 50'),
     Run("bench prepaid --accounts 50 --json", expect='"accounts": 50'),
+    Run("bench vouchers --vouchers 500 --redeem 50 --json", expect='"double_redemptions": 0'),
     Run("bench recon --rows 7000 --json", expect='"correct": true'),
     Run("bench recon-run --payments 7000 --json", expect='"correct": true'),
     Run("bench console --payments 2000 --accounts 2000 --requests 20 --json",

@@ -68,7 +68,7 @@ async def test_an_outlet_float_pays_for_what_it_sells_or_nothing_is_sold(
                                    outlet=("WECHAT", "S1"), actor="t")  # fmt: skip
     assert refused.value.code is ErrorCode.FLOAT_INSUFFICIENT
     assert await scalar(engine, "SELECT count(*) FROM vouchers WHERE state = 'ISSUED'") == 3
-    first, last = list(batch.pins)[0], list(batch.pins)[1]
+    first, last, _ = batch.pins
     async with engine.begin() as conn:
         sold = await service.activate(conn, clock, Selection(first=first, last=last),
                                       outlet=("WECHAT", "S1"), actor="t")  # fmt: skip
@@ -138,7 +138,8 @@ async def test_an_expired_pin_or_another_utilitys_is_invalid(
     async with engine.begin() as conn:
         await open_customer_account(conn, "BJWATER", ACCOUNT)
         key = await existing_key(conn, 1)
-    assert key is not None and pin_hash(key, sold.pin(0)) != pin_hash(b"another utility's key", sold.pin(0))
+    assert key is not None
+    assert pin_hash(key, sold.pin(0)) != pin_hash(b"another utility's key", sold.pin(0))
     water, wechat = world["water"], world["wechat"]
     assert isinstance(water, Biller) and isinstance(wechat, Channel)
     clock.advance(timedelta(days=400 + (EXPIRES - clock.now().date()).days))

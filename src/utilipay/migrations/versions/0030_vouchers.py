@@ -132,18 +132,20 @@ def upgrade() -> None:
     op.execute(UP)
 
 
+DOWN = f"""
+DROP FUNCTION IF EXISTS voucher_redeem, vouchers_use_credit, voucher_repeat, voucher_failed,
+    vouchers_credit_new_bills CASCADE;
+DROP TABLE voucher_lockouts, voucher_failures, voucher_credits, voucher_redemptions, vouchers,
+    voucher_batches, voucher_keys CASCADE;
+ALTER TABLE payments DROP CONSTRAINT payments_purpose_check,
+    ADD CONSTRAINT payments_purpose_check CHECK (purpose IN ('bills', 'prepaid_topup'));
+ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_kind_check,
+    ADD CONSTRAINT journal_entries_kind_check CHECK (kind IN ({ENTRY_KINDS}));
+DELETE FROM ledger_accounts WHERE kind IN ('VOUCHER_LIABILITY', 'VOUCHER_CREDIT');
+ALTER TABLE ledger_accounts DROP CONSTRAINT ledger_accounts_kind_check,
+    ADD CONSTRAINT ledger_accounts_kind_check CHECK (kind IN ({ACCOUNT_KINDS}));
+"""  # noqa: S608 (the module's own constants, no input)
+
+
 def downgrade() -> None:
-    op.execute(
-        "DROP FUNCTION IF EXISTS voucher_redeem CASCADE;"
-        " DROP FUNCTION IF EXISTS vouchers_use_credit CASCADE;"
-        " DROP FUNCTION IF EXISTS voucher_repeat, voucher_failed, vouchers_credit_new_bills CASCADE;"
-        " DROP TABLE voucher_lockouts, voucher_failures, voucher_credits, voucher_redemptions,"
-        " vouchers, voucher_batches, voucher_keys CASCADE;"
-        " ALTER TABLE payments DROP CONSTRAINT payments_purpose_check,"
-        "  ADD CONSTRAINT payments_purpose_check CHECK (purpose IN ('bills', 'prepaid_topup'));"
-        f" ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_kind_check,"
-        f"  ADD CONSTRAINT journal_entries_kind_check CHECK (kind IN ({ENTRY_KINDS}));"
-        " DELETE FROM ledger_accounts WHERE kind IN ('VOUCHER_LIABILITY', 'VOUCHER_CREDIT');"
-        f" ALTER TABLE ledger_accounts DROP CONSTRAINT ledger_accounts_kind_check,"
-        f"  ADD CONSTRAINT ledger_accounts_kind_check CHECK (kind IN ({ACCOUNT_KINDS}))"
-    )
+    op.execute(DOWN)
