@@ -220,8 +220,7 @@ def test_downgrading_below_the_repeatable_sql_gives_back_the_revision_built_fres
 CHANGED_SINCE_0024 = {
     "pay_hosted": ("ledger_post_payment(", "hosted_payment_write(", "pay_hosted_refusal(",
                    "channel_nonce_use(", "billing_write_off(", "billing_bills", "outbox_emit"),
-    "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "billers_directory",
-                       "outbox_emit"),
+    "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "prepaid_credit("),
     "debit_event": ("billers_directory",),
 }  # fmt: skip
 ADDED_SINCE_0024 = {
@@ -231,6 +230,11 @@ ADDED_SINCE_0024 = {
     "payments_rollup_updated", "payments_rollup_deleted", "payment_rollups_fold",
     "payments.payments_rollup_inserted", "payments.payments_rollup_updated",
     "payments.payments_rollup_deleted",
+    # the vouchers (0030), and the balance credit prepaid_top_up shares with a redemption
+    "prepaid_credit", "ledger_post_voucher_sale", "ledger_post_voucher_redemption",
+    "ledger_post_voucher_credit_use", "ledger_post_voucher_breakage", "voucher_redeem",
+    "voucher_repeat", "voucher_failed", "vouchers_use_credit", "vouchers_credit_new_bills",
+    "voucher_payable_movements", "bills.bills_use_voucher_credit",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

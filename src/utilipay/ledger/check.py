@@ -58,7 +58,7 @@ CHECKS = [
                     UNION ALL
                     SELECT biller_id, posted FROM prepaid_daily_charges
                     UNION ALL
-                    SELECT biller_id, owed FROM voucher_payable_movements
+                    SELECT biller_id, owed FROM voucher_payable_movements()
                     UNION ALL
                     SELECT branch_id, -gross FROM settlement_branches) owed
              GROUP BY biller_id),
