@@ -71,14 +71,18 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         assert inspect(engine).get_view_names() == []
         # (the staff tables of 0026, the rollups of 0028, the front line's tables of 0029 and
         # the vouchers' of 0030, later than the views, go with it)
-        later = _tables_of(outlets_tables) | _tables_of(vouchers_tables) | {
-            schema_repeatables.name,
-            "staff_users",
-            "staff_sessions",
-            "staff_approvals",
-            "staff_jobs",
-            "payment_rollups",
-        }
+        later = (
+            _tables_of(outlets_tables)
+            | _tables_of(vouchers_tables)
+            | {
+                schema_repeatables.name,
+                "staff_users",
+                "staff_sessions",
+                "staff_approvals",
+                "staff_jobs",
+                "payment_rollups",
+            }
+        )
         areas = set(metadata.tables) - later
         assert areas <= set(inspect(engine).get_table_names())
         downgrade(scratch, "base")
