@@ -77,6 +77,8 @@ NEW_SIGNATURES = (
 )
 ADDED_FUNCTIONS = (
     "outlet_floats_lock(integer[])",
+    "outlet_float_take(integer, bigint, integer, timestamptz)",
+    "outlet_payment_taken(jsonb, integer, text, bigint, timestamptz)",
     "outlet_float_reserve(integer, bigint, text, integer, timestamptz)",
     "outlet_payment_record(jsonb, integer, text, bigint, text, timestamptz)",
     "outlet_payment_settle(integer, text, text, timestamptz)",

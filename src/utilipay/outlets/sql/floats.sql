@@ -40,6 +40,13 @@ BEGIN
     RETURN true;
 END $$;
 
+-- A hosted write-off's amount, TAKEN in its transaction (a negative amount gives it back).
+CREATE OR REPLACE FUNCTION outlet_float_take(
+    p_outlet_id integer, p_amount bigint, p_biller_id integer, p_now timestamptz
+) RETURNS boolean LANGUAGE sql AS $$
+    SELECT outlet_float_reserve(p_outlet_id, p_amount, 'TAKEN', p_biller_id, p_now);
+$$;
+
 -- Which outlet, terminal and operator took a payment (``p_terminal``: the JSON of
 -- ``outlets.terminals.TerminalPayment``), written with the payment.
 CREATE OR REPLACE FUNCTION outlet_payment_record(
@@ -51,6 +58,15 @@ CREATE OR REPLACE FUNCTION outlet_payment_record(
     VALUES (p_biller_id, p_payment_id, (p_terminal ->> 'outlet_id')::integer,
             p_terminal ->> 'terminal_id', p_terminal ->> 'operator', p_terminal ->> 'tender',
             p_amount, (p_terminal ->> 'collected_at')::timestamptz, p_now, p_state);
+$$;
+
+-- A hosted payment's record: its amount was TAKEN with the write-off.
+CREATE OR REPLACE FUNCTION outlet_payment_taken(
+    p_terminal jsonb, p_biller_id integer, p_payment_id text, p_amount bigint,
+    p_now timestamptz
+) RETURNS void LANGUAGE sql AS $$
+    SELECT outlet_payment_record(p_terminal, p_biller_id, p_payment_id, p_amount, 'TAKEN',
+                                 p_now);
 $$;
 
 -- A remote terminal payment's outcome: TAKEN (written off: the held amount leaves the

@@ -14,17 +14,17 @@
 -- payment, ``ledger_post_payment``) and the event (``outbox_emit``).
 --
 -- A terminal's payment (channel-api.md §11; ``p_terminal``, NULL for a channel's) takes
--- its amount from the outlet's float in this transaction (``outlet_float_reserve``: FLOAT_
+-- its amount from the outlet's float in this transaction (``outlet_float_take``: FLOAT_
 -- INSUFFICIENT when it cannot cover it), is booked against the float's account (the
 -- caller passes it as ``p_receivable_account``) and records which outlet, terminal and
--- operator took it (``outlet_payment_record``). A store-and-forward payment whose bill was
+-- operator took it (``outlet_payment_taken``). A store-and-forward payment whose bill was
 -- paid meanwhile is listed in the outlet's refunds-due (``outlet_refund_due``). The
 -- float's row is locked before any bill (``pay_hosted_batch``; outlets/sql/floats.sql).
 CREATE OR REPLACE FUNCTION pay_hosted(
     p_id text, p_channel_id integer, p_nonce text, p_order_id text, p_request_hash bytea,
     p_biller_id integer, p_account_no text, p_amount bigint, p_bill_nos text[], p_payer text,
     p_now timestamptz, p_receipt_prefix text,
-    p_receivable_account integer, p_payable_account integer, p_terminal jsonb
+    p_receivable_account integer, p_payable_account integer, p_terminal jsonb DEFAULT NULL
 ) RETURNS TABLE (outcome text, detail text, payment payments)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -104,7 +104,7 @@ BEGIN
     END IF;
 
     IF v_outlet IS NOT NULL
-       AND NOT outlet_float_reserve(v_outlet, p_amount, 'TAKEN', p_biller_id, p_now) THEN
+       AND NOT outlet_float_take(v_outlet, p_amount, p_biller_id, p_now) THEN
         RETURN QUERY SELECT 'FLOAT_INSUFFICIENT',
             format('the float of outlet %s cannot cover %s', v_outlet, p_amount),
             NULL::payments;
@@ -116,7 +116,7 @@ BEGIN
                                       p_payer, p_now, p_receipt_prefix);
     IF v_payment.id IS DISTINCT FROM p_id THEN  -- a concurrent twin took the order id
         IF v_outlet IS NOT NULL THEN  -- the twin's payment took the float, not this one
-            PERFORM outlet_float_reserve(v_outlet, -p_amount, 'TAKEN', NULL, p_now);
+            PERFORM outlet_float_take(v_outlet, -p_amount, NULL, p_now);
         END IF;
         RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
         RETURN;
@@ -127,7 +127,7 @@ BEGIN
     PERFORM ledger_post_payment(p_biller_id, p_id, p_now, p_receivable_account,
                                 p_payable_account, p_amount);
     IF v_outlet IS NOT NULL THEN
-        PERFORM outlet_payment_record(p_terminal, p_biller_id, p_id, p_amount, 'TAKEN', p_now);
+        PERFORM outlet_payment_taken(p_terminal, p_biller_id, p_id, p_amount, p_now);
     END IF;
 
     INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
@@ -175,7 +175,8 @@ CREATE OR REPLACE FUNCTION pay_hosted_batch(
     p_ids text[], p_channel_ids integer[], p_nonces text[], p_order_ids text[],
     p_request_hashes bytea[], p_biller_ids integer[], p_account_nos text[], p_amounts bigint[],
     p_bill_nos text[], p_payers text[], p_receivable_accounts integer[],
-    p_payable_accounts integer[], p_now timestamptz, p_receipt_prefix text, p_terminals text[]
+    p_payable_accounts integer[], p_now timestamptz, p_receipt_prefix text,
+    p_terminals text[] DEFAULT NULL
 ) RETURNS TABLE (item integer, outcome text, detail text, payment payments)
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -8,7 +8,8 @@
 CREATE OR REPLACE FUNCTION prepaid_top_up(
     p_id text, p_channel_id integer, p_order_id text, p_request_hash bytea,
     p_biller_id integer, p_account_no text, p_amount bigint, p_payer text,
-    p_now timestamptz, p_receipt_prefix text, p_receivable_account integer, p_terminal jsonb
+    p_now timestamptz, p_receipt_prefix text, p_receivable_account integer,
+    p_terminal jsonb DEFAULT NULL
 ) RETURNS TABLE (outcome text, detail text, payment payments)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -32,7 +33,7 @@ BEGIN
     END IF;
     SELECT * INTO v_biller FROM billers_directory WHERE id = p_biller_id;
     IF v_outlet IS NOT NULL
-       AND NOT outlet_float_reserve(v_outlet, p_amount, 'TAKEN', p_biller_id, p_now) THEN
+       AND NOT outlet_float_take(v_outlet, p_amount, p_biller_id, p_now) THEN
         RETURN QUERY SELECT 'FLOAT_INSUFFICIENT',
             format('the float of outlet %s cannot cover %s', v_outlet, p_amount),
             NULL::payments;
@@ -44,13 +45,13 @@ BEGIN
                                       p_payer, p_now, p_receipt_prefix);
     IF v_payment.id IS DISTINCT FROM p_id THEN  -- a concurrent twin took the order id
         IF v_outlet IS NOT NULL THEN  -- the twin's payment took the float, not this one
-            PERFORM outlet_float_reserve(v_outlet, -p_amount, 'TAKEN', NULL, p_now);
+            PERFORM outlet_float_take(v_outlet, -p_amount, NULL, p_now);
         END IF;
         RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
         RETURN;
     END IF;
     IF v_outlet IS NOT NULL THEN
-        PERFORM outlet_payment_record(p_terminal, p_biller_id, p_id, p_amount, 'TAKEN', p_now);
+        PERFORM outlet_payment_taken(p_terminal, p_biller_id, p_id, p_amount, p_now);
     END IF;
 
     PERFORM ledger_post_top_up(p_biller_id, p_id, p_now, p_receivable_account,
