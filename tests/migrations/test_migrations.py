@@ -57,6 +57,10 @@ def test_the_code_tables_match_the_migrated_schema(db_url: URL) -> None:
     assert diff == []
 
 
+# published by areas after revision 0024's: the payments booked on an outlet's float (0031)
+LATER_VIEWS = ("outlet_payment_accounts",)
+
+
 def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
     scratch = db_url.set(database=f"utilipay_migrations_{os.getpid()}")
     asyncio.run(drop_database(scratch))
@@ -64,7 +68,7 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         upgrade(scratch)
         engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
         assert "payments" in inspect(engine).get_table_names()
-        assert set(inspect(engine).get_view_names()) == set(AREA_VIEWS.VIEWS)
+        assert set(inspect(engine).get_view_names()) == {*AREA_VIEWS.VIEWS, *LATER_VIEWS}
         # the views go (with the record of the SQL files, which came after them), every
         # area's table stays
         downgrade(scratch, AREA_VIEWS.down_revision)
@@ -89,7 +93,7 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         upgrade(scratch)
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
-        assert set(inspect(engine).get_view_names()) == set(AREA_VIEWS.VIEWS)
+        assert set(inspect(engine).get_view_names()) == {*AREA_VIEWS.VIEWS, *LATER_VIEWS}
         engine.dispose()
     finally:
         asyncio.run(drop_database(scratch))

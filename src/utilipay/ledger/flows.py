@@ -10,8 +10,12 @@ the shard key). The accounts are those of the plan (``accounts.py``).
     the amount. Hosted: inside ``pay_hosted`` (``ledger_post_payment``). Remote: when the
     biller confirms the write-off (``post_payment``, from ``payments/outcomes.py``). A
     payment that fails or is reversed (冲正) was never booked, so nothing is undone.
+    A terminal's payment (channel-api.md §11) debits its outlet's ``OUTLET_FLOAT`` instead
+    of the channel's receivable: the outlet pre-paid it (``p_receivable`` is the float's
+    account; the float's row moves in the same transaction, ``outlets/sql/floats.sql``).
 ``PREPAID_TOPUP``, a top-up, one entry per payment:
-    debit the channel's ``CHANNEL_RECEIVABLE``, credit the account's ``PREPAID_BALANCE``
+    debit the channel's ``CHANNEL_RECEIVABLE`` (a terminal's: its outlet's
+    ``OUTLET_FLOAT``), credit the account's ``PREPAID_BALANCE``
     (inside ``prepaid_top_up``: ``ledger_post_top_up``). The money is held for the
     account, not owed to the utility yet.
 ``PREPAID_ACCRUAL``, a day's prepaid use, one entry per biller and day:
@@ -76,9 +80,11 @@ _POST = text(
 )
 _PAYMENT = text(
     """
-    SELECT ledger_post_payment(:biller_id, :payment_id, :at,
-                               ledger_account('CHANNEL_RECEIVABLE', p_channel_id => :channel_id),
-                               ledger_account('BILLER_PAYABLE', :biller_id), :amount)
+    SELECT ledger_post_payment(
+        :biller_id, :payment_id, :at,
+        coalesce(CAST(:receivable AS integer),
+                 ledger_account('CHANNEL_RECEIVABLE', p_channel_id => :channel_id)),
+        ledger_account('BILLER_PAYABLE', :biller_id), :amount)
     """
 )
 
@@ -117,8 +123,10 @@ async def post_payment(
     payment_id: str,
     amount: int,
     at: datetime,
+    receivable: int | None = None,
 ) -> int:
-    """A bill payment written off at a remote biller (the rule of ``PAYMENT``)."""
+    """A bill payment written off at a remote biller (the rule of ``PAYMENT``); a
+    terminal's debits its outlet's float (``receivable``) instead of the channel."""
     entry = await conn.scalar(
         _PAYMENT,
         {
@@ -127,6 +135,7 @@ async def post_payment(
             "payment_id": payment_id,
             "amount": amount,
             "at": at,
+            "receivable": receivable,
         },
     )
     return int(entry)

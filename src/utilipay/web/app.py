@@ -30,6 +30,7 @@ from utilipay.http.openapi import document
 from utilipay.http.problems import problem
 from utilipay.logs import configure_logging
 from utilipay.metrics.api import router as metrics_router
+from utilipay.outlets.api import router as outlet_router
 from utilipay.payments.admin_api import router as admin_router
 from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
@@ -114,6 +115,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         bills_router,
         payments_router,
         vouchers_router,
+        outlet_router,
         mandates_router,
         statements_router,
         admin_router,

@@ -20,6 +20,7 @@ from utilipay.clock import Clock, SystemClock
 from utilipay.config import get_settings
 from utilipay.db.engine import create_engine
 from utilipay.http.failures import exception_names
+from utilipay.outlets.auth import Terminal
 from utilipay.payments.hosted import BatchedHostedPayments
 from utilipay.payments.service import WriteOffPaths
 from utilipay.runtime.directory import Directory
@@ -112,6 +113,9 @@ class Hub:
     # The directory's lookups, as the areas' host protocols name them.
     def channel(self, code: str) -> Channel | None:
         return self.directory.channel(code)
+
+    def terminal(self, terminal_id: str) -> Terminal | None:
+        return self.directory.terminal(terminal_id)
 
     async def reload_if_stale(self) -> bool:
         return await self.directory.reload_if_stale()

@@ -2,17 +2,24 @@
 -- (the ledger's rule for a top-up, ``ledger_post_top_up``), then the balance credited
 -- (``prepaid_credit``). The payment is written as a bill payment's is
 -- (``hosted_payment_write``, payments/sql/orders.sql). Outcomes: CREATED, EXISTING,
--- IDEMPOTENCY_CONFLICT (same order id, another request), NOT_PREPAID.
+-- IDEMPOTENCY_CONFLICT (same order id, another request), NOT_PREPAID, and for a terminal's
+-- top-up (``p_terminal``, as in ``pay_hosted``) FLOAT_INSUFFICIENT: its amount comes from
+-- the outlet's float, whose row is locked first (outlets/sql/floats.sql).
 CREATE OR REPLACE FUNCTION prepaid_top_up(
     p_id text, p_channel_id integer, p_order_id text, p_request_hash bytea,
     p_biller_id integer, p_account_no text, p_amount bigint, p_payer text,
-    p_now timestamptz, p_receipt_prefix text, p_receivable_account integer
+    p_now timestamptz, p_receipt_prefix text, p_receivable_account integer,
+    p_terminal jsonb DEFAULT NULL
 ) RETURNS TABLE (outcome text, detail text, payment payments)
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_outlet integer := (p_terminal ->> 'outlet_id')::integer;
     v_payment payments;
     v_account prepaid_accounts;
 BEGIN
+    IF v_outlet IS NOT NULL THEN
+        PERFORM outlet_floats_lock(ARRAY[v_outlet]);
+    END IF;
     SELECT * INTO v_account FROM prepaid_accounts
      WHERE biller_id = p_biller_id AND account_no = p_account_no FOR UPDATE;
     IF NOT FOUND THEN
@@ -20,13 +27,26 @@ BEGIN
                             NULL::payments;
         RETURN;
     END IF;
+    IF v_outlet IS NOT NULL
+       AND NOT outlet_float_take(v_outlet, p_amount, p_biller_id, p_now) THEN
+        RETURN QUERY SELECT 'FLOAT_INSUFFICIENT',
+            format('the float of outlet %s cannot cover %s', v_outlet, p_amount),
+            NULL::payments;
+        RETURN;
+    END IF;
 
     v_payment := hosted_payment_write(p_id, p_channel_id, p_order_id, p_request_hash,
                                       p_biller_id, p_account_no, p_amount, '{}', 'prepaid_topup',
                                       p_payer, p_now, p_receipt_prefix);
     IF v_payment.id IS DISTINCT FROM p_id THEN  -- a concurrent twin took the order id
+        IF v_outlet IS NOT NULL THEN  -- the twin's payment took the float, not this one
+            PERFORM outlet_float_take(v_outlet, -p_amount, NULL, p_now);
+        END IF;
         RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
         RETURN;
+    END IF;
+    IF v_outlet IS NOT NULL THEN
+        PERFORM outlet_payment_taken(p_terminal, p_biller_id, p_id, p_amount, p_now);
     END IF;
 
     PERFORM ledger_post_top_up(p_biller_id, p_id, p_now, p_receivable_account,
