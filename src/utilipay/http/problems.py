@@ -19,7 +19,6 @@ _STATUS_AND_TITLE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.METHOD_NOT_ALLOWED: (405, "Method not allowed"),
     ErrorCode.IDEMPOTENCY_CONFLICT: (409, "Order id already used for another request"),
     ErrorCode.BILL_ALREADY_PAID: (409, "Bill already paid"),
-    ErrorCode.FLOAT_INSUFFICIENT: (409, "The outlet's float cannot cover it"),
     ErrorCode.NOT_READY: (409, "Not available yet"),
     ErrorCode.MANDATE_EXISTS: (409, "The account already has an active mandate"),
     ErrorCode.MANDATE_NOT_ACTIVE: (409, "The mandate is cancelled"),
