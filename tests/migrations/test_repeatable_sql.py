@@ -230,7 +230,7 @@ ADDED_SINCE_0024 = {
     "channel_nonce_use", "billing_write_off", "payments_rollup_inserted",
     "payments_rollup_updated", "payments_rollup_deleted", "payment_rollups_fold",
     "payments.payments_rollup_inserted", "payments.payments_rollup_updated",
-    "payments.payments_rollup_deleted",
+    "payments.payments_rollup_deleted", "ledger_post_float_deposit",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"
