@@ -52,7 +52,8 @@ async def test_an_operators_deposit_moves_bank_to_float_in_the_hubs_book(
     entry = (await conn.execute(text(
         "SELECT e.biller_id, e.kind, array_agg(a.kind || ' ' || p.amount ORDER BY p.line_no)"
         " FROM journal_entries e JOIN postings p ON p.entry_id = e.id"
-        " JOIN ledger_accounts a ON a.id = p.account_id GROUP BY e.biller_id, e.id"))).one()  # fmt: skip
+        " JOIN ledger_accounts a ON a.id = p.account_id GROUP BY e.biller_id, e.id"
+    ))).one()  # fmt: skip
     assert tuple(entry) == (0, "FLOAT_DEPOSIT", ["HUB_BANK 200000", "OUTLET_FLOAT -200000"])
     audited = (await conn.execute(text(
         "SELECT actor, object_id, reason, details FROM audit_log"
@@ -115,7 +116,7 @@ async def _deposits(engine: AsyncEngine) -> list[tuple[str, int, str, str]]:
         rows = await conn.execute(text(
             "SELECT o.code, d.amount, d.bank_reference, d.source FROM float_deposits d"
             " JOIN outlets o ON o.id = d.outlet_id ORDER BY d.id"))  # fmt: skip
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 @pytest.fixture
@@ -187,7 +188,8 @@ async def test_no_outlet_no_matching_and_real_statements_keep_their_references(
     assert await _import(engine, clock, (DATA / "betterplace_sepa_snippet.sta").read_bytes(),
                          "betterplace.sta", "50880050/0194787400888") == 0  # fmt: skip
     first = (await conn.execute(text(
-        "SELECT bank_ref, remittance FROM statement_lines ORDER BY line_no LIMIT 1"))).one()  # fmt: skip
+        "SELECT bank_ref, remittance FROM statement_lines ORDER BY line_no LIMIT 1"
+    ))).one()  # fmt: skip
     assert tuple(first) == ("0724710333343453", "Verw CTSc-01 BC-PPP TFNr 22 004")
     report = await deposits.match_statement_deposits(conn, clock, actor="ops-alice")
     assert report.as_json()["count"] == 0

@@ -29,7 +29,7 @@ async def _audit(conn: AsyncConnection, action: str) -> list[tuple[str, str, str
         text("SELECT actor, object_id, reason FROM audit_log WHERE action = :a ORDER BY id"),
         {"a": action},
     )
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 async def _secrets(conn: AsyncConnection, *, unsealed: bool = False) -> tuple[str, str | None]:
@@ -103,7 +103,8 @@ async def test_update_suspend_resume_are_audited_with_before_and_after(
     assert (updated.low_threshold, updated.owner_email, updated.owner_phone) == (
         80_000, "chen@example.cn", None)  # fmt: skip
     row = (await conn.execute(text(
-        "SELECT before, after, reason FROM audit_log WHERE action = 'outlet.update'"))).one()  # fmt: skip
+        "SELECT before, after, reason FROM audit_log WHERE action = 'outlet.update'"
+    ))).one()  # fmt: skip
     assert row.before == {"low_threshold": 50_000, "owner_email": None,
                           "owner_phone": "13905951234"}  # fmt: skip
     assert row.after["low_threshold"] == 80_000 and row.reason == "owner asked"
@@ -196,8 +197,9 @@ async def test_a_channels_kind_is_kept_listed_and_changed(
 ) -> None:
     await channels_service.add_channel(conn, clock, code="ICBC", secret=AGENT_SECRET,
                                        kind=ChannelKind.BANK, actor="ops-li")  # fmt: skip
-    changed = await channels_service.update_channel(conn, clock, "ICBC", kind=ChannelKind.POS,
-                                                    actor="ops-li", reason="POS network")  # fmt: skip
+    changed = await channels_service.update_channel(
+        conn, clock, "ICBC", kind=ChannelKind.POS, actor="ops-li", reason="POS network"
+    )
     assert changed.kind is ChannelKind.POS
     assert [c.as_json()["kind"] for c in await channels_repo.all_channels(conn)] == ["pos"]
     row = (await conn.execute(text("SELECT before, after FROM audit_log"

@@ -106,7 +106,7 @@ async def add_channel(
             "rate_limit": rate_limit,
             "debit_url": debit_url,
             "kind": kind,
-        },  # fmt: skip
+        },
     )
     await announce_change(conn)
     return await _reload(conn, code)

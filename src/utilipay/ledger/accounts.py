@@ -148,4 +148,5 @@ async def hub_bank(conn: AsyncConnection, clock: Clock) -> int:
         .values(code=code, kind=AccountKind.HUB_BANK, currency=CNY, created_at=clock.now())
         .on_conflict_do_nothing(index_elements=["code"])
     )
-    return int(await conn.scalar(select(func.ledger_account(AccountKind.HUB_BANK.value))))
+    found = await conn.scalar(select(func.ledger_account(AccountKind.HUB_BANK.value)))
+    return int(found or 0)  # there now: opened above or before

@@ -299,12 +299,13 @@ async def set_operator_status(
 
 async def insert_deposit(conn: AsyncConnection, **values: Any) -> int | None:
     """The deposit's id; None when its bank reference was recorded before (by anyone)."""
-    return await conn.scalar(
+    found: int | None = await conn.scalar(
         upsert(float_deposits)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["bank_reference"])
         .returning(float_deposits.c.id)
     )
+    return found
 
 
 async def deposit_by_reference(conn: AsyncConnection, bank_reference: str) -> Deposit | None:

@@ -4,10 +4,11 @@ same for what is kept here), parsed with defusedxml: no DTD, no entities, nothin
 Every booked entry (Sts BOOK) of every statement becomes a CREDIT or DEBIT line for its
 amount, on its booking date, referenced by its end-to-end id (else the bank's reference),
 line-numbered by where the entry starts in the file, with the bank's own reference
-(AcctSvcrRef) and the remittance information (RmtInf/Ustrd, else AddtlNtryInf). Each statement's balances are kept,
-and opening (OPBD, else PRCD) plus the booked entries is checked against closing (CLBD):
-real files do not always add up, and a file whose balances disagree says so instead of
-being taken at its word. All statements of a file must be of one account.
+(AcctSvcrRef) and the remittance information (RmtInf/Ustrd, else AddtlNtryInf). Each
+statement's balances are kept, and opening (OPBD, else PRCD) plus the booked entries is
+checked against closing (CLBD): real files do not always add up, and a file whose balances
+disagree says so instead of being taken at its word. All statements of a file must be of
+one account.
 """
 
 from __future__ import annotations
