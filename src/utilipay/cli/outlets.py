@@ -5,7 +5,7 @@ secret is printed once, alone on standard output (never in argv, never logged)."
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -37,7 +37,7 @@ AsJson = Annotated[bool, typer.Option("--json")]
 _run = run_in_transaction
 
 
-def _json(value: Any) -> None:
+def _json(value: object) -> None:
     print(json.dumps(value, ensure_ascii=False))
 
 
@@ -89,36 +89,32 @@ def outlets_list(
 def outlets_show(channel: ChannelOpt, outlet: OutletOpt, as_json: AsJson = False) -> None:
     """One outlet: its float, owner, deposit reference, terminals, operators, deposits."""
 
-    async def work(conn: AsyncConnection) -> dict[str, Any]:
+    async def work(conn: AsyncConnection) -> tuple[Outlet, dict[str, list[object]]]:
         found = await service.find(conn, channel, outlet)
-        return {
-            **found.as_json(),
-            "terminals": [t.as_json() for _, t in await repository.terminals_of(
-                conn, outlet_id=found.id)],
+        listed = await repository.terminals_of(conn, outlet_id=found.id)
+        return found, {
+            "terminals": [t.as_json() for _, t in listed],
             "operators": [o.as_json() for o in await repository.operators_of(conn, found.id)],
             "deposits": [d.as_json() for d in await repository.deposits_of(conn, found.id)],
-        }  # fmt: skip
+        }
 
-    shown = _run(work)
+    shown, parts = _run(work)
     if as_json:
-        _json(shown)
+        _json({**shown.as_json(), **parts})
         return
+    console.print(f"[bold]{shown.key}[/bold] {shown.name} ({shown.kind}, {shown.region}, "
+                  f"{shown.status})", highlight=False)  # fmt: skip
     console.print(
-        f"[bold]{shown['channel']}.{shown['code']}[/bold] {shown['name']} "
-        f"({shown['kind']}, {shown['region']}, {shown['status']})",
+        f"float {format_yuan(shown.balance)} yuan, held {format_yuan(shown.held)}, "
+        f"available {format_yuan(shown.available)}, low below "
+        f"{format_yuan(shown.low_threshold)}{' — LOW' if shown.low else ''}",
         highlight=False,
     )
-    console.print(
-        f"float {format_yuan(shown['balance'])} yuan, held {format_yuan(shown['held'])}, "
-        f"available {format_yuan(shown['available'])}, low below "
-        f"{format_yuan(shown['low_threshold'])}{' — LOW' if shown['low'] else ''}",
-        highlight=False,
-    )
-    console.print(f"deposit reference (附言): {shown['deposit_reference']}", highlight=False)
-    owner = [shown[k] for k in ("owner_name", "owner_phone", "owner_email") if shown[k]]
+    console.print(f"deposit reference (附言): {shown.deposit_reference}", highlight=False)
+    owner = [v for v in (shown.owner_name, shown.owner_phone, shown.owner_email) if v]
     console.print(f"owner: {', '.join(owner) or '-'}", highlight=False)
-    for kind in ("terminals", "operators", "deposits"):
-        console.print(f"{kind}: {len(shown[kind])}")
+    for kind, items in parts.items():
+        console.print(f"{kind}: {len(items)}")
 
 
 @outlets_app.command("update")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -117,7 +116,7 @@ class MatchReport:
     def amount(self) -> int:
         return sum(d.amount for _, d in self.deposits)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {
             "deposits": [{"outlet": key, **d.as_json()} for key, d in self.deposits],
             "count": len(self.deposits), "amount": self.amount, "already": self.already,

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Integer, Text, and_, column, func, insert, select, table, update
+from sqlalchemy import Integer, Row, Text, and_, column, func, insert, select, table, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -72,7 +71,7 @@ class Outlet:
     def deposit_reference(self) -> str:
         return deposit_reference(self.channel, self.code)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {
             "channel": self.channel, "code": self.code, "name": self.name, "kind": self.kind,
             "region": self.region, "status": self.status, "balance": self.balance,
@@ -97,7 +96,7 @@ class Terminal:
     rotated_at: datetime | None
     revoked_at: datetime | None
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         def iso(at: datetime | None) -> str | None:
             return at.isoformat() if at else None
 
@@ -117,7 +116,7 @@ class Operator:
     status: str
     created_at: datetime
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {"code": self.code, "name": self.name, "status": self.status,
                 "created_at": self.created_at.isoformat()}  # fmt: skip
 
@@ -132,7 +131,7 @@ class Deposit:
     recorded_by: str
     recorded_at: datetime
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {"id": self.id, "amount": self.amount, "bank_reference": self.bank_reference,
                 "source": self.source, "recorded_by": self.recorded_by,
                 "recorded_at": self.recorded_at.isoformat()}  # fmt: skip
@@ -154,7 +153,7 @@ _OUTLETS = select(
 )
 
 
-def _outlet(row: Any) -> Outlet:
+def _outlet(row: Row[tuple[object, ...]]) -> Outlet:
     m = row._mapping
     return Outlet(**{name: m[name] for name in Outlet.__dataclass_fields__})
 
@@ -195,21 +194,21 @@ async def outlets_of(conn: AsyncConnection, where: OutletFilter) -> list[Outlet]
     return [_outlet(row) for row in await conn.execute(query)]
 
 
-async def insert_outlet(conn: AsyncConnection, **values: Any) -> int:
+async def insert_outlet(conn: AsyncConnection, **values: object) -> int:
     """The outlet and its float row, empty."""
     outlet_id = int(await conn.scalar(insert(outlets).values(**values).returning(outlets.c.id)))
     await conn.execute(insert(outlet_floats).values(outlet_id=outlet_id, balance=0, held=0))
     return outlet_id
 
 
-async def update_outlet(conn: AsyncConnection, outlet_id: int, **values: Any) -> None:
+async def update_outlet(conn: AsyncConnection, outlet_id: int, **values: object) -> None:
     await conn.execute(update(outlets).where(outlets.c.id == outlet_id).values(**values))
 
 
 # Terminals
 
 
-def _terminal(row: Any) -> Terminal:
+def _terminal(row: Row[tuple[object, ...]]) -> Terminal:
     m = row._mapping
     return Terminal(
         id=m["id"], outlet_id=m["outlet_id"], type=m["type"], label=m["label"],
@@ -218,7 +217,7 @@ def _terminal(row: Any) -> Terminal:
     )  # fmt: skip
 
 
-async def insert_terminal(conn: AsyncConnection, **values: Any) -> None:
+async def insert_terminal(conn: AsyncConnection, **values: object) -> None:
     await conn.execute(insert(terminals).values(**values))
 
 
@@ -248,7 +247,7 @@ async def terminals_of(
     return [(row.outlet_key, _terminal(row)) for row in await conn.execute(query)]
 
 
-async def update_terminal(conn: AsyncConnection, terminal_id: str, **values: Any) -> None:
+async def update_terminal(conn: AsyncConnection, terminal_id: str, **values: object) -> None:
     await conn.execute(update(terminals).where(terminals.c.id == terminal_id).values(**values))
 
 
@@ -274,7 +273,7 @@ async def operator(conn: AsyncConnection, outlet_id: int, code: str) -> Operator
     return Operator(**row._mapping) if row else None
 
 
-async def insert_operator(conn: AsyncConnection, **values: Any) -> None:
+async def insert_operator(conn: AsyncConnection, **values: object) -> None:
     await conn.execute(insert(outlet_operators).values(**values))
 
 
@@ -297,7 +296,7 @@ async def set_operator_status(
 # Deposits
 
 
-async def insert_deposit(conn: AsyncConnection, **values: Any) -> int | None:
+async def insert_deposit(conn: AsyncConnection, **values: object) -> int | None:
     """The deposit's id; None when its bank reference was recorded before (by anyone)."""
     found: int | None = await conn.scalar(
         upsert(float_deposits)
@@ -361,16 +360,26 @@ bank_credits = table(
 )
 
 
-async def statement_credits(conn: AsyncConnection, import_id: int | None) -> list[Any]:
+@dataclass(frozen=True, slots=True)
+class BankCredit:
+    import_id: int
+    line_no: int
+    bank_ref: str
+    remittance: str
+    amount: int
+
+
+async def statement_credits(conn: AsyncConnection, import_id: int | None) -> list[BankCredit]:
     """The credit lines of the bank's statements (of one import) that may be deposits:
     in yuan, with the bank's reference and remittance information."""
     c = bank_credits.c
-    query = select(bank_credits).where(
+    query = select(c.import_id, c.line_no, c.bank_ref, c.remittance, c.amount).where(
         c.currency == "CNY", c.bank_ref.is_not(None), c.remittance.is_not(None)
     )
     if import_id is not None:
         query = query.where(c.import_id == import_id)
-    return list(await conn.execute(query.order_by(c.import_id, c.line_no)))
+    rows = await conn.execute(query.order_by(c.import_id, c.line_no))
+    return [BankCredit(*row) for row in rows]
 
 
 async def references(conn: AsyncConnection) -> dict[str, int]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -147,7 +146,7 @@ async def add_outlet(
     return added
 
 
-def _shown(values: Mapping[str, Any]) -> dict[str, Any]:
+def _shown(values: Mapping[str, object]) -> dict[str, object]:
     return {k: str(v) if isinstance(v, StrEnum) else v for k, v in values.items()}
 
 
@@ -168,7 +167,7 @@ async def update_outlet(
 ) -> Outlet:
     """Change an outlet's name, region, threshold or owner's contacts ('' removes a
     contact); only what differs is written and recorded."""
-    values: dict[str, Any] = _contacts(owner_name, owner_phone, owner_email)
+    values: dict[str, object] = {**_contacts(owner_name, owner_phone, owner_email)}
     if name is not None:
         values["name"] = check_text("the outlet's name", name)
     if region is not None:
