@@ -233,7 +233,7 @@ ADDED_SINCE_0024 = {
     "channel_nonce_use", "billing_write_off", "payments_rollup_inserted",
     "payments_rollup_updated", "payments_rollup_deleted", "payment_rollups_fold",
     "payments.payments_rollup_inserted", "payments.payments_rollup_updated",
-    "payments.payments_rollup_deleted",
+    "payments.payments_rollup_deleted", "ledger_post_float_deposit",
     # the vouchers (0030), and the balance credit prepaid_top_up shares with a redemption
     "prepaid_credit", "ledger_post_voucher_sale", "ledger_post_voucher_redemption",
     "ledger_post_voucher_credit_use", "ledger_post_voucher_breakage", "voucher_redeem",

@@ -26,6 +26,7 @@ from utilipay.cli.billing import billing_app
 from utilipay.cli.database import db_app
 from utilipay.cli.headend import head_end_app
 from utilipay.cli.operations import exceptions_app, statement, worker
+from utilipay.cli.outlets import operators_app, outlets_app, terminals_app
 from utilipay.cli.prepaid import prepaid_app
 from utilipay.cli.readings import readings_app
 from utilipay.cli.recon import recon_app
@@ -64,6 +65,9 @@ ledger_app = typer.Typer(help="The double-entry ledger.")
 app.add_typer(db_app, name="db")
 app.add_typer(channels_app, name="channels")
 app.add_typer(billers_app, name="billers")
+app.add_typer(outlets_app, name="outlets")
+app.add_typer(terminals_app, name="terminals")
+app.add_typer(operators_app, name="operators")
 app.add_typer(bills_app, name="bills")
 app.add_typer(billing_app, name="billing")
 app.add_typer(ledger_app, name="ledger")

@@ -28,6 +28,10 @@ the shard key). The accounts are those of the plan (``accounts.py``).
     (write-offs and settled prepaid use), credit each branch's ``HUB_FEE_INCOME`` with its
     fees, each channel's ``REFUND_PAYABLE`` with the refunds deducted, and the payee's
     ``BILLER_SETTLED`` with the net, what is paid out.
+``FLOAT_DEPOSIT``, money an agent outlet's owner paid in to fund its float, one entry per
+    deposit (``post_float_deposit``, from ``outlets/deposits.py``): debit the hub's
+    ``HUB_BANK``, credit the outlet's ``OUTLET_FLOAT`` (``ledger_post_float_deposit``). It
+    belongs to no utility: its journal ``biller_id`` is 0, the hub's own book.
 ``VOUCHER_SALE``, vouchers activated (sold), one entry per activation (``vouchers/service.py``,
     ``ledger_post_voucher_sale``): credit the utility's ``VOUCHER_LIABILITY`` with their face
     values; debit the selling outlet's ``OUTLET_FLOAT`` (its float paid them), or, when the
@@ -63,7 +67,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import Clock
-from utilipay.ledger.accounts import AccountKind, Owner, find_or_open
+from utilipay.ledger.accounts import AccountKind, Owner, find_or_open, hub_bank
 
 
 class EntryKind(StrEnum):
@@ -71,6 +75,7 @@ class EntryKind(StrEnum):
     PREPAID_TOPUP = "PREPAID_TOPUP"
     PREPAID_ACCRUAL = "PREPAID_ACCRUAL"
     SETTLEMENT = "SETTLEMENT"
+    FLOAT_DEPOSIT = "FLOAT_DEPOSIT"
 
 
 _POST = text(
@@ -139,6 +144,20 @@ async def post_payment(
         },
     )
     return int(entry)
+
+
+_FLOAT_DEPOSIT = text("SELECT ledger_post_float_deposit(:at, :bank, :float, :amount, :reference)")
+
+
+async def post_float_deposit(
+    conn: AsyncConnection, clock: Clock, *, float_account: int, amount: int, reference: str
+) -> int:
+    """A deposit to an outlet's float (the rule of ``FLOAT_DEPOSIT``); the hub's bank
+    account is opened by the first."""
+    bank = await hub_bank(conn, clock)
+    values = {"at": clock.now(), "bank": bank, "float": float_account, "amount": amount,
+              "reference": reference}  # fmt: skip
+    return int(await conn.scalar(_FLOAT_DEPOSIT, values))
 
 
 @dataclass(frozen=True, slots=True)

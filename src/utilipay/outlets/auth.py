@@ -13,26 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.channels.auth import SignedCall
+from utilipay.outlets.schemas import OutletKind, TerminalType
 from utilipay.outlets.tables import outlet_operators, outlets, terminals
-
-
-class TerminalType(StrEnum):
-    SELF_SERVICE_FULL = "self_service_full"
-    SELF_SERVICE_SIMPLE = "self_service_simple"
-    POS_FIXED = "pos_fixed"
-    POS_MOBILE = "pos_mobile"
-
-
-class OutletKind(StrEnum):
-    SHOP = "shop"
-    COUNTER = "counter"
-    COLLECTOR = "collector"
 
 
 @dataclass(frozen=True, slots=True)

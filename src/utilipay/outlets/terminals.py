@@ -15,7 +15,8 @@ from enum import StrEnum
 import orjson
 
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.outlets.auth import Terminal, TerminalType
+from utilipay.outlets.auth import Terminal
+from utilipay.outlets.schemas import TerminalType
 
 FORWARD_WINDOW = timedelta(hours=72)
 _RFC3339 = "RFC 3339 with an offset, such as 2026-11-22T15:30:00+08:00"

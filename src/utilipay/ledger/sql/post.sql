@@ -116,3 +116,13 @@ CREATE OR REPLACE FUNCTION ledger_post_voucher_breakage(
                              ledger_account('BILLER_PAYABLE', p_biller_id)],
                        ARRAY[p_amount, -p_amount], NULL, p_memo)
 $$;
+
+-- A float deposit (``outlets/deposits.py``): the outlet's owner paid it into the hub's bank
+-- (HUB_BANK debited) and the hub owes it to the owner until payments spend it (the
+-- outlet's OUTLET_FLOAT credited). No utility's: journal biller_id 0, the hub's own book.
+CREATE OR REPLACE FUNCTION ledger_post_float_deposit(
+    p_at timestamptz, p_bank integer, p_float integer, p_amount bigint, p_reference text
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(0, 'FLOAT_DEPOSIT', p_at, ARRAY[p_bank, p_float],
+                       ARRAY[p_amount, -p_amount], NULL, 'float deposit ' || p_reference)
+$$;
