@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.outlets.statements import Credit, mt940
 from tests.readme_scenario import (
     Do,
     Run,
@@ -114,6 +115,39 @@ STEPS: list[Step] = [
     Run("channels update UNIONPAY --rate-limit 100 --enable --reason go-live",
         expect="channel UNIONPAY updated"),
     Run("channels list", expect="UNIONPAY"),
+    Run("channels add AGENT1 --generate-secret --kind agent",
+        expect="channel AGENT1 added (agent)"),
+    Run("channels list --json", expect='"kind": "agent"'),
+    Run("outlets add --channel AGENT1 --code SHOP-0001 --name 东村小卖部 --kind shop "
+        "--region 泉州市南安市 --low-threshold 50000 --owner-name 陈大海 --owner-phone 13905951234",
+        expect="deposit reference FLOAT-AGENT1-SHOP-0001"),
+    Run("outlets update --channel AGENT1 --outlet SHOP-0001 --low-threshold 80000 "
+        "--owner-email chen@example.cn --reason 'owner asked'", expect="outlet AGENT1.SHOP-0001"),
+    Run("terminals add --channel AGENT1 --outlet SHOP-0001 --type pos_fixed --label 柜台POS",
+        expect="shown only now"),
+    Run("terminals list --channel AGENT1 --outlet SHOP-0001 --json",
+        capture={"terminal": r'"id": "(T[0-9A-Z]+)"'}),
+    Run("terminals rotate {terminal} --reason 'yearly rotation'", expect="rotated"),
+    Run("terminals rotate {terminal} --drop-previous", expect="previous secret dropped"),
+    Run("terminals revoke {terminal} --reason 'lost in the flood'", expect="revoked"),
+    Run("operators add --channel AGENT1 --outlet SHOP-0001 --code 0001 --name 陈小红",
+        expect="operator 0001"),
+    Run("operators disable --channel AGENT1 --outlet SHOP-0001 --code 0001 --reason 'on leave'",
+        expect="DISABLED"),
+    Run("operators enable --channel AGENT1 --outlet SHOP-0001 --code 0001 --reason back",
+        expect="ACTIVE"),
+    Run("operators list --channel AGENT1 --outlet SHOP-0001 --json", expect='"陈小红"'),
+    Run("outlets deposit --channel AGENT1 --outlet SHOP-0001 --amount 200000 "
+        "--bank-reference ICBC20261122000417 --by ops-wang", expect="deposit of 2,000.00 yuan"),
+    Run("recon import {float_sta}", expect="1 line(s) credited to outlets' floats"),
+    Run("outlets match-deposits --json", expect='"already": 1'),
+    Run("outlets list --channel AGENT1 --region 泉州市南安市 --json", expect='"balance": 230000'),
+    Run("outlets show --channel AGENT1 --outlet SHOP-0001", expect="FLOAT-AGENT1-SHOP-0001"),
+    Run("outlets suspend --channel AGENT1 --outlet SHOP-0001 --reason 'float audit'",
+        expect="suspended"),
+    Run("outlets resume --channel AGENT1 --outlet SHOP-0001 --reason 'audit done'",
+        expect="resumed"),
+    Run("outlets list --low", expect="no outlets"),
     Run("billers add BJWATER_DC --name 东城分公司 --category water --mode hosted "
         "--account-rule 0[1-9][0-9]+ --account-hint '10 digits' --region 110101 --parent BJWATER",
         expect="biller BJWATER_DC added (hosted)"),
@@ -201,6 +235,14 @@ STEPS: list[Step] = [
     Run("billers update BJELEC --prepaid-cut-grace 48h --prepaid-reward-points 10 "
         "--prepaid-reward-min 5000 --reason '2027 tariff notice'",
         expect="biller BJELEC updated"),
+    Run("vouchers issue --biller BJWATER --count 1000 --face 10000 --expires 2027-12-31 "
+        "--out {tmp}/vouchers.csv", expect="1000 vouchers of 100.00 yuan"),
+    Run("vouchers activate --serial 00000100000001 --to-serial 00000100000500",
+        expect="500 vouchers sold"),
+    Run("vouchers void --serial 00000100001000 --reason 'card damaged in transit'",
+        expect="1 vouchers voided"),
+    Run("vouchers expire", expect="vouchers expired"),
+    Run("vouchers list --biller BJWATER --json", expect='"ACTIVE": 500'),
     Run("check --json", expect='"ok": true'),
     Run("db status", expect="used by"),
     Run("db stop", exit_code=1, expect="hub processes use it"),
@@ -218,6 +260,7 @@ HEAVY: list[Step] = [
         "--pgbench-clients 2 --json", expect='"rounds"'),
     Run("bench autopay --mandates 50 --send-for 1 --json", expect='"mandates": 50'),
     Run("bench prepaid --accounts 50 --json", expect='"accounts": 50'),
+    Run("bench vouchers --vouchers 500 --redeem 50 --json", expect='"double_redemptions": 0'),
     Run("bench recon --rows 7000 --json", expect='"correct": true'),
     Run("bench recon-run --payments 7000 --json", expect='"correct": true'),
     Run("bench console --payments 2000 --accounts 2000 --requests 20 --json",
@@ -275,6 +318,8 @@ def _files(tmp: Path, values: dict[str, str]) -> None:
     reads += [f"BJELEC,E-0099,total,{day + timedelta(days=n):%Y-%m-%d}T00:00:00+08:00,"
               f"{500 + 30 * n},actual" for n in range(4)]  # fmt: skip
     write("reads.csv", "\n".join(reads) + "\n")
+    transfer = Credit("BK20261122000518", 30_000, "FLOAT-AGENT1-SHOP-0001 陈大海 预存款")
+    write("float.sta", mt940([transfer]).decode())
 
 
 @pytest.fixture

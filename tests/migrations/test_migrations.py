@@ -22,11 +22,14 @@ from utilipay.runtime.books import BOOKS
 from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import PREFIX, unseal
 from utilipay.tariffs.service import LoadReport
+from utilipay.vouchers import tables as vouchers_tables
 
 # The views each area publishes for the others (its module name starts with a digit).
 AREA_VIEWS = importlib.import_module("utilipay.migrations.versions.0024_area_views")
-# and the views published since
-LATER_VIEWS = {"settlement_outlet_commissions"}
+# published by areas after revision 0024's: recon's bank credit lines for the outlets'
+# deposits (0032), the payments booked on an outlet's float (0031), the outlets'
+# commission (0033)
+LATER_VIEWS = {"recon_bank_credits", "outlet_payment_accounts", "settlement_outlet_commissions"}
 
 
 def _tables_of(module: ModuleType) -> set[str]:
@@ -65,30 +68,34 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         upgrade(scratch)
         engine = create_engine(_sync(scratch), poolclass=pool.NullPool)
         assert "payments" in inspect(engine).get_table_names()
-        assert set(inspect(engine).get_view_names()) == set(AREA_VIEWS.VIEWS) | LATER_VIEWS
+        assert set(inspect(engine).get_view_names()) == {*AREA_VIEWS.VIEWS, *LATER_VIEWS}
         # the views go (with the record of the SQL files, which came after them), every
         # area's table stays
         downgrade(scratch, AREA_VIEWS.down_revision)
         assert inspect(engine).get_view_names() == []
-        # (the staff tables of 0026, the rollups of 0028 and the front line's tables of 0029,
-        # later than the views, go with it)
-        later = _tables_of(outlets_tables) | {
-            schema_repeatables.name,
-            "staff_users",
-            "staff_sessions",
-            "staff_approvals",
-            "staff_jobs",
-            "payment_rollups",
-            "outlet_commission_rules",
-            "settlement_commissions",
-        }
+        # (the staff tables of 0026, the rollups of 0028, the front line's tables of 0029 and
+        # the vouchers' of 0030, later than the views, go with it)
+        later = (
+            _tables_of(outlets_tables)
+            | _tables_of(vouchers_tables)
+            | {
+                schema_repeatables.name,
+                "staff_users",
+                "staff_sessions",
+                "staff_approvals",
+                "staff_jobs",
+                "payment_rollups",
+                "outlet_commission_rules",
+                "settlement_commissions",
+            }
+        )
         areas = set(metadata.tables) - later
         assert areas <= set(inspect(engine).get_table_names())
         downgrade(scratch, "base")
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         upgrade(scratch)
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
-        assert set(inspect(engine).get_view_names()) == set(AREA_VIEWS.VIEWS) | LATER_VIEWS
+        assert set(inspect(engine).get_view_names()) == {*AREA_VIEWS.VIEWS, *LATER_VIEWS}
         engine.dispose()
     finally:
         asyncio.run(drop_database(scratch))

@@ -219,9 +219,12 @@ def test_downgrading_below_the_repeatable_sql_gives_back_the_revision_built_fres
 # or another area's tables itself; and the functions the files added.
 CHANGED_SINCE_0024 = {
     "pay_hosted": ("ledger_post_payment(", "hosted_payment_write(", "pay_hosted_refusal(",
-                   "channel_nonce_use(", "billing_write_off(", "billing_bills", "outbox_emit"),
-    "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "billers_directory",
-                       "outbox_emit"),
+                   "channel_nonce_use(", "billing_write_off(", "billing_bills", "outbox_emit",
+                   "outlet_float_take(", "outlet_payment_taken(", "outlet_refund_due("),
+    "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "prepaid_credit(",
+                       "outlet_float_take(", "outlet_payment_taken("),
+    # a terminal's payments: their floats locked before any bill (revision 0031)
+    "pay_hosted_batch": ("outlet_floats_lock(", "pay_hosted("),
     "debit_event": ("billers_directory",),
 }  # fmt: skip
 ADDED_SINCE_0024 = {
@@ -230,7 +233,17 @@ ADDED_SINCE_0024 = {
     "channel_nonce_use", "billing_write_off", "payments_rollup_inserted",
     "payments_rollup_updated", "payments_rollup_deleted", "payment_rollups_fold",
     "payments.payments_rollup_inserted", "payments.payments_rollup_updated",
-    "payments.payments_rollup_deleted",
+    "payments.payments_rollup_deleted", "ledger_post_float_deposit",
+    # the vouchers (0030), and the balance credit prepaid_top_up shares with a redemption
+    "prepaid_credit", "ledger_post_voucher_sale", "ledger_post_voucher_redemption",
+    "ledger_post_voucher_credit_use", "ledger_post_voucher_breakage", "voucher_redeem",
+    "voucher_repeat", "voucher_failed", "vouchers_use_credit", "vouchers_credit_new_bills",
+    "voucher_payable_movements", "bills.bills_use_voucher_credit",
+    # the outlets' floats (revision 0031)
+    "outlet_floats_lock", "outlet_float_reserve", "outlet_float_take", "outlet_payment_record",
+    "outlet_payment_taken", "outlet_payment_settle", "outlet_low_float", "outlet_refund_due",
+    "outlets_announce_change", "terminals.terminals_announced",
+    "outlet_operators.outlet_operators_announced", "outlets.outlets_announced",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import channel, water
 from tests.helpers import bill_line, import_bills
+from tests.outlets.conftest import add_outlet, add_terminal
 from utilipay.clock import FrozenClock
 from utilipay.migrations.repeatable import sql_files
+from utilipay.outlets.terminals import Tender, TerminalPayment
 from utilipay.payments.hosted import BatchedHostedPayments, HostedPayment, Outcome, OutcomeCode
 from utilipay.prepaid.topup import TopUps
 
@@ -127,6 +129,15 @@ def test_the_outcome_codes_are_every_outcome_the_sql_returns() -> None:
     assert returned == {code.value for code in OutcomeCode}
 
 
+async def empty_float(engine: AsyncEngine, clock: FrozenClock, world: Any) -> str:
+    """A terminal payment (as the batch takes it) of an outlet whose float is empty."""
+    async with engine.begin() as conn:
+        outlet = await add_outlet(conn, clock, channel(world, "wechat"))
+        terminal = await add_terminal(conn, clock, outlet)
+    taken = TerminalPayment(terminal, outlet, 0, None, Tender.CASH, None)
+    return taken.as_json()
+
+
 async def test_every_outcome_of_the_database_is_parsed(
     batcher: Any, world: Any, engine: AsyncEngine, clock: FrozenClock
 ) -> None:
@@ -143,6 +154,8 @@ async def test_every_outcome_of_the_database_is_parsed(
         (OutcomeCode.BILL_NOT_FOUND, item(world, 6, bill_nos=("NOPE",))),
         (OutcomeCode.AMOUNT_MISMATCH, item(world, 7, account_no="0100000002", bill_nos=("B2",),
                                            amount=1)),
+        (OutcomeCode.FLOAT_INSUFFICIENT, item(world, 9, account_no="0100000004", bill_nos=("B4",),
+                                              terminal=await empty_float(engine, clock, world))),
     ]  # fmt: skip
     answered = {expected: await batches.pay(payment) for expected, payment in asked}
     top_up = item(world, 8, account_no="0100000003", bill_nos=None)  # a postpaid account

@@ -87,7 +87,8 @@ async def test_a_wechat_bill_imported_once(engine: AsyncEngine, clock: FrozenClo
         "party_ref": "4200000925202101284997714292", "account_no": None, "amount": 1,
         "currency": "CNY", "status": "PAID", "channel_code": None,
         "occurred_at": datetime(2021, 1, 28, 9, 7, 11, tzinfo=UTC),
-        "business_date": date(2021, 1, 28), "counterparty": None,
+        "business_date": date(2021, 1, 28), "counterparty": None, "bank_ref": None,
+        "remittance": None,
     }  # fmt: skip
     again = await run(engine, clock, data, party_code="WECHAT", file_name="trade-copy.csv")
     assert (again.created, again.import_id, again.file_name) == (

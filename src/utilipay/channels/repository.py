@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.channels.schemas import Channel, ChannelStatus
+from utilipay.channels.schemas import Channel, ChannelKind, ChannelStatus
 from utilipay.channels.tables import channel_nonces, channels
 from utilipay.ledger.accounts import chart
 
@@ -31,6 +31,7 @@ def _from_row(row: object) -> Channel:
         receivable_account_id=m["receivable_account_id"],
         rate_limit=m["rate_limit"],
         debit_url=m["debit_url"],
+        kind=ChannelKind(m["kind"]),
     )
 
 
@@ -53,6 +54,7 @@ async def insert_channel(
     webhook_url: str | None,
     rate_limit: int | None,
     debit_url: str | None,
+    kind: ChannelKind,
     created_at: datetime,
 ) -> int:
     result = await conn.execute(
@@ -64,6 +66,7 @@ async def insert_channel(
             webhook_url=webhook_url,
             rate_limit=rate_limit,
             debit_url=debit_url,
+            kind=kind,
             status=ChannelStatus.ACTIVE,
             created_at=created_at,
         )

@@ -16,7 +16,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.channels import repository as channels_repo
-from utilipay.channels.auth import SignedCall, verify_request
+from utilipay.channels.auth import SignedCall, TerminalKey, verify_request
 from utilipay.channels.ratelimit import FailedAuthentications, RateLimiter
 from utilipay.channels.schemas import Channel
 from utilipay.errors import DomainError, ErrorCode
@@ -28,6 +28,10 @@ class ChannelHost(Host, Protocol):
     """What checking a channel's request needs of the running hub."""
 
     def channel(self, code: str) -> Channel | None: ...
+
+    def terminal(self, terminal_id: str) -> TerminalKey | None:
+        """An agent channel's terminal (channel-api.md §11), or None."""
+        ...
 
     async def reload_if_stale(self) -> bool:
         """Reload the channels unless they were loaded a moment ago; True if it did."""
@@ -98,14 +102,19 @@ async def _verified(
             body,
             hub.clock.now().timestamp(),
             hub.channel,
+            hub.terminal,
         )
 
     try:
         return verify()
     except DomainError:
-        # A channel added a moment ago may not have reached this process yet.
+        # A channel or terminal added a moment ago may not have reached this process yet.
         code = headers.get("x-utilipay-channel", "")
-        if hub.channel(code) is not None or not await hub.reload_if_stale():
+        terminal_id = headers.get("x-utilipay-terminal")
+        known = hub.channel(code) is not None and (
+            terminal_id is None or hub.terminal(terminal_id) is not None
+        )
+        if known or not await hub.reload_if_stale():
             raise
         return verify()
 

@@ -9,6 +9,16 @@ class ChannelStatus(StrEnum):
     DISABLED = "DISABLED"
 
 
+class ChannelKind(StrEnum):
+    """What kind of partner a channel is: the reports split collection by it, and only an
+    ``agent`` channel runs outlets (channel-api.md §11)."""
+
+    WALLET = "wallet"
+    BANK = "bank"
+    POS = "pos"
+    AGENT = "agent"
+
+
 @dataclass(frozen=True, slots=True)
 class Channel:
     id: int
@@ -21,6 +31,14 @@ class Channel:
     receivable_account_id: int
     rate_limit: int | None = None  # requests per second per server process
     debit_url: str | None = None  # where the hub asks for auto-pay debits (channel-api.md §9)
+    kind: ChannelKind = ChannelKind.WALLET
+
+    def as_json(self) -> dict[str, object]:
+        """For ``channels list --json``: never a secret, only how many are accepted."""
+        return {"code": self.code, "name": self.name, "kind": self.kind,
+                "status": self.status, "webhook_url": self.webhook_url,
+                "debit_url": self.debit_url, "rate_limit": self.rate_limit,
+                "secrets": len(self.accepted_secrets)}  # fmt: skip
 
     @property
     def accepted_secrets(self) -> tuple[str, ...]:

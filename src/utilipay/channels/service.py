@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.audit import service as audit
 from utilipay.channels import repository
 from utilipay.channels.auth import NONCE_TTL_SECONDS
-from utilipay.channels.schemas import Channel, ChannelStatus
+from utilipay.channels.schemas import Channel, ChannelKind, ChannelStatus
 from utilipay.clock import Clock
 from utilipay.common.changes import announce_change
 from utilipay.common.validation import check_code, check_url
@@ -70,6 +70,7 @@ async def add_channel(
     webhook_url: str | None = None,
     rate_limit: int | None = None,
     debit_url: str | None = None,
+    kind: ChannelKind = ChannelKind.WALLET,
     actor: str,
 ) -> Channel:
     check_code("channel", code)
@@ -89,6 +90,7 @@ async def add_channel(
         webhook_url=webhook_url,
         rate_limit=rate_limit,
         debit_url=debit_url,
+        kind=ChannelKind(kind),
         created_at=clock.now(),
     )
     await open_account(conn, clock, AccountKind.CHANNEL_RECEIVABLE, Owner(channel_id, code))
@@ -99,7 +101,12 @@ async def add_channel(
         action="channel.add",
         object_type="channel",
         object_id=code,
-        details={"webhook_url": webhook_url, "rate_limit": rate_limit, "debit_url": debit_url},
+        details={
+            "webhook_url": webhook_url,
+            "rate_limit": rate_limit,
+            "debit_url": debit_url,
+            "kind": kind,
+        },
     )
     await announce_change(conn)
     return await _reload(conn, code)
@@ -117,6 +124,7 @@ async def update_channel(
     status: ChannelStatus | None = None,
     rate_limit: int | None = None,
     debit_url: str | None = None,
+    kind: ChannelKind | None = None,
     actor: str,
     reason: str = "",
 ) -> Channel:
@@ -141,6 +149,8 @@ async def update_channel(
         values["debit_url"] = check_url("debit URL", debit_url) if debit_url else None
     if rate_limit is not None:  # 0 lifts the limit
         values["rate_limit"] = _check_rate(rate_limit)
+    if kind is not None and kind != channel.kind:
+        values["kind"] = ChannelKind(kind)
     if not values:
         return channel
     await repository.update_channel(conn, channel.id, **values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -17,7 +18,7 @@ from utilipay.billers.schemas import Biller, BillerStatus, Category, Integration
 from utilipay.billers.service import AutopaySettings, RemoteSettings
 from utilipay.channels import repository as channels_repo
 from utilipay.channels import service as channels_service
-from utilipay.channels.schemas import Channel, ChannelStatus
+from utilipay.channels.schemas import Channel, ChannelKind, ChannelStatus
 from utilipay.cli.runtime import console, default_actor, run_in_transaction
 from utilipay.cli.secret_input import (
     GenerateKey,
@@ -62,6 +63,9 @@ def channels_add(
     debit_url: Annotated[
         str | None, typer.Option(help="where the hub asks for auto-pay debits (§9)")
     ] = None,
+    kind: Annotated[
+        ChannelKind, typer.Option(help="agent: runs outlets with a float (§11)")
+    ] = ChannelKind.WALLET,
     actor: Actor = None,
 ) -> None:
     """Add a channel and its receivable account."""
@@ -77,11 +81,12 @@ def channels_add(
             webhook_url=webhook_url,
             rate_limit=rate_limit,
             debit_url=debit_url,
+            kind=kind,
             actor=actor or default_actor(),
         )
 
     channel = run_in_transaction(work)
-    console.print(f"channel [bold]{channel.code}[/bold] added")
+    console.print(f"channel [bold]{channel.code}[/bold] added ({channel.kind})")
 
 
 @channels_app.command("update")
@@ -99,6 +104,7 @@ def channels_update(
     debit_url: Annotated[
         str | None, typer.Option(help="auto-pay debits (§9); '' removes it")
     ] = None,
+    kind: Annotated[ChannelKind | None, typer.Option(help="wallet, bank, pos or agent")] = None,
     reason: Annotated[str, typer.Option()] = "",
     actor: Actor = None,
 ) -> None:
@@ -117,6 +123,7 @@ def channels_update(
             status=status,
             rate_limit=rate_limit,
             debit_url=debit_url,
+            kind=kind,
             actor=actor or default_actor(),
             reason=reason,
         )
@@ -126,11 +133,16 @@ def channels_update(
 
 
 @channels_app.command("list")
-def channels_list() -> None:
+def channels_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Channels by code: kind, status, webhook, how many secrets are accepted (never them)."""
     found = run_in_transaction(channels_repo.all_channels)
-    table = Table("code", "name", "status", "webhook", "secrets")
+    if as_json:
+        print(json.dumps([c.as_json() for c in found], ensure_ascii=False))
+        return
+    table = Table("code", "name", "kind", "status", "webhook", "secrets")
     for c in found:
-        table.add_row(c.code, c.name, c.status, c.webhook_url or "", str(len(c.accepted_secrets)))
+        table.add_row(c.code, c.name, c.kind, c.status, c.webhook_url or "",
+                      str(len(c.accepted_secrets)))  # fmt: skip
     console.print(table)
 
 

@@ -26,6 +26,7 @@ from utilipay.cli.billing import billing_app
 from utilipay.cli.database import db_app
 from utilipay.cli.headend import head_end_app
 from utilipay.cli.operations import exceptions_app, statement, worker
+from utilipay.cli.outlets import operators_app, outlets_app, terminals_app
 from utilipay.cli.prepaid import prepaid_app
 from utilipay.cli.readings import readings_app
 from utilipay.cli.recon import recon_app
@@ -43,6 +44,7 @@ from utilipay.cli.settle import settle_app
 from utilipay.cli.tariffs import tariffs_app
 from utilipay.cli.tokens import tokens_app
 from utilipay.cli.users import users_app
+from utilipay.cli.vouchers import vouchers_app
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
 from utilipay.errors import DomainError
@@ -63,6 +65,9 @@ ledger_app = typer.Typer(help="The double-entry ledger.")
 app.add_typer(db_app, name="db")
 app.add_typer(channels_app, name="channels")
 app.add_typer(billers_app, name="billers")
+app.add_typer(outlets_app, name="outlets")
+app.add_typer(terminals_app, name="terminals")
+app.add_typer(operators_app, name="operators")
 app.add_typer(bills_app, name="bills")
 app.add_typer(billing_app, name="billing")
 app.add_typer(ledger_app, name="ledger")
@@ -79,6 +84,7 @@ app.add_typer(settle_app, name="settle")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(vouchers_app, name="vouchers")
 app.command("worker")(worker)
 app.command("statement")(statement)
 # Commands from outside the hub (the simulators, the demo, the benchmarks) join here, by

@@ -100,6 +100,8 @@ def _print(result: ImportResult) -> None:
                       f"lines {check['computed']}", highlight=False)  # fmt: skip
     for note in result.summary.get("notes", []):
         console.print(f"  [yellow]note[/yellow] {note}", highlight=False)
+    if result.float_deposits:
+        console.print(f"  {result.float_deposits} line(s) credited to outlets' floats")
     if not result.matched:
         console.print(
             f"  [red]imported with a mismatch[/red], accepted by {result.summary['accepted_by']}"

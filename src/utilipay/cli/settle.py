@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.cli.runtime import console, default_actor, err_console, run_in_transaction
 from utilipay.clock import Clock, FrozenClock, SystemClock
 from utilipay.money import format_yuan
+from utilipay.outlets.schemas import OutletKind
 from utilipay.settlement import config, files, payouts, service
 
 settle_app = typer.Typer(help="Settlement (清分结算): what each utility is paid, per day.")
@@ -193,7 +194,7 @@ def settle_fee(
 @settle_app.command("commission")
 def settle_commission(
     biller: Annotated[str, typer.Argument(help="the utility that pays the commission")],
-    outlet_kind: Annotated[config.OutletKind, typer.Option(help="the outlets it applies to")],
+    outlet_kind: Annotated[OutletKind, typer.Option(help="the outlets it applies to")],
     start: Annotated[date, typer.Option("--from", parser=_date, help="in force from this day")],
     rate_bp: Annotated[str, typer.Option(help="basis points of each payment, e.g. 30")] = "0",
     minimum: Annotated[int, typer.Option("--min", help="fen: the least the rate part pays")] = 0,

@@ -112,6 +112,7 @@ PLACEMENT: dict[str, Placement] = {
     "outlet_floats": L,
     "float_deposits": L,
     "outlet_shifts": L,
+    "outlet_refunds_due": L,
     "staff_sessions": L,
     "staff_approvals": L,
     "staff_jobs": L,

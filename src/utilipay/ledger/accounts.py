@@ -14,6 +14,8 @@ kind                          nature     one per                     opened when
 ``REFUND_PAYABLE``            liability  channel                     its first refund settled
 ``OUTLET_FLOAT``              liability  outlet of an agent channel  the outlet is added
 ``HUB_BANK``                  asset      the hub (no owner)          the first float deposit
+``VOUCHER_LIABILITY``         liability  biller                      its first voucher batch
+``VOUCHER_CREDIT``            liability  biller                      its first voucher batch
 ============================  =========  ==========================  =====================
 
 - ``CHANNEL_RECEIVABLE``: what a channel collected from payers and owes the hub.
@@ -30,11 +32,17 @@ kind                          nature     one per                     opened when
   payments yet (channel-api.md §11); its channel is the owner in the chart, the outlet
   names it (``outlets.float_account``).
 - ``HUB_BANK``: money received in the hub's own bank account (float deposits).
+- ``VOUCHER_LIABILITY``: the face value of a utility's vouchers sold and not yet redeemed
+  or expired (channel-api.md §12), owed to their holders.
+- ``VOUCHER_CREDIT``: what redeemed vouchers left on the utility's postpaid accounts for
+  their next bills; ``voucher_credits`` splits it by account.
 
 An account's code is ``KIND:OWNER:CURRENCY``, the owner's code being the biller's or the
-channel's, and for a prepaid balance the biller's and the account number
-(``PREPAID_BALANCE:BJELEC:0100000099:CNY``): ``ledger_account_code`` in ``sql/accounts.sql``
-forms it, for this module and for set-based SQL alike.
+channel's, for a prepaid balance the biller's and the account number
+(``PREPAID_BALANCE:BJELEC:0100000099:CNY``), for an outlet's float the channel's and the
+outlet's (``OUTLET_FLOAT:AGENT1.SHOP-0001:CNY``: an outlet code may hold no colon), and for
+the hub's bank ``HUB`` (``HUB_BANK:HUB:CNY``): ``ledger_account_code`` in
+``sql/accounts.sql`` forms it, for this module and for set-based SQL alike.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import Integer, Text, column, func, insert, select, table
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import Clock
@@ -71,9 +80,17 @@ class AccountKind(StrEnum):
     REFUND_PAYABLE = "REFUND_PAYABLE"
     OUTLET_FLOAT = "OUTLET_FLOAT"
     HUB_BANK = "HUB_BANK"
+    VOUCHER_LIABILITY = "VOUCHER_LIABILITY"
+    VOUCHER_CREDIT = "VOUCHER_CREDIT"
 
 
-CHANNEL_KINDS = frozenset({AccountKind.CHANNEL_RECEIVABLE, AccountKind.REFUND_PAYABLE})
+CHANNEL_KINDS = frozenset(
+    {AccountKind.CHANNEL_RECEIVABLE, AccountKind.REFUND_PAYABLE, AccountKind.OUTLET_FLOAT}
+)
+# Kinds an owner has many of, told apart by a second part of the owner's code, and its
+# separator: a prepaid balance's account number, an outlet float's outlet code.
+SUB_ACCOUNTS = {AccountKind.PREPAID_BALANCE: ":", AccountKind.OUTLET_FLOAT: "."}
+HUB = "HUB"  # the owner's code in the hub's own accounts (HUB_BANK), which have no owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +115,13 @@ async def open_account(
     *,
     account_no: str | None = None,
 ) -> int:
-    """Open ``owner``'s account of ``kind`` (a prepaid balance: of its ``account_no``)."""
-    if (kind is AccountKind.PREPAID_BALANCE) != (account_no is not None):
-        raise ValueError("an account number goes with a prepaid balance, and only with one")
-    owner_code = owner.code if account_no is None else f"{owner.code}:{account_no}"
+    """Open ``owner``'s account of ``kind``; ``account_no`` tells which of its many (a
+    prepaid balance: the account number; an outlet float: the outlet's code)."""
+    if (kind in SUB_ACCOUNTS) != (account_no is not None):
+        raise ValueError(f"a second part of the owner's code goes with {kind} only if it has many")
+    owner_code = (
+        owner.code if account_no is None else f"{owner.code}{SUB_ACCOUNTS[kind]}{account_no}"
+    )
     result = await conn.execute(
         insert(ledger_accounts)
         .values(
@@ -125,3 +145,16 @@ async def find_or_open(conn: AsyncConnection, clock: Clock, kind: AccountKind, o
     if found is not None:
         return int(found)
     return await open_account(conn, clock, kind, owner)
+
+
+async def hub_bank(conn: AsyncConnection, clock: Clock) -> int:
+    """The hub's own bank account (``HUB_BANK``), opened by its first use; concurrent first
+    uses open it once (its code is unique)."""
+    code = func.ledger_account_code(AccountKind.HUB_BANK.value, HUB, CNY)
+    await conn.execute(
+        upsert(ledger_accounts)
+        .values(code=code, kind=AccountKind.HUB_BANK, currency=CNY, created_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["code"])
+    )
+    found = await conn.scalar(select(func.ledger_account(AccountKind.HUB_BANK.value)))
+    return int(found or 0)  # there now: opened above or before

@@ -48,8 +48,8 @@ CHECKS = [
     ),
     Check(
         "biller_payable_matches_payments",
-        "each biller's payable balance equals its succeeded bill payments and settled prepaid use,"
-        " less what settlements moved out of it",
+        "each biller's payable balance equals its succeeded bill payments, settled prepaid use"
+        " and vouchers' movements, less what settlements moved out of it",
         """
         WITH expected AS (
             SELECT biller_id, -sum(amount) AS balance
@@ -57,6 +57,8 @@ CHECKS = [
                      WHERE status = 'SUCCEEDED' AND purpose = 'bills'
                     UNION ALL
                     SELECT biller_id, posted FROM prepaid_daily_charges
+                    UNION ALL
+                    SELECT biller_id, owed FROM voucher_payable_movements()
                     UNION ALL
                     SELECT branch_id, -gross FROM settlement_branches) owed
              GROUP BY biller_id),
@@ -74,11 +76,15 @@ CHECKS = [
     ),
     Check(
         "channel_receivable_matches_payments",
-        "each channel's receivable balance equals its succeeded payments",
+        "each channel's receivable balance equals its succeeded payments (a terminal's are"
+        " booked against its outlet's float; a voucher's are not the channel's money)",
         """
         WITH expected AS (
-            SELECT channel_id, sum(amount) AS balance FROM payments_orders
-             WHERE status = 'SUCCEEDED' GROUP BY channel_id),
+            SELECT channel_id, sum(amount) AS balance FROM payments_orders p
+             WHERE status = 'SUCCEEDED' AND purpose <> 'voucher'
+               AND NOT EXISTS (SELECT 1 FROM outlet_payment_accounts o
+                                WHERE o.biller_id = p.biller_id AND o.payment_id = p.id)
+             GROUP BY channel_id),
         actual AS (
             SELECT a.channel_id, coalesce(sum(p.amount), 0) AS balance
               FROM ledger_accounts a LEFT JOIN postings p ON p.account_id = a.id
@@ -125,13 +131,16 @@ CHECKS = [
     ),
     Check(
         "succeeded_payments_are_booked",
-        "every succeeded payment has one entry debiting its channel and crediting its biller"
-        " (a top-up: the account's prepaid balance)",
+        "every succeeded payment has one entry debiting its channel (a terminal's: its outlet's"
+        " float) and crediting its biller (a top-up: the account's prepaid balance; a"
+        " voucher's: see vouchers/checks.py)",
         """
         WITH booked AS (
             SELECT e.biller_id, e.payment_id, count(DISTINCT e.id) AS entries,
-                   sum(p.amount) FILTER (WHERE a.kind = 'CHANNEL_RECEIVABLE'
-                                           AND a.channel_id = pay.channel_id) AS debit,
+                   sum(p.amount) FILTER (WHERE a.id = op.float_account
+                                            OR op.float_account IS NULL
+                                               AND a.kind = 'CHANNEL_RECEIVABLE'
+                                               AND a.channel_id = pay.channel_id) AS debit,
                    -sum(p.amount) FILTER (
                        WHERE pay.purpose = 'bills' AND a.kind = 'BILLER_PAYABLE'
                              AND a.biller_id = pay.biller_id
@@ -143,13 +152,16 @@ CHECKS = [
               JOIN ledger_accounts a ON a.id = p.account_id
               LEFT JOIN prepaid_balances pa
                 ON pa.biller_id = pay.biller_id AND pa.account_no = pay.account_no
+              LEFT JOIN outlet_payment_accounts op
+                ON op.biller_id = pay.biller_id AND op.payment_id = pay.id
              WHERE e.kind IN ('PAYMENT', 'PREPAID_TOPUP')
              GROUP BY e.biller_id, e.payment_id)
         SELECT format('payment %s (%s, %s fen): %s entries, debit %s, credit %s', pay.id,
                       pay.status, pay.amount, coalesce(bk.entries, 0), bk.debit, bk.credit)
           FROM payments_orders pay
           LEFT JOIN booked bk ON bk.biller_id = pay.biller_id AND bk.payment_id = pay.id
-         WHERE CASE WHEN pay.status = 'SUCCEEDED'
+         WHERE pay.purpose <> 'voucher'  -- booked by their own rules (vouchers/checks.py)
+           AND CASE WHEN pay.status = 'SUCCEEDED'
                     THEN bk.entries IS DISTINCT FROM 1 OR bk.debit IS DISTINCT FROM pay.amount
                          OR bk.credit IS DISTINCT FROM pay.amount
                     ELSE bk.entries IS NOT NULL END

@@ -10,8 +10,12 @@ the shard key). The accounts are those of the plan (``accounts.py``).
     the amount. Hosted: inside ``pay_hosted`` (``ledger_post_payment``). Remote: when the
     biller confirms the write-off (``post_payment``, from ``payments/outcomes.py``). A
     payment that fails or is reversed (冲正) was never booked, so nothing is undone.
+    A terminal's payment (channel-api.md §11) debits its outlet's ``OUTLET_FLOAT`` instead
+    of the channel's receivable: the outlet pre-paid it (``p_receivable`` is the float's
+    account; the float's row moves in the same transaction, ``outlets/sql/floats.sql``).
 ``PREPAID_TOPUP``, a top-up, one entry per payment:
-    debit the channel's ``CHANNEL_RECEIVABLE``, credit the account's ``PREPAID_BALANCE``
+    debit the channel's ``CHANNEL_RECEIVABLE`` (a terminal's: its outlet's
+    ``OUTLET_FLOAT``), credit the account's ``PREPAID_BALANCE``
     (inside ``prepaid_top_up``: ``ledger_post_top_up``). The money is held for the
     account, not owed to the utility yet.
 ``PREPAID_ACCRUAL``, a day's prepaid use, one entry per biller and day:
@@ -25,6 +29,26 @@ the shard key). The accounts are those of the plan (``accounts.py``).
     fees, each channel's ``REFUND_PAYABLE`` with the refunds deducted, each outlet's
     ``OUTLET_FLOAT`` with the commission the utility pays it (credited to its float), and
     the payee's ``BILLER_SETTLED`` with the net, what is paid out.
+``FLOAT_DEPOSIT``, money an agent outlet's owner paid in to fund its float, one entry per
+    deposit (``post_float_deposit``, from ``outlets/deposits.py``): debit the hub's
+    ``HUB_BANK``, credit the outlet's ``OUTLET_FLOAT`` (``ledger_post_float_deposit``). It
+    belongs to no utility: its journal ``biller_id`` is 0, the hub's own book.
+``VOUCHER_SALE``, vouchers activated (sold), one entry per activation (``vouchers/service.py``,
+    ``ledger_post_voucher_sale``): credit the utility's ``VOUCHER_LIABILITY`` with their face
+    values; debit the selling outlet's ``OUTLET_FLOAT`` (its float paid them), or, when the
+    utility sold them itself, its ``BILLER_PAYABLE``: the utility holds the cash, so the hub
+    owes it that much less, and the redemption's credit to the payable nets to nothing.
+``VOUCHER_REDEMPTION``, a voucher redeemed, one entry per redemption (inside
+    ``voucher_redeem``, ``ledger_post_voucher_redemption``): debit ``VOUCHER_LIABILITY`` with
+    the face value; credit ``BILLER_PAYABLE`` with the bills written off, the account's
+    ``PREPAID_BALANCE`` with what went to it, the utility's ``VOUCHER_CREDIT`` with what is
+    left for the account's next bills (a line per part that is not zero).
+``VOUCHER_CREDIT_USE``, bills written off from an account's voucher credit when they are
+    issued (``vouchers_use_credit``): debit ``VOUCHER_CREDIT``, credit ``BILLER_PAYABLE``.
+``VOUCHER_BREAKAGE``, sold vouchers expired unredeemed, one entry per utility and daily run
+    (``vouchers/expiry.py``): debit ``VOUCHER_LIABILITY``, credit ``BILLER_PAYABLE`` (the
+    utility keeps their value).
+Issuing, voiding unsold vouchers and expiring them move no money (the audit log has them).
 Refunds (contract 2, ``recon``) have no entry of their own: settlement deducts them from the
 utility's net into the channel's ``REFUND_PAYABLE``.
 
@@ -44,7 +68,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import Clock
-from utilipay.ledger.accounts import AccountKind, Owner, find_or_open
+from utilipay.ledger.accounts import AccountKind, Owner, find_or_open, hub_bank
 
 
 class EntryKind(StrEnum):
@@ -52,6 +76,7 @@ class EntryKind(StrEnum):
     PREPAID_TOPUP = "PREPAID_TOPUP"
     PREPAID_ACCRUAL = "PREPAID_ACCRUAL"
     SETTLEMENT = "SETTLEMENT"
+    FLOAT_DEPOSIT = "FLOAT_DEPOSIT"
 
 
 _POST = text(
@@ -61,9 +86,11 @@ _POST = text(
 )
 _PAYMENT = text(
     """
-    SELECT ledger_post_payment(:biller_id, :payment_id, :at,
-                               ledger_account('CHANNEL_RECEIVABLE', p_channel_id => :channel_id),
-                               ledger_account('BILLER_PAYABLE', :biller_id), :amount)
+    SELECT ledger_post_payment(
+        :biller_id, :payment_id, :at,
+        coalesce(CAST(:receivable AS integer),
+                 ledger_account('CHANNEL_RECEIVABLE', p_channel_id => :channel_id)),
+        ledger_account('BILLER_PAYABLE', :biller_id), :amount)
     """
 )
 
@@ -102,8 +129,10 @@ async def post_payment(
     payment_id: str,
     amount: int,
     at: datetime,
+    receivable: int | None = None,
 ) -> int:
-    """A bill payment written off at a remote biller (the rule of ``PAYMENT``)."""
+    """A bill payment written off at a remote biller (the rule of ``PAYMENT``); a
+    terminal's debits its outlet's float (``receivable``) instead of the channel."""
     entry = await conn.scalar(
         _PAYMENT,
         {
@@ -112,9 +141,24 @@ async def post_payment(
             "payment_id": payment_id,
             "amount": amount,
             "at": at,
+            "receivable": receivable,
         },
     )
     return int(entry)
+
+
+_FLOAT_DEPOSIT = text("SELECT ledger_post_float_deposit(:at, :bank, :float, :amount, :reference)")
+
+
+async def post_float_deposit(
+    conn: AsyncConnection, clock: Clock, *, float_account: int, amount: int, reference: str
+) -> int:
+    """A deposit to an outlet's float (the rule of ``FLOAT_DEPOSIT``); the hub's bank
+    account is opened by the first."""
+    bank = await hub_bank(conn, clock)
+    values = {"at": clock.now(), "bank": bank, "float": float_account, "amount": amount,
+              "reference": reference}  # fmt: skip
+    return int(await conn.scalar(_FLOAT_DEPOSIT, values))
 
 
 @dataclass(frozen=True, slots=True)

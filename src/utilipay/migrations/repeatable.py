@@ -28,7 +28,10 @@ from sqlalchemy.engine import Connection
 
 from utilipay.migrations.tables import schema_repeatables
 
-AREAS = ("ledger", "calendar", "channels", "billing", "tariffs", "payments", "prepaid", "autopay")
+AREAS = (
+    "ledger", "calendar", "channels", "billing", "tariffs", "outlets", "payments", "prepaid",
+    "autopay", "vouchers",
+)  # fmt: skip
 PACKAGE = Path(__file__).resolve().parent.parent  # utilipay/
 LOCK = 0x5EB1E  # one upgrade at a time applies the files
 

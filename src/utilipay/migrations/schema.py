@@ -28,6 +28,7 @@ from utilipay.recon import statement_tables as recon_statement_tables
 from utilipay.settlement import tables as settlement_tables
 from utilipay.staff import tables as staff_tables
 from utilipay.tariffs import tables as tariffs_tables
+from utilipay.vouchers import tables as vouchers_tables
 from utilipay.webhooks import tables as webhooks_tables
 
 AREAS = (
@@ -35,7 +36,8 @@ AREAS = (
     billruns_tables, bindings_tables, calendar_tables, channels_tables, claims_tables,
     headend_tables, ledger_tables, migrations_tables, notify_tables, outbox_tables,
     outlets_tables, payments_tables, prepaid_tables, readings_tables, recon_match_tables,
-    recon_statement_tables, settlement_tables, staff_tables, tariffs_tables, webhooks_tables,
+    recon_statement_tables, settlement_tables, staff_tables, tariffs_tables, vouchers_tables,
+    webhooks_tables,
 )  # fmt: skip
 
 __all__ = ["AREAS", "metadata"]

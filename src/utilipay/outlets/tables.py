@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from utilipay.db import metadata
 from utilipay.security.sealing import SealedText
@@ -106,6 +107,29 @@ float_deposits = Table(
     Column("source", Text, nullable=False),  # OPERATOR | STATEMENT
     Column("recorded_by", Text, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Store-and-forward payments refused because their bills were paid meanwhile: what each
+# collector must give back (migration 0031; GET /v1/outlet/refunds-due).
+outlet_refunds_due = Table(
+    "outlet_refunds_due",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("outlet_id", Integer, ForeignKey("outlets.id"), nullable=False),
+    Column("channel_id", Integer, nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("terminal_id", Text, ForeignKey("terminals.id"), nullable=False),
+    Column("operator_code", Text),
+    Column("biller_id", Integer, nullable=False),
+    Column("account_no", Text, nullable=False),
+    Column("bill_nos", ARRAY(Text), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("tender", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("collected_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel_id", "order_id"),
 )
 
 outlet_shifts = Table(

@@ -1,20 +1,23 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from utilipay.billers.lookup import active_biller
-from utilipay.channels.requests import RequestContext, signed
+from utilipay.channels.requests import ChannelHost, RequestContext, signed
+from utilipay.errors import DomainError, ErrorCode
 from utilipay.http.docs import PROBLEMS, PaymentOut, json_body
 from utilipay.http.inputs import text_path, text_query
 from utilipay.http.json import json_response, parse_body
+from utilipay.outlets.auth import Terminal, terminal_of
+from utilipay.outlets.terminals import TerminalPayment, terminal_payment
 from utilipay.payments import service
 from utilipay.payments.rules import check_bill_nos
-from utilipay.payments.schemas import PaymentCommand, PaymentRequest
+from utilipay.payments.schemas import PaymentCommand, PaymentRequest, TerminalPaymentRequest
 from utilipay.payments.service import PaymentsHost
-from utilipay.payments.views import payment_out
+from utilipay.payments.views import payment_out, terminal_payment_out
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 
@@ -27,10 +30,17 @@ router = APIRouter(prefix="/v1", tags=["payments"])
     openapi_extra=json_body(PaymentRequest),
 )
 async def create_payment(request: Request) -> Response:
-    hub: PaymentsHost = request.app.state.hub
+    hub: TerminalsHost = request.app.state.hub
     # The hot path: no dependency injection, the body is parsed once by pydantic-core.
     ctx = await signed(request)
-    body = parse_body(PaymentRequest, ctx.body, request.headers.get("content-type"))
+    terminal = terminal_of(ctx.call)
+    content_type = request.headers.get("content-type")
+    taken_by = None
+    if terminal is None:
+        body = parse_body(PaymentRequest, ctx.body, content_type)
+    else:  # a terminal's (channel-api.md §11): from its outlet's float
+        body = parse_body(TerminalPaymentRequest, ctx.body, content_type)
+        taken_by = await _taken_by(hub, terminal, body)
     command = PaymentCommand(
         channel=ctx.channel,
         nonce=ctx.call.nonce,
@@ -40,12 +50,40 @@ async def create_payment(request: Request) -> Response:
         amount=body.amount,
         bill_nos=check_bill_nos(body.bill_nos),
         payer=body.payer,
+        terminal=taken_by,
     )
     path = service.validate(hub.write_off_paths, command)
     # From here the payment's own transaction records the nonce, whatever its outcome.
     ctx.nonce_recorded = True
     result = await path.pay(command, hub.biller_code)
-    return json_response(payment_out(result.payment), 201 if result.created else 200)
+    out = payment_out(result.payment)
+    if terminal is not None and taken_by is not None:
+        out.update(terminal_payment_out(terminal, taken_by))
+    return json_response(out, 201 if result.created else 200)
+
+
+class TerminalsHost(PaymentsHost, ChannelHost, Protocol):
+    pass
+
+
+async def _taken_by(
+    hub: TerminalsHost, terminal: Terminal, body: TerminalPaymentRequest
+) -> TerminalPayment:
+    """The terminal's part of the payment; an operator added a moment ago may not have
+    reached this process yet (reloaded at most once a second, as channels are)."""
+
+    def checked(at: Terminal) -> TerminalPayment:
+        return terminal_payment(at, body.operator, body.tender, body.collected_at, hub.clock.now())
+
+    try:
+        return checked(terminal)
+    except DomainError as refused:
+        if refused.code is not ErrorCode.FORBIDDEN or not await hub.reload_if_stale():
+            raise
+    reloaded = hub.terminal(terminal.id)
+    if not isinstance(reloaded, Terminal) or not reloaded.may_sign:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "the terminal was revoked meanwhile")
+    return checked(reloaded)
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut, responses=PROBLEMS)

@@ -25,7 +25,7 @@ from utilipay.payments.schemas import StoredPayment
 
 _BATCH = """
 SELECT r.item, r.outcome, r.detail, (r.payment).*
-  FROM pay_hosted_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) r
+  FROM pay_hosted_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) r
 """
 
 
@@ -43,8 +43,9 @@ class HostedPayment:
     amount: int
     bill_nos: tuple[str, ...] | None  # None: every outstanding bill
     payer: str
-    receivable_account: int
+    receivable_account: int  # a terminal's payment: the outlet's float account
     payable_account: int
+    terminal: str | None = None  # a terminal's payment: ``TerminalPayment.as_json``
 
 
 class OutcomeCode(StrEnum):
@@ -60,6 +61,7 @@ class OutcomeCode(StrEnum):
     BILL_NOT_FOUND = "BILL_NOT_FOUND"
     BILL_ALREADY_PAID = "BILL_ALREADY_PAID"
     AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    FLOAT_INSUFFICIENT = "FLOAT_INSUFFICIENT"  # a terminal's payment: the outlet's float
     NOT_PREPAID = "NOT_PREPAID"  # prepaid_top_up only: the account has no balance to top up
 
 
@@ -98,6 +100,8 @@ async def _execute(raw: Any, clock: Clock, items: Sequence[HostedPayment]) -> li
         [p.payable_account for p in items],
         now,
         f"R{business_date(now):%Y%m%d}",
+        # NULL for a batch of channel payments: their call is as it was before terminals
+        [p.terminal for p in items] if any(p.terminal for p in items) else None,
     )
     outcomes: list[Outcome | None] = [None] * len(items)
     for row in rows:

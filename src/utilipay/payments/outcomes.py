@@ -4,7 +4,9 @@ Every transition is conditional on the payment still being PROCESSING, so the
 request that charged, the resolver and a person resolving an exception can
 race and only the first one counts; the others see the outcome it recorded.
 (Hosted payments reach the same rows inside ``pay_hosted``, ``sql/pay_hosted.sql``; both
-book by the ledger's rule for a payment, ``ledger/flows.py``.)
+book by the ledger's rule for a payment, ``ledger/flows.py``.) A terminal's payment held
+its amount in the outlet's float when it was accepted: success takes it (the entry debits
+the float), failure releases it, in the transaction that records the outcome.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.claims import service as claims
 from utilipay.clock import business_date
 from utilipay.ledger import flows as ledger
+from utilipay.outlets import floats
 
 _SUCCEED = text(
     """
@@ -93,6 +96,7 @@ async def succeed(
         payment_id=row.id,
         amount=row.amount,
         at=now,
+        receivable=await floats.settle(conn, row.biller_id, row.id, "TAKEN", now),
     )
     await _announce(conn, row, "payment.succeeded", now)
     return row
@@ -125,6 +129,7 @@ async def fail(
     ).first()
     if row is None:
         return None
+    await floats.settle(conn, row.biller_id, row.id, "RELEASED", now)
     await claims.release(conn, row.biller_id, row.id, now)
     await _announce(conn, row, "payment.failed", now)
     return row

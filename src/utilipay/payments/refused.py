@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import Clock
 from utilipay.ids import new_id
-from utilipay.payments.rules import request_fingerprint
+from utilipay.payments.rules import fingerprint_of
 from utilipay.payments.schemas import PaymentCommand
 
 _RECORD = text(
@@ -48,13 +48,7 @@ async def record_refused(
                 "id": new_id("P"),
                 "channel_id": command.channel.id,
                 "order_id": command.order_id,
-                "request_hash": request_fingerprint(
-                    command.biller.code,
-                    command.account_no,
-                    command.amount,
-                    command.bill_nos,
-                    command.payer,
-                ),
+                "request_hash": fingerprint_of(command),
                 "payer": command.payer,
                 "account_no": command.account_no,
                 "amount": command.amount,

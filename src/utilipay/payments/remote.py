@@ -6,7 +6,10 @@
    must equal their total); it refuses with 503 if it cannot tell, writing
    nothing.
 3. Accepting is one short transaction: the payment (PROCESSING) and a claim
-   on each bill, so no second hub payment can take them.
+   on each bill, so no second hub payment can take them. A terminal's payment
+   holds its amount in the outlet's float first (FLOAT_INSUFFICIENT if it cannot);
+   the outcome takes or releases it (``outcomes.py``). A forwarded payment whose
+   bill another payment claimed is listed in the outlet's refunds-due.
 4. The charge goes out with no database connection held (a biller may take
    seconds), then its answer is recorded: SUCCEEDED, FAILED, or — when the
    answer never came or cannot be trusted — still PROCESSING, for the resolver.
@@ -31,9 +34,10 @@ from utilipay.claims import service as claims
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
+from utilipay.outlets import floats
 from utilipay.payments import repository
 from utilipay.payments.resolution import Step, apply_charge_answer, call, charge_request
-from utilipay.payments.rules import request_fingerprint
+from utilipay.payments.rules import fingerprint_of
 from utilipay.payments.schemas import Payment, PaymentCommand, StoredPayment
 from utilipay.payments.service import PaymentResult
 from utilipay.payments.tables import payments
@@ -73,9 +77,7 @@ class RemoteWriteOff:
         self._channel_code = channel_code
 
     async def pay(self, command: PaymentCommand, biller_code: CodeOfBiller) -> PaymentResult:
-        fingerprint = request_fingerprint(
-            command.biller.code, command.account_no, command.amount, command.bill_nos, command.payer
-        )
+        fingerprint = fingerprint_of(command)
         async with self._engine.begin() as conn:
             if command.nonce is not None and not await channels_repo.consume_nonce(
                 conn, command.channel.id, command.nonce, self._clock.now()
@@ -85,7 +87,11 @@ class RemoteWriteOff:
         if existing is not None:
             return _repeat(existing, fingerprint, biller_code)
         bill_nos = command.bill_nos or await self._bills_due(command)
-        accepted = await self._accept(command, bill_nos, fingerprint)
+        try:
+            accepted = await self._accept(command, bill_nos, fingerprint)
+        except DomainError as refused:
+            await self._refund_due(command, refused)
+            raise
         if not isinstance(accepted, str):
             return _repeat(accepted, fingerprint, biller_code)
         return PaymentResult(await self._charge(command, accepted, biller_code), created=True)
@@ -113,7 +119,15 @@ class RemoteWriteOff:
             )
         now = self._clock.now()
         payment_id = new_id("P")
+        terminal = command.terminal
         async with self._engine.begin() as conn:
+            # the float's row before anything else (outlets/sql/floats.sql: lock order)
+            if terminal and not await floats.hold(conn, terminal, command.biller.id,
+                                                  command.amount, now):  # fmt: skip
+                raise DomainError(
+                    ErrorCode.FLOAT_INSUFFICIENT,
+                    f"the float of outlet {terminal.outlet_id} cannot cover {command.amount}",
+                )
             row = (
                 await conn.execute(
                     _ACCEPT,
@@ -136,9 +150,43 @@ class RemoteWriteOff:
                 )
             ).first()
             if row is None:
+                if terminal:
+                    await floats.unhold(conn, terminal, command.amount, now)
                 return await _twin(conn, command)
+            if terminal:
+                await floats.record(
+                    conn,
+                    terminal,
+                    biller_id=command.biller.id,
+                    payment_id=payment_id,
+                    amount=command.amount,
+                    state="HELD",
+                    now=now,
+                )
             await claims.claim(conn, command.biller.id, bill_nos, payment_id, now)
         return payment_id
+
+    async def _refund_due(self, command: PaymentCommand, refused: DomainError) -> None:
+        """A forwarded payment whose bill was paid meanwhile: the collector holds the cash."""
+        terminal = command.terminal
+        if refused.code is not ErrorCode.BILL_ALREADY_PAID or not terminal:
+            return
+        if terminal.collected_at is None:
+            return
+        async with self._engine.begin() as conn:
+            await floats.refund_due(
+                conn,
+                terminal,
+                channel_id=command.channel.id,
+                order_id=command.order_id,
+                biller_id=command.biller.id,
+                account_no=command.account_no,
+                bill_nos=command.bill_nos,
+                amount=command.amount,
+                reason=refused.code.value,
+                detail=refused.detail,
+                now=self._clock.now(),
+            )
 
     async def _charge(
         self, command: PaymentCommand, payment_id: str, biller_code: CodeOfBiller

@@ -6,6 +6,8 @@ import hashlib
 
 from utilipay.billers.schemas import Biller
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.outlets.terminals import TerminalPayment
+from utilipay.payments.schemas import PaymentCommand
 
 
 def check_amount(biller: Biller, amount: int) -> int:
@@ -27,9 +29,29 @@ def check_bill_nos(bill_nos: list[str] | None) -> tuple[str, ...] | None:
 
 
 def request_fingerprint(
-    biller: str, account_no: str, amount: int, bill_nos: tuple[str, ...] | None, payer: str
+    biller: str,
+    account_no: str,
+    amount: int,
+    bill_nos: tuple[str, ...] | None,
+    payer: str,
+    terminal: TerminalPayment | None = None,
 ) -> bytes:
-    """What makes two requests with one order id "the same body" (order of bill_nos aside)."""
+    """What makes two requests with one order id "the same body" (order of bill_nos aside);
+    a terminal's operator, tender and collection time are part of it."""
     bills = ",".join(sorted(bill_nos)) if bill_nos is not None else "*"
-    canonical = "\x1f".join((biller, account_no, str(amount), bills, payer))
-    return hashlib.sha256(canonical.encode()).digest()
+    parts = [biller, account_no, str(amount), bills, payer]
+    if terminal is not None:
+        collected = terminal.collected_at.isoformat() if terminal.collected_at else ""
+        parts += [terminal.operator or "", terminal.tender.value, collected]
+    return hashlib.sha256("\x1f".join(parts).encode()).digest()
+
+
+def fingerprint_of(command: PaymentCommand) -> bytes:
+    return request_fingerprint(
+        command.biller.code,
+        command.account_no,
+        command.amount,
+        command.bill_nos,
+        command.payer,
+        command.terminal,
+    )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from utilipay.billers.schemas import Biller, CodeOfBiller
 from utilipay.channels.schemas import Channel
 from utilipay.common.validation import PRINTABLE
+from utilipay.outlets.terminals import Tender, TerminalPayment
 
 _ID = r"^[A-Za-z0-9_-]{1,64}$"
 _BILL_NO = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -42,6 +43,14 @@ class PaymentRequest(BaseModel):
     payer: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=PRINTABLE)]
 
 
+class TerminalPaymentRequest(PaymentRequest):
+    """``POST /v1/payments`` from a terminal (§11): who took it, with what, and when."""
+
+    operator: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")] | None = None
+    tender: Tender = Tender.CASH
+    collected_at: Annotated[StrictStr, Field(max_length=40)] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentCommand:
     """A verified payment request, resolved against the directory."""
@@ -57,6 +66,7 @@ class PaymentCommand:
     # "bills", or "prepaid_topup" for an automatic top-up, which pays no bill even if some
     # are due (a channel's payment without bills pays them first, then tops up)
     purpose: str = "bills"
+    terminal: TerminalPayment | None = None  # taken at an outlet's terminal, from its float
 
 
 @dataclass(frozen=True, slots=True)

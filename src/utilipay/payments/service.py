@@ -20,7 +20,7 @@ from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
 from utilipay.payments import repository
 from utilipay.payments.hosted import HostedPayment, HostedPayments, Outcome, OutcomeCode
-from utilipay.payments.rules import check_amount, request_fingerprint
+from utilipay.payments.rules import check_amount, fingerprint_of
 from utilipay.payments.schemas import Payment, PaymentCommand
 
 _REFUSALS = {
@@ -32,6 +32,7 @@ _REFUSALS = {
     OutcomeCode.BILL_ALREADY_PAID: ErrorCode.BILL_ALREADY_PAID,
     OutcomeCode.AMOUNT_MISMATCH: ErrorCode.AMOUNT_MISMATCH,
     OutcomeCode.NOT_PREPAID: ErrorCode.NO_BILL_DUE,
+    OutcomeCode.FLOAT_INSUFFICIENT: ErrorCode.FLOAT_INSUFFICIENT,
 }
 
 
@@ -51,32 +52,31 @@ class TopUps(Protocol):
 
 class HostedWriteOff:
     """The biller's books are the hub's tables: accept, write off and book in one transaction.
-    A payment for a prepaid account, which has no bills, tops its balance up."""
+    A payment for a prepaid account, which has no bills, tops its balance up. A terminal's
+    payment is booked against its outlet's float, taken in the same transaction."""
 
     def __init__(self, hosted: HostedPayments, top_ups: TopUps | None = None) -> None:
         self._hosted = hosted
         self._top_ups = top_ups
 
     async def pay(self, command: PaymentCommand, biller_code: CodeOfBiller) -> PaymentResult:
+        terminal = command.terminal
         item = HostedPayment(
             id=new_id("P"),
             channel_id=command.channel.id,
             nonce=command.nonce,
             order_id=command.order_id,
-            request_hash=request_fingerprint(
-                command.biller.code,
-                command.account_no,
-                command.amount,
-                command.bill_nos,
-                command.payer,
-            ),
+            request_hash=fingerprint_of(command),
             biller_id=command.biller.id,
             account_no=command.account_no,
             amount=command.amount,
             bill_nos=command.bill_nos,
             payer=command.payer,
-            receivable_account=command.channel.receivable_account_id,
+            receivable_account=(
+                terminal.float_account if terminal else command.channel.receivable_account_id
+            ),
             payable_account=command.biller.payable_account_id,
+            terminal=terminal.as_json() if terminal else None,
         )
         if command.purpose == "prepaid_topup" and self._top_ups:  # an automatic top-up
             outcome = await self._top_ups.top_up(item)

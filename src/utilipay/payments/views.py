@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from utilipay.clock import to_shanghai_iso
+from utilipay.outlets.auth import Terminal
+from utilipay.outlets.terminals import TerminalPayment
 from utilipay.payments.schemas import Payment
 
 
@@ -27,4 +29,20 @@ def payment_out(p: Payment) -> dict[str, Any]:
         out["purpose"] = p.purpose
     if p.failure_code is not None:
         out["failure_code"] = p.failure_code
+    return out
+
+
+def terminal_payment_out(terminal: Terminal, taken: TerminalPayment) -> dict[str, Any]:
+    """A terminal's payment adds where it was taken and, for a collector's payment sent
+    after coming back into coverage (store and forward), when the money was collected:
+    ``forwarded`` tells the collector which case applied (docs/channel-api.md)."""
+    out: dict[str, Any] = {
+        "outlet": terminal.outlet_code,
+        "terminal": terminal.id,
+        "operator": taken.operator,
+        "tender": taken.tender.value,
+        "forwarded": taken.collected_at is not None,
+    }
+    if taken.collected_at is not None:
+        out["collected_at"] = to_shanghai_iso(taken.collected_at)
     return out

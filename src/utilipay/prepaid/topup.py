@@ -18,7 +18,7 @@ from utilipay.payments.hosted import HostedPayment, Outcome, raw_connection
 
 _TOP_UP = """
 SELECT r.outcome, r.detail, (r.payment).*
-  FROM prepaid_top_up($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) r
+  FROM prepaid_top_up($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) r
 """
 
 
@@ -28,12 +28,13 @@ class TopUps:
         self._clock = clock
 
     async def top_up(self, p: HostedPayment) -> Outcome:
-        """CREATED, EXISTING, IDEMPOTENCY_CONFLICT or NOT_PREPAID."""
+        """CREATED, EXISTING, IDEMPOTENCY_CONFLICT, NOT_PREPAID or (a terminal's top-up)
+        FLOAT_INSUFFICIENT."""
         now = self._clock.now()
         async with self._engine.begin() as conn:
             row = await (await raw_connection(conn)).fetchrow(
                 _TOP_UP, p.id, p.channel_id, p.order_id, p.request_hash, p.biller_id,
                 p.account_no, p.amount, p.payer, now, f"R{business_date(now):%Y%m%d}",
-                p.receivable_account,
+                p.receivable_account, p.terminal,
             )  # fmt: skip
         return Outcome.of(row)

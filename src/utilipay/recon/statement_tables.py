@@ -6,6 +6,8 @@ Published to other areas (views of migration 0024; nothing else of these tables 
 
 - ``recon_bank_debits``: the debit lines of the bank's statements, with the hub's
   account they are from. For settlement (payouts are matched to them).
+- ``recon_bank_credits`` (migration 0032): the credit lines of the bank's statements, with
+  the bank's own reference and the remittance information. For outlets (float deposits).
 """
 
 from __future__ import annotations
@@ -60,4 +62,6 @@ statement_lines = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("business_date", Date, nullable=False),
     Column("counterparty", Text),
+    Column("bank_ref", Text),  # the bank's own reference of the entry (bank statements)
+    Column("remittance", Text),  # the payer's remittance information (附言)
 )

@@ -11,13 +11,16 @@ flagged in the result and recorded in the audit log under the operator's name.
 
 The same file (by SHA-256) from the same party is imported once: again, it changes
 nothing and answers with the first import. Lines go in with COPY.
+
+A bank statement's credit lines that carry an outlet's deposit reference become float
+deposits in the import's transaction (``outlets.deposits``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -30,6 +33,7 @@ from utilipay.billers import repository as billers_repo
 from utilipay.channels import repository as channels_repo
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.outlets.deposits import match_statement_deposits
 from utilipay.readings.repository import Progress, copy_rows
 from utilipay.recon.sources import alipay, biller, camt, generic, swift_mt940, wechat
 from utilipay.recon.sources.common import (
@@ -71,6 +75,7 @@ class ImportResult:
     line_count: int
     total_amount: int
     summary: dict[str, Any]
+    float_deposits: int = 0  # a bank statement's lines credited to outlets' floats
 
     @property
     def matched(self) -> bool:
@@ -83,6 +88,7 @@ class ImportResult:
             "business_date": self.business_date.isoformat() if self.business_date else None,
             "file_name": self.file_name, "line_count": self.line_count,
             "total_amount": self.total_amount, "matched": self.matched, "summary": self.summary,
+            "float_deposits": self.float_deposits,
         }  # fmt: skip
 
 
@@ -237,7 +243,11 @@ async def import_statement(
         details={"kind": kind.value, "party_code": code, "lines": len(parsed.lines),
                  "matched": parsed.matched},
     )  # fmt: skip
-    return _result(new_id, True, row, summary)
+    deposits = 0
+    if parsed.party is Party.BANK:
+        report = await match_statement_deposits(conn, clock, import_id=new_id, actor=actor)
+        deposits = len(report.deposits)
+    return replace(_result(new_id, True, row, summary), float_deposits=deposits)
 
 
 async def _write_lines(
@@ -245,7 +255,8 @@ async def _write_lines(
 ) -> None:
     records = [
         (import_id, x.line_no, x.order_id, x.party_ref, x.account_no, x.amount, x.currency,
-         x.status.value, x.channel_code, x.occurred_at, x.business_date, x.counterparty)
+         x.status.value, x.channel_code, x.occurred_at, x.business_date, x.counterparty,
+         x.bank_ref, x.remittance)
         for x in parsed.lines
     ]  # fmt: skip
     await copy_rows(conn, statement_lines, records, progress)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.ledger import check as ledger
+from utilipay.outlets import checks as outlets
 from utilipay.payments import checks as payments
 from utilipay.settlement import checks as settlement
+from utilipay.vouchers import checks as vouchers
 
-BOOKS = (*ledger.CHECKS, *payments.CHECKS, *settlement.CHECKS)
+BOOKS = (*ledger.CHECKS, *payments.CHECKS, *settlement.CHECKS, *outlets.CHECKS, *vouchers.CHECKS)
 
 
 async def check_books(conn: AsyncConnection) -> list[ledger.CheckResult]:

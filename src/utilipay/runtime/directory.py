@@ -1,4 +1,5 @@
-"""Channels and billers by code, cached in each server process.
+"""Channels and billers by code, and agent channels' terminals by id, cached in each server
+process.
 
 Every request needs its channel (to check the signature) and usually a biller;
 reading them from the database each time would double the round trips of a
@@ -24,6 +25,7 @@ from utilipay.billers.schemas import Biller
 from utilipay.channels import repository as channels_repo
 from utilipay.channels.schemas import Channel
 from utilipay.common.changes import CHANGES
+from utilipay.outlets.auth import Terminal, all_terminals
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +36,7 @@ class _Snapshot:
     channels_by_id: dict[int, Channel] = field(default_factory=dict)
     billers: dict[str, Biller] = field(default_factory=dict)
     billers_by_id: dict[int, Biller] = field(default_factory=dict)
+    terminals: dict[str, Terminal] = field(default_factory=dict)
 
 
 class Directory:
@@ -63,11 +66,13 @@ class Directory:
         async with self._lock, self._engine.connect() as conn:
             channels = await channels_repo.all_channels(conn)
             billers = await billers_repo.all_billers(conn)
+            terminals = await all_terminals(conn)
         self._snapshot = _Snapshot(
             channels={c.code: c for c in channels},
             channels_by_id={c.id: c for c in channels},
             billers={b.code: b for b in billers},
             billers_by_id={b.id: b for b in billers},
+            terminals={t.id: t for t in terminals},
         )
         self._loaded_at = time.monotonic()
 
@@ -80,6 +85,9 @@ class Directory:
     def channel_code(self, channel_id: int) -> str:
         channel = self.channel_by_id(channel_id)
         return channel.code if channel else str(channel_id)
+
+    def terminal(self, terminal_id: str) -> Terminal | None:
+        return self._snapshot.terminals.get(terminal_id)
 
     def biller(self, code: str) -> Biller | None:
         return self._snapshot.billers.get(code)

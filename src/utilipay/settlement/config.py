@@ -18,6 +18,7 @@ from utilipay.billers import repository as billers_repo
 from utilipay.channels import repository as channels_repo
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.outlets.schemas import OutletKind
 from utilipay.settlement.fees import FeeRule
 from utilipay.settlement.tables import (
     biller_fee_rules,
@@ -131,12 +132,6 @@ async def set_fee_rule(
         conn, clock, actor=actor, action="settlement.fee", object_type=str(party),
         object_id=code, details=details,
     )  # fmt: skip
-
-
-class OutletKind(StrEnum):
-    SHOP = "shop"
-    COUNTER = "counter"
-    COLLECTOR = "collector"
 
 
 async def set_commission_rule(

@@ -44,7 +44,7 @@ def _fee_rules(name: str, owner: str, owners: str) -> Table:
 biller_fee_rules = _fee_rules("biller_fee_rules", "biller_id", "billers")
 channel_fee_rules = _fee_rules("channel_fee_rules", "channel_id", "channels")
 
-# What a utility pays the outlets that collect for it, per outlet kind (migration 0030).
+# What a utility pays the outlets that collect for it, per outlet kind (migration 0033).
 outlet_commission_rules = Table(
     "outlet_commission_rules",
     metadata,

@@ -30,6 +30,7 @@ from utilipay.http.openapi import document
 from utilipay.http.problems import problem
 from utilipay.logs import configure_logging
 from utilipay.metrics.api import router as metrics_router
+from utilipay.outlets.api import router as outlet_router
 from utilipay.payments.admin_api import router as admin_router
 from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
@@ -38,6 +39,7 @@ from utilipay.readings.api import router as readings_router
 from utilipay.recon.api import router as recon_router
 from utilipay.settlement.api import router as settlement_router
 from utilipay.statements.api import router as statements_router
+from utilipay.vouchers.api import router as vouchers_router
 from utilipay.web.access_log import AccessLog
 from utilipay.web.edge import HubApp
 from utilipay.web.hub import Hub
@@ -112,6 +114,8 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         prepaid_router,
         bills_router,
         payments_router,
+        vouchers_router,
+        outlet_router,
         mandates_router,
         statements_router,
         admin_router,

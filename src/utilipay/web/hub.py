@@ -20,10 +20,12 @@ from utilipay.clock import Clock, SystemClock
 from utilipay.config import get_settings
 from utilipay.db.engine import create_engine
 from utilipay.http.failures import exception_names
+from utilipay.outlets.auth import Terminal
 from utilipay.payments.hosted import BatchedHostedPayments
 from utilipay.payments.service import WriteOffPaths
 from utilipay.runtime.directory import Directory
 from utilipay.runtime.writeoffs import WriteOffServices
+from utilipay.vouchers.redeem import Keys
 
 NONCE_PURGE_INTERVAL = 60.0
 log = structlog.get_logger(__name__)
@@ -46,6 +48,7 @@ class Hub:
     )
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     auth_failures: FailedAuthentications = field(default_factory=_auth_failures)
+    voucher_keys: Keys = field(default_factory=Keys)
     write_off_services: WriteOffServices = field(init=False)
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
@@ -110,6 +113,9 @@ class Hub:
     # The directory's lookups, as the areas' host protocols name them.
     def channel(self, code: str) -> Channel | None:
         return self.directory.channel(code)
+
+    def terminal(self, terminal_id: str) -> Terminal | None:
+        return self.directory.terminal(terminal_id)
 
     async def reload_if_stale(self) -> bool:
         return await self.directory.reload_if_stale()

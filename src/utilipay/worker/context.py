@@ -30,6 +30,7 @@ from utilipay.payments.resolution import resolve_due
 from utilipay.prepaid.tasks import PrepaidPass, run_prepaid
 from utilipay.runtime.directory import Directory
 from utilipay.runtime.writeoffs import WriteOffServices
+from utilipay.vouchers.expiry import Expired, expire
 from utilipay.webhooks import service as webhooks
 from utilipay.webhooks.consumers import PaymentWebhooks
 
@@ -138,6 +139,10 @@ class WorkerContext:
 
     async def run_prepaid(self) -> PrepaidPass:
         return await run_prepaid(self.engine, self.clock)
+
+    async def expire_vouchers(self) -> Expired:
+        async with self.engine.begin() as conn:
+            return await expire(conn, self.clock, actor="worker")
 
     async def deliver_notifications(self) -> Pass:
         return await deliver_due_notifications(

@@ -85,6 +85,15 @@ def build_app(conninfo: str) -> procrastinate.App:
                 since=str(done.waiting_since),
             )
 
+    # Daily just after midnight Shanghai (16:05 UTC): vouchers past their last day expire,
+    # sold ones booked as breakage. Repeating it expires nothing twice.
+    @app.periodic(cron="5 16 * * *", queueing_lock="expire_vouchers")
+    @app.task(name="expire_vouchers", queue="passes", pass_context=True)
+    async def expire_vouchers(job: JobContext, timestamp: int) -> None:
+        done = await _context(job).expire_vouchers()
+        if done.vouchers:
+            log.info("vouchers.expired", vouchers=done.vouchers, breakage=done.breakage)
+
     # Hourly from 09:00 to 20:00 Shanghai (01-12 UTC): no reminder arrives at night, and a
     # worker down for an hour still reminds that day. Repeating it sends nothing twice.
     @app.periodic(cron="0 1-12 * * *", queueing_lock="remind_due_bills")

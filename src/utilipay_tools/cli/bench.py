@@ -117,6 +117,30 @@ def bench_prepaid(
     console.print(table)
 
 
+@bench_app.command("vouchers")
+def bench_vouchers(
+    vouchers: Annotated[int, typer.Option(help="vouchers to issue")] = 1_000_000,
+    redeem: Annotated[
+        int, typer.Option(help="of them to redeem, each PIN twice at once")
+    ] = 100_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Issuing N vouchers and redeeming R of them concurrently: time, double redemptions."""
+    from utilipay_tools.bench import vouchers as vouchers_bench  # noqa: PLC0415 (heavy; this command only)
+
+    if not 0 < redeem <= vouchers:
+        raise typer.BadParameter("must be 1 to --vouchers", param_hint="--redeem")
+    result = vouchers_bench.run(get_settings(), vouchers, redeem, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("figure", "value", title="utilipay bench vouchers")
+    for name, value in result.as_json().items():
+        if name != "machine":
+            table.add_row(name.replace("_", " "), f"{value:,}")
+    console.print(table)
+
+
 @bench_app.command("recon")
 def bench_recon(
     rows: Annotated[str, typer.Option(help="sizes, comma-separated")] = "1000000,3000000,10000000",

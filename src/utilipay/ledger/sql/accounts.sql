@@ -11,14 +11,15 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- The account of a kind a biller or a channel has one of (every kind but PREPAID_BALANCE,
--- one per prepaid account): its id, NULL when it was never opened. Found through the
+-- one per prepaid account, and OUTLET_FLOAT, one per outlet; HUB_BANK has no owner): its
+-- id, NULL when it was never opened. Found through the
 -- unique index ``ledger_accounts_owner``, whose expressions and predicate the WHERE clause
 -- repeats (not by scanning a million prepaid balances).
 CREATE OR REPLACE FUNCTION ledger_account(
     p_kind text, p_biller_id integer DEFAULT NULL, p_channel_id integer DEFAULT NULL
 ) RETURNS integer LANGUAGE sql STABLE AS $$
     SELECT id FROM ledger_accounts
-     WHERE kind = p_kind AND kind <> 'PREPAID_BALANCE' AND currency = 'CNY'
+     WHERE kind = p_kind AND kind NOT IN ('PREPAID_BALANCE', 'OUTLET_FLOAT') AND currency = 'CNY'
        AND coalesce(biller_id, 0) = coalesce(p_biller_id, 0)
        AND coalesce(channel_id, 0) = coalesce(p_channel_id, 0)
 $$;

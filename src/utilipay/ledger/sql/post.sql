@@ -61,3 +61,68 @@ CREATE OR REPLACE FUNCTION ledger_post_accrual(
                        -(SELECT sum(c) FROM unnest(p_charges) c)::bigint || p_charges,
                        NULL, 'prepaid use of ' || p_day)
 $$;
+
+-- Vouchers (``vouchers/``): the face value of every voucher sold is owed to its holder
+-- (the utility's ``VOUCHER_LIABILITY``) until it is redeemed or expires.
+
+-- Vouchers sold (``vouchers_activate``), one entry per activation: the seller paid their
+-- total (an outlet's ``OUTLET_FLOAT`` debited, or the utility's ``BILLER_PAYABLE`` when it
+-- sold them itself and holds the cash), the holders are owed it.
+CREATE OR REPLACE FUNCTION ledger_post_voucher_sale(
+    p_biller_id integer, p_at timestamptz, p_seller integer, p_amount bigint, p_memo text
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(p_biller_id, 'VOUCHER_SALE', p_at,
+                       ARRAY[p_seller, ledger_account('VOUCHER_LIABILITY', p_biller_id)],
+                       ARRAY[p_amount, -p_amount], NULL, p_memo)
+$$;
+
+-- A voucher redeemed (``voucher_redeem``): the liability debited with the face value,
+-- credited where it went: the utility's payable for the bills written off, the account's
+-- prepaid balance, the credit held for the account's next bills. Empty parts get no line.
+CREATE OR REPLACE FUNCTION ledger_post_voucher_redemption(
+    p_biller_id integer, p_payment_id text, p_at timestamptz, p_bills bigint,
+    p_prepaid_account integer, p_prepaid bigint, p_credit bigint
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(p_biller_id, 'VOUCHER_REDEMPTION', p_at,
+                       array_agg(l.account ORDER BY l.n), array_agg(l.amount ORDER BY l.n),
+                       p_payment_id)
+      FROM (VALUES (1, ledger_account('VOUCHER_LIABILITY', p_biller_id),
+                    p_bills + p_prepaid + p_credit),
+                   (2, ledger_account('BILLER_PAYABLE', p_biller_id), -p_bills),
+                   (3, p_prepaid_account, -p_prepaid),
+                   (4, ledger_account('VOUCHER_CREDIT', p_biller_id), -p_credit)) AS l (n, account, amount)
+     WHERE l.amount <> 0
+$$;
+
+-- Bills written off from an account's voucher credit (``vouchers_use_credit``): the credit
+-- debited, the utility's payable credited.
+CREATE OR REPLACE FUNCTION ledger_post_voucher_credit_use(
+    p_biller_id integer, p_payment_id text, p_at timestamptz, p_amount bigint
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(p_biller_id, 'VOUCHER_CREDIT_USE', p_at,
+                       ARRAY[ledger_account('VOUCHER_CREDIT', p_biller_id),
+                             ledger_account('BILLER_PAYABLE', p_biller_id)],
+                       ARRAY[p_amount, -p_amount], p_payment_id)
+$$;
+
+-- Sold vouchers that expired unredeemed (breakage, ``vouchers/expiry.py``), one entry per
+-- utility and run: the liability debited, the utility's payable credited (the utility
+-- keeps what its unused vouchers were sold for).
+CREATE OR REPLACE FUNCTION ledger_post_voucher_breakage(
+    p_biller_id integer, p_at timestamptz, p_amount bigint, p_memo text
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(p_biller_id, 'VOUCHER_BREAKAGE', p_at,
+                       ARRAY[ledger_account('VOUCHER_LIABILITY', p_biller_id),
+                             ledger_account('BILLER_PAYABLE', p_biller_id)],
+                       ARRAY[p_amount, -p_amount], NULL, p_memo)
+$$;
+
+-- A float deposit (``outlets/deposits.py``): the outlet's owner paid it into the hub's bank
+-- (HUB_BANK debited) and the hub owes it to the owner until payments spend it (the
+-- outlet's OUTLET_FLOAT credited). No utility's: journal biller_id 0, the hub's own book.
+CREATE OR REPLACE FUNCTION ledger_post_float_deposit(
+    p_at timestamptz, p_bank integer, p_float integer, p_amount bigint, p_reference text
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(0, 'FLOAT_DEPOSIT', p_at, ARRAY[p_bank, p_float],
+                       ARRAY[p_amount, -p_amount], NULL, 'float deposit ' || p_reference)
+$$;

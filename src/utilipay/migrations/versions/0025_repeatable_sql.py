@@ -45,6 +45,8 @@ ADDED_FUNCTIONS = (
     "ledger_post(integer, text, timestamptz, integer[], bigint[], text, text)",
     "ledger_account(text, integer, integer)",
     "ledger_account_code(text, text, character)",
+    # added to the files since (each file only creates or replaces: below the files, gone)
+    "ledger_post_float_deposit(timestamptz, integer, integer, bigint, text)",
 )
 VERSIONS = "utilipay.migrations.versions."
 # the terms other areas apply, with the pre-store reward's (prepaid_top_up grants it)

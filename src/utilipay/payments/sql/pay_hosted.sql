@@ -5,21 +5,30 @@
 --
 -- Outcomes: CREATED, EXISTING (same order, same request), IDEMPOTENCY_CONFLICT,
 -- REPLAYED (nonce seen), ACCOUNT_NOT_FOUND, NO_BILL_DUE, BILL_NOT_FOUND,
--- BILL_ALREADY_PAID, AMOUNT_MISMATCH. Refusals write nothing but the nonce, so a refused
+-- BILL_ALREADY_PAID, AMOUNT_MISMATCH, FLOAT_INSUFFICIENT. Refusals write nothing but the nonce, so a refused
 -- request cannot be replayed later when the state has changed. The payment is written with
 -- its order's claim and an order's payment is found through the claim
 -- (``hosted_payment_write``, ``order_payment``: orders.sql). What other areas own goes
 -- through them: the nonce (``channel_nonce_use``), the bills (read and locked through
 -- ``billing_bills``, written off by ``billing_write_off``), the ledger entry (its rule for a
 -- payment, ``ledger_post_payment``) and the event (``outbox_emit``).
+--
+-- A terminal's payment (channel-api.md §11; ``p_terminal``, NULL for a channel's) takes
+-- its amount from the outlet's float in this transaction (``outlet_float_take``: FLOAT_
+-- INSUFFICIENT when it cannot cover it), is booked against the float's account (the
+-- caller passes it as ``p_receivable_account``) and records which outlet, terminal and
+-- operator took it (``outlet_payment_taken``). A store-and-forward payment whose bill was
+-- paid meanwhile is listed in the outlet's refunds-due (``outlet_refund_due``). The
+-- float's row is locked before any bill (``pay_hosted_batch``; outlets/sql/floats.sql).
 CREATE OR REPLACE FUNCTION pay_hosted(
     p_id text, p_channel_id integer, p_nonce text, p_order_id text, p_request_hash bytea,
     p_biller_id integer, p_account_no text, p_amount bigint, p_bill_nos text[], p_payer text,
     p_now timestamptz, p_receipt_prefix text,
-    p_receivable_account integer, p_payable_account integer
+    p_receivable_account integer, p_payable_account integer, p_terminal jsonb DEFAULT NULL
 ) RETURNS TABLE (outcome text, detail text, payment payments)
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_outlet integer := (p_terminal ->> 'outlet_id')::integer;
     v_payment payments;
     v_bills text[];
     v_total bigint;
@@ -77,6 +86,11 @@ BEGIN
                 RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
                 RETURN;
             END IF;
+            IF p_terminal ->> 'collected_at' IS NOT NULL THEN  -- the collector holds the cash
+                PERFORM outlet_refund_due(p_terminal, p_channel_id, p_order_id, p_biller_id,
+                    p_account_no, p_bill_nos, p_amount, 'BILL_ALREADY_PAID',
+                    format('bill %s is already paid', v_paid), p_now);
+            END IF;
             RETURN QUERY SELECT 'BILL_ALREADY_PAID', format('bill %s is already paid', v_paid),
                                 NULL::payments;
             RETURN;
@@ -89,10 +103,21 @@ BEGIN
         RETURN;
     END IF;
 
+    IF v_outlet IS NOT NULL
+       AND NOT outlet_float_take(v_outlet, p_amount, p_biller_id, p_now) THEN
+        RETURN QUERY SELECT 'FLOAT_INSUFFICIENT',
+            format('the float of outlet %s cannot cover %s', v_outlet, p_amount),
+            NULL::payments;
+        RETURN;
+    END IF;
+
     v_payment := hosted_payment_write(p_id, p_channel_id, p_order_id, p_request_hash,
                                       p_biller_id, p_account_no, p_amount, v_bills, 'bills',
                                       p_payer, p_now, p_receipt_prefix);
     IF v_payment.id IS DISTINCT FROM p_id THEN  -- a concurrent twin took the order id
+        IF v_outlet IS NOT NULL THEN  -- the twin's payment took the float, not this one
+            PERFORM outlet_float_take(v_outlet, -p_amount, NULL, p_now);
+        END IF;
         RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
         RETURN;
     END IF;
@@ -101,6 +126,9 @@ BEGIN
 
     PERFORM ledger_post_payment(p_biller_id, p_id, p_now, p_receivable_account,
                                 p_payable_account, p_amount);
+    IF v_outlet IS NOT NULL THEN
+        PERFORM outlet_payment_taken(p_terminal, p_biller_id, p_id, p_amount, p_now);
+    END IF;
 
     INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     VALUES (p_biller_id, 'payment.succeeded', p_id, payment_event(v_payment), p_now);
@@ -138,23 +166,33 @@ $$;
 -- arrive sorted by (biller, account), and every payment locks only the bills of its own
 -- account, so concurrent batches take locks in one global order and cannot deadlock each
 -- other. Bill numbers are [A-Za-z0-9_.-], so a comma joins an item's list safely; NULL
--- means "every outstanding bill" (channel-api.md §4).
+-- means "every outstanding bill" (channel-api.md §4). ``p_terminals`` is NULL for a batch
+-- of channel payments; otherwise each item's terminal payment as JSON (NULL for a
+-- channel's), and the floats they take are locked first, in outlet order, before any
+-- bill: a float is one row many accounts' payments share, so locking it in the middle of
+-- the (biller, account) order would let two batches wait on each other.
 CREATE OR REPLACE FUNCTION pay_hosted_batch(
     p_ids text[], p_channel_ids integer[], p_nonces text[], p_order_ids text[],
     p_request_hashes bytea[], p_biller_ids integer[], p_account_nos text[], p_amounts bigint[],
     p_bill_nos text[], p_payers text[], p_receivable_accounts integer[],
-    p_payable_accounts integer[], p_now timestamptz, p_receipt_prefix text
+    p_payable_accounts integer[], p_now timestamptz, p_receipt_prefix text,
+    p_terminals text[] DEFAULT NULL
 ) RETURNS TABLE (item integer, outcome text, detail text, payment payments)
 LANGUAGE plpgsql AS $$
 DECLARE
     i integer;
 BEGIN
+    IF p_terminals IS NOT NULL THEN
+        PERFORM outlet_floats_lock(ARRAY(SELECT (t::jsonb ->> 'outlet_id')::integer
+                                           FROM unnest(p_terminals) t));
+    END IF;
     FOR i IN 1 .. cardinality(p_ids) LOOP
         RETURN QUERY
             SELECT i, r.outcome, r.detail, r.payment
               FROM pay_hosted(p_ids[i], p_channel_ids[i], p_nonces[i], p_order_ids[i],
                               p_request_hashes[i], p_biller_ids[i], p_account_nos[i], p_amounts[i],
                               string_to_array(p_bill_nos[i], ','), p_payers[i], p_now,
-                              p_receipt_prefix, p_receivable_accounts[i], p_payable_accounts[i]) r;
+                              p_receipt_prefix, p_receivable_accounts[i], p_payable_accounts[i],
+                              p_terminals[i]::jsonb) r;
     END LOOP;
 END $$;

@@ -3,10 +3,12 @@ same for what is kept here), parsed with defusedxml: no DTD, no entities, nothin
 
 Every booked entry (Sts BOOK) of every statement becomes a CREDIT or DEBIT line for its
 amount, on its booking date, referenced by its end-to-end id (else the bank's reference),
-line-numbered by where the entry starts in the file. Each statement's balances are kept,
-and opening (OPBD, else PRCD) plus the booked entries is checked against closing (CLBD):
-real files do not always add up, and a file whose balances disagree says so instead of
-being taken at its word. All statements of a file must be of one account.
+line-numbered by where the entry starts in the file, with the bank's own reference
+(AcctSvcrRef) and the remittance information (RmtInf/Ustrd, else AddtlNtryInf). Each
+statement's balances are kept, and opening (OPBD, else PRCD) plus the booked entries is
+checked against closing (CLBD): real files do not always add up, and a file whose balances
+disagree says so instead of being taken at its word. All statements of a file must be of
+one account.
 """
 
 from __future__ import annotations
@@ -133,8 +135,17 @@ def _entry(entry: ET.Element, number: int, rejects: Rejects) -> StatementLine | 
     return StatementLine(
         number, fen, Status.CREDIT if sign > 0 else Status.DEBIT, booked[1], booked[0],
         currency=amount.get("Ccy", ""), party_ref=reference, counterparty=name,
-        account_no=their_account,
+        account_no=their_account, remittance=_remittance(entry, details),
+        bank_ref=_text(entry, "AcctSvcrRef") or _text(details, "Refs/AcctSvcrRef"),
     )  # fmt: skip
+
+
+def _remittance(entry: ET.Element, details: ET.Element | None) -> str | None:
+    """What the payer wrote (附言): the unstructured remittance lines, else the entry's
+    additional information."""
+    found = details.findall("RmtInf/Ustrd") if details is not None else []
+    lines = [u.text.strip() for u in found if u.text and u.text.strip()]
+    return " ".join(lines) or _text(entry, "AddtlNtryInf")
 
 
 def _balances(

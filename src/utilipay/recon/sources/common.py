@@ -68,6 +68,8 @@ class StatementLine:
     account_no: str | None = None
     channel_code: str | None = None
     counterparty: str | None = None
+    bank_ref: str | None = None  # a bank statement's own reference of the entry
+    remittance: str | None = None  # a bank statement's remittance information (附言)
 
 
 # A figure a file states: a count, an amount (a number, never its text: 0.2 is 0.20000), or a

@@ -8,7 +8,9 @@ or DEBIT (D, RC) lines on their booking date (the entry date, else the value dat
 referenced by the SEPA end-to-end reference, else the account owner's reference
 (unless NONREF), else the bank's. Opening balance
 (:60F:/:60M:) plus the entries is checked against the closing one (:62F:/:62M:) for
-each statement; an MT942 carries no balances and says so in the notes.
+each statement; an MT942 carries no balances and says so in the notes. A line keeps the
+bank's own reference (after ``//`` in :61:) and the remittance information of its :86:
+(the SEPA purpose, else the whole field).
 """
 
 from __future__ import annotations
@@ -202,6 +204,8 @@ def _line(
         number, fen, Status.CREDIT if status in CREDITS else Status.DEBIT, local_midnight(booked),
         booked, currency=data.get("currency") or "", party_ref=reference,
         counterparty=data.get("applicant_name"), account_no=data.get("applicant_iban"),
+        bank_ref=(data.get("bank_reference") or "").strip() or None,
+        remittance=data.get("purpose") or data.get("transaction_details") or None,
     )  # fmt: skip
 
 

@@ -1,0 +1,108 @@
+"""A terminal's view of its outlet (channel-api.md §11): ``GET /v1/outlet`` (the float and
+today's figures) and ``GET /v1/outlet/refunds-due`` (store-and-forward payments refused
+because their bills were paid meanwhile: the collector gives the cash back)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import text
+from starlette.responses import Response
+
+from utilipay.channels.requests import RequestContext, signed
+from utilipay.clock import business_date, day_bounds, to_shanghai_iso
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.http.docs import PROBLEMS
+from utilipay.http.json import json_response
+from utilipay.outlets.auth import Terminal, terminal_of
+
+router = APIRouter(prefix="/v1", tags=["outlets"])
+
+# Today's payments of the outlet through the payments' published view. A voided payment
+# (status VOIDED, the void's work) counts among the voids, not the payments.
+_OUTLET = text(
+    """
+    SELECT o.code, f.balance, f.held, o.low_threshold, o.low_since,
+           coalesce(t.count, 0) AS count, coalesce(t.amount, 0) AS amount,
+           coalesce(t.voids, 0) AS voids
+      FROM outlets o JOIN outlet_floats f ON f.outlet_id = o.id
+      LEFT JOIN LATERAL (
+          SELECT count(*) FILTER (WHERE p.status = 'SUCCEEDED') AS count,
+                 sum(p.amount) FILTER (WHERE p.status = 'SUCCEEDED')::bigint AS amount,
+                 count(*) FILTER (WHERE p.status = 'VOIDED') AS voids
+            FROM outlet_payments op
+            JOIN payments_orders p ON p.biller_id = op.biller_id AND p.id = op.payment_id
+           WHERE op.outlet_id = o.id AND op.received_at >= :day_start
+             AND op.received_at < :day_end) t ON true
+     WHERE o.id = :outlet_id
+    """
+)
+_REFUNDS_DUE = text(
+    """
+    SELECT r.order_id, b.code AS biller, r.account_no, r.bill_nos, r.amount, r.tender,
+           r.terminal_id, r.operator_code, r.reason, r.detail, r.collected_at, r.received_at
+      FROM outlet_refunds_due r JOIN billers_directory b ON b.id = r.biller_id
+     WHERE r.outlet_id = :outlet_id
+     ORDER BY r.received_at DESC, r.id DESC
+     LIMIT 500
+    """
+)
+
+
+def _terminal(ctx: RequestContext) -> Terminal:
+    terminal = terminal_of(ctx.call)
+    if terminal is None:
+        raise DomainError(ErrorCode.FORBIDDEN, "only a terminal of an outlet may ask (§11)")
+    return terminal
+
+
+@router.get("/outlet", responses=PROBLEMS)
+async def get_outlet(ctx: Annotated[RequestContext, Depends(signed)]) -> Response:
+    terminal = _terminal(ctx)
+    now = ctx.hub.clock.now()
+    day_start, day_end = day_bounds(business_date(now))
+    async with ctx.transaction() as conn:
+        row = (
+            await conn.execute(
+                _OUTLET,
+                {
+                    "outlet_id": terminal.outlet_id,
+                    "day_start": day_start,
+                    "day_end": day_end,
+                },
+            )
+        ).one()
+    out: dict[str, Any] = {
+        "outlet": row.code,
+        "float": {"balance": row.balance, "held": row.held, "low_threshold": row.low_threshold},
+        "today": {"count": row.count, "amount": row.amount, "voids": row.voids},
+    }
+    if row.low_since is not None:  # an addition: the low-float flag (issue 12)
+        out["float"]["low_since"] = to_shanghai_iso(row.low_since)
+    return json_response(out)
+
+
+@router.get("/outlet/refunds-due", responses=PROBLEMS)
+async def get_refunds_due(ctx: Annotated[RequestContext, Depends(signed)]) -> Response:
+    terminal = _terminal(ctx)
+    async with ctx.transaction() as conn:
+        rows = await conn.execute(_REFUNDS_DUE, {"outlet_id": terminal.outlet_id})
+        due = [
+            {
+                "order_id": r.order_id,
+                "biller": r.biller,
+                "account": r.account_no,
+                "bill_nos": list(r.bill_nos),
+                "amount": r.amount,
+                "tender": r.tender,
+                "terminal": r.terminal_id,
+                "operator": r.operator_code,
+                "code": r.reason,
+                "detail": r.detail,
+                "collected_at": to_shanghai_iso(r.collected_at),
+                "received_at": to_shanghai_iso(r.received_at),
+            }
+            for r in rows
+        ]
+    return json_response({"outlet": terminal.outlet_code, "refunds_due": due})

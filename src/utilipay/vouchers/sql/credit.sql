@@ -1,0 +1,66 @@
+-- The credit a voucher left on a postpaid account (``voucher_credits``) pays the account's
+-- next bills first: as soon as a bill is issued, its account's credit writes off its unpaid
+-- bills oldest first, whole bills while the credit covers them (bills are paid whole in
+-- this hub, channel-api.md §4), as one payment of purpose 'voucher' in the name of the
+-- channel and payer of the last redemption that added to it (order id 'VOUCHER-CREDIT-'
+-- and the payment's id), booked by ``ledger_post_voucher_credit_use``. A credit smaller
+-- than the oldest bill waits; the next redemption's face value pays that bill first.
+CREATE OR REPLACE FUNCTION vouchers_use_credit(
+    p_biller_id integer, p_account_no text, p_now timestamptz
+) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v_credit voucher_credits;
+    v_id text := 'P' || upper(replace(gen_random_uuid()::text, '-', ''));
+    v_order text;
+    v_bill_nos text[];
+    v_total bigint;
+    v_payment payments;
+BEGIN
+    SELECT * INTO v_credit FROM voucher_credits
+     WHERE biller_id = p_biller_id AND account_no = p_account_no AND balance > 0 FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM 1 FROM billing_bills
+     WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
+     ORDER BY bill_no FOR UPDATE;
+    SELECT array_agg(c.bill_no ORDER BY c.bill_no), sum(c.total)
+      INTO v_bill_nos, v_total
+      FROM (SELECT bill_no, amount + late_fee AS total,
+                   sum(amount + late_fee) OVER (ORDER BY due_date, bill_no) AS running
+              FROM billing_bills
+             WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID') c
+     WHERE c.running <= v_credit.balance;
+    IF v_total IS NULL THEN
+        RETURN NULL;
+    END IF;
+    v_order := 'VOUCHER-CREDIT-' || v_id;
+    v_payment := hosted_payment_write(
+        v_id, v_credit.channel_id, v_order, sha256(convert_to(v_order, 'UTF8')), p_biller_id,
+        p_account_no, v_total, v_bill_nos, 'voucher', v_credit.payer, p_now,
+        'R' || to_char((p_now AT TIME ZONE 'Asia/Shanghai')::date, 'YYYYMMDD'));
+    PERFORM billing_write_off(p_biller_id, v_bill_nos, v_id, p_now);
+    UPDATE voucher_credits SET balance = balance - v_total
+     WHERE biller_id = p_biller_id AND account_no = p_account_no;
+    PERFORM ledger_post_voucher_credit_use(p_biller_id, v_id, p_now, v_total);
+    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
+    VALUES (p_biller_id, 'payment.succeeded', v_id, payment_event(v_payment), p_now);
+    RETURN v_id;
+END $$;
+
+-- Bills just issued whose account holds a credit: the credit is used at once, as of their
+-- issue.
+CREATE OR REPLACE FUNCTION vouchers_credit_new_bills() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM vouchers_use_credit(n.biller_id, n.account_no, max(n.issued_at))
+       FROM new_bills n
+       JOIN voucher_credits c ON c.biller_id = n.biller_id AND c.account_no = n.account_no
+      WHERE c.balance > 0
+      GROUP BY n.biller_id, n.account_no
+      ORDER BY n.biller_id, n.account_no;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER bills_use_voucher_credit
+    AFTER INSERT ON bills REFERENCING NEW TABLE AS new_bills
+    FOR EACH STATEMENT EXECUTE FUNCTION vouchers_credit_new_bills();
