@@ -148,6 +148,12 @@ STEPS: list[Step] = [
     Run("outlets resume --channel AGENT1 --outlet SHOP-0001 --reason 'audit done'",
         expect="resumed"),
     Run("outlets list --low", expect="no outlets"),
+    Run("outlets statement --channel AGENT1 --outlet SHOP-0001 --date {today} --json",
+        expect='"deposits": 230000'),
+    Run("outlets statement --channel AGENT1 --outlet SHOP-0001 --date {today} --csv",
+        expect="opening"),
+    Run("outlets figures --from {today} --to {today} --by outlet --channel AGENT1 --json",
+        expect='"deposits": 230000'),
     Run("billers add BJWATER_DC --name 东城分公司 --category water --mode hosted "
         "--account-rule 0[1-9][0-9]+ --account-hint '10 digits' --region 110101 --parent BJWATER",
         expect="biller BJWATER_DC added (hosted)"),
@@ -215,6 +221,8 @@ STEPS: list[Step] = [
     Run("settle fee biller BJWATER --from 2026-01-01 --rate-bp 6 --min 10 --max 500 --fixed 0",
         expect="BJWATER"),
     Run("settle fee channel WECHAT --from 2026-01-01 --rate-bp 2", expect="WECHAT"),
+    Run("settle commission BJWATER --outlet-kind shop --from 2026-01-01 --rate-bp 30 --min 50 "
+        "--max 500 --fixed 0", expect="commission for shop outlets"),
     Run("settle run --date {today} --biller BJWATER --hub-account 6222999988887777 "
         "--now {tomorrow_morning} --json", expect='"status": "SETTLED"'),
     Run("settle show --date {today} --biller BJWATER --json", expect='"payee": "BJWATER"'),

@@ -1,8 +1,8 @@
 """Outlets, terminals, operators and float deposits for the terminal-payment tests.
 
-Rows go in through these small helpers (the management service and CLI are another
-piece of work); the float's deposit is booked as the ledger's rule says (debit
-HUB_BANK, credit OUTLET_FLOAT) so that ``utilipay check`` holds."""
+Outlets, terminals and operators go in through these small helpers, so a test can make
+what the management service refuses (a suspended outlet's terminal, a secret of its
+choosing); deposits go through the management service (``outlets.deposits``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock, FrozenClock
-from utilipay.outlets import floats
+from utilipay.outlets import deposits, floats
 from utilipay.outlets.tables import outlet_operators, terminals
 from utilipay.runtime.directory import Directory
 from utilipay_tools.client import ChannelClient
@@ -105,36 +105,20 @@ async def add_operator(
 
 
 async def deposit(conn: AsyncConnection, clock: Clock, outlet_id: int, amount: int) -> None:
-    """A float deposit as the ledger books it, and the float's row with it."""
-    # (0029's chart wants an owner on every account: the bank's is the outlet's channel here)
-    channel_id = await conn.scalar(
-        text("SELECT channel_id FROM outlets WHERE id = :id"), {"id": outlet_id}
-    )
-    bank = await conn.scalar(
-        text("SELECT ledger_account('HUB_BANK', p_channel_id => :c)"), {"c": channel_id}
-    )
-    if bank is None:
-        bank = await conn.scalar(
+    """A float deposit recorded by an operator, as the management service records it."""
+    row = (
+        await conn.execute(
             text(
-                "INSERT INTO ledger_accounts (code, kind, channel_id, currency, created_at)"
-                " VALUES (:code, 'HUB_BANK', :c, 'CNY', :now) RETURNING id"
+                "SELECT c.code AS channel, o.code AS outlet FROM outlets o"
+                " JOIN channels c ON c.id = o.channel_id WHERE o.id = :id"
             ),
-            {"code": f"HUB_BANK:{channel_id}:CNY", "c": channel_id, "now": clock.now()},
+            {"id": outlet_id},
         )
-    account = await conn.scalar(
-        text("SELECT float_account FROM outlets WHERE id = :id"), {"id": outlet_id}
-    )
-    await conn.execute(
-        text(
-            "SELECT ledger_post(0, 'FLOAT_DEPOSIT', :now, ARRAY[CAST(:bank AS integer), :float],"
-            " ARRAY[CAST(:amount AS bigint), -CAST(:amount AS bigint)], NULL::text, 'deposit')"
-        ),
-        {"now": clock.now(), "bank": bank, "float": account, "amount": amount},
-    )
-    await conn.execute(
-        text("UPDATE outlet_floats SET balance = balance + :amount WHERE outlet_id = :id"),
-        {"amount": amount, "id": outlet_id},
-    )
+    ).one()
+    await deposits.record_deposit(
+        conn, clock, channel=row.channel, outlet=row.outlet, amount=amount,
+        bank_reference=f"BANK{next(_numbers):08d}", actor="test",
+    )  # fmt: skip
     await floats.after_change(conn, outlet_id, clock)
 
 

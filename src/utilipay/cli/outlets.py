@@ -5,6 +5,8 @@ secret is printed once, alone on standard output (never in argv, never logged)."
 from __future__ import annotations
 
 import json
+import sys
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -14,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.cli.runtime import console, default_actor, err_console, run_in_transaction
 from utilipay.clock import Clock, SystemClock
 from utilipay.money import format_yuan
-from utilipay.outlets import deposits, repository, service, terminal_admin
+from utilipay.outlets import deposits, figures, repository, service, statements, terminal_admin
+from utilipay.outlets.figures import Grouping
 from utilipay.outlets.repository import Outlet, OutletFilter, Terminal
 from utilipay.outlets.schemas import OperatorStatus, OutletKind, OutletStatus, TerminalType
 
@@ -182,6 +185,80 @@ def outlets_deposit(
     ))  # fmt: skip
     console.print(f"deposit of {format_yuan(made.amount)} yuan to {channel}.{outlet} recorded "
                   f"({made.bank_reference})", highlight=False)  # fmt: skip
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+DayOpt = Annotated[date, typer.Option(parser=_day, metavar="YYYY-MM-DD")]
+
+
+@outlets_app.command("statement")
+def outlets_statement(
+    channel: ChannelOpt,
+    outlet: OutletOpt,
+    day: Annotated[date, typer.Option("--date", parser=_day, metavar="YYYY-MM-DD")],
+    as_csv: Annotated[bool, typer.Option("--csv", help="the statement as CSV")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """An outlet's daily statement: opening float, each deposit, payment, void and
+    commission with the balance after it, closing float."""
+
+    async def work(conn: AsyncConnection) -> statements.Statement:
+        where = await service.find(conn, channel, outlet)
+        return await statements.statement(
+            conn, outlet_id=where.id, outlet_code=where.code,
+            float_account=where.float_account, day=day,
+        )  # fmt: skip
+
+    found = _run(work)
+    if as_csv:
+        sys.stdout.buffer.write(statements.to_csv(found))
+        return
+    if as_json:
+        _json(found.as_json())
+        return
+    table = Table("time", "kind", "amount", "balance", "reference", "operator")
+    table.add_row("", "opening", "", format_yuan(found.opening), "", "")
+    for m in found.movements:
+        table.add_row(m.at.isoformat(timespec="seconds"), m.kind, format_yuan(m.amount),
+                      format_yuan(m.balance), m.reference, m.operator or "")  # fmt: skip
+    table.add_row("", "closing", "", format_yuan(found.closing), "", "")
+    console.print(table)
+
+
+@outlets_app.command("figures")
+def outlets_figures(
+    first: Annotated[date, typer.Option("--from", parser=_day, metavar="YYYY-MM-DD")],
+    last: Annotated[date, typer.Option("--to", parser=_day, metavar="YYYY-MM-DD")],
+    by: Annotated[Grouping, typer.Option(help="group by outlet, region, operator or day")] = (
+        Grouping.OUTLET
+    ),
+    channel: Annotated[str | None, typer.Option(help="one agent channel only")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Payments, voids, commission, deposits and float turnover of the outlets, per
+    outlet, region, operator or day, for the days FROM to TO (inclusive)."""
+    if last < first:
+        raise typer.BadParameter(f"--to {last} is before --from {first}")
+    found = _run(lambda conn: figures.figures(conn, first=first, last=last, by=by,
+                                              channel=channel))  # fmt: skip
+    if as_json:
+        _json([f.as_json(by) for f in found])
+        return
+    table = Table(by.value, "payments", "amount", "voids", "voided", "commission", "deposits",
+                  "turnover")  # fmt: skip
+    for f in found:
+        commission = "-" if f.commission is None else format_yuan(f.commission)
+        turnover = "-" if f.turnover is None else str(f.turnover)
+        amounts = (format_yuan(f.amount), str(f.voids), format_yuan(f.voided), commission)
+        table.add_row(" / ".join(f.key), str(f.payments), *amounts, format_yuan(f.deposits),
+                      turnover)  # fmt: skip
+    console.print(table if found else "no outlet took or received anything in those days")
 
 
 @outlets_app.command("match-deposits")

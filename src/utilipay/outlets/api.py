@@ -1,12 +1,13 @@
 """A terminal's view of its outlet (channel-api.md §11): ``GET /v1/outlet`` (the float and
-today's figures) and ``GET /v1/outlet/refunds-due`` (store-and-forward payments refused
-because their bills were paid meanwhile: the collector gives the cash back)."""
+today's figures), ``GET /v1/outlet/refunds-due`` (store-and-forward payments refused
+because their bills were paid meanwhile: the collector gives the cash back) and
+``GET /v1/outlet/statement`` (a day's float movements, JSON or CSV)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import text
 from starlette.responses import Response
 
@@ -14,7 +15,9 @@ from utilipay.channels.requests import RequestContext, signed
 from utilipay.clock import business_date, day_bounds, to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.http.docs import PROBLEMS
+from utilipay.http.inputs import Day, day_query
 from utilipay.http.json import json_response
+from utilipay.outlets import statements
 from utilipay.outlets.auth import Terminal, terminal_of
 
 router = APIRouter(prefix="/v1", tags=["outlets"])
@@ -106,3 +109,22 @@ async def get_refunds_due(ctx: Annotated[RequestContext, Depends(signed)]) -> Re
             for r in rows
         ]
     return json_response({"outlet": terminal.outlet_code, "refunds_due": due})
+
+
+@router.get("/outlet/statement", responses=PROBLEMS)
+async def get_statement(
+    ctx: Annotated[RequestContext, Depends(signed)],
+    day: Annotated[Day, day_query("date")],
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    """The outlet's daily statement (日对账单): opening float, each deposit, payment, void
+    and commission with the balance after it, closing float."""
+    terminal = _terminal(ctx)
+    async with ctx.transaction() as conn:
+        found = await statements.statement(
+            conn, outlet_id=terminal.outlet_id, outlet_code=terminal.outlet_code,
+            float_account=terminal.float_account, day=day,
+        )  # fmt: skip
+    if format == "csv":
+        return Response(statements.to_csv(found), media_type="text/csv; charset=utf-8")
+    return json_response(found.as_json())

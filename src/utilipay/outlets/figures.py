@@ -93,7 +93,7 @@ def _query(by: Grouping) -> str:
            sum(t.voids) AS voids, sum(t.voided) AS voided, {commission} AS commission,
            sum(t.deposits) AS deposits, {turnover}
       FROM t JOIN outlets o ON o.id = t.outlet_id JOIN channels_directory c ON c.id = o.channel_id
-     WHERE :channel IS NULL OR c.code = :channel
+     WHERE CAST(:channel AS text) IS NULL OR c.code = :channel
      GROUP BY {group}{", o.float_account" if by is Grouping.OUTLET else ""}
      ORDER BY {group}
     """  # noqa: S608 - the constants above and a Grouping's keys, never input
