@@ -72,8 +72,10 @@ async def _resolve(conn: AsyncConnection, chosen: Selection) -> _Range:
 
 async def _take_issued(conn: AsyncConnection, chosen: _Range, **values: Any) -> int:
     """Move the ISSUED vouchers of ``chosen`` to ``values``; how many moved."""
-    in_range = (vouchers.c.batch_id == chosen.batch_id) & vouchers.c.seq.between(
-        chosen.low, chosen.high
+    in_range = (
+        (vouchers.c.biller_id == chosen.biller_id)
+        & (vouchers.c.batch_id == chosen.batch_id)
+        & vouchers.c.seq.between(chosen.low, chosen.high)
     )
     moved = await conn.execute(
         update(vouchers).where(in_range & (vouchers.c.state == "ISSUED")).values(**values)
@@ -196,9 +198,13 @@ async def batches(
     counts = [func.count().filter(vouchers.c.state == s).label(s) for s in STATES]
     query = (
         select(voucher_batches, *counts)
-        .join(vouchers, vouchers.c.batch_id == voucher_batches.c.id)
+        .join(
+            vouchers,
+            (vouchers.c.biller_id == voucher_batches.c.biller_id)
+            & (vouchers.c.batch_id == voucher_batches.c.id),
+        )
         .where(voucher_batches.c.biller_id == found.id)
-        .group_by(voucher_batches.c.id)
+        .group_by(voucher_batches.c.biller_id, voucher_batches.c.id)
         .order_by(voucher_batches.c.id)
     )
     if batch is not None:

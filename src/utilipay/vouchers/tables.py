@@ -40,8 +40,8 @@ voucher_keys = Table(
 voucher_batches = Table(
     "voucher_batches",
     metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
     Column("id", Integer, Identity(always=True), primary_key=True),
-    Column("biller_id", Integer, ForeignKey("billers.id"), nullable=False),
     Column("face", BigInteger, nullable=False),
     Column("count", Integer, nullable=False),
     Column("expires_on", Date, nullable=False),
@@ -52,23 +52,26 @@ voucher_batches = Table(
 vouchers = Table(
     "vouchers",
     metadata,
-    Column("batch_id", Integer, ForeignKey("voucher_batches.id"), primary_key=True),
+    Column("biller_id", Integer, primary_key=True),
+    Column("batch_id", Integer, primary_key=True),
     Column("seq", Integer, primary_key=True),
-    Column("biller_id", Integer, nullable=False),
     Column("pin_hash", LargeBinary, nullable=False),
     Column("state", Text, nullable=False),  # ISSUED | ACTIVE | REDEEMED | EXPIRED | VOID
     Column("state_at", DateTime(timezone=True), nullable=False),
     Column("outlet_id", Integer, ForeignKey("outlets.id")),
     Column("reason", Text),
     UniqueConstraint("biller_id", "pin_hash", name="vouchers_pin"),
+    ForeignKeyConstraint(
+        ["biller_id", "batch_id"], ["voucher_batches.biller_id", "voucher_batches.id"]
+    ),
 )
 
 voucher_redemptions = Table(
     "voucher_redemptions",
     metadata,
+    Column("biller_id", Integer, primary_key=True),
     Column("batch_id", Integer, primary_key=True),
     Column("seq", Integer, primary_key=True),
-    Column("biller_id", Integer, nullable=False),
     Column("payment_id", Text, nullable=False),
     Column("account_no", Text, nullable=False),
     Column("face", BigInteger, nullable=False),
@@ -76,7 +79,10 @@ voucher_redemptions = Table(
     Column("prepaid", BigInteger, nullable=False),
     Column("credit", BigInteger, nullable=False),
     Column("redeemed_at", DateTime(timezone=True), nullable=False),
-    ForeignKeyConstraint(["batch_id", "seq"], ["vouchers.batch_id", "vouchers.seq"]),
+    ForeignKeyConstraint(
+        ["biller_id", "batch_id", "seq"],
+        ["vouchers.biller_id", "vouchers.batch_id", "vouchers.seq"],
+    ),
     ForeignKeyConstraint(["biller_id", "payment_id"], ["payments.biller_id", "payments.id"]),
     UniqueConstraint("biller_id", "payment_id"),
 )
@@ -98,6 +104,7 @@ voucher_credits = Table(
 voucher_failures = Table(
     "voucher_failures",
     metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("key", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )

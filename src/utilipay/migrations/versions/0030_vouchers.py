@@ -48,31 +48,35 @@ CREATE TABLE voucher_keys (
     created_at timestamptz NOT NULL
 );
 
+-- A utility's rows lead with its biller_id (db/distribution.py); the batch's id is still one
+-- sequence for every utility, so a serial (batch and sequence) names one voucher.
 CREATE TABLE voucher_batches (
-    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY
-        CONSTRAINT voucher_batches_id CHECK (id <= 999999),  -- six digits of each serial
     biller_id integer NOT NULL REFERENCES billers (id),
+    id integer GENERATED ALWAYS AS IDENTITY
+        CONSTRAINT voucher_batches_id CHECK (id <= 999999),  -- six digits of each serial
     face bigint NOT NULL CONSTRAINT voucher_batches_face CHECK (face > 0),
     count integer NOT NULL CONSTRAINT voucher_batches_count CHECK (count BETWEEN 1 AND 10000000),
     expires_on date NOT NULL,  -- the last day (Asia/Shanghai) a voucher may be redeemed
     issued_at timestamptz NOT NULL,
-    issued_by text NOT NULL
+    issued_by text NOT NULL,
+    PRIMARY KEY (biller_id, id)
 );
-CREATE INDEX voucher_batches_of_biller ON voucher_batches (biller_id, id);
+CREATE INDEX voucher_batches_by_id ON voucher_batches (id);
 
 -- One row per voucher, kept narrow: a batch is a million rows. The serial is the batch
 -- (6 digits) and the sequence (8 digits); the state's time and why, for a void.
 CREATE TABLE vouchers (
-    batch_id integer NOT NULL REFERENCES voucher_batches (id),
-    seq integer NOT NULL,
     biller_id integer NOT NULL,
+    batch_id integer NOT NULL,
+    seq integer NOT NULL,
     pin_hash bytea NOT NULL,
     state text NOT NULL CONSTRAINT vouchers_state CHECK (
         state IN ('ISSUED', 'ACTIVE', 'REDEEMED', 'EXPIRED', 'VOID')),
     state_at timestamptz NOT NULL,
     outlet_id integer REFERENCES outlets (id),  -- the outlet that sold it, if one did
     reason text,
-    PRIMARY KEY (batch_id, seq),
+    PRIMARY KEY (biller_id, batch_id, seq),
+    FOREIGN KEY (biller_id, batch_id) REFERENCES voucher_batches (biller_id, id),
     -- the lookup at redemption; unique, so two vouchers never answer to one PIN
     CONSTRAINT vouchers_pin UNIQUE (biller_id, pin_hash)
 );
@@ -80,9 +84,9 @@ CREATE TABLE vouchers (
 -- The one redemption of a voucher (the primary key holds "at most once" even if every
 -- other guard failed), with how its face value was applied.
 CREATE TABLE voucher_redemptions (
+    biller_id integer NOT NULL,
     batch_id integer NOT NULL,
     seq integer NOT NULL,
-    biller_id integer NOT NULL,
     payment_id text NOT NULL,
     account_no text NOT NULL,
     face bigint NOT NULL,
@@ -90,8 +94,8 @@ CREATE TABLE voucher_redemptions (
     prepaid bigint NOT NULL,
     credit bigint NOT NULL,
     redeemed_at timestamptz NOT NULL,
-    PRIMARY KEY (batch_id, seq),
-    FOREIGN KEY (batch_id, seq) REFERENCES vouchers (batch_id, seq),
+    PRIMARY KEY (biller_id, batch_id, seq),
+    FOREIGN KEY (biller_id, batch_id, seq) REFERENCES vouchers (biller_id, batch_id, seq),
     FOREIGN KEY (biller_id, payment_id) REFERENCES payments (biller_id, id),
     UNIQUE (biller_id, payment_id),
     CONSTRAINT voucher_redemptions_parts CHECK (
@@ -117,6 +121,7 @@ CREATE INDEX voucher_credits_held ON voucher_credits (biller_id, account_no) WHE
 -- 'account:<biller>:<account>'), and the keys locked out until a time. In the database,
 -- so every server process sees them.
 CREATE TABLE voucher_failures (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     key text NOT NULL,
     at timestamptz NOT NULL
 );

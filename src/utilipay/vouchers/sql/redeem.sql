@@ -63,7 +63,8 @@ BEGIN
     SELECT v.* INTO v_voucher FROM vouchers v
      WHERE v.biller_id = p_biller_id AND v.pin_hash = p_pin_hash FOR UPDATE;
     SELECT b.face INTO v_face FROM voucher_batches b
-     WHERE b.id = v_voucher.batch_id AND b.expires_on >= v_today;
+     WHERE b.biller_id = p_biller_id AND b.id = v_voucher.batch_id
+       AND b.expires_on >= v_today;
     IF v_voucher.state IS DISTINCT FROM 'ACTIVE' OR v_face IS NULL THEN
         SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
         IF FOUND THEN  -- a concurrent twin of this request redeemed it first
@@ -106,7 +107,8 @@ BEGIN
     END IF;
 
     UPDATE vouchers SET state = 'REDEEMED', state_at = p_now
-     WHERE batch_id = v_voucher.batch_id AND seq = v_voucher.seq AND state = 'ACTIVE';
+     WHERE biller_id = p_biller_id AND batch_id = v_voucher.batch_id AND seq = v_voucher.seq
+       AND state = 'ACTIVE';
     INSERT INTO voucher_redemptions (batch_id, seq, biller_id, payment_id, account_no, face,
                                      bills, prepaid, credit, redeemed_at)
     VALUES (v_voucher.batch_id, v_voucher.seq, p_biller_id, p_id, p_account_no, v_face,
