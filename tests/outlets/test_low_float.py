@@ -13,8 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import bill_line, import_bills, payment_body
 from tests.notify.test_notify_support import dispatch, queued, undispatch
 from tests.outlets.conftest import Shop
+from tests.vouchers.conftest import issue
 from utilipay.clock import FrozenClock
+from utilipay.errors import DomainError, ErrorCode
 from utilipay.notify.schemas import Notification
+from utilipay.vouchers import service as vouchers
+from utilipay.vouchers.service import Selection
 
 THRESHOLD = 10000
 BILL = 3000
@@ -104,3 +108,34 @@ async def test_an_episode_over_before_the_worker_came_tells_nobody(
     await low_shop.deposit(10000)  # and over, before any dispatch
     await dispatch(engine, clock, hub)
     assert owner_messages(await queued(engine)) == []
+
+
+async def sell_vouchers(shop: Shop, first: str, last: str) -> None:
+    async with shop.engine.begin() as conn:
+        await vouchers.activate(conn, shop.clock, Selection(first=first, last=last),
+                                outlet=("WECHAT", "SHOP1"), actor="t")  # fmt: skip
+
+
+async def test_vouchers_sold_at_the_outlet_take_the_float_under_the_same_rules(
+    low_shop: Shop, engine: AsyncEngine, clock: FrozenClock, hub: Any
+) -> None:
+    await low_shop.deposit(15000)
+    batch = await issue(engine, clock, 3, 3000)
+    first, second, third = batch.pins
+    await sell_vouchers(low_shop, first, second)  # 90 yuan left: low, as for a payment
+    assert await low_shop.float() == (9000, 0)
+    assert await low_since(engine, low_shop.outlet_id) is not None
+    await dispatch(engine, clock, hub)
+    assert owner_messages(await queued(engine)) == OWNER
+    async with engine.connect() as conn:
+        biller = await conn.scalar(
+            text("SELECT biller_id FROM outbox_events WHERE event_type = 'outlet.float_low'")
+        )
+        water = await conn.scalar(text("SELECT id FROM billers WHERE code = 'BJWATER'"))
+    assert biller == water
+    await low_shop.run("UPDATE outlet_floats SET held = 7000 WHERE outlet_id = :id",
+                       id=low_shop.outlet_id)  # fmt: skip
+    with pytest.raises(DomainError) as refused:  # the free float, not the balance, pays
+        await sell_vouchers(low_shop, third, third)
+    assert refused.value.code is ErrorCode.FLOAT_INSUFFICIENT
+    assert await low_shop.float() == (9000, 7000)
