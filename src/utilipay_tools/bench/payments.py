@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -171,8 +172,18 @@ async def _seed(url: URL, count: int) -> None:
     await engine.dispose()
 
 
-def _sign_requests(directory: Path, first: int, count: int, files: int) -> None:
-    """Write ``count`` signed payment requests, for accounts ``first``.., into ``files`` files."""
+Signer = Callable[[int], tuple[str, str]]  # request number -> (terminal id or "", secret)
+
+
+def as_channel(n: int) -> tuple[str, str]:
+    return "", SECRET
+
+
+def _sign_requests(
+    directory: Path, first: int, count: int, files: int, signer: Signer = as_channel
+) -> None:
+    """Write ``count`` signed payment requests, for accounts ``first``.., into ``files`` files,
+    each signed as ``signer`` says: by the channel, or by a terminal with its own secret."""
     timestamp = str(int(time.time()))
     handles = [(directory / f"requests-{i + 1}.tsv").open("w") for i in range(files)]
     for i in range(first, first + count):
@@ -187,8 +198,10 @@ def _sign_requests(directory: Path, first: int, count: int, files: int) -> None:
             }
         )
         nonce = f"bench-{timestamp}-{i:09d}"
-        signature = sign(SECRET, canonical("POST", "/v1/payments", timestamp, nonce, body))
-        handles[i % files].write(f"{timestamp}\t{nonce}\t{signature}\t{body.decode()}\n")
+        terminal, secret = signer(i)
+        signature = sign(secret, canonical("POST", "/v1/payments", timestamp, nonce, body))
+        line = f"{timestamp}\t{nonce}\t{signature}\t{terminal}\t{body.decode()}\n"
+        handles[i % files].write(line)
     for handle in handles:
         handle.close()
 
