@@ -4,32 +4,22 @@ top-up takes the float like a bill (channel-api.md §11)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import REMOTE_ACCOUNT
 from tests.helpers import ACCOUNT, counts, payment_body
 from tests.outlets.conftest import Shop
-from tests.payments.test_remote_payments import resolve_until_final, status_of
+from tests.payments.test_remote_payments import resolve_until_final, status_of, worker
 from tests.prepaid.test_prepaid_topup import account, books_hold, open_account
 from tests.utility import CODE, Utility
 from utilipay.clock import FrozenClock
-from utilipay.worker.context import WorkerContext
 
 REMOTE_BILL = 4250  # RB-1: 42 yuan and 0.50 late fee
-
-
-@pytest.fixture
-async def worker(engine: AsyncEngine, clock: FrozenClock, hub: Any) -> AsyncIterator[Any]:
-    context = WorkerContext(engine=engine, clock=clock, directory=hub.directory)
-    yield context
-    await context.webhook_http.aclose()
-    await context.remote_billers.close()
+__all__ = ["worker"]  # the remote payment tests' worker, a fixture here too
 
 
 async def pay_remote(shop: Shop, order: str = "T-R1", **more: Any) -> Any:

@@ -27,9 +27,7 @@ from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import seal
-from utilipay.web.server import free_port
 from utilipay_tools.bench import payments as base
-from utilipay_tools.processes import environment_for, start_api
 
 DEPOSIT = 10**12  # fen per outlet: no payment of the run is refused for its float
 KINDS = ("channel", "one_outlet", "spread")
@@ -200,33 +198,22 @@ def run(
     signers = _signers(config.connections, outlets)
     rounds: list[TerminalRound] = []
     generator = ""
-    with tempfile.TemporaryDirectory(prefix="utilipay-bench-") as tmp:
-        port = free_port()
-        say(f"starting the hub: {config.workers} uvicorn worker(s) on port {port} …")
-        server = start_api(environment_for(settings, url), port, config.workers)
-        try:
-            warm = Path(tmp, "warmup")
-            warm.mkdir()
-            base._sign_requests(warm, 1, warmup, config.load_threads, signers["spread"])
-            say(f"warming up for {config.warmup_seconds} s …")
-            base._load(config, port, warm, config.warmup_seconds)
-            first = warmup + 1
-            for n in range(config.rounds):
-                loads: dict[str, Load] = {}
-                for kind in KINDS:
-                    directory = Path(tmp, f"round-{n}-{kind}")
-                    directory.mkdir()
-                    base._sign_requests(
-                        directory, first, per_load, config.load_threads, signers[kind]
-                    )
-                    first += per_load
-                    say(f"round {n + 1}/{config.rounds}: {kind} for {config.seconds} s …")
-                    generator, loads[kind] = _sampled_load(config, port, directory, url)
-                say(f"round {n + 1}/{config.rounds}: pgbench for {config.seconds} s …")
-                rounds.append(TerminalRound(loads, base._pgbench(pgbench_db, config)))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with (
+        tempfile.TemporaryDirectory(prefix="utilipay-bench-") as tmp,
+        base.serving(settings, url, config, Path(tmp), say, signers["spread"]) as port,
+    ):
+        first = warmup + 1
+        for n in range(config.rounds):
+            loads: dict[str, Load] = {}
+            for kind in KINDS:
+                directory = Path(tmp, f"round-{n}-{kind}")
+                directory.mkdir()
+                base._sign_requests(directory, first, per_load, config.load_threads, signers[kind])
+                first += per_load
+                say(f"round {n + 1}/{config.rounds}: {kind} for {config.seconds} s …")
+                generator, loads[kind] = _sampled_load(config, port, directory, url)
+            say(f"round {n + 1}/{config.rounds}: pgbench for {config.seconds} s …")
+            rounds.append(TerminalRound(loads, base._pgbench(pgbench_db, config)))
     count, balanced, version = asyncio.run(base._verify(url))
     asyncio.run(drop_database(url))
     asyncio.run(drop_database(database_url(settings, database=base.PGBENCH_DATABASE)))
