@@ -126,6 +126,13 @@ PARAMS: dict[str, dict[str, Any]] = {
         "balance": 4826,
         "paid_at": "2026-11-22T15:30:00+08:00",
     },
+    "outlet.float_low": {
+        "account_no": "SHOP1",
+        "outlet_name": "村口小卖部",
+        "free": 4655,
+        "low_threshold": 10000,
+        "at": "2026-11-22T15:30:00+08:00",
+    },
 }
 
 

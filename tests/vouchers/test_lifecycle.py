@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import ACCOUNT, open_customer_account
+from tests.outlets.conftest import deposit
 from tests.prepaid.test_prepaid_topup import books_hold
 from tests.vouchers.conftest import EXPIRES, Batch, issue, scalar
 from utilipay.billers.schemas import Biller
@@ -26,9 +27,10 @@ from utilipay.vouchers.service import Selection
 
 
 async def an_outlet(engine: AsyncEngine, clock: FrozenClock, balance: int) -> None:
-    """Shop S1 of channel WECHAT with ``balance`` fen of float."""
+    """Shop S1 of channel WECHAT with ``balance`` fen of float, deposited as the ledger books
+    it (``utilipay check`` holds the float to its account)."""
     async with engine.begin() as conn:
-        await conn.execute(
+        outlet_id = await conn.scalar(
             text(
                 "WITH acc AS (INSERT INTO ledger_accounts (code, kind, channel_id, currency,"
                 " created_at) SELECT 'OUTLET_FLOAT:WECHAT:S1:CNY', 'OUTLET_FLOAT', id, 'CNY', :now"
@@ -36,10 +38,11 @@ async def an_outlet(engine: AsyncEngine, clock: FrozenClock, balance: int) -> No
                 " o AS (INSERT INTO outlets (channel_id, code, name, kind, region, status,"
                 " low_threshold, float_account, created_at) SELECT channel_id, 'S1', '村口小卖部',"
                 " 'shop', '360600', 'ACTIVE', 0, id, :now FROM acc RETURNING id)"
-                " INSERT INTO outlet_floats SELECT id, :balance, 0 FROM o"
+                " INSERT INTO outlet_floats SELECT id, 0, 0 FROM o RETURNING outlet_id"
             ),
-            {"now": clock.now(), "balance": balance},
+            {"now": clock.now()},
         )
+        await deposit(conn, clock, outlet_id, balance)
 
 
 async def test_issue_keeps_only_keyed_hashes(
@@ -76,7 +79,8 @@ async def test_an_outlet_float_pays_for_what_it_sells_or_nothing_is_sold(
     assert await scalar(engine, "SELECT balance FROM outlet_floats") == 5000
     assert await scalar(
         engine, "SELECT sum(p.amount) FROM postings p JOIN ledger_accounts a"
-        " ON a.id = p.account_id WHERE a.kind = 'OUTLET_FLOAT'") == 20000  # fmt: skip
+        " ON a.id = p.account_id WHERE a.kind = 'OUTLET_FLOAT' AND p.amount > 0",
+    ) == 20000  # fmt: skip
     async with engine.connect() as conn:
         listed = await service.batches(conn, "BJWATER")
     assert listed[0].states == {"ISSUED": 1, "ACTIVE": 2, "REDEEMED": 0, "EXPIRED": 0, "VOID": 0}

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.ids import new_id
 from utilipay.notify import params
 from utilipay.notify.messages import Params
+from utilipay.notify.outlets import outlet_float_low, outlet_owner
 from utilipay.notify.recipients import ChannelById, Recipient, account_of, recipients_of
 from utilipay.notify.tables import notifications
 from utilipay.notify.templates import Rendered, render
@@ -32,6 +33,7 @@ log = structlog.get_logger(__name__)
 
 
 Wanted = Callable[[AsyncConnection, StoredEvent], Awaitable[bool]]
+Audience = Callable[[AsyncConnection, StoredEvent], Awaitable[list[Recipient]]]
 
 # An auto-pay's payment has the debit's id as its order id (autopay/send.py); the payer
 # hears of it once, as ``autopay.succeeded`` with its receipt, not also as a receipt.
@@ -71,6 +73,7 @@ class Rule:
     bound_payers: bool = False  # every payer bound to the account, not the one the event names
     wanted: Wanted | None = None  # whether this event should be told at all
     topup: Rule | None = None  # the rule instead for a payment into a prepaid balance
+    audience: Audience | None = None  # who is told instead of the account's payers and holder
 
     def for_event(self, event: StoredEvent) -> Rule:
         """A top-up is a payment without bills: its receipt tells the balance instead."""
@@ -108,6 +111,8 @@ RULES: Mapping[str, Rule] = {
         bound_payers=True,
         wanted=a_reconnect,
     ),
+    # An outlet's float ran low: its owner, once per episode (channel-api.md §11).
+    "outlet.float_low": Rule("outlet.float_low", outlet_float_low, audience=outlet_owner),
 }
 
 
@@ -124,9 +129,12 @@ class Notify:
             if rule.wanted is not None and not await rule.wanted(conn, event):
                 return
             account = await account_of(conn, event.biller_id, event.payload["account_no"])
-            recipients = await recipients_of(
-                conn, event, account, self._channel_by_id, bound_payers=rule.bound_payers
-            )
+            if rule.audience is not None:
+                recipients = await rule.audience(conn, event)
+            else:
+                recipients = await recipients_of(
+                    conn, event, account, self._channel_by_id, bound_payers=rule.bound_payers
+                )
             if not recipients:
                 return
             values = await rule.params_of(conn, event, account)

@@ -2,8 +2,9 @@
 
 Params are also what the channel receives, so they stay machine values: amounts in
 integer fen, dates ``YYYY-MM-DD``, instants RFC 3339 in Shanghai time. Every kind names
-its biller; the kinds about a debit or a prepaid account share the fields of their
-family. A test holds each template to the fields of its kind.
+its biller, except the outlet owner's (an outlet's float pays every utility); the kinds
+about a debit or a prepaid account share the fields of their family. A test holds each
+template to the fields of its kind.
 """
 
 from __future__ import annotations
@@ -141,6 +142,16 @@ class TopupReceipt(BillerNews):
     paid_at: str
 
 
+class OutletFloatLow(TypedDict):
+    """An outlet's free float (balance − held) fell below its threshold (§11)."""
+
+    account_no: str  # the outlet's code: what the notification is filed under
+    outlet_name: str
+    free: int
+    low_threshold: int
+    at: str
+
+
 Params = (
     BillIssued
     | BillDueSoon
@@ -157,4 +168,5 @@ Params = (
     | PrepaidStatement
     | ReconnectDelayed
     | TopupReceipt
+    | OutletFloatLow
 )

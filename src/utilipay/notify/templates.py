@@ -38,6 +38,7 @@ TEMPLATES: Final = (
     "prepaid.statement",
     "prepaid.topup",
     "prepaid.reconnect_delayed",
+    "outlet.float_low",
 )
 # Not the locale's month names: a worker's locale must not change what payers read.
 _MONTHS: Final = (

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.clock import Clock
 from utilipay.outlets.terminals import TerminalPayment
 
+_LOCK = text("SELECT outlet_floats_lock(CAST(:outlet_ids AS integer[]))")
+_TAKE = text("SELECT outlet_float_take(:outlet_id, :amount, :biller_id, :now)")
 _RESERVE = text("SELECT outlet_float_reserve(:outlet_id, :amount, :state, :biller_id, :now)")
 _RECORD = text(
     "SELECT outlet_payment_record(CAST(:terminal AS jsonb), :biller_id, :payment_id, :amount,"
@@ -35,6 +37,22 @@ _REFUND_DUE = text(
     "SELECT outlet_refund_due(CAST(:terminal AS jsonb), :channel_id, :order_id, :biller_id,"
     " :account_no, :bill_nos, :amount, :reason, :detail, :now)"
 )
+
+
+async def lock(conn: AsyncConnection, outlet_ids: list[int]) -> None:
+    """Lock these floats first, as the lock order wants, when the amount to take is known
+    only after other rows are locked (a voucher sale counts the vouchers it takes)."""
+    await conn.execute(_LOCK, {"outlet_ids": outlet_ids})
+
+
+async def take(
+    conn: AsyncConnection, outlet_id: int, amount: int, biller_id: int, now: datetime
+) -> bool:
+    """A debit of the float that is not a terminal payment (vouchers sold at the outlet for
+    ``biller_id``), under the same rules: False, nothing changed, if the free float cannot
+    cover it; the low-float episode starts as for a payment."""
+    values = {"outlet_id": outlet_id, "amount": amount, "biller_id": biller_id, "now": now}
+    return bool(await conn.scalar(_TAKE, values))
 
 
 async def hold(

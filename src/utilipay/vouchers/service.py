@@ -17,6 +17,7 @@ from utilipay.audit import service as audit
 from utilipay.billers import service as billers_service
 from utilipay.clock import Clock, business_date
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.outlets import floats
 from utilipay.vouchers.pins import parse_serial, serial
 from utilipay.vouchers.tables import voucher_batches, vouchers
 
@@ -97,12 +98,6 @@ _OUTLET = text(
     "SELECT o.id, o.float_account, o.status FROM outlets o JOIN channels c ON c.id = o.channel_id"
     " WHERE c.code = :channel AND o.code = :outlet"
 )
-# The float pays with one locked, conditional update (the frontline rule: never read then
-# write); no row back means it cannot cover the total.
-_TAKE_FLOAT = text(
-    "UPDATE outlet_floats SET balance = balance - :amount"
-    " WHERE outlet_id = :outlet AND balance - held >= :amount RETURNING balance"
-)
 _PAYABLE = text("SELECT ledger_account('BILLER_PAYABLE', :biller)")
 _SALE = text("SELECT ledger_post_voucher_sale(:biller, :at, :seller, :amount, :memo)")
 
@@ -115,8 +110,12 @@ async def _selling_outlet(conn: AsyncConnection, outlet: tuple[str, str]) -> tup
     return int(row.id), int(row.float_account)
 
 
-async def _pay_from_float(conn: AsyncConnection, outlet_id: int, amount: int) -> None:
-    if (await conn.execute(_TAKE_FLOAT, {"amount": amount, "outlet": outlet_id})).first() is None:
+async def _pay_from_float(
+    conn: AsyncConnection, outlet_id: int, amount: int, biller_id: int, now: datetime
+) -> None:
+    """The outlets' own debit of the float: one conditional update, and the low-float rule
+    (the owner's message) applies to a sale as to a payment."""
+    if not await floats.take(conn, outlet_id, amount, biller_id, now):
         raise DomainError(
             ErrorCode.FLOAT_INSUFFICIENT, f"the outlet's float cannot cover {amount} fen"
         )
@@ -137,11 +136,13 @@ async def activate(
     if found.expires_on < business_date(clock.now()):
         raise DomainError(ErrorCode.MALFORMED_REQUEST, f"batch {found.batch_id} has expired")
     seller = await _selling_outlet(conn, outlet) if outlet else None
+    if seller:  # the float before the vouchers (outlets/sql/floats.sql: lock order)
+        await floats.lock(conn, [seller[0]])
     count = await _take_issued(conn, found, state="ACTIVE", state_at=clock.now(),
                                outlet_id=seller[0] if seller else None)  # fmt: skip
     amount = count * found.face
     if seller:
-        await _pay_from_float(conn, seller[0], amount)
+        await _pay_from_float(conn, seller[0], amount, found.biller_id, clock.now())
         paying = seller[1]
     else:
         paying = int(await conn.scalar(_PAYABLE, {"biller": found.biller_id}))

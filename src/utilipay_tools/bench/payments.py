@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -171,8 +173,18 @@ async def _seed(url: URL, count: int) -> None:
     await engine.dispose()
 
 
-def _sign_requests(directory: Path, first: int, count: int, files: int) -> None:
-    """Write ``count`` signed payment requests, for accounts ``first``.., into ``files`` files."""
+Signer = Callable[[int], tuple[str, str]]  # request number -> (terminal id or "", secret)
+
+
+def as_channel(n: int) -> tuple[str, str]:
+    return "", SECRET
+
+
+def _sign_requests(
+    directory: Path, first: int, count: int, files: int, signer: Signer = as_channel
+) -> None:
+    """Write ``count`` signed payment requests, for accounts ``first``.., into ``files`` files,
+    each signed as ``signer`` says: by the channel, or by a terminal with its own secret."""
     timestamp = str(int(time.time()))
     handles = [(directory / f"requests-{i + 1}.tsv").open("w") for i in range(files)]
     for i in range(first, first + count):
@@ -187,8 +199,10 @@ def _sign_requests(directory: Path, first: int, count: int, files: int) -> None:
             }
         )
         nonce = f"bench-{timestamp}-{i:09d}"
-        signature = sign(SECRET, canonical("POST", "/v1/payments", timestamp, nonce, body))
-        handles[i % files].write(f"{timestamp}\t{nonce}\t{signature}\t{body.decode()}\n")
+        terminal, secret = signer(i)
+        signature = sign(secret, canonical("POST", "/v1/payments", timestamp, nonce, body))
+        line = f"{timestamp}\t{nonce}\t{signature}\t{terminal}\t{body.decode()}\n"
+        handles[i % files].write(line)
     for handle in handles:
         handle.close()
 
@@ -268,6 +282,33 @@ def machine() -> dict[str, str]:
     }
 
 
+@contextmanager
+def serving(
+    settings: Settings,
+    url: URL,
+    config: BenchConfig,
+    directory: Path,
+    say: Any,
+    signer: Signer = as_channel,
+) -> Iterator[int]:
+    """The hub serving ``url`` in its own processes, warmed up with payments for accounts
+    1.. signed as ``signer`` says; yields its port."""
+    port = free_port()
+    say(f"starting the hub: {config.workers} uvicorn worker(s) on port {port} …")
+    server = start_api(environment_for(settings, url), port, config.workers)
+    try:
+        warm = directory / "warmup"
+        warm.mkdir()
+        count = config.max_rate * config.warmup_seconds
+        _sign_requests(warm, 1, count, config.load_threads, signer)
+        say(f"warming up for {config.warmup_seconds} s …")
+        _load(config, port, warm, config.warmup_seconds)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def run(settings: Settings, config: BenchConfig, say: Any = print) -> BenchResult:
     url = database_url(settings, database=BENCH_DATABASE)
     per_round = config.max_rate * config.seconds
@@ -280,30 +321,19 @@ def run(settings: Settings, config: BenchConfig, say: Any = print) -> BenchResul
     pgbench_db = _pgbench_init(settings, config)
     rounds: list[Round] = []
     generator = ""
-    with tempfile.TemporaryDirectory(prefix="utilipay-bench-") as tmp:
-        port = free_port()
-        say(f"starting the hub: {config.workers} uvicorn worker(s) on port {port} …")
-        server = start_api(environment_for(settings, url), port, config.workers)
-        try:
-            warm_dir = Path(tmp, "warmup")
-            warm_dir.mkdir()
-            _sign_requests(warm_dir, 1, warmup, config.load_threads)
-            say(f"warming up for {config.warmup_seconds} s …")
-            _load(config, port, warm_dir, config.warmup_seconds)
-            for n in range(config.rounds):
-                timed_dir = Path(tmp, f"round-{n}")
-                timed_dir.mkdir()
-                # signed just before use: timestamps stay inside the 300 s window
-                _sign_requests(
-                    timed_dir, warmup + 1 + n * per_round, per_round, config.load_threads
-                )
-                say(f"round {n + 1}/{config.rounds}: payments for {config.seconds} s …")
-                generator, result = _load(config, port, timed_dir, config.seconds)
-                say(f"round {n + 1}/{config.rounds}: pgbench for {config.seconds} s …")
-                rounds.append(Round(result, _pgbench(pgbench_db, config)))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with (
+        tempfile.TemporaryDirectory(prefix="utilipay-bench-") as tmp,
+        serving(settings, url, config, Path(tmp), say) as port,
+    ):
+        for n in range(config.rounds):
+            timed_dir = Path(tmp, f"round-{n}")
+            timed_dir.mkdir()
+            # signed just before use: timestamps stay inside the 300 s window
+            _sign_requests(timed_dir, warmup + 1 + n * per_round, per_round, config.load_threads)
+            say(f"round {n + 1}/{config.rounds}: payments for {config.seconds} s …")
+            generator, result = _load(config, port, timed_dir, config.seconds)
+            say(f"round {n + 1}/{config.rounds}: pgbench for {config.seconds} s …")
+            rounds.append(Round(result, _pgbench(pgbench_db, config)))
     count, balanced, version = asyncio.run(_verify(url))
     asyncio.run(drop_database(url))
     asyncio.run(drop_database(database_url(settings, database=PGBENCH_DATABASE)))

@@ -1,6 +1,7 @@
 -- wrk script for `utilipay bench payments`: replays pre-signed payment requests.
 -- Each thread reads its own file of signed requests (one per line:
--- timestamp, nonce, signature, body, tab-separated) and sends each once.
+-- timestamp, nonce, signature, terminal (empty for the channel's own), body,
+-- tab-separated) and sends each once.
 local threads = {}
 
 function setup(thread)
@@ -12,14 +13,19 @@ function init(args)
   local dir, channel = args[1], args[2]
   requests = {}
   for line in io.lines(dir .. "/requests-" .. tid .. ".tsv") do
-    local ts, nonce, sig, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
-    requests[#requests + 1] = wrk.format("POST", "/v1/payments", {
+    local ts, nonce, sig, terminal, body =
+      line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    local headers = {
       ["Content-Type"] = "application/json",
       ["X-Utilipay-Channel"] = channel,
       ["X-Utilipay-Timestamp"] = ts,
       ["X-Utilipay-Nonce"] = nonce,
       ["X-Utilipay-Signature"] = sig,
-    }, body)
+    }
+    if terminal ~= "" then
+      headers["X-Utilipay-Terminal"] = terminal
+    end
+    requests[#requests + 1] = wrk.format("POST", "/v1/payments", headers, body)
   end
   index = 0
   exhausted = 0

@@ -60,6 +60,51 @@ def bench_payments(
     )
 
 
+@bench_app.command("terminals")
+def bench_terminals(
+    seconds: Annotated[int, typer.Option(help="length of each timed run")] = 20,
+    rounds: Annotated[int, typer.Option(help="rounds of the three runs, then pgbench")] = 3,
+    connections: Annotated[int, typer.Option(help="connections; the one outlet's terminals")] = 64,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 2,
+    pgbench_clients: Annotated[int, typer.Option()] = 16,
+    outlets: Annotated[int, typer.Option(help="outlets the spread run pays from")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:  # fmt: skip
+    """Terminal payments/s from one outlet's float and from many, each against the channel's
+    payments/s and pgbench tps in the same round."""
+    from utilipay_tools.bench import payments as bench  # noqa: PLC0415 (heavy; this command only)
+    from utilipay_tools.bench import terminals as terminals_bench  # noqa: PLC0415
+
+    if outlets < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--outlets")
+    # three loads a round: fewer requests signed per second than ``bench payments``' 5,000
+    config = bench.BenchConfig(
+        seconds=seconds, rounds=rounds, connections=connections, workers=workers,
+        pgbench_clients=pgbench_clients, max_rate=3000,
+    )  # fmt: skip
+    result = terminals_bench.run(get_settings(), config, outlets, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("round", "run", "payments/s", "p99 ms", "errors", "lock waiters",
+                  "÷ channel", "÷ pgbench", title="utilipay bench terminals")  # fmt: skip
+    for n, r in enumerate(result.rounds, 1):
+        for kind, load in r.loads.items():
+            p = load.result
+            table.add_row(
+                str(n), kind, f"{p.per_second:,.0f}", f"{p.p99_us / 1000:.1f}",
+                f"{p.status_errors + p.socket_errors}", f"{load.lock_waiters:.1f}",
+                f"{r.to_channel(kind):.2f}", f"{r.to_pgbench(kind):.2f}",
+            )  # fmt: skip
+    console.print(table)
+    medians = ", ".join(f"{k} {result.median(k):.2f}" for k in terminals_bench.KINDS[1:])
+    console.print(
+        f"median ratio to the channel: {medians}; {result.payments_in_database:,} payments "
+        f"stored; books balanced: {result.books_balanced}; load: {result.load_generator}",
+        highlight=False,
+    )
+
+
 @bench_app.command("autopay")
 def bench_autopay(
     mandates: Annotated[
