@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock, FrozenClock
-from utilipay.outlets import deposits, floats
+from utilipay.outlets import deposits
 from utilipay.outlets.tables import outlet_operators, terminals
 from utilipay.runtime.directory import Directory
 from utilipay_tools.client import ChannelClient
@@ -119,7 +119,6 @@ async def deposit(conn: AsyncConnection, clock: Clock, outlet_id: int, amount: i
         conn, clock, channel=row.channel, outlet=row.outlet, amount=amount,
         bank_reference=f"BANK{next(_numbers):08d}", actor="test",
     )  # fmt: skip
-    await floats.after_change(conn, outlet_id, clock)
 
 
 async def float_of(engine: AsyncEngine, outlet_id: int) -> tuple[int, int]:

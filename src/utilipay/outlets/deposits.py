@@ -20,7 +20,7 @@ from utilipay.audit import service as audit
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.flows import post_float_deposit
-from utilipay.outlets import repository
+from utilipay.outlets import floats, repository
 from utilipay.outlets.repository import DEPOSIT_PREFIX, Deposit, Outlet
 from utilipay.outlets.service import check_text, find
 
@@ -59,14 +59,8 @@ async def _credit(
     await post_float_deposit(
         conn, clock, float_account=outlet.float_account, amount=amount, reference=bank_reference
     )
-    await float_restored(conn, outlet.id)
+    await floats.after_change(conn, outlet.id, clock)  # the low-float episode may end
     return await repository.deposit_by_reference(conn, bank_reference)
-
-
-async def float_restored(conn: AsyncConnection, outlet_id: int) -> None:
-    """After money came into the float: the low-float episode ends if the float is back at
-    or above the threshold (the one place a deposit tells the low-float side)."""
-    await repository.end_low_float_episode(conn, outlet_id)
 
 
 async def record_deposit(

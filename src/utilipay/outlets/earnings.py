@@ -11,6 +11,9 @@ from sqlalchemy import BigInteger, Integer, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.clock import Clock
+from utilipay.outlets import floats
+
 
 @dataclass(frozen=True, slots=True)
 class OutletSale:
@@ -58,9 +61,11 @@ async def sales(
     ]
 
 
-async def credit_floats(conn: AsyncConnection, credits: Mapping[int, int]) -> None:
+async def credit_floats(conn: AsyncConnection, clock: Clock, credits: Mapping[int, int]) -> None:
     """Add to each outlet's float (``outlet_id -> fen``) what the ledger credited it with
-    in the same transaction (the settlement's commission)."""
+    in the same transaction (the settlement's commission); a low float may be low no more."""
     paid = {outlet: amount for outlet, amount in credits.items() if amount}
     if paid:
         await conn.execute(_CREDIT, {"outlets": list(paid), "amounts": list(paid.values())})
+    for outlet_id in sorted(paid):
+        await floats.after_change(conn, outlet_id, clock)

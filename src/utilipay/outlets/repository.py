@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Row, Text, and_, column, func, insert, select, table, update
+from sqlalchemy import Integer, Row, Text, column, func, insert, select, table, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -327,25 +327,6 @@ async def credit_float(conn: AsyncConnection, outlet_id: int, amount: int) -> No
         .where(outlet_floats.c.outlet_id == outlet_id)
         .values(balance=outlet_floats.c.balance + amount)
     )
-
-
-async def end_low_float_episode(conn: AsyncConnection, outlet_id: int) -> bool:
-    """Clear the low-float episode if what the float can spend is back at or above the
-    threshold; whether one ended (the next fall below starts a new one, told again)."""
-    covered = (
-        select(outlet_floats.c.outlet_id)
-        .where(
-            outlet_floats.c.outlet_id == outlets.c.id,
-            outlet_floats.c.balance - outlet_floats.c.held >= outlets.c.low_threshold,
-        )
-        .exists()
-    )
-    result = await conn.execute(
-        update(outlets)
-        .where(and_(outlets.c.id == outlet_id, outlets.c.low_since.is_not(None), covered))
-        .values(low_since=None)
-    )
-    return bool(result.rowcount)
 
 
 # Bank statements' credit lines, as recon publishes them (the view ``recon_bank_credits``)

@@ -312,7 +312,7 @@ async def _write(
         [{"biller_id": payee.id, "business_date": day, "branch_id": x.branch.id, **x.figures()}
          for x in lines],
     )  # fmt: skip
-    await _pay_commissions(conn, payee, day, lines)
+    await _pay_commissions(conn, clock, payee, day, lines)
     reference = payout_reference(payee.code, day)
     if net > 0:
         await repo.write_payout(
@@ -329,7 +329,7 @@ async def _write(
 
 
 async def _pay_commissions(
-    conn: AsyncConnection, payee: Member, day: date, lines: list[Line]
+    conn: AsyncConnection, clock: Clock, payee: Member, day: date, lines: list[Line]
 ) -> None:
     """The outlets' part of the settlement, an outlet's branches merged; the ledger entry
     credited their float accounts, so their floats' running balances follow."""
@@ -346,7 +346,7 @@ async def _pay_commissions(
           "payments": e.payments, "amount": e.amount, "commission": e.commission}
          for outlet_id, e in sorted(merged.items())],
     )  # fmt: skip
-    await earnings.credit_floats(conn, {o: e.commission for o, e in merged.items()})
+    await earnings.credit_floats(conn, clock, {o: e.commission for o, e in merged.items()})
 
 
 def payout_reference(payee_code: str, day: date) -> str:
