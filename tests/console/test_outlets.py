@@ -16,6 +16,7 @@ from tests.console.conftest import sign_in, snapshot
 from tests.console.test_sign_in import audited
 from tests.outlets.helpers import agent_with_shop
 from utilipay.clock import FrozenClock
+from utilipay.console.templating import shanghai
 from utilipay.outlets import service, terminal_admin
 from utilipay.outlets.repository import Outlet
 from utilipay.outlets.schemas import OutletKind
@@ -39,6 +40,11 @@ async def shop(engine: AsyncEngine, clock: FrozenClock) -> Outlet:
             conn, clock, channel="AGENT1", outlet="SHOP-0001", code="OP-01", name="陈小妹",
             actor="test",
         )  # fmt: skip
+        # the episode a payment below the threshold starts (outlets' lowfloat side)
+        await conn.execute(
+            text("UPDATE outlets SET low_since = :at WHERE id = :id"),
+            {"at": clock.now(), "id": found.id},
+        )
     return found
 
 
@@ -55,7 +61,7 @@ async def answer_to(page: Page, act: Callable[[], Awaitable[None]]) -> Response:
 
 
 async def test_operations_see_the_outlets_and_filter_them(
-    page: Page, people: dict[Role, str], shop: Outlet
+    page: Page, people: dict[Role, str], shop: Outlet, clock: FrozenClock
 ) -> None:
     await sign_in(page, people[Role.OPERATIONS])
     await page.get_by_role("navigation").get_by_role("link", name="代收网点").click()
@@ -65,7 +71,8 @@ async def test_operations_see_the_outlets_and_filter_them(
     await expect(shop_row).to_contain_text("东村小卖部")
     await expect(shop_row).to_contain_text("代收点")
     await expect(shop_row).to_contain_text("¥500.00")  # the threshold
-    await expect(shop_row.locator("td").nth(10)).to_have_text("不足")  # empty float
+    low_flag = shop_row.locator("td").nth(10)  # empty float
+    await expect(low_flag).to_have_text(f"不足 始于 {shanghai(clock.now())}")
     await expect(rows.filter(has_text="CTR-02").locator("td").nth(10)).to_have_text("")
     await snapshot(page, "outlets")
 
@@ -204,6 +211,14 @@ async def test_operators_and_suspension(
     await expect(page.locator("#outlet-status")).to_have_text("已暂停")
     assert await audited(engine, "outlet.suspend") == [("operations", "AGENT1.SHOP-0001")]
     await expect(page.get_by_role("button", name="恢复")).to_be_visible()
+
+    missing = "/console/outlets/AGENT1/NOPE"
+    assert (response := await page.goto(missing)) is not None and response.status == 404
+    token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+    form: dict[str, str | float | bool] = {
+        "csrf_token": token or "", "operator": "OP-01", "name": "某人"
+    }  # fmt: skip
+    assert (await page.request.post(f"{missing}/operators", form=form)).status == 404
 
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.CUSTOMER_SERVICE])

@@ -11,6 +11,7 @@ the answer to the form that made it (as the channels' secrets are: ``admin_forms
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query
@@ -157,12 +158,10 @@ async def _act(
     answer; anything else redirects to the outlet's page, saying what was done."""
     hub = host(request)
     channel, code = where
-    async with hub.engine.connect() as conn:
-        outlet = await service.find(conn, channel, code)  # none such: the 404 page
     try:
         async with hub.engine.begin() as conn:
-            made = await change(conn, outlet)
-    except DomainError as exc:
+            made = await change(conn, await service.find(conn, channel, code))
+    except DomainError as exc:  # no such outlet: the page's own find makes it the 404 page
         outcome = Outcome(400, error=exc.detail)
         return await _outlet_page(request, staff, channel, code, outcome, entered)
     if made is not None:
@@ -273,44 +272,35 @@ async def issue_terminal(
     return await _act(request, staff, (channel, code), "issued", change, entered)
 
 
-@router.post("/outlets/{channel}/{code}/terminals/rotate")
-async def rotate_terminal(
+class TerminalChange(StrEnum):
+    ROTATE = "rotate"
+    REVOKE = "revoke"
+
+
+@router.post("/outlets/{channel}/{code}/terminals/change")
+async def rotate_or_revoke(
     request: Request,
     staff: Manager,
     channel: Code,
     code: Code,
     terminal: Annotated[str, Form(max_length=64)],
+    action: Annotated[TerminalChange, Form()],
     reason: Reason = "",
 ) -> Response:
-    """A new secret, shown once; the old one stays accepted as the previous secret."""
+    """Rotate a terminal's secret (the new one shown once; the old one stays accepted as
+    the previous secret) or revoke the terminal for good."""
 
-    async def change(conn: AsyncConnection, outlet: Outlet) -> Made:
+    async def change(conn: AsyncConnection, outlet: Outlet) -> Made | None:
         await _terminal_of(conn, outlet, terminal)
-        return await terminal_admin.rotate_terminal(
-            conn, host(request).clock, terminal, actor=staff.username, reason=_reason(reason)
-        )
+        clock, who, why = host(request).clock, staff.username, _reason(reason)
+        if action is TerminalChange.REVOKE:
+            await terminal_admin.revoke_terminal(conn, clock, terminal, actor=who, reason=why)
+            return None
+        return await terminal_admin.rotate_terminal(conn, clock, terminal, actor=who, reason=why)
 
+    done = "rotated" if action is TerminalChange.ROTATE else "revoked"
     entered = {"terminal-change.terminal": terminal, "terminal-change.reason": reason}
-    return await _act(request, staff, (channel, code), "rotated", change, entered)
-
-
-@router.post("/outlets/{channel}/{code}/terminals/revoke")
-async def revoke_terminal(
-    request: Request,
-    staff: Manager,
-    channel: Code,
-    code: Code,
-    terminal: Annotated[str, Form(max_length=64)],
-    reason: Reason = "",
-) -> Response:
-    async def change(conn: AsyncConnection, outlet: Outlet) -> None:
-        await _terminal_of(conn, outlet, terminal)
-        await terminal_admin.revoke_terminal(
-            conn, host(request).clock, terminal, actor=staff.username, reason=_reason(reason)
-        )
-
-    entered = {"terminal-change.terminal": terminal, "terminal-change.reason": reason}
-    return await _act(request, staff, (channel, code), "revoked", change, entered)
+    return await _act(request, staff, (channel, code), done, change, entered)
 
 
 # Operators
