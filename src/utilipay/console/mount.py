@@ -28,6 +28,7 @@ from utilipay.console.pages import (
     lookup,
     me,
     meter_commands,
+    outlets,
     payments,
     recon,
     settlement,
@@ -61,6 +62,7 @@ PAGES: tuple[APIRouter, ...] = (
     lookup.router,
     imports.router,
     billing.router,
+    outlets.router,
 )
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 

@@ -3,7 +3,7 @@
 (never their secrets, except to the one function that rotates them), operators, deposits.
 
 Published to other areas: ``outlets_of``, ``outlet``, ``terminals_of``, ``operators_of``,
-``deposits_of`` (the console).
+``deposits_of``, ``regions`` (the console).
 """
 
 from __future__ import annotations
@@ -371,3 +371,8 @@ async def references(conn: AsyncConnection) -> dict[str, int]:
         )
     )
     return {deposit_reference(channel, code): outlet_id for channel, code, outlet_id in rows}
+
+
+async def regions(conn: AsyncConnection) -> list[str]:
+    """The regions outlets are in, for choosing one (the console's filter)."""
+    return list(await conn.scalars(select(outlets.c.region).distinct().order_by(outlets.c.region)))

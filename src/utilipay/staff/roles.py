@@ -39,6 +39,9 @@ class Permission(StrEnum):
     PAYOUT_ACCOUNT_APPROVE = "payout-account:approve"
     METER_COMMANDS_READ = "meter-commands:read"
     QUEUES_READ = "queues:read"
+    # agent channels' outlets, terminals, operators and float (the channel's, no utility's)
+    OUTLETS_READ = "outlets:read"
+    OUTLETS_MANAGE = "outlets:manage"
     # a utility's own work
     ACCOUNTS_READ = "accounts:read"
     IMPORTS_RUN = "imports:run"
@@ -63,6 +66,7 @@ READ_ALL = frozenset(
         P.SETTLEMENT_READ,
         P.METER_COMMANDS_READ,
         P.QUEUES_READ,
+        P.OUTLETS_READ,
         P.ACCOUNTS_READ,
         P.TARIFFS_READ,
         P.PAYER_LOOKUP,
@@ -95,6 +99,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.METER_COMMANDS_READ,
             P.QUEUES_READ,
             P.IMPORTS_RUN,  # for any utility, when a utility's own people cannot
+            P.OUTLETS_READ,
+            P.OUTLETS_MANAGE,
         }
     ),
     Role.UTILITY_STAFF: frozenset(
@@ -110,7 +116,14 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.CUSTOMER_SERVICE: frozenset(
-        {P.PAYER_LOOKUP, P.ACCOUNTS_READ, P.PAYMENTS_READ, P.RECEIPT_RESEND, P.MANDATE_CANCEL}
+        {
+            P.PAYER_LOOKUP,
+            P.ACCOUNTS_READ,
+            P.PAYMENTS_READ,
+            P.RECEIPT_RESEND,
+            P.MANDATE_CANCEL,
+            P.OUTLETS_READ,  # a payer's question about the shop that took their money
+        }
     ),
     Role.AUDITOR: READ_ALL,
 }
