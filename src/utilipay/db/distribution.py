@@ -107,6 +107,7 @@ PLACEMENT: dict[str, Placement] = {
     "terminals": R,
     "outlet_operators": R,
     "outlet_payments": D,
+    "outlet_voids": D,  # with the payment it voids
     "outlet_floats": L,
     "float_deposits": L,
     "outlet_shifts": L,

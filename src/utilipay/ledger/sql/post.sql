@@ -61,3 +61,14 @@ CREATE OR REPLACE FUNCTION ledger_post_accrual(
                        -(SELECT sum(c) FROM unnest(p_charges) c)::bigint || p_charges,
                        NULL, 'prepaid use of ' || p_day)
 $$;
+
+-- A terminal payment voided the same day (``payments/voids.py``): its PAYMENT entry
+-- reversed, the biller's payable debited (the utility is no longer owed it) and the outlet's
+-- float credited (given back to the outlet's owner). Same biller, same payment id.
+CREATE OR REPLACE FUNCTION ledger_post_payment_void(
+    p_biller_id integer, p_payment_id text, p_at timestamptz, p_payable integer,
+    p_float integer, p_amount bigint
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(p_biller_id, 'PAYMENT_VOID', p_at, ARRAY[p_payable, p_float],
+                       ARRAY[p_amount, -p_amount], p_payment_id)
+$$;
