@@ -30,6 +30,10 @@ UP = """
 ALTER TABLE payments DROP CONSTRAINT payments_status_check,
     ADD CONSTRAINT payments_status_check
         CHECK (status IN ('PROCESSING', 'SUCCEEDED', 'FAILED', 'VOID_PENDING', 'VOIDED')),
+    -- a voided payment keeps the receipt of its write-off (payments_check of 0001)
+    DROP CONSTRAINT payments_check,
+    ADD CONSTRAINT payments_receipt_once_written_off
+        CHECK ((status IN ('SUCCEEDED', 'VOID_PENDING', 'VOIDED')) = (receipt_no IS NOT NULL)),
     DROP CONSTRAINT payments_resolution_only_while_processing,
     ADD CONSTRAINT payments_resolution_only_while_processing
         CHECK ((status IN ('PROCESSING', 'VOID_PENDING')) = (resolution IS NOT NULL));
@@ -91,6 +95,8 @@ DROP INDEX payments_void_due;
 ALTER TABLE payments DROP CONSTRAINT payments_resolution_only_while_processing,
     ADD CONSTRAINT payments_resolution_only_while_processing
         CHECK ((status = 'PROCESSING') = (resolution IS NOT NULL)),
+    DROP CONSTRAINT payments_receipt_once_written_off,
+    ADD CONSTRAINT payments_check CHECK ((status = 'SUCCEEDED') = (receipt_no IS NOT NULL)),
     DROP CONSTRAINT payments_status_check,
     ADD CONSTRAINT payments_status_check
         CHECK (status IN ('PROCESSING', 'SUCCEEDED', 'FAILED'));
