@@ -18,6 +18,7 @@ What they make is what that path is designed to leave (docs: the front line's de
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -26,6 +27,7 @@ from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock, business_date
 from utilipay.ids import new_id
 from utilipay.outlets.tables import terminals
+from utilipay_tools.client import ChannelClient
 
 FLOAT = 1_000_000  # fen in each outlet's float at the start
 
@@ -125,3 +127,15 @@ async def hosted_terminal_payment(
         await taken_by(conn, clock, outlet, biller_id, row.id, amount, tender=tender,
                        operator=operator)  # fmt: skip
     return str(row.id)
+
+
+async def remote_terminal_payment(
+    client: ChannelClient, engine: AsyncEngine, clock: Clock, outlet: Outlet, biller_id: int,
+    body: dict[str, Any],
+) -> str:  # fmt: skip
+    """A remote terminal payment, written off at the utility; its id."""
+    r = await client.call("POST", "/v1/payments", json=body)
+    assert r.status_code == 201 and r.json()["status"] == "SUCCEEDED", r.text
+    async with engine.begin() as conn:
+        await taken_by(conn, clock, outlet, biller_id, r.json()["id"], body["amount"])
+    return str(r.json()["id"])

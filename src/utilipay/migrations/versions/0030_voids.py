@@ -34,6 +34,9 @@ ALTER TABLE payments DROP CONSTRAINT payments_status_check,
     DROP CONSTRAINT payments_check,
     ADD CONSTRAINT payments_receipt_once_written_off
         CHECK ((status IN ('SUCCEEDED', 'VOID_PENDING', 'VOIDED')) = (receipt_no IS NOT NULL)),
+    DROP CONSTRAINT payments_resolution_check,
+    ADD CONSTRAINT payments_resolution_check
+        CHECK (resolution IN ('CHARGING', 'CONFIRMING', 'REVERSING', 'EXCEPTION', 'VOIDING')),
     DROP CONSTRAINT payments_resolution_only_while_processing,
     ADD CONSTRAINT payments_resolution_only_while_processing
         CHECK ((status IN ('PROCESSING', 'VOID_PENDING')) = (resolution IS NOT NULL));
@@ -95,6 +98,9 @@ DROP INDEX payments_void_due;
 ALTER TABLE payments DROP CONSTRAINT payments_resolution_only_while_processing,
     ADD CONSTRAINT payments_resolution_only_while_processing
         CHECK ((status = 'PROCESSING') = (resolution IS NOT NULL)),
+    DROP CONSTRAINT payments_resolution_check,
+    ADD CONSTRAINT payments_resolution_check
+        CHECK (resolution IN ('CHARGING', 'CONFIRMING', 'REVERSING', 'EXCEPTION')),
     DROP CONSTRAINT payments_receipt_once_written_off,
     ADD CONSTRAINT payments_check CHECK ((status = 'SUCCEEDED') = (receipt_no IS NOT NULL)),
     DROP CONSTRAINT payments_status_check,
