@@ -77,7 +77,8 @@ async def test_an_answered_refund_voids_at_once(
     assert await state(engine, paid) == VOIDED
     assert await utility.sim.standing_write_offs() == {paid: False}  # undone over there
     event = await row(engine, "SELECT count(*) AS n FROM outbox_events"
-                      " WHERE event_type = 'payment.voided' AND aggregate_id = :p", p=paid)  # fmt: skip
+                      " WHERE event_type = 'payment.voided' AND aggregate_id = :p",
+                      p=paid)  # fmt: skip
     assert event.n == 1
 
 

@@ -86,7 +86,8 @@ async def test_a_void_undoes_the_payment_in_one_transaction(
     )  # fmt: skip
     assert entry.lines == [f"BILLER_PAYABLE:{AMOUNT}", f"OUTLET_FLOAT:{-AMOUNT}"]
     event = await one(engine, "SELECT payload->>'status' AS s FROM outbox_events"
-                      " WHERE event_type = 'payment.voided' AND aggregate_id = :p", p=paid)  # fmt: skip
+                      " WHERE event_type = 'payment.voided' AND aggregate_id = :p",
+                      p=paid)  # fmt: skip
     assert event.s == "VOIDED"
     audit = await one(engine, "SELECT actor, reason FROM audit_log WHERE action = 'payment.void'")
     assert tuple(audit) == (f"outlet:{shop.id}/OP1", "customer paid the wrong bill")

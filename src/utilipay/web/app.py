@@ -33,6 +33,7 @@ from utilipay.metrics.api import router as metrics_router
 from utilipay.payments.admin_api import router as admin_router
 from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
+from utilipay.payments.void_api import router as void_router
 from utilipay.prepaid.api import router as prepaid_router
 from utilipay.readings.api import router as readings_router
 from utilipay.recon.api import router as recon_router
@@ -112,6 +113,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         prepaid_router,
         bills_router,
         payments_router,
+        void_router,
         mandates_router,
         statements_router,
         admin_router,
