@@ -3,7 +3,7 @@ everything a void changes in one transaction."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -13,12 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import water
 from tests.helpers import bill_line, import_bills
 from tests.outlets.void_fixtures import FLOAT, Outlet, hosted_terminal_payment, open_outlet
+from utilipay.billers.protocol.messages import OrderStatus
 from utilipay.channels.schemas import Channel
-from utilipay.clock import FrozenClock
+from utilipay.clock import FrozenClock, day_bounds
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.payments import voids
 from utilipay.payments.schemas import PaymentStatus
 from utilipay.runtime.books import check_books
+from utilipay.settlement import repository as settlement_repository
+from utilipay.statements import service as statements
 from utilipay.web.hub import Hub
 
 AMOUNT = 12345
@@ -214,3 +217,19 @@ async def test_a_reason_is_required(hub: Hub, shop: Outlet, paid: str) -> None:
         await voids.void(hub.engine, hub.clock, hub.remote_billers, hub.directory.biller_by_id,
                          request)  # fmt: skip
     assert caught.value.code is ErrorCode.MALFORMED_REQUEST
+
+
+async def test_the_utility_statement_has_the_write_off_and_its_void(
+    hub: Hub, engine: AsyncEngine, clock: FrozenClock, world: dict[str, Any], shop: Outlet,
+    paid: str,
+) -> None:  # fmt: skip
+    clock.advance(timedelta(minutes=5))
+    await void(hub, shop, paid)
+    start, end = day_bounds(date(2026, 11, 22))
+    async with engine.connect() as conn:
+        lines = await statements.lines_between(conn, water(world).id, start, end)
+        sold = await settlement_repository.sales(conn, [water(world).id], start, end)
+    assert [(line.orderno, line.status) for line in lines] == [
+        (paid, OrderStatus.SUCCESS), (paid, OrderStatus.REVERSED)
+    ]  # fmt: skip
+    assert sold == []  # not owed to the utility
