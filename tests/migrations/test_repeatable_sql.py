@@ -223,6 +223,8 @@ CHANGED_SINCE_0024 = {
     "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "billers_directory",
                        "outbox_emit"),
     "debit_event": ("billers_directory",),
+    # a terminal's void (0030) may follow SUCCEEDED
+    "payments_guard_transition": ("VOIDED", "VOID_PENDING"),
 }  # fmt: skip
 ADDED_SINCE_0024 = {
     "ledger_post", "ledger_post_payment", "ledger_post_top_up", "ledger_post_accrual",
@@ -230,7 +232,7 @@ ADDED_SINCE_0024 = {
     "channel_nonce_use", "billing_write_off", "payments_rollup_inserted",
     "payments_rollup_updated", "payments_rollup_deleted", "payment_rollups_fold",
     "payments.payments_rollup_inserted", "payments.payments_rollup_updated",
-    "payments.payments_rollup_deleted",
+    "payments.payments_rollup_deleted", "ledger_post_payment_void", "billing_undo_write_off",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"
