@@ -11,9 +11,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import REMOTE_ACCOUNT
-from tests.outlets.void_fixtures import FLOAT, Outlet, open_outlet, remote_terminal_payment
+from tests.outlets.void_fixtures import (
+    FLOAT,
+    Outlet,
+    remote_terminal_payment,
+)
 from tests.utility import CODE, Utility
-from utilipay.channels.schemas import Channel
 from utilipay.clock import FrozenClock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.payments import exceptions, voids
@@ -23,13 +26,6 @@ from utilipay_tools.client import ChannelClient
 
 BODY = {"order_id": "POS-1", "biller": CODE, "account": REMOTE_ACCOUNT, "amount": 4250,
         "bill_nos": ["RB-1"], "payer": "cash-customer"}  # fmt: skip
-
-
-@pytest.fixture
-async def shop(engine: AsyncEngine, clock: FrozenClock, world: dict[str, Any]) -> Outlet:
-    wechat = world["wechat"]
-    assert isinstance(wechat, Channel)
-    return await open_outlet(engine, clock, wechat, "SHOP1")
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import water
 from tests.helpers import bill_line, import_bills
-from tests.outlets.void_fixtures import Outlet, hosted_terminal_payment, open_outlet
-from utilipay.channels.schemas import Channel
+from tests.outlets.void_fixtures import Outlet, hosted_terminal_payment
 from utilipay.clock import FrozenClock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.outlets import shifts
@@ -20,12 +19,9 @@ from utilipay.payments import voids
 from utilipay.web.hub import Hub
 
 
-@pytest.fixture
-async def shop(engine: AsyncEngine, clock: FrozenClock, world: dict[str, Any]) -> Outlet:
-    wechat = world["wechat"]
-    assert isinstance(wechat, Channel)
+@pytest.fixture(autouse=True)
+async def bills(engine: AsyncEngine, clock: FrozenClock, world: dict[str, Any]) -> None:
     await import_bills(engine, clock, *(bill_line(f"B-{n}", amount=1000 * n) for n in (1, 2, 3, 4)))
-    return await open_outlet(engine, clock, wechat, "SHOP1")
 
 
 async def take(engine: AsyncEngine, clock: FrozenClock, world: dict[str, Any], shop: Outlet,

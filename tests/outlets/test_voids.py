@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import water
 from tests.helpers import bill_line, import_bills
-from tests.outlets.void_fixtures import FLOAT, Outlet, hosted_terminal_payment, open_outlet
+from tests.outlets.void_fixtures import (
+    FLOAT,
+    Outlet,
+    hosted_terminal_payment,
+    open_outlet,
+)
 from utilipay.billers.protocol.messages import OrderStatus
 from utilipay.channels.schemas import Channel
 from utilipay.clock import FrozenClock, day_bounds
@@ -25,13 +30,6 @@ from utilipay.statements import service as statements
 from utilipay.web.hub import Hub
 
 AMOUNT = 12345
-
-
-@pytest.fixture
-async def shop(engine: AsyncEngine, clock: FrozenClock, world: dict[str, Any]) -> Outlet:
-    wechat = world["wechat"]
-    assert isinstance(wechat, Channel)
-    return await open_outlet(engine, clock, wechat, "SHOP1")
 
 
 @pytest.fixture

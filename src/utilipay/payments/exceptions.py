@@ -262,6 +262,14 @@ async def resolve(
     return state
 
 
+async def _item_payment(conn: AsyncConnection, found: Any) -> Any:
+    """The payment of a queue item, locked."""
+    query = select(payments).where(
+        payments.c.biller_id == found.biller_id, payments.c.id == found.payment_id
+    )
+    return (await conn.execute(query.with_for_update())).one()
+
+
 async def _resolve_reversal(
     conn: AsyncConnection,
     found: Any,
@@ -276,13 +284,7 @@ async def _resolve_reversal(
         raise DomainError(
             ErrorCode.MALFORMED_REQUEST, "a write-off needs the utility's serial (billerserial)"
         )
-    payment = (
-        await conn.execute(
-            select(payments)
-            .where(payments.c.biller_id == found.biller_id, payments.c.id == found.payment_id)
-            .with_for_update()
-        )
-    ).one()
+    payment = await _item_payment(conn, found)
     note = f"resolved by {actor}: {reason}"
     if resolution is Resolution.WRITTEN_OFF:
         await outcomes.succeed(conn, payment, (biller_serial or "").strip(), now, note)
@@ -303,13 +305,7 @@ async def _resolve_void(
     conn: AsyncConnection, found: Any, resolution: Resolution, note: str, now: datetime
 ) -> str:
     """A void whose refund went unanswered: what the utility says became of the write-off."""
-    payment = (
-        await conn.execute(
-            select(payments)
-            .where(payments.c.biller_id == found.biller_id, payments.c.id == found.payment_id)
-            .with_for_update()
-        )
-    ).one()
+    payment = await _item_payment(conn, found)
     if resolution is Resolution.WRITTEN_OFF:
         await void_outcomes.stands(conn, payment, now, note)
         return "SUCCEEDED (the void refused)"
