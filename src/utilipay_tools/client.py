@@ -55,3 +55,32 @@ class ChannelClient:
         params: dict[str, str] | None = None,
     ) -> httpx.Response:
         return await self.send(self.build(method, path, json=json, params=params))
+
+
+class TerminalClient(ChannelClient):
+    """Signs as a terminal of the channel's outlets (channel-api.md §11): the terminal's own
+    secret, and its id in ``X-Utilipay-Terminal``."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        channel: str,
+        terminal_id: str,
+        secret: str,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(http, channel, secret, clock)
+        self.terminal_id = terminal_id
+
+    def build(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        nonce: str | None = None,
+    ) -> httpx.Request:
+        request = super().build(method, path, json=json, params=params, nonce=nonce)
+        request.headers["X-Utilipay-Terminal"] = self.terminal_id
+        return request

@@ -226,6 +226,8 @@ CHANGED_SINCE_0024 = {
     # a terminal's payments: their floats locked before any bill (revision 0031)
     "pay_hosted_batch": ("outlet_floats_lock(", "pay_hosted("),
     "debit_event": ("billers_directory",),
+    # a terminal's void (0030) may follow SUCCEEDED
+    "payments_guard_transition": ("VOIDED", "VOID_PENDING"),
 }  # fmt: skip
 ADDED_SINCE_0024 = {
     "ledger_post", "ledger_post_payment", "ledger_post_top_up", "ledger_post_accrual",
@@ -233,7 +235,8 @@ ADDED_SINCE_0024 = {
     "channel_nonce_use", "billing_write_off", "payments_rollup_inserted",
     "payments_rollup_updated", "payments_rollup_deleted", "payment_rollups_fold",
     "payments.payments_rollup_inserted", "payments.payments_rollup_updated",
-    "payments.payments_rollup_deleted", "ledger_post_float_deposit",
+    "payments.payments_rollup_deleted", "ledger_post_float_deposit", "ledger_post_payment_void",
+    "billing_undo_write_off",
     # the vouchers (0030), and the balance credit prepaid_top_up shares with a redemption
     "prepaid_credit", "ledger_post_voucher_sale", "ledger_post_voucher_redemption",
     "ledger_post_voucher_credit_use", "ledger_post_voucher_breakage", "voucher_redeem",

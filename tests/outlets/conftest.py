@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tests.outlets.void_fixtures import TERMINAL_SECRET, Outlet, open_outlet
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock, FrozenClock
 from utilipay.outlets import deposits
 from utilipay.outlets.tables import outlet_operators, terminals
 from utilipay.runtime.directory import Directory
-from utilipay_tools.client import ChannelClient
+from utilipay_tools.client import TerminalClient
 
-TERMINAL_SECRET = "terminal-secret-0123456789abcdef"
 _numbers = itertools.count(1)
 
 
@@ -132,22 +132,6 @@ async def float_of(engine: AsyncEngine, outlet_id: int) -> tuple[int, int]:
     return int(row.balance), int(row.held)
 
 
-class TerminalClient(ChannelClient):
-    """Signs as its channel's terminal: the terminal's secret and X-Utilipay-Terminal."""
-
-    def __init__(
-        self, http: httpx.AsyncClient, channel: str, terminal_id: str, clock: Clock,
-        secret: str = TERMINAL_SECRET,
-    ) -> None:  # fmt: skip
-        super().__init__(http, channel, secret, clock)
-        self.terminal_id = terminal_id
-
-    def build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
-        request = super().build(method, path, **kwargs)
-        request.headers["X-Utilipay-Terminal"] = self.terminal_id
-        return request
-
-
 class Shop:
     """An outlet of WECHAT (as an agent channel) with one terminal, for the tests."""
 
@@ -187,7 +171,7 @@ class Shop:
 
     def client(self, terminal_id: str | None = None) -> TerminalClient:
         return TerminalClient(self.http, self.channel.code, terminal_id or self.terminal_id,
-                              self.clock)  # fmt: skip
+                              TERMINAL_SECRET, self.clock)  # fmt: skip
 
     async def float(self) -> tuple[int, int]:
         return await float_of(self.engine, self.outlet_id)
@@ -199,3 +183,16 @@ async def shop(engine: AsyncEngine, clock: FrozenClock, http: httpx.AsyncClient,
     channel = world["wechat"]
     assert isinstance(channel, Channel)
     return await Shop(engine, clock, http, hub.directory, channel).open()
+
+
+@pytest.fixture
+async def void_shop(
+    engine: AsyncEngine, clock: FrozenClock, world: dict[str, Any], hub: Any
+) -> Outlet:
+    """The WECHAT channel's shop SHOP1 with operators OP1, OP2 (and OP9, disabled), as the
+    void and shift-close tests use it (``void_fixtures``); the hub knows its terminal."""
+    wechat = world["wechat"]
+    assert isinstance(wechat, Channel)
+    outlet = await open_outlet(engine, clock, wechat, "SHOP1")
+    await hub.directory.reload()
+    return outlet

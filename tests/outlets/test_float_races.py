@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import _settings
 from tests.helpers import bill_line, import_bills, payment_body
-from tests.outlets.conftest import TerminalClient, add_outlet, add_terminal, deposit
+from tests.outlets.conftest import add_outlet, add_terminal, deposit
+from tests.outlets.void_fixtures import TERMINAL_SECRET
 from tests.prepaid.test_prepaid_topup import books_hold
 from utilipay.channels.schemas import Channel
 from utilipay.clock import FrozenClock, SystemClock
 from utilipay.web.server import free_port
+from utilipay_tools.client import TerminalClient
 from utilipay_tools.processes import environment_for, start_api
 
 TERMINALS = 20
@@ -65,7 +67,7 @@ async def served(db_url: URL, outlet: tuple[int, list[str]]) -> AsyncIterator[st
 async def terminal_pays(url: str, terminal_id: str, first: int) -> dict[int, httpx.Response]:
     """One terminal, its own connection, its payments all sent at once."""
     async with httpx.AsyncClient(base_url=url, timeout=120) as http:
-        client = TerminalClient(http, "WECHAT", terminal_id, SystemClock())
+        client = TerminalClient(http, "WECHAT", terminal_id, TERMINAL_SECRET, SystemClock())
         bodies = [
             payment_body(f"ORDER-{n}", account=account(n), amount=AMOUNTS[n], bill_nos=[f"B-{n}"])
             for n in range(first, first + EACH)

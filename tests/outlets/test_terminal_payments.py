@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import SECRET
 from tests.helpers import bill_line, counts, import_bills, payment_body
-from tests.outlets.conftest import Shop, TerminalClient
+from tests.outlets.conftest import Shop
+from tests.outlets.void_fixtures import TERMINAL_SECRET
 from utilipay.clock import FrozenClock
 from utilipay.runtime.books import check_books
-from utilipay_tools.client import ChannelClient
+from utilipay_tools.client import ChannelClient, TerminalClient
 
 
 @pytest.fixture
@@ -102,11 +103,13 @@ async def test_refused_terminals_get_401_and_nothing_is_written(
     before = await counts(engine)
     unknown = await pay(shop.client("T999999"))
     wrong_secret = await pay(
-        TerminalClient(shop.http, "WECHAT", shop.terminal_id, shop.clock, secret="not-it")
+        TerminalClient(shop.http, "WECHAT", shop.terminal_id, "not-it", shop.clock)
     )
-    other_channel = await pay(TerminalClient(shop.http, "ALIPAY", shop.terminal_id, shop.clock))
-    channel_secret = await pay(TerminalClient(shop.http, "WECHAT", shop.terminal_id, shop.clock,
-                                              secret=SECRET))  # fmt: skip
+    other_channel = await pay(
+        TerminalClient(shop.http, "ALIPAY", shop.terminal_id, TERMINAL_SECRET, shop.clock)
+    )
+    channel_secret = await pay(TerminalClient(shop.http, "WECHAT", shop.terminal_id, SECRET,
+                                              shop.clock))  # fmt: skip
     await shop.run("UPDATE terminals SET status = 'REVOKED' WHERE id = :id", id=shop.terminal_id)
     revoked = await pay(shop.client())
     await shop.run("UPDATE terminals SET status = 'ACTIVE' WHERE id = :id", id=shop.terminal_id)
@@ -131,8 +134,8 @@ async def test_a_rotated_terminal_signs_with_either_secret_and_replays_are_refus
         new="the-new-terminal-secret-0123456789", id=shop.terminal_id,
     )  # fmt: skip
     old = shop.client()
-    new = TerminalClient(shop.http, "WECHAT", shop.terminal_id, shop.clock,
-                         secret="the-new-terminal-secret-0123456789")  # fmt: skip
+    new = TerminalClient(shop.http, "WECHAT", shop.terminal_id,
+                         "the-new-terminal-secret-0123456789", shop.clock)  # fmt: skip
     assert (await pay(old)).status_code == 201
     assert (await pay(new, order_id="ORDER-NEW-SECRET", account="2598765432",
                       amount=5000, bill_nos=["B202610-0002"])).status_code == 201  # fmt: skip

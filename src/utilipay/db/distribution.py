@@ -118,6 +118,7 @@ PLACEMENT: dict[str, Placement] = {
     "voucher_lockouts": L,
     "outlet_commission_rules": D,
     "settlement_commissions": D,
+    "outlet_voids": D,  # with the payment it voids
     "outlet_floats": L,
     "float_deposits": L,
     "outlet_shifts": L,

@@ -24,6 +24,7 @@ _STATUS_AND_TITLE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.MANDATE_NOT_ACTIVE: (409, "The mandate is cancelled"),
     ErrorCode.BINDING_REQUIRED: (409, "Bind the account first"),
     ErrorCode.FLOAT_INSUFFICIENT: (409, "The outlet's float cannot cover the payment"),
+    ErrorCode.VOID_NOT_ALLOWED: (409, "This payment cannot be voided"),
     ErrorCode.TARIFF_REQUIRED: (409, "Assign a tariff first"),
     ErrorCode.METER_REQUIRED: (409, "Register a meter first"),
     ErrorCode.PAYLOAD_TOO_LARGE: (413, "Payload too large"),

@@ -48,13 +48,14 @@ CHECKS = [
     ),
     Check(
         "biller_payable_matches_payments",
-        "each biller's payable balance equals its succeeded bill payments, settled prepaid use"
-        " and vouchers' movements, less what settlements moved out of it",
+        "each biller's payable balance equals its succeeded bill payments (a void pending: still"
+        " owed), settled prepaid use and vouchers' movements, less what settlements moved out"
+        " of it",
         """
         WITH expected AS (
             SELECT biller_id, -sum(amount) AS balance
               FROM (SELECT biller_id, amount FROM payments_orders
-                     WHERE status = 'SUCCEEDED' AND purpose = 'bills'
+                     WHERE status IN ('SUCCEEDED', 'VOID_PENDING') AND purpose = 'bills'
                     UNION ALL
                     SELECT biller_id, posted FROM prepaid_daily_charges
                     UNION ALL
@@ -104,7 +105,7 @@ CHECKS = [
         SELECT format('bill %s/%s is in %s succeeded payments: %s', biller_id, bill_no,
                       count(*), string_agg(id, ', '))
           FROM (SELECT biller_id, id, unnest(bill_nos) AS bill_no
-                  FROM payments_orders WHERE status = 'SUCCEEDED') paid
+                  FROM payments_orders WHERE status IN ('SUCCEEDED', 'VOID_PENDING')) paid
          GROUP BY biller_id, bill_no HAVING count(*) > 1
         """,
     ),
@@ -117,7 +118,7 @@ CHECKS = [
           FROM billing_bills b
           LEFT JOIN payments_orders p ON p.biller_id = b.biller_id AND p.id = b.payment_id
          WHERE (b.status = 'PAID') <> coalesce(
-                   p.status = 'SUCCEEDED' AND b.bill_no = ANY (p.bill_nos)
+                   p.status IN ('SUCCEEDED', 'VOID_PENDING') AND b.bill_no = ANY (p.bill_nos)
                    AND p.account_no = b.account_no, false)
         UNION ALL
         SELECT format('payment %s lists bill %s/%s, which is %s', p.id, p.biller_id, x.bill_no,
@@ -126,14 +127,14 @@ CHECKS = [
           CROSS JOIN LATERAL unnest(p.bill_nos) AS x(bill_no)
           JOIN billers_directory bl ON bl.id = p.biller_id AND bl.mode = 'hosted'
           LEFT JOIN billing_bills b ON b.biller_id = p.biller_id AND b.bill_no = x.bill_no
-         WHERE p.status = 'SUCCEEDED' AND b.payment_id IS DISTINCT FROM p.id
+         WHERE p.status IN ('SUCCEEDED', 'VOID_PENDING') AND b.payment_id IS DISTINCT FROM p.id
         """,
     ),
     Check(
         "succeeded_payments_are_booked",
-        "every succeeded payment has one entry debiting its channel (a terminal's: its outlet's"
-        " float) and crediting its biller (a top-up: the account's prepaid balance; a"
-        " voucher's: see vouchers/checks.py)",
+        "every succeeded payment (voided ones too) has one entry debiting its channel (a"
+        " terminal's: its outlet's float) and crediting its biller (a top-up: the account's"
+        " prepaid balance; a voucher's: see vouchers/checks.py)",
         """
         WITH booked AS (
             SELECT e.biller_id, e.payment_id, count(DISTINCT e.id) AS entries,
@@ -161,7 +162,7 @@ CHECKS = [
           FROM payments_orders pay
           LEFT JOIN booked bk ON bk.biller_id = pay.biller_id AND bk.payment_id = pay.id
          WHERE pay.purpose <> 'voucher'  -- booked by their own rules (vouchers/checks.py)
-           AND CASE WHEN pay.status = 'SUCCEEDED'
+           AND CASE WHEN pay.status IN ('SUCCEEDED', 'VOID_PENDING', 'VOIDED')
                     THEN bk.entries IS DISTINCT FROM 1 OR bk.debit IS DISTINCT FROM pay.amount
                          OR bk.credit IS DISTINCT FROM pay.amount
                     ELSE bk.entries IS NOT NULL END

@@ -49,6 +49,13 @@ the shard key). The accounts are those of the plan (``accounts.py``).
     (``vouchers/expiry.py``): debit ``VOUCHER_LIABILITY``, credit ``BILLER_PAYABLE`` (the
     utility keeps their value).
 Issuing, voiding unsold vouchers and expiring them move no money (the audit log has them).
+``PAYMENT_VOID``, a terminal payment voided the same day (channel-api.md §11), one entry per
+    void (``post_payment_void``, from ``payments/void_outcomes.py``, in the transaction
+    that makes the payment VOIDED): debit the biller's ``BILLER_PAYABLE``, credit the
+    outlet's ``OUTLET_FLOAT``, with the payment's amount: its ``PAYMENT`` entry reversed
+    (a terminal payment's debits the outlet's float instead of the channel's receivable),
+    under the same biller and payment id. A void pending at a remote utility has no entry
+    until the utility has undone the write-off.
 Refunds (contract 2, ``recon``) have no entry of their own: settlement deducts them from the
 utility's net into the channel's ``REFUND_PAYABLE``.
 
@@ -77,6 +84,7 @@ class EntryKind(StrEnum):
     PREPAID_ACCRUAL = "PREPAID_ACCRUAL"
     SETTLEMENT = "SETTLEMENT"
     FLOAT_DEPOSIT = "FLOAT_DEPOSIT"
+    PAYMENT_VOID = "PAYMENT_VOID"
 
 
 _POST = text(
@@ -159,6 +167,29 @@ async def post_float_deposit(
     values = {"at": clock.now(), "bank": bank, "float": float_account, "amount": amount,
               "reference": reference}  # fmt: skip
     return int(await conn.scalar(_FLOAT_DEPOSIT, values))
+
+
+_PAYMENT_VOID = text(
+    """
+    SELECT ledger_post_payment_void(:biller_id, :payment_id, :at,
+                                    ledger_account('BILLER_PAYABLE', :biller_id), :float, :amount)
+    """
+)
+
+
+async def post_payment_void(
+    conn: AsyncConnection,
+    *,
+    biller_id: int,
+    payment_id: str,
+    float_account: int,
+    amount: int,
+    at: datetime,
+) -> int:
+    """A terminal payment voided (the rule of ``PAYMENT_VOID``)."""
+    values = {"biller_id": biller_id, "payment_id": payment_id, "float": float_account,
+              "amount": amount, "at": at}  # fmt: skip
+    return int(await conn.scalar(_PAYMENT_VOID, values))
 
 
 @dataclass(frozen=True, slots=True)

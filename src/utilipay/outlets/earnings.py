@@ -35,7 +35,7 @@ _SALES = text(
       FROM outlet_payments op
       JOIN payments_orders p ON p.biller_id = op.biller_id AND p.id = op.payment_id
       JOIN outlets o ON o.id = op.outlet_id
-     WHERE op.biller_id = ANY (:ids) AND p.status = 'SUCCEEDED'
+     WHERE op.biller_id = ANY (:ids) AND p.status IN ('SUCCEEDED', 'VOID_PENDING')
        AND p.finished_at >= :start AND p.finished_at < :end
      GROUP BY p.biller_id, o.id, o.kind, o.float_account, p.amount
     """

@@ -150,3 +150,26 @@ outlet_shifts = Table(
         ["outlet_id", "operator_code"], ["outlet_operators.outlet_id", "outlet_operators.code"]
     ),
 )
+
+# Each void asked for at a terminal (migration 0034): who, why, when, and how it ended.
+outlet_voids = Table(
+    "outlet_voids",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("payment_id", Text, primary_key=True),
+    Column("requested_at", DateTime(timezone=True), primary_key=True),
+    Column("outlet_id", Integer, ForeignKey("outlets.id"), nullable=False),
+    Column("operator_code", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("tender", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("status", Text, nullable=False),  # PENDING | VOIDED | REFUSED
+    Column("finished_at", DateTime(timezone=True)),
+    Column("refusal", Text),
+    ForeignKeyConstraint(
+        ["biller_id", "payment_id"], ["outlet_payments.biller_id", "outlet_payments.payment_id"]
+    ),
+    ForeignKeyConstraint(
+        ["outlet_id", "operator_code"], ["outlet_operators.outlet_id", "outlet_operators.code"]
+    ),
+)

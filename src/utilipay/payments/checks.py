@@ -49,4 +49,49 @@ CHECKS = [
          WHERE (c.n, c.amount) IS DISTINCT FROM (p.n, p.amount)
         """,
     ),
+    # A terminal's void (voids.py) reverses its payment's entry and gives the float back:
+    # PAYMENT_VOID is the PAYMENT entry mirrored, onto the float of the outlet that took it.
+    Check(
+        "voids_are_booked",
+        "each voided payment has one PAYMENT_VOID entry debiting its biller's payable and"
+        " crediting the float of the outlet that took it with its amount; no other payment has one",
+        """
+        WITH booked AS (
+            SELECT e.biller_id, e.payment_id, count(DISTINCT e.id) AS entries,
+                   sum(p.amount) FILTER (WHERE a.kind = 'BILLER_PAYABLE'
+                                           AND a.biller_id = e.biller_id) AS debit,
+                   -sum(p.amount) FILTER (WHERE a.id = o.float_account) AS credit
+              FROM journal_entries e
+              JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
+              JOIN ledger_accounts a ON a.id = p.account_id
+              LEFT JOIN outlet_payments op
+                ON op.biller_id = e.biller_id AND op.payment_id = e.payment_id
+              LEFT JOIN outlets o ON o.id = op.outlet_id
+             WHERE e.kind = 'PAYMENT_VOID'
+             GROUP BY e.biller_id, e.payment_id)
+        SELECT format('payment %s (%s, %s fen): %s void entries, debit %s, credit %s',
+                      coalesce(pay.id, bk.payment_id), coalesce(pay.status, 'missing'),
+                      pay.amount, coalesce(bk.entries, 0), bk.debit, bk.credit)
+          FROM (SELECT * FROM payments WHERE status = 'VOIDED') pay
+          FULL JOIN booked bk ON bk.biller_id = pay.biller_id AND bk.payment_id = pay.id
+         WHERE pay.id IS NULL OR bk.entries IS DISTINCT FROM 1
+            OR bk.debit IS DISTINCT FROM pay.amount OR bk.credit IS DISTINCT FROM pay.amount
+        """,
+    ),
+    Check(
+        "voids_gave_the_float_back",
+        "a payment is VOIDED exactly when its outlet recorded the void done and its amount"
+        " given back to the float",
+        """
+        SELECT format('payment %s is %s; the outlet says %s, void %s', p.id, p.status,
+                      coalesce(op.float_state, 'no terminal payment'), coalesce(v.status, 'none'))
+          FROM payments p
+          LEFT JOIN outlet_payments op ON op.biller_id = p.biller_id AND op.payment_id = p.id
+          LEFT JOIN outlet_voids v
+            ON v.biller_id = p.biller_id AND v.payment_id = p.id AND v.status <> 'REFUSED'
+         WHERE (p.status = 'VOIDED') <> coalesce(op.float_state = 'RETURNED', false)
+            OR (p.status = 'VOIDED') <> coalesce(v.status = 'VOIDED', false)
+            OR (p.status = 'VOID_PENDING') <> coalesce(v.status = 'PENDING', false)
+        """,
+    ),
 ]

@@ -8,6 +8,10 @@ Two sources, one queue (``payment_exceptions``, one id space, one backlog in
   leaves automatic resolution. Staff find out from the utility what happened and
   record it: written off (SUCCEEDED, with the utility's serial), not written off
   (FAILED), or retry (back to automatic reversal).
+- ``VOID``: a terminal's void whose refund (冲正) stayed unanswered past the utility's
+  deadline (``voids.py``). It stays VOID_PENDING. Staff record what the utility says: the
+  write-off still stands (WRITTEN_OFF: SUCCEEDED again, the void refused), it was undone
+  (NOT_WRITTEN_OFF: VOIDED, the float given back), or retry (back to automatic refunds).
 - a break a reconciliation run leaves for a person, by the class of the break
   (``CHANNEL_ONLY``, ``HUB_ONLY``, ``AMOUNT_MISMATCH``, ``STATUS_MISMATCH``,
   ``DUPLICATE``), with the run's evidence and the channel's statement line. An order
@@ -37,13 +41,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.audit import service as audit
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.payments import outcomes
+from utilipay.payments import outcomes, void_outcomes
 from utilipay.payments.schemas import PaymentStatus
 from utilipay.payments.tables import payment_exceptions, payments
 
 
 class Kind(StrEnum):
     REVERSAL = "REVERSAL"
+    VOID = "VOID"
     CHANNEL_ONLY = "CHANNEL_ONLY"
     HUB_ONLY = "HUB_ONLY"
     AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
@@ -63,6 +68,7 @@ class Resolution(StrEnum):
 R = Resolution
 OUTCOMES: dict[Kind, tuple[Resolution, ...]] = {
     Kind.REVERSAL: (R.WRITTEN_OFF, R.NOT_WRITTEN_OFF, R.RETRY),
+    Kind.VOID: (R.WRITTEN_OFF, R.NOT_WRITTEN_OFF, R.RETRY),
     Kind.CHANNEL_ONLY: (R.REFUNDED, R.BOOKED_LATE, R.NO_ACTION),
     Kind.STATUS_MISMATCH: (R.REFUNDED, R.BOOKED_LATE, R.NO_ACTION),
     Kind.DUPLICATE: (R.REFUNDED, R.NO_ACTION),
@@ -175,7 +181,9 @@ _LIST = text(
 )
 
 
-async def open_exception(conn: AsyncConnection, payment: Any, reason: str, now: datetime) -> None:
+async def open_exception(
+    conn: AsyncConnection, payment: Any, reason: str, now: datetime, *, kind: Kind = Kind.REVERSAL
+) -> None:
     await conn.execute(
         update(payments)
         .where(payments.c.biller_id == payment.biller_id, payments.c.id == payment.id)
@@ -183,10 +191,10 @@ async def open_exception(conn: AsyncConnection, payment: Any, reason: str, now: 
     )
     await conn.execute(
         text(
-            "INSERT INTO payment_exceptions (biller_id, payment_id, reason, opened_at)"
-            " VALUES (:b, :p, :r, :now) ON CONFLICT DO NOTHING"
+            "INSERT INTO payment_exceptions (biller_id, payment_id, reason, opened_at, kind)"
+            " VALUES (:b, :p, :r, :now, :kind) ON CONFLICT DO NOTHING"
         ),
-        {"b": payment.biller_id, "p": payment.id, "r": reason[:500], "now": now},
+        {"b": payment.biller_id, "p": payment.id, "r": reason[:500], "now": now, "kind": kind},
     )
 
 
@@ -231,6 +239,8 @@ async def resolve(
     if kind is Kind.REVERSAL:
         state = await _resolve_reversal(conn, found, resolution, actor, reason, biller_serial, now)
         reference = biller_serial
+    elif kind is Kind.VOID:
+        state = await _resolve_void(conn, found, resolution, f"resolved by {actor}: {reason}", now)
     else:
         reference = await _check_reference(conn, found, resolution, reference)
         state = _recorded(found, resolution, reference)
@@ -252,6 +262,14 @@ async def resolve(
     return state
 
 
+async def _item_payment(conn: AsyncConnection, found: Any) -> Any:
+    """The payment of a queue item, locked."""
+    query = select(payments).where(
+        payments.c.biller_id == found.biller_id, payments.c.id == found.payment_id
+    )
+    return (await conn.execute(query.with_for_update())).one()
+
+
 async def _resolve_reversal(
     conn: AsyncConnection,
     found: Any,
@@ -266,13 +284,7 @@ async def _resolve_reversal(
         raise DomainError(
             ErrorCode.MALFORMED_REQUEST, "a write-off needs the utility's serial (billerserial)"
         )
-    payment = (
-        await conn.execute(
-            select(payments)
-            .where(payments.c.biller_id == found.biller_id, payments.c.id == found.payment_id)
-            .with_for_update()
-        )
-    ).one()
+    payment = await _item_payment(conn, found)
     note = f"resolved by {actor}: {reason}"
     if resolution is Resolution.WRITTEN_OFF:
         await outcomes.succeed(conn, payment, (biller_serial or "").strip(), now, note)
@@ -287,6 +299,26 @@ async def _resolve_reversal(
         .values(resolution="REVERSING", next_check_at=now, refund_attempts=0, last_outcome=note)
     )
     return "PROCESSING (retrying the reversal)"
+
+
+async def _resolve_void(
+    conn: AsyncConnection, found: Any, resolution: Resolution, note: str, now: datetime
+) -> str:
+    """A void whose refund went unanswered: what the utility says became of the write-off."""
+    payment = await _item_payment(conn, found)
+    if resolution is Resolution.WRITTEN_OFF:
+        await void_outcomes.stands(conn, payment, now, note)
+        return "SUCCEEDED (the void refused)"
+    if resolution is Resolution.NOT_WRITTEN_OFF:
+        await void_outcomes.voided(conn, payment, now, note, hosted=False)
+        return "VOIDED"
+    await conn.execute(
+        update(payments)
+        .where(payments.c.biller_id == payment.biller_id, payments.c.id == payment.id)
+        .values(resolution=void_outcomes.VOIDING, next_check_at=now, refund_attempts=0,
+                last_outcome=note[:300])
+    )  # fmt: skip
+    return "VOID_PENDING (retrying the refund)"
 
 
 _BOOKING = text(

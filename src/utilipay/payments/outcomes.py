@@ -98,7 +98,7 @@ async def succeed(
         at=now,
         receivable=await floats.settle(conn, row.biller_id, row.id, "TAKEN", now),
     )
-    await _announce(conn, row, "payment.succeeded", now)
+    await announce(conn, row, "payment.succeeded", now)
     return row
 
 
@@ -131,7 +131,7 @@ async def fail(
         return None
     await floats.settle(conn, row.biller_id, row.id, "RELEASED", now)
     await claims.release(conn, row.biller_id, row.id, now)
-    await _announce(conn, row, "payment.failed", now)
+    await announce(conn, row, "payment.failed", now)
     return row
 
 
@@ -175,7 +175,7 @@ async def begin_reversal(conn: AsyncConnection, payment: Any, now: datetime, out
     )
 
 
-async def _announce(conn: AsyncConnection, row: Any, event_type: str, now: datetime) -> None:
+async def announce(conn: AsyncConnection, row: Any, event_type: str, now: datetime) -> None:
     await conn.execute(
         _ANNOUNCE,
         {"biller_id": row.biller_id, "id": row.id, "event_type": event_type, "now": now},

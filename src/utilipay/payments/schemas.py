@@ -22,6 +22,10 @@ class PaymentStatus(StrEnum):
     PROCESSING = "PROCESSING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    # a terminal payment voided the same day (channel-api.md §11): the only moves after
+    # SUCCEEDED; VOID_PENDING while a remote utility has not answered the refund
+    VOID_PENDING = "VOID_PENDING"
+    VOIDED = "VOIDED"
 
 
 class PaymentRequest(BaseModel):

@@ -85,10 +85,13 @@ async def commission_rules(conn: AsyncConnection) -> dict[tuple[int, str], list[
     return found
 
 
+# A void still pending at a remote utility leaves the write-off standing until it answers:
+# owed, as the ledger's payable says; a VOIDED payment is not (its day's void is the same
+# business day, before any settlement of it).
 _SALES = text(
     """
     SELECT biller_id, channel_id, purpose, amount, count(*) AS n FROM payments_orders
-     WHERE biller_id = ANY (:ids) AND status = 'SUCCEEDED'
+     WHERE biller_id = ANY (:ids) AND status IN ('SUCCEEDED', 'VOID_PENDING')
        AND finished_at >= :start AND finished_at < :end
      GROUP BY biller_id, channel_id, purpose, amount
     """

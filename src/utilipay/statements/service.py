@@ -4,8 +4,9 @@ Per biller and business day (Asia/Shanghai, by when the hub recorded the
 outcome): a SUCCESS line for each write-off and a REVERSED line for each
 write-off undone. A payment whose write-off the hub only learned of when
 reversing it (written off, answer lost, reversed at the deadline) has both
-lines, at the time of the reversal. An order reversed before it was ever
-written off changed nothing at the biller and has no line.
+lines, at the time of the reversal. A terminal payment voided (channel-api.md §11)
+has its SUCCESS line when written off and its REVERSED line when voided. An order reversed
+before it was ever written off changed nothing at the biller and has no line.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _LINES = text(
       FROM payments_orders p
       JOIN channels_directory c ON c.id = p.channel_id
      CROSS JOIN LATERAL (VALUES
-           (CASE WHEN p.status = 'SUCCEEDED' THEN p.finished_at
+           (CASE WHEN p.status IN ('SUCCEEDED', 'VOID_PENDING', 'VOIDED') THEN p.finished_at
                  WHEN p.status = 'FAILED' THEN p.reversed_at END, 'SUCCESS', 0),
            (p.reversed_at, 'REVERSED', 1)) AS line (at, status, rank)
      WHERE p.biller_id = :biller_id AND line.at >= :start AND line.at < :end

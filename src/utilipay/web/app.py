@@ -34,6 +34,7 @@ from utilipay.outlets.api import router as outlet_router
 from utilipay.payments.admin_api import router as admin_router
 from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
+from utilipay.payments.void_api import router as void_router
 from utilipay.prepaid.api import router as prepaid_router
 from utilipay.readings.api import router as readings_router
 from utilipay.recon.api import router as recon_router
@@ -116,6 +117,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         payments_router,
         vouchers_router,
         outlet_router,
+        void_router,
         mandates_router,
         statements_router,
         admin_router,

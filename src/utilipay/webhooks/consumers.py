@@ -1,4 +1,5 @@
-"""Which events become webhooks: a payment's final status, to its channel."""
+"""Which events become webhooks: a payment's final status (and a terminal's void), to its
+channel."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from utilipay.webhooks.service import enqueue
 
 
 class PaymentWebhooks:
-    """``payment.succeeded`` / ``payment.failed`` → a delivery to the paying channel."""
+    """``payment.succeeded`` / ``payment.failed`` (and a terminal's ``payment.voided`` /
+    ``payment.void_refused``) → a delivery to the paying channel."""
 
     def __init__(
         self, channel_by_id: Callable[[int], Channel | None], biller_code: CodeOfBiller

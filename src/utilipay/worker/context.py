@@ -27,6 +27,7 @@ from utilipay.notify.settings import get_notify_settings
 from utilipay.outbox.dispatch import Consumer, Dispatcher
 from utilipay.payments import rollups
 from utilipay.payments.resolution import resolve_due
+from utilipay.payments.voids import resolve_due_voids
 from utilipay.prepaid.tasks import PrepaidPass, run_prepaid
 from utilipay.runtime.directory import Directory
 from utilipay.runtime.writeoffs import WriteOffServices
@@ -59,6 +60,8 @@ class WorkerContext:
         consumers: dict[str, list[Consumer]] = {
             "payment.succeeded": [payment_webhooks],
             "payment.failed": [payment_webhooks],
+            "payment.voided": [payment_webhooks],
+            "payment.void_refused": [payment_webhooks],
         }
         for event_type, more in notification_consumers(self.directory.channel_by_id).items():
             consumers.setdefault(event_type, []).extend(more)
@@ -119,6 +122,11 @@ class WorkerContext:
             self.remote_billers,
             self.directory.biller_by_id,
             self.directory.channel_code,
+        )
+
+    async def resolve_voids(self) -> Pass:
+        return await resolve_due_voids(
+            self.engine, self.clock, self.remote_billers, self.directory.biller_by_id
         )
 
     async def fold_payment_rollups(self) -> Pass:

@@ -47,6 +47,7 @@ def build_app(conninfo: str) -> procrastinate.App:
             log.info("outbox.dispatched", events=handed)
 
     _every_second(app, "resolve_payments", WorkerContext.resolve_payments)
+    _every_second(app, "resolve_voids", WorkerContext.resolve_voids)
     _every_second(app, "fold_payment_rollups", WorkerContext.fold_payment_rollups)
     _every_second(app, "deliver_webhooks", WorkerContext.deliver_webhooks)
     _every_second(app, "deliver_notifications", WorkerContext.deliver_notifications)

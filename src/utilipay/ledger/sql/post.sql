@@ -126,3 +126,14 @@ CREATE OR REPLACE FUNCTION ledger_post_float_deposit(
     SELECT ledger_post(0, 'FLOAT_DEPOSIT', p_at, ARRAY[p_bank, p_float],
                        ARRAY[p_amount, -p_amount], NULL, 'float deposit ' || p_reference)
 $$;
+
+-- A terminal payment voided the same day (``payments/voids.py``): its PAYMENT entry
+-- reversed, the biller's payable debited (the utility is no longer owed it) and the outlet's
+-- float credited (given back to the outlet's owner). Same biller, same payment id.
+CREATE OR REPLACE FUNCTION ledger_post_payment_void(
+    p_biller_id integer, p_payment_id text, p_at timestamptz, p_payable integer,
+    p_float integer, p_amount bigint
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post(p_biller_id, 'PAYMENT_VOID', p_at, ARRAY[p_payable, p_float],
+                       ARRAY[p_amount, -p_amount], p_payment_id)
+$$;

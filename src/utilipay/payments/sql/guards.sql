@@ -1,8 +1,14 @@
 -- A payment only ever moves PROCESSING -> SUCCEEDED or PROCESSING -> FAILED
--- (channel-api.md §5), and what the channel asked for never changes.
+-- (channel-api.md §5); the one exception is a terminal payment voided (§11):
+-- SUCCEEDED -> VOIDED, or SUCCEEDED -> VOID_PENDING while a remote utility has not answered
+-- the refund, then VOID_PENDING -> VOIDED, or back to SUCCEEDED on a definite refusal.
+-- What the channel asked for never changes.
 CREATE OR REPLACE FUNCTION payments_guard_transition() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF OLD.status <> 'PROCESSING' AND NEW.status IS DISTINCT FROM OLD.status THEN
+    IF NEW.status IS DISTINCT FROM OLD.status AND OLD.status <> 'PROCESSING'
+       AND (OLD.status, NEW.status) NOT IN (('SUCCEEDED', 'VOIDED'), ('SUCCEEDED', 'VOID_PENDING'),
+                                            ('VOID_PENDING', 'VOIDED'),
+                                            ('VOID_PENDING', 'SUCCEEDED')) THEN
         RAISE EXCEPTION 'payment % is % and final: refusing %', OLD.id, OLD.status, NEW.status
             USING ERRCODE = 'check_violation';
     END IF;
