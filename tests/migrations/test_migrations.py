@@ -18,6 +18,7 @@ from utilipay.db.migrate import downgrade
 from utilipay.migrations.schema import metadata
 from utilipay.migrations.tables import schema_repeatables
 from utilipay.outlets import tables as outlets_tables
+from utilipay.receipts import tables as receipts_tables
 from utilipay.runtime.books import BOOKS
 from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import PREFIX, unseal
@@ -68,16 +69,20 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         # area's table stays
         downgrade(scratch, AREA_VIEWS.down_revision)
         assert inspect(engine).get_view_names() == []
-        # (the staff tables of 0026, the rollups of 0028 and the front line's tables of 0029,
-        # later than the views, go with it)
-        later = _tables_of(outlets_tables) | {
-            schema_repeatables.name,
-            "staff_users",
-            "staff_sessions",
-            "staff_approvals",
-            "staff_jobs",
-            "payment_rollups",
-        }
+        # (the staff tables of 0026, the rollups of 0028, the front line's tables of 0029 and
+        # the receipts' key of 0030, later than the views, go with it)
+        later = (
+            _tables_of(outlets_tables)
+            | _tables_of(receipts_tables)
+            | {
+                schema_repeatables.name,
+                "staff_users",
+                "staff_sessions",
+                "staff_approvals",
+                "staff_jobs",
+                "payment_rollups",
+            }
+        )
         areas = set(metadata.tables) - later
         assert areas <= set(inspect(engine).get_table_names())
         downgrade(scratch, "base")

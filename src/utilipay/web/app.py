@@ -35,6 +35,7 @@ from utilipay.payments.api import create_payment
 from utilipay.payments.api import router as payments_router
 from utilipay.prepaid.api import router as prepaid_router
 from utilipay.readings.api import router as readings_router
+from utilipay.receipts.api import router as receipts_router
 from utilipay.recon.api import router as recon_router
 from utilipay.settlement.api import router as settlement_router
 from utilipay.statements.api import router as statements_router
@@ -112,6 +113,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         prepaid_router,
         bills_router,
         payments_router,
+        receipts_router,
         mandates_router,
         statements_router,
         admin_router,
