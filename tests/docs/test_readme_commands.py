@@ -53,10 +53,12 @@ async def _pay_all_due(scenario: Scenario, biller: str, account: str, order: str
 
 
 def pay_demo_bills(scenario: Scenario) -> None:
-    """A wallet pays the demo's hosted water bills through the running server."""
+    """A wallet pays the demo's hosted water bills through the running server (the first
+    payment's receipt is reprinted below)."""
     for n, account in enumerate(("0112345678", "2598765432")):
         paid = asyncio.run(_pay_all_due(scenario, "BJWATER", account, f"WX-OPS-{n}"))
         assert paid["status"] == "SUCCEEDED", paid
+        scenario.values.setdefault("water_payment", paid["id"])
 
 
 def pay_remote_bill(scenario: Scenario) -> None:
@@ -170,6 +172,11 @@ STEPS: list[Step] = [
     Run("accounts update BJWATER_DC 0100000007 --phone 13800138000 --email li@example.cn "
         "--language zh-CN", expect="account BJWATER_DC/0100000007 updated"),
     Do(pay_demo_bills),
+    Run("receipts show {water_payment}", expect="人民币",
+        capture={"receipt_no": r"凭证号: (\S+)", "receipt_code": r"验证码: (\S+)"}),
+    Run("receipts show {water_payment} --format pdf --out {tmp}/receipt.pdf",
+        expect="receipt.pdf"),
+    Run("receipts verify --receipt-no {receipt_no} --code {receipt_code}", expect="genuine"),
     Do(pay_remote_bill),
     Do(open_exception),
     Run("exceptions list", expect="refund unanswered 8 times"),

@@ -18,6 +18,7 @@ from utilipay.db.migrate import downgrade
 from utilipay.migrations.schema import metadata
 from utilipay.migrations.tables import schema_repeatables
 from utilipay.outlets import tables as outlets_tables
+from utilipay.receipts import tables as receipts_tables
 from utilipay.runtime.books import BOOKS
 from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import PREFIX, unseal
@@ -75,10 +76,11 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         downgrade(scratch, AREA_VIEWS.down_revision)
         assert inspect(engine).get_view_names() == []
         # (the staff tables of 0026, the rollups of 0028, the front line's tables of 0029 and
-        # the vouchers' of 0030, later than the views, go with it)
+        # the vouchers' of 0030 and the receipts' key, later than the views, go with it)
         later = (
             _tables_of(outlets_tables)
             | _tables_of(vouchers_tables)
+            | _tables_of(receipts_tables)
             | {
                 schema_repeatables.name,
                 "staff_users",

@@ -29,6 +29,7 @@ from utilipay.cli.operations import exceptions_app, statement, worker
 from utilipay.cli.outlets import operators_app, outlets_app, terminals_app
 from utilipay.cli.prepaid import prepaid_app
 from utilipay.cli.readings import readings_app
+from utilipay.cli.receipts import receipts_app
 from utilipay.cli.recon import recon_app
 from utilipay.cli.recon_import import recon_import
 from utilipay.cli.runtime import (
@@ -85,6 +86,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(vouchers_app, name="vouchers")
+app.add_typer(receipts_app, name="receipts")
 app.command("worker")(worker)
 app.command("statement")(statement)
 # Commands from outside the hub (the simulators, the demo, the benchmarks) join here, by

@@ -93,6 +93,7 @@ PLACEMENT: dict[str, Placement] = {
     "reading_imports": R,
     "api_tokens": R,
     "staff_users": R,  # read with every console request
+    "receipt_keys": R,  # one row, read with every receipt a utility's node makes
     # local
     "payment_orders": L,
     "channel_nonces": L,

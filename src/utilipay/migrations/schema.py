@@ -23,6 +23,7 @@ from utilipay.outlets import tables as outlets_tables
 from utilipay.payments import tables as payments_tables
 from utilipay.prepaid import tables as prepaid_tables
 from utilipay.readings import tables as readings_tables
+from utilipay.receipts import tables as receipts_tables
 from utilipay.recon import match_tables as recon_match_tables
 from utilipay.recon import statement_tables as recon_statement_tables
 from utilipay.settlement import tables as settlement_tables
@@ -35,8 +36,9 @@ AREAS = (
     access_tables, audit_tables, autopay_tables, billers_tables, billing_tables,
     billruns_tables, bindings_tables, calendar_tables, channels_tables, claims_tables,
     headend_tables, ledger_tables, migrations_tables, notify_tables, outbox_tables,
-    outlets_tables, payments_tables, prepaid_tables, readings_tables, recon_match_tables,
-    recon_statement_tables, settlement_tables, staff_tables, tariffs_tables, vouchers_tables,
+    outlets_tables, payments_tables, prepaid_tables, readings_tables, receipts_tables,
+    recon_match_tables, recon_statement_tables, settlement_tables, staff_tables, tariffs_tables,
+    vouchers_tables,
     webhooks_tables,
 )  # fmt: skip
 

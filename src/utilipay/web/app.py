@@ -37,6 +37,7 @@ from utilipay.payments.api import router as payments_router
 from utilipay.payments.void_api import router as void_router
 from utilipay.prepaid.api import router as prepaid_router
 from utilipay.readings.api import router as readings_router
+from utilipay.receipts.api import router as receipts_router
 from utilipay.recon.api import router as recon_router
 from utilipay.settlement.api import router as settlement_router
 from utilipay.statements.api import router as statements_router
@@ -118,6 +119,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         vouchers_router,
         outlet_router,
         void_router,
+        receipts_router,
         mandates_router,
         statements_router,
         admin_router,
