@@ -26,7 +26,7 @@ from utilipay.runtime.sample import ACCOUNT, BILLER, CHANNEL, CHANNEL_SECRET, PA
 from utilipay.web.app import create_app
 from utilipay.web.server import ServerThread
 from utilipay_tools.client import ChannelClient
-from utilipay_tools.demo import autopay, prepaid, recon, remote
+from utilipay_tools.demo import autopay, frontline, prepaid, recon, remote
 from utilipay_tools.demo.console_people import DemoUser, add_console_people, show_console
 from utilipay_tools.demo.steps import Journey
 
@@ -41,6 +41,7 @@ async def walk(base_url: str, console: Console, power: remote.Utility, url: Any)
         await remote.walk(j, power, url, SystemClock())
         await autopay.walk(j, url)
         await prepaid.walk(j, url)
+        await frontline.walk(j, url)
         await recon.walk(j, url, today)
 
 
