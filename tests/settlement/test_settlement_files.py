@@ -50,14 +50,14 @@ async def test_the_csv_has_a_line_per_branch_and_the_total(
     settlement = await swept(engine, clock)
     head = "STL-SZWATER-20261122,62223892389554,SZWATER 收款户,中国工商银行北京分行"
     assert files.to_csv(settlement).decode() == (
-        "payee,date,branch,branch_name,bills,bill_count,accruals,gross,refunds,fees,commission,"
-        "net,topups,reversed,reference,account_no,account_name,bank\n"
-        f"SZWATER,2026-11-22,SZWATER_FT,深圳水务福田分公司,200.00,1,0.00,200.00,0.00,2.00,0.00,"
-        f"198.00,0.00,0.00,{head}\n"
-        f"SZWATER,2026-11-22,SZWATER_NS,深圳水务南山分公司,50.50,1,0.00,50.50,0.00,0.51,0.00,"
-        f"49.99,0.00,0.00,{head}\n"
-        f"SZWATER,2026-11-22,TOTAL,深圳水务集团,250.50,2,0.00,250.50,0.00,2.51,0.00,247.99,"
-        f"0.00,0.00,{head}\n"
+        "payee,date,branch,branch_name,bills,bill_count,accruals,vouchers,gross,refunds,fees,"
+        "commission,net,topups,reversed,reference,account_no,account_name,bank\n"
+        f"SZWATER,2026-11-22,SZWATER_FT,深圳水务福田分公司,200.00,1,0.00,0.00,200.00,0.00,2.00,"
+        f"0.00,198.00,0.00,0.00,{head}\n"
+        f"SZWATER,2026-11-22,SZWATER_NS,深圳水务南山分公司,50.50,1,0.00,0.00,50.50,0.00,0.51,"
+        f"0.00,49.99,0.00,0.00,{head}\n"
+        f"SZWATER,2026-11-22,TOTAL,深圳水务集团,250.50,2,0.00,0.00,250.50,0.00,2.51,0.00,"
+        f"247.99,0.00,0.00,{head}\n"
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import ACCOUNT, bill_line, import_bills, open_customer_account
 from tests.prepaid.test_prepaid_topup import books_hold
 from tests.prepaid.test_prepaid_topup import open_account as open_prepaid_account
+from tests.settlement.test_settlement import NEXT_MORNING, account, settle
 from tests.vouchers.conftest import Batch, activate, issue, scalar
 from utilipay.clock import FrozenClock
 from utilipay_tools.client import ChannelClient
@@ -134,3 +135,20 @@ async def test_a_voucher_of_a_batch_sold_later_redeems(
     assert (await redeem(wechat, "V1", batch.pin(0))).status_code == 422
     await activate(engine, clock, batch)
     assert (await redeem(wechat, "V2", batch.pin(0))).status_code == 201
+
+
+async def test_the_settlement_counts_what_vouchers_moved_on_the_utilitys_payable(
+    engine: AsyncEngine, clock: FrozenClock, wechat: ChannelClient, sold: Batch
+) -> None:
+    """Sold by the utility itself (it holds the cash: 10 × 100 yuan less owed), one
+    redeemed for 80 yuan of bills (owed again) and 20 yuan of credit (owed when a bill uses
+    it): the day's gross is what the ledger moved on the payable, no top-up is counted."""
+    await import_bills(engine, clock, bill_line("B1", amount=8000))
+    assert (await redeem(wechat, "V1", sold.pin(0))).status_code == 201
+    await account(engine, clock, "BJWATER")
+    clock.set(NEXT_MORNING)
+    outcome = (await settle(engine, clock))["BJWATER"]
+    (line,) = outcome.lines
+    assert (line.vouchers, line.bills, line.topups) == (-100000 + 8000, 0, 0)
+    assert outcome.total("gross") == -92000 and outcome.total("net") == -92000
+    await books_hold(engine)

@@ -24,7 +24,7 @@ from utilipay.money import CNY, in_yuan
 
 CAMT054 = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
 CSV_COLUMNS = ("payee", "date", "branch", "branch_name", "bills", "bill_count", "accruals",
-               "gross", "refunds", "fees", "commission", "net", "topups", "reversed",
+               "vouchers", "gross", "refunds", "fees", "commission", "net", "topups", "reversed",
                "reference",
                "account_no", "account_name", "bank")  # fmt: skip
 
@@ -50,15 +50,16 @@ def to_csv(settlement: dict[str, Any]) -> bytes:
             for line in settlement["lines"]]  # fmt: skip
     total = {f: sum(line[f] for line in settlement["lines"]) for f in ("topups", "reversed")}
     total |= {k: settlement[k] for k in ("gross", "refunds", "fees", "commission", "net")}
-    total |= {f: sum(line[f] for line in settlement["lines"]) for f in ("bills", "accruals")}
+    total |= {f: sum(line[f] for line in settlement["lines"])
+              for f in ("bills", "accruals", "vouchers")}  # fmt: skip
     total["bill_count"] = sum(line["bill_count"] for line in settlement["lines"])
     rows.append([*head, "TOTAL", settlement["payee_name"], *_amounts(total), *tail])
     return spreadsheet.to_csv(CSV_COLUMNS, rows)
 
 
 def _amounts(figures: dict[str, Any]) -> list[Cell]:
-    money = ("bills", "accruals", "gross", "refunds", "fees", "commission", "net", "topups",
-             "reversed")  # fmt: skip
+    money = ("bills", "accruals", "vouchers", "gross", "refunds", "fees", "commission", "net",
+             "topups", "reversed")  # fmt: skip
     values: list[Cell] = [in_yuan(figures[f]) for f in money]
     return [values[0], int(figures["bill_count"]), *values[1:]]
 

@@ -92,6 +92,7 @@ _SALES = text(
     """
     SELECT biller_id, channel_id, purpose, amount, count(*) AS n FROM payments_orders
      WHERE biller_id = ANY (:ids) AND status IN ('SUCCEEDED', 'VOID_PENDING')
+       AND purpose <> 'voucher'  -- a voucher's money moves by the ledger (_VOUCHERS)
        AND finished_at >= :start AND finished_at < :end
      GROUP BY biller_id, channel_id, purpose, amount
     """
@@ -142,6 +143,30 @@ async def reversed_payments(
 ) -> dict[int, tuple[int, int]]:
     rows = await conn.execute(_REVERSED, {"ids": ids, "start": start, "end": end})
     return {r.biller_id: (int(r.amount), r.n) for r in rows}
+
+
+# What vouchers moved on each biller's payable in the day (ledger/flows.py): bills their
+# redemptions and credits wrote off and the breakage of expired ones are owed to the
+# utility; vouchers it sold itself lower what it is owed (it holds their cash).
+_VOUCHERS = text(
+    """
+    SELECT m.biller_id, -sum(m.amount) AS amount
+      FROM ledger_movements m
+      JOIN ledger_chart a ON a.id = m.account_id AND a.kind = 'BILLER_PAYABLE'
+     WHERE m.biller_id = ANY (:ids)
+       AND m.kind IN ('VOUCHER_SALE', 'VOUCHER_REDEMPTION', 'VOUCHER_CREDIT_USE',
+                      'VOUCHER_BREAKAGE')
+       AND m.created_at >= :start AND m.created_at < :end
+     GROUP BY m.biller_id
+    """
+).bindparams(_IDS)
+
+
+async def vouchers(
+    conn: AsyncConnection, ids: list[int], start: datetime, end: datetime
+) -> dict[int, int]:
+    rows = await conn.execute(_VOUCHERS, {"ids": ids, "start": start, "end": end})
+    return {r.biller_id: int(r.amount) for r in rows}
 
 
 async def accrued(

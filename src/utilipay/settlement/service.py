@@ -3,10 +3,12 @@
 For each payee and Asia/Shanghai business day D:
 
 - gross = bill write-offs (payments SUCCEEDED with finished_at in D, purpose bills)
-  + settled prepaid use (the PREPAID_ACCRUAL entries posted in D). A top-up is the
-  payer's money held for the utility: it is owed only as it is used, so top-ups are
-  shown and never paid; a payment written off and then reversed at the utility ends
-  FAILED and was never owed: shown, not deducted.
+  + settled prepaid use (the PREPAID_ACCRUAL entries posted in D) + what vouchers moved on
+  the utility's payable in D (bills their redemptions and credits wrote off, breakage,
+  less the face value of vouchers the utility sold itself: the ledger's voucher entries).
+  A top-up is the payer's money held for the utility: it is owed only as it is used, so
+  top-ups are shown and never paid; a payment written off and then reversed at the
+  utility ends FAILED and was never owed: shown, not deducted.
 - net = gross - refunds (contract 2, by their business_date, of payments the utility
   was owed: a refund of a payment the hub failed is not the utility's) - the hub's service
   fees (the biller's fee rule on each payment, bills and top-ups alike) - the commission of
@@ -50,9 +52,9 @@ from utilipay.settlement.repository import Member, PayTo, Sale
 from utilipay.settlement.tables import biller_fee_rules, channel_fee_rules
 
 # The figures of a line that a re-run compares with what was written.
-FIGURES = ("bills", "bill_count", "accruals", "topups", "topup_count", "reversed",
-           "reversed_count", "refunds", "fees", "channel_fees", "commission", "gross",
-           "net")  # fmt: skip
+FIGURES = ("bills", "bill_count", "accruals", "vouchers", "topups", "topup_count",
+           "reversed", "reversed_count", "refunds", "fees", "channel_fees", "commission",
+           "gross", "net")  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -73,6 +75,7 @@ class Line:
     bills: int = 0
     bill_count: int = 0
     accruals: int = 0
+    vouchers: int = 0
     topups: int = 0
     topup_count: int = 0
     reversed: int = 0
@@ -92,7 +95,7 @@ class Line:
 
     @property
     def gross(self) -> int:
-        return self.bills + self.accruals
+        return self.bills + self.accruals + self.vouchers
 
     @property
     def net(self) -> int:
@@ -162,6 +165,7 @@ class _Day:
     sales: dict[int, list[Sale]]
     reversed: dict[int, tuple[int, int]]
     accrued: dict[int, int]
+    vouchers: dict[int, int]
     refunds: dict[int, dict[int, int]]
     biller_rules: dict[int, list[FeeRule]]
     channel_rules: dict[int, list[FeeRule]]
@@ -182,6 +186,7 @@ async def _read_day(conn: AsyncConnection, day: date, ids: list[int]) -> _Day:
         sales,
         await repo.reversed_payments(conn, ids, start, end),
         await repo.accrued(conn, ids, start, end),
+        await repo.vouchers(conn, ids, start, end),
         await repo.refunds(conn, ids, day),
         await repo.fee_rules(conn, biller_fee_rules),
         await repo.fee_rules(conn, channel_fee_rules),
@@ -195,7 +200,9 @@ def _line(data: _Day, branch: Member) -> Line:
     own = rule_on(data.biller_rules.get(branch.id, []), data.day)
     group = data.biller_rules.get(branch.parent_id or 0, [])
     service_fee = own or rule_on(group, data.day)
-    line = Line(branch, accruals=data.accrued.get(branch.id, 0))
+    line = Line(
+        branch, accruals=data.accrued.get(branch.id, 0), vouchers=data.vouchers.get(branch.id, 0)
+    )
     line.reversed, line.reversed_count = data.reversed.get(branch.id, (0, 0))
     line.refunds_by_channel = dict(data.refunds.get(branch.id, {}))
     for s in data.sales.get(branch.id, []):

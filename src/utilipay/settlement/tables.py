@@ -100,6 +100,7 @@ settlement_lines = Table(
     Column("bills", BigInteger, nullable=False),
     Column("bill_count", Integer, nullable=False),
     Column("accruals", BigInteger, nullable=False),
+    Column("vouchers", BigInteger, nullable=False),
     Column("topups", BigInteger, nullable=False),
     Column("topup_count", Integer, nullable=False),
     Column("reversed", BigInteger, nullable=False),

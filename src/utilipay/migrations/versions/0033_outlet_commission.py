@@ -1,6 +1,7 @@
 """Outlet commission (channel-api.md §11, issue 12): each utility pays the outlets that
 collect for it a commission per payment, by outlet kind, credited to the outlet's float in
-the day's settlement and deducted from the utility's net.
+the day's settlement and deducted from the utility's net. And what vouchers (§12) moved on
+the utility's payable is part of its day's gross.
 
 Revision ID: 0033
 Revises: 0032
@@ -41,6 +42,10 @@ ALTER TABLE settlement_lines ADD COLUMN commission bigint NOT NULL DEFAULT 0;
 ALTER TABLE settlement_lines ALTER COLUMN commission DROP DEFAULT;
 ALTER TABLE settlement_lines DROP CONSTRAINT settlement_lines_check1,
     ADD CONSTRAINT settlement_lines_net CHECK (net = gross - refunds - fees - commission);
+ALTER TABLE settlement_lines ADD COLUMN vouchers bigint NOT NULL DEFAULT 0;
+ALTER TABLE settlement_lines ALTER COLUMN vouchers DROP DEFAULT;
+ALTER TABLE settlement_lines DROP CONSTRAINT settlement_lines_check,
+    ADD CONSTRAINT settlement_lines_gross CHECK (gross = bills + accruals + vouchers);
 
 -- What each outlet earned in a payee's day, credited to its float by the settlement's entry.
 CREATE TABLE settlement_commissions (
@@ -83,7 +88,9 @@ CREATE VIEW settlement_days AS
 DROP TABLE settlement_commissions, outlet_commission_rules;
 ALTER TABLE settlement_lines DROP CONSTRAINT settlement_lines_net,
     ADD CONSTRAINT settlement_lines_check1 CHECK (net = gross - refunds - fees);
-ALTER TABLE settlement_lines DROP COLUMN commission;
+ALTER TABLE settlement_lines DROP CONSTRAINT settlement_lines_gross,
+    ADD CONSTRAINT settlement_lines_check CHECK (gross = bills + accruals);
+ALTER TABLE settlement_lines DROP COLUMN commission, DROP COLUMN vouchers;
 ALTER TABLE settlements DROP CONSTRAINT settlements_net,
     ADD CONSTRAINT settlements_check CHECK (net = gross - refunds - fees);
 ALTER TABLE settlements DROP COLUMN commission;
