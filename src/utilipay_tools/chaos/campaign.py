@@ -1,13 +1,16 @@
 """``utilipay chaos``: the fault campaign. Nothing lost, nothing made twice, books balanced.
 
 A remote utility (the simulator, with faults on) is paid through the hub by a
-careful channel, payment after payment, while the worker that resolves
+careful channel, and through the terminals of an agent channel's few outlets (from their
+floats, some payments voided by the outlet at once), payment after payment, while the
+worker that resolves
 unknown outcomes is killed with SIGKILL at random moments and restarted, and
 PostgreSQL itself is crashed and restarted once. The resolution schedule is
 shortened so the campaign ends in minutes. Then it checks: every payment is
 final; the utility holds a standing write-off exactly for the hub's
 SUCCEEDED payments; ``utilipay check`` passes; the hub's statement equals
-the utility's own records line for line.
+the utility's own records line for line; every outlet's float is its deposits less the
+payments that stand, holding what is still PROCESSING.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -31,10 +34,13 @@ from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.schemas import Biller, Category, IntegrationMode
 from utilipay.billers.service import RemoteSettings
 from utilipay.channels import service as channels_service
+from utilipay.channels.schemas import ChannelKind
 from utilipay.clock import SystemClock
 from utilipay.config import Settings
 from utilipay.db.embedded import restart
 from utilipay.db.engine import create_engine, database_url, drop_database
+from utilipay.outlets import deposits, service, terminal_admin
+from utilipay.outlets.schemas import OutletKind, TerminalType
 from utilipay.runtime.install import upgrade
 from utilipay.web.server import ServerThread, free_port
 from utilipay_tools.billersim.app import create_app, quiet_dropped_replies
@@ -42,13 +48,16 @@ from utilipay_tools.billersim.faults import FaultPlan, Faults
 from utilipay_tools.billersim.simulator import SimConfig, Simulator
 from utilipay_tools.billersim.tables import tables_for
 from utilipay_tools.chaos import verify
-from utilipay_tools.chaos.load import LoadReport, plan, run_load
+from utilipay_tools.chaos.load import OPERATOR, LoadReport, PlannedPayment, plan, run_load
 from utilipay_tools.processes import environment_for, start_api, start_worker
 
 DATABASE = "utilipay_chaos"
 CHANNEL, SECRET = "CHAOS", "chaos-channel-secret-0123456789"
 BILLER, KEY, SCHEMA = "CHAOSWATER", "chaos-biller-key-0123456789", "billersim_chaos"
 DEFAULT_FAULTS = "timeout=0.05,drop_response=0.05,error=0.05,slow=0.1,duplicate=0.02"
+AGENT, AGENT_SECRET = "CHAOSAGENT", "chaos-agent-secret-0123456789"
+OUTLETS, TERMINALS_PER_OUTLET = ("SHOP-1", "SHOP-2", "SHOP-3"), 4
+AT_OUTLETS, VOIDED = 3, 5  # every 3rd payment at a terminal; every 5th of those voided
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,66 @@ async def _prepare(url: URL, sim: Simulator, config: CampaignConfig, sim_url: st
     return biller
 
 
+def at_terminals(payments: list[PlannedPayment]) -> list[PlannedPayment]:
+    """Every ``AT_OUTLETS``-th payment taken at a terminal (round robin over them all), every
+    ``VOIDED``-th of those voided by its outlet once it succeeded."""
+    terminals = len(OUTLETS) * TERMINALS_PER_OUTLET
+    found = []
+    for n, planned in enumerate(payments):
+        at = n // AT_OUTLETS
+        found.append(
+            replace(planned, terminal=at % terminals, void=at % VOIDED == VOIDED - 1)
+            if n % AT_OUTLETS == 0
+            else planned
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class FrontLine:
+    terminals: list[tuple[str, str, str]]  # (channel, terminal id, secret)
+    deposited: dict[int, int]  # outlet id -> fen
+
+
+async def _front_line(url: URL, payments: list[PlannedPayment]) -> FrontLine:
+    """The agent channel, its outlets, terminals and operator; each float funded with 70 %
+    of what its terminals will be asked to pay, so some payments meet FLOAT_INSUFFICIENT."""
+    wanted = [0] * len(OUTLETS)
+    for p in payments:
+        if p.terminal is not None:
+            wanted[p.terminal // TERMINALS_PER_OUTLET] += p.amount
+    engine = create_engine(url, pool_size=1)
+    clock = SystemClock()
+    terminals: list[tuple[str, str, str]] = []
+    deposited: dict[int, int] = {}
+    async with engine.begin() as conn:
+        await channels_service.add_channel(
+            conn, clock, code=AGENT, secret=AGENT_SECRET, kind=ChannelKind.AGENT, actor="chaos"
+        )
+        for code, amount in zip(OUTLETS, wanted, strict=True):
+            outlet = await service.add_outlet(
+                conn, clock, channel=AGENT, code=code, name=f"chaos {code}",
+                kind=OutletKind.SHOP, region="chaos", low_threshold=0, actor="chaos",
+            )  # fmt: skip
+            await terminal_admin.add_operator(
+                conn, clock, channel=AGENT, outlet=code, code=OPERATOR, name="chaos",
+                actor="chaos",
+            )  # fmt: skip
+            for n in range(TERMINALS_PER_OUTLET):
+                terminal, secret = await terminal_admin.add_terminal(
+                    conn, clock, channel=AGENT, outlet=code, type=TerminalType.POS_FIXED,
+                    label=f"POS {n}", actor="chaos",
+                )  # fmt: skip
+                terminals.append((AGENT, terminal.id, secret))
+            deposited[outlet.id] = max(amount * 7 // 10, 1)
+            await deposits.record_deposit(
+                conn, clock, channel=AGENT, outlet=code, amount=deposited[outlet.id],
+                bank_reference=f"CHAOS-{code}", actor="chaos",
+            )  # fmt: skip
+    await engine.dispose()
+    return FrontLine(terminals, deposited)
+
+
 async def _bills(sim: Simulator) -> dict[str, list[tuple[str, int]]]:
     t = tables_for(SCHEMA)
     async with sim.engine.connect() as conn:
@@ -178,7 +247,7 @@ async def _settle(
         open_ = sum(
             count
             for kind, count in found.items()
-            if kind.startswith("PROCESSING") and "EXCEPTION" not in kind
+            if verify.still_open(kind) and "EXCEPTION" not in kind
         )
         if not open_:
             break
@@ -215,7 +284,8 @@ async def _campaign(
     engine = create_engine(url, pool_size=4, pre_ping=True)
     sim = Simulator(engine, sim_config)
     biller = await _prepare(url, sim, config, sim_url)
-    payments = plan(await _bills(sim), rng)
+    payments = at_terminals(plan(await _bills(sim), rng))
+    front_line = await _front_line(url, payments)
     env = environment_for(settings, url)
     port = free_port()
     api = start_api(env, port, workers=1)
@@ -232,7 +302,16 @@ async def _campaign(
         base_url = f"http://127.0.0.1:{port}"
         progress = LoadReport()
         load = asyncio.create_task(
-            run_load(base_url, CHANNEL, SECRET, BILLER, payments, config.concurrency, progress)
+            run_load(
+                base_url,
+                CHANNEL,
+                SECRET,
+                BILLER,
+                payments,
+                config.concurrency,
+                progress,
+                front_line.terminals,
+            )
         )
         # The crash comes while payments are in flight, once 40 % are answered (the
         # embedded server only: one named by UTILIPAY_DATABASE_URL is not ours to crash).
@@ -267,6 +346,7 @@ async def _campaign(
         await verify.write_offs_match(engine, biller.id, sim),
         await verify.books_balance(engine),
         await verify.statements_match(engine, biller.id, sim, days),
+        await verify.floats_match(engine, front_line.deposited),
     ]
     await engine.dispose()
     return result

@@ -40,9 +40,14 @@ async def outcomes(engine: AsyncEngine, biller_id: int) -> dict[str, int]:
         return {r.kind: r.n for r in rows}
 
 
+def still_open(kind: str) -> bool:
+    """A payment whose write-off, or whose void, the utility has not answered yet."""
+    return kind.startswith(("PROCESSING", "VOID_PENDING"))
+
+
 async def all_final(engine: AsyncEngine, biller_id: int) -> Verdict:
     found = await outcomes(engine, biller_id)
-    open_ = {k: v for k, v in found.items() if k.startswith("PROCESSING")}
+    open_ = {k: v for k, v in found.items() if still_open(k)}
     return Verdict("every payment is final", not open_, f"{sum(found.values())} payments: {found}")
 
 
@@ -58,6 +63,44 @@ async def write_offs_match(engine: AsyncEngine, biller_id: int, sim: Simulator) 
         not wrong and not strangers,
         f"{sum(hub.values())} SUCCEEDED, {sum(standing.values())} standing write-offs; "
         f"{len(wrong)} disagree, {len(strangers)} unknown to the hub",
+    )
+
+
+_FLOATS = text(
+    """
+    SELECT o.id, o.code, f.balance, f.held,
+           coalesce(sum(p.amount) FILTER (WHERE p.status IN ('SUCCEEDED', 'VOID_PENDING')), 0)
+               AS taken,
+           coalesce(sum(p.amount) FILTER (WHERE p.status = 'PROCESSING'), 0) AS processing,
+           count(*) FILTER (WHERE p.status = 'VOIDED') AS voided
+      FROM outlets o JOIN outlet_floats f ON f.outlet_id = o.id
+      LEFT JOIN outlet_payments op ON op.outlet_id = o.id
+      LEFT JOIN payments p ON p.biller_id = op.biller_id AND p.id = op.payment_id
+     WHERE o.id = ANY (:ids)
+     GROUP BY o.id, o.code, f.balance, f.held ORDER BY o.code
+    """
+)
+
+
+async def floats_match(engine: AsyncEngine, deposited: dict[int, int]) -> Verdict:
+    """Each outlet's float is what was deposited less the payments it took that stand
+    (a voided one given back, a failed one never taken), and holds exactly what is still
+    PROCESSING at the utility."""
+    async with engine.connect() as conn:
+        rows = list(await conn.execute(_FLOATS, {"ids": list(deposited)}))
+    wrong = [
+        f"{r.code}: balance {r.balance}, held {r.held}"
+        for r in rows
+        if r.balance != deposited[r.id] - r.taken or r.held != r.processing or r.balance < r.held
+    ]
+    shown = "; ".join(
+        f"{r.code}: float {r.balance} = {deposited[r.id]} deposited − {r.taken} taken "
+        f"({r.voided} voided), {r.held} held" for r in rows
+    )  # fmt: skip
+    return Verdict(
+        "every outlet's float = deposits − succeeded payments + voids − held",
+        not wrong and len(rows) == len(deposited),
+        shown + (f"; wrong: {wrong}" if wrong else ""),
     )
 
 
