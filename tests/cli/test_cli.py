@@ -261,7 +261,7 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     assert "stopping the hub" in done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✗" not in done.stdout
-    assert done.stdout.count("✓") == 26
+    assert done.stdout.count("✓") == 38
     assert "SUCCEEDED" in done.stdout.split("The worker asked the utility")[1]
     # auto-pay: the card declines, the balance pays, the bill is written off, the payer is told
     autopay = done.stdout.split("signs auto-pay")[1]
@@ -275,14 +275,29 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     assert "meter E-0099 is connected" in prepaid
     flat = prepaid.replace("\n", "").replace("│", "").replace(" ", "")
     assert "已低于提醒金额20.00元" in flat and "停止供电" in flat and "正在自动恢复供电" in flat
-    # day end: the wallet's lost order is the one break, left for a person; all three settled
+    # the front line: a receipt printed, refusals, a void, a voucher, a forwarded payment
+    front = done.stdout.split("The front line")[1].split("Day end")[0]
+    assert "大写: 人民币玖拾元整" in front and "FLOAT_INSUFFICIENT" in front
+    assert '"status": "VOIDED"' in front and '"credit": 4000' in front
+    assert '"forwarded": true' in front and '"difference": -50' in front
+    # day end: the wallet's lost order is the one break, left for a person; all three settled.
+    # The auto-pay debit is taken at the next working morning's 07:00: today's when the demo
+    # runs before 07:00 of a working day in Shanghai, then it is in the day end's figures.
     day_end = done.stdout.split("Day end")[1]
-    assert "│ MATCHED         │ 5       │" in day_end
+    day = re.search(r"settlement of (\d{4}-\d{2}-\d{2})", done.stdout)
+    debit = re.search(r'"order_id": "D\d+".*?"finished_at": "(\d{4}-\d{2}-\d{2})', autopay)
+    assert day is not None and debit is not None
+    same_day = debit.group(1) == day.group(1)
+    assert f"│ MATCHED         │ {5 + same_day}       │" in day_end
     assert "│ CHANNEL_ONLY    │ 1       │" in day_end
     assert "opened for a person" in day_end.replace("\n", " ")
     queue = day_end.split("the exceptions queue")[1]
     assert "CHANNEL_ONLY" in queue and "WX-LOST-0001" in queue
-    assert "│ BJWATER │ SETTLED │ 0.00           │ 203.85 │ 0.00    │ 0.12 │ 203.73 │" in day_end
+    # the water utility: the wallet's payments, the shop's and the collector's, the bill the
+    # voucher paid (and the auto-pay debit when it is the same day); 6 bp, at least 0.10 yuan
+    # each, none on the voucher's
+    figures = "484.05 │ 0.00    │ 0.42 │ 483.63" if same_day else "385.35 │ 0.00    │ 0.32 │ 385.03"
+    assert f"│ BJWATER │ SETTLED │ 0.00           │ {figures} │" in day_end
     assert "BJWATER,2026-" in day_end and ",TOTAL," in day_end
     assert "FAILED" not in done.stdout and "GAVE_UP" not in done.stdout
 
