@@ -154,6 +154,8 @@ STEPS: list[Step] = [
         expect='"deposits": 230000'),
     Run("outlets statement --channel AGENT1 --outlet SHOP-0001 --date {today} --csv",
         expect="opening"),
+    Run("outlets cash-differences --channel AGENT1 --outlet SHOP-0001 --since {today} --json",
+        expect="[]"),
     Run("outlets figures --from {today} --to {today} --by outlet --channel AGENT1 --json",
         expect='"deposits": 230000'),
     Run("billers add BJWATER_DC --name 东城分公司 --category water --mode hosted "

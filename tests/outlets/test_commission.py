@@ -5,7 +5,7 @@ utility's net), the outlet's daily statement, and the per-outlet figures."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -208,3 +208,25 @@ async def test_the_statement_over_the_api_and_the_cli_and_the_figures_on_the_cli
     refused = await asyncio.to_thread(invoke, cli, "outlets", "figures", "--from", "2026-11-30",
                                       "--to", "2026-11-01", code=2)  # fmt: skip
     assert "before --from" in refused.output
+
+
+async def test_a_shifts_cash_difference_is_reported(
+    shop: Shop,
+    bills: None,
+    clock: FrozenClock,
+    cli: CliRunner,  # noqa: F811
+) -> None:
+    await shop.operator("OP1")
+    await shop.deposit(20000)
+    clock.set(clock.now() + timedelta(minutes=1))  # the shift opened when OP1 was added
+    client = shop.client()
+    body = payment_body("T9", amount=12345, bill_nos=["B1"], operator="OP1")
+    assert (await client.call("POST", "/v1/payments", json=body)).status_code == 201
+    clock.set(clock.now() + timedelta(minutes=1))
+    closed = await client.call("POST", "/v1/outlet/shifts/close",
+                               json={"operator": "OP1", "counted_cash": 12300})  # fmt: skip
+    assert closed.json()["difference"] == -45
+    shown = await asyncio.to_thread(invoke, cli, "outlets", "cash-differences", "--channel",
+                                    "WECHAT", "--outlet", "SHOP1", "--json")  # fmt: skip
+    [short] = orjson.loads(shown.stdout)
+    assert (short["operator"], short["cash_expected"], short["difference"]) == ("OP1", 12345, -45)

@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.cli.runtime import console, default_actor, err_console, run_in_transaction
 from utilipay.clock import Clock, SystemClock
 from utilipay.money import format_yuan
-from utilipay.outlets import deposits, figures, repository, service, statements, terminal_admin
+from utilipay.outlets import (
+    deposits,
+    figures,
+    repository,
+    service,
+    shifts,
+    statements,
+    terminal_admin,
+)
 from utilipay.outlets.figures import Grouping
 from utilipay.outlets.repository import Outlet, OutletFilter, Terminal
 from utilipay.outlets.schemas import OperatorStatus, OutletKind, OutletStatus, TerminalType
@@ -259,6 +267,36 @@ def outlets_figures(
         table.add_row(" / ".join(f.key), str(f.payments), *amounts, format_yuan(f.deposits),
                       turnover)  # fmt: skip
     console.print(table if found else "no outlet took or received anything in those days")
+
+
+@outlets_app.command("cash-differences")
+def outlets_cash_differences(
+    channel: ChannelOpt,
+    outlet: OutletOpt,
+    since: Annotated[date | None, typer.Option(parser=_day, metavar="YYYY-MM-DD")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """The outlet's closed shifts whose counted cash was not what the payments and voids
+    said (short: negative), newest first."""
+
+    async def work(conn: AsyncConnection) -> list[shifts.Shift]:
+        where = await service.find(conn, channel, outlet)
+        return await shifts.shifts_with_differences(conn, outlet_id=where.id, since=since)
+
+    found = _run(work)
+    if as_json:
+        _json([{"shift_id": f.shift_id, "operator": f.operator,
+                "opened_at": f.opened_at.isoformat(), "closed_at": f.closed_at.isoformat(),
+                "count": f.count, "amount": f.amount, "cash_expected": f.cash_expected,
+                "cash_counted": f.cash_counted, "difference": f.difference, "voids": f.voids}
+               for f in found])  # fmt: skip
+        return
+    table = Table("shift", "operator", "closed", "expected", "counted", "difference")
+    for f in found:
+        table.add_row(str(f.shift_id), f.operator, f.closed_at.isoformat(timespec="seconds"),
+                      format_yuan(f.cash_expected), format_yuan(f.cash_counted),
+                      format_yuan(f.difference))  # fmt: skip
+    console.print(table if found else "every closed shift's cash was as expected")
 
 
 @outlets_app.command("match-deposits")
