@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TypedDict
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import RowMapping, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
@@ -37,6 +37,21 @@ class Shift:
     shift_id: int
     outlet_id: int
     operator: str
+    opened_at: datetime
+    closed_at: datetime
+    count: int
+    amount: int
+    cash_expected: int
+    cash_counted: int
+    difference: int
+    voids: int
+
+
+class ShiftRow(TypedDict):
+    """A row of ``outlet_shifts`` as the close writes it."""
+
+    outlet_id: int
+    operator_code: str
     opened_at: datetime
     closed_at: datetime
     count: int
@@ -95,9 +110,10 @@ async def close_shift(
     opened = await conn.scalar(_OPENED, {**key, "since": operator.created_at})
     closed = max(clock.now(), opened)
     totals = (await conn.execute(_TOTALS, {**key, "opened": opened, "closed": closed})).one()
-    values: dict[str, Any] = {
+    # the count by its key: to a type checker ``totals.count`` is the tuple's method
+    values: ShiftRow = {
         "outlet_id": outlet_id, "operator_code": operator_code, "opened_at": opened,
-        "closed_at": closed, "count": totals.count, "amount": totals.amount,
+        "closed_at": closed, "count": totals._mapping["count"], "amount": totals.amount,
         "cash_expected": totals.cash_expected, "cash_counted": counted_cash,
         "difference": counted_cash - totals.cash_expected, "voids": totals.voids,
     }  # fmt: skip
@@ -110,7 +126,7 @@ async def close_shift(
     return _shift(int(shift_id), values)
 
 
-def _shift(shift_id: int, m: Any) -> Shift:
+def _shift(shift_id: int, m: ShiftRow | RowMapping) -> Shift:
     return Shift(
         shift_id, m["outlet_id"], m["operator_code"], m["opened_at"], m["closed_at"],
         m["count"], m["amount"], m["cash_expected"], m["cash_counted"], m["difference"],
