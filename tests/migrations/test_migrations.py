@@ -28,10 +28,10 @@ from utilipay.vouchers import tables as vouchers_tables
 # The views each area publishes for the others (its module name starts with a digit).
 AREA_VIEWS = importlib.import_module("utilipay.migrations.versions.0024_area_views")
 # published by areas after revision 0024's: recon's bank credit lines for the outlets'
-# deposits (0032), the payments booked on an outlet's float (0031), the outlets'
-# commission (0033), recon's reconciled days (0034, for the terminal's void)
-LATER_VIEWS = {"recon_bank_credits", "outlet_payment_accounts", "settlement_outlet_commissions",
-               "recon_reconciled_days"}  # fmt: skip
+# deposits (0032), the outlets' commission (0033), recon's reconciled days (0034, for the
+# terminal's void), the payments booked on an outlet's float and the standing voids (0036)
+LATER_VIEWS = {"recon_bank_credits", "settlement_outlet_commissions", "recon_reconciled_days",
+               "outlets_payment_accounts", "outlets_standing_voids"}  # fmt: skip
 
 
 def _tables_of(module: ModuleType) -> set[str]:

@@ -247,6 +247,8 @@ ADDED_SINCE_0024 = {
     "outlet_payment_taken", "outlet_payment_settle", "outlet_low_float", "outlet_refund_due",
     "outlets_announce_change", "terminals.terminals_announced",
     "outlet_operators.outlet_operators_announced", "outlets.outlets_announced",
+    # the prepaid account locked for a credit, which a redemption shares (revision 0036)
+    "prepaid_account_locked",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

@@ -83,7 +83,7 @@ CHECKS = [
         WITH expected AS (
             SELECT channel_id, sum(amount) AS balance FROM payments_orders p
              WHERE status = 'SUCCEEDED' AND purpose <> 'voucher'
-               AND NOT EXISTS (SELECT 1 FROM outlet_payment_accounts o
+               AND NOT EXISTS (SELECT 1 FROM outlets_payment_accounts o
                                 WHERE o.biller_id = p.biller_id AND o.payment_id = p.id)
              GROUP BY channel_id),
         actual AS (
@@ -153,7 +153,7 @@ CHECKS = [
               JOIN ledger_accounts a ON a.id = p.account_id
               LEFT JOIN prepaid_balances pa
                 ON pa.biller_id = pay.biller_id AND pa.account_no = pay.account_no
-              LEFT JOIN outlet_payment_accounts op
+              LEFT JOIN outlets_payment_accounts op
                 ON op.biller_id = pay.biller_id AND op.payment_id = pay.id
              WHERE e.kind IN ('PAYMENT', 'PREPAID_TOPUP')
              GROUP BY e.biller_id, e.payment_id)

@@ -5,7 +5,7 @@ because their bills were paid meanwhile: the collector gives the cash back) and
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import text
@@ -76,14 +76,13 @@ async def get_outlet(ctx: Annotated[RequestContext, Depends(signed)]) -> Respons
                 },
             )
         ).one()
-    out: dict[str, Any] = {
-        "outlet": row.code,
-        "float": {"balance": row.balance, "held": row.held, "low_threshold": row.low_threshold},
-        "today": {"count": row.count, "amount": row.amount, "voids": row.voids},
-    }
+    float_: dict[str, object] = {
+        "balance": row.balance, "held": row.held, "low_threshold": row.low_threshold
+    }  # fmt: skip
     if row.low_since is not None:  # an addition: the low-float flag (issue 12)
-        out["float"]["low_since"] = to_shanghai_iso(row.low_since)
-    return json_response(out)
+        float_["low_since"] = to_shanghai_iso(row.low_since)
+    today = {"count": row.count, "amount": row.amount, "voids": row.voids}
+    return json_response({"outlet": row.code, "float": float_, "today": today})
 
 
 @router.get("/outlet/refunds-due", responses=PROBLEMS)

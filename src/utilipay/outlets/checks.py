@@ -1,6 +1,6 @@
 """The outlets' part of ``utilipay check``: each float's running balance is its ledger
 account, what it holds is its remote payments still PROCESSING, and every payment the
-float paid for is booked against it."""
+float paid for is booked against it. The ledger is read through its ``ledger_movements``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ CHECKS = [
         SELECT format('outlet %s: float balance %s, its ledger account says %s', o.code,
                       f.balance, -coalesce(l.total, 0))
           FROM outlets o JOIN outlet_floats f ON f.outlet_id = o.id
-          LEFT JOIN (SELECT account_id, sum(amount) AS total FROM postings
+          LEFT JOIN (SELECT account_id, sum(amount) AS total FROM ledger_movements
                       GROUP BY account_id) l ON l.account_id = o.float_account
          WHERE f.balance <> -coalesce(l.total, 0)
         """,
@@ -42,12 +42,11 @@ CHECKS = [
                       coalesce(d.debit, 0))
           FROM outlet_payments op JOIN outlets o ON o.id = op.outlet_id
           LEFT JOIN LATERAL (
-              SELECT sum(p.amount) AS debit
-                FROM journal_entries e
-                JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
-               WHERE e.biller_id = op.biller_id AND e.payment_id = op.payment_id
-                 AND e.kind IN ('PAYMENT', 'PREPAID_TOPUP')
-                 AND p.account_id = o.float_account) d ON true
+              SELECT sum(m.amount) AS debit
+                FROM ledger_movements m
+               WHERE m.biller_id = op.biller_id AND m.payment_id = op.payment_id
+                 AND m.kind IN ('PAYMENT', 'PREPAID_TOPUP')
+                 AND m.account_id = o.float_account) d ON true
          WHERE op.float_state = 'TAKEN' AND d.debit IS DISTINCT FROM op.amount
         """,
     ),

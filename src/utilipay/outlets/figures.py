@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -113,7 +112,7 @@ class Figures:
     deposits: int
     turnover: Decimal | None
 
-    def as_json(self, by: Grouping) -> dict[str, Any]:
+    def as_json(self, by: Grouping) -> dict[str, object]:
         names = ("outlet", "operator") if by is Grouping.OPERATOR else (by.value,)
         return {
             **dict(zip(names, self.key, strict=True)),

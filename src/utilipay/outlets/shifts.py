@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import RowMapping, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
@@ -95,24 +94,26 @@ async def close_shift(
     opened = await conn.scalar(_OPENED, {**key, "since": operator.created_at})
     closed = max(clock.now(), opened)
     totals = (await conn.execute(_TOTALS, {**key, "opened": opened, "closed": closed})).one()
-    values: dict[str, Any] = {
+    values = {
         "outlet_id": outlet_id, "operator_code": operator_code, "opened_at": opened,
         "closed_at": closed, "count": totals.count, "amount": totals.amount,
         "cash_expected": totals.cash_expected, "cash_counted": counted_cash,
         "difference": counted_cash - totals.cash_expected, "voids": totals.voids,
     }  # fmt: skip
-    shift_id = await conn.scalar(insert(outlet_shifts).values(values).returning(outlet_shifts.c.id))
+    shift = (
+        await conn.execute(insert(outlet_shifts).values(values).returning(outlet_shifts))
+    ).one()
     await audit.record(
         conn, clock, actor=f"outlet:{outlet_id}/{operator_code}", action="outlet.shift_close",
-        object_type="outlet_shift", object_id=str(shift_id),
+        object_type="outlet_shift", object_id=str(shift.id),
         details={k: v for k, v in values.items() if not isinstance(v, datetime)},
     )  # fmt: skip
-    return _shift(int(shift_id), values)
+    return _shift(shift._mapping)
 
 
-def _shift(shift_id: int, m: Any) -> Shift:
+def _shift(m: RowMapping) -> Shift:
     return Shift(
-        shift_id, m["outlet_id"], m["operator_code"], m["opened_at"], m["closed_at"],
+        m["id"], m["outlet_id"], m["operator_code"], m["opened_at"], m["closed_at"],
         m["count"], m["amount"], m["cash_expected"], m["cash_counted"], m["difference"],
         m["voids"],
     )  # fmt: skip
@@ -130,4 +131,4 @@ async def shifts_with_differences(
     if since is not None:
         query = query.where(s.closed_at >= day_bounds(since)[0])
     rows = await conn.execute(query.order_by(s.closed_at.desc(), s.id.desc()))
-    return [_shift(r.id, r._mapping) for r in rows]
+    return [_shift(r._mapping) for r in rows]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -83,7 +82,7 @@ class Statement:
     def count(self, kind: str) -> int:
         return sum(1 for m in self.movements if m.kind == kind)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {
             "outlet": self.outlet,
             "date": self.day.isoformat(),
@@ -97,7 +96,7 @@ class Statement:
         }
 
 
-def _movement_json(m: Movement) -> dict[str, Any]:
+def _movement_json(m: Movement) -> dict[str, object]:
     return {
         "at": to_shanghai_iso(m.at),
         "kind": m.kind,

@@ -3,6 +3,16 @@
 ``outlet_operators``; ``outlet_payments`` (which outlet, terminal and operator took a
 payment, and where its amount stands in the float), ``float_deposits`` and
 ``outlet_shifts``.
+
+Published to other areas (views of migration 0036; nothing else of these tables is theirs):
+
+- ``outlets_payment_accounts``: each payment an outlet took, with the outlet's float
+  account and where its amount stands in the float. For the ledger's checks (a
+  terminal's payment is booked on the float) and the payments' checks of voids.
+- ``outlets_standing_voids``: each payment's void that is not REFUSED, with its status.
+  For the payments' check that a VOIDED payment's void is recorded.
+- in Python, ``repository.outlet`` (vouchers: the outlet selling vouchers), ``floats``
+  (the float taken, held, given back) and the SQL functions of ``sql/floats.sql``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The payments' part of ``utilipay check``: rules their keys cannot hold on a distributed
-database (migration 0022), proven from the rows instead."""
+database (migration 0022), proven from the rows instead, and the voids' books, read
+through the views the ledger and the outlets publish."""
 
 from __future__ import annotations
 
@@ -57,18 +58,16 @@ CHECKS = [
         " crediting the float of the outlet that took it with its amount; no other payment has one",
         """
         WITH booked AS (
-            SELECT e.biller_id, e.payment_id, count(DISTINCT e.id) AS entries,
-                   sum(p.amount) FILTER (WHERE a.kind = 'BILLER_PAYABLE'
-                                           AND a.biller_id = e.biller_id) AS debit,
-                   -sum(p.amount) FILTER (WHERE a.id = o.float_account) AS credit
-              FROM journal_entries e
-              JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
-              JOIN ledger_accounts a ON a.id = p.account_id
-              LEFT JOIN outlet_payments op
-                ON op.biller_id = e.biller_id AND op.payment_id = e.payment_id
-              LEFT JOIN outlets o ON o.id = op.outlet_id
-             WHERE e.kind = 'PAYMENT_VOID'
-             GROUP BY e.biller_id, e.payment_id)
+            SELECT m.biller_id, m.payment_id, count(DISTINCT m.entry_id) AS entries,
+                   sum(m.amount) FILTER (WHERE a.kind = 'BILLER_PAYABLE'
+                                           AND a.biller_id = m.biller_id) AS debit,
+                   -sum(m.amount) FILTER (WHERE a.id = op.float_account) AS credit
+              FROM ledger_movements m
+              JOIN ledger_chart a ON a.id = m.account_id
+              LEFT JOIN outlets_payment_accounts op
+                ON op.biller_id = m.biller_id AND op.payment_id = m.payment_id
+             WHERE m.kind = 'PAYMENT_VOID'
+             GROUP BY m.biller_id, m.payment_id)
         SELECT format('payment %s (%s, %s fen): %s void entries, debit %s, credit %s',
                       coalesce(pay.id, bk.payment_id), coalesce(pay.status, 'missing'),
                       pay.amount, coalesce(bk.entries, 0), bk.debit, bk.credit)
@@ -86,9 +85,9 @@ CHECKS = [
         SELECT format('payment %s is %s; the outlet says %s, void %s', p.id, p.status,
                       coalesce(op.float_state, 'no terminal payment'), coalesce(v.status, 'none'))
           FROM payments p
-          LEFT JOIN outlet_payments op ON op.biller_id = p.biller_id AND op.payment_id = p.id
-          LEFT JOIN outlet_voids v
-            ON v.biller_id = p.biller_id AND v.payment_id = p.id AND v.status <> 'REFUSED'
+          LEFT JOIN outlets_payment_accounts op
+            ON op.biller_id = p.biller_id AND op.payment_id = p.id
+          LEFT JOIN outlets_standing_voids v ON v.biller_id = p.biller_id AND v.payment_id = p.id
          WHERE (p.status = 'VOIDED') <> coalesce(op.float_state = 'RETURNED', false)
             OR (p.status = 'VOIDED') <> coalesce(v.status = 'VOIDED', false)
             OR (p.status = 'VOID_PENDING') <> coalesce(v.status = 'PENDING', false)

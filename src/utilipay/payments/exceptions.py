@@ -42,7 +42,7 @@ from utilipay.audit import service as audit
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.payments import outcomes, void_outcomes
-from utilipay.payments.schemas import PaymentStatus
+from utilipay.payments.schemas import PaymentKey, PaymentStatus
 from utilipay.payments.tables import payment_exceptions, payments
 
 
@@ -182,7 +182,12 @@ _LIST = text(
 
 
 async def open_exception(
-    conn: AsyncConnection, payment: Any, reason: str, now: datetime, *, kind: Kind = Kind.REVERSAL
+    conn: AsyncConnection,
+    payment: PaymentKey,
+    reason: str,
+    now: datetime,
+    *,
+    kind: Kind = Kind.REVERSAL,
 ) -> None:
     await conn.execute(
         update(payments)

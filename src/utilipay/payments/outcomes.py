@@ -21,6 +21,7 @@ from utilipay.claims import service as claims
 from utilipay.clock import business_date
 from utilipay.ledger import flows as ledger
 from utilipay.outlets import floats
+from utilipay.payments.schemas import PaymentKey
 
 _SUCCEED = text(
     """
@@ -161,7 +162,9 @@ async def wait(
     ).first()
 
 
-async def begin_reversal(conn: AsyncConnection, payment: Any, now: datetime, outcome: str) -> None:
+async def begin_reversal(
+    conn: AsyncConnection, payment: PaymentKey, now: datetime, outcome: str
+) -> None:
     """Record the decision to reverse, due at once, before any refund is sent (write-ahead):
     a worker killed after sending a refund must not leave a payment that still believes a
     late SUCCESS, or a delayed refund could undo a write-off the hub reported."""
@@ -175,7 +178,7 @@ async def begin_reversal(conn: AsyncConnection, payment: Any, now: datetime, out
     )
 
 
-async def announce(conn: AsyncConnection, row: Any, event_type: str, now: datetime) -> None:
+async def announce(conn: AsyncConnection, row: PaymentKey, event_type: str, now: datetime) -> None:
     await conn.execute(
         _ANNOUNCE,
         {"biller_id": row.biller_id, "id": row.id, "event_type": event_type, "now": now},

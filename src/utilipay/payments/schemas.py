@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -16,6 +16,16 @@ from utilipay.outlets.terminals import Tender, TerminalPayment
 _ID = r"^[A-Za-z0-9_-]{1,64}$"
 _BILL_NO = r"^[A-Za-z0-9_.-]{1,64}$"
 MAX_BILLS_PER_PAYMENT = 100
+
+
+class PaymentKey(Protocol):
+    """What names a payment: a row of ``payments`` (or of a query returning its keys), a
+    ``StoredPayment``."""
+
+    @property
+    def biller_id(self) -> int: ...
+    @property
+    def id(self) -> str: ...
 
 
 class PaymentStatus(StrEnum):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from utilipay.clock import to_shanghai_iso
 from utilipay.outlets.auth import Terminal
 from utilipay.outlets.terminals import TerminalPayment
 from utilipay.payments.schemas import Payment
 
 
-def payment_out(p: Payment) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def payment_out(p: Payment) -> dict[str, object]:
+    out: dict[str, object] = {
         "id": p.id,
         "order_id": p.order_id,
         "status": p.status,
@@ -32,11 +30,11 @@ def payment_out(p: Payment) -> dict[str, Any]:
     return out
 
 
-def terminal_payment_out(terminal: Terminal, taken: TerminalPayment) -> dict[str, Any]:
+def terminal_payment_out(terminal: Terminal, taken: TerminalPayment) -> dict[str, object]:
     """A terminal's payment adds where it was taken and, for a collector's payment sent
     after coming back into coverage (store and forward), when the money was collected:
     ``forwarded`` tells the collector which case applied (docs/channel-api.md)."""
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         "outlet": terminal.outlet_code,
         "terminal": terminal.id,
         "operator": taken.operator,

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -45,7 +45,7 @@ from utilipay.errors import DomainError, ErrorCode
 from utilipay.outlets import voiding
 from utilipay.payments import exceptions, void_outcomes
 from utilipay.payments.resolution import LEASE_MARGIN, call
-from utilipay.payments.schemas import PaymentStatus, StoredPayment
+from utilipay.payments.schemas import PaymentKey, PaymentStatus, StoredPayment
 
 REFUND_REASON = "voided at the outlet"
 # the utility holds the order reversed either way (NOTFOUND: never written off over there)
@@ -101,6 +101,15 @@ class VoidRequest:
     reason: str
 
 
+class VoidDue(PaymentKey, Protocol):
+    """A pending void's row, as its refund's next step reads it."""
+
+    @property
+    def refund_attempts(self) -> int: ...
+    @property
+    def resolve_by(self) -> datetime: ...
+
+
 @dataclass(frozen=True, slots=True)
 class VoidResult:
     payment: StoredPayment
@@ -111,7 +120,7 @@ class VoidResult:
         return self.payment.status is PaymentStatus.VOID_PENDING
 
 
-def _not_allowed(detail: str, **extra: Any) -> DomainError:
+def _not_allowed(detail: str, **extra: object) -> DomainError:
     return DomainError(ErrorCode.VOID_NOT_ALLOWED, detail, **extra)
 
 
@@ -200,7 +209,7 @@ async def _audit(
     )  # fmt: skip
 
 
-async def _reread(conn: AsyncConnection, payment: Any) -> StoredPayment:
+async def _reread(conn: AsyncConnection, payment: PaymentKey) -> StoredPayment:
     row = (await conn.execute(_LOCKED, {"id": payment.id})).one()
     return StoredPayment.of(row._mapping)
 
@@ -214,7 +223,7 @@ async def _record(
     conn: AsyncConnection,
     clock: Clock,
     remote: RemoteBiller,
-    payment: Any,
+    payment: PaymentKey,
     until: datetime,
     answer: Answer | BillerUnreachable,
 ) -> str:
@@ -239,7 +248,7 @@ async def _record(
 
 
 async def _unanswered(
-    conn: AsyncConnection, remote: RemoteBiller, payment: Any, now: datetime, why: str
+    conn: AsyncConnection, remote: RemoteBiller, payment: VoidDue, now: datetime, why: str
 ) -> str:
     attempts = payment.refund_attempts + 1
     # a person once the deadline has passed and the refund went unanswered as many times as a
@@ -283,7 +292,7 @@ async def resolve_due_voids(
     async with engine.connect() as conn:
         due = (await conn.execute(_DUE, {"now": clock.now(), "limit": limit})).all()
 
-    async def one(item: Any) -> str | None:
+    async def one(item: PaymentKey) -> str | None:
         biller = biller_by_id(item.biller_id)
         if biller is None or biller.remote is None:
             return None

@@ -6,6 +6,8 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   day's net).
 - ``recon_open_corrections``: the corrections not applied yet, with their run's end,
   for metrics.
+- ``recon_reconciled_days`` (migration 0034): each run's business day, channel, utility
+  and end. For the payments' voids (a reconciled day's payment is no longer voided).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Integer, Table, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -230,16 +230,20 @@ async def write(conn: AsyncConnection, head: dict[str, Any], lines: list[dict[st
     await conn.execute(insert(settlement_branch_days), taken)
 
 
-async def write_commissions(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+class Commission(TypedDict):
+    """A row of ``settlement_commissions``: what an outlet earned in a payee's day."""
+
+    biller_id: int
+    business_date: date
+    outlet_id: int
+    payments: int
+    amount: int
+    commission: int
+
+
+async def write_commissions(conn: AsyncConnection, rows: list[Commission]) -> None:
     if rows:
         await conn.execute(insert(settlement_commissions), rows)
-
-
-async def commissions_of(conn: AsyncConnection, payee_id: int, day: date) -> list[Any]:
-    """The outlets' commission in a settlement, as written."""
-    c = settlement_commissions.c
-    query = select(settlement_commissions).where(c.biller_id == payee_id, c.business_date == day)
-    return list(await conn.execute(query.order_by(c.outlet_id)))
 
 
 async def write_payout(conn: AsyncConnection, **values: Any) -> None:

@@ -5,6 +5,8 @@ Published to other areas (views of migration 0024; nothing else of these tables 
 - ``settlement_days`` and ``settlement_branches``: each settlement and its branches'
   figures. For the ledger's checks.
 - ``settlement_open_payouts``: the payouts the bank has not confirmed, for metrics.
+- ``settlement_outlet_commissions`` (migration 0033): what each outlet earned in a day,
+  its payments and their amount. For the outlets' figures.
 """
 
 from __future__ import annotations

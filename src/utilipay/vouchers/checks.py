@@ -11,7 +11,7 @@ _BALANCES = """
 WITH expected AS ({expected}),
 actual AS (
     SELECT a.biller_id, -coalesce(sum(p.amount), 0) AS balance
-      FROM ledger_accounts a LEFT JOIN postings p ON p.account_id = a.id
+      FROM ledger_chart a LEFT JOIN ledger_movements p ON p.account_id = a.id
      WHERE a.kind = '{kind}' GROUP BY a.biller_id)
 SELECT format('biller %s: {kind} %s, {what} say %s', coalesce(a.biller_id, e.biller_id),
               coalesce(a.balance, 0), coalesce(e.balance, 0))
@@ -48,14 +48,13 @@ CHECKS = [
         " the face value, or a credit's use debiting the credit account with the bills",
         """
         WITH booked AS (
-            SELECT e.biller_id, e.payment_id, count(DISTINCT e.id) AS entries,
-                   sum(p.amount) FILTER (WHERE a.kind IN ('VOUCHER_LIABILITY', 'VOUCHER_CREDIT')
-                                           AND p.amount > 0) AS debit
-              FROM journal_entries e
-              JOIN postings p ON p.biller_id = e.biller_id AND p.entry_id = e.id
-              JOIN ledger_accounts a ON a.id = p.account_id
-             WHERE e.kind IN ('VOUCHER_REDEMPTION', 'VOUCHER_CREDIT_USE')
-             GROUP BY e.biller_id, e.payment_id)
+            SELECT m.biller_id, m.payment_id, count(DISTINCT m.entry_id) AS entries,
+                   sum(m.amount) FILTER (WHERE a.kind IN ('VOUCHER_LIABILITY', 'VOUCHER_CREDIT')
+                                           AND m.amount > 0) AS debit
+              FROM ledger_movements m
+              JOIN ledger_chart a ON a.id = m.account_id
+             WHERE m.kind IN ('VOUCHER_REDEMPTION', 'VOUCHER_CREDIT_USE')
+             GROUP BY m.biller_id, m.payment_id)
         SELECT format('voucher payment %s (%s fen): %s entries, debit %s', pay.id, pay.amount,
                       coalesce(bk.entries, 0), bk.debit)
           FROM payments_orders pay

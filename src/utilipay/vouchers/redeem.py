@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -58,16 +58,23 @@ class RedeemCommand:
     nonce: str | None = None  # a signed request's nonce, recorded in the same transaction
 
 
+class AppliedBill(TypedDict):
+    """A bill a redemption paid, whole."""
+
+    bill_no: str
+    amount: int
+
+
 @dataclass(frozen=True, slots=True)
 class Redemption:
     payment: StoredPayment
     face: int
-    bills: list[dict[str, Any]]  # [{"bill_no", "amount"}], oldest first
+    bills: list[AppliedBill]  # oldest first
     prepaid: int
     credit: int
     created: bool  # False: the same order again, its redemption
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         """The answer of channel-api.md §12."""
         return {
             "id": self.payment.id,
@@ -139,6 +146,6 @@ async def redeem(
     )
 
 
-def _bills(value: Any) -> list[dict[str, Any]]:
+def _bills(value: str | list[AppliedBill]) -> list[AppliedBill]:
     """The jsonb of the redemption's bills (asyncpg hands jsonb over as text)."""
     return list(orjson.loads(value)) if isinstance(value, str) else list(value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,6 +17,7 @@ from utilipay.billers import service as billers_service
 from utilipay.clock import Clock, business_date
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.outlets import floats
+from utilipay.outlets import repository as outlets
 from utilipay.vouchers.pins import parse_serial, serial
 from utilipay.vouchers.tables import voucher_batches, vouchers
 
@@ -71,7 +71,7 @@ async def _resolve(conn: AsyncConnection, chosen: Selection) -> _Range:
                   min(high, found["count"]), chosen.first is not None)  # fmt: skip
 
 
-async def _take_issued(conn: AsyncConnection, chosen: _Range, **values: Any) -> int:
+async def _take_issued(conn: AsyncConnection, chosen: _Range, **values: object) -> int:
     """Move the ISSUED vouchers of ``chosen`` to ``values``; how many moved."""
     in_range = (
         (vouchers.c.biller_id == chosen.biller_id)
@@ -94,20 +94,16 @@ async def _take_issued(conn: AsyncConnection, chosen: _Range, **values: Any) -> 
     return count
 
 
-_OUTLET = text(
-    "SELECT o.id, o.float_account, o.status FROM outlets o JOIN channels c ON c.id = o.channel_id"
-    " WHERE c.code = :channel AND o.code = :outlet"
-)
 _PAYABLE = text("SELECT ledger_account('BILLER_PAYABLE', :biller)")
 _SALE = text("SELECT ledger_post_voucher_sale(:biller, :at, :seller, :amount, :memo)")
 
 
 async def _selling_outlet(conn: AsyncConnection, outlet: tuple[str, str]) -> tuple[int, int]:
     """(id, float account) of an active outlet, by channel and outlet code."""
-    row = (await conn.execute(_OUTLET, {"channel": outlet[0], "outlet": outlet[1]})).one_or_none()
-    if row is None or row.status != "ACTIVE":
+    found = await outlets.outlet(conn, *outlet)
+    if found is None or found.status != "ACTIVE":
         raise DomainError(ErrorCode.NOT_FOUND, f"no active outlet {outlet[0]}/{outlet[1]}")
-    return int(row.id), int(row.float_account)
+    return found.id, found.float_account
 
 
 async def _pay_from_float(
@@ -185,7 +181,7 @@ class BatchFigures:
     issued_at: datetime
     states: dict[str, int]
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {"batch": self.id, "biller": self.biller, "face": self.face, "count": self.count,
                 "expires_on": self.expires_on.isoformat(),
                 "issued_at": self.issued_at.isoformat(), "states": self.states}  # fmt: skip

@@ -20,9 +20,8 @@ BEGIN
     IF v_outlet IS NOT NULL THEN
         PERFORM outlet_floats_lock(ARRAY[v_outlet]);
     END IF;
-    SELECT * INTO v_account FROM prepaid_accounts
-     WHERE biller_id = p_biller_id AND account_no = p_account_no FOR UPDATE;
-    IF NOT FOUND THEN
+    v_account := prepaid_account_locked(p_biller_id, p_account_no);
+    IF v_account.account_no IS NULL THEN
         RETURN QUERY SELECT 'NOT_PREPAID', format('account %s is not prepaid', p_account_no),
                             NULL::payments;
         RETURN;
@@ -55,6 +54,14 @@ BEGIN
     PERFORM prepaid_credit(v_account, p_amount, v_payment, p_now);
     RETURN QUERY SELECT 'CREATED', NULL::text, v_payment;
 END $$;
+
+-- A prepaid account's row, locked for a credit (``prepaid_credit``); all NULL when the
+-- account is not prepaid. For ``prepaid_top_up`` and ``voucher_redeem``.
+CREATE OR REPLACE FUNCTION prepaid_account_locked(p_biller_id integer, p_account_no text)
+RETURNS prepaid_accounts LANGUAGE sql AS $$
+    SELECT * FROM prepaid_accounts
+     WHERE biller_id = p_biller_id AND account_no = p_account_no FOR UPDATE
+$$;
 
 -- Money added to a locked prepaid account for a payment (a top-up, a voucher redeemed:
 -- ``voucher_redeem``), its ledger entry made by the caller: the new balance and state, the

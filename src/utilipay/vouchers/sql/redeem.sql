@@ -92,8 +92,7 @@ BEGIN
              WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID') c
      WHERE c.running <= v_face;
     v_rest := v_face - v_bills_total;
-    SELECT * INTO v_prepaid FROM prepaid_accounts
-     WHERE biller_id = p_biller_id AND account_no = p_account_no FOR UPDATE;
+    v_prepaid := prepaid_account_locked(p_biller_id, p_account_no);
 
     v_payment := hosted_payment_write(p_id, p_channel_id, p_order_id, p_request_hash,
                                       p_biller_id, p_account_no, v_face, v_bill_nos, 'voucher',
