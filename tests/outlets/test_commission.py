@@ -57,6 +57,17 @@ async def pay_three(shop: Shop) -> None:
         assert r.status_code == 201, r.text
 
 
+async def a_settled_day(shop: Shop, engine: AsyncEngine, clock: FrozenClock) -> None:
+    """The shop (0.10 yuan a payment) takes three payments from a 200-yuan float; the
+    next morning the day is settled."""
+    await commission(engine, clock, OutletKind.SHOP, FeeRule(date(2026, 1, 1), fixed=10))
+    await shop.deposit(20000)
+    await pay_three(shop)
+    await account(engine, clock, "BJWATER")
+    clock.set(NEXT_MORNING)
+    await settle(engine, clock)
+
+
 async def books_hold(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as conn:
         return [v for r in await check_books(conn) for v in r.violations]
@@ -93,12 +104,7 @@ async def test_the_settlement_credits_each_outlet_its_commission_and_the_utility
 async def test_a_commission_the_books_do_not_show_is_caught_by_the_check(
     shop: Shop, bills: None, engine: AsyncEngine, clock: FrozenClock
 ) -> None:
-    await commission(engine, clock, OutletKind.SHOP, FeeRule(date(2026, 1, 1), fixed=10))
-    await shop.deposit(20000)
-    await pay_three(shop)
-    await account(engine, clock, "BJWATER")
-    clock.set(NEXT_MORNING)
-    await settle(engine, clock)
+    await a_settled_day(shop, engine, clock)
     await shop.run("ALTER TABLE settlements DISABLE TRIGGER ALL")
     await shop.run("UPDATE settlements SET commission = commission + 1, net = net - 1")
     found = await books_hold(engine)
@@ -108,12 +114,7 @@ async def test_a_commission_the_books_do_not_show_is_caught_by_the_check(
 async def test_the_outlets_statement_adds_up_from_opening_to_closing(
     shop: Shop, bills: None, engine: AsyncEngine, clock: FrozenClock
 ) -> None:
-    await commission(engine, clock, OutletKind.SHOP, FeeRule(date(2026, 1, 1), fixed=10))
-    await shop.deposit(20000)
-    await pay_three(shop)
-    await account(engine, clock, "BJWATER")
-    clock.set(NEXT_MORNING)
-    await settle(engine, clock)
+    await a_settled_day(shop, engine, clock)
     async with engine.connect() as conn:
         first = await _statement(conn, shop, DAY)
         second = await _statement(conn, shop, date(2026, 11, 23))
@@ -148,12 +149,7 @@ async def _statement(conn: Any, shop: Shop, day: date) -> statements.Statement:
 async def test_figures_by_outlet_region_operator_and_day(
     shop: Shop, bills: None, engine: AsyncEngine, clock: FrozenClock
 ) -> None:
-    await commission(engine, clock, OutletKind.SHOP, FeeRule(date(2026, 1, 1), fixed=10))
-    await shop.deposit(20000)
-    await pay_three(shop)
-    await account(engine, clock, "BJWATER")
-    clock.set(NEXT_MORNING)
-    await settle(engine, clock)
+    await a_settled_day(shop, engine, clock)
     async with engine.connect() as conn:
         by_outlet = await figures.figures(conn, first=DAY, last=DAY, by=Grouping.OUTLET)
         by_region = await figures.figures(conn, first=DAY, last=DAY, by=Grouping.REGION)
