@@ -55,7 +55,9 @@ def _server(home: Path) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the same XDG_RUNTIME_DIR warning, at first use
         pgdata = home / "pgdata"
-        home.mkdir(parents=True, exist_ok=True)
+        # Made here, not by the library: its "mkdir unless it exists" races when the two
+        # workers of `pytest -n 2` start a new home at once (FileExistsError in one of them).
+        pgdata.mkdir(parents=True, exist_ok=True)
         fresh = not (pgdata / "PG_VERSION").exists()
         if not fresh:
             _drop_dead_users(pgdata.resolve())
