@@ -23,8 +23,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
+from utilipay.clock import SystemClock
 from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, drop_database
+from utilipay.ledger.accounts import hub_bank
 from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import seal
 from utilipay_tools.bench import payments as base
@@ -109,10 +111,13 @@ def _secret(terminal_id: str) -> str:
 
 async def _seed_outlets(url: URL, hot_terminals: int, outlets: int) -> None:
     """Outlet O0 with ``hot_terminals`` terminals, outlets O1..On with one each; every
-    float deposited as the ledger books it, so ``utilipay check`` holds at the end."""
+    float deposited as the deposits record it and the ledger books it (its rule
+    ``ledger_post_float_deposit``, the hub's own bank account), set-based for a thousand
+    outlets, so ``utilipay check`` holds at the end."""
     engine = create_engine(url, pool_size=1)
-    values = {"channel": base.CHANNEL, "n": outlets, "deposit": DEPOSIT}
     async with engine.begin() as conn:
+        bank = await hub_bank(conn, SystemClock())
+        values = {"channel": base.CHANNEL, "n": outlets, "deposit": DEPOSIT, "bank": bank}
         for statement in _SEED_OUTLETS:
             await conn.execute(text(statement), values)
         hot = [(_hot_terminal(t), "O0") for t in range(hot_terminals)]
@@ -132,18 +137,18 @@ _SEED_OUTLETS = (
     "UPDATE channels SET kind = 'agent' WHERE code = :channel",
     "INSERT INTO ledger_accounts (code, kind, channel_id, currency, created_at)"
     " SELECT 'OUTLET_FLOAT:' || c.code || '.O' || i || '\\:CNY', 'OUTLET_FLOAT', c.id, 'CNY',"
-    " now() FROM channels c, generate_series(0, :n) i WHERE c.code = :channel"
-    " UNION ALL SELECT 'HUB_BANK:' || c.code || '\\:CNY', 'HUB_BANK', c.id, 'CNY', now()"
-    " FROM channels c WHERE c.code = :channel",
+    " now() FROM channels c, generate_series(0, :n) i WHERE c.code = :channel",
     "INSERT INTO outlets (channel_id, code, name, kind, region, status, low_threshold,"
     " float_account, created_at)"
     " SELECT a.channel_id, split_part(split_part(a.code, '.', 2), ':', 1), 'bench shop',"
     " 'shop', '360600', 'ACTIVE', 0, a.id, now() FROM ledger_accounts a"
     " WHERE a.kind = 'OUTLET_FLOAT'",
     "INSERT INTO outlet_floats SELECT id, :deposit, 0 FROM outlets",
-    "SELECT ledger_post(0, 'FLOAT_DEPOSIT', now(), ARRAY[b.id, o.float_account],"
-    " ARRAY[CAST(:deposit AS bigint), -CAST(:deposit AS bigint)], NULL::text, 'bench deposit')"
-    " FROM outlets o, ledger_accounts b WHERE b.kind = 'HUB_BANK'",
+    "INSERT INTO float_deposits (outlet_id, amount, bank_reference, source, recorded_by,"
+    " recorded_at) SELECT id, :deposit, 'BENCH-' || code, 'OPERATOR', 'bench', now()"
+    " FROM outlets",
+    "SELECT ledger_post_float_deposit(now(), :bank, float_account, :deposit, 'BENCH-' || code)"
+    " FROM outlets",
 )
 
 
