@@ -229,6 +229,21 @@ CREATE TRIGGER postings_balanced
     AFTER INSERT ON postings REFERENCING NEW TABLE AS new_postings
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_check_balanced();
 
+CREATE TRIGGER payments_transition
+    BEFORE UPDATE ON payments FOR EACH ROW EXECUTE FUNCTION payments_guard_transition();
+"""
+
+# A hosted biller's books are the hub's own tables, so for it accepting the
+# payment, writing the bills off and booking the money are one transaction and,
+# to keep a payment at one round trip, one call. A remote biller does the same
+# three steps with the biller protocol in between.
+#
+# Outcomes: CREATED, EXISTING (same order, same request), IDEMPOTENCY_CONFLICT,
+# REPLAYED (nonce seen), ACCOUNT_NOT_FOUND, NO_BILL_DUE, BILL_NOT_FOUND,
+# BILL_ALREADY_PAID, AMOUNT_MISMATCH. Refusals write nothing but the nonce, so a refused request
+# cannot be replayed later when the state has changed.
+# A later revision's downgrade puts it back as it was (0034_voids).
+PAYMENT_GUARD = """
 -- A payment only ever moves PROCESSING -> SUCCEEDED or PROCESSING -> FAILED
 -- (channel-api.md §5), and what the channel asked for never changes.
 CREATE FUNCTION payments_guard_transition() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -247,20 +262,8 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
-
-CREATE TRIGGER payments_transition
-    BEFORE UPDATE ON payments FOR EACH ROW EXECUTE FUNCTION payments_guard_transition();
 """
 
-# A hosted biller's books are the hub's own tables, so for it accepting the
-# payment, writing the bills off and booking the money are one transaction and,
-# to keep a payment at one round trip, one call. A remote biller does the same
-# three steps with the biller protocol in between.
-#
-# Outcomes: CREATED, EXISTING (same order, same request), IDEMPOTENCY_CONFLICT,
-# REPLAYED (nonce seen), ACCOUNT_NOT_FOUND, NO_BILL_DUE, BILL_NOT_FOUND,
-# BILL_ALREADY_PAID, AMOUNT_MISMATCH. Refusals write nothing but the nonce, so a refused request
-# cannot be replayed later when the state has changed.
 PAY_HOSTED = """
 CREATE FUNCTION pay_hosted(
     p_id text, p_channel_id integer, p_nonce text, p_order_id text, p_request_hash bytea,
@@ -411,6 +414,7 @@ $$;
 
 def upgrade() -> None:
     op.execute(TABLES)
+    op.execute(PAYMENT_GUARD)  # before the guards: they add its trigger
     op.execute(LEDGER_GUARDS)
     op.execute(PAY_HOSTED)
 

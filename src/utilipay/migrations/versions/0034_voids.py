@@ -19,6 +19,8 @@ Create Date: 2026-12-06
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from alembic import op
 
 revision = "0034"
@@ -86,23 +88,6 @@ DOWN = """
 DROP FUNCTION IF EXISTS ledger_post_payment_void(integer, text, timestamptz, integer, integer,
                                                  bigint),
     billing_undo_write_off(integer, text);
--- the guard as it was: nothing after SUCCEEDED (its file is applied again on upgrade)
-CREATE OR REPLACE FUNCTION payments_guard_transition() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF OLD.status <> 'PROCESSING' AND NEW.status IS DISTINCT FROM OLD.status THEN
-        RAISE EXCEPTION 'payment % is % and final: refusing %', OLD.id, OLD.status, NEW.status
-            USING ERRCODE = 'check_violation';
-    END IF;
-    IF (NEW.biller_id, NEW.id, NEW.channel_id, NEW.order_id, NEW.request_hash, NEW.amount,
-        NEW.account_no, NEW.bill_nos, NEW.currency)
-       IS DISTINCT FROM
-       (OLD.biller_id, OLD.id, OLD.channel_id, OLD.order_id, OLD.request_hash, OLD.amount,
-        OLD.account_no, OLD.bill_nos, OLD.currency) THEN
-        RAISE EXCEPTION 'payment %: the request it records is immutable', OLD.id
-            USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
-END $$;
 
 DROP VIEW recon_reconciled_days;
 DROP TABLE outlet_voids;
@@ -136,3 +121,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(DOWN)
+    # the guard as it was: nothing after SUCCEEDED (its file is applied again on upgrade)
+    guard = import_module("utilipay.migrations.versions.0001_core").PAYMENT_GUARD
+    op.execute(guard.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
