@@ -13,12 +13,11 @@ from starlette.responses import Response
 
 from utilipay.channels.requests import RequestContext, signed
 from utilipay.clock import business_date, day_bounds, to_shanghai_iso
-from utilipay.errors import DomainError, ErrorCode
 from utilipay.http.docs import PROBLEMS
 from utilipay.http.inputs import Day, day_query
 from utilipay.http.json import json_response
 from utilipay.outlets import statements
-from utilipay.outlets.auth import Terminal, terminal_of
+from utilipay.outlets.auth import terminal_required
 
 router = APIRouter(prefix="/v1", tags=["outlets"])
 
@@ -53,16 +52,9 @@ _REFUNDS_DUE = text(
 )
 
 
-def _terminal(ctx: RequestContext) -> Terminal:
-    terminal = terminal_of(ctx.call)
-    if terminal is None:
-        raise DomainError(ErrorCode.FORBIDDEN, "only a terminal of an outlet may ask (§11)")
-    return terminal
-
-
 @router.get("/outlet", responses=PROBLEMS)
 async def get_outlet(ctx: Annotated[RequestContext, Depends(signed)]) -> Response:
-    terminal = _terminal(ctx)
+    terminal = terminal_required(ctx.call)
     now = ctx.hub.clock.now()
     day_start, day_end = day_bounds(business_date(now))
     async with ctx.transaction() as conn:
@@ -87,7 +79,7 @@ async def get_outlet(ctx: Annotated[RequestContext, Depends(signed)]) -> Respons
 
 @router.get("/outlet/refunds-due", responses=PROBLEMS)
 async def get_refunds_due(ctx: Annotated[RequestContext, Depends(signed)]) -> Response:
-    terminal = _terminal(ctx)
+    terminal = terminal_required(ctx.call)
     async with ctx.transaction() as conn:
         rows = await conn.execute(_REFUNDS_DUE, {"outlet_id": terminal.outlet_id})
         due = [
@@ -118,7 +110,7 @@ async def get_statement(
 ) -> Response:
     """The outlet's daily statement (日对账单): opening float, each deposit, payment, void
     and commission with the balance after it, closing float."""
-    terminal = _terminal(ctx)
+    terminal = terminal_required(ctx.call)
     async with ctx.transaction() as conn:
         found = await statements.statement(
             conn, outlet_id=terminal.outlet_id, outlet_code=terminal.outlet_code,

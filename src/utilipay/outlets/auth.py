@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.channels.auth import SignedCall
+from utilipay.errors import DomainError, ErrorCode
 from utilipay.outlets.schemas import OutletKind, TerminalType
 from utilipay.outlets.tables import outlet_operators, outlets, terminals
 
@@ -64,6 +65,15 @@ def terminal_of(call: SignedCall) -> Terminal | None:
     terminal = call.terminal
     if terminal is not None and not isinstance(terminal, Terminal):
         raise TypeError(f"a terminal of unknown kind signed this call: {type(terminal)}")
+    return terminal
+
+
+def terminal_required(call: SignedCall) -> Terminal:
+    """The terminal that signed ``call``; a channel's own signature may not act for an
+    outlet (403)."""
+    terminal = terminal_of(call)
+    if terminal is None:
+        raise DomainError(ErrorCode.FORBIDDEN, "only a terminal of an outlet may ask (§11)")
     return terminal
 
 

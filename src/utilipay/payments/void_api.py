@@ -19,12 +19,11 @@ from utilipay.billers.remote import RemoteBillers
 from utilipay.channels.requests import signed
 from utilipay.clock import to_shanghai_iso
 from utilipay.common.validation import PRINTABLE
-from utilipay.errors import DomainError, ErrorCode
 from utilipay.http.docs import PROBLEMS, json_body
 from utilipay.http.inputs import text_path
 from utilipay.http.json import json_response, parse_body
 from utilipay.outlets import shifts
-from utilipay.outlets.auth import Terminal, terminal_of
+from utilipay.outlets.auth import Terminal, terminal_required
 from utilipay.payments import voids
 from utilipay.payments.views import payment_out
 
@@ -42,9 +41,7 @@ async def signed_by_terminal(request: Request) -> TerminalRequest:
     """The signed request's terminal (401 unsigned, 403 a channel's own signature); its
     nonce recorded at once, since the services open their own transactions."""
     ctx = await signed(request)
-    terminal = terminal_of(ctx.call)
-    if terminal is None:
-        raise DomainError(ErrorCode.FORBIDDEN, "only a terminal of an outlet may ask (§11)")
+    terminal = terminal_required(ctx.call)
     await ctx.record_nonce()
     return TerminalRequest(terminal, ctx.body)
 
