@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import _settings
 from tests.helpers import bill_line, import_bills, payment_body
-from tests.outlets.conftest import add_outlet, add_terminal, deposit
-from tests.outlets.void_fixtures import TERMINAL_SECRET
+from tests.outlets.rows import TERMINAL_SECRET, add_outlet, add_terminal, deposit
 from tests.prepaid.test_prepaid_topup import books_hold
 from utilipay.channels.schemas import Channel
 from utilipay.clock import FrozenClock, SystemClock

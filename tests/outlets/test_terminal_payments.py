@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import SECRET
 from tests.helpers import bill_line, counts, import_bills, payment_body
 from tests.outlets.conftest import Shop
-from tests.outlets.void_fixtures import TERMINAL_SECRET
+from tests.outlets.rows import TERMINAL_SECRET
 from utilipay.clock import FrozenClock
 from utilipay.runtime.books import check_books
 from utilipay_tools.client import ChannelClient, TerminalClient

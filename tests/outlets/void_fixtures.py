@@ -13,18 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.outlets.rows import TERMINAL_SECRET, add_operator, add_outlet, add_terminal, deposit
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock, business_date
 from utilipay.ids import new_id
-from utilipay.outlets import deposits
-from utilipay.outlets.tables import terminals
 from utilipay.outlets.terminals import Tender, TerminalPayment
 from utilipay_tools.client import ChannelClient, TerminalClient
-
-TERMINAL_SECRET = "terminal-secret-0123456789abcdef"
 
 FLOAT = 1_000_000  # fen in each outlet's float at the start
 
@@ -38,49 +35,18 @@ class Outlet:
 
 
 async def open_outlet(engine: AsyncEngine, clock: Clock, channel: Channel, code: str) -> Outlet:
-    """A shop of ``channel`` (one per channel: the chart has one float account per channel
-    until the outlets' management opens one per outlet)."""
-    now = clock.now()
+    """A shop of ``channel`` with a terminal, operators OP1 and OP2 (and OP9, disabled), and
+    a float of ``FLOAT`` deposited."""
     async with engine.begin() as conn:
-        account = await conn.scalar(
-            text(
-                "INSERT INTO ledger_accounts (code, kind, currency, created_at, channel_id)"
-                " VALUES (:code, 'OUTLET_FLOAT', 'CNY', :now, :channel) RETURNING id"
-            ),
-            {"code": f"OUTLET_FLOAT:{channel.code}/{code}:CNY", "now": now, "channel": channel.id},
-        )
-        outlet_id = await conn.scalar(
-            text(
-                "INSERT INTO outlets (channel_id, code, name, kind, region, status, low_threshold,"
-                " float_account, created_at) VALUES (:channel, :code, '村口小卖部', 'shop',"
-                " '350500', 'ACTIVE', 0, :account, :now) RETURNING id"
-            ),
-            {"channel": channel.id, "code": code, "account": account, "now": now},
-        )
-        await conn.execute(
-            text("INSERT INTO outlet_floats (outlet_id, balance, held) VALUES (:o, 0, 0)"),
-            {"o": outlet_id},
-        )
-        terminal = f"T-{code}"
-        await conn.execute(
-            insert(terminals).values(
-                id=terminal, outlet_id=outlet_id, type="pos_fixed", label="counter POS",
-                secret=TERMINAL_SECRET, status="ACTIVE", created_at=now,
-            )
-        )  # fmt: skip
+        outlet_id = await add_outlet(conn, clock, channel, code=code)
+        terminal = await add_terminal(conn, clock, outlet_id)
         for operator, status in (("OP1", "ACTIVE"), ("OP2", "ACTIVE"), ("OP9", "DISABLED")):
-            await conn.execute(
-                text(
-                    "INSERT INTO outlet_operators (outlet_id, code, name, status, created_at)"
-                    " VALUES (:o, :code, '收费员', :status, :now)"
-                ),
-                {"o": outlet_id, "code": operator, "status": status, "now": now},
-            )
-        await deposits.record_deposit(
-            conn, clock, channel=channel.code, outlet=code, amount=FLOAT,
-            bank_reference=f"FIXTURE-{channel.code}-{code}", actor="test",
-        )  # fmt: skip
-    return Outlet(int(outlet_id), channel.id, int(account), terminal)
+            await add_operator(conn, clock, outlet_id, operator, status)
+        await deposit(conn, clock, outlet_id, FLOAT)
+        account = await conn.scalar(
+            text("SELECT float_account FROM outlets WHERE id = :id"), {"id": outlet_id}
+        )
+    return Outlet(outlet_id, channel.id, int(account), terminal)
 
 
 async def hosted_terminal_payment(

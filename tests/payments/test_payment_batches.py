@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import channel, water
 from tests.helpers import bill_line, import_bills
-from tests.outlets.conftest import add_outlet, add_terminal
+from tests.outlets.rows import add_outlet, add_terminal
 from utilipay.clock import FrozenClock
 from utilipay.migrations.repeatable import sql_files
 from utilipay.outlets.terminals import Tender, TerminalPayment

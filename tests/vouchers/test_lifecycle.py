@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import ACCOUNT, open_customer_account
-from tests.outlets.conftest import deposit
+from tests.outlets.rows import deposit
 from tests.prepaid.test_prepaid_topup import books_hold
 from tests.vouchers.conftest import EXPIRES, Batch, issue, scalar
 from utilipay.billers.schemas import Biller
