@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.cli.runtime import console, default_actor, err_console, run_in_transaction
+from utilipay.cli.runtime import console, default_actor, err_console, parse_day, run_in_transaction
 from utilipay.clock import Clock, SystemClock
 from utilipay.money import format_yuan
 from utilipay.outlets import (
@@ -195,21 +195,11 @@ def outlets_deposit(
                   f"({made.bank_reference})", highlight=False)  # fmt: skip
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-DayOpt = Annotated[date, typer.Option(parser=_day, metavar="YYYY-MM-DD")]
-
-
 @outlets_app.command("statement")
 def outlets_statement(
     channel: ChannelOpt,
     outlet: OutletOpt,
-    day: Annotated[date, typer.Option("--date", parser=_day, metavar="YYYY-MM-DD")],
+    day: Annotated[date, typer.Option("--date", parser=parse_day, metavar="YYYY-MM-DD")],
     as_csv: Annotated[bool, typer.Option("--csv", help="the statement as CSV")] = False,
     as_json: AsJson = False,
 ) -> None:
@@ -241,8 +231,8 @@ def outlets_statement(
 
 @outlets_app.command("figures")
 def outlets_figures(
-    first: Annotated[date, typer.Option("--from", parser=_day, metavar="YYYY-MM-DD")],
-    last: Annotated[date, typer.Option("--to", parser=_day, metavar="YYYY-MM-DD")],
+    first: Annotated[date, typer.Option("--from", parser=parse_day, metavar="YYYY-MM-DD")],
+    last: Annotated[date, typer.Option("--to", parser=parse_day, metavar="YYYY-MM-DD")],
     by: Annotated[Grouping, typer.Option(help="group by outlet, region, operator or day")] = (
         Grouping.OUTLET
     ),
@@ -273,7 +263,7 @@ def outlets_figures(
 def outlets_cash_differences(
     channel: ChannelOpt,
     outlet: OutletOpt,
-    since: Annotated[date | None, typer.Option(parser=_day, metavar="YYYY-MM-DD")] = None,
+    since: Annotated[date | None, typer.Option(parser=parse_day, metavar="YYYY-MM-DD")] = None,
     as_json: AsJson = False,
 ) -> None:
     """The outlet's closed shifts whose counted cash was not what the payments and voids

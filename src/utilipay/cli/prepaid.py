@@ -13,7 +13,13 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.billers import service as billers_service
-from utilipay.cli.runtime import console, default_actor, run_in_transaction, run_with_engine
+from utilipay.cli.runtime import (
+    console,
+    default_actor,
+    parse_day,
+    run_in_transaction,
+    run_with_engine,
+)
 from utilipay.clock import Clock, FrozenClock, SystemClock, business_date
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.money import format_yuan
@@ -23,13 +29,6 @@ from utilipay.prepaid.cuts import cut_due, held_for_warning
 from utilipay.prepaid.statements import issue_statements, last_month
 
 prepaid_app = typer.Typer(help="Prepaid smart payment (智能交费): balances, daily accrual, cuts.")
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} must be YYYY-MM-DD") from None
 
 
 def _month(text: str) -> date:
@@ -57,7 +56,7 @@ def prepaid_enroll(
     account: str,
     reminder: Annotated[int | None, typer.Option(help="fen [default: the biller's]")] = None,
     start: Annotated[
-        date | None, typer.Option("--from", parser=_date, help="settle usage from this day")
+        date | None, typer.Option("--from", parser=parse_day, help="settle usage from this day")
     ] = None,
 ) -> None:
     """Put a hosted account on prepaid: a balance at zero, usage settled daily."""
@@ -80,7 +79,9 @@ def prepaid_enroll(
 def prepaid_accrue(
     day: Annotated[
         date | None,
-        typer.Option("--date", parser=_date, help="settle through this day [default: yesterday]"),
+        typer.Option(
+            "--date", parser=parse_day, help="settle through this day [default: yesterday]"
+        ),
     ] = None,
     now: Now = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,

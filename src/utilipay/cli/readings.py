@@ -28,6 +28,7 @@ from utilipay.cli.runtime import (
     default_actor,
     err_console,
     in_transaction,
+    parse_day,
     run_with_engine,
 )
 from utilipay.clock import Clock, SystemClock, business_date
@@ -133,13 +134,6 @@ def readings_import(
         _print_report(report)
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} must be YYYY-MM-DD") from None
-
-
 @readings_app.command("usage")
 def readings_usage(
     biller: str,
@@ -147,12 +141,14 @@ def readings_usage(
     first: Annotated[
         date | None,
         typer.Option(
-            "--from", parser=_day, metavar="YYYY-MM-DD", help="[default: 1st of the month]"
+            "--from", parser=parse_day, metavar="YYYY-MM-DD", help="[default: 1st of the month]"
         ),
     ] = None,
     last: Annotated[
         date | None,
-        typer.Option("--to", parser=_day, metavar="YYYY-MM-DD", help="included [default: today]"),
+        typer.Option(
+            "--to", parser=parse_day, metavar="YYYY-MM-DD", help="included [default: today]"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
@@ -16,6 +16,7 @@ from utilipay.cli.runtime import (
     console,
     default_actor,
     err_console,
+    parse_day,
     run_in_transaction,
     run_steps,
 )
@@ -29,13 +30,6 @@ recon_app = typer.Typer(help="Reconciliation (对账): hub ↔ channel ↔ utili
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not YYYY-MM-DD") from None
-
-
 @recon_app.command("run")
 def run(
     day: Annotated[str, typer.Option("--date", help="business day (Asia/Shanghai), YYYY-MM-DD")],
@@ -47,7 +41,7 @@ def run(
     as_json: Json = False,
 ) -> None:
     """Match the hub's payments, the channels' and the utilities' statements; classify all."""
-    business_day = _day(day)
+    business_day = parse_day(day)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
         console=err_console, transient=True,
@@ -78,7 +72,9 @@ def show(
         raise typer.BadParameter("name a RUN or a --date")
 
     async def work(conn: AsyncConnection) -> RunReport:
-        found = run_id if run_id is not None else await service.latest_run(conn, _day(day or ""))
+        found = (
+            run_id if run_id is not None else await service.latest_run(conn, parse_day(day or ""))
+        )
         return await service.report(conn, found)
 
     _print(run_in_transaction(work), as_json)

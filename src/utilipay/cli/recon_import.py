@@ -24,6 +24,7 @@ from utilipay.cli.runtime import (
     default_actor,
     err_console,
     in_transaction,
+    parse_day,
     run_with_engine,
 )
 from utilipay.clock import Clock, SystemClock
@@ -35,13 +36,6 @@ from utilipay.recon.statements import ImportResult, StatementMismatch, import_st
 
 # The clock that stamps the import; tests set another.
 clock: Clock = SystemClock()
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} must be YYYY-MM-DD") from None
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -119,7 +113,7 @@ def recon_import(
     ] = None,
     day: Annotated[
         date | None,
-        typer.Option("--date", parser=_day, metavar="YYYY-MM-DD", help="the statement's day"),
+        typer.Option("--date", parser=parse_day, metavar="YYYY-MM-DD", help="the statement's day"),
     ] = None,
     layout: Annotated[Path | None, typer.Option(help="a generic CSV's layout (TOML)")] = None,
     accept_mismatch: Annotated[

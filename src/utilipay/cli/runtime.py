@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import TypeVar
 
 import typer
@@ -110,3 +111,11 @@ def run_steps(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
         raise typer.Exit(1) from None
+
+
+def parse_day(text: str) -> date:
+    """A business date typed on the command line: YYYY-MM-DD, or a one-line refusal."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} must be YYYY-MM-DD") from None

@@ -13,20 +13,13 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.cli.runtime import console, default_actor, err_console, run_in_transaction
+from utilipay.cli.runtime import console, default_actor, err_console, parse_day, run_in_transaction
 from utilipay.clock import Clock, FrozenClock, SystemClock
 from utilipay.money import format_yuan
 from utilipay.outlets.schemas import OutletKind
 from utilipay.settlement import config, files, payouts, service
 
 settle_app = typer.Typer(help="Settlement (清分结算): what each utility is paid, per day.")
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} must be YYYY-MM-DD") from None
 
 
 def _clock(now: str | None) -> Clock:
@@ -41,7 +34,7 @@ def _clock(now: str | None) -> Clock:
     return FrozenClock(instant)
 
 
-Day = Annotated[date, typer.Option("--date", parser=_date, help="the business day (Shanghai)")]
+Day = Annotated[date, typer.Option("--date", parser=parse_day, help="the business day (Shanghai)")]
 Biller = Annotated[str | None, typer.Option(help="a payee, or a group with its branches")]
 AsJson = Annotated[bool, typer.Option("--json")]
 Now = Annotated[str | None, typer.Option(help="as of this instant, e.g. 2026-11-23T10:00+08:00")]
@@ -174,7 +167,7 @@ def settle_account(
 def settle_fee(
     party: Annotated[config.Party, typer.Argument(help="biller (service fee) or channel")],
     code: str,
-    start: Annotated[date, typer.Option("--from", parser=_date, help="in force from this day")],
+    start: Annotated[date, typer.Option("--from", parser=parse_day, help="in force from this day")],
     rate_bp: Annotated[str, typer.Option(help="basis points of each payment, e.g. 6 or 2.5")] = "0",
     minimum: Annotated[int, typer.Option("--min", help="fen: the least the rate part costs")] = 0,
     maximum: Annotated[int | None, typer.Option("--max", help="fen: the most it costs")] = None,
@@ -195,7 +188,7 @@ def settle_fee(
 def settle_commission(
     biller: Annotated[str, typer.Argument(help="the utility that pays the commission")],
     outlet_kind: Annotated[OutletKind, typer.Option(help="the outlets it applies to")],
-    start: Annotated[date, typer.Option("--from", parser=_date, help="in force from this day")],
+    start: Annotated[date, typer.Option("--from", parser=parse_day, help="in force from this day")],
     rate_bp: Annotated[str, typer.Option(help="basis points of each payment, e.g. 30")] = "0",
     minimum: Annotated[int, typer.Option("--min", help="fen: the least the rate part pays")] = 0,
     maximum: Annotated[int | None, typer.Option("--max", help="fen: the most it pays")] = None,

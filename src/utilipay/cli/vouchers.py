@@ -15,7 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.cli.runtime import console, default_actor, err_console, run_in_transaction
+from utilipay.cli.runtime import console, default_actor, err_console, parse_day, run_in_transaction
 from utilipay.clock import SystemClock
 from utilipay.money import format_yuan
 from utilipay.vouchers import service
@@ -30,13 +30,6 @@ vouchers_app = typer.Typer(
 Batch = Annotated[int | None, typer.Option("--batch", help="a whole batch")]
 Serial = Annotated[str | None, typer.Option("--serial", help="one voucher, or a range's first")]
 ToSerial = Annotated[str | None, typer.Option("--to-serial", help="a range's last serial")]
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} must be YYYY-MM-DD") from None
 
 
 def _issue_file(path: Path) -> int:
@@ -57,7 +50,7 @@ def vouchers_issue(
     biller: Annotated[str, typer.Option(help="the hosted utility's code")],
     count: Annotated[int, typer.Option(help="how many vouchers")],
     face: Annotated[int, typer.Option(help="face value in fen")],
-    expires: Annotated[date, typer.Option(parser=_date, help="last day of use, YYYY-MM-DD")],
+    expires: Annotated[date, typer.Option(parser=parse_day, help="last day of use, YYYY-MM-DD")],
     out: Annotated[Path, typer.Option(help="the issue file (serials and PINs, shown once)")],
 ) -> None:
     """Issue a batch: serials and PINs written once to --out (owner-only); the hub keeps
