@@ -240,7 +240,8 @@ ADDED_SINCE_0024 = {
     # the vouchers (0030), and the balance credit prepaid_top_up shares with a redemption
     "prepaid_credit", "ledger_post_voucher_sale", "ledger_post_voucher_redemption",
     "ledger_post_voucher_credit_use", "ledger_post_voucher_breakage", "voucher_redeem",
-    "voucher_repeat", "voucher_failed", "vouchers_use_credit", "vouchers_credit_new_bills",
+    "voucher_repeat", "voucher_failed", "vouchers_use_credit", "vouchers_bills_covered",
+    "vouchers_credit_new_bills",
     "voucher_payable_movements", "bills.bills_use_voucher_credit",
     # the outlets' floats (revision 0031)
     "outlet_floats_lock", "outlet_float_reserve", "outlet_float_take", "outlet_payment_record",

@@ -21,16 +21,9 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    PERFORM 1 FROM billing_bills
-     WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
-     ORDER BY bill_no FOR UPDATE;
     SELECT array_agg(c.bill_no ORDER BY c.bill_no), sum(c.total)
       INTO v_bill_nos, v_total
-      FROM (SELECT bill_no, amount + late_fee AS total,
-                   sum(amount + late_fee) OVER (ORDER BY due_date, bill_no) AS running
-              FROM billing_bills
-             WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID') c
-     WHERE c.running <= v_credit.balance;
+      FROM vouchers_bills_covered(p_biller_id, p_account_no, v_credit.balance) c;
     IF v_total IS NULL THEN
         RETURN NULL;
     END IF;
@@ -64,3 +57,24 @@ END $$;
 CREATE OR REPLACE TRIGGER bills_use_voucher_credit
     AFTER INSERT ON bills REFERENCING NEW TABLE AS new_bills
     FOR EACH STATEMENT EXECUTE FUNCTION vouchers_credit_new_bills();
+
+-- An account's unpaid bills that ``p_amount`` pays whole, oldest (by due date) first,
+-- stopping at the first that no longer fits: for a redemption's face value and for a
+-- credit. Every unpaid bill of the account is locked first, in pay_hosted's order (bill
+-- number), so a voucher and a payment of the same account queue instead of deadlocking.
+CREATE OR REPLACE FUNCTION vouchers_bills_covered(
+    p_biller_id integer, p_account_no text, p_amount bigint
+) RETURNS TABLE (bill_no text, due_date date, total bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM billing_bills b
+     WHERE b.biller_id = p_biller_id AND b.account_no = p_account_no AND b.status = 'UNPAID'
+     ORDER BY b.bill_no FOR UPDATE;
+    RETURN QUERY
+        SELECT c.bill_no, c.due_date, c.total
+          FROM (SELECT b.bill_no, b.due_date, (b.amount + b.late_fee)::bigint AS total,
+                       sum(b.amount + b.late_fee) OVER (ORDER BY b.due_date, b.bill_no) AS running
+                  FROM billing_bills b
+                 WHERE b.biller_id = p_biller_id AND b.account_no = p_account_no
+                   AND b.status = 'UNPAID') c
+         WHERE c.running <= p_amount;
+END $$;

@@ -77,20 +77,12 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The account's unpaid bills locked in pay_hosted's order (no deadlock with a payment),
-    -- then paid oldest first while the face value covers them whole.
-    PERFORM 1 FROM billing_bills
-     WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
-     ORDER BY bill_no FOR UPDATE;
+    -- The bills the face value pays whole, oldest first (vouchers_bills_covered, credit.sql).
     SELECT coalesce(jsonb_agg(jsonb_build_object('bill_no', c.bill_no, 'amount', c.total)
                               ORDER BY c.due_date, c.bill_no), '[]'),
            coalesce(array_agg(c.bill_no ORDER BY c.bill_no), '{}'), coalesce(sum(c.total), 0)
       INTO v_bills, v_bill_nos, v_bills_total
-      FROM (SELECT bill_no, due_date, amount + late_fee AS total,
-                   sum(amount + late_fee) OVER (ORDER BY due_date, bill_no) AS running
-              FROM billing_bills
-             WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID') c
-     WHERE c.running <= v_face;
+      FROM vouchers_bills_covered(p_biller_id, p_account_no, v_face) c;
     v_rest := v_face - v_bills_total;
     v_prepaid := prepaid_account_locked(p_biller_id, p_account_no);
 
