@@ -47,6 +47,12 @@ class Permission(StrEnum):
     IMPORTS_RUN = "imports:run"
     BILLING_RUNS = "billing-runs"
     TARIFFS_READ = "tariffs:read"
+    # collection management (issue 13): reports, early-warning rules and their warnings,
+    # late-fee rules and waivers, a payer's reminder choices
+    REPORTS_READ = "reports:read"
+    WARNINGS_MANAGE = "warnings:manage"
+    LATE_FEES_MANAGE = "late-fees:manage"
+    REMINDERS_MANAGE = "reminders:manage"
     # customer service
     PAYER_LOOKUP = "payer:lookup"
     RECEIPT_RESEND = "receipt:resend"
@@ -71,6 +77,7 @@ READ_ALL = frozenset(
         P.TARIFFS_READ,
         P.PAYER_LOOKUP,
         P.AUDIT_READ,
+        P.REPORTS_READ,
     }
 )
 
@@ -101,6 +108,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.IMPORTS_RUN,  # for any utility, when a utility's own people cannot
             P.OUTLETS_READ,
             P.OUTLETS_MANAGE,
+            P.REPORTS_READ,
+            P.WARNINGS_MANAGE,
         }
     ),
     Role.UTILITY_STAFF: frozenset(
@@ -113,6 +122,10 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.TARIFFS_READ,
             P.SETTLEMENT_READ,
             P.METER_COMMANDS_READ,
+            P.REPORTS_READ,
+            P.WARNINGS_MANAGE,
+            P.LATE_FEES_MANAGE,
+            P.REMINDERS_MANAGE,
         }
     ),
     Role.CUSTOMER_SERVICE: frozenset(
@@ -122,6 +135,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PAYMENTS_READ,
             P.RECEIPT_RESEND,
             P.MANDATE_CANCEL,
+            P.REMINDERS_MANAGE,  # a payer on the phone: "remind me by SMS, a week before"
             P.OUTLETS_READ,  # a payer's question about the shop that took their money
         }
     ),
