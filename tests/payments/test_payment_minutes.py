@@ -144,12 +144,12 @@ async def test_the_fold_drops_the_minutes_past_the_retention(
     biller, wx = water(world).id, channel(world, "wechat").id
     async with engine.begin() as conn:
         for name, created in [("old", START - minutes.RETENTION - timedelta(minutes=1)),
-                              ("kept", START - minutes.RETENTION)]:  # fmt: skip
+                              ("kept", START - minutes.RETENTION), ("now", START)]:  # fmt: skip
             await write_payments(conn, biller=biller, channel=wx, prefix=name, n=2, created=created)
     await minutes.fold(engine, clock)
     kept = await table(engine, "SELECT minute, payments FROM payment_minutes")
-    assert kept == {(START - minutes.RETENTION, 2)}
-    assert await violations(engine) == []  # the check looks at the minutes kept
+    assert kept == {(START - minutes.RETENTION, 2), (START, 2)}
+    assert await violations(engine) == []  # the check looks at the 14 days before the newest
 
 
 async def test_the_check_names_minutes_that_drifted(
