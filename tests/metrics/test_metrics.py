@@ -19,13 +19,6 @@ from utilipay.metrics.service import _UNRESOLVED_SQL, QUEUES, _queue_sql
 from utilipay.outbox.service import Event, emit
 
 
-@pytest.fixture
-async def admin(http: httpx.AsyncClient, admin_headers: AdminHeaders) -> httpx.AsyncClient:
-    """The hub, as a Prometheus scrape job with its own token sees it."""
-    http.headers.update(await admin_headers(Scope.METRICS_READ, name="prometheus"))
-    return http
-
-
 async def scrape(admin: httpx.AsyncClient) -> dict[tuple[str, tuple[str, ...]], float]:
     r = await admin.get("/metrics")
     assert r.status_code == 200, r.text
