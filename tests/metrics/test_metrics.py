@@ -7,14 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tests.conftest import START, AdminHeaders, channel, water
+from tests.conftest import START, channel, water
 from tests.recon.test_recon_run import payment
-from utilipay.access.scopes import Scope
 from utilipay.metrics.service import _UNRESOLVED_SQL, QUEUES, _queue_sql
 from utilipay.outbox.service import Event, emit
 

@@ -109,9 +109,7 @@ def _rate(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def _share_rise(
-    kind: Kind, part: int, whole: int, usual: float, rules: Rules
-) -> Verdict:
+def _share_rise(kind: Kind, part: int, whole: int, usual: float, rules: Rules) -> Verdict:
     rate = _rate(part, whole)
     ratio = rate / max(usual, rules.rate_floor)
     firing = (

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 
 from utilipay.metrics.traffic import Traffic
 from utilipay.payments.minutes import LATENCY_BOUNDS
@@ -67,7 +66,7 @@ class TrafficCollector(Collector):
         for w in self.traffic.watched:
             place = [w.biller, w.channel]
             for (_, bound), within in zip(LATENCY_BOUNDS, w.window.within, strict=True):
-                buckets.add_metric([*place, floatToGoString(bound)], within)
+                buckets.add_metric([*place, str(bound)], within)
             buckets.add_metric([*place, "+Inf"], w.window.finished)
             total.add_metric(place, w.window.latency_ms / 1000)
             count.add_metric(place, w.window.finished)
