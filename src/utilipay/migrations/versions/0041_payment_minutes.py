@@ -78,6 +78,7 @@ DROP TRIGGER IF EXISTS payments_minutes_deleted ON payments;
 DROP FUNCTION IF EXISTS payments_minutes_inserted(), payments_minutes_updated(),
     payments_minutes_deleted(), payment_minutes_fold(timestamptz);
 DROP TABLE payment_minutes;
+DROP FUNCTION IF EXISTS payment_latency_ms(timestamptz, timestamptz);
 """
 
 
