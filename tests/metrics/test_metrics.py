@@ -7,23 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tests.conftest import START, AdminHeaders, channel, water
+from tests.conftest import START, channel, water
 from tests.recon.test_recon_run import payment
-from utilipay.access.scopes import Scope
 from utilipay.metrics.service import _UNRESOLVED_SQL, QUEUES, _queue_sql
 from utilipay.outbox.service import Event, emit
-
-
-@pytest.fixture
-async def admin(http: httpx.AsyncClient, admin_headers: AdminHeaders) -> httpx.AsyncClient:
-    """The hub, as a Prometheus scrape job with its own token sees it."""
-    http.headers.update(await admin_headers(Scope.METRICS_READ, name="prometheus"))
-    return http
 
 
 async def scrape(admin: httpx.AsyncClient) -> dict[tuple[str, tuple[str, ...]], float]:

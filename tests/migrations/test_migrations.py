@@ -88,6 +88,7 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
                 "staff_approvals",
                 "staff_jobs",
                 "payment_rollups",
+                "payment_minutes",
                 "outlet_commission_rules",
                 "settlement_commissions",
             }

@@ -250,6 +250,10 @@ ADDED_SINCE_0024 = {
     "outlet_operators.outlet_operators_announced", "outlets.outlets_announced",
     # the prepaid account locked for a credit, which a redemption shares (revision 0036)
     "prepaid_account_locked",
+    # the payments counted per minute for the anomaly monitoring (revision 0041)
+    "payment_latency_ms", "payments_minutes_inserted", "payments_minutes_updated",
+    "payments_minutes_deleted", "payment_minutes_fold", "payments.payments_minutes_inserted",
+    "payments.payments_minutes_updated", "payments.payments_minutes_deleted",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

@@ -38,6 +38,7 @@ PLACEMENT: dict[str, Placement] = {
     "bindings": D,
     "payments": D,
     "payment_rollups": D,
+    "payment_minutes": D,
     "bill_claims": D,
     "biller_calls": D,
     "refunds": D,

@@ -1,4 +1,5 @@
-"""``GET /metrics``: the backlogs in Prometheus' text format, for a token with the scope
+"""``GET /metrics``: the backlogs and the payments' recent traffic with its anomalies
+(``traffic``) in Prometheus' text format, for a token with the scope
 ``metrics:read`` (a Prometheus scrape job sends it as ``authorization: {credentials: …}``)."""
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from starlette.responses import Response
 from utilipay.access.auth import MetricsReader
 from utilipay.channels.ratelimit import FailedAuthentications
 from utilipay.http.host import Host
+from utilipay.metrics.anomalies import Rules
 from utilipay.metrics.service import backlogs, exposition
+from utilipay.metrics.traffic import traffic
 
 
 class MetricsHost(Host, Protocol):
@@ -33,5 +36,8 @@ router = APIRouter(tags=["admin"])
 async def metrics(request: Request, _: MetricsReader) -> Response:
     hub: MetricsHost = request.app.state.hub
     async with hub.engine.connect() as conn:
-        snapshot = await backlogs(conn, hub.clock.now())
-    return Response(exposition(snapshot, hub.auth_failures), media_type=CONTENT_TYPE_LATEST)
+        now = hub.clock.now()
+        snapshot = await backlogs(conn, now)
+        recent = await traffic(conn, now, Rules(), None)
+    body = exposition(snapshot, hub.auth_failures, recent)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

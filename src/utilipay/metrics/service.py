@@ -23,6 +23,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.channels.ratelimit import FailedAuthentications
+from utilipay.metrics.exposed import TrafficCollector
+from utilipay.metrics.traffic import Traffic
 
 # queue -> (the owner's view of its open items, the column that dates an item); each view
 # is one table's partial index of open work (migration 0024), so a scrape never reads history
@@ -142,9 +144,11 @@ class _AuthFailures(Collector):
         yield from (counted, blocked)
 
 
-def exposition(snapshot: Backlogs, auth: FailedAuthentications) -> bytes:
-    """The Prometheus text format of a snapshot and of this process's failed authentications."""
+def exposition(snapshot: Backlogs, auth: FailedAuthentications, traffic: Traffic) -> bytes:
+    """The Prometheus text format of a snapshot, of this process's failed authentications
+    and of the payments' recent traffic with its anomalies."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(snapshot))
     registry.register(_AuthFailures(auth))
+    registry.register(TrafficCollector(traffic))
     return generate_latest(registry)

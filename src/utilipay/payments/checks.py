@@ -50,6 +50,43 @@ CHECKS = [
          WHERE (c.n, c.amount) IS DISTINCT FROM (p.n, p.amount)
         """,
     ),
+    # The anomaly monitoring's minutes (payment_minutes, kept by triggers: sql/minutes.sql)
+    # are a count of the payments per minute, utility, channel and status, with their
+    # latency, over the 14 days before the newest (the fold drops minutes of 15 days ago).
+    Check(
+        "payment_minutes_count_the_payments",
+        "the minutes of the 14 days before the newest count the payments per minute, utility,"
+        " channel and status, with their amount and latency",
+        """
+        WITH kept AS (
+            SELECT coalesce(max(minute) - interval '14 days', '-infinity') AS since
+              FROM payment_minutes
+        ), counted AS (
+            SELECT biller_id, minute, channel_id, status, sum(payments) AS n,
+                   sum(amount) AS amount, sum(latency_ms) AS ms, sum(within_5s) AS within_5s
+              FROM payment_minutes WHERE minute >= (SELECT since FROM kept)
+             GROUP BY 1, 2, 3, 4
+            HAVING sum(payments) <> 0 OR sum(amount) <> 0 OR sum(latency_ms) <> 0
+        ), paid AS (
+            SELECT biller_id, date_trunc('minute', created_at) AS minute, channel_id, status,
+                   count(*) AS n, sum(amount) AS amount, coalesce(sum(ms), 0) AS ms,
+                   count(*) FILTER (WHERE ms <= 5000) AS within_5s
+              FROM payments
+             CROSS JOIN LATERAL (SELECT payment_latency_ms(created_at, finished_at) AS ms) l
+             WHERE created_at >= (SELECT since FROM kept)
+             GROUP BY 1, 2, 3, 4
+        )
+        SELECT format('biller %s, %s, channel %s, %s: the minutes have %s payments of %s fen'
+                      ' (%s ms, %s within 5 s), the payments are %s of %s fen (%s ms, %s)',
+                      biller_id, minute, channel_id, status, coalesce(c.n, 0),
+                      coalesce(c.amount, 0), coalesce(c.ms, 0), coalesce(c.within_5s, 0),
+                      coalesce(p.n, 0), coalesce(p.amount, 0), coalesce(p.ms, 0),
+                      coalesce(p.within_5s, 0))
+          FROM counted c FULL JOIN paid p USING (biller_id, minute, channel_id, status)
+         WHERE (c.n, c.amount, c.ms, c.within_5s)
+               IS DISTINCT FROM (p.n, p.amount, p.ms, p.within_5s)
+        """,
+    ),
     # A terminal's void (voids.py) reverses its payment's entry and gives the float back:
     # PAYMENT_VOID is the PAYMENT entry mirrored, onto the float of the outlet that took it.
     Check(

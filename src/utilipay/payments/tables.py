@@ -7,6 +7,7 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   and metrics (the PROCESSING ones per biller).
 - ``payments_open_exceptions``: the queue's open items, for metrics.
 - in Python, ``rollups.days`` and ``rollups.unknown_outcomes`` (the console's dashboard).
+- in Python, ``minutes.traffic`` (the anomaly monitoring of metrics and the dashboard).
 - in Python, ``repository.by_id`` and ``resolve_now``, ``exceptions.queued_for`` and
   ``queue_break`` (recon).
 """
@@ -111,5 +112,28 @@ payment_rollups = Table(
     Column("status", Text, nullable=False),
     Column("payments", BigInteger, nullable=False),
     Column("amount", BigInteger, nullable=False),
+    Column("folded", Boolean, nullable=False),
+)
+
+# Payments counted per minute of their creation, utility, channel and status, with their
+# latency (migration 0041): rows added by the triggers of payments/sql/minutes.sql, a key's
+# rows merged by the fold, minutes past the retention dropped by it (payments/minutes.py).
+payment_minutes = Table(
+    "payment_minutes",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("minute", DateTime(timezone=True), nullable=False),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("payments", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("latency_ms", BigInteger, nullable=False),
+    Column("within_500ms", BigInteger, nullable=False),
+    Column("within_1s", BigInteger, nullable=False),
+    Column("within_2s", BigInteger, nullable=False),
+    Column("within_5s", BigInteger, nullable=False),
+    Column("within_10s", BigInteger, nullable=False),
+    Column("within_30s", BigInteger, nullable=False),
     Column("folded", Boolean, nullable=False),
 )

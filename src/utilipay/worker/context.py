@@ -25,7 +25,7 @@ from utilipay.notify.providers.base import Provider
 from utilipay.notify.reminders import remind_due_bills
 from utilipay.notify.settings import get_notify_settings
 from utilipay.outbox.dispatch import Consumer, Dispatcher
-from utilipay.payments import rollups
+from utilipay.payments import minutes, rollups
 from utilipay.payments.resolution import resolve_due
 from utilipay.payments.voids import resolve_due_voids
 from utilipay.prepaid.tasks import PrepaidPass, run_prepaid
@@ -131,6 +131,9 @@ class WorkerContext:
 
     async def fold_payment_rollups(self) -> Pass:
         return await rollups.fold(self.engine)
+
+    async def fold_payment_minutes(self) -> Pass:
+        return await minutes.fold(self.engine, self.clock)
 
     async def deliver_webhooks(self) -> Pass:
         return await webhooks.deliver_due(

@@ -49,6 +49,7 @@ def build_app(conninfo: str) -> procrastinate.App:
     _every_second(app, "resolve_payments", WorkerContext.resolve_payments)
     _every_second(app, "resolve_voids", WorkerContext.resolve_voids)
     _every_second(app, "fold_payment_rollups", WorkerContext.fold_payment_rollups)
+    _every_second(app, "fold_payment_minutes", WorkerContext.fold_payment_minutes)
     _every_second(app, "deliver_webhooks", WorkerContext.deliver_webhooks)
     _every_second(app, "deliver_notifications", WorkerContext.deliver_notifications)
     _every_second(app, "deliver_meter_commands", WorkerContext.deliver_meter_commands)

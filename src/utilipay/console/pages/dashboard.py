@@ -1,6 +1,7 @@
-"""The dashboard: today's and this month's payments by channel and by utility, the
-payments whose outcome is unknown, every backlog of ``/metrics``, the last reconciliation
-and settlement of each utility, and 30 days of payments per channel as a chart and a table.
+"""The dashboard: the payment anomalies of the last minutes (``metrics.traffic``), today's
+and this month's payments by channel and by utility, the payments whose outcome is
+unknown, every backlog of ``/metrics``, the last reconciliation and settlement of each
+utility, and 30 days of payments per channel as a chart and a table.
 
 Utility staff see their utility and its branches only (the hub's queues, which mix every
 utility's work, are not theirs). Every figure comes from an index or the payments' rollup
@@ -21,9 +22,12 @@ from starlette.responses import Response
 from utilipay.billers import repository as billers
 from utilipay.channels import repository as channels
 from utilipay.clock import business_date
+from utilipay.console.i18n import words
 from utilipay.console.templating import render
 from utilipay.console.visits import host, needs
+from utilipay.metrics.anomalies import Kind, Rules
 from utilipay.metrics.service import Backlog, backlogs
+from utilipay.metrics.traffic import traffic
 from utilipay.payments import rollups
 from utilipay.payments.rollups import DayCount
 from utilipay.payments.schemas import PaymentStatus
@@ -34,6 +38,13 @@ from utilipay.staff.roles import Permission, Staff
 router = APIRouter()
 CHART_DAYS = 30
 UNKNOWN_SHOWN = 20
+# the anomalies of /metrics (metrics/anomalies.py), as the dashboard names them
+ANOMALY_KINDS = {
+    Kind.FAILURES: words("Failures rising"),
+    Kind.UNKNOWN: words("Outcomes unknown"),
+    Kind.LATENCY: words("Slower than usual"),
+    Kind.VOLUME: words("Fewer payments than usual"),
+}
 
 
 @dataclass(slots=True)
@@ -128,6 +139,7 @@ async def dashboard(
         counts = await rollups.days(conn, since, today, staff.billers)
         unknown = await rollups.unknown_outcomes(conn, staff.billers, UNKNOWN_SHOWN)
         backlog = await backlogs(conn, now)
+        recent = await traffic(conn, now, Rules(), staff.billers)
         last_recon = await recon.last_runs(conn, [b.code for b in seen])
         last_settled = await settlement.last_settlements(conn, [b.id for b in seen])
     biller_codes = {b.id: b.code for b in seen}
@@ -137,6 +149,8 @@ async def dashboard(
         "dashboard.html",
         today=today,
         now=now,
+        recent=recent,
+        anomaly_kinds=ANOMALY_KINDS,
         today_figures=today_figures,
         month_figures=month_figures,
         daily=daily,
