@@ -187,7 +187,7 @@ class DayRow:
 
 def statement(parts: Iterable[str], *, snapshot: bool = False) -> str:
     """One SELECT of the rows the ``parts`` make for the days ``:first`` to ``:last``."""
-    selects = [PARTS[p] for p in parts] + ([SNAPSHOT] if snapshot else [])
+    selects = [f"({PARTS[p]})" for p in parts] + ([f"({SNAPSHOT})"] if snapshot else [])
     return f"SELECT {_COLUMNS} FROM ({' UNION ALL '.join(selects)}) AS f ({_COLUMNS})"  # noqa: S608 - constants
 
 
