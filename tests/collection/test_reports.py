@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import START, water
+from tests.conftest import water
 from tests.helpers import bill_line, import_bills, payment_body
 from utilipay.clock import FrozenClock
 from utilipay.collection import days
