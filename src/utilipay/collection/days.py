@@ -163,7 +163,7 @@ async def read(
         stored = await conn.execute(
             _STORED, {"billers": ids, "first": first, "last": last, "metrics": metrics}
         )
-        rows += [DayRow(*r) for r in stored]
+        rows += [figures.row(r) for r in stored]
     live = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     computed = [p for p in parts if p in figures.PARTS]
     for run_first, run_last in _runs([d for d in live if d not in closed] if computed else []):

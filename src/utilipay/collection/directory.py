@@ -5,6 +5,7 @@ and the scope a reader asked for, resolved to the utilities it covers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,7 +14,8 @@ from utilipay.collection.figures import DayRow
 from utilipay.collection.schemas import Scope
 from utilipay.errors import DomainError, ErrorCode
 
-BREAKDOWNS = ("biller", "branch", "region", "channel-kind", "channel", "outlet")
+Breakdown = Literal["biller", "branch", "region", "channel-kind", "channel", "outlet"]
+BREAKDOWNS: tuple[str, ...] = get_args(Breakdown)
 NO_OUTLET = "(no outlet)"
 
 

@@ -26,9 +26,10 @@ Metrics (``collection_days.metric``) and what their columns hold:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -185,6 +186,11 @@ class DayRow:
     seconds: int
 
 
+def row(found: Sequence[Any]) -> DayRow:
+    """A row as read: the sums PostgreSQL makes numeric are integers again."""
+    return DayRow(*found[:6], *(int(v) for v in found[6:]))
+
+
 def statement(parts: Iterable[str], *, snapshot: bool = False) -> str:
     """One SELECT of the rows the ``parts`` make for the days ``:first`` to ``:last``."""
     selects = [f"({PARTS[p]})" for p in parts] + ([f"({SNAPSHOT})"] if snapshot else [])
@@ -211,7 +217,7 @@ async def compute(
     rows = await conn.execute(
         text(statement(parts, snapshot=snapshot)), bounds(first, last, billers)
     )
-    return [DayRow(*r) for r in rows]
+    return [row(r) for r in rows]
 
 
 async def first_day(conn: AsyncConnection, billers: Iterable[int]) -> date | None:
