@@ -7,7 +7,6 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +136,3 @@ async def test_a_report_through_the_admin_api(
     empty = await get(http, reader, "autopay", **{"from": "2020-01-01", "to": "2020-01-02"})
     assert (empty.status_code, empty.json()["empty"]) == (200, True)
     assert empty.json()["notes"] == ["no figures in 2020-01-01..2020-01-02"]
-
-
-def test_the_day_is_a_shanghai_date() -> None:
-    assert DAY == date(2026, 11, 22)

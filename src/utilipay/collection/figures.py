@@ -26,12 +26,12 @@ Metrics (``collection_days.metric``) and what their columns hold:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.clock import business_date, day_bounds
@@ -186,9 +186,13 @@ class DayRow:
     seconds: int
 
 
-def row(found: Sequence[Any]) -> DayRow:
+Read = Row[int, date, str, int, int, str, Decimal, Decimal, Decimal, Decimal]
+
+
+def row(found: Read) -> DayRow:
     """A row as read: the sums PostgreSQL makes numeric are integers again."""
-    return DayRow(*found[:6], *(int(v) for v in found[6:]))
+    return DayRow(found[0], found[1], found[2], found[3], found[4], found[5],
+                  int(found[6]), int(found[7]), int(found[8]), int(found[9]))  # fmt: skip
 
 
 def statement(parts: Iterable[str], *, snapshot: bool = False) -> str:

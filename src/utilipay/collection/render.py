@@ -8,14 +8,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from utilipay.collection.schemas import Cell, Column, Report
 from utilipay.common.spreadsheet import to_csv
 from utilipay.money import format_yuan
 
 
-def _json_cell(cell: Cell | Decimal) -> Any:
+def _json_cell(cell: Cell | Decimal) -> str | int | None:
     if isinstance(cell, Decimal):
         return str(cell)
     if isinstance(cell, date):
@@ -23,7 +22,7 @@ def _json_cell(cell: Cell | Decimal) -> Any:
     return cell
 
 
-def report_json(report: Report) -> dict[str, Any]:
+def report_json(report: Report) -> dict[str, object]:
     """The report as plain JSON values (Decimal → string, date → ISO)."""
     body = asdict(report)
     body["empty"] = report.empty

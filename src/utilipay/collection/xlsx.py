@@ -11,9 +11,11 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
 
 from utilipay.collection.schemas import Cell, Chart, Column, Report, ReportTable
 
@@ -28,7 +30,7 @@ _CHART_TYPES = {"line": "line", "bar": "column", "stacked-bar": "column", "pie":
 _SHEET_NAME = 31  # Excel's limit
 
 
-def value(column: Column, cell: Cell) -> Any:
+def value(column: Column, cell: Cell) -> Cell:
     """A cell as the spreadsheet keeps it: yuan for fen, a fraction for a percentage."""
     if cell is None:
         return None
@@ -74,7 +76,9 @@ def workbook(reports: Sequence[Report]) -> bytes:
     return out.getvalue()
 
 
-def _write_table(sheet: Any, table: ReportTable, top: int, bold: Any, formats: Any) -> None:
+def _write_table(
+    sheet: Worksheet, table: ReportTable, top: int, bold: Format, formats: dict[str, Format]
+) -> None:
     for col, column in enumerate(table.columns):
         sheet.write_string(top, col, column.title, bold)
         sheet.set_column(col, col, max(12, len(column.title) + 2))
@@ -87,7 +91,7 @@ def _write_table(sheet: Any, table: ReportTable, top: int, bold: Any, formats: A
                 sheet.write(r, col, shown, formats.get(column.kind))
 
 
-def _add_chart(book: Any, sheet: Any, chart: Chart, n: int) -> None:
+def _add_chart(book: Workbook, sheet: Worksheet, chart: Chart, n: int) -> None:
     """The chart's figures on a sheet of their own, and the native chart over them."""
     data = book.add_worksheet(f"chart-{len(book.worksheets())}"[:_SHEET_NAME])
     data.write_row(0, 0, ["", *chart.labels])
