@@ -6,42 +6,29 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from tests.cli.test_cli import invoke
+from tests.cli.test_cli import cli, invoke  # noqa: F401 (cli: the fixture)
 from tests.collection.test_reports import DAY, pay
 from tests.conftest import AdminHeaders
 from tests.helpers import HEADER, bill_line, import_bills
 from utilipay.access.scopes import Scope as TokenScope
 from utilipay.clock import FrozenClock, SystemClock, business_date
-from utilipay.config import get_settings
-from utilipay.db.engine import libpq_url
 from utilipay_tools.client import ChannelClient
 
 REPORTS = "/admin/v1/reports"
 
 
-@pytest.fixture
-def cli(db_url: URL, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("UTILIPAY_DATABASE_URL", libpq_url(db_url))
-    monkeypatch.setenv("UTILIPAY_ACTOR", "ops-alice")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-
-
-def _hub_with_bills(cli: CliRunner, tmp_path: Path) -> None:
-    assert invoke(cli, "channels", "add", "WECHAT", "--secret", "c" * 28).exit_code == 0
+def _hub_with_bills(runner: CliRunner, tmp_path: Path) -> None:
+    assert invoke(runner, "channels", "add", "WECHAT", "--secret", "c" * 28).exit_code == 0
     r = invoke(
-        cli,
+        runner,
         "billers", "add", "BJWATER",
         "--name", "北京自来水", "--category", "water", "--mode", "hosted",
         "--account-rule", r"(0[1-9]|25)\d{8}",
@@ -49,10 +36,10 @@ def _hub_with_bills(cli: CliRunner, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     bills = tmp_path / "bills.csv"
     bills.write_text(HEADER + bill_line("B1") + "\n" + bill_line("B2", amount=700) + "\n")
-    assert invoke(cli, "bills", "import", str(bills)).exit_code == 0
+    assert invoke(runner, "bills", "import", str(bills)).exit_code == 0
 
 
-def test_a_report_on_the_command_line(cli: CliRunner, tmp_path: Path) -> None:
+def test_a_report_on_the_command_line(cli: CliRunner, tmp_path: Path) -> None:  # noqa: F811
     _hub_with_bills(cli, tmp_path)
     today = business_date(SystemClock().now()).isoformat()
     days = ("--from", today, "--to", today)
@@ -92,7 +79,11 @@ def test_a_report_on_the_command_line(cli: CliRunner, tmp_path: Path) -> None:
          "no utility with the code 'NOPE'"),
     ],
 )  # fmt: skip
-def test_bad_input_on_the_command_line(cli: CliRunner, args: tuple[str, ...], message: str) -> None:
+def test_bad_input_on_the_command_line(
+    cli: CliRunner,  # noqa: F811
+    args: tuple[str, ...],
+    message: str,
+) -> None:
     r = invoke(cli, "reports", *args)
     assert r.exit_code in (1, 2)
     assert message in " ".join(r.output.replace("│", " ").split())

@@ -5,13 +5,8 @@ debits taken, declined and skipped over the cap)."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from utilipay.clock import Clock
-from utilipay.collection import days
-from utilipay.collection.directory import Directory
-from utilipay.collection.schemas import Cell, Chart, Column, Period, ReportTable, Series
-from utilipay.collection.sums import NOTHING, mean_days, rate, summed
+from utilipay.collection.schemas import Cell, Chart, Column, ReportTable, Series
+from utilipay.collection.sums import NOTHING, Ask, Built, mean_days, rate, summed
 
 MIX_CLASSES = ("wallet", "bank", "counter", "agent", "pos", "voucher", "autopay", "prepaid")
 MIX_TITLES = {
@@ -29,7 +24,6 @@ DEBIT_OUTCOMES = {
 }
 
 Rows = tuple[tuple[Cell, ...], ...]
-Built = tuple[tuple[ReportTable, ...], tuple[Chart, ...]]
 _WHAT = Column("what", "What", "text")
 _COUNT = Column("count", "Count", "count")
 _AMOUNT = Column("amount", "Amount", "fen")
@@ -52,15 +46,8 @@ class ChannelMix:
         return (ChannelMix.table(()),)
 
     @staticmethod
-    async def build(
-        conn: AsyncConnection,
-        clock: Clock,
-        places: Directory,
-        billers: frozenset[int],
-        period: Period,
-        by: str | None,
-    ) -> Built:
-        found = await days.read(conn, clock, billers, period.start, period.end, ("payments",))
+    async def build(ask: Ask) -> Built:
+        found = await ask.read(("payments",))
         sums = summed(found, lambda r: r.key)
         whole = sum(s[2] for s in sums.values())
         if not any(s[0] for s in sums.values()):
@@ -94,17 +81,9 @@ class Prepaid:
         return Prepaid.tables((), ())
 
     @staticmethod
-    async def build(
-        conn: AsyncConnection,
-        clock: Clock,
-        places: Directory,
-        billers: frozenset[int],
-        period: Period,
-        by: str | None,
-    ) -> Built:
-        found = await days.read(conn, clock, billers, period.start, period.end,
-                                ("payments", "cut", "reconnect"))  # fmt: skip
-        found += await days.read(conn, clock, billers, period.end, period.end, ("prepaid-state",))
+    async def build(ask: Ask) -> Built:
+        found = await ask.read(("payments", "cut", "reconnect"))  # fmt: skip
+        found += await ask.read(("prepaid-state",), ask.period.end, ask.period.end)
         states = summed((r for r in found if r.metric == "prepaid-state"), lambda r: r.key)
         by_metric = summed(found, lambda r: r.metric)
         top_ups = by_metric.get("topup", NOTHING)
@@ -133,16 +112,8 @@ class Autopay:
         return (Autopay.table(()),)
 
     @staticmethod
-    async def build(
-        conn: AsyncConnection,
-        clock: Clock,
-        places: Directory,
-        billers: frozenset[int],
-        period: Period,
-        by: str | None,
-    ) -> Built:
-        found = await days.read(conn, clock, billers, period.start, period.end,
-                                ("mandates", "debits"))  # fmt: skip
+    async def build(ask: Ask) -> Built:
+        found = await ask.read(("mandates", "debits"))  # fmt: skip
         sums = summed(found, lambda r: r.key if r.metric == "debit" else r.metric)
         rows: Rows = (
             ("Mandates signed", sums.get("mandate-signed", NOTHING)[0], None),

@@ -7,13 +7,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from utilipay.clock import Clock, business_date
-from utilipay.collection import days
-from utilipay.collection.directory import Directory, by_channel
-from utilipay.collection.schemas import Chart, Column, Period, ReportTable, Series
-from utilipay.collection.sums import NOTHING, rate, summed
+from utilipay.clock import business_date
+from utilipay.collection.directory import by_channel
+from utilipay.collection.schemas import Cell, Chart, Column, ReportTable, Series
+from utilipay.collection.sums import NOTHING, Ask, Built, rate, summed
 
 AGE_BUCKETS = ("0-30", "31-60", "61-90", "91-180", "180+")
 
@@ -30,38 +27,31 @@ class Collected:
     )
 
     @staticmethod
-    def _table(by: str | None, rows: tuple[tuple[object, ...], ...]) -> ReportTable:
+    def _table(by: str | None, rows: tuple[tuple[Cell, ...], ...]) -> ReportTable:
         label = Column("group", (by or "scope").replace("-", " ").capitalize(), "text")
         return ReportTable("collection", "Billed and collected", (label, *Collected.COLUMNS),
-                           rows)  # type: ignore[arg-type]  # fmt: skip
+                           rows)  # fmt: skip
 
     @staticmethod
     def empty(by: str | None) -> tuple[ReportTable, ...]:
         return (Collected._table(by, ()),)
 
     @staticmethod
-    async def build(
-        conn: AsyncConnection,
-        clock: Clock,
-        places: Directory,
-        billers: frozenset[int],
-        period: Period,
-        by: str | None,
-    ) -> tuple[tuple[ReportTable, ...], tuple[Chart, ...]]:
-        found = await days.read(conn, clock, billers, period.start, period.end,
-                                ("billed", "payments"))  # fmt: skip
+    async def build(ask: Ask) -> Built:
+        found = await ask.read(("billed", "payments"))  # fmt: skip
+        by, places = ask.by, ask.places
         billed = summed((r for r in found if r.metric == "billed"),
-                         lambda r: places.group(None if by_channel(by) else by, r))  # fmt: skip
+                        lambda r: places.group(None if by_channel(by) else by, r))  # fmt: skip
         paid = summed((r for r in found if r.metric == "paid"), lambda r: places.group(by, r))
         total = billed.get("all", NOTHING)
-        lines = []
+        lines: list[tuple[Cell, ...]] = []
         for label in sorted(set(paid) | (set() if by_channel(by) else set(billed))):
             p = paid.get(label, NOTHING)
             b = total if by_channel(by) else billed.get(label, NOTHING)
             shown = (None, None) if by_channel(by) else (b[1], b[2])
             if any((*p[:3], b[1], b[2])):
                 lines.append((label, *shown, p[0], p[1], p[2], rate(p[1], b[1]), rate(p[2], b[2])))
-        chart = await _progress(conn, clock, places, billers, period.end)
+        chart = await _progress(ask)
         return (Collected._table(by, tuple(lines)),), (chart,)
 
 
@@ -74,13 +64,12 @@ def _month_end(month: date) -> date:
     return _months_back(month, -1) - timedelta(days=1)
 
 
-async def _progress(
-    conn: AsyncConnection, clock: Clock, places: Directory, billers: frozenset[int], day: date
-) -> Chart:
-    """The cumulative collection rate by day of the month of ``day``, of the month before and
-    of the same month a year before: collected to each day over the month's billed."""
-    month = day.replace(day=1)
-    today = business_date(clock.now())
+async def _progress(ask: Ask) -> Chart:
+    """The cumulative collection rate by day of the month the period ends in, of the month
+    before and of the same month a year before: collected to each day over the month's
+    billed."""
+    month = ask.period.end.replace(day=1)
+    today = business_date(ask.clock.now())
     series = []
     for label, first in (
         ("This month", month),
@@ -88,7 +77,7 @@ async def _progress(
         ("Same month last year", _months_back(month, 12)),
     ):
         last = min(_month_end(first), today)
-        found = await days.read(conn, clock, billers, first, last, ("billed", "payments"))
+        found = await ask.read(("billed", "payments"), first, last)
         billed = sum(r.amount for r in found if r.metric == "billed")
         by_day = summed((r for r in found if r.metric == "paid"), lambda r: r.business_date.day)
         points: list[int | Decimal | None] = []
@@ -112,34 +101,28 @@ class Aging:
     )
 
     @staticmethod
-    def _table(by: str | None, rows: tuple[tuple[object, ...], ...]) -> ReportTable:
+    def _table(by: str | None, rows: tuple[tuple[Cell, ...], ...]) -> ReportTable:
         label = (Column("group", by.capitalize(), "text"),) if by else ()
         return ReportTable("aging", "Arrears by days past due", (*label, *Aging.COLUMNS),
-                           rows)  # type: ignore[arg-type]  # fmt: skip
+                           rows)  # fmt: skip
 
     @staticmethod
     def empty(by: str | None) -> tuple[ReportTable, ...]:
         return (Aging._table(by, ()),)
 
     @staticmethod
-    async def build(
-        conn: AsyncConnection,
-        clock: Clock,
-        places: Directory,
-        billers: frozenset[int],
-        period: Period,
-        by: str | None,
-    ) -> tuple[tuple[ReportTable, ...], tuple[Chart, ...]]:
-        found = await days.read(conn, clock, billers, period.end, period.end, ("aging",))
-        sums = summed(found, lambda r: (places.group(by, r), r.key))
+    async def build(ask: Ask) -> Built:
+        found = await ask.read(("aging",), ask.period.end, ask.period.end)
+        by = ask.by
+        sums = summed(found, lambda r: (ask.places.group(by, r), r.key))
         groups = sorted({g for g, _ in sums})
-        lines = []
+        lines: list[tuple[Cell, ...]] = []
         for group in groups:
             for bucket in (*AGE_BUCKETS, "all"):
                 n, bills, amount, _ = sums.get((group, bucket), NOTHING)
                 if bills:
                     lines.append(((group,) if by else ()) + (bucket, n, bills, amount))
-        chart = Chart("aging", f"Arrears by days past due, {period.end}", "bar", "fen",
+        chart = Chart("aging", f"Arrears by days past due, {ask.period.end}", "bar", "fen",
                       AGE_BUCKETS, tuple(
                           Series(g, tuple(sums.get((g, b), NOTHING)[2] for b in AGE_BUCKETS))
                           for g in groups))  # fmt: skip

@@ -15,8 +15,9 @@ from utilipay.clock import Clock, business_date
 from utilipay.collection import directory, figures
 from utilipay.collection.activity import Autopay, ChannelMix, Prepaid
 from utilipay.collection.collected import Aging, Collected
-from utilipay.collection.directory import BREAKDOWNS, Directory
+from utilipay.collection.directory import BREAKDOWNS
 from utilipay.collection.schemas import Chart, Period, Report, ReportName, ReportTable, Scope
+from utilipay.collection.sums import Ask, Built
 from utilipay.errors import DomainError, ErrorCode
 
 BY_SUPPORTED = {
@@ -91,7 +92,7 @@ async def build_report(
     if period is None:
         tables = builder.empty(by)
     else:
-        tables, charts = await builder.build(conn, clock, places, billers, period, by)
+        tables, charts = await builder.build(Ask(conn, clock, places, billers, period, by))
         if all(not t.rows for t in tables):
             notes.append(f"no figures in {period.start}..{period.end}")
     return Report(
@@ -109,15 +110,7 @@ async def build_report(
 class Builder(Protocol):
     def empty(self, by: str | None) -> tuple[ReportTable, ...]: ...
 
-    async def build(
-        self,
-        conn: AsyncConnection,
-        clock: Clock,
-        places: Directory,
-        billers: frozenset[int],
-        period: Period,
-        by: str | None,
-    ) -> tuple[tuple[ReportTable, ...], tuple[Chart, ...]]: ...
+    async def build(self, ask: Ask) -> Built: ...
 
 
 BUILDERS: dict[ReportName, Builder] = {
