@@ -42,11 +42,12 @@ ROUTES = {
     ("POST", "/admin/v1/settlements/run"): Scope.SETTLEMENT_WRITE,
     ("GET", "/admin/v1/settlements"): Scope.OPS_READ,
     ("GET", "/admin/v1/settlements/{biller}/{day}/file"): Scope.OPS_READ,
+    ("GET", "/admin/v1/reports/{name}"): Scope.OPS_READ,
     ("PUT", "/admin/v1/settlements/accounts/{biller}"): Scope.SETTLEMENT_WRITE,
     ("PUT", "/admin/v1/settlements/fees/{party}/{code}"): Scope.SETTLEMENT_WRITE,
 }
 PATH_VALUES = {"exception_id": "1", "run_id": "1", "code": "BJWATER", "biller": "BJWATER",
-               "day": "2026-11-21", "party": "biller"}  # fmt: skip
+               "day": "2026-11-21", "party": "biller", "name": "aging"}  # fmt: skip
 
 
 def concrete(path: str) -> str:

@@ -237,6 +237,11 @@ STEPS: list[Step] = [
     Run("settle show --date {today} --biller BJWATER --json", expect='"payee": "BJWATER"'),
     Run("settle export --date {today} --biller BJWATER --format csv "
         "--out {tmp}/settlement.csv", expect="settlement.csv"),
+    Run("reports collection --from {month_start} --to {today} --biller BJWATER --by channel "
+        "--json", expect='"name": "collection"'),
+    Run("reports aging --from {month_start} --to {today} --csv", expect="Days past due"),
+    Run("reports channel-mix --from {today} --to {today} --xlsx --out {tmp}/mix.xlsx",
+        expect="mix.xlsx"),
     Run("tokens create prometheus --scope metrics:read",
         capture={"prometheus_token": r"(upt_[A-Za-z0-9_-]+)"}),
     Do(scrape_metrics),

@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Table, create_engine, inspect, pool, text
 from sqlalchemy.engine import URL
 
+from utilipay.collection import tables as collection_tables
 from utilipay.db.engine import drop_database
 from utilipay.db.migrate import downgrade
 from utilipay.migrations.schema import metadata
@@ -27,11 +28,13 @@ from utilipay.vouchers import tables as vouchers_tables
 
 # The views each area publishes for the others (its module name starts with a digit).
 AREA_VIEWS = importlib.import_module("utilipay.migrations.versions.0024_area_views")
+COLLECTION_DAYS = importlib.import_module("utilipay.migrations.versions.0039_collection_days")
 # published by areas after revision 0024's: recon's bank credit lines for the outlets'
 # deposits (0032), the outlets' commission (0033), recon's reconciled days (0034, for the
 # terminal's void), the payments booked on an outlet's float and the standing voids (0036)
 LATER_VIEWS = {"recon_bank_credits", "settlement_outlet_commissions", "recon_reconciled_days",
-               "outlets_payment_accounts", "outlets_standing_voids"}  # fmt: skip
+               "outlets_payment_accounts", "outlets_standing_voids",
+               *COLLECTION_DAYS.VIEWS}  # fmt: skip
 
 
 def _tables_of(module: ModuleType) -> set[str]:
@@ -76,11 +79,13 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         downgrade(scratch, AREA_VIEWS.down_revision)
         assert inspect(engine).get_view_names() == []
         # (the staff tables of 0026, the rollups of 0028, the front line's tables of 0029 and
-        # the vouchers' of 0030 and the receipts' key, later than the views, go with it)
+        # the vouchers' of 0030, the receipts' key and collection's days, later than the views,
+        # go with it)
         later = (
             _tables_of(outlets_tables)
             | _tables_of(vouchers_tables)
             | _tables_of(receipts_tables)
+            | _tables_of(collection_tables)
             | {
                 schema_repeatables.name,
                 "staff_users",

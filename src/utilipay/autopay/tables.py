@@ -4,6 +4,9 @@ Published to other areas (views of migration 0024; nothing else of these tables 
 
 - ``autopay_mandates``, ``autopay_debits`` and ``autopay_observed_bills``: for notify
   (a debit's message: the mandate's cap and sources, the bill's due date).
+- ``autopay_mandate_dates`` (when each mandate was signed and cancelled) and
+  ``autopay_debit_outcomes`` (each finished debit's status, reason, amount and when):
+  for collection's reports (migration 0039).
 - ``autopay_open_debits``: the debits still to send, for metrics.
 """
 

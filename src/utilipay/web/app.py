@@ -20,6 +20,7 @@ from utilipay.autopay.api import router as mandates_router
 from utilipay.billers.admin_api import router as admin_billers_router
 from utilipay.billers.api import router as billers_router
 from utilipay.bindings.api import router as bindings_router
+from utilipay.collection.api import router as reports_router
 from utilipay.config import get_settings
 from utilipay.console.mount import mount_console
 from utilipay.db.engine import database_url
@@ -128,6 +129,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         readings_router,
         recon_router,
         settlement_router,
+        reports_router,
         metrics_router,
     )
     for router in routers:

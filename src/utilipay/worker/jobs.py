@@ -22,6 +22,7 @@ import structlog
 from procrastinate import JobContext
 from procrastinate.jobs import Status
 
+from utilipay.collection import days as collection_days
 from utilipay.common.passes import Pass
 from utilipay.worker.context import WorkerContext
 from utilipay.worker.stopping import cancel_on_stop_signals
@@ -104,6 +105,16 @@ def build_app(conninfo: str) -> procrastinate.App:
         reminded = await _context(job).remind_due_bills()
         if reminded:
             log.info("notify.reminders", bills=reminded)
+
+    # Every ten minutes: the business days over (and settled) are closed into collection's
+    # daily figures, once each; a worker down for a while catches up a month at a time.
+    @app.periodic(cron="*/10 * * * *", queueing_lock="close_collection_days")
+    @app.task(name="close_collection_days", queue="passes", pass_context=True)
+    async def close_collection_days(job: JobContext, timestamp: int) -> None:
+        context = _context(job)
+        done = await collection_days.close(context.engine, context.clock)
+        if done.attempted:
+            log.info("collection.days_closed", days=done.attempted)
 
     @app.periodic(cron="*/30 * * * * *", queueing_lock="close_stalled_passes")
     @app.task(name="close_stalled_passes", queue="housekeeping", pass_context=True)

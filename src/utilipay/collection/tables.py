@@ -1,0 +1,34 @@
+"""Collection management's tables (migration 0039): ``collection_days``, each utility's
+figures per business day (one row per metric, channel, outlet and key), and
+``collection_closed_days``, the business days whose rows are made (``days.close``).
+
+Nothing here is published to other areas: they call ``service.build_report``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Date, DateTime, ForeignKey, Integer, Table, Text
+
+from utilipay.db import metadata
+
+collection_days = Table(
+    "collection_days",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("business_date", Date, primary_key=True),
+    Column("metric", Text, primary_key=True),
+    Column("channel_id", Integer, primary_key=True),  # 0: not by channel
+    Column("outlet_id", Integer, primary_key=True),  # 0: not at an outlet
+    Column("key", Text, primary_key=True),  # '' none; a channel-mix class, an age bucket…
+    Column("n", BigInteger, nullable=False),
+    Column("bills", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("seconds", BigInteger, nullable=False),
+)
+
+collection_closed_days = Table(
+    "collection_closed_days",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+)
