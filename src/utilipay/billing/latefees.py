@@ -29,6 +29,7 @@ late fee and none of this applies to them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -45,6 +46,7 @@ MAX_DAILY_PER_MILLE = Decimal(10)
 RATE_DECIMALS = 4  # numeric(8, 4)
 MAX_GRACE_DAYS = 366
 MAX_CAP_FEN = 10**12
+CLASS = re.compile(r"[a-z][a-z0-9_]{1,31}")  # as customer_accounts.customer_class
 
 
 class DayBasis(StrEnum):
@@ -79,6 +81,8 @@ class LateFeeRule:
         pct = self.cap_percent
         if pct is not None and (not pct.is_finite() or not Decimal(0) < pct <= PERCENT):
             found.append(f"cap {pct}% must be above 0 and at most 100%")
+        if self.customer_class is not None and not CLASS.fullmatch(self.customer_class):
+            found.append(f"customer class {self.customer_class!r} must be like 'residential'")
         if self.effective_to is not None and self.effective_to < self.effective_from:
             found.append(f"last day {self.effective_to} is before first day {self.effective_from}")
         return found

@@ -27,7 +27,7 @@ DROP FUNCTION IF EXISTS vouchers_bills_covered(integer, text, bigint);
 CREATE TABLE late_fee_rules (
     biller_id integer NOT NULL REFERENCES billers (id),
     rule_id integer GENERATED ALWAYS AS IDENTITY,
-    customer_class text,
+    customer_class text CHECK (customer_class ~ '^[a-z][a-z0-9_]{1,31}$'),
     effective_from date NOT NULL,
     effective_to date CHECK (effective_to >= effective_from),
     daily_per_mille numeric(8, 4) NOT NULL
