@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import RowMapping, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.service import record
@@ -35,17 +34,17 @@ async def hosted_biller(conn: AsyncConnection, code: str) -> Biller:
     return biller
 
 
-def _rule(row: Any) -> LateFeeRule:
+def _rule(row: RowMapping) -> LateFeeRule:
     return LateFeeRule(
-        effective_from=row.effective_from,
-        effective_to=row.effective_to,
-        daily_per_mille=row.daily_per_mille,
-        grace_days=row.grace_days,
-        basis=DayBasis(row.basis),
-        cap_fen=row.cap_fen,
-        cap_percent=row.cap_percent,
-        customer_class=row.customer_class,
-        rule_id=row.rule_id,
+        effective_from=row["effective_from"],
+        effective_to=row["effective_to"],
+        daily_per_mille=row["daily_per_mille"],
+        grace_days=row["grace_days"],
+        basis=DayBasis(row["basis"]),
+        cap_fen=row["cap_fen"],
+        cap_percent=row["cap_percent"],
+        customer_class=row["customer_class"],
+        rule_id=row["rule_id"],
     )
 
 
@@ -55,10 +54,10 @@ async def rules_of(conn: AsyncConnection, biller_id: int) -> list[LateFeeRule]:
         .where(late_fee_rules.c.biller_id == biller_id)
         .order_by(late_fee_rules.c.effective_from, late_fee_rules.c.rule_id)
     )
-    return [_rule(r) for r in rows]
+    return [_rule(r) for r in rows.mappings()]
 
 
-def rule_json(rule: LateFeeRule) -> dict[str, Any]:
+def rule_json(rule: LateFeeRule) -> dict[str, object]:
     return {
         "rule_id": rule.rule_id,
         "customer_class": rule.customer_class,
@@ -98,14 +97,22 @@ async def add_rule(
     }
     del values["rule_id"]
     row = (
-        await conn.execute(
-            insert(late_fee_rules)
-            .values(
-                biller_id=biller.id, actor=actor, reason=reason, created_at=clock.now(), **values
+        (
+            await conn.execute(
+                insert(late_fee_rules)
+                .values(
+                    biller_id=biller.id,
+                    actor=actor,
+                    reason=reason,
+                    created_at=clock.now(),
+                    **values,
+                )
+                .returning(late_fee_rules)
             )
-            .returning(late_fee_rules)
         )
-    ).one()
+        .mappings()
+        .one()
+    )
     stored = _rule(row)
     await record(conn, clock, actor=actor, action="late_fee_rule.add",
                  object_type="biller", object_id=code, reason=reason,
@@ -125,7 +132,7 @@ class BillLateFee:
     rule: LateFeeRule | None
     fee: LateFee
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         f = self.fee
         return {
             "biller": self.biller,

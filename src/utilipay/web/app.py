@@ -19,7 +19,7 @@ from utilipay.accounts.api import router as bills_router
 from utilipay.autopay.api import router as mandates_router
 from utilipay.billers.admin_api import router as admin_billers_router
 from utilipay.billers.api import router as billers_router
-from utilipay.billing.latefee_api import router as late_fees_router
+from utilipay.billing.admin_api import router as late_fees_router
 from utilipay.bindings.api import router as bindings_router
 from utilipay.config import get_settings
 from utilipay.console.mount import mount_console

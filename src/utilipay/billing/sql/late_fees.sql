@@ -4,13 +4,12 @@
 -- query and the receipt. The tests hold it to the Python rule's answers.
 
 -- Days overdue on p_on of a bill due p_due less the grace (never below 0): calendar days,
--- or the mainland working days of ``calendar_days``.
+-- or mainland working days (``calendar_working_days``, calendar/sql/working.sql).
 CREATE OR REPLACE FUNCTION late_fee_days(p_basis text, p_grace integer, p_due date, p_on date)
 RETURNS integer LANGUAGE sql STABLE AS $$
     SELECT greatest(0, CASE WHEN p_on <= p_due THEN 0
                             WHEN p_basis = 'calendar' THEN p_on - p_due
-                            ELSE (SELECT count(*)::integer FROM calendar_days
-                                   WHERE day > p_due AND day <= p_on AND working) END
+                            ELSE calendar_working_days(p_due, p_on) END
                        - p_grace)
 $$;
 

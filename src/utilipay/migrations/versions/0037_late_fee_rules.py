@@ -63,6 +63,7 @@ DROP FUNCTION IF EXISTS bill_late_fee(integer, text, date);
 DROP FUNCTION IF EXISTS late_fee_accrued(integer, text, bigint, date, date);
 DROP FUNCTION IF EXISTS late_fee_rule_for(integer, text, date);
 DROP FUNCTION IF EXISTS late_fee_days(text, integer, date, date);
+DROP FUNCTION IF EXISTS calendar_working_days(date, date);
 DROP TABLE late_fee_waivers, late_fee_rules;
 """
 
