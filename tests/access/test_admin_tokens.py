@@ -50,7 +50,7 @@ ROUTES = {
     ("PUT", "/admin/v1/settlements/fees/{party}/{code}"): Scope.SETTLEMENT_WRITE,
 }
 PATH_VALUES = {"exception_id": "1", "run_id": "1", "code": "BJWATER", "biller": "BJWATER",
-               "day": "2026-11-21", "party": "biller"}  # fmt: skip
+               "day": "2026-11-21", "party": "biller", "bill_no": "B1"}  # fmt: skip
 
 
 def concrete(path: str) -> str:
