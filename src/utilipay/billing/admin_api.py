@@ -70,13 +70,17 @@ async def list_rules(code: CodePath, request: Request, _: OpsReader) -> Response
 async def add_rule(code: CodePath, request: Request, actor: ConfigWriter) -> Response:
     hub: Host = request.app.state.hub
     body = parse_body(RuleIn, await request.body(), request.headers.get("content-type"))
+    cap_percent = body.cap_percent
     rule = LateFeeRule(
-        effective_from=body.effective_from, effective_to=body.effective_to,
-        daily_per_mille=service.parse_rate(body.daily_per_mille), grace_days=body.grace_days,
-        basis=body.basis, cap_fen=body.cap_fen,
-        cap_percent=None if body.cap_percent is None else service.parse_rate(body.cap_percent),
+        effective_from=body.effective_from,
+        effective_to=body.effective_to,
+        daily_per_mille=service.parse_decimal(body.daily_per_mille, "rate"),
+        grace_days=body.grace_days,
+        basis=body.basis,
+        cap_fen=body.cap_fen,
+        cap_percent=None if cap_percent is None else service.parse_decimal(cap_percent, "cap"),
         customer_class=body.customer_class,
-    )  # fmt: skip
+    )
     async with hub.engine.begin() as conn:
         stored = await service.add_rule(conn, hub.clock, code, rule, actor=actor,
                                         reason=body.reason)  # fmt: skip

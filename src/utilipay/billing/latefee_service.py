@@ -232,11 +232,11 @@ async def waive(
     return after
 
 
-def parse_rate(text_value: str) -> Decimal:
-    """A ‰ rate typed by a person, exactly (refused: not a number)."""
+def parse_decimal(text_value: str, what: str) -> Decimal:
+    """A rate or percent typed by a person, exactly (refused: not a number)."""
     try:
         return Decimal(text_value.strip())
     except ArithmeticError:
         raise DomainError(
-            ErrorCode.MALFORMED_REQUEST, f"rate {text_value!r} is not a number"
+            ErrorCode.MALFORMED_REQUEST, f"{what} {text_value!r} is not a number"
         ) from None

@@ -70,7 +70,7 @@ def rules_add(
     async def work(conn: AsyncConnection) -> LateFeeRule:
         rule = LateFeeRule(
             effective_from=start, effective_to=end,
-            daily_per_mille=service.parse_rate(daily_per_mille), grace_days=grace_days,
+            daily_per_mille=service.parse_decimal(daily_per_mille, "rate"), grace_days=grace_days,
             basis=basis, cap_fen=cap_fen, cap_percent=cap_percent,
             customer_class=customer_class,
         )  # fmt: skip
