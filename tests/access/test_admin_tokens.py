@@ -32,6 +32,10 @@ ROUTES = {
     ("GET", "/admin/v1/audit"): Scope.OPS_READ,
     ("GET", "/admin/v1/billers/{code}/prepaid"): Scope.OPS_READ,
     ("PUT", "/admin/v1/billers/{code}/prepaid"): Scope.CONFIG_WRITE,
+    ("GET", "/admin/v1/billers/{code}/late-fee-rules"): Scope.OPS_READ,
+    ("POST", "/admin/v1/billers/{code}/late-fee-rules"): Scope.CONFIG_WRITE,
+    ("GET", "/admin/v1/billers/{code}/bills/{bill_no}/late-fee"): Scope.OPS_READ,
+    ("POST", "/admin/v1/billers/{code}/bills/{bill_no}/late-fee-waivers"): Scope.CONFIG_WRITE,
     ("POST", "/admin/v1/readings"): Scope.OPS_WRITE,
     ("POST", "/admin/v1/readings/files"): Scope.OPS_WRITE,
     ("GET", "/admin/v1/readings/usage"): Scope.OPS_READ,
@@ -47,7 +51,7 @@ ROUTES = {
     ("PUT", "/admin/v1/settlements/fees/{party}/{code}"): Scope.SETTLEMENT_WRITE,
 }
 PATH_VALUES = {"exception_id": "1", "run_id": "1", "code": "BJWATER", "biller": "BJWATER",
-               "day": "2026-11-21", "party": "biller", "name": "aging"}  # fmt: skip
+               "day": "2026-11-21", "party": "biller", "name": "aging", "bill_no": "B1"}  # fmt: skip
 
 
 def concrete(path: str) -> str:

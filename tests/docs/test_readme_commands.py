@@ -171,6 +171,14 @@ STEPS: list[Step] = [
         "--reason go-live", expect="biller SHPOWER updated"),
     Run("billers list", expect="SHPOWER"),
     Run("bills import {bills_csv}", expect="2 bills added"),
+    Run("late-fees rules add --biller BJWATER_DC --from 2026-01-01 --to 2027-12-31 "
+        "--daily-per-mille 1 --grace-days 5 --cap 5000 --cap 30% --basis calendar "
+        "--class residential --reason 'price bureau notice'", expect="added"),
+    Run("late-fees rules list --biller BJWATER_DC --json", expect='"daily_per_mille": "1.0000"'),
+    Run("late-fees show --biller BJWATER_DC --bill DC-2 --on 2027-01-20 --json",
+        expect='"late_fee": 79'),  # 3900 × 1‰ × (20 − 5) days = 58.5 → 59, + 20 imported
+    Run("late-fees waive --biller BJWATER_DC --bill DC-2 --amount 10 --reason 'meter misread'",
+        expect="late fee now"),
     Run("accounts update BJWATER_DC 0100000007 --phone 13800138000 --email li@example.cn "
         "--language zh-CN", expect="account BJWATER_DC/0100000007 updated"),
     Do(pay_demo_bills),

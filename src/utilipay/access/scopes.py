@@ -18,8 +18,9 @@ class Scope(StrEnum):
 MEANING = {
     Scope.METRICS_READ: "GET /metrics",
     Scope.OPS_READ: "read exceptions, recon runs, settlements, readings usage, the audit log, "
-    "billers' prepaid settings",
+    "billers' prepaid settings, late-fee rules and a bill's late fee",
     Scope.OPS_WRITE: "resolve exceptions, run recon and apply its corrections, upload readings",
     Scope.SETTLEMENT_WRITE: "run settlement, set payout accounts and fee rules",
-    Scope.CONFIG_WRITE: "configure billers (their prepaid settings)",
+    Scope.CONFIG_WRITE: "configure billers (their prepaid settings, late-fee rules) and waive "
+    "late fees",
 }

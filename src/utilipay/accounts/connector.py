@@ -22,6 +22,7 @@ from utilipay.billers.schemas import Biller, IntegrationMode
 from utilipay.billing import repository as billing_repo
 from utilipay.billing.schemas import Bill
 from utilipay.claims.service import claimed_bill_nos
+from utilipay.clock import Clock, business_date
 from utilipay.common.masking import mask_name
 from utilipay.errors import DomainError, ErrorCode
 
@@ -47,10 +48,16 @@ class BillerConnector(Protocol):
 
 
 class HostedConnector:
+    """The hub's own tables; each bill's late fee is the one due today (Asia/Shanghai)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
     async def query(self, engine: AsyncEngine, biller: Biller, account_no: str) -> AccountBills:
+        today = business_date(self._clock.now())
         async with engine.connect() as conn:
             account = await billing_repo.account(conn, biller.id, account_no)
-            bills = await billing_repo.unpaid_bills(conn, biller.id, account_no)
+            bills = await billing_repo.unpaid_bills(conn, biller.id, account_no, today)
         if account is None:
             raise DomainError(
                 ErrorCode.ACCOUNT_NOT_FOUND, f"biller {biller.code} has no account {account_no}"
@@ -113,9 +120,9 @@ class AccountsHost(BillerHost, Protocol):
 class Connectors:
     """The connector for each integration mode."""
 
-    def __init__(self, remote: RemoteBillers) -> None:
+    def __init__(self, remote: RemoteBillers, clock: Clock) -> None:
         self._by_mode: dict[IntegrationMode, BillerConnector] = {
-            IntegrationMode.HOSTED: HostedConnector(),
+            IntegrationMode.HOSTED: HostedConnector(clock),
             IntegrationMode.REMOTE: RemoteConnector(remote),
         }
 

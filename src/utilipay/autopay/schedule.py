@@ -21,13 +21,16 @@ _SCHEDULE = text(
     """
     WITH candidates AS (
         SELECT m.biller_id, m.id AS mandate_id, m.channel_id, m.payer, m.account_no, m.cap,
-               b.bill_no, b.amount + b.late_fee AS total, b.issued_at
+               b.bill_no, b.issued_at,
+               b.amount + bill_late_fee(
+                   b.biller_id, b.bill_no,
+                   (CAST(:now AS timestamptz) AT TIME ZONE 'Asia/Shanghai')::date) AS total
           FROM mandates m
           JOIN billing_bills b ON b.biller_id = m.biller_id AND b.account_no = m.account_no
          WHERE m.status = 'ACTIVE' AND b.status = 'UNPAID' AND b.issued_at > m.signed_at
         UNION ALL
         SELECT m.biller_id, m.id, m.channel_id, m.payer, m.account_no, m.cap,
-               o.bill_no, o.amount + o.late_fee, o.first_seen_at
+               o.bill_no, o.first_seen_at, o.amount + o.late_fee
           FROM mandates m
           JOIN observed_bills o ON o.biller_id = m.biller_id AND o.account_no = m.account_no
          WHERE m.status = 'ACTIVE' AND NOT o.before_mandate AND o.first_seen_at > m.signed_at

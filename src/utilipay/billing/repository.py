@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billing.schemas import Bill, BillStatus, CustomerAccount, StoredBill
 from utilipay.billing.tables import bills, customer_accounts
 
 _CHUNK = 5000
+# every column of a bill but the imported late fee, for reads that compute it instead
+_COLUMNS = [c for c in bills.c if c.name != "late_fee"]
 
 
 def _bill(row: Any) -> Bill:
@@ -37,9 +40,17 @@ async def account(conn: AsyncConnection, biller_id: int, account_no: str) -> Cus
     return CustomerAccount(row.account_no, row.holder_name, row.address)
 
 
-async def unpaid_bills(conn: AsyncConnection, biller_id: int, account_no: str) -> list[Bill]:
+def _due_on(on: date) -> ColumnElement[int]:
+    """A bill's late fee on ``on`` (``sql/late_fees.sql``), in place of the imported one."""
+    return func.bill_late_fee(bills.c.biller_id, bills.c.bill_no, on).label("late_fee")
+
+
+async def unpaid_bills(
+    conn: AsyncConnection, biller_id: int, account_no: str, on: date
+) -> list[Bill]:
+    """The account's unpaid bills, oldest first, with their late fees on ``on``."""
     rows = await conn.execute(
-        select(bills)
+        select(*_COLUMNS, _due_on(on))
         .where(
             bills.c.biller_id == biller_id,
             bills.c.account_no == account_no,
@@ -78,6 +89,18 @@ async def bill_by_no(conn: AsyncConnection, biller_id: int, bill_no: str) -> Sto
         )
     ).one_or_none()
     return None if row is None else StoredBill(_bill(row), BillStatus(row.status), row.payment_id)
+
+
+async def paid_bills(
+    conn: AsyncConnection, biller_id: int, bill_nos: Sequence[str], paid_on: date
+) -> dict[str, Bill]:
+    """Bills as a payment on ``paid_on`` paid them: their late fees that day."""
+    rows = await conn.execute(
+        select(*_COLUMNS, _due_on(paid_on)).where(
+            bills.c.biller_id == biller_id, bills.c.bill_no.in_(bill_nos)
+        )
+    )
+    return {r.bill_no: _bill(r) for r in rows}
 
 
 async def bills_by_no(

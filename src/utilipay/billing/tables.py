@@ -11,6 +11,9 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   off to it in its transaction.
 - ``billing_issue`` (for writing): the bill run issues its bills through it; only unpaid
   bills with no payment get in (``WITH CHECK OPTION``).
+- ``bill_late_fee(biller_id, bill_no, on)`` (``sql/late_fees.sql``, migration 0037): a
+  hosted bill's late fee on a business date, computed by the utility's rule; every amount
+  due is ``amount + bill_late_fee(…)``, never ``amount + late_fee``.
 - in Python, ``repository``: ``account``, ``bill_by_no``, ``unpaid_bills``… (readings
   opens accounts through ``insert_accounts``).
 """
@@ -25,7 +28,9 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Integer,
+    Numeric,
     Table,
     Text,
 )
@@ -65,4 +70,37 @@ bills = Table(
         ["biller_id", "account_no"],
         ["customer_accounts.biller_id", "customer_accounts.account_no"],
     ),
+)
+
+# Late fees (migration 0037): the utilities' rules, effective-dated, and the waivers.
+late_fee_rules = Table(
+    "late_fee_rules",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("rule_id", Integer, Identity(always=True), primary_key=True),
+    Column("customer_class", Text),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date),
+    Column("daily_per_mille", Numeric(8, 4), nullable=False),
+    Column("grace_days", Integer, nullable=False),
+    Column("basis", Text, nullable=False),
+    Column("cap_fen", BigInteger),
+    Column("cap_percent", Numeric(7, 4)),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+late_fee_waivers = Table(
+    "late_fee_waivers",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("bill_no", Text, primary_key=True),
+    Column("waiver_id", Integer, Identity(always=True), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["biller_id", "bill_no"], ["bills.biller_id", "bills.bill_no"]),
 )

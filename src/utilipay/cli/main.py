@@ -25,6 +25,7 @@ from utilipay.cli.autopay import accounts_app, autopay_app
 from utilipay.cli.billing import billing_app
 from utilipay.cli.database import db_app
 from utilipay.cli.headend import head_end_app
+from utilipay.cli.latefees import late_fees_app
 from utilipay.cli.operations import exceptions_app, statement, worker
 from utilipay.cli.outlets import operators_app, outlets_app, terminals_app
 from utilipay.cli.prepaid import prepaid_app
@@ -72,6 +73,7 @@ app.add_typer(terminals_app, name="terminals")
 app.add_typer(operators_app, name="operators")
 app.add_typer(bills_app, name="bills")
 app.add_typer(billing_app, name="billing")
+app.add_typer(late_fees_app, name="late-fees")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(autopay_app, name="autopay")

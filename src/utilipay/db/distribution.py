@@ -35,6 +35,8 @@ PLACEMENT: dict[str, Placement] = {
     # billers' customers, their bills and their payments
     "customer_accounts": D,
     "bills": D,
+    "late_fee_rules": D,
+    "late_fee_waivers": D,
     "bindings": D,
     "payments": D,
     "payment_rollups": D,

@@ -31,7 +31,9 @@ _REMIND = text(
     SELECT b.biller_id, 'bill.due_soon', b.bill_no,
            jsonb_build_object(
                'biller', r.code, 'account_no', b.account_no, 'bill_no', b.bill_no,
-               'amount', b.amount, 'late_fee', b.late_fee,
+               'amount', b.amount,
+               'late_fee', bill_late_fee(b.biller_id, b.bill_no, CAST(:due_date AS date)
+                                                                 - CAST(:days_before AS integer)),
                'due_date', to_char(b.due_date, 'YYYY-MM-DD'),
                'days_left', CAST(:days_before AS integer)),
            :now

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers_repo
 from utilipay.billing import repository as billing_repo
+from utilipay.clock import business_date
 from utilipay.common.masking import mask_name
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.outlets.receipts_view import taking_of
@@ -50,13 +51,13 @@ async def payment_with_receipt(
 
 
 async def _bills(conn: AsyncConnection, payment: StoredPayment) -> tuple[ReceiptBill, ...]:
-    keys = [(payment.biller_id, no) for no in payment.bill_nos]
-    found = await billing_repo.bills_by_no(conn, keys)
+    paid_on = business_date(payment.created_at)
+    found = await billing_repo.paid_bills(conn, payment.biller_id, payment.bill_nos, paid_on)
     bills = []
-    for key in keys:
-        bill = found.get(key)
+    for no in payment.bill_nos:
+        bill = found.get(no)
         period, amount = (bill.period, bill.total) if bill else (None, None)
-        bills.append(ReceiptBill(key[1], period, amount))
+        bills.append(ReceiptBill(no, period, amount))
     return tuple(bills)
 
 

@@ -38,7 +38,7 @@ class WriteOffServices:
         batches_in_flight: int,
     ) -> WriteOffServices:
         remote_billers = RemoteBillers(clock)
-        connectors = Connectors(remote_billers)
+        connectors = Connectors(remote_billers, clock)
         hosted = BatchedHostedPayments(engine, clock, max_in_flight=batches_in_flight)
         remote = RemoteWriteOff(
             engine,

@@ -19,6 +19,7 @@ from utilipay.accounts.api import router as bills_router
 from utilipay.autopay.api import router as mandates_router
 from utilipay.billers.admin_api import router as admin_billers_router
 from utilipay.billers.api import router as billers_router
+from utilipay.billing.admin_api import router as late_fees_router
 from utilipay.bindings.api import router as bindings_router
 from utilipay.collection.api import router as reports_router
 from utilipay.config import get_settings
@@ -125,6 +126,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         statements_router,
         admin_router,
         admin_billers_router,
+        late_fees_router,
         audit_router,
         readings_router,
         recon_router,

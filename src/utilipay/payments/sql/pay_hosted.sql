@@ -10,7 +10,8 @@
 -- its order's claim and an order's payment is found through the claim
 -- (``hosted_payment_write``, ``order_payment``: orders.sql). What other areas own goes
 -- through them: the nonce (``channel_nonce_use``), the bills (read and locked through
--- ``billing_bills``, written off by ``billing_write_off``), the ledger entry (its rule for a
+-- ``billing_bills``, written off by ``billing_write_off``; each bill's late fee on the
+-- payment's business date is ``bill_late_fee``'s), the ledger entry (its rule for a
 -- payment, ``ledger_post_payment``) and the event (``outbox_emit``).
 --
 -- A terminal's payment (channel-api.md §11; ``p_terminal``, NULL for a channel's) takes
@@ -29,6 +30,8 @@ CREATE OR REPLACE FUNCTION pay_hosted(
 LANGUAGE plpgsql AS $$
 DECLARE
     v_outlet integer := (p_terminal ->> 'outlet_id')::integer;
+    -- the business day whose late fee is due (billing/sql/late_fees.sql)
+    v_on date := (p_now AT TIME ZONE 'Asia/Shanghai')::date;
     v_payment payments;
     v_bills text[];
     v_total bigint;
@@ -51,9 +54,10 @@ BEGIN
 
     -- Lock the bills in a fixed order, so concurrent payments queue instead of deadlocking.
     IF p_bill_nos IS NULL THEN
-        SELECT array_agg(b.bill_no ORDER BY b.bill_no), sum(b.amount + b.late_fee), count(*)
+        SELECT array_agg(b.bill_no ORDER BY b.bill_no),
+               sum(b.amount + bill_late_fee(p_biller_id, b.bill_no, v_on)), count(*)
           INTO v_bills, v_total, v_found
-          FROM (SELECT bill_no, amount, late_fee FROM billing_bills
+          FROM (SELECT bill_no, amount FROM billing_bills
                  WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
                  ORDER BY bill_no FOR UPDATE) b;
         IF v_found = 0 THEN
@@ -67,11 +71,12 @@ BEGIN
             RETURN;
         END IF;
     ELSE
-        SELECT array_agg(b.bill_no ORDER BY b.bill_no), sum(b.amount + b.late_fee), count(*),
+        SELECT array_agg(b.bill_no ORDER BY b.bill_no),
+               sum(b.amount + bill_late_fee(p_biller_id, b.bill_no, v_on)), count(*),
                min(b.bill_no) FILTER (WHERE b.account_no <> p_account_no),
                min(b.bill_no) FILTER (WHERE b.status <> 'UNPAID')
           INTO v_bills, v_total, v_found, v_foreign, v_paid
-          FROM (SELECT bill_no, account_no, status, amount, late_fee FROM billing_bills
+          FROM (SELECT bill_no, account_no, status, amount FROM billing_bills
                  WHERE biller_id = p_biller_id AND bill_no = ANY (p_bill_nos)
                  ORDER BY bill_no FOR UPDATE) b;
         IF v_found < cardinality(p_bill_nos) OR v_foreign IS NOT NULL THEN

@@ -23,7 +23,8 @@ BEGIN
     END IF;
     SELECT array_agg(c.bill_no ORDER BY c.bill_no), sum(c.total)
       INTO v_bill_nos, v_total
-      FROM vouchers_bills_covered(p_biller_id, p_account_no, v_credit.balance) c;
+      FROM vouchers_bills_covered(p_biller_id, p_account_no, v_credit.balance,
+                                  (p_now AT TIME ZONE 'Asia/Shanghai')::date) c;
     IF v_total IS NULL THEN
         RETURN NULL;
     END IF;
@@ -61,9 +62,10 @@ CREATE OR REPLACE TRIGGER bills_use_voucher_credit
 -- An account's unpaid bills that ``p_amount`` pays whole, oldest (by due date) first,
 -- stopping at the first that no longer fits: for a redemption's face value and for a
 -- credit. Every unpaid bill of the account is locked first, in pay_hosted's order (bill
--- number), so a voucher and a payment of the same account queue instead of deadlocking.
+-- number), so a voucher and a payment of the same account queue instead of deadlocking. A
+-- bill's total is its amount and its late fee on p_on (``bill_late_fee``).
 CREATE OR REPLACE FUNCTION vouchers_bills_covered(
-    p_biller_id integer, p_account_no text, p_amount bigint
+    p_biller_id integer, p_account_no text, p_amount bigint, p_on date
 ) RETURNS TABLE (bill_no text, due_date date, total bigint) LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM 1 FROM billing_bills b
@@ -71,10 +73,12 @@ BEGIN
      ORDER BY b.bill_no FOR UPDATE;
     RETURN QUERY
         SELECT c.bill_no, c.due_date, c.total
-          FROM (SELECT b.bill_no, b.due_date, (b.amount + b.late_fee)::bigint AS total,
-                       sum(b.amount + b.late_fee) OVER (ORDER BY b.due_date, b.bill_no) AS running
-                  FROM billing_bills b
-                 WHERE b.biller_id = p_biller_id AND b.account_no = p_account_no
-                   AND b.status = 'UNPAID') c
+          FROM (SELECT d.bill_no, d.due_date, d.total,
+                       sum(d.total) OVER (ORDER BY d.due_date, d.bill_no) AS running
+                  FROM (SELECT b.bill_no, b.due_date,
+                               b.amount + bill_late_fee(b.biller_id, b.bill_no, p_on) AS total
+                          FROM billing_bills b
+                         WHERE b.biller_id = p_biller_id AND b.account_no = p_account_no
+                           AND b.status = 'UNPAID') d) c
          WHERE c.running <= p_amount;
 END $$;

@@ -82,7 +82,7 @@ BEGIN
                               ORDER BY c.due_date, c.bill_no), '[]'),
            coalesce(array_agg(c.bill_no ORDER BY c.bill_no), '{}'), coalesce(sum(c.total), 0)
       INTO v_bills, v_bill_nos, v_bills_total
-      FROM vouchers_bills_covered(p_biller_id, p_account_no, v_face) c;
+      FROM vouchers_bills_covered(p_biller_id, p_account_no, v_face, v_today) c;
     v_rest := v_face - v_bills_total;
     v_prepaid := prepaid_account_locked(p_biller_id, p_account_no);
 

@@ -1,0 +1,55 @@
+-- Late fees (违约金) of hosted bills: the rule of ``billing/latefees.py``, in SQL, so that
+-- every amount due is computed in the database the same way (the payment check in
+-- ``pay_hosted``, vouchers, auto-pay, reminders) and by the same function as the bill
+-- query and the receipt. The tests hold it to the Python rule's answers.
+
+-- Days overdue on p_on of a bill due p_due less the grace (never below 0): calendar days,
+-- or mainland working days (``calendar_working_days``, calendar/sql/working.sql).
+CREATE OR REPLACE FUNCTION late_fee_days(p_basis text, p_grace integer, p_due date, p_on date)
+RETURNS integer LANGUAGE sql STABLE AS $$
+    SELECT greatest(0, CASE WHEN p_on <= p_due THEN 0
+                            WHEN p_basis = 'calendar' THEN p_on - p_due
+                            ELSE calendar_working_days(p_due, p_on) END
+                       - p_grace)
+$$;
+
+-- The rule that governs a bill due on p_due: in force that day, the customer class's own
+-- before the one for every class.
+CREATE OR REPLACE FUNCTION late_fee_rule_for(p_biller_id integer, p_class text, p_due date)
+RETURNS late_fee_rules LANGUAGE sql STABLE AS $$
+    SELECT * FROM late_fee_rules r
+     WHERE r.biller_id = p_biller_id AND r.effective_from <= p_due
+       AND (r.effective_to IS NULL OR p_due <= r.effective_to)
+       AND (r.customer_class = p_class OR r.customer_class IS NULL)
+     ORDER BY r.customer_class NULLS LAST
+     LIMIT 1
+$$;
+
+-- The fee the rule computes: principal × ‰ a day × days charged, capped (LEAST skips a
+-- NULL cap), rounded once, half up (round() of a positive numeric), to fen; multiplying by
+-- 0.001 rather than dividing by 1000 keeps numeric exact.
+CREATE OR REPLACE FUNCTION late_fee_accrued(
+    p_biller_id integer, p_class text, p_principal bigint, p_due date, p_on date
+) RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT coalesce((
+        SELECT round(least(p_principal * r.daily_per_mille
+                               * late_fee_days(r.basis, r.grace_days, p_due, p_on) * 0.001,
+                           r.cap_fen, p_principal * r.cap_percent * 0.01))::bigint
+          FROM late_fee_rule_for(p_biller_id, p_class, p_due) r
+         WHERE r.biller_id IS NOT NULL), 0)
+$$;
+
+-- A hosted bill's late fee on p_on (a business date, Asia/Shanghai): computed by the rule
+-- (up to the day it was paid, for a paid bill), plus the fee imported with the bill, less
+-- the waivers. NULL for a bill that does not exist.
+CREATE OR REPLACE FUNCTION bill_late_fee(p_biller_id integer, p_bill_no text, p_on date)
+RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT late_fee_accrued(b.biller_id, a.customer_class, b.amount, b.due_date,
+                            least(p_on, (b.paid_at AT TIME ZONE 'Asia/Shanghai')::date))
+           + b.late_fee
+           - coalesce((SELECT sum(w.amount) FROM late_fee_waivers w
+                        WHERE w.biller_id = b.biller_id AND w.bill_no = b.bill_no), 0)::bigint
+      FROM bills b
+      JOIN customer_accounts a ON a.biller_id = b.biller_id AND a.account_no = b.account_no
+     WHERE b.biller_id = p_biller_id AND b.bill_no = p_bill_no
+$$;
