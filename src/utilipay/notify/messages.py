@@ -35,6 +35,19 @@ class BillDueSoon(BillerNews):
     days_left: int
 
 
+class BillOverdue(BillerNews):
+    """An overdue notice (逾期提醒): ``late_fee`` is the fee so far, on the day it is sent."""
+
+    account_no: str
+    bill_no: str
+    period: str  # YYYY-MM
+    amount: int
+    late_fee: int
+    due_date: str
+    days_overdue: int
+    schedule_day: int  # the utility's schedule day it was sent for
+
+
 class PaymentReceipt(BillerNews):
     payment_id: str
     order_id: str
@@ -155,6 +168,7 @@ class OutletFloatLow(TypedDict):
 Params = (
     BillIssued
     | BillDueSoon
+    | BillOverdue
     | PaymentReceipt
     | MandateNews
     | DebitNews
