@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import water
 from tests.helpers import ACCOUNT, bill_line, import_bills, payment_body
-from tests.notify.test_notify_support import NOWHERE, dispatch, point_at, queued, set_contacts
+from tests.notify.test_notify_support import (
+    NOWHERE,
+    announced,
+    dispatch,
+    point_at,
+    queued,
+    set_contacts,
+    told,
+)
 from utilipay.bindings.reminders import ReminderChoice
 from utilipay.clock import FrozenClock
 from utilipay.errors import DomainError
@@ -44,16 +52,15 @@ async def _schedule(
         )
 
 
-async def _noticed(engine: AsyncEngine) -> list[tuple[str, int]]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT aggregate_id, CAST(payload->>'schedule_day' AS integer) AS day"
-                " FROM outbox_events WHERE event_type = 'bill.overdue'"
-                " ORDER BY aggregate_id, day"
-            )
-        )
-        return [(r.aggregate_id, r.day) for r in rows]
+@pytest.fixture
+async def overdue(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, world: dict[str, object]
+) -> None:
+    """BILLS on the schedule 1, 7, 15; the account has a phone, WECHAT a webhook URL."""
+    await point_at(engine, clock, hub, "WECHAT", NOWHERE)
+    await import_bills(engine, clock, *BILLS)
+    await set_contacts(engine, ACCOUNT, phone=PHONE)
+    await _schedule(engine, clock, world, [1, 7, 15])
 
 
 async def _payload(engine: AsyncEngine, bill_no: str) -> dict[str, Any]:
@@ -77,7 +84,8 @@ async def test_each_bill_is_noticed_on_the_latest_schedule_day_it_reached(
     assert await send_overdue_notices(engine, clock) == 0  # no schedule, no notice
     await _schedule(engine, clock, world, [15, 1, 7])
     assert await send_overdue_notices(engine, clock) == 4
-    assert await _noticed(engine) == [("D-01", 1), ("D-07", 7), ("D-09", 7), ("D-15", 15)]
+    noticed = await announced(engine, "bill.overdue", "schedule_day")
+    assert noticed == [("D-01", 1), ("D-07", 7), ("D-09", 7), ("D-15", 15)]
     assert await _payload(engine, "D-07") == {
         "biller": "BJWATER",
         "account_no": ACCOUNT,
@@ -92,44 +100,33 @@ async def test_each_bill_is_noticed_on_the_latest_schedule_day_it_reached(
     assert await send_overdue_notices(engine, clock) == 0  # each (bill, day) once
     clock.advance(timedelta(days=6))  # the 28th: D-01 reached day 7, D-09 and D-11 day 15
     assert await send_overdue_notices(engine, clock) == 3
-    assert await _noticed(engine) == [
+    assert await announced(engine, "bill.overdue", "schedule_day") == [
         ("D-01", 1), ("D-01", 7), ("D-07", 7), ("D-09", 7), ("D-09", 15), ("D-11", 15),
         ("D-15", 15)
     ]  # fmt: skip
 
 
 async def test_concurrent_passes_notice_each_bill_and_day_once(
-    engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]
+    engine: AsyncEngine, clock: FrozenClock, overdue: None
 ) -> None:
-    await import_bills(engine, clock, *BILLS)
-    await _schedule(engine, clock, world, [1, 7, 15])
     counts = await asyncio.gather(*(send_overdue_notices(engine, clock) for _ in range(4)))
     assert sum(counts) == 4
-    assert len(await _noticed(engine)) == 4
+    assert len(await announced(engine, "bill.overdue", "schedule_day")) == 4
     async with engine.connect() as conn:
         rows = (await conn.execute(text("SELECT count(*) FROM overdue_notices"))).scalar_one()
     assert rows == 4
 
 
 async def test_a_bill_paid_before_the_pass_or_before_its_message_is_not_noticed(
-    engine: AsyncEngine,
-    clock: FrozenClock,
-    hub: Any,
-    wechat: ChannelClient,
-    world: dict[str, object],
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient, overdue: None
 ) -> None:
-    await point_at(engine, clock, hub, "WECHAT", NOWHERE)
-    await import_bills(engine, clock, *BILLS)
-    await set_contacts(engine, ACCOUNT, phone=PHONE)
-    await _schedule(engine, clock, world, [1, 7, 15])
     paid_first = payment_body("WX-D15", amount=12345, bill_nos=["D-15"])
     assert (await wechat.call("POST", "/v1/payments", json=paid_first)).status_code == 201
     assert await send_overdue_notices(engine, clock) == 3  # D-15 is paid already
     paid_meanwhile = payment_body("WX-D07", amount=12385, bill_nos=["D-07"])
     assert (await wechat.call("POST", "/v1/payments", json=paid_meanwhile)).status_code == 201
     await dispatch(engine, clock, hub)
-    told = sorted(n.params["bill_no"] for n in await queued(engine) if n.template == "bill.overdue")
-    assert told == ["D-01", "D-09"]
+    assert sorted(told(await queued(engine), "bill.overdue")) == ["D-01", "D-09"]
 
 
 async def test_the_notice_tells_amount_days_late_fee_and_how_to_pay(
@@ -155,11 +152,8 @@ async def test_overdue_notices_follow_the_kinds_and_means_chosen(
     hub: Any,
     wechat: ChannelClient,
     world: dict[str, object],
+    overdue: None,
 ) -> None:
-    await point_at(engine, clock, hub, "WECHAT", NOWHERE)
-    await import_bills(engine, clock, *BILLS)
-    await set_contacts(engine, ACCOUNT, phone=PHONE)
-    await _schedule(engine, clock, world, [1, 7, 15])
     async with engine.begin() as conn:
         no_overdue = ReminderChoice(kinds=["issued", "due_soon"])
         await change_account_choice(conn, clock, water(world), ACCOUNT, no_overdue, actor="cs")
@@ -170,10 +164,9 @@ async def test_overdue_notices_follow_the_kinds_and_means_chosen(
     assert (await wechat.call("PATCH", f"/v1/bindings/{binding}", json=wants)).status_code == 200
     assert await send_overdue_notices(engine, clock) == 4
     await dispatch(engine, clock, hub)
-    told = {
-        (n.recipient_kind, n.address) for n in await queued(engine) if n.template == "bill.overdue"
-    }
-    assert told == {("channel", "wx-abc")}  # the holder's SMS: the account said no
+    each_bill = told(await queued(engine), "bill.overdue")
+    assert len(each_bill) == 4
+    assert set().union(*each_bill.values()) == {("channel", "wx-abc")}  # no SMS: the account's no
 
 
 async def test_a_suspended_utility_s_bills_are_not_noticed(

@@ -7,12 +7,19 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import water
 from tests.helpers import ACCOUNT, audited_actors, bill_line, import_bills, payment_body
-from tests.notify.test_notify_support import NOWHERE, dispatch, point_at, queued, set_contacts
+from tests.notify.test_notify_support import (
+    NOWHERE,
+    announced,
+    dispatch,
+    point_at,
+    queued,
+    set_contacts,
+    told,
+)
 from utilipay.bindings.reminders import ReminderChoice
 from utilipay.clock import FrozenClock
 from utilipay.notify.choices import change_account_choice, change_utility_defaults, in_force
@@ -56,27 +63,6 @@ async def _utility_defaults(
         )
 
 
-def _told(sent: list[Any], template: str) -> dict[str, set[tuple[str, str]]]:
-    """bill number → (kind, address) of each message of ``template``."""
-    found: dict[str, set[tuple[str, str]]] = {}
-    for n in sent:
-        if n.template == template:
-            found.setdefault(n.params["bill_no"], set()).add((n.recipient_kind, n.address))
-    return found
-
-
-async def _reminded(engine: AsyncEngine) -> list[tuple[str, int]]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT aggregate_id, CAST(payload->>'days_left' AS integer) AS days"
-                " FROM outbox_events WHERE event_type = 'bill.due_soon'"
-                " ORDER BY aggregate_id, days"
-            )
-        )
-        return [(r.aggregate_id, r.days) for r in rows]
-
-
 async def test_each_reminder_follows_the_nearest_choice_binding_account_utility_hub(
     engine: AsyncEngine,
     clock: FrozenClock,
@@ -105,9 +91,10 @@ async def test_each_reminder_follows_the_nearest_choice_binding_account_utility_
     await dispatch(engine, clock, hub)  # the bills' issue, told to everyone
 
     assert await remind_due_bills(engine, clock, HUB_DAYS) == 3
-    assert await _reminded(engine) == [("B-2DAYS", 2), ("B-4DAYS", 4), ("O-5DAYS", 5)]
+    reminded = await announced(engine, "bill.due_soon", "days_left")
+    assert reminded == [("B-2DAYS", 2), ("B-4DAYS", 4), ("O-5DAYS", 5)]
     await dispatch(engine, clock, hub)
-    assert _told(await queued(engine), "bill.due_soon") == {
+    assert told(await queued(engine), "bill.due_soon") == {
         "B-2DAYS": {("channel", "wx-abc")},  # the binding's own day
         "B-4DAYS": {("sms", PHONE)},  # the account's day: its holder's phone
         "O-5DAYS": {("email", EMAIL)},  # no choice of its own: the utility's default
@@ -124,7 +111,7 @@ async def test_without_any_choice_the_hub_s_days_and_every_means(
     await _bind(wechat, "wx-abc")
     assert await remind_due_bills(engine, clock, HUB_DAYS) == 1
     await dispatch(engine, clock, hub)
-    assert _told(await queued(engine), "bill.due_soon") == {
+    assert told(await queued(engine), "bill.due_soon") == {
         "B-3DAYS": {("channel", "wx-abc"), ("sms", PHONE), ("email", EMAIL)}
     }
 
@@ -147,8 +134,8 @@ async def test_kinds_and_means_choose_who_is_told_of_what(
     await dispatch(engine, clock, hub)
     sent = await queued(engine)
     everyone_abc_chose = {("channel", "wx-abc"), ("sms", PHONE)}
-    assert _told(sent, "bill.issued") == {"B-3DAYS": everyone_abc_chose}
-    assert _told(sent, "bill.due_soon") == {"B-3DAYS": everyone_abc_chose}
+    assert told(sent, "bill.issued") == {"B-3DAYS": everyone_abc_chose}
+    assert told(sent, "bill.due_soon") == {"B-3DAYS": everyone_abc_chose}
 
 
 async def test_nobody_wanting_a_due_soon_reminder_makes_none(
@@ -172,7 +159,7 @@ async def test_a_bill_paid_before_its_reminder_is_queued_is_not_reminded(
     paid = await wechat.call("POST", "/v1/payments", json=payment_body())
     assert paid.status_code == 201, paid.text
     await dispatch(engine, clock, hub)
-    assert _told(await queued(engine), "bill.due_soon") == {}
+    assert told(await queued(engine), "bill.due_soon") == {}
 
 
 async def test_a_changed_field_replaces_only_itself_and_inherit_resets_it(

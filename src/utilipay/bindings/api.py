@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
@@ -9,8 +9,8 @@ from utilipay.accounts.connector import AccountsHost
 from utilipay.billers.lookup import active_biller
 from utilipay.bindings import service
 from utilipay.bindings.reminders import (
-    BindingReminders,
     ReminderChoice,
+    RemindersRequest,
     binding_choice,
     change_binding_choice,
 )
@@ -24,7 +24,7 @@ from utilipay.http.json import json_response, parse_body
 router = APIRouter(prefix="/v1", tags=["bindings"])
 
 
-def _out(b: Binding) -> dict[str, Any]:
+def _out(b: Binding) -> dict[str, str]:
     return {
         "id": b.id,
         "payer": b.payer,
@@ -85,8 +85,7 @@ async def delete_binding(
     return Response(status_code=204)
 
 
-def _with_reminders(row: Any, biller_code: str, choice: ReminderChoice) -> dict[str, Any]:
-    binding = Binding(row.id, row.payer, biller_code, row.account_no, row.holder, row.created_at)
+def _with_reminders(binding: Binding, choice: ReminderChoice) -> dict[str, object]:
     return {**_out(binding), "reminders": choice.as_json()}
 
 
@@ -104,15 +103,15 @@ async def show_binding(
     """A binding of this channel with its own reminder choice (hub extension, §4)."""
     hub: AccountsHost = request.app.state.hub
     async with ctx.transaction() as conn:
-        row, choice = await binding_choice(conn, ctx.channel, binding_id)
-    return json_response(_with_reminders(row, hub.biller_code(row.biller_id), choice))
+        binding, choice = await binding_choice(conn, ctx.channel, binding_id, hub.biller_code)
+    return json_response(_with_reminders(binding, choice))
 
 
 @router.patch(
     "/bindings/{binding_id}",
     response_model=BindingWithReminders,
     responses=PROBLEMS,
-    openapi_extra=json_body(BindingReminders),
+    openapi_extra=json_body(RemindersRequest),
     tags=["hub extension"],
 )
 async def change_binding_reminders(
@@ -122,9 +121,9 @@ async def change_binding_reminders(
     binding's, a null one is inherited again (hub extension, §4)."""
     hub: AccountsHost = request.app.state.hub
     ctx = await signed(request)
-    body = parse_body(BindingReminders, ctx.body, request.headers.get("content-type"))
+    body = parse_body(RemindersRequest, ctx.body, request.headers.get("content-type"))
     async with ctx.transaction() as conn:
-        row, choice = await change_binding_choice(
-            conn, hub.clock, ctx.channel, binding_id, body.reminders
+        binding, choice = await change_binding_choice(
+            conn, hub.clock, ctx.channel, binding_id, body.reminders, hub.biller_code
         )
-    return json_response(_with_reminders(row, hub.biller_code(row.biller_id), choice))
+    return json_response(_with_reminders(binding, choice))

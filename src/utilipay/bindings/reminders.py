@@ -11,13 +11,16 @@ the next place's.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal
+from collections.abc import Sequence
+from typing import Annotated, Final, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.service import record
+from utilipay.billers.schemas import CodeOfBiller
+from utilipay.bindings.schemas import Binding
 from utilipay.bindings.tables import bindings
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
@@ -28,6 +31,12 @@ Means = Literal["channel", "sms", "email"]
 KINDS: Final[tuple[Kind, ...]] = ("issued", "due_soon", "overdue")
 MEANS: Final[tuple[Means, ...]] = ("channel", "sms", "email")
 MAX_DAYS_BEFORE: Final = 30
+
+
+class ChoiceJson(TypedDict):
+    kinds: list[Kind] | None
+    days_before: int | None
+    means: list[Means] | None
 
 
 class ReminderChoice(BaseModel):
@@ -58,11 +67,11 @@ class ReminderChoice(BaseModel):
         """This choice with the fields ``patch`` names replaced (a None one: inherited)."""
         return self.model_copy(update={f: getattr(patch, f) for f in patch.model_fields_set})
 
-    def as_json(self) -> dict[str, Any]:
-        return self.model_dump()
+    def as_json(self) -> ChoiceJson:
+        return {"kinds": self.kinds, "days_before": self.days_before, "means": self.means}
 
 
-class BindingReminders(BaseModel):
+class RemindersRequest(BaseModel):
     """``PATCH /v1/bindings/{id}`` (channel-api.md §4, hub extension)."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
@@ -70,37 +79,56 @@ class BindingReminders(BaseModel):
     reminders: ReminderChoice
 
 
-def choice_of(kinds: Any, days_before: Any, means: Any) -> ReminderChoice:
+def choice_of(
+    kinds: Sequence[str] | None, days_before: int | None, means: Sequence[str] | None
+) -> ReminderChoice:
     """From the three columns of a stored choice."""
-    return ReminderChoice.model_construct(
-        kinds=None if kinds is None else list(kinds),
-        days_before=days_before,
-        means=None if means is None else list(means),
+    return ReminderChoice.model_validate(
+        {
+            "kinds": None if kinds is None else list(kinds),
+            "days_before": days_before,
+            "means": None if means is None else list(means),
+        }
     )
 
 
-async def binding_choice(
-    conn: AsyncConnection, channel: Channel, binding_id: str, *, hold: bool = False
-) -> tuple[Any, ReminderChoice]:
-    """The binding's row and its own choice; 404 unknown or deleted, 403 another channel's."""
+async def _held(
+    conn: AsyncConnection, channel: Channel, binding_id: str, biller_code: CodeOfBiller, hold: bool
+) -> tuple[int, Binding, ReminderChoice]:
     query = select(bindings).where(bindings.c.id == binding_id)
     row = (await conn.execute(query.with_for_update() if hold else query)).first()
     if row is None or row.deleted_at is not None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no binding {binding_id[:40]}")
     if row.channel_id != channel.id:
         raise DomainError(ErrorCode.FORBIDDEN, "this binding belongs to another channel")
-    return row, choice_of(row.remind_kinds, row.remind_days_before, row.remind_means)
+    code = biller_code(row.biller_id)
+    binding = Binding(row.id, row.payer, code, row.account_no, row.holder, row.created_at)
+    choice = choice_of(row.remind_kinds, row.remind_days_before, row.remind_means)
+    return row.biller_id, binding, choice
+
+
+async def binding_choice(
+    conn: AsyncConnection, channel: Channel, binding_id: str, biller_code: CodeOfBiller
+) -> tuple[Binding, ReminderChoice]:
+    """The binding and its own choice; 404 unknown or deleted, 403 another channel's."""
+    _, binding, choice = await _held(conn, channel, binding_id, biller_code, hold=False)
+    return binding, choice
 
 
 async def change_binding_choice(
-    conn: AsyncConnection, clock: Clock, channel: Channel, binding_id: str, patch: ReminderChoice
-) -> tuple[Any, ReminderChoice]:
+    conn: AsyncConnection,
+    clock: Clock,
+    channel: Channel,
+    binding_id: str,
+    patch: ReminderChoice,
+    biller_code: CodeOfBiller,
+) -> tuple[Binding, ReminderChoice]:
     """Replace the fields the patch names; audited as the channel's act for its payer."""
-    row, before = await binding_choice(conn, channel, binding_id, hold=True)
+    biller_id, binding, before = await _held(conn, channel, binding_id, biller_code, hold=True)
     after = before.changed(patch)
     await conn.execute(
         update(bindings)
-        .where(bindings.c.biller_id == row.biller_id, bindings.c.id == binding_id)
+        .where(bindings.c.biller_id == biller_id, bindings.c.id == binding_id)
         .values(
             remind_kinds=after.kinds,
             remind_days_before=after.days_before,
@@ -110,6 +138,6 @@ async def change_binding_choice(
     await record(
         conn, clock, actor=f"channel:{channel.code}", action="binding.reminders_changed",
         object_type="binding", object_id=binding_id,
-        before=before.as_json(), after=after.as_json(),
+        before=dict(before.as_json()), after=dict(after.as_json()),
     )  # fmt: skip
-    return row, after
+    return binding, after

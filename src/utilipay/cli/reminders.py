@@ -4,7 +4,8 @@ asks support to change them) and a utility's defaults with its overdue schedule.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -41,7 +42,7 @@ def _list(value: str) -> list[str] | None:
 
 def _patch(kinds: str | None, days_before: str | None, means: str | None) -> ReminderChoice:
     """The fields given, each a value or ``inherit`` (None); the others unchanged."""
-    given: dict[str, Any] = {}
+    given: dict[str, object] = {}
     if kinds is not None:
         given["kinds"] = _list(kinds)
     if means is not None:
@@ -58,7 +59,7 @@ def _patch(kinds: str | None, days_before: str | None, means: str | None) -> Rem
         raise typer.BadParameter(describe(exc.errors(include_url=False))) from None
 
 
-def _print(out: dict[str, Any], as_json: bool) -> None:
+def _print(out: Mapping[str, object], as_json: bool) -> None:
     if as_json:
         print(json.dumps(out, ensure_ascii=False))
         return
@@ -70,7 +71,7 @@ def _print(out: dict[str, Any], as_json: bool) -> None:
         console.print(f"{place}: {shown}", highlight=False)
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     if value is None:
         return INHERIT
     if isinstance(value, list):
@@ -78,7 +79,7 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-async def _account(conn: AsyncConnection, biller: str, account: str) -> dict[str, Any]:
+async def _account(conn: AsyncConnection, biller: str, account: str) -> dict[str, object]:
     hosted = await billers_service.hosted_biller(conn, biller, "reminders")
     hosted.rule.check(hosted.code, account)
     force = await choices.in_force(
@@ -99,7 +100,7 @@ async def _account(conn: AsyncConnection, biller: str, account: str) -> dict[str
 def reminders_show(biller: Biller, account: Account, as_json: AsJson = False) -> None:
     """The account's own choice, its utility's default and the choice in force."""
 
-    async def work(conn: AsyncConnection) -> dict[str, Any]:
+    async def work(conn: AsyncConnection) -> dict[str, object]:
         return await _account(conn, biller, account)
 
     _print(run_in_transaction(work), as_json)
@@ -118,7 +119,7 @@ def reminders_set(
     """Change the account's choice: the options given, the others as they were (audited)."""
     patch = _patch(kinds, days_before, means)
 
-    async def work(conn: AsyncConnection) -> dict[str, Any]:
+    async def work(conn: AsyncConnection) -> dict[str, object]:
         hosted = await billers_service.hosted_biller(conn, biller, "reminders")
         await choices.change_account_choice(
             conn, SystemClock(), hosted, account, patch, actor=default_actor(), reason=reason
@@ -146,7 +147,7 @@ def reminders_defaults(
     patch = _patch(kinds, days_before, means)
     schedule = None if overdue_days is None else _days(overdue_days)
 
-    async def work(conn: AsyncConnection) -> dict[str, Any]:
+    async def work(conn: AsyncConnection) -> dict[str, object]:
         hosted = await billers_service.hosted_biller(conn, biller, "reminders")
         if patch.model_fields_set or schedule is not None:
             found = await choices.change_utility_defaults(

@@ -144,7 +144,7 @@ async def change_account_choice(
     await record(
         conn, clock, actor=actor, action="reminders.account_changed", object_type="account",
         object_id=f"{biller.code}/{account_no}", reason=reason,
-        before=before.as_json(), after=after.as_json(),
+        before=dict(before.as_json()), after=dict(after.as_json()),
     )  # fmt: skip
     return after
 

@@ -35,15 +35,9 @@ class BillDueSoon(BillerNews):
     days_left: int
 
 
-class BillOverdue(BillerNews):
+class BillOverdue(BillIssued):
     """An overdue notice (逾期提醒): ``late_fee`` is the fee so far, on the day it is sent."""
 
-    account_no: str
-    bill_no: str
-    period: str  # YYYY-MM
-    amount: int
-    late_fee: int
-    due_date: str
     days_overdue: int
     schedule_day: int  # the utility's schedule day it was sent for
 

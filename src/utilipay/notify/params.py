@@ -118,13 +118,7 @@ async def bill_due_soon(conn: AsyncConnection, event: StoredEvent, account: Acco
 async def bill_overdue(conn: AsyncConnection, event: StoredEvent, account: Account) -> BillOverdue:
     p = event.payload
     return {
-        **_biller(account),
-        "account_no": p["account_no"],
-        "bill_no": p["bill_no"],
-        "period": p["period"],
-        "amount": p["amount"],
-        "late_fee": p["late_fee"],
-        "due_date": p["due_date"],
+        **await bill_issued(conn, event, account),
         "days_overdue": p["days_overdue"],
         "schedule_day": p["schedule_day"],
     }
