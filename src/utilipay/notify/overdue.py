@@ -41,8 +41,9 @@ _NOTICE = text(
           FROM settings s CROSS JOIN LATERAL unnest(s.overdue_days) AS st(day)
          WHERE s.biller_id = :biller_id
     ),
-    candidates AS (
-        SELECT b.biller_id, b.bill_no, b.account_no, st.day
+    candidates AS MATERIALIZED (  -- read once, for the notices and for their events
+        SELECT b.biller_id, b.bill_no, b.account_no, b.period, b.amount, b.late_fee,
+               b.due_date, st.day
           FROM steps st JOIN billing_bills b
             ON b.biller_id = st.biller_id AND b.status = 'UNPAID'
            AND b.due_date <= CAST(:today AS date) - st.day
@@ -61,7 +62,7 @@ _NOTICE = text(
     INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
     SELECT b.biller_id, 'bill.overdue', b.bill_no,
            jsonb_build_object(
-               'biller', r.code, 'account_no', b.account_no, 'bill_no', b.bill_no,
+               'biller', s.code, 'account_no', b.account_no, 'bill_no', b.bill_no,
                'period', b.period, 'amount', b.amount,
                -- LATE-FEE: bill_late_fee(b.biller_id, b.bill_no, :today) once merged
                'late_fee', b.late_fee,
@@ -69,8 +70,10 @@ _NOTICE = text(
                'days_overdue', CAST(:today AS date) - b.due_date,
                'schedule_day', n.days_after),
            :now
-      FROM noticed n JOIN billing_bills b USING (biller_id, bill_no)
-      JOIN billers_directory r ON r.id = b.biller_id
+      FROM noticed n
+      JOIN candidates b
+        ON b.biller_id = n.biller_id AND b.bill_no = n.bill_no AND b.day = n.days_after
+      JOIN settings s ON s.biller_id = b.biller_id
     """  # noqa: S608 - the module's own constants, never input
 )
 

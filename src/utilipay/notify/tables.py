@@ -82,7 +82,7 @@ overdue_notices = Table(
     Column("bill_no", Text, primary_key=True),
     Column("days_after", Integer, primary_key=True),  # the schedule's day, after the due date
     Column("created_at", DateTime(timezone=True), nullable=False),
-    ForeignKeyConstraint(["biller_id", "bill_no"], ["bills.biller_id", "bills.bill_no"]),
+    # no foreign key to bills: the pass reads the bill in the statement that writes this
 )
 
 # An account's own reminder choice (bindings.reminders.ReminderChoice); NULL: the utility's.

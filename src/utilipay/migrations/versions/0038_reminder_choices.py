@@ -8,7 +8,10 @@
   the due date).
 - ``overdue_notices``: which (bill, schedule day) was announced, so each is once.
 - ``bills`` gain a partial index of the unpaid bills by due date: the overdue pass reads a
-  few days' unpaid bills of a utility among its year of paid ones.
+  few days' unpaid bills of a utility among its year of paid ones. Its price: paying a
+  bill changes ``status``, a column of the index's predicate, so that update is no longer
+  HOT (0001 kept ``bills``' indexes off ``status`` for that); without it the pass would
+  read every bill due on those days, paid or not (ten times the rows at a 90 % rate).
 
 Revision ID: 0038
 Revises: 0036
@@ -66,8 +69,9 @@ CREATE TABLE overdue_notices (
     bill_no text NOT NULL,
     days_after integer NOT NULL CHECK (days_after > 0),
     created_at timestamptz NOT NULL,
-    PRIMARY KEY (biller_id, bill_no, days_after),
-    FOREIGN KEY (biller_id, bill_no) REFERENCES bills
+    PRIMARY KEY (biller_id, bill_no, days_after)
+    -- no foreign key to bills: the pass writes a notice only for a bill it reads in the
+    -- same statement, and checking a million of them again costs a third of the pass
 );
 
 CREATE INDEX bills_unpaid_by_due_date ON bills (biller_id, due_date) WHERE status = 'UNPAID';
