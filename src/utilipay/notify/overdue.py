@@ -42,8 +42,9 @@ _NOTICE = text(
          WHERE s.biller_id = :biller_id
     ),
     candidates AS MATERIALIZED (  -- read once, for the notices and for their events
-        SELECT b.biller_id, b.bill_no, b.account_no, b.period, b.amount, b.late_fee,
-               b.due_date, st.day
+        SELECT b.biller_id, b.bill_no, b.account_no, b.period, b.amount, b.due_date, st.day,
+               -- LATE-FEE: bill_late_fee(b.biller_id, b.bill_no, :today) once merged
+               b.late_fee AS fee_so_far
           FROM steps st JOIN billing_bills b
             ON b.biller_id = st.biller_id AND b.status = 'UNPAID'
            AND b.due_date <= CAST(:today AS date) - st.day
@@ -64,8 +65,7 @@ _NOTICE = text(
            jsonb_build_object(
                'biller', s.code, 'account_no', b.account_no, 'bill_no', b.bill_no,
                'period', b.period, 'amount', b.amount,
-               -- LATE-FEE: bill_late_fee(b.biller_id, b.bill_no, :today) once merged
-               'late_fee', b.late_fee,
+               'late_fee', b.fee_so_far,
                'due_date', to_char(b.due_date, 'YYYY-MM-DD'),
                'days_overdue', CAST(:today AS date) - b.due_date,
                'schedule_day', n.days_after),
