@@ -221,6 +221,12 @@ STEPS: list[Step] = [
     Run("prepaid cut --now {now}", expect="account(s) cut"),
     Run("prepaid statements --month {prev_month}", expect="statement(s) issued"),
     Run("prepaid show BJELEC 0100000099 --json", expect='"state": "ARREARS"'),
+    Run("reminders defaults --biller BJWATER --days-before 5 --overdue-days 1,7,15 "
+        "--reason 'collection policy 2027' --json", expect='"overdue_days": [1, 7, 15]'),
+    Run("reminders set --biller BJWATER --account 0112345678 --kinds due_soon,overdue "
+        "--means channel,sms --reason 'payer asked by phone'", expect="kinds=due_soon,overdue"),
+    Run("reminders show --biller BJWATER --account 0112345678 --json",
+        expect='"days_before": 5'),
     Run("head-end commands BJELEC --status EXECUTED --limit 100",
         expect="meter commands of BJELEC"),
     Run("recon import {wechat_trade} --kind wechat_trade --party-code WECHAT",

@@ -65,3 +65,25 @@ async def queued(engine: AsyncEngine) -> list[Notification]:
 
 def by_kind(notifications: list[Notification]) -> dict[tuple[str, str], Notification]:
     return {(n.recipient_kind, n.address): n for n in notifications}
+
+
+async def announced(engine: AsyncEngine, event_type: str, number: str) -> list[tuple[str, int]]:
+    """(bill number, the payload's ``number``) of each event of ``event_type``, in order."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT aggregate_id, CAST(payload->>:number AS integer) AS n FROM outbox_events"
+                " WHERE event_type = :event_type ORDER BY aggregate_id, n"
+            ),
+            {"number": number, "event_type": event_type},
+        )
+        return [(r.aggregate_id, r.n) for r in rows]
+
+
+def told(sent: list[Notification], template: str) -> dict[str, set[tuple[str, str]]]:
+    """bill number → (kind, address) of each message of ``template``."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for n in sent:
+        if n.template == template:
+            found.setdefault(n.params["bill_no"], set()).add((n.recipient_kind, n.address))
+    return found

@@ -66,6 +66,18 @@ PARAMS: dict[str, dict[str, Any]] = {
         "due_date": "2026-11-25",
         "days_left": 3,
     },
+    "bill.overdue": {
+        "biller": "BJWATER",
+        "biller_name": "北京自来水",
+        "account_no": "0112345678",
+        "bill_no": "B202610-0001",
+        "period": "2026-10",
+        "amount": 12345,
+        "late_fee": 370,
+        "due_date": "2026-11-25",
+        "days_overdue": 7,
+        "schedule_day": 7,
+    },
     "payment.receipt": {
         "biller": "BJWATER",
         "biller_name": "北京自来水",

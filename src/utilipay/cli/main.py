@@ -34,6 +34,7 @@ from utilipay.cli.receipts import receipts_app
 from utilipay.cli.recon import recon_app
 from utilipay.cli.recon_import import recon_import
 from utilipay.cli.reports import reports
+from utilipay.cli.reminders import reminders_app
 from utilipay.cli.runtime import (
     check_can_listen,
     console,
@@ -79,6 +80,7 @@ app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(autopay_app, name="autopay")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(prepaid_app, name="prepaid")
+app.add_typer(reminders_app, name="reminders")
 app.add_typer(tariffs_app, name="tariffs")
 app.add_typer(readings_app, name="readings")
 app.add_typer(head_end_app, name="head-end")

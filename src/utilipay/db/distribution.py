@@ -57,6 +57,9 @@ PLACEMENT: dict[str, Placement] = {
     "notifications": D,
     "notification_attempts": D,
     "bill_reminders": D,
+    "overdue_notices": D,
+    "reminder_choices": D,
+    "reminder_defaults": D,
     # meters, readings, head-ends
     "meters": D,
     "meter_reads": D,

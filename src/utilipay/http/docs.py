@@ -31,6 +31,16 @@ class BindingOut(BaseModel):
     created_at: str
 
 
+class RemindersOut(BaseModel):
+    kinds: list[str] | None  # issued | due_soon | overdue; null: inherited
+    days_before: int | None
+    means: list[str] | None  # channel | sms | email
+
+
+class BindingWithReminders(BindingOut):
+    reminders: RemindersOut
+
+
 class BindingsOut(BaseModel):
     bindings: list[BindingOut]
 

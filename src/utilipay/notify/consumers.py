@@ -3,8 +3,10 @@
 A consumer runs in the dispatching transaction: it finds the recipients,
 renders the message once per language they need and queues one row per
 recipient (a unique index per event and recipient makes a second dispatch
-harmless). An event whose payload does not fit its template is logged and
-skipped rather than raised: raising would stall the whole outbox (webhooks
+harmless). A reminder (the bill issued, due soon, overdue) goes only to the recipients
+whose choice in force wants it (``choices``), and a due-soon or overdue one not at all
+for a bill paid since the pass announced it. An event whose payload does not fit its
+template is logged and skipped rather than raised: raising would stall the whole outbox (webhooks
 included) behind one message nobody can send.
 """
 
@@ -20,11 +22,14 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.bindings.reminders import Kind
 from utilipay.ids import new_id
 from utilipay.notify import params
+from utilipay.notify.choices import in_force
 from utilipay.notify.messages import Params
 from utilipay.notify.outlets import outlet_float_low, outlet_owner
 from utilipay.notify.recipients import ChannelById, Recipient, account_of, recipients_of
+from utilipay.notify.settings import get_notify_settings
 from utilipay.notify.tables import notifications
 from utilipay.notify.templates import Rendered, render
 from utilipay.outbox.dispatch import Consumer, StoredEvent
@@ -56,6 +61,20 @@ async def not_autopay(conn: AsyncConnection, event: StoredEvent) -> bool:
     return not found.scalar_one()
 
 
+_UNPAID = text(
+    "SELECT EXISTS (SELECT 1 FROM billing_bills"
+    " WHERE biller_id = :biller_id AND bill_no = :bill_no AND status = 'UNPAID')"
+)
+
+
+async def still_unpaid(conn: AsyncConnection, event: StoredEvent) -> bool:
+    """A bill paid since its reminder was announced is not worth a reminder any more."""
+    found = await conn.execute(
+        _UNPAID, {"biller_id": event.biller_id, "bill_no": event.payload["bill_no"]}
+    )
+    return bool(found.scalar_one())
+
+
 async def a_reconnect(conn: AsyncConnection, event: StoredEvent) -> bool:
     """Only a reconnect is ever overdue; anything else would be news to nobody."""
     return bool(event.payload.get("action") == "reconnect")
@@ -74,6 +93,7 @@ class Rule:
     wanted: Wanted | None = None  # whether this event should be told at all
     topup: Rule | None = None  # the rule instead for a payment into a prepaid balance
     audience: Audience | None = None  # who is told instead of the account's payers and holder
+    reminder: Kind | None = None  # told only to whom the reminder choice in force wants it
 
     def for_event(self, event: StoredEvent) -> Rule:
         """A top-up is a payment without bills: its receipt tells the balance instead."""
@@ -83,8 +103,21 @@ class Rule:
 
 
 RULES: Mapping[str, Rule] = {
-    "bill.issued": Rule("bill.issued", params.bill_issued, bound_payers=True),
-    "bill.due_soon": Rule("bill.due_soon", params.bill_due_soon, bound_payers=True),
+    "bill.issued": Rule("bill.issued", params.bill_issued, bound_payers=True, reminder="issued"),
+    "bill.due_soon": Rule(
+        "bill.due_soon",
+        params.bill_due_soon,
+        bound_payers=True,
+        wanted=still_unpaid,
+        reminder="due_soon",
+    ),
+    "bill.overdue": Rule(
+        "bill.overdue",
+        params.bill_overdue,
+        bound_payers=True,
+        wanted=still_unpaid,
+        reminder="overdue",
+    ),
     "payment.succeeded": Rule(
         "payment.receipt",
         params.payment_receipt,
@@ -119,9 +152,10 @@ RULES: Mapping[str, Rule] = {
 class Notify:
     """One event type → a message to each of its recipients."""
 
-    def __init__(self, rule: Rule, channel_by_id: ChannelById) -> None:
+    def __init__(self, rule: Rule, channel_by_id: ChannelById, hub_days_before: int) -> None:
         self._rule = rule
         self._channel_by_id = channel_by_id
+        self._hub_days_before = hub_days_before  # the due-soon reminder's, past every choice
 
     async def __call__(self, conn: AsyncConnection, event: StoredEvent, now: datetime) -> None:
         try:
@@ -135,6 +169,8 @@ class Notify:
                 recipients = await recipients_of(
                     conn, event, account, self._channel_by_id, bound_payers=rule.bound_payers
                 )
+            if rule.reminder is not None:
+                recipients = await self._chosen(conn, event, rule.reminder, recipients)
             if not recipients:
                 return
             values = await rule.params_of(conn, event, account)
@@ -149,6 +185,15 @@ class Notify:
             )
             return
         await _enqueue(conn, event, rule.template, values, recipients, rendered, now)
+
+    async def _chosen(
+        self, conn: AsyncConnection, event: StoredEvent, kind: Kind, recipients: list[Recipient]
+    ) -> list[Recipient]:
+        chosen = await in_force(
+            conn, event.biller_id, event.payload["account_no"], self._hub_days_before
+        )
+        days_left = event.payload["days_left"] if kind == "due_soon" else None
+        return chosen.wanted(recipients, kind, days_left)
 
 
 async def _enqueue(
@@ -184,6 +229,11 @@ async def _enqueue(
     await conn.execute(pg_insert(notifications).values(rows).on_conflict_do_nothing())
 
 
-def notification_consumers(channel_by_id: ChannelById) -> dict[str, list[Consumer]]:
-    """For the worker's ``Dispatcher``: each event type's notification consumer."""
-    return {event_type: [Notify(rule, channel_by_id)] for event_type, rule in RULES.items()}
+def notification_consumers(
+    channel_by_id: ChannelById, hub_days_before: int | None = None
+) -> dict[str, list[Consumer]]:
+    """For the worker's ``Dispatcher``: each event type's notification consumer
+    (``hub_days_before``: the due-soon reminder's days past every choice, by default
+    ``UTILIPAY_REMIND_DAYS_BEFORE``)."""
+    days = get_notify_settings().remind_days_before if hub_days_before is None else hub_days_before
+    return {event_type: [Notify(rule, channel_by_id, days)] for event_type, rule in RULES.items()}

@@ -35,6 +35,13 @@ class BillDueSoon(BillerNews):
     days_left: int
 
 
+class BillOverdue(BillIssued):
+    """An overdue notice (逾期提醒): ``late_fee`` is the fee so far, on the day it is sent."""
+
+    days_overdue: int
+    schedule_day: int  # the utility's schedule day it was sent for
+
+
 class PaymentReceipt(BillerNews):
     payment_id: str
     order_id: str
@@ -155,6 +162,7 @@ class OutletFloatLow(TypedDict):
 Params = (
     BillIssued
     | BillDueSoon
+    | BillOverdue
     | PaymentReceipt
     | MandateNews
     | DebitNews

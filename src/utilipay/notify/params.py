@@ -25,6 +25,7 @@ from utilipay.notify.messages import (
     BillDueSoon,
     BillerNews,
     BillIssued,
+    BillOverdue,
     DebitNews,
     MandateNews,
     Params,
@@ -111,6 +112,15 @@ async def bill_due_soon(conn: AsyncConnection, event: StoredEvent, account: Acco
         "late_fee": p["late_fee"],
         "due_date": p["due_date"],
         "days_left": p["days_left"],
+    }
+
+
+async def bill_overdue(conn: AsyncConnection, event: StoredEvent, account: Account) -> BillOverdue:
+    p = event.payload
+    return {
+        **await bill_issued(conn, event, account),
+        "days_overdue": p["days_overdue"],
+        "schedule_day": p["schedule_day"],
     }
 
 

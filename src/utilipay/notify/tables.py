@@ -1,5 +1,6 @@
 """The notifications' tables: a message per event and recipient, its attempts, the
-bill reminders announced.
+bill reminders and overdue notices announced, the reminders chosen for an account and
+a utility's defaults (with its overdue schedule).
 
 Published to other areas (views of migration 0024; nothing else of these tables is theirs):
 
@@ -19,7 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from utilipay.db import metadata
 
@@ -72,4 +73,39 @@ bill_reminders = Table(
     Column("days_before", Integer, primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     ForeignKeyConstraint(["biller_id", "bill_no"], ["bills.biller_id", "bills.bill_no"]),
+)
+
+overdue_notices = Table(
+    "overdue_notices",
+    metadata,
+    Column("biller_id", Integer, primary_key=True),
+    Column("bill_no", Text, primary_key=True),
+    Column("days_after", Integer, primary_key=True),  # the schedule's day, after the due date
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # no foreign key to bills: the pass reads the bill in the statement that writes this
+)
+
+# An account's own reminder choice (bindings.reminders.ReminderChoice); NULL: the utility's.
+reminder_choices = Table(
+    "reminder_choices",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("account_no", Text, primary_key=True),
+    Column("kinds", ARRAY(Text)),
+    Column("days_before", Integer),
+    Column("means", ARRAY(Text)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# A utility's default choice (NULL: the hub's) and the days after the due date on which
+# its overdue notices go.
+reminder_defaults = Table(
+    "reminder_defaults",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("kinds", ARRAY(Text)),
+    Column("days_before", Integer),
+    Column("means", ARRAY(Text)),
+    Column("overdue_days", ARRAY(Integer), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -24,6 +24,7 @@ LANGUAGES: Final = ("zh-CN", "en")
 TEMPLATES: Final = (
     "bill.issued",
     "bill.due_soon",
+    "bill.overdue",
     "payment.receipt",
     "mandate.signed",
     "mandate.cancelled",

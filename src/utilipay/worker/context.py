@@ -20,6 +20,7 @@ from utilipay.headend import delivery as meter_delivery
 from utilipay.headend.consumers import meter_command_consumers
 from utilipay.notify.consumers import notification_consumers
 from utilipay.notify.delivery import deliver_due_notifications
+from utilipay.notify.overdue import send_overdue_notices
 from utilipay.notify.providers import build_providers
 from utilipay.notify.providers.base import Provider
 from utilipay.notify.reminders import remind_due_bills
@@ -167,3 +168,6 @@ class WorkerContext:
         return await remind_due_bills(
             self.engine, self.clock, get_notify_settings().remind_days_before
         )
+
+    async def send_overdue_notices(self) -> int:
+        return await send_overdue_notices(self.engine, self.clock)

@@ -116,6 +116,14 @@ def build_app(conninfo: str) -> procrastinate.App:
         if done.attempted:
             log.info("collection.days_closed", days=done.attempted)
 
+    # The overdue notices (逾期提醒) in the same daytime hours; each goes once.
+    @app.periodic(cron="30 1-12 * * *", queueing_lock="send_overdue_notices")
+    @app.task(name="send_overdue_notices", queue="passes", pass_context=True)
+    async def send_overdue_notices(job: JobContext, timestamp: int) -> None:
+        noticed = await _context(job).send_overdue_notices()
+        if noticed:
+            log.info("notify.overdue_notices", bills=noticed)
+
     @app.periodic(cron="*/30 * * * * *", queueing_lock="close_stalled_passes")
     @app.task(name="close_stalled_passes", queue="housekeeping", pass_context=True)
     async def close_stalled_passes(job: JobContext, timestamp: int) -> None:

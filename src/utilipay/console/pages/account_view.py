@@ -14,16 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.accounts.connector import AccountBills, AccountsHost
 from utilipay.autopay import mandates as autopay
 from utilipay.autopay.schemas import Mandate
-from utilipay.billers.schemas import Biller
+from utilipay.billers.schemas import Biller, IntegrationMode
 from utilipay.billing.schemas import Bill
+from utilipay.bindings.reminders import ReminderChoice
 from utilipay.bindings.schemas import Binding
 from utilipay.bindings.service import live_bindings
 from utilipay.channels import repository as channels
 from utilipay.clock import business_date
 from utilipay.db.owners import Owner
 from utilipay.errors import DomainError
+from utilipay.notify import choices
 from utilipay.notify.queries import RECEIPTS, messages_for
 from utilipay.notify.schemas import Notification
+from utilipay.notify.settings import get_notify_settings
 from utilipay.payments import repository as payments
 from utilipay.payments.schemas import StoredPayment
 from utilipay.prepaid import service as prepaid
@@ -69,6 +72,15 @@ class Related:
     receipts: frozenset[str] = RECEIPTS
 
 
+@dataclass(frozen=True, slots=True)
+class Reminders:
+    """The account's own reminder choice, the one in force, the utility's overdue days."""
+
+    chosen: ReminderChoice
+    in_force: ReminderChoice
+    overdue_days: tuple[int, ...]
+
+
 @dataclass(slots=True)
 class AccountView:
     biller: Biller
@@ -78,6 +90,7 @@ class AccountView:
     bills_error: str
     prepaid: PrepaidAccount | None
     usage: Usage
+    reminders: Reminders | None  # a hosted account's: the hub reminds of its bills
 
 
 async def related(conn: AsyncConnection, hub: AccountsHost, staff: Staff, owner: Owner) -> Related:
@@ -96,6 +109,17 @@ async def related(conn: AsyncConnection, hub: AccountsHost, staff: Staff, owner:
     )
     found.messages = [m for m in messages if staff.may_see(m.biller_id)]
     return found
+
+
+async def reminders(conn: AsyncConnection, biller: Biller, account_no: str) -> Reminders | None:
+    if biller.mode is not IntegrationMode.HOSTED:
+        return None
+    hub_days = get_notify_settings().remind_days_before
+    return Reminders(
+        chosen=await choices.account_choice(conn, biller.id, account_no),
+        in_force=(await choices.in_force(conn, biller.id, account_no, hub_days)).account,
+        overdue_days=(await choices.utility_defaults(conn, biller.id)).overdue_days,
+    )
 
 
 def _biller_id(hub: AccountsHost, code: str) -> int | None:
@@ -135,4 +159,5 @@ async def account_view(hub: AccountsHost, biller: Biller, account_no: str) -> Ac
             bills_error=bills_error,
             prepaid=await prepaid.find(conn, biller, account_no),
             usage=await usage(conn, hub, biller, account_no),
+            reminders=await reminders(conn, biller, account_no),
         )
