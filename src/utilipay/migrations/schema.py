@@ -13,6 +13,7 @@ from utilipay.bindings import tables as bindings_tables
 from utilipay.calendar import tables as calendar_tables
 from utilipay.channels import tables as channels_tables
 from utilipay.claims import tables as claims_tables
+from utilipay.collection import analysis_tables as collection_analysis_tables
 from utilipay.db import metadata
 from utilipay.headend import tables as headend_tables
 from utilipay.ledger import tables as ledger_tables
@@ -35,6 +36,7 @@ from utilipay.webhooks import tables as webhooks_tables
 AREAS = (
     access_tables, audit_tables, autopay_tables, billers_tables, billing_tables,
     billruns_tables, bindings_tables, calendar_tables, channels_tables, claims_tables,
+    collection_analysis_tables,
     headend_tables, ledger_tables, migrations_tables, notify_tables, outbox_tables,
     outlets_tables, payments_tables, prepaid_tables, readings_tables, receipts_tables,
     recon_match_tables, recon_statement_tables, settlement_tables, staff_tables, tariffs_tables,
