@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tests.collection.sample import WATER, channel_mix_report, collection_report
 from tests.helpers import audited_actors, bill_line, import_bills
 from utilipay.billers.schemas import Biller
+from utilipay.billing.arrears import largest_arrears
 from utilipay.clock import Clock, FrozenClock
 from utilipay.collection import analyses
 from utilipay.collection.analyses import Documents, due_month, make_due_analyses, make_now
@@ -29,7 +30,6 @@ from utilipay.collection.analysis import (
     month_period,
     warnings_report,
 )
-from utilipay.collection.arrears import largest_arrears
 from utilipay.errors import DomainError
 
 NOVEMBER = month_period(date(2026, 11, 1))

@@ -18,8 +18,8 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers
+from utilipay.billing.arrears import Arrears, largest_arrears
 from utilipay.clock import Clock, day_bounds
-from utilipay.collection.arrears import Arrears, largest_arrears
 from utilipay.collection.pdf import Translate, render_pdf
 from utilipay.collection.schemas import (
     Column,

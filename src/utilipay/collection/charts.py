@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
 
 from utilipay.collection.schemas import Chart, ChartKind, ChartUnit, Series
 from utilipay.money import in_yuan
@@ -36,12 +35,12 @@ def in_unit(value: int | Decimal | None, unit: ChartUnit) -> Point:
     return in_yuan(value)
 
 
-def _dataset(series: Series, unit: ChartUnit) -> dict[str, Any]:
+def _dataset(series: Series, unit: ChartUnit) -> dict[str, object]:
     return {"label": series.label, "data": [in_unit(p, unit) for p in series.points]}
 
 
-def _options(chart: Chart) -> dict[str, Any]:
-    options: dict[str, Any] = {
+def _options(chart: Chart) -> dict[str, object]:
+    options: dict[str, object] = {
         "animation": False,
         "maintainAspectRatio": False,
         "plugins": {"title": {"display": True, "text": chart.title}},
@@ -49,7 +48,7 @@ def _options(chart: Chart) -> dict[str, Any]:
     if chart.kind == "pie":
         return options
     stacked = chart.kind == "stacked-bar"
-    value_axis: dict[str, Any] = {
+    value_axis: dict[str, object] = {
         "beginAtZero": True,
         "stacked": stacked,
         "title": {"display": True, "text": UNIT_TITLE[chart.unit]},
@@ -60,7 +59,7 @@ def _options(chart: Chart) -> dict[str, Any]:
     return options
 
 
-def chart_config(chart: Chart) -> dict[str, Any]:
+def chart_config(chart: Chart) -> dict[str, object]:
     """``new Chart(canvas, config)``'s config for this chart."""
     for series in chart.series:
         if len(series.points) != len(chart.labels):

@@ -22,7 +22,9 @@ import structlog
 from procrastinate import JobContext
 from procrastinate.jobs import Status
 
+from utilipay.collection.analyses import documents_maker, make_due_analyses
 from utilipay.common.passes import Pass
+from utilipay.console.i18n import Locale, translator
 from utilipay.worker.context import WorkerContext
 from utilipay.worker.stopping import cancel_on_stop_signals
 
@@ -103,6 +105,17 @@ def build_app(conninfo: str) -> procrastinate.App:
         reminded = await _context(job).remind_due_bills()
         if reminded:
             log.info("notify.reminders", bills=reminded)
+
+    # Hourly from 08:00 Shanghai (00 UTC): each utility's monthly collection analysis, due
+    # from the month's first working day (collection/analyses.py); once per month.
+    @app.periodic(cron="0 0-12 * * *", queueing_lock="collection_analyses")
+    @app.task(name="collection_analyses", queue="passes", pass_context=True)
+    async def collection_analyses(job: JobContext, timestamp: int) -> None:
+        context = _context(job)
+        make = documents_maker(translator(Locale.ZH_CN))
+        made = await make_due_analyses(context.engine, context.clock, make)
+        if made:
+            log.info("collection.analyses_made", utilities=made)
 
     @app.periodic(cron="*/30 * * * * *", queueing_lock="close_stalled_passes")
     @app.task(name="close_stalled_passes", queue="housekeeping", pass_context=True)
