@@ -20,6 +20,7 @@ from utilipay.billing import csvfile
 from utilipay.billing import service as billing_service
 from utilipay.billing.schemas import ImportReport
 from utilipay.cli.admin import billers_app, channels_app
+from utilipay.cli.analysis import analysis
 from utilipay.cli.audit import audit_app
 from utilipay.cli.autopay import accounts_app, autopay_app
 from utilipay.cli.billing import billing_app
@@ -63,6 +64,9 @@ app = typer.Typer(
 )
 bills_app = typer.Typer(help="Bills of hosted billers.")
 ledger_app = typer.Typer(help="The double-entry ledger.")
+# TODO(merge, issue 13): the collection CLI's own ``reports`` group takes ``analysis``
+reports_app = typer.Typer(help="Collection reports and the monthly collection analysis.")
+reports_app.command("analysis")(analysis)
 app.add_typer(db_app, name="db")
 app.add_typer(channels_app, name="channels")
 app.add_typer(billers_app, name="billers")
@@ -87,6 +91,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(vouchers_app, name="vouchers")
 app.add_typer(receipts_app, name="receipts")
+app.add_typer(reports_app, name="reports")
 app.command("worker")(worker)
 app.command("statement")(statement)
 # Commands from outside the hub (the simulators, the demo, the benchmarks) join here, by
