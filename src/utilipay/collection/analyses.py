@@ -29,7 +29,7 @@ from utilipay.collection.analysis import (
     previous_month,
 )
 from utilipay.collection.analysis_tables import collection_analyses as t
-from utilipay.collection.pdf import Translate
+from utilipay.collection.charts import Translate
 
 WORKER = "worker"
 Kind = Literal["pdf", "xlsx"]

@@ -9,6 +9,7 @@ stays ``null``: Chart.js leaves a gap rather than drawing a zero that is not the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 
 from utilipay.collection.schemas import Chart, ChartKind, ChartUnit, Series
@@ -24,6 +25,7 @@ UNIT_TITLE: dict[ChartUnit, str] = {
 }
 
 Point = int | Decimal | None
+Translate = Callable[[str], str]
 
 
 def in_unit(value: int | Decimal | None, unit: ChartUnit) -> Point:
@@ -35,15 +37,15 @@ def in_unit(value: int | Decimal | None, unit: ChartUnit) -> Point:
     return in_yuan(value)
 
 
-def _dataset(series: Series, unit: ChartUnit) -> dict[str, object]:
-    return {"label": series.label, "data": [in_unit(p, unit) for p in series.points]}
+def _dataset(series: Series, unit: ChartUnit, translate: Translate) -> dict[str, object]:
+    return {"label": translate(series.label), "data": [in_unit(p, unit) for p in series.points]}
 
 
-def _options(chart: Chart) -> dict[str, object]:
+def _options(chart: Chart, translate: Translate) -> dict[str, object]:
     options: dict[str, object] = {
         "animation": False,
         "maintainAspectRatio": False,
-        "plugins": {"title": {"display": True, "text": chart.title}},
+        "plugins": {"title": {"display": True, "text": translate(chart.title)}},
     }
     if chart.kind == "pie":
         return options
@@ -51,7 +53,7 @@ def _options(chart: Chart) -> dict[str, object]:
     value_axis: dict[str, object] = {
         "beginAtZero": True,
         "stacked": stacked,
-        "title": {"display": True, "text": UNIT_TITLE[chart.unit]},
+        "title": {"display": True, "text": translate(UNIT_TITLE[chart.unit])},
     }
     if chart.unit == "percent":
         value_axis["suggestedMax"] = 100
@@ -59,8 +61,14 @@ def _options(chart: Chart) -> dict[str, object]:
     return options
 
 
-def chart_config(chart: Chart) -> dict[str, object]:
-    """``new Chart(canvas, config)``'s config for this chart."""
+def identity(words: str) -> str:
+    """English as it is: no translation."""
+    return words
+
+
+def chart_config(chart: Chart, translate: Translate = identity) -> dict[str, object]:
+    """``new Chart(canvas, config)``'s config for this chart, its words through
+    ``translate`` (the console's language)."""
     for series in chart.series:
         if len(series.points) != len(chart.labels):
             raise ValueError(
@@ -70,10 +78,10 @@ def chart_config(chart: Chart) -> dict[str, object]:
     return {
         "type": _TYPE[chart.kind],
         "data": {
-            "labels": list(chart.labels),
-            "datasets": [_dataset(s, chart.unit) for s in chart.series],
+            "labels": [translate(label) for label in chart.labels],
+            "datasets": [_dataset(s, chart.unit, translate) for s in chart.series],
         },
-        "options": _options(chart),
+        "options": _options(chart, translate),
     }
 
 
@@ -89,8 +97,8 @@ def _number(value: object) -> object:
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
-def config_json(chart: Chart) -> str:
+def config_json(chart: Chart, translate: Translate = identity) -> str:
     """The config as JSON text, safe inside a ``<script type="application/json">`` block
     (as Jinja's ``tojson`` escapes it)."""
-    text = json.dumps(chart_config(chart), default=_number, ensure_ascii=False)
+    text = json.dumps(chart_config(chart, translate), default=_number, ensure_ascii=False)
     return text.translate(_SCRIPT_SAFE)

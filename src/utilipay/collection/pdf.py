@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -41,13 +41,12 @@ from reportlab.platypus import (
 )
 
 from utilipay.collection.cells import is_number, shown
-from utilipay.collection.charts import UNIT_TITLE, in_unit
+from utilipay.collection.charts import UNIT_TITLE, Translate, identity, in_unit
 from utilipay.collection.schemas import Chart, ChartUnit, Report, ReportTable
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
-Translate = Callable[[str], str]
 _MARGIN = 15 * mm
 _WIDTH = A4[0] - 2 * _MARGIN
 _CHART_HEIGHT = 62 * mm
@@ -208,16 +207,12 @@ def _report(report: Report, translate: Translate) -> list[Flowable]:
     return parts
 
 
-def _identity(words: str) -> str:
-    return words
-
-
 def render_pdf(
     reports: Sequence[Report],
     *,
     title: str,
     subtitle: str = "",
-    translate: Translate = _identity,
+    translate: Translate = identity,
 ) -> bytes:
     """One document: the title on the first page, then each report from a new page."""
     out = io.BytesIO()
