@@ -3,9 +3,16 @@ renderers (charts, PDF, the analysis document) are tested with."""
 
 from __future__ import annotations
 
-from datetime import date
+import asyncio
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.clock import Clock
+from utilipay.collection import analyses
+from utilipay.collection.analyses import Documents
+from utilipay.collection.analysis import Analysis, WarningLine, analysis_pdf, warnings_report
 from utilipay.collection.schemas import (
     Chart,
     Column,
@@ -122,3 +129,39 @@ def empty_report(name: ReportName = ReportName.AUTOPAY) -> Report:
         ),
         charts=(),
     )
+
+
+def hand_made_analysis() -> Analysis:
+    warnings = warnings_report(
+        [
+            WarningLine(
+                datetime(2026, 11, 9, 2, tzinfo=UTC),
+                "rate below last month",
+                "BJWATER",
+                "collection rate on day 9 is 6.5 points below October",
+                "utility-staff",
+            )
+        ],
+        WATER,
+        NOVEMBER,
+    )
+    return Analysis(
+        1,
+        "BJWATER",
+        "北京自来水",
+        NOVEMBER,
+        (collection_report(), channel_mix_report(), warnings),
+    )
+
+
+def hand_made(made: list[tuple[int, date]]) -> analyses.MakeDocuments:
+    """Renders a hand-built analysis (the figures' gathering, build_report, is the
+    collection service's) and takes long enough for two passes to meet."""
+
+    async def make(conn: AsyncConnection, clock: Clock, biller_id: int, month: date) -> Documents:
+        await asyncio.sleep(0.05)
+        made.append((biller_id, month))
+        pdf = analysis_pdf(hand_made_analysis(), str)
+        return Documents(pdf, f"xlsx of {biller_id} {month}".encode())
+
+    return make

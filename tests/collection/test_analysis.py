@@ -12,18 +12,16 @@ from datetime import UTC, date, datetime
 import pypdf
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.collection.sample import WATER, channel_mix_report, collection_report
+from tests.collection.sample import WATER, hand_made, hand_made_analysis
 from tests.helpers import audited_actors, bill_line, import_bills
 from utilipay.billers.schemas import Biller
 from utilipay.billing.arrears import largest_arrears
-from utilipay.clock import Clock, FrozenClock
+from utilipay.clock import FrozenClock
 from utilipay.collection import analyses
-from utilipay.collection.analyses import Documents, due_month, make_due_analyses, make_now
+from utilipay.collection.analyses import due_month, make_due_analyses, make_now
 from utilipay.collection.analysis import (
-    Analysis,
-    WarningLine,
     analysis_pdf,
     arrears_report,
     month_of,
@@ -60,32 +58,9 @@ def test_a_month_is_read_as_yyyy_mm() -> None:
         month_of("2026-13")
 
 
-def _analysis() -> Analysis:
-    warnings = warnings_report(
-        [
-            WarningLine(
-                datetime(2026, 11, 9, 2, tzinfo=UTC),
-                "rate below last month",
-                "BJWATER",
-                "collection rate on day 9 is 6.5 points below October",
-                "utility-staff",
-            )
-        ],
-        WATER,
-        NOVEMBER,
-    )
-    return Analysis(
-        1,
-        "BJWATER",
-        "北京自来水",
-        NOVEMBER,
-        (collection_report(), channel_mix_report(), warnings),
-    )
-
-
 def test_the_document_has_the_reports_the_warnings_and_the_title() -> None:
     pdf = analysis_pdf(
-        _analysis(), lambda w: {"Monthly collection analysis": "月度回收分析"}.get(w, w)
+        hand_made_analysis(), lambda w: {"Monthly collection analysis": "月度回收分析"}.get(w, w)
     )
     pages = pypdf.PdfReader(io.BytesIO(pdf)).pages
     text_of_all = "\n".join(p.extract_text() for p in pages)
@@ -141,19 +116,6 @@ async def test_the_largest_arrears_at_the_month_s_end(
     assert table.rows[2] == ("BJWATER", "0112345678", "张三", 2, 50_000, date(2026, 10, 15), 46)
 
 
-def _maker(made: list[tuple[int, date]]) -> analyses.MakeDocuments:
-    """Renders a hand-built analysis (the figures' gathering, build_report, is the
-    collection service's) and takes long enough for two passes to meet."""
-
-    async def make(conn: AsyncConnection, clock: Clock, biller_id: int, month: date) -> Documents:
-        await asyncio.sleep(0.05)
-        made.append((biller_id, month))
-        pdf = analysis_pdf(_analysis(), str)
-        return Documents(pdf, f"xlsx of {biller_id} {month}".encode())
-
-    return make
-
-
 async def _rows(engine: AsyncEngine) -> list[tuple[int, date, str]]:
     async with engine.connect() as conn:
         query = "SELECT biller_id, month, made_by FROM collection_analyses ORDER BY 1, 2"
@@ -167,15 +129,15 @@ async def test_the_worker_makes_each_month_once_under_concurrency(
     assert isinstance(water, Biller)
     made: list[tuple[int, date]] = []
     clock.set(datetime(2026, 10, 7, 2, tzinfo=UTC))  # a holiday: nothing due yet
-    assert await make_due_analyses(engine, clock, _maker(made)) == 0
+    assert await make_due_analyses(engine, clock, hand_made(made)) == 0
     clock.set(datetime(2026, 10, 8, 1, tzinfo=UTC))  # 09:00 on the first working day
     passes = await asyncio.gather(
-        *(make_due_analyses(engine, clock, _maker(made)) for _ in range(4))
+        *(make_due_analyses(engine, clock, hand_made(made)) for _ in range(4))
     )
     assert sum(passes) == 1 and made == [(water.id, date(2026, 9, 1))]
     assert await _rows(engine) == [(water.id, date(2026, 9, 1), "worker")]
     clock.set(datetime(2026, 10, 9, 1, tzinfo=UTC))  # the next day's passes: already made
-    assert await make_due_analyses(engine, clock, _maker(made)) == 0
+    assert await make_due_analyses(engine, clock, hand_made(made)) == 0
     async with engine.connect() as conn:
         pdf = await analyses.document(conn, water.id, date(2026, 9, 1), "pdf")
         xlsx = await analyses.document(conn, water.id, date(2026, 9, 1), "xlsx")
@@ -194,10 +156,10 @@ async def test_made_on_demand_replaces_and_is_audited(
     assert isinstance(water, Biller)
     made: list[tuple[int, date]] = []
     clock.set(datetime(2026, 12, 1, 1, tzinfo=UTC))
-    assert await make_due_analyses(engine, clock, _maker(made)) == 1
+    assert await make_due_analyses(engine, clock, hand_made(made)) == 1
     async with engine.begin() as conn:
         await make_now(
-            conn, clock, water.id, date(2026, 11, 1), _maker(made), actor="utility-staff"
+            conn, clock, water.id, date(2026, 11, 1), hand_made(made), actor="utility-staff"
         )
     assert await _rows(engine) == [(water.id, date(2026, 11, 1), "utility-staff")]
     assert await audited_actors(engine, "collection.analysis_made") == ["utility-staff"]

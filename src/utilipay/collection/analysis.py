@@ -130,7 +130,7 @@ def arrears_report(
         columns=(
             Column("biller", "Utility", "text"),
             Column("account_no", "Account", "text"),
-            Column("holder", "Holder", "text"),
+            Column("holder", "Account holder", "text"),
             Column("bills", "Bills overdue", "count"),
             Column("owed", "Amount overdue", "fen"),
             Column("oldest_due", "Oldest due date", "date"),
@@ -167,9 +167,21 @@ class BuildReport(Protocol):
 
 def _beside(module: str, name: str) -> Any:
     """A function of a module written beside this one in issue 13 (the collection
-    service, the warnings area), found when called.
-    TODO(merge): a plain import once both are on one branch."""
+    service and its workbook, the warnings area), found when called.
+    TODO(merge): plain imports once they are on one branch."""
     return getattr(importlib.import_module(module), name)
+
+
+def report_builder() -> BuildReport:
+    """``collection.service.build_report``: the figures of every report."""
+    build: BuildReport = _beside("utilipay.collection.service", "build_report")
+    return build
+
+
+def workbook_of(reports: Sequence[Report]) -> bytes:
+    """``collection.xlsx.workbook``: the reports as one workbook, as the CLI's --xlsx."""
+    workbook: Callable[[Sequence[Report]], bytes] = _beside("utilipay.collection.xlsx", "workbook")
+    return workbook(reports)
 
 
 async def monthly_analysis(
@@ -181,7 +193,7 @@ async def monthly_analysis(
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no utility {biller_id}")
     group = await billers.group_of(conn, biller_id)
     scope, period = Scope(biller_id, group), month_period(month)
-    build: BuildReport = _beside("utilipay.collection.service", "build_report")
+    build = report_builder()
     reports = [await build(conn, clock, name, period, scope) for name in MONTHLY]
     month_warnings = _beside("utilipay.warnings.service", "month_warnings")
     warnings: Sequence[WarningLine] = await month_warnings(conn, group, period)

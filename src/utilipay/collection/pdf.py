@@ -196,7 +196,7 @@ def _report(report: Report, translate: Translate) -> list[Flowable]:
     period = report.period
     parts: list[Flowable] = [
         _heading(translate(report.title), _HEADING),
-        _heading(f"{translate('Period')}: {period.start} – {period.end}", _BODY),
+        _heading(f"{translate('Reporting period')}: {period.start} – {period.end}", _BODY),
     ]
     parts += [_heading(translate(note), _BODY) for note in report.notes]
     parts.append(Spacer(1, 4 * mm))

@@ -31,6 +31,7 @@ from utilipay.console.pages import (
     outlets,
     payments,
     recon,
+    reports,
     settlement,
     signin,
     tokens,
@@ -63,6 +64,7 @@ PAGES: tuple[APIRouter, ...] = (
     imports.router,
     billing.router,
     outlets.router,
+    reports.router,
 )
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 
