@@ -8,13 +8,14 @@ service's ``build_report``, merged beside this page (see the merge notes of issu
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.collection.sample import hand_made
+from tests.collection.sample import collection_report, hand_made
 from tests.conftest import WATER_RULE
 from tests.console.conftest import sign_in, snapshot
 from tests.console.test_sign_in import audited
@@ -22,6 +23,8 @@ from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
 from utilipay.clock import FrozenClock
 from utilipay.collection.analyses import make_due_analyses
+from utilipay.console.i18n import Locale
+from utilipay.console.pages.reports import chart_view, table_view
 from utilipay.staff.roles import Role
 from utilipay.web.hub import Hub
 
@@ -106,3 +109,23 @@ async def test_a_bad_report_or_period_is_refused(page: Page, people: dict[Role, 
                   "report=collection&by=planet", "report=collection&from=yesterday"):  # fmt: skip
         response = await page.goto(f"/console/reports?{query}")
         assert response is not None and response.status == 400, query
+
+
+def test_a_report_s_tables_and_charts_as_the_page_shows_them() -> None:
+    report = collection_report()
+    (table,) = [table_view(t) for t in report.tables]
+    assert table.headers[1] == ("Billed", True)  # the page adds "(元)" to amounts' titles
+    assert table.rows[0] == [
+        ("北京自来水 东城", False), ("1,234,567.89", True), ("1,200,000.00", True),
+        ("97.20%", True), ("10,234", True),
+    ]  # fmt: skip
+    progress, amounts = (chart_view(c, Locale.ZH_CN) for c in report.charts)
+    assert progress.figures.rows[-1] == [("30", False), ("90%", True), ("—", True)]
+    assert amounts.figures.rows[1] == [
+        ("北京自来水 西城", False),
+        ("5,000.00", True),
+        ("0.00", True),
+    ]
+    config = json.loads(str(amounts.config))
+    assert config["data"]["datasets"][0]["data"] == [1234567.89, 5000.0]
+    assert config["options"]["scales"]["y"]["title"]["text"] == "元"

@@ -67,7 +67,7 @@ class ShownChart:
     figures: ShownTable  # the same figures, for those who do not see the chart
 
 
-def _table(table: ReportTable) -> ShownTable:
+def table_view(table: ReportTable) -> ShownTable:
     return ShownTable(
         table.title,
         [(c.title, c.kind == "fen") for c in table.columns],
@@ -78,7 +78,7 @@ def _table(table: ReportTable) -> ShownTable:
     )
 
 
-def _chart(chart: Chart, locale: Locale) -> ShownChart:
+def chart_view(chart: Chart, locale: Locale) -> ShownChart:
     figures = ShownTable(
         chart.title,
         [("", False)] + [(s.label, chart.unit == "fen") for s in chart.series],
@@ -146,8 +146,8 @@ async def _page(
     context.update(more)
     return render(
         request, "reports.html", status_code=status, asked=asked, report=report,
-        tables=[_table(t) for t in report.tables] if report else [],
-        charts=[_chart(c, locale) for c in report.charts] if report else [],
+        tables=[table_view(t) for t in report.tables] if report else [],
+        charts=[chart_view(c, locale) for c in report.charts] if report else [],
         reports=REPORTS, breakdowns=BREAKDOWNS, billers=billers_of(request, staff),
         kept=kept, code_of=hub.biller_code, today=business_date(hub.clock.now()),
         may_make=staff.may(Permission.ANALYSES_MAKE),
