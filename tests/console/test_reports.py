@@ -69,6 +69,16 @@ async def test_utility_staff_see_and_download_their_analyses_only(
     ]
     missing = await page.request.get("/console/reports/analyses/BJWATER/2026-09.pdf")
     assert missing.status == 404
+    # another utility's report, or its figures as a file, before anything is computed
+    for path in ("/console/reports?report=collection&biller=BJGAS",
+                 "/console/reports/download.xlsx?report=aging&biller=BJGAS"):  # fmt: skip
+        other = await page.request.get(path)
+        assert other.status == 403 and "北京燃气" not in await other.text(), path
+    refusals = await audited(engine, "console.refused")
+    assert [where for _, where in refusals[1:]] == [
+        "/console/reports",
+        "/console/reports/download.xlsx",
+    ]
     await snapshot(page, "reports")
 
 
