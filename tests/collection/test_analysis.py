@@ -29,6 +29,7 @@ from utilipay.collection.analysis import (
     warnings_report,
 )
 from utilipay.errors import DomainError
+from utilipay.worker.jobs import build_app
 
 NOVEMBER = month_period(date(2026, 11, 1))
 
@@ -163,3 +164,13 @@ async def test_made_on_demand_replaces_and_is_audited(
         )
     assert await _rows(engine) == [(water.id, date(2026, 11, 1), "utility-staff")]
     assert await audited_actors(engine, "collection.analysis_made") == ["utility-staff"]
+
+
+def test_the_worker_runs_the_pass_hourly_from_eight_in_shanghai() -> None:
+    app = build_app("postgresql://nobody@localhost/none")  # never connected
+    (cron,) = [
+        task.cron
+        for (name, _), task in app.periodic_registry.periodic_tasks.items()
+        if name == "collection_analyses"
+    ]
+    assert cron == "0 0-12 * * *"  # UTC: 08:00-20:00 in Shanghai, until each utility's is made
