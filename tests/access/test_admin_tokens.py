@@ -51,7 +51,8 @@ ROUTES = {
     ("PUT", "/admin/v1/settlements/fees/{party}/{code}"): Scope.SETTLEMENT_WRITE,
 }
 PATH_VALUES = {"exception_id": "1", "run_id": "1", "code": "BJWATER", "biller": "BJWATER",
-               "day": "2026-11-21", "party": "biller", "name": "aging", "bill_no": "B1"}  # fmt: skip
+               "day": "2026-11-21", "party": "biller", "name": "aging",
+               "bill_no": "B1"}  # fmt: skip
 
 
 def concrete(path: str) -> str:

@@ -187,6 +187,8 @@ STEPS: list[Step] = [
     Run("receipts show {water_payment} --format pdf --out {tmp}/receipt.pdf",
         expect="receipt.pdf"),
     Run("receipts verify --receipt-no {receipt_no} --code {receipt_code}", expect="genuine"),
+    Run("reports analysis --biller BJWATER --month 2026-11 --out {tmp}/analysis.pdf",
+        expect="analysis.pdf"),
     Do(pay_remote_bill),
     Do(open_exception),
     Run("exceptions list", expect="refund unanswered 8 times"),

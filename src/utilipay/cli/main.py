@@ -33,8 +33,8 @@ from utilipay.cli.readings import readings_app
 from utilipay.cli.receipts import receipts_app
 from utilipay.cli.recon import recon_app
 from utilipay.cli.recon_import import recon_import
-from utilipay.cli.reports import reports
 from utilipay.cli.reminders import reminders_app
+from utilipay.cli.reports import reports_app
 from utilipay.cli.runtime import (
     check_can_listen,
     console,
@@ -92,9 +92,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(vouchers_app, name="vouchers")
 app.add_typer(receipts_app, name="receipts")
+app.add_typer(reports_app, name="reports")
 app.command("worker")(worker)
 app.command("statement")(statement)
-app.command("reports")(reports)
 # Commands from outside the hub (the simulators, the demo, the benchmarks) join here, by
 # their entry point: the hub's packages never import them.
 for plugin in entry_points(group="utilipay.commands"):

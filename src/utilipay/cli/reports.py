@@ -1,11 +1,15 @@
 """``utilipay reports NAME --from --to [--biller] [--by] [--json|--csv|--xlsx] [--out]``: a
 collection report (``collection``, ``aging``, ``channel-mix``, ``prepaid``, ``autopay``)
-for the hub's operators, who see every utility. A rich table by default."""
+for the hub's operators, who see every utility. A rich table by default.
+
+One sub-command per report, made from one function, so ``utilipay reports --help`` lists
+them and ``reports analysis`` (the monthly collection analysis) sits beside them."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -13,30 +17,25 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.cli.analysis import analysis
 from utilipay.cli.runtime import console, err_console, parse_day, run_in_transaction
 from utilipay.clock import Clock, SystemClock
 from utilipay.collection import directory, render, service, xlsx
-from utilipay.collection.schemas import Period, Report, Scope
-from utilipay.errors import DomainError
+from utilipay.collection.schemas import Period, Report, ReportName, Scope
 
 clock: Clock = SystemClock()  # tests set another
 
-Day = Annotated[str, typer.Option(help="YYYY-MM-DD, a business day in Shanghai")]
 
-
-def reports(
-    name: Annotated[str, typer.Argument(help="collection, aging, channel-mix, prepaid, autopay")],
-    start: Annotated[str, typer.Option("--from", help="the first business day, YYYY-MM-DD")],
-    end: Annotated[str, typer.Option("--to", help="the last business day, YYYY-MM-DD")],
-    biller: Annotated[str | None, typer.Option(help="a utility's code (with its branches)")] = None,
-    by: Annotated[
-        str | None,
-        typer.Option(help="biller, branch, region, channel-kind, channel or outlet"),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    as_csv: Annotated[bool, typer.Option("--csv")] = False,
-    as_xlsx: Annotated[bool, typer.Option("--xlsx")] = False,
-    out: Annotated[Path | None, typer.Option(help="write to this file")] = None,
+def _report(
+    report_name: ReportName,
+    start: str,
+    end: str,
+    biller: str | None,
+    by: str | None,
+    as_json: bool,
+    as_csv: bool,
+    as_xlsx: bool,
+    out: Path | None,
 ) -> None:
     """A collection report for the business days --from to --to (both included)."""
     if sum((as_json, as_csv, as_xlsx)) > 1:
@@ -46,10 +45,6 @@ def reports(
     first, last = parse_day(start), parse_day(end)
     if last < first:
         raise typer.BadParameter(f"--from {first} is after --to {last}")
-    try:
-        report_name = service.parse_name(name)
-    except DomainError as refused:
-        raise typer.BadParameter(refused.detail) from None
 
     async def work(conn: AsyncConnection) -> Report:
         biller_id = None if biller is None else await directory.biller_id_of(conn, biller)
@@ -67,6 +62,45 @@ def reports(
         _write(out, json.dumps(render.report_json(found), ensure_ascii=False).encode() + b"\n")
     else:
         _print(found)
+
+
+def _command(report_name: ReportName) -> Callable[..., None]:
+    def command(
+        start: Annotated[str, typer.Option("--from", help="the first business day, YYYY-MM-DD")],
+        end: Annotated[str, typer.Option("--to", help="the last business day, YYYY-MM-DD")],
+        biller: Annotated[
+            str | None, typer.Option(help="a utility's code (with its branches)")
+        ] = None,
+        by: Annotated[
+            str | None,
+            typer.Option(help="biller, branch, region, channel-kind, channel or outlet"),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+        as_csv: Annotated[bool, typer.Option("--csv")] = False,
+        as_xlsx: Annotated[bool, typer.Option("--xlsx")] = False,
+        out: Annotated[Path | None, typer.Option(help="write to this file")] = None,
+    ) -> None:
+        _report(report_name, start, end, biller, by, as_json, as_csv, as_xlsx, out)
+
+    command.__doc__ = f"The {report_name} report for the business days --from to --to."
+    return command
+
+
+# the reports a person asks for by name (warnings and largest arrears are parts of the
+# monthly analysis, not reports of their own)
+ASKED_FOR = (
+    ReportName.COLLECTION,
+    ReportName.AGING,
+    ReportName.CHANNEL_MIX,
+    ReportName.PREPAID,
+    ReportName.AUTOPAY,
+)
+reports_app = typer.Typer(
+    help="Collection reports and the monthly collection analysis.", no_args_is_help=True
+)
+for _name in ASKED_FOR:
+    reports_app.command(_name.value)(_command(_name))
+reports_app.command("analysis")(analysis)
 
 
 def _write(out: Path | None, data: bytes) -> None:

@@ -23,6 +23,9 @@ class ReportName(StrEnum):
     CHANNEL_MIX = "channel-mix"  # wallet, bank, counter, agent, POS, voucher, auto-pay, prepaid
     PREPAID = "prepaid"  # accounts by state, top-ups, warning to cut, reconnect times
     AUTOPAY = "autopay"  # mandates signed and cancelled, debits taken, declined, over the cap
+    # parts of the monthly analysis (collection/analysis.py), not built by build_report
+    WARNINGS = "warnings"  # the month's early warnings
+    LARGEST_ARREARS = "largest-arrears"  # the accounts owing the most at the month's end
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from utilipay.console.pages import (
     payments,
     recon,
     reminders,
+    reports,
     settlement,
     signin,
     tokens,
@@ -65,6 +66,7 @@ PAGES: tuple[APIRouter, ...] = (
     billing.router,
     outlets.router,
     reminders.router,
+    reports.router,
 )
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 

@@ -43,6 +43,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Tariffs", "/console/tariffs", Permission.TARIFFS_READ),
     NavItem("Meter commands", "/console/meter-commands", Permission.METER_COMMANDS_READ),
     NavItem("Outlets", "/console/outlets", Permission.OUTLETS_READ),
+    NavItem("Reports", "/console/reports", Permission.REPORTS_READ),
     NavItem("Utilities", "/console/billers", Permission.BILLERS_MANAGE),
     NavItem("Channels", "/console/channels", Permission.CHANNELS_MANAGE),
     NavItem("Users", "/console/users", Permission.USERS_MANAGE),

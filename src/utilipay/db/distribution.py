@@ -88,6 +88,8 @@ PLACEMENT: dict[str, Placement] = {
     "settlement_lines": D,
     "settlement_branch_days": D,
     "payouts": D,
+    # collection management: a utility's monthly analyses
+    "collection_analyses": D,
     # reference
     "channels": R,
     "billers": R,

@@ -50,6 +50,7 @@ class Permission(StrEnum):
     # collection management (issue 13): reports, early-warning rules and their warnings,
     # late-fee rules and waivers, a payer's reminder choices
     REPORTS_READ = "reports:read"
+    ANALYSES_MAKE = "analyses:make"  # a monthly analysis made again now, and kept
     WARNINGS_MANAGE = "warnings:manage"
     LATE_FEES_MANAGE = "late-fees:manage"
     REMINDERS_MANAGE = "reminders:manage"
@@ -109,6 +110,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.OUTLETS_READ,
             P.OUTLETS_MANAGE,
             P.REPORTS_READ,
+            P.ANALYSES_MAKE,
             P.WARNINGS_MANAGE,
         }
     ),
@@ -123,6 +125,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SETTLEMENT_READ,
             P.METER_COMMANDS_READ,
             P.REPORTS_READ,
+            P.ANALYSES_MAKE,
             P.WARNINGS_MANAGE,
             P.LATE_FEES_MANAGE,
             P.REMINDERS_MANAGE,

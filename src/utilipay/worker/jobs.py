@@ -23,7 +23,9 @@ from procrastinate import JobContext
 from procrastinate.jobs import Status
 
 from utilipay.collection import days as collection_days
+from utilipay.collection.analyses import documents_maker, make_due_analyses
 from utilipay.common.passes import Pass
+from utilipay.console.i18n import Locale, translator
 from utilipay.worker.context import WorkerContext
 from utilipay.worker.stopping import cancel_on_stop_signals
 
@@ -106,23 +108,7 @@ def build_app(conninfo: str) -> procrastinate.App:
         if reminded:
             log.info("notify.reminders", bills=reminded)
 
-    # Every ten minutes: the business days over (and settled) are closed into collection's
-    # daily figures, once each; a worker down for a while catches up a month at a time.
-    @app.periodic(cron="*/10 * * * *", queueing_lock="close_collection_days")
-    @app.task(name="close_collection_days", queue="passes", pass_context=True)
-    async def close_collection_days(job: JobContext, timestamp: int) -> None:
-        context = _context(job)
-        done = await collection_days.close(context.engine, context.clock)
-        if done.attempted:
-            log.info("collection.days_closed", days=done.attempted)
-
-    # The overdue notices (逾期提醒) in the same daytime hours; each goes once.
-    @app.periodic(cron="30 1-12 * * *", queueing_lock="send_overdue_notices")
-    @app.task(name="send_overdue_notices", queue="passes", pass_context=True)
-    async def send_overdue_notices(job: JobContext, timestamp: int) -> None:
-        noticed = await _context(job).send_overdue_notices()
-        if noticed:
-            log.info("notify.overdue_notices", bills=noticed)
+    _collection_management(app)
 
     @app.periodic(cron="*/30 * * * * *", queueing_lock="close_stalled_passes")
     @app.task(name="close_stalled_passes", queue="housekeeping", pass_context=True)
@@ -189,3 +175,37 @@ async def run_worker(
             )
     finally:
         await context.stop()
+
+
+def _collection_management(app: procrastinate.App) -> None:
+    """The passes of collection management (issue 13): daily figures, overdue notices, the
+    monthly analysis."""
+
+    # Every ten minutes: the business days over (and settled) are closed into collection's
+    # daily figures, once each; a worker down for a while catches up a month at a time.
+    @app.periodic(cron="*/10 * * * *", queueing_lock="close_collection_days")
+    @app.task(name="close_collection_days", queue="passes", pass_context=True)
+    async def close_collection_days(job: JobContext, timestamp: int) -> None:
+        context = _context(job)
+        done = await collection_days.close(context.engine, context.clock)
+        if done.attempted:
+            log.info("collection.days_closed", days=done.attempted)
+
+    # The overdue notices (逾期提醒) in the same daytime hours; each goes once.
+    @app.periodic(cron="30 1-12 * * *", queueing_lock="send_overdue_notices")
+    @app.task(name="send_overdue_notices", queue="passes", pass_context=True)
+    async def send_overdue_notices(job: JobContext, timestamp: int) -> None:
+        noticed = await _context(job).send_overdue_notices()
+        if noticed:
+            log.info("notify.overdue_notices", bills=noticed)
+
+    # Hourly from 08:00 Shanghai (00 UTC): each utility's monthly collection analysis, due
+    # from the month's first working day (collection/analyses.py); once per month.
+    @app.periodic(cron="0 0-12 * * *", queueing_lock="collection_analyses")
+    @app.task(name="collection_analyses", queue="passes", pass_context=True)
+    async def collection_analyses(job: JobContext, timestamp: int) -> None:
+        context = _context(job)
+        make = documents_maker(translator(Locale.ZH_CN))
+        made = await make_due_analyses(context.engine, context.clock, make)
+        if made:
+            log.info("collection.analyses_made", utilities=made)
