@@ -8,6 +8,9 @@ accounts (``collection_data``: not timed, its time and size reported). Then, tim
 - each report (``collection.service.build_report``) of the group, for the last whole month
   and for the year, each three times (the first on a cold cache): the issue's targets are
   5 s for a month and 30 s for a year;
+- the monthly collection analysis of the group for that month
+  (``collection.analysis.monthly_analysis``: its reports, warnings and largest arrears
+  gathered), then its PDF and XLSX rendered;
 - the overdue pass (``notify.overdue.send_overdue_notices``) at the data's moment, the
   day after the second cycle's due date, with a schedule of 1, 7 and 15 days for every
   branch: about one account in ten has a bill a day overdue. Its baseline, in the same run
@@ -29,6 +32,12 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from utilipay.collection.analysis import (  # type: ignore[import-not-found]  # analysis', once merged
+    analysis_pdf,
+    analysis_xlsx,
+    monthly_analysis,
+)
+from utilipay.collection.charts import identity  # type: ignore[import-not-found]  # analysis'
 from utilipay.collection.service import build_report  # type: ignore[import-not-found]  # once merged
 from utilipay.notify.overdue import send_overdue_notices  # type: ignore[import-not-found]  # once merged
 
@@ -45,7 +54,7 @@ from utilipay_tools.bench.payments import machine
 TARGET_SECONDS = {"month": 5.0, "year": 30.0}
 REPEATS = 3
 OVERDUE_DAYS = [1, 7, 15]
-STEPS = collection_data.steps() + 3  # and the three timed phases
+STEPS = collection_data.steps() + 4  # and the four timed phases
 
 _SCHEDULE = """
 INSERT INTO reminder_defaults (biller_id, overdue_days, updated_at)
@@ -102,6 +111,8 @@ class CollectionBench:
     generated: Generated
     aggregate_seconds: float
     reports: list[ReportTiming]
+    analysis_seconds: float  # gathered
+    rendering_seconds: float  # its PDF and XLSX
     overdue_notices: int
     overdue_seconds: float
     baseline_seconds: float
@@ -118,6 +129,8 @@ class CollectionBench:
             "aggregate_seconds": round(self.aggregate_seconds, 1),
             "reports": [r.as_json() for r in self.reports],
             "every_report_within_target": all(r.within_target for r in self.reports),
+            "analysis_seconds": round(self.analysis_seconds, 2),
+            "analysis_rendering_seconds": round(self.rendering_seconds, 2),
             "overdue_notices": self.overdue_notices,
             "overdue_seconds": round(self.overdue_seconds, 2),
             "overdue_baseline_seconds": round(self.baseline_seconds, 2),
@@ -158,6 +171,18 @@ async def _reports(
     return timings
 
 
+async def _analysis(
+    engine: AsyncEngine, clock: FrozenClock, group_id: int, month: date
+) -> tuple[float, float]:
+    """Seconds to gather the group's analysis of ``month``, and to render it."""
+    async with engine.connect() as conn:
+        gathered, analysis = await _seconds(lambda: monthly_analysis(conn, clock, group_id, month))
+    started = time.perf_counter()
+    analysis_pdf(analysis, identity)
+    analysis_xlsx(analysis)
+    return gathered, time.perf_counter() - started
+
+
 async def _overdue(
     engine: AsyncEngine, clock: FrozenClock, group_id: int
 ) -> tuple[int, float, float]:
@@ -192,9 +217,13 @@ async def _run(
         )
         step("timing the reports")
         scope = Scope(biller_id=generated.directory.group_id, billers=None)
-        reports = await _reports(engine, clock, scope, spans(year, today))
+        periods = spans(year, today)
+        reports = await _reports(engine, clock, scope, periods)
+        step("timing the monthly analysis")
+        group_id = generated.directory.group_id
+        analysed, rendered = await _analysis(engine, clock, group_id, periods["month"].start)
         step("timing the overdue pass")
-        sent, overdue, baseline = await _overdue(engine, clock, generated.directory.group_id)
+        sent, overdue, baseline = await _overdue(engine, clock, group_id)
         async with engine.connect() as conn:
             version = (await conn.execute(text("SHOW server_version"))).scalar_one()
     finally:
@@ -205,6 +234,8 @@ async def _run(
         generated=generated,
         aggregate_seconds=aggregated,
         reports=reports,
+        analysis_seconds=analysed,
+        rendering_seconds=rendered,
         overdue_notices=sent,
         overdue_seconds=overdue,
         baseline_seconds=baseline,

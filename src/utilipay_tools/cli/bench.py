@@ -333,6 +333,8 @@ def _print_collection(result: CollectionBench) -> None:
             " / ".join(f"{s:.2f}" for s in r.seconds),
             f"< {r.target:.0f} {'ok' if r.within_target else 'MISSED'}",
         )
+    table.add_row("monthly analysis gathered", f"{result.analysis_seconds:.1f}", "")
+    table.add_row("  and rendered (PDF, XLSX)", f"{result.rendering_seconds:.1f}", "")
     table.add_row(f"overdue pass: {result.overdue_notices:,} notices",
                   f"{result.overdue_seconds:.1f}", "< 60")  # fmt: skip
     table.add_row("baseline: as many bare event inserts", f"{result.baseline_seconds:.1f}", "")
