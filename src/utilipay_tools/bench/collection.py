@@ -226,10 +226,10 @@ async def _run(
         sent, overdue, baseline = await _overdue(engine, clock, group_id)
         async with engine.connect() as conn:
             version = (await conn.execute(text("SHOW server_version"))).scalar_one()
-    finally:
+    finally:  # a failed run's gigabytes go too, unless asked to keep them
         await engine.dispose()
-    if not keep:
-        await drop_database(url)
+        if not keep:
+            await drop_database(url)
     return CollectionBench(
         generated=generated,
         aggregate_seconds=aggregated,

@@ -293,21 +293,21 @@ def bench_console(
 
 @bench_app.command("collection")
 def bench_collection(
-    accounts: Annotated[int, typer.Option(help="customer accounts (1,000,000 to 10,000,000)")],
+    accounts: Annotated[int, typer.Option(help="customer accounts: 1000000, 3000000, 10000000…")],
     year: Annotated[int, typer.Option(help="the year generated")] = 2026,
     keep: Annotated[bool, typer.Option("--keep", help="keep the database afterwards")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """A year of N accounts generated (bills, payments by every kind of channel, auto-pay,
     vouchers, top-ups), then each collection report and the overdue pass timed on it."""
+    if accounts < 100:  # one in a hundred is prepaid: fewer would have none
+        raise typer.BadParameter("must be at least 100", param_hint="--accounts")
+    if not 2000 <= year <= 2100:
+        raise typer.BadParameter("must be 2000 to 2100", param_hint="--year")
     from rich.progress import Progress  # noqa: PLC0415 (this command only)
 
     from utilipay_tools.bench import collection as collection_bench  # noqa: PLC0415 (heavy; this command only)
 
-    if accounts < 100:
-        raise typer.BadParameter("must be at least 100", param_hint="--accounts")
-    if not 2000 <= year <= 2100:
-        raise typer.BadParameter("must be 2000 to 2100", param_hint="--year")
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("generating", total=collection_bench.STEPS)
 
