@@ -305,6 +305,7 @@ HEAVY: list[Step] = [
     Run("bench recon-run --payments 7000 --json", expect='"correct": true'),
     Run("bench console --payments 2000 --accounts 2000 --requests 20 --json",
         expect='"rollup_equals_recount": true'),
+    Run("bench collection --accounts 2000 --json", expect='"accounts": 2000'),
 ]  # fmt: skip
 
 

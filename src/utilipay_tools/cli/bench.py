@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from utilipay.cli.runtime import console, err_console
 from utilipay.config import get_settings
+
+if TYPE_CHECKING:
+    from utilipay_tools.bench.collection import CollectionBench
 
 bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
 
@@ -284,5 +287,62 @@ def bench_console(
         f"{result.recount_seconds:.1f} s); loading took "
         f"{result.seed_seconds:.0f} s; {m['cpus']} × {m['cpu_model']}, "
         f"PostgreSQL {m['postgresql']}",
+        highlight=False,
+    )
+
+
+@bench_app.command("collection")
+def bench_collection(
+    accounts: Annotated[int, typer.Option(help="customer accounts: 1000000, 3000000, 10000000…")],
+    year: Annotated[int, typer.Option(help="the year generated")] = 2026,
+    keep: Annotated[bool, typer.Option("--keep", help="keep the database afterwards")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A year of N accounts generated (bills, payments by every kind of channel, auto-pay,
+    vouchers, top-ups), then each collection report and the overdue pass timed on it."""
+    if accounts < 100:  # one in a hundred is prepaid: fewer would have none
+        raise typer.BadParameter("must be at least 100", param_hint="--accounts")
+    if not 2000 <= year <= 2100:
+        raise typer.BadParameter("must be 2000 to 2100", param_hint="--year")
+    from rich.progress import Progress  # noqa: PLC0415 (this command only)
+
+    from utilipay_tools.bench import collection as collection_bench  # noqa: PLC0415 (heavy; this command only)
+
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("generating", total=collection_bench.STEPS)
+
+        def step(name: str) -> None:
+            progress.update(task, advance=1, description=name)
+
+        result = collection_bench.run(get_settings(), accounts, year, keep, step)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    _print_collection(result)
+
+
+def _print_collection(result: CollectionBench) -> None:
+    generated = result.generated
+    table = Table("figure", "seconds", "target", title="utilipay bench collection")
+    table.add_row(f"generating {generated.accounts:,} accounts' year (not timed)",
+                  f"{generated.seconds:.0f}", "")  # fmt: skip
+    table.add_row("aggregating the year's days", f"{result.aggregate_seconds:.1f}", "")
+    for r in result.reports:
+        table.add_row(
+            f"report {r.name}, {r.span} {r.period.start}..{r.period.end}",
+            " / ".join(f"{s:.2f}" for s in r.seconds),
+            f"< {r.target:.0f} {'ok' if r.within_target else 'MISSED'}",
+        )
+    table.add_row("monthly analysis gathered", f"{result.analysis_seconds:.1f}", "")
+    table.add_row("  and rendered (PDF, XLSX)", f"{result.rendering_seconds:.1f}", "")
+    table.add_row(f"overdue pass: {result.overdue_notices:,} notices",
+                  f"{result.overdue_seconds:.1f}", "< 60")  # fmt: skip
+    table.add_row("baseline: as many bare event inserts", f"{result.baseline_seconds:.1f}", "")
+    table.add_row("overdue pass ÷ baseline", f"{result.overdue_ratio:.2f}", "")
+    console.print(table)
+    rows = ", ".join(f"{name} {count:,}" for name, count in generated.rows.items())
+    console.print(
+        f"rows: {rows}; database {generated.database_bytes / 2**30:.1f} GiB"
+        f"{' (kept)' if result.kept else ' (dropped)'}",
         highlight=False,
     )
