@@ -32,20 +32,20 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from utilipay.collection.analysis import (  # type: ignore[import-not-found]  # analysis', once merged
+
+from utilipay.clock import FrozenClock, business_date
+from utilipay.collection.analysis import (
     analysis_pdf,
     analysis_xlsx,
     monthly_analysis,
 )
-from utilipay.collection.charts import identity  # type: ignore[import-not-found]  # analysis'
-from utilipay.collection.service import build_report  # type: ignore[import-not-found]  # once merged
-from utilipay.notify.overdue import send_overdue_notices  # type: ignore[import-not-found]  # once merged
-
-from utilipay.clock import FrozenClock, business_date
-from utilipay.collection import rebuild_days  # type: ignore[attr-defined]  # collection's, once merged
+from utilipay.collection.charts import identity
+from utilipay.collection.days import rebuild_days
 from utilipay.collection.schemas import Period, ReportName, Scope
+from utilipay.collection.service import build_report
 from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, drop_database
+from utilipay.notify.overdue import send_overdue_notices
 from utilipay.runtime.install import upgrade
 from utilipay_tools.bench import collection_data
 from utilipay_tools.bench.collection_data import Generated, Step
