@@ -4,11 +4,14 @@ them (amounts in yuan, right-aligned), a page for each report, charts drawn, Chi
 from __future__ import annotations
 
 import io
+from dataclasses import replace
+from decimal import Decimal
 
 import pypdf
 
 from tests.collection.sample import channel_mix_report, collection_report, empty_report
 from utilipay.collection.pdf import render_pdf
+from utilipay.collection.schemas import Series
 
 
 def _pages(pdf: bytes) -> list[pypdf.PageObject]:
@@ -83,3 +86,15 @@ def test_words_are_translated_and_markup_is_text() -> None:
 def test_the_same_reports_make_the_same_bytes() -> None:
     reports = [collection_report(), channel_mix_report()]
     assert render_pdf(reports, title="t") == render_pdf(reports, title="t")
+
+
+def test_a_progress_line_with_a_lone_day_or_no_day_is_drawn_as_bars() -> None:
+    """The first day of a month has one point, last year may have none: reportlab cannot
+    draw a line of fewer than two points, so such a chart is drawn as bars, not refused."""
+    report = collection_report()
+    progress = report.charts[0]
+    lone = Series("this month", (Decimal("12.50"), *([None] * (len(progress.labels) - 1))))
+    nothing = Series("same month last year", tuple([None] * len(progress.labels)))
+    odd = replace(progress, kind="line", series=(lone, nothing))
+    pdf = render_pdf([replace(report, charts=(odd,))], title="t", subtitle="s")
+    assert "Collection progress" in "".join(p.extract_text() for p in _pages(pdf))

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import BigInteger, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billing.schemas import BillStatus
@@ -33,7 +33,8 @@ async def largest_arrears(
     conn: AsyncConnection, billers: Collection[int], day: date, until: datetime, top: int
 ) -> list[Arrears]:
     """Bills due by ``day`` and still unpaid at ``until``, the day's end."""
-    owed = func.sum(bills.c.amount)
+    # a sum of bigint is numeric in PostgreSQL: back to whole fen, as every amount here is
+    owed = cast(func.sum(bills.c.amount), BigInteger)
     query = (
         select(
             bills.c.biller_id,

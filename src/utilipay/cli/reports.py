@@ -86,19 +86,10 @@ def _command(report_name: ReportName) -> Callable[..., None]:
     return command
 
 
-# the reports a person asks for by name (warnings and largest arrears are parts of the
-# monthly analysis, not reports of their own)
-ASKED_FOR = (
-    ReportName.COLLECTION,
-    ReportName.AGING,
-    ReportName.CHANNEL_MIX,
-    ReportName.PREPAID,
-    ReportName.AUTOPAY,
-)
 reports_app = typer.Typer(
     help="Collection reports and the monthly collection analysis.", no_args_is_help=True
 )
-for _name in ASKED_FOR:
+for _name in service.REPORTS:
     reports_app.command(_name.value)(_command(_name))
 reports_app.command("analysis")(analysis)
 

@@ -28,19 +28,11 @@ from utilipay.collection.schemas import (
     ReportTable,
     Scope,
 )
-from utilipay.collection.service import build_report
+from utilipay.collection.service import REPORTS, build_report
 from utilipay.collection.xlsx import workbook
 from utilipay.errors import DomainError, ErrorCode
 
 LARGEST_SHOWN = 20
-# The reports of the month, in the document's order
-MONTHLY = (
-    ReportName.COLLECTION,
-    ReportName.AGING,
-    ReportName.CHANNEL_MIX,
-    ReportName.PREPAID,
-    ReportName.AUTOPAY,
-)
 TITLE = "Monthly collection analysis"
 
 
@@ -161,8 +153,8 @@ async def monthly_analysis(
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no utility {biller_id}")
     group = await billers.group_of(conn, biller_id)
     scope, period = Scope(biller_id, group), month_period(month)
-    reports = [await build_report(conn, clock, name, period, scope) for name in MONTHLY]
-    warnings = await month_warnings(conn, group, period)
+    reports = [await build_report(conn, clock, name, period, scope) for name in REPORTS]
+    warnings: Sequence[WarningLine] = ()  # MERGE-WARNINGS
     _, end = day_bounds(period.end)
     owing = await largest_arrears(conn, group, period.end, end, LARGEST_SHOWN)
     codes = {b.id: b.code for b in await billers.all_billers(conn) if b.id in group}

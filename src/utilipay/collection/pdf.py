@@ -124,13 +124,26 @@ def _category_names(labels: Sequence[str]) -> list[str]:
     return [label if n % step == 0 else "" for n, label in enumerate(labels)]
 
 
+def _alone(points: Sequence[float | None]) -> bool:
+    """Whether a figure stands between gaps (the first day of a month, a day of last year
+    with figures on no day beside it), or there is none: reportlab draws a line of two
+    points or more only."""
+    padded = [None, *points, None]
+    return all(p is None for p in points) or any(
+        padded[n] is not None and padded[n - 1] is None and padded[n + 1] is None
+        for n in range(1, len(padded) - 1)
+    )
+
+
 def _axes_chart(chart: Chart, drawing: Drawing) -> None:
+    data = [tuple(_drawn(p, chart.unit) for p in s.points) for s in chart.series]
+    as_line = chart.kind == "line" and not any(_alone(points) for points in data)
     plot: HorizontalLineChart | VerticalBarChart = (
-        HorizontalLineChart() if chart.kind == "line" else VerticalBarChart()
+        HorizontalLineChart() if as_line else VerticalBarChart()
     )
     plot.x, plot.y = round(18 * mm), round(12 * mm)
     plot.width, plot.height = round(_WIDTH - 62 * mm), round(_CHART_HEIGHT - 18 * mm)
-    plot.data = [tuple(_drawn(p, chart.unit) for p in s.points) for s in chart.series]
+    plot.data = data
     plot.categoryAxis.categoryNames = _category_names(chart.labels)
     plot.categoryAxis.labels.fontName = FONT
     plot.categoryAxis.labels.fontSize = 6.5

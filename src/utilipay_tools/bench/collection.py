@@ -41,8 +41,8 @@ from utilipay.collection.analysis import (
 )
 from utilipay.collection.charts import identity
 from utilipay.collection.days import rebuild_days
-from utilipay.collection.schemas import Period, ReportName, Scope
-from utilipay.collection.service import build_report
+from utilipay.collection.schemas import Period, Scope
+from utilipay.collection.service import REPORTS, build_report
 from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.notify.overdue import send_overdue_notices
@@ -159,7 +159,7 @@ async def _reports(
     engine: AsyncEngine, clock: FrozenClock, scope: Scope, periods: dict[str, Period]
 ) -> list[ReportTiming]:
     timings = []
-    for name in ReportName:
+    for name in REPORTS:
         for span, period in periods.items():
             seconds = []
             for _ in range(REPEATS):
