@@ -53,6 +53,10 @@ PLACEMENT: dict[str, Placement] = {
     "notifications": D,
     "notification_attempts": D,
     "bill_reminders": D,
+    # early warning of collection
+    "warning_rules": D,
+    "warning_contacts": D,
+    "collection_warnings": D,
     # meters, readings, head-ends
     "meters": D,
     "meter_reads": D,
