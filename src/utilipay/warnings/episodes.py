@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, text, update
+from sqlalchemy import and_, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.service import record
@@ -31,11 +32,11 @@ _OPEN = text(
     """
     INSERT INTO collection_warnings (biller_id, rule_id, subject, figures, opened_at)
     SELECT :biller_id, :rule_id, f.subject, f.figures, :now
-      FROM jsonb_to_recordset(CAST(:firing AS jsonb)) AS f(subject text, figures jsonb)
+      FROM jsonb_to_recordset(:firing) AS f(subject text, figures jsonb)
     ON CONFLICT (biller_id, rule_id, subject) WHERE cleared_at IS NULL DO NOTHING
     RETURNING id, subject, figures
     """
-)
+).bindparams(bindparam("firing", type_=JSONB))
 _CLEAR = text(
     """
     UPDATE collection_warnings SET cleared_at = :now

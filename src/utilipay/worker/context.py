@@ -32,6 +32,7 @@ from utilipay.prepaid.tasks import PrepaidPass, run_prepaid
 from utilipay.runtime.directory import Directory
 from utilipay.runtime.writeoffs import WriteOffServices
 from utilipay.vouchers.expiry import Expired, expire
+from utilipay.warnings.evaluate import Evaluated, evaluate_all
 from utilipay.webhooks import service as webhooks
 from utilipay.webhooks.consumers import PaymentWebhooks
 
@@ -164,3 +165,6 @@ class WorkerContext:
         return await remind_due_bills(
             self.engine, self.clock, get_notify_settings().remind_days_before
         )
+
+    async def evaluate_warnings(self) -> Evaluated:
+        return await evaluate_all(self.engine, self.clock)

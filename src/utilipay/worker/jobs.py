@@ -104,6 +104,15 @@ def build_app(conninfo: str) -> procrastinate.App:
         if reminded:
             log.info("notify.reminders", bills=reminded)
 
+    # Every quarter of an hour: the utilities' early-warning rules (回收预警). Repeating it
+    # opens no warning twice (one per episode).
+    @app.periodic(cron="*/15 * * * *", queueing_lock="evaluate_warnings")
+    @app.task(name="evaluate_warnings", queue="passes", pass_context=True)
+    async def evaluate_warnings(job: JobContext, timestamp: int) -> None:
+        done = await _context(job).evaluate_warnings()
+        if done.opened or done.cleared:
+            log.info("warnings.pass", opened=done.opened, cleared=done.cleared)
+
     @app.periodic(cron="*/30 * * * * *", queueing_lock="close_stalled_passes")
     @app.task(name="close_stalled_passes", queue="housekeeping", pass_context=True)
     async def close_stalled_passes(job: JobContext, timestamp: int) -> None:
