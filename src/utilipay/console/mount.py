@@ -35,6 +35,7 @@ from utilipay.console.pages import (
     signin,
     tokens,
     users,
+    warnings,
 )
 from utilipay.console.templating import render
 from utilipay.console.visits import Refused, SignInNeeded
@@ -63,6 +64,7 @@ PAGES: tuple[APIRouter, ...] = (
     imports.router,
     billing.router,
     outlets.router,
+    warnings.router,
 )
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 

@@ -59,6 +59,12 @@ async def list_rules(conn: AsyncConnection, billers: Visible) -> list[Rule]:
     return [Rule(**r._mapping) for r in await conn.execute(query)]
 
 
+async def biller_of(conn: AsyncConnection, rule_id: int) -> int | None:
+    """The utility a rule is of (``None``: no such rule), for a scope check."""
+    query = select(warning_rules.c.biller_id).where(warning_rules.c.id == rule_id)
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
 async def add_rule(
     conn: AsyncConnection,
     clock: Clock,
