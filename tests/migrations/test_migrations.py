@@ -24,6 +24,7 @@ from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import PREFIX, unseal
 from utilipay.tariffs.service import LoadReport
 from utilipay.vouchers import tables as vouchers_tables
+from utilipay.warnings import tables as warnings_tables
 
 # The views each area publishes for the others (its module name starts with a digit).
 AREA_VIEWS = importlib.import_module("utilipay.migrations.versions.0024_area_views")
@@ -76,11 +77,13 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         downgrade(scratch, AREA_VIEWS.down_revision)
         assert inspect(engine).get_view_names() == []
         # (the staff tables of 0026, the rollups of 0028, the front line's tables of 0029 and
-        # the vouchers' of 0030 and the receipts' key, later than the views, go with it)
+        # the vouchers' of 0030, the receipts' key and the warnings' of 0040, later than the
+        # views, go with it)
         later = (
             _tables_of(outlets_tables)
             | _tables_of(vouchers_tables)
             | _tables_of(receipts_tables)
+            | _tables_of(warnings_tables)
             | {
                 schema_repeatables.name,
                 "staff_users",

@@ -86,7 +86,7 @@ async def test_the_rate_behind_last_month_from_day_n(
         "day": "2026-11-22", "rate_bp": 2500, "then_rate_bp": 7500, "billed": 40_000,
         "collected": 10_000, "summary": None,
     }  # fmt: skip
-    assert "25.00%" in found[behind].summary and "75.00%" in found[behind].summary
+    assert "25.00%" in found[behind].summary() and "75.00%" in found[behind].summary()
 
     await pay(engine, "N2", TODAY)  # 50 %: no longer 50 points behind, above the target
     assert (await evaluate_all(engine, clock)).cleared == 2

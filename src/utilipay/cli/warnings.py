@@ -4,7 +4,7 @@ whom it tells, the pass that checks them, the warnings and their acknowledgement
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -24,7 +24,7 @@ warnings_app.add_typer(rules_app, name="rules")
 
 AsJson = Annotated[bool, typer.Option("--json")]
 BillerOpt = Annotated[str, typer.Option("--biller", help="the utility's code")]
-AnyBiller = Annotated[str | None, typer.Option("--biller", help="only this utility's")]
+OneBiller = Annotated[str | None, typer.Option("--biller", help="only this utility's")]
 ParamOpt = Annotated[
     list[str] | None, typer.Option("--param", help="a parameter as NAME=VALUE (repeatable)")
 ]
@@ -34,8 +34,8 @@ def _json(value: object) -> None:
     print(json.dumps(value, ensure_ascii=False))
 
 
-def _params(given: list[str] | None) -> dict[str, Any]:
-    found = {}
+def _params(given: list[str] | None) -> dict[str, int | str]:
+    found: dict[str, int | str] = {}
     for item in given or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
@@ -48,16 +48,27 @@ async def _only(conn: AsyncConnection, biller: str | None) -> frozenset[int] | N
     return None if biller is None else frozenset({await rules_repo.biller_id_of(conn, biller)})
 
 
+def _params_line(params: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
 def _show_rules(found: list[rules_repo.Rule], as_json: bool) -> None:
     if as_json:
         _json([r.as_json() for r in found])
         return
     table = Table("rule", "biller", "kind", "parameters", "enabled", "changed by", title="rules")
     for r in found:
-        params = ", ".join(f"{k}={v}" for k, v in r.params.items())
-        table.add_row(str(r.id), str(r.biller_id), r.kind, params, "yes" if r.enabled else "no",
-                      r.updated_by)  # fmt: skip
+        table.add_row(str(r.id), str(r.biller_id), r.kind, _params_line(r.params),
+                      "yes" if r.enabled else "no", r.updated_by)  # fmt: skip
     console.print(table)
+
+
+def _said(found: list[rules_repo.Rule]) -> None:
+    """What a change did, one line a rule (no table: a line a script can read)."""
+    for r in found:
+        state = "on" if r.enabled else "off"
+        console.print(f"rule {r.id}: {r.kind} {_params_line(r.params)}, {state}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
 
 
 @warnings_app.command("kinds")
@@ -75,7 +86,7 @@ def kinds(as_json: AsJson = False) -> None:
 
 
 @rules_app.command("list")
-def rules_list(biller: AnyBiller = None, as_json: AsJson = False) -> None:
+def rules_list(biller: OneBiller = None, as_json: AsJson = False) -> None:
     """The rules of every utility, or of one."""
 
     async def work(conn: AsyncConnection) -> list[rules_repo.Rule]:
@@ -103,7 +114,7 @@ def rules_add(
         )
         return [added]
 
-    _show_rules(run_in_transaction(work), False)
+    _said(run_in_transaction(work))
 
 
 @rules_app.command("defaults")
@@ -115,11 +126,11 @@ def rules_defaults(biller: BillerOpt, actor: Actor = None) -> None:
         return await rules_repo.add_defaults(conn, SystemClock(), biller_id,
                                              actor=actor or default_actor())  # fmt: skip
 
-    _show_rules(run_in_transaction(work), False)
+    _said(run_in_transaction(work))
 
 
 def _update(
-    rule: int, params: dict[str, Any] | None, enabled: bool | None, actor: str | None
+    rule: int, params: dict[str, int | str] | None, enabled: bool | None, actor: str | None
 ) -> None:
     async def work(conn: AsyncConnection) -> list[rules_repo.Rule]:
         who = actor or default_actor()
@@ -128,7 +139,7 @@ def _update(
         )
         return [changed]
 
-    _show_rules(run_in_transaction(work), False)
+    _said(run_in_transaction(work))
 
 
 @rules_app.command("update")
@@ -172,7 +183,7 @@ def contacts(
 
 
 @warnings_app.command("evaluate")
-def evaluate(biller: AnyBiller = None) -> None:
+def evaluate(biller: OneBiller = None) -> None:
     """Check the rules now (the worker does it every quarter of an hour)."""
 
     async def work(engine: AsyncEngine) -> Evaluated:
@@ -187,7 +198,7 @@ def evaluate(biller: AnyBiller = None) -> None:
 
 @warnings_app.command("list")
 def warnings_list(
-    biller: AnyBiller = None,
+    biller: OneBiller = None,
     unacknowledged: Annotated[bool, typer.Option("--open", help="only unacknowledged")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 200,
     as_json: AsJson = False,
@@ -209,7 +220,7 @@ def warnings_list(
         state = "ended" if w.cleared_at else "active"
         if w.acknowledged_by:
             state += f", acknowledged by {w.acknowledged_by}: {w.note}"
-        table.add_row(str(w.id), str(w.biller_id), w.kind, w.subject, w.summary,
+        table.add_row(str(w.id), str(w.biller_id), w.kind, w.subject, w.summary(),
                       to_shanghai_iso(w.opened_at), state)  # fmt: skip
     console.print(table)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
@@ -59,18 +58,18 @@ class CollectionWarning:
     rule_id: int
     kind: str
     subject: str
-    figures: dict[str, Any]
+    figures: dict[str, object]
     opened_at: datetime
     cleared_at: datetime | None
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     note: str | None
 
-    @property
-    def summary(self) -> str:
-        return str(self.figures.get("summary", {}).get("en", ""))
+    def summary(self, language: str = "en") -> str:
+        said = self.figures.get("summary")
+        return str(said.get(language, "")) if isinstance(said, dict) else ""
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         def iso(at: datetime | None) -> str | None:
             return None if at is None else at.isoformat()
 
@@ -99,23 +98,25 @@ async def record_firing(
     key = {"biller_id": rule.biller_id, "rule_id": rule.id, "now": now}
     cleared = await conn.execute(_CLEAR, {**key, "firing": [f.subject for f in firing]})
     opened = list(await conn.execute(_OPEN, {**key, "firing": rows})) if rows else []
-    await emit(conn, [_event(now, biller, rule, r, contacts) for r in opened])
+    events = [_event(now, biller, rule, r.id, r.subject, r.figures["summary"], contacts)
+              for r in opened]  # fmt: skip
+    await emit(conn, events)
     return Changed(len(opened), cleared.rowcount)
 
 
 def _event(
-    now: datetime, biller: Biller, rule: Rule, row: Any, contacts: list[tuple[str, str]]
-) -> Event:
-    summary = row.figures["summary"]
+    now: datetime, biller: Biller, rule: Rule, warning_id: int, subject: str,
+    summary: dict[str, str], contacts: list[tuple[str, str]],
+) -> Event:  # fmt: skip
     payload = {
-        "warning_id": row.id, "rule_id": rule.id, "kind": rule.kind,
+        "warning_id": warning_id, "rule_id": rule.id, "kind": rule.kind,
         "biller": biller.code, "biller_name": biller.name,
-        "account_no": row.subject,  # what the notification is filed under
+        "account_no": subject,  # what the notification is filed under
         "summary_en": summary["en"], "summary_zh": summary["zh-CN"],
         "at": to_shanghai_iso(now),
         "contacts": [{"kind": kind, "address": address} for kind, address in contacts],
     }  # fmt: skip
-    return Event(rule.biller_id, EVENT, str(row.id), payload, now)
+    return Event(rule.biller_id, EVENT, str(warning_id), payload, now)
 
 
 _LISTED = select(collection_warnings, warning_rules.c.kind).join(

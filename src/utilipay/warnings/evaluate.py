@@ -60,7 +60,7 @@ async def evaluate_utility(conn: AsyncConnection, clock: Clock, biller_id: int) 
     done = Evaluated(utilities=1)
     for rule in await rules_repo.list_rules(conn, frozenset({biller_id})):
         kind = kind_of(rule.kind)
-        firing = await kind.check(conn, at, kind.params(**rule.params)) if rule.enabled else []
+        firing = await kind.fire(conn, at, rule.params) if rule.enabled else []
         changed = await record_firing(conn, now, biller, rule, firing, contacts)
         done += Evaluated(0, 1, changed.opened, changed.cleared)
     return done

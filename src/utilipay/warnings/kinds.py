@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,6 +27,10 @@ Day = Annotated[int, Field(ge=1, le=31, description="day of the month it applies
 Points = Annotated[int, Field(ge=1, le=100, description="percentage points")]
 Count = Annotated[int, Field(ge=1, le=1_000_000)]
 Fen = Annotated[int, Field(ge=1, le=10**15)]
+
+
+Given = Mapping[str, int | str]  # a rule's parameters as typed: "10" on the command line
+Figures = dict[str, int | str]  # what made a rule fire, for people and the message
 
 
 class Params(BaseModel):
@@ -83,12 +87,12 @@ class At:
 @dataclass(frozen=True, slots=True)
 class Firing:
     subject: str
-    figures: dict[str, Any]
+    figures: Figures
     en: str
     zh: str
 
 
-Check = Callable[[AsyncConnection, At, Any], Awaitable[list[Firing]]]
+P = TypeVar("P", bound=Params)
 
 
 def _pct(bp: int) -> str:
@@ -103,14 +107,16 @@ def _same_day(today: date, months_back: int) -> date:
     return first.replace(day=min(today.day, last.day))
 
 
-def _behind(now: Collected, then: Collected, points: int) -> dict[str, Any] | None:
+def _behind(now: Collected, then: Collected, points: int) -> dict[str, int] | None:
     if now.rate_bp is None or then.rate_bp is None or then.rate_bp - now.rate_bp < points * 100:
         return None
     return {"rate_bp": now.rate_bp, "then_rate_bp": then.rate_bp, "billed": now.billed,
             "collected": now.collected}  # fmt: skip
 
 
-def _rate_behind(months_back: int, en_then: str, zh_then: str) -> Check:
+def _rate_behind(
+    months_back: int, en_then: str, zh_then: str
+) -> Callable[[AsyncConnection, At, RateBehind], Awaitable[list[Firing]]]:
     async def check(conn: AsyncConnection, at: At, p: RateBehind) -> list[Firing]:
         if at.today.day < p.day:
             return []
@@ -253,13 +259,17 @@ async def _prepaid_in_arrears(conn: AsyncConnection, at: At, p: PrepaidInArrears
 
 
 @dataclass(frozen=True, slots=True)
-class Kind:
-    params: type[Params]
-    check: Check
+class Kind(Generic[P]):
+    params: type[P]
+    check: Callable[[AsyncConnection, At, P], Awaitable[list[Firing]]]
     what: str  # for people choosing a kind
 
+    async def fire(self, conn: AsyncConnection, at: At, params: Mapping[str, int]) -> list[Firing]:
+        return await self.check(conn, at, self.params.model_validate(params))
 
-KINDS: Mapping[str, Kind] = {
+
+# Any: each kind checks its own parameters' model
+KINDS: Mapping[str, Kind[Any]] = {
     "rate_behind_last_month": Kind(
         RateBehind, _rate_behind(1, "on the same day last month", "上月同期"),
         "from day N, the month's collection rate is X points below the same day last month",
@@ -300,7 +310,7 @@ KINDS: Mapping[str, Kind] = {
 }  # fmt: skip
 
 
-def kind_of(name: str) -> Kind:
+def kind_of(name: str) -> Kind[Any]:
     kind = KINDS.get(name)
     if kind is None:
         raise DomainError(
@@ -310,10 +320,11 @@ def kind_of(name: str) -> Kind:
     return kind
 
 
-def parse_params(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+def parse_params(name: str, given: Given) -> dict[str, int]:
     """The full parameters of a rule of kind ``name``: ``given`` over the kind's defaults."""
     try:
-        return kind_of(name).params.model_validate(dict(given)).model_dump()
+        full: dict[str, int] = kind_of(name).params.model_validate(dict(given)).model_dump()
+        return full
     except ValidationError as exc:
         raise DomainError(
             ErrorCode.MALFORMED_REQUEST, f"parameters of {name}: {describe(exc.errors())}"

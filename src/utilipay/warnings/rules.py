@@ -6,10 +6,8 @@ tokens, else the ids of a utility and its branches; another utility's rule is re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,7 +16,7 @@ from utilipay.audit.service import record
 from utilipay.billers import repository as billers_repo
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.warnings.kinds import KINDS, kind_of, parse_params
+from utilipay.warnings.kinds import KINDS, Given, kind_of, parse_params
 from utilipay.warnings.tables import warning_contacts, warning_rules
 
 Visible = frozenset[int] | None
@@ -30,12 +28,12 @@ class Rule:
     id: int
     biller_id: int
     kind: str
-    params: dict[str, Any]
+    params: dict[str, int]
     enabled: bool
     updated_at: datetime
     updated_by: str
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {**asdict(self), "updated_at": self.updated_at.isoformat()}
 
 
@@ -70,7 +68,7 @@ async def add_rule(
     clock: Clock,
     biller_id: int,
     kind: str,
-    params: Mapping[str, Any],
+    params: Given,
     *,
     actor: str,
     enabled: bool = True,
@@ -106,14 +104,14 @@ async def update_rule(
     clock: Clock,
     rule_id: int,
     *,
-    params: Mapping[str, Any] | None = None,
+    params: Given | None = None,
     enabled: bool | None = None,
     actor: str,
     visible: Visible = None,
 ) -> Rule:
     """Change a rule's parameters (the ones given, over its own) or turn it on or off."""
     before = await _locked(conn, rule_id, visible)
-    values: dict[str, Any] = {"updated_at": clock.now(), "updated_by": actor}
+    values: dict[str, object] = {"updated_at": clock.now(), "updated_by": actor}
     if params is not None:
         values["params"] = parse_params(before.kind, {**before.params, **params})
     if enabled is not None:
@@ -155,7 +153,7 @@ async def _audit(
     )  # fmt: skip
 
 
-def _audited(rule: Rule) -> dict[str, Any]:
+def _audited(rule: Rule) -> dict[str, object]:
     return {"biller_id": rule.biller_id, "kind": rule.kind, "params": rule.params,
             "enabled": rule.enabled}  # fmt: skip
 
