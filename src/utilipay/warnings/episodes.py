@@ -141,12 +141,6 @@ async def list_warnings(
     return [CollectionWarning(**r._mapping) for r in await conn.execute(query.limit(limit))]
 
 
-async def biller_of(conn: AsyncConnection, warning_id: int) -> int | None:
-    """The utility a warning is of (``None``: no such warning), for a scope check."""
-    query = select(collection_warnings.c.biller_id).where(collection_warnings.c.id == warning_id)
-    return (await conn.execute(query)).scalar_one_or_none()
-
-
 async def acknowledge(
     conn: AsyncConnection,
     clock: Clock,

@@ -95,6 +95,11 @@ class Firing:
 P = TypeVar("P", bound=Params)
 
 
+def _about_utility(at: At, figures: Figures, en: str, zh: str) -> list[Firing]:
+    """A rule about the whole utility fires once, with the utility as its subject."""
+    return [Firing(at.code, figures, en, zh)]
+
+
 def _pct(bp: int) -> str:
     return f"{bp // 100}.{bp % 100:02d}%"
 
@@ -126,13 +131,11 @@ def _rate_behind(
         if found is None:
             return []
         rate, was = _pct(found["rate_bp"]), _pct(found["then_rate_bp"])
-        return [
-            Firing(
-                at.code, {"day": at.today.isoformat(), **found},
-                f"collection rate {rate} on day {at.today.day}, {en_then} {was}",
-                f"截至{at.today.day}日回收率{rate}，{zh_then}为{was}",
-            )
-        ]  # fmt: skip
+        return _about_utility(
+            at, {"day": at.today.isoformat(), **found},
+            f"collection rate {rate} on day {at.today.day}, {en_then} {was}",
+            f"截至{at.today.day}日回收率{rate}，{zh_then}为{was}",
+        )  # fmt: skip
 
     return check
 
@@ -144,15 +147,13 @@ async def _rate_below_target(conn: AsyncConnection, at: At, p: RateBelowTarget) 
     if now.rate_bp is None or now.rate_bp >= p.target_percent * 100:
         return []
     rate = _pct(now.rate_bp)
-    return [
-        Firing(
-            at.code,
-            {"day": at.today.isoformat(), "rate_bp": now.rate_bp, "billed": now.billed,
-             "collected": now.collected},
-            f"collection rate {rate} on day {at.today.day}, below the target {p.target_percent}%",
-            f"截至{at.today.day}日回收率{rate}，低于目标{p.target_percent}%",
-        )
-    ]  # fmt: skip
+    return _about_utility(
+        at,
+        {"day": at.today.isoformat(), "rate_bp": now.rate_bp, "billed": now.billed,
+         "collected": now.collected},
+        f"collection rate {rate} on day {at.today.day}, below the target {p.target_percent}%",
+        f"截至{at.today.day}日回收率{rate}，低于目标{p.target_percent}%",
+    )  # fmt: skip
 
 
 async def _region_rate_drop(conn: AsyncConnection, at: At, p: RateBehind) -> list[Firing]:
@@ -180,13 +181,11 @@ async def _arrears_total(conn: AsyncConnection, at: At, p: ArrearsTotal) -> list
     if amount < p.amount_fen:
         return []
     owed, limit = format_yuan(amount), format_yuan(p.amount_fen)
-    return [
-        Firing(
-            at.code, {"accounts": accounts, "amount": amount},
-            f"{accounts} accounts owe {owed} yuan overdue, over {limit} yuan",
-            f"{accounts}户逾期欠费共{owed}元，超过{limit}元",
-        )
-    ]  # fmt: skip
+    return _about_utility(
+        at, {"accounts": accounts, "amount": amount},
+        f"{accounts} accounts owe {owed} yuan overdue, over {limit} yuan",
+        f"{accounts}户逾期欠费共{owed}元，超过{limit}元",
+    )  # fmt: skip
 
 
 async def _overdue_accounts(conn: AsyncConnection, at: At, p: OverdueAccounts) -> list[Firing]:
@@ -194,13 +193,11 @@ async def _overdue_accounts(conn: AsyncConnection, at: At, p: OverdueAccounts) -
     if accounts < p.count:
         return []
     owed = format_yuan(amount)
-    return [
-        Firing(
-            at.code, {"accounts": accounts, "amount": amount},
-            f"{accounts} accounts owe overdue bills ({owed} yuan), at least {p.count}",
-            f"逾期欠费{accounts}户（共{owed}元），达到{p.count}户",
-        )
-    ]  # fmt: skip
+    return _about_utility(
+        at, {"accounts": accounts, "amount": amount},
+        f"{accounts} accounts owe overdue bills ({owed} yuan), at least {p.count}",
+        f"逾期欠费{accounts}户（共{owed}元），达到{p.count}户",
+    )  # fmt: skip
 
 
 async def _account_arrears(conn: AsyncConnection, at: At, p: AccountArrears) -> list[Firing]:
@@ -249,13 +246,11 @@ async def _prepaid_in_arrears(conn: AsyncConnection, at: At, p: PrepaidInArrears
     accounts = await figures.prepaid_in_arrears(conn, at.billers)
     if accounts < p.count:
         return []
-    return [
-        Firing(
-            at.code, {"accounts": accounts},
-            f"{accounts} prepaid accounts in arrears or cut, at least {p.count}",
-            f"{accounts}户预付费账户欠费或已停电，达到{p.count}户",
-        )
-    ]  # fmt: skip
+    return _about_utility(
+        at, {"accounts": accounts},
+        f"{accounts} prepaid accounts in arrears or cut, at least {p.count}",
+        f"{accounts}户预付费账户欠费或已停电，达到{p.count}户",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,7 +70,7 @@ async def acknowledge(
 ) -> Response:
     hub = host(request)
     async with hub.engine.connect() as conn:
-        biller_id = await episodes.biller_of(conn, warning_id)
+        biller_id = await rules_repo.biller_of(conn, "warning", warning_id)
     await _scoped(request, staff, biller_id, f"warning {warning_id}")
     try:
         async with hub.engine.begin() as conn:
@@ -85,7 +85,7 @@ async def acknowledge(
 async def save_rule(request: Request, staff: Manager, rule_id: Id) -> Response:
     hub = host(request)
     async with hub.engine.connect() as conn:
-        biller_id = await rules_repo.biller_of(conn, rule_id)
+        biller_id = await rules_repo.biller_of(conn, "rule", rule_id)
     await _scoped(request, staff, biller_id, f"warning rule {rule_id}")
     form = await request.form()
     params = {
