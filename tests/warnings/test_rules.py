@@ -71,7 +71,7 @@ async def test_the_default_set_has_a_rule_of_every_kind_once(
 )
 async def test_a_bad_rule_is_refused_with_what_is_wrong_and_nothing_written(
     engine: AsyncEngine, clock: FrozenClock, world: dict[str, object], kind: str,
-    params: dict[str, object], says: str,
+    params: dict[str, int | str], says: str,
 ) -> None:  # fmt: skip
     with pytest.raises(DomainError) as refused:
         async with engine.begin() as conn:
