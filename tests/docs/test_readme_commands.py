@@ -194,6 +194,24 @@ STEPS: list[Step] = [
     Run("exceptions list", expect="refund unanswered 8 times"),
     Run("exceptions resolve 1 --outcome WRITTEN_OFF --reason 'SHPOWER confirmed by phone' "
         "--biller-serial SH-0001", expect="exception 1 resolved"),
+    # early warning: BJWATER_DC's bills of this month are unpaid, so a target of 100 % fires
+    Run("warnings kinds --json", expect='"kind": "account_arrears"'),
+    Run("warnings rules defaults --biller BJWATER", expect="prepaid_in_arrears"),
+    Run("warnings rules add --biller BJWATER --kind rate_below_target --param day=1 "
+        "--param target_percent=90 --disabled", expect="day=1, target_percent=90, off"),
+    Run("warnings rules list --biller BJWATER --json",
+        capture={"rule": r'"id": (\d+), "biller_id": \d+, "kind": "rate_below_target", '
+                         r'"params": \{"day": 1'}),
+    Run("warnings rules update {rule} --param target_percent=100 --enable",
+        expect="target_percent=100, on"),
+    Run("warnings contacts --biller BJWATER --email ops@bjwater.example --sms 13800138000",
+        expect="email ops@bjwater.example, sms 13800138000"),
+    Run("warnings evaluate --biller BJWATER", expect="warnings opened"),
+    Run("warnings list --biller BJWATER --open --json", expect='"kind": "rate_below_target"',
+        capture={"warning": r'"id": (\d+), "biller_id": \d+, "rule_id"'}),
+    Run("warnings ack {warning} --note 'the branch calls its payers'", expect="acknowledged by"),
+    Run("warnings list --biller BJWATER", expect="warnings"),
+    Run("warnings rules disable {rule}", expect="target_percent=100, off"),
     Start("worker --concurrency 2"),
     Run("autopay run --now {now}", expect="autopay as of"),
     Run("ledger balances", expect="ledger balances"),

@@ -25,6 +25,7 @@ from utilipay.runtime.install import upgrade
 from utilipay.security.sealing import PREFIX, unseal
 from utilipay.tariffs.service import LoadReport
 from utilipay.vouchers import tables as vouchers_tables
+from utilipay.warnings import tables as warnings_tables
 
 # The views each area publishes for the others (its module name starts with a digit).
 AREA_VIEWS = importlib.import_module("utilipay.migrations.versions.0024_area_views")
@@ -79,13 +80,14 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
         downgrade(scratch, AREA_VIEWS.down_revision)
         assert inspect(engine).get_view_names() == []
         # (the staff tables of 0026, the rollups of 0028, the front line's tables of 0029 and
-        # the vouchers' of 0030, the receipts' key, the late fees' of 0037 and collection's days,
-        # later than the views, go with it)
+        # the vouchers' of 0030, the receipts' key, the late fees' of 0039, collection's days
+        # and the warnings' of 0042, later than the views, go with it)
         later = (
             _tables_of(outlets_tables)
             | _tables_of(vouchers_tables)
             | _tables_of(receipts_tables)
             | _tables_of(collection_tables)
+            | _tables_of(warnings_tables)
             | {
                 schema_repeatables.name,
                 "staff_users",
@@ -98,11 +100,11 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
                 "settlement_commissions",
                 "late_fee_rules",
                 "late_fee_waivers",
-                # the reminders' of 0038
+                # the reminders' of 0040
                 "reminder_choices",
                 "reminder_defaults",
                 "overdue_notices",
-                "collection_analyses",  # 0042
+                "collection_analyses",  # 0041
             }
         )
         areas = set(metadata.tables) - later

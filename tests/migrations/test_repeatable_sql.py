@@ -251,11 +251,11 @@ ADDED_SINCE_0024 = {
     "outlet_operators.outlet_operators_announced", "outlets.outlets_announced",
     # the prepaid account locked for a credit, which a redemption shares (revision 0036)
     "prepaid_account_locked",
-    # the payments counted per minute for the anomaly monitoring (revision 0041)
+    # the payments counted per minute for the anomaly monitoring (revision 0037)
     "payment_latency_ms", "payments_minutes_inserted", "payments_minutes_updated",
     "payments_minutes_deleted", "payment_minutes_fold", "payments.payments_minutes_inserted",
     "payments.payments_minutes_updated", "payments.payments_minutes_deleted",
-    # late fees computed, and the working days they may count (revision 0037)
+    # late fees computed, and the working days they may count (revision 0039)
     "bill_late_fee", "late_fee_accrued", "late_fee_rule_for", "late_fee_days",
     "calendar_working_days",
 }  # fmt: skip

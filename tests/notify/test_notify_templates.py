@@ -145,6 +145,16 @@ PARAMS: dict[str, dict[str, Any]] = {
         "low_threshold": 10000,
         "at": "2026-11-22T15:30:00+08:00",
     },
+    "collection.warning": {
+        "biller": "BJWATER",
+        "biller_name": "北京自来水",
+        "account_no": "BJWATER/0112345678",
+        "warning_id": 42,
+        "kind": "account_arrears",
+        "summary_en": "account 0112345678 owes 1,234.50 yuan overdue, 95 days since the oldest",
+        "summary_zh": "户号0112345678逾期欠费1,234.50元，最早一笔已逾期95天",
+        "at": "2026-11-22T15:30:00+08:00",
+    },
 }
 
 

@@ -6,7 +6,7 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   (a debit's message: the mandate's cap and sources, the bill's due date).
 - ``autopay_mandate_dates`` (when each mandate was signed and cancelled) and
   ``autopay_debit_outcomes`` (each finished debit's status, reason, amount and when):
-  for collection's reports (migration 0039).
+  for collection's reports (migration 0038).
 - ``autopay_open_debits``: the debits still to send, for metrics.
 """
 

@@ -11,7 +11,7 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   off to it in its transaction.
 - ``billing_issue`` (for writing): the bill run issues its bills through it; only unpaid
   bills with no payment get in (``WITH CHECK OPTION``).
-- ``bill_late_fee(biller_id, bill_no, on)`` (``sql/late_fees.sql``, migration 0037): a
+- ``bill_late_fee(biller_id, bill_no, on)`` (``sql/late_fees.sql``, migration 0039): a
   hosted bill's late fee on a business date, computed by the utility's rule; every amount
   due is ``amount + bill_late_fee(…)``, never ``amount + late_fee``.
 - in Python, ``repository``: ``account``, ``bill_by_no``, ``unpaid_bills``… (readings
@@ -72,7 +72,7 @@ bills = Table(
     ),
 )
 
-# Late fees (migration 0037): the utilities' rules, effective-dated, and the waivers.
+# Late fees (migration 0039): the utilities' rules, effective-dated, and the waivers.
 late_fee_rules = Table(
     "late_fee_rules",
     metadata,

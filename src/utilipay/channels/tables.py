@@ -6,7 +6,7 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   its secrets. For recon, the payments' exceptions queue, statements and the ledger's
   checks.
 - ``channels_kinds``: each channel's id, code, name and kind (wallet, bank, pos, agent),
-  for collection's reports (migration 0039).
+  for collection's reports (migration 0038).
 - in Python, ``repository``: ``by_code``, ``all_channels`` (settlement).
 - ``channel_nonce_use`` (``sql/nonces.sql``): a nonce recorded at its first use, for
   ``pay_hosted``'s one database call (and the signed-request check's ``consume_nonce``).

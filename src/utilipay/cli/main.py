@@ -49,6 +49,7 @@ from utilipay.cli.tariffs import tariffs_app
 from utilipay.cli.tokens import tokens_app
 from utilipay.cli.users import users_app
 from utilipay.cli.vouchers import vouchers_app
+from utilipay.cli.warnings import warnings_app
 from utilipay.clock import SystemClock
 from utilipay.config import get_settings
 from utilipay.errors import DomainError
@@ -84,6 +85,7 @@ app.add_typer(reminders_app, name="reminders")
 app.add_typer(tariffs_app, name="tariffs")
 app.add_typer(readings_app, name="readings")
 app.add_typer(head_end_app, name="head-end")
+app.add_typer(warnings_app, name="warnings")
 recon_app.command("import")(recon_import)
 app.add_typer(recon_app, name="recon")
 app.add_typer(settle_app, name="settle")

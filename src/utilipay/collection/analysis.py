@@ -9,7 +9,7 @@ largest arrears are ``Report``s too: the same PDF pages and the same workbook re
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -31,6 +31,7 @@ from utilipay.collection.schemas import (
 from utilipay.collection.service import REPORTS, build_report
 from utilipay.collection.xlsx import workbook
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.warnings import episodes
 
 LARGEST_SHOWN = 20
 TITLE = "Monthly collection analysis"
@@ -144,6 +145,19 @@ def arrears_report(
     return _report(ReportName.LARGEST_ARREARS, "Largest arrears", scope, month, table, "no arrears")
 
 
+async def month_warnings(
+    conn: AsyncConnection, billers: Collection[int], month: Period
+) -> list[WarningLine]:
+    """The warnings the utilities' rules opened in the month, as the document lists them
+    (the summary in Chinese: the analysis is made in zh-CN)."""
+    since, _ = day_bounds(month.start)
+    _, until = day_bounds(month.end)
+    return [
+        WarningLine(w.opened_at, w.kind, w.subject, w.summary("zh-CN"), w.acknowledged_by)
+        for w in await episodes.opened_between(conn, billers, since, until)
+    ]
+
+
 async def monthly_analysis(
     conn: AsyncConnection, clock: Clock, biller_id: int, month: date
 ) -> Analysis:
@@ -154,7 +168,7 @@ async def monthly_analysis(
     group = await billers.group_of(conn, biller_id)
     scope, period = Scope(biller_id, group), month_period(month)
     reports = [await build_report(conn, clock, name, period, scope) for name in REPORTS]
-    warnings: Sequence[WarningLine] = ()  # MERGE-WARNINGS
+    warnings = await month_warnings(conn, group, period)
     _, end = day_bounds(period.end)
     owing = await largest_arrears(conn, group, period.end, end, LARGEST_SHOWN)
     codes = {b.id: b.code for b in await billers.all_billers(conn) if b.id in group}

@@ -1,5 +1,5 @@
 """What one business day adds to collection's figures, computed from that day's rows of
-the owners' views, read by the ranges of its timestamps (the indexes of migration 0039).
+the owners' views, read by the ranges of its timestamps (the indexes of migration 0038).
 
 Every figure belongs to the day its event happened on, so a day's rows never change once
 the day is over: a payment counts on the day it finished and, if voided, counts again

@@ -1,7 +1,7 @@
-"""Collection management's tables (migration 0039): ``collection_days``, each utility's
+"""Collection management's tables (migration 0038): ``collection_days``, each utility's
 figures per business day (one row per metric, channel, outlet and key),
 ``collection_closed_days``, the business days whose rows are made (``days.close``), and
-(migration 0042) ``collection_analyses``, the monthly analyses as made: one row per utility
+(migration 0041) ``collection_analyses``, the monthly analyses as made: one row per utility
 and month, the PDF and the XLSX, by the worker on the month's first working day or by a
 person on demand (a later one replaces it).
 

@@ -37,6 +37,7 @@ from utilipay.console.pages import (
     signin,
     tokens,
     users,
+    warnings,
 )
 from utilipay.console.templating import render
 from utilipay.console.visits import Refused, SignInNeeded
@@ -67,6 +68,7 @@ PAGES: tuple[APIRouter, ...] = (
     outlets.router,
     reminders.router,
     reports.router,
+    warnings.router,
 )
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 

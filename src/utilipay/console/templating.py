@@ -42,6 +42,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Billing runs", "/console/billing-runs", Permission.BILLING_RUNS),
     NavItem("Tariffs", "/console/tariffs", Permission.TARIFFS_READ),
     NavItem("Meter commands", "/console/meter-commands", Permission.METER_COMMANDS_READ),
+    NavItem("Early warning", "/console/warnings", Permission.WARNINGS_MANAGE),
     NavItem("Outlets", "/console/outlets", Permission.OUTLETS_READ),
     NavItem("Reports", "/console/reports", Permission.REPORTS_READ),
     NavItem("Utilities", "/console/billers", Permission.BILLERS_MANAGE),

@@ -60,6 +60,10 @@ PLACEMENT: dict[str, Placement] = {
     "overdue_notices": D,
     "reminder_choices": D,
     "reminder_defaults": D,
+    # early warning of collection
+    "warning_rules": D,
+    "warning_contacts": D,
+    "collection_warnings": D,
     # meters, readings, head-ends
     "meters": D,
     "meter_reads": D,

@@ -5,7 +5,7 @@ Published to other areas (views of migration 0024; nothing else of these tables 
 - ``headend_pending_commands``: the meter commands still being tried (and since when
   overdue), for metrics.
 - ``headend_command_times``: each meter command's action, status, and when it was
-  decided and executed, for collection's reports (migration 0039).
+  decided and executed, for collection's reports (migration 0038).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from utilipay.settlement import tables as settlement_tables
 from utilipay.staff import tables as staff_tables
 from utilipay.tariffs import tables as tariffs_tables
 from utilipay.vouchers import tables as vouchers_tables
+from utilipay.warnings import tables as warnings_tables
 from utilipay.webhooks import tables as webhooks_tables
 
 AREAS = (
@@ -40,7 +41,7 @@ AREAS = (
     headend_tables, ledger_tables, migrations_tables, notify_tables, outbox_tables,
     outlets_tables, payments_tables, prepaid_tables, readings_tables, receipts_tables,
     recon_match_tables, recon_statement_tables, settlement_tables, staff_tables, tariffs_tables,
-    vouchers_tables,
+    vouchers_tables, warnings_tables,
     webhooks_tables,
 )  # fmt: skip
 

@@ -30,6 +30,7 @@ from utilipay.notify.messages import Params
 from utilipay.notify.outlets import outlet_float_low, outlet_owner
 from utilipay.notify.recipients import ChannelById, Recipient, account_of, recipients_of
 from utilipay.notify.settings import get_notify_settings
+from utilipay.notify.staff import collection_warning, warning_contacts
 from utilipay.notify.tables import notifications
 from utilipay.notify.templates import Rendered, render
 from utilipay.outbox.dispatch import Consumer, StoredEvent
@@ -146,6 +147,8 @@ RULES: Mapping[str, Rule] = {
     ),
     # An outlet's float ran low: its owner, once per episode (channel-api.md §11).
     "outlet.float_low": Rule("outlet.float_low", outlet_float_low, audience=outlet_owner),
+    # A utility's early-warning rule fired: its staff's contacts, once per episode.
+    "collection.warning": Rule("collection.warning", collection_warning, audience=warning_contacts),
 }
 
 

@@ -159,6 +159,17 @@ class OutletFloatLow(TypedDict):
     at: str
 
 
+class CollectionWarningNews(BillerNews):
+    """A utility's early-warning rule fired (issue 13 §6): to its staff's contacts."""
+
+    account_no: str  # the warning's subject: the utility, a region or CODE/account
+    warning_id: int
+    kind: str
+    summary_en: str
+    summary_zh: str
+    at: str
+
+
 Params = (
     BillIssued
     | BillDueSoon
@@ -177,4 +188,5 @@ Params = (
     | ReconnectDelayed
     | TopupReceipt
     | OutletFloatLow
+    | CollectionWarningNews
 )

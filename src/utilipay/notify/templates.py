@@ -40,6 +40,7 @@ TEMPLATES: Final = (
     "prepaid.topup",
     "prepaid.reconnect_delayed",
     "outlet.float_low",
+    "collection.warning",
 )
 # Not the locale's month names: a worker's locale must not change what payers read.
 _MONTHS: Final = (

@@ -12,7 +12,7 @@ Published to other areas (views of migration 0036; nothing else of these tables 
 - ``outlets_standing_voids``: each payment's void that is not REFUSED, with its status.
   For the payments' check that a VOIDED payment's void is recorded.
 - ``outlets_directory``: each outlet's id, channel, code, name, kind and region, for
-  collection's reports (migration 0039).
+  collection's reports (migration 0038).
 - in Python, ``repository.outlet`` (vouchers: the outlet selling vouchers), ``floats``
   (the float taken, held, given back) and the SQL functions of ``sql/floats.sql``.
 """

@@ -116,7 +116,7 @@ payment_rollups = Table(
 )
 
 # Payments counted per minute of their creation, utility, channel and status, with their
-# latency (migration 0041): rows added by the triggers of payments/sql/minutes.sql, a key's
+# latency (migration 0037): rows added by the triggers of payments/sql/minutes.sql, a key's
 # rows merged by the fold, minutes past the retention dropped by it (payments/minutes.py).
 payment_minutes = Table(
     "payment_minutes",

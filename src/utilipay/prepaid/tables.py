@@ -6,7 +6,7 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   ledger account. For auto-pay (top-ups), notify, the bill run and the ledger's checks.
 - ``prepaid_daily_charges``: each account's settled days. For the ledger's checks.
 - ``prepaid_states``: each account's state, since when, and when this episode's outage
-  warning went out, for collection's reports (migration 0039).
+  warning went out, for collection's reports (migration 0038).
 - in Python, ``service.find`` and ``service.supply_state`` (the head-end).
 - in SQL, ``prepaid_account_locked`` and ``prepaid_credit`` (``sql/top_up.sql``): a
   voucher redeemed to a prepaid balance (``voucher_redeem``).

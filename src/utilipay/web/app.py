@@ -44,6 +44,7 @@ from utilipay.recon.api import router as recon_router
 from utilipay.settlement.api import router as settlement_router
 from utilipay.statements.api import router as statements_router
 from utilipay.vouchers.api import router as vouchers_router
+from utilipay.warnings.api import router as warnings_router
 from utilipay.web.access_log import AccessLog
 from utilipay.web.edge import HubApp
 from utilipay.web.hub import Hub
@@ -132,6 +133,7 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         recon_router,
         settlement_router,
         reports_router,
+        warnings_router,
         metrics_router,
     )
     for router in routers:

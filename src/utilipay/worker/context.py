@@ -33,6 +33,7 @@ from utilipay.prepaid.tasks import PrepaidPass, run_prepaid
 from utilipay.runtime.directory import Directory
 from utilipay.runtime.writeoffs import WriteOffServices
 from utilipay.vouchers.expiry import Expired, expire
+from utilipay.warnings.evaluate import Evaluated, evaluate_all
 from utilipay.webhooks import service as webhooks
 from utilipay.webhooks.consumers import PaymentWebhooks
 
@@ -171,3 +172,6 @@ class WorkerContext:
 
     async def send_overdue_notices(self) -> int:
         return await send_overdue_notices(self.engine, self.clock)
+
+    async def evaluate_warnings(self) -> Evaluated:
+        return await evaluate_all(self.engine, self.clock)

@@ -179,7 +179,7 @@ async def run_worker(
 
 def _collection_management(app: procrastinate.App) -> None:
     """The passes of collection management (issue 13): daily figures, overdue notices, the
-    monthly analysis."""
+    monthly analysis, early warning."""
 
     # Every ten minutes: the business days over (and settled) are closed into collection's
     # daily figures, once each; a worker down for a while catches up a month at a time.
@@ -209,3 +209,12 @@ def _collection_management(app: procrastinate.App) -> None:
         made = await make_due_analyses(context.engine, context.clock, make)
         if made:
             log.info("collection.analyses_made", utilities=made)
+
+    # Every quarter of an hour: the utilities' early-warning rules (回收预警). Repeating it
+    # opens no warning twice (one per episode).
+    @app.periodic(cron="*/15 * * * *", queueing_lock="evaluate_warnings")
+    @app.task(name="evaluate_warnings", queue="passes", pass_context=True)
+    async def evaluate_warnings(job: JobContext, timestamp: int) -> None:
+        done = await _context(job).evaluate_warnings()
+        if done.opened or done.cleared:
+            log.info("warnings.pass", opened=done.opened, cleared=done.cleared)

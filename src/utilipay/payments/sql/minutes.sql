@@ -1,6 +1,6 @@
 -- Payments counted per minute of their creation (UTC), utility, channel and status, with
 -- their latency (created -> finished: a sum and a cumulative histogram), in the transaction
--- that writes them (migration 0041), for the anomaly monitoring of /metrics. As with
+-- that writes them (migration 0037), for the anomaly monitoring of /metrics. As with
 -- payment_rollups (rollups.sql): each statement on ``payments`` adds one row per key it
 -- changed, +1 for a payment arriving in a status and -1 for one leaving it; rows are added,
 -- never updated, so concurrent payments never queue on a shared counter, and

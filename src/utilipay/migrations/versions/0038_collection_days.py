@@ -9,8 +9,8 @@ debits finished, meter commands decided and executed. The indexes below are thos
 ranges; the views are what the owners of those tables publish for it (the house rule of
 0024), each documented in its owner's ``tables`` module.
 
-Revision ID: 0039
-Revises: 0041
+Revision ID: 0038
+Revises: 0037
 Create Date: 2026-12-06
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0039"
-down_revision = "0041"
+revision = "0038"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 

@@ -3,8 +3,8 @@ effective-dated data, and the waivers granted on a bill. The fee itself is a fun
 (``billing/sql/late_fees.sql``, ``bill_late_fee``), not a column: the ``late_fee`` of
 ``bills`` stays what the bills file says a previous system already assessed.
 
-Revision ID: 0037
-Revises: 0039
+Revision ID: 0039
+Revises: 0038
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0037"
-down_revision = "0039"
+revision = "0039"
+down_revision = "0038"
 branch_labels = None
 depends_on = None
 

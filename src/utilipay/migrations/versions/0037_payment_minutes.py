@@ -10,7 +10,7 @@ retention. This revision counts the payments of that retention already there, ho
 off writers of payments until the triggers exist (they come with the files, in this
 migration's transaction).
 
-Revision ID: 0041
+Revision ID: 0037
 Revises: 0036
 Create Date: 2026-12-06
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0041"
+revision = "0037"
 down_revision = "0036"
 branch_labels = None
 depends_on = None

@@ -13,8 +13,8 @@
   HOT (0001 kept ``bills``' indexes off ``status`` for that); without it the pass would
   read every bill due on those days, paid or not (ten times the rows at a 90 % rate).
 
-Revision ID: 0038
-Revises: 0037
+Revision ID: 0040
+Revises: 0039
 Create Date: 2026-12-06
 """
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0038"
-down_revision = "0037"
+revision = "0040"
+down_revision = "0039"
 branch_labels = None
 depends_on = None
 

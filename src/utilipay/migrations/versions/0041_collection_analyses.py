@@ -1,8 +1,8 @@
 """The monthly collection analyses (issue 13 §5): each utility's month as PDF and XLSX,
 made by the worker on the first working day of the next month, or on demand.
 
-Revision ID: 0042
-Revises: 0038
+Revision ID: 0041
+Revises: 0040
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0042"
-down_revision = "0038"
+revision = "0041"
+down_revision = "0040"
 branch_labels = None
 depends_on = None
 
