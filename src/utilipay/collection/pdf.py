@@ -41,7 +41,8 @@ from reportlab.platypus import (
 )
 
 from utilipay.collection.cells import is_number, shown
-from utilipay.collection.charts import UNIT_TITLE, Translate, identity, in_unit
+from utilipay.collection.charts import UNIT_TITLE, identity, in_unit
+from utilipay.collection.phrases import Translate, translated
 from utilipay.collection.schemas import Chart, ChartUnit, Report, ReportTable
 
 FONT = "STSong-Light"
@@ -228,6 +229,7 @@ def render_pdf(
     translate: Translate = identity,
 ) -> bytes:
     """One document: the title on the first page, then each report from a new page."""
+    translate = translated(translate)
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out,
