@@ -99,6 +99,9 @@ def test_the_pdf_and_the_workbook_show_them(november: Analysis) -> None:
     assert "173.45" in words  # collected in November, in yuan
     assert "888.00" in words  # the old debt: in the aging and the largest arrears
     assert OLD_ACCOUNT in words and "account_arrears" in words
+    # the reports' own words in the console's zh-CN, a dated chart title among them
+    for said in ("应收、实收与回收率", "回收率（金额）", "2026-11回收进度", "上月", "各渠道缴费"):
+        assert said in words, said
     with zipfile.ZipFile(io.BytesIO(analysis_xlsx(november))) as book:
         sheets = "".join(
             book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/")
