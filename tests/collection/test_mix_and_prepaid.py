@@ -5,23 +5,32 @@ void); a prepaid account enrolled, topped up, warned and cut."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.collection.test_reports import DAY, report, table
 from tests.conftest import channel
 from tests.helpers import bill_line, import_bills, payment_body
 from tests.outlets.conftest import Shop
+from tests.prepaid.test_prepaid_accrual import NOV_1, power_account, top_up, use
 from tests.vouchers.conftest import Batch, sold  # noqa: F401 (a fixture)
 from tests.vouchers.test_redeem import redeem
 from utilipay.channels import service as channels_service
 from utilipay.channels.schemas import ChannelKind
 from utilipay.clock import FrozenClock
 from utilipay.collection import days
+from utilipay.collection.activity import PREPAID_ACTIVITY
 from utilipay.collection.schemas import ReportName
+from utilipay.collection.sums import mean_days
+from utilipay.headend.config import configure
+from utilipay.headend.consumers import meter_command_consumers
+from utilipay.outbox.dispatch import Dispatcher
+from utilipay.prepaid.accrual import accrue_through
+from utilipay.prepaid.cuts import cut_due
 from utilipay.web.hub import Hub
 from utilipay_tools.client import ChannelClient
 
@@ -90,3 +99,40 @@ async def test_counter_agent_pos_and_voucher_and_a_void_the_next_day(
     clock.advance(timedelta(days=1))
     await days.close(engine, clock)
     assert await mix(engine, clock, DAY, DAY) == after  # as the closed day keeps it
+
+
+async def test_a_prepaid_account_topped_up_warned_and_cut(
+    engine: AsyncEngine, clock: FrozenClock, hub: Hub, wechat: ChannelClient
+) -> None:
+    await power_account(engine, clock, hub)
+    async with engine.begin() as conn:  # a head end switches the meter (never called here)
+        await configure(conn, clock, "BJPOWER", url="http://127.0.0.1:9/headend",
+                        secret=POS_SECRET, actor="test")  # fmt: skip
+    await top_up(wechat, "TOPUP-1", 3000)  # 30 yuan on 22 November
+    for n in range(7):
+        await use(engine, NOV_1 + timedelta(days=n), "10")  # 4.883 yuan a day
+    warned = clock.now()
+    await accrue_through(engine, clock, date(2026, 11, 7))  # LOW, then ARREARS: warned
+    cut_at = datetime(2026, 11, 30, 2, tzinfo=UTC)  # Monday 10:00 in Shanghai
+    clock.set(cut_at)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE prepaid_accounts SET state_since = :t"), {"t": warned})
+        assert await cut_due(conn, clock.now()) == 1
+    # the worker's dispatch turns the cut into the meter's disconnect command
+    assert await Dispatcher(meter_command_consumers()).dispatch_pending(engine, clock) > 0
+    end = date(2026, 11, 30)
+    found = await report(engine, clock, ReportName.PREPAID, DAY, end)
+    assert table(found, "states") == [{"state": "CUT", "accounts": 1}]
+    seconds = int((cut_at - warned).total_seconds())
+    assert table(found, "activity") == [
+        {"what": "Top-ups", "count": 1, "amount": 3000, "mean_days": None},
+        {"what": PREPAID_ACTIVITY["cut"], "count": 1, "amount": None,
+         "mean_days": mean_days(seconds, 1)},
+        {"what": PREPAID_ACTIVITY["reconnect"], "count": 0, "amount": None, "mean_days": None},
+    ]  # fmt: skip
+    mix = {r["class"]: (r["count"], r["amount"]) for r in table(
+        await report(engine, clock, ReportName.CHANNEL_MIX, DAY, end))}  # fmt: skip
+    assert mix["Prepaid top-up"] == (1, 3000)
+    clock.advance(timedelta(days=1))
+    await days.close(engine, clock)  # the states kept as the close took them: the cut stays
+    assert (await report(engine, clock, ReportName.PREPAID, DAY, end)).tables == found.tables
