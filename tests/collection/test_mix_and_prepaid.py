@@ -6,7 +6,6 @@ void); a prepaid account enrolled, topped up, warned and cut."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -37,7 +36,10 @@ from utilipay_tools.client import ChannelClient
 POS_SECRET = "pos-secret-0123456789abcdef0123456789"
 
 
-async def mix(engine: AsyncEngine, clock: FrozenClock, first: date, last: date) -> dict[str, Any]:
+async def mix(
+    engine: AsyncEngine, clock: FrozenClock, first: date, last: date
+) -> dict[object, tuple[object, object]]:
+    """The channel mix's classes: (payments, amount)."""
     found = await report(engine, clock, ReportName.CHANNEL_MIX, first, last)
     return {r["class"]: (r["count"], r["amount"]) for r in table(found)}
 
