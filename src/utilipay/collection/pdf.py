@@ -15,7 +15,6 @@ import io
 import math
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -64,6 +63,10 @@ _PALETTE = (
 )
 
 
+# a TableStyle command: its name, the cells' corners, its arguments
+_Command = tuple[str, tuple[int, int], tuple[int, int], *tuple[object, ...]]
+
+
 def _style(size: float, *, leading: float | None = None) -> ParagraphStyle:
     return ParagraphStyle(
         f"s{size}", fontName=FONT, fontSize=size, leading=leading or size * 1.35, wordWrap="CJK"
@@ -99,7 +102,7 @@ def _table(table: ReportTable, translate: Translate) -> list[Flowable]:
         for row in table.rows
     ]
     grid = Table([header, *body], repeatRows=1, hAlign="LEFT")
-    style: list[Any] = [
+    style: list[_Command] = [
         ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("FONTSIZE", (0, 0), (-1, -1), 8),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
