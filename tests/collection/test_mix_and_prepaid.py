@@ -1,7 +1,8 @@
 """The channel mix and the prepaid report on real payments: a utility's counter and an
 agent's shop paying at their terminals, a POS channel, a voucher redeemed through the
-channel API, a terminal payment voided (counted again, negatively, on the day of its
-void); a prepaid account enrolled, topped up, warned and cut."""
+channel API; a terminal void counted off on its day, and a remote utility's void resolved
+after midnight counted off on the day after; a prepaid account enrolled, topped up, warned
+and cut."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.collection.test_reports import DAY, report, table
 from tests.conftest import channel
 from tests.helpers import bill_line, import_bills, payment_body
-from tests.outlets.conftest import Shop
+from tests.outlets.conftest import Shop, void_shop  # noqa: F401 (a fixture)
+from tests.outlets.test_remote_voids import BODY as REMOTE_BODY
+from tests.outlets.void_fixtures import Outlet, remote_terminal_payment
 from tests.prepaid.test_prepaid_accrual import NOV_1, power_account, top_up, use
+from tests.utility import Utility
 from tests.vouchers.conftest import Batch, sold  # noqa: F401 (a fixture)
 from tests.vouchers.test_redeem import redeem
 from utilipay.channels import service as channels_service
@@ -28,6 +32,7 @@ from utilipay.collection.sums import mean_days
 from utilipay.headend.config import configure
 from utilipay.headend.consumers import meter_command_consumers
 from utilipay.outbox.dispatch import Dispatcher
+from utilipay.payments import voids
 from utilipay.prepaid.accrual import accrue_through
 from utilipay.prepaid.cuts import cut_due
 from utilipay.web.hub import Hub
@@ -53,7 +58,7 @@ async def pos_channel(engine: AsyncEngine, clock: FrozenClock, hub: Hub,
     return ChannelClient(http, "UNIONPOS", POS_SECRET, clock)
 
 
-async def test_counter_agent_pos_and_voucher_and_a_void_the_next_day(
+async def test_counter_agent_pos_voucher_and_a_void_on_the_day(
     engine: AsyncEngine,
     clock: FrozenClock,
     world: dict[str, object],
@@ -138,3 +143,38 @@ async def test_a_prepaid_account_topped_up_warned_and_cut(
     clock.advance(timedelta(days=1))
     await days.close(engine, clock)  # the states kept as the close took them: the cut stays
     assert (await report(engine, clock, ReportName.PREPAID, DAY, end)).tables == found.tables
+
+
+async def test_a_void_resolved_the_next_day_counts_off_on_that_day(
+    hub: Hub,
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    wechat: ChannelClient,
+    utility: Utility,
+    void_shop: Outlet,  # noqa: F811
+) -> None:
+    """A remote utility's terminal payment voided at 23:59 with no answer: the refund is
+    asked again after midnight and the payment counts off on the day it was voided."""
+    clock.set(datetime(2026, 11, 22, 15, 58, tzinfo=UTC))  # 23:58 in Shanghai
+    paid = await remote_terminal_payment(wechat, engine, clock, void_shop, utility.biller.id,
+                                         REMOTE_BODY)  # fmt: skip
+    clock.advance(timedelta(minutes=1))
+    utility.fail_with("error=1")  # 9999: nothing done
+    request = voids.VoidRequest(void_shop.id, paid, "OP1", "wrong account")
+    resolve = (hub.remote_billers, hub.directory.biller_by_id)
+    assert (await voids.void(engine, clock, *resolve, request)).pending
+    utility.fail_with("")
+    clock.set(max(clock.now() + timedelta(minutes=2), await next_check(engine, paid)))
+    await voids.resolve_due_voids(engine, clock, *resolve)
+    day_after = DAY + timedelta(days=1)
+    assert (await mix(engine, clock, DAY, DAY))["Agent outlet"] == (1, 4250)
+    assert (await mix(engine, clock, day_after, day_after))["Agent outlet"] == (-1, -4250)
+    assert await mix(engine, clock, DAY, day_after) == {}  # netted out: no payment to show
+
+
+async def next_check(engine: AsyncEngine, payment_id: str) -> datetime:
+    async with engine.connect() as conn:
+        found = await conn.scalar(text("SELECT next_check_at FROM payments WHERE id = :p"),
+                                  {"p": payment_id})  # fmt: skip
+    assert isinstance(found, datetime)
+    return found
