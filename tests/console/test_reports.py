@@ -183,6 +183,9 @@ async def test_a_real_report_its_chart_its_breakdowns_and_its_files(
         assert response is not None and response.status == 200, by
         await expect(page.get_by_role("main")).to_contain_text("123.45")
     await expect(page.get_by_role("row").filter(has_text="(no outlet)")).to_contain_text("123.45")
+    await page.goto("/console/reports?report=aging&from=2026-11-01&to=2026-11-22")
+    clipped = "已限定为有数据的日期：2026-11-22至2026-11-22"  # a note with its days, in zh-CN
+    await expect(page.locator(".notice").first).to_have_text(clipped)
     csv = await page.request.get(f"/console/reports/download.csv?{A_DAY}&by=channel")
     assert csv.ok and "WECHAT,,,1,1,123.45" in (await csv.text()).replace("\r", "")
     xlsx = await page.request.get(f"/console/reports/download.xlsx?{A_DAY}")
