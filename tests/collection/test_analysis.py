@@ -88,7 +88,8 @@ async def test_the_largest_arrears_at_the_month_s_end(
         clock,
         bill_line("B1", "0112345678", 30_000, due="2026-10-15"),
         bill_line("B2", "0112345678", 20_000, due="2026-11-20"),
-        bill_line("B3", "0212345678", 90_000, due="2026-11-30", holder="李四"),
+        bill_line("B3", "0212345678", 90_000, due="2026-11-29", holder="李四"),
+        bill_line("B7", "0612345678", 95_000, due="2026-11-30", holder="孙八"),  # due that day
         bill_line("B4", "0312345678", 99_000, due="2026-12-05", holder="王五"),  # not yet due
         bill_line("B5", "0412345678", 80_000, due="2026-11-10", holder="赵六"),  # paid in time
         bill_line("B6", "0512345678", 70_000, due="2026-11-10", holder="钱七"),  # paid late

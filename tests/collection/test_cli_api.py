@@ -70,7 +70,7 @@ def test_a_report_on_the_command_line(cli: CliRunner, tmp_path: Path) -> None:  
     ("args", "message"),
     [
         (("nosuch", "--from", "2026-01-01", "--to", "2026-01-02"),
-         "the reports are collection, aging, channel-mix, prepaid, autopay"),
+         "No such command 'nosuch'"),  # a sub-command per report: --help lists them
         (("aging", "--from", "2026-02-01", "--to", "2026-01-01"), "is after --to"),
         (("aging", "--from", "2026-02-30", "--to", "2026-03-01"), "must be YYYY-MM-DD"),
         (("aging", "--from", "2026-01-01", "--to", "2026-01-02", "--by", "channel"),

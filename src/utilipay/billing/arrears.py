@@ -1,5 +1,6 @@
-"""The accounts owing the most at a day's end: hosted bills due by then and not paid by
-then, per account, largest first.
+"""The accounts owing the most at a day's end: hosted bills overdue then (due before the
+day: a bill may be paid on its due date, as the aging report and the early warnings count
+it) and not paid by then, per account, largest first.
 
 For the monthly collection analysis (``collection/analysis.py``); a module of its own
 beside ``repository.py``, which other work of issue 13 changes at the same time. Remote
@@ -32,7 +33,7 @@ class Arrears:
 async def largest_arrears(
     conn: AsyncConnection, billers: Collection[int], day: date, until: datetime, top: int
 ) -> list[Arrears]:
-    """Bills due by ``day`` and still unpaid at ``until``, the day's end."""
+    """Bills due before ``day`` and still unpaid at ``until``, the day's end."""
     # a sum of bigint is numeric in PostgreSQL: back to whole fen, as every amount here is
     owed = cast(func.sum(bills.c.amount), BigInteger)
     query = (
@@ -51,7 +52,7 @@ async def largest_arrears(
         )
         .where(
             bills.c.biller_id.in_(list(billers)),
-            bills.c.due_date <= day,
+            bills.c.due_date < day,
             bills.c.issued_at < until,
             or_(bills.c.status == BillStatus.UNPAID, bills.c.paid_at >= until),
         )

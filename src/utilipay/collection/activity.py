@@ -15,6 +15,12 @@ MIX_TITLES = {
     "prepaid": "Prepaid top-up",
 }  # fmt: skip
 PREPAID_STATES = ("NORMAL", "LOW", "ARREARS", "CUT")
+PREPAID_ACTIVITY = {
+    "topup": "Top-ups",
+    "cut": "Cuts (mean days from the outage warning)",
+    "reconnect": "Reconnections (mean days from decision to meter)",
+}
+MANDATES = {"mandate-signed": "Mandates signed", "mandate-cancelled": "Mandates cancelled"}
 DEBIT_OUTCOMES = {
     "taken": "Debits taken",
     "declined": "Debits declined",
@@ -24,7 +30,7 @@ DEBIT_OUTCOMES = {
 }
 
 Rows = tuple[tuple[Cell, ...], ...]
-_WHAT = Column("what", "What", "text")
+_WHAT = Column("what", "Measure", "text")
 _COUNT = Column("count", "Count", "count")
 _AMOUNT = Column("amount", "Amount", "fen")
 
@@ -90,10 +96,9 @@ class Prepaid:
         cuts = by_metric.get("cut", NOTHING)
         reconnects = by_metric.get("reconnect", NOTHING)
         activity: Rows = (
-            ("Top-ups", top_ups[0], top_ups[2], None),
-            ("Cuts (mean days from the outage warning)", cuts[0], None,
-             mean_days(cuts[3], cuts[1])),
-            ("Reconnections (mean days from decision to meter)", reconnects[0], None,
+            (PREPAID_ACTIVITY["topup"], top_ups[0], top_ups[2], None),
+            (PREPAID_ACTIVITY["cut"], cuts[0], None, mean_days(cuts[3], cuts[1])),
+            (PREPAID_ACTIVITY["reconnect"], reconnects[0], None,
              mean_days(reconnects[3], reconnects[0])),
         )  # fmt: skip
         state_rows = tuple((s, states[s][0]) for s in PREPAID_STATES if s in states)
@@ -116,8 +121,7 @@ class Autopay:
         found = await ask.read(("mandates", "debits"))  # fmt: skip
         sums = summed(found, lambda r: r.key if r.metric == "debit" else r.metric)
         rows: Rows = (
-            ("Mandates signed", sums.get("mandate-signed", NOTHING)[0], None),
-            ("Mandates cancelled", sums.get("mandate-cancelled", NOTHING)[0], None),
+            *((title, sums.get(key, NOTHING)[0], None) for key, title in MANDATES.items()),
             *((title, sums.get(key, NOTHING)[0], sums.get(key, NOTHING)[2])
               for key, title in DEBIT_OUTCOMES.items()),
         )  # fmt: skip

@@ -28,7 +28,7 @@ from utilipay.collection.analysis import (
     monthly_analysis,
     previous_month,
 )
-from utilipay.collection.charts import Translate
+from utilipay.collection.phrases import Translate
 from utilipay.collection.tables import collection_analyses as t
 
 WORKER = "worker"

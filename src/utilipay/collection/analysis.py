@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.billers import repository as billers
 from utilipay.billing.arrears import Arrears, largest_arrears
 from utilipay.clock import Clock, day_bounds
-from utilipay.collection.charts import Translate
 from utilipay.collection.pdf import render_pdf
+from utilipay.collection.phrases import Translate
 from utilipay.collection.schemas import (
     Column,
     Period,

@@ -9,9 +9,9 @@ stays ``null``: Chart.js leaves a gap rather than drawing a zero that is not the
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from decimal import Decimal
 
+from utilipay.collection.phrases import Translate, translated
 from utilipay.collection.schemas import Chart, ChartKind, ChartUnit, Series
 from utilipay.money import in_yuan
 
@@ -25,7 +25,6 @@ UNIT_TITLE: dict[ChartUnit, str] = {
 }
 
 Point = int | Decimal | None
-Translate = Callable[[str], str]
 
 
 def in_unit(value: int | Decimal | None, unit: ChartUnit) -> Point:
@@ -75,6 +74,7 @@ def chart_config(chart: Chart, translate: Translate = identity) -> dict[str, obj
                 f"chart {chart.key}: series {series.label!r} has {len(series.points)} points "
                 f"for {len(chart.labels)} labels"
             )
+    translate = translated(translate)
     return {
         "type": _TYPE[chart.kind],
         "data": {

@@ -9,10 +9,13 @@ from decimal import Decimal
 
 from utilipay.clock import business_date
 from utilipay.collection.directory import by_channel
+from utilipay.collection.phrases import AGING_AT, PROGRESS
 from utilipay.collection.schemas import Cell, Chart, Column, ReportTable, Series
 from utilipay.collection.sums import NOTHING, Ask, Built, rate, summed
 
 AGE_BUCKETS = ("0-30", "31-60", "61-90", "91-180", "180+")
+# the progress chart's lines: the month, and the months it is compared with (months back)
+PROGRESS_SERIES = {"This month": 0, "Previous month": 1, "Same month last year": 12}
 
 
 class Collected:
@@ -71,11 +74,8 @@ async def _progress(ask: Ask) -> Chart:
     month = ask.period.end.replace(day=1)
     today = business_date(ask.clock.now())
     series = []
-    for label, first in (
-        ("This month", month),
-        ("Previous month", _months_back(month, 1)),
-        ("Same month last year", _months_back(month, 12)),
-    ):
+    for label, back in PROGRESS_SERIES.items():
+        first = _months_back(month, back)
         last = min(_month_end(first), today)
         found = await ask.read(("billed", "payments"), first, last)
         billed = sum(r.amount for r in found if r.metric == "billed")
@@ -88,7 +88,8 @@ async def _progress(ask: Ask) -> Chart:
             points.append(rate(collected, billed) if shown else None)
         series.append(Series(label, tuple(points)))
     labels = tuple(str(n) for n in range(1, 32))
-    return Chart("progress", f"Collection progress, {month:%Y-%m}", "line", "percent", labels,
+    title = PROGRESS.format(month=f"{month:%Y-%m}")
+    return Chart("progress", title, "line", "percent", labels,
                  tuple(series))  # fmt: skip
 
 
@@ -122,7 +123,7 @@ class Aging:
                 n, bills, amount, _ = sums.get((group, bucket), NOTHING)
                 if bills:
                     lines.append(((group,) if by else ()) + (bucket, n, bills, amount))
-        chart = Chart("aging", f"Arrears by days past due, {ask.period.end}", "bar", "fen",
+        chart = Chart("aging", AGING_AT.format(day=ask.period.end), "bar", "fen",
                       AGE_BUCKETS, tuple(
                           Series(g, tuple(sums.get((g, b), NOTHING)[2] for b in AGE_BUCKETS))
                           for g in groups))  # fmt: skip

@@ -15,7 +15,6 @@ import io
 import math
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -41,7 +40,8 @@ from reportlab.platypus import (
 )
 
 from utilipay.collection.cells import is_number, shown
-from utilipay.collection.charts import UNIT_TITLE, Translate, identity, in_unit
+from utilipay.collection.charts import UNIT_TITLE, identity, in_unit
+from utilipay.collection.phrases import Translate, translated
 from utilipay.collection.schemas import Chart, ChartUnit, Report, ReportTable
 
 FONT = "STSong-Light"
@@ -61,6 +61,10 @@ _PALETTE = (
     colors.HexColor("#c9a227"),
     colors.HexColor("#17a2b8"),
 )
+
+
+# a TableStyle command: its name, the cells' corners, its arguments
+_Command = tuple[str, tuple[int, int], tuple[int, int], *tuple[object, ...]]
 
 
 def _style(size: float, *, leading: float | None = None) -> ParagraphStyle:
@@ -98,7 +102,7 @@ def _table(table: ReportTable, translate: Translate) -> list[Flowable]:
         for row in table.rows
     ]
     grid = Table([header, *body], repeatRows=1, hAlign="LEFT")
-    style: list[Any] = [
+    style: list[_Command] = [
         ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("FONTSIZE", (0, 0), (-1, -1), 8),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
@@ -228,6 +232,7 @@ def render_pdf(
     translate: Translate = identity,
 ) -> bytes:
     """One document: the title on the first page, then each report from a new page."""
+    translate = translated(translate)
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out,

@@ -16,6 +16,7 @@ from utilipay.collection import directory, figures
 from utilipay.collection.activity import Autopay, ChannelMix, Prepaid
 from utilipay.collection.collected import Aging, Collected
 from utilipay.collection.directory import BREAKDOWNS
+from utilipay.collection.phrases import CLIPPED, NO_FIGURES
 from utilipay.collection.schemas import Chart, Period, Report, ReportName, ReportTable, Scope
 from utilipay.collection.sums import Ask, Built
 from utilipay.errors import DomainError, ErrorCode
@@ -63,11 +64,11 @@ async def _clip(
     first = await figures.first_day(conn, billers) if billers else None
     today = business_date(clock.now())
     if first is None or first > requested.end or requested.start > today:
-        return None, [f"no figures in {requested.start}..{requested.end}"]
+        return None, [NO_FIGURES.format(start=requested.start, end=requested.end)]
     start, end = max(requested.start, first), min(requested.end, today)
     notes = []
     if (start, end) != (requested.start, requested.end):
-        notes.append(f"clipped to {start}..{end}, the days there are figures for")
+        notes.append(CLIPPED.format(start=start, end=end))
     return Period(start, end), notes
 
 
@@ -95,7 +96,7 @@ async def build_report(
     else:
         tables, charts = await builder.build(Ask(conn, clock, places, billers, period, by))
         if all(not t.rows for t in tables):
-            notes.append(f"no figures in {period.start}..{period.end}")
+            notes.append(NO_FIGURES.format(start=period.start, end=period.end))
     return Report(
         name=name,
         title=TITLES[name],

@@ -25,6 +25,7 @@ from utilipay.collection.analyses import documents_maker, make_now
 from utilipay.collection.analysis import month_of
 from utilipay.collection.cells import is_number, shown
 from utilipay.collection.charts import config_json
+from utilipay.collection.phrases import translated
 from utilipay.collection.render import report_csv
 from utilipay.collection.schemas import Chart, Period, Report, ReportName, ReportTable, Scope
 from utilipay.console import jobs as console_jobs
@@ -48,7 +49,16 @@ REPORTS = (
     ReportName.PREPAID,
     ReportName.AUTOPAY,
 )
-BREAKDOWNS = ("biller", "branch", "region", "channel-kind", "channel", "outlet")
+# a breakdown's name (the query's) → its words; "channel" alone means another thing in
+# another page's catalog
+BREAKDOWNS = {
+    "biller": words("Biller"),
+    "branch": words("Branch"),
+    "region": words("Region"),
+    "channel-kind": words("Channel kind"),
+    "channel": words("Channel"),
+    "outlet": words("Outlet"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +71,7 @@ class ShownTable:
 @dataclass(frozen=True, slots=True)
 class ShownChart:
     key: str
-    title: str
+    title: str  # in the page's language
     config: Markup  # JSON, escaped for a script block (collection.charts.config_json)
     figures: ShownTable  # the same figures, for those who do not see the chart
 
@@ -86,8 +96,9 @@ def chart_view(chart: Chart, locale: Locale) -> ShownChart:
             for n, label in enumerate(chart.labels)
         ],
     )
-    config = Markup(config_json(chart, translator(locale)))  # noqa: S704 (escaped for <script>)
-    return ShownChart(chart.key, chart.title, config, figures)
+    say = translated(translator(locale))
+    config = Markup(config_json(chart, say))  # noqa: S704 (escaped for <script>)
+    return ShownChart(chart.key, say(chart.title), config, figures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +159,7 @@ async def _page(
         charts=[chart_view(c, locale) for c in report.charts] if report else [],
         reports=REPORTS, breakdowns=BREAKDOWNS, billers=billers_of(request, staff),
         kept=kept, code_of=hub.biller_code, today=business_date(hub.clock.now()),
-        may_make=staff.may(Permission.ANALYSES_MAKE),
+        may_make=staff.may(Permission.ANALYSES_MAKE), say=translated(translator(locale)),
         interrupted=False, **context,
     )  # fmt: skip
 
