@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.collection.sample import WATER, hand_made, hand_made_analysis
+from tests.conftest import water
 from tests.helpers import audited_actors, bill_line, import_bills
 from utilipay.billers.schemas import Biller
 from utilipay.billing import latefee_service
@@ -125,8 +126,7 @@ async def test_the_largest_arrears_at_the_month_s_end(
 async def test_the_largest_arrears_carry_their_late_fee_at_the_month_s_end(
     engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]
 ) -> None:
-    water = world["water"]
-    assert isinstance(water, Biller)
+    water_id = water(world).id
     await import_bills(
         engine,
         clock,
@@ -146,7 +146,7 @@ async def test_the_largest_arrears_carry_their_late_fee_at_the_month_s_end(
         )  # fmt: skip
     end = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
     async with engine.connect() as conn:
-        owing = await largest_arrears(conn, {water.id}, NOVEMBER.end, end, top=2)
+        owing = await largest_arrears(conn, {water_id}, NOVEMBER.end, end, top=2)
     # on 2026-11-30 at 1‰ a day after 5 days of grace: B1 41 days of 300 yuan (12.30) + 5.00
     # imported − 0.80 waived; B2 5 days of 200 yuan (1.00); B3 15 days of 700 yuan (10.50),
     # though paid later
@@ -154,7 +154,7 @@ async def test_the_largest_arrears_carry_their_late_fee_at_the_month_s_end(
         ("0212345678", 70_000, 1_050),
         ("0112345678", 50_000, 1_230 + 500 - 80 + 100),
     ]
-    (table,) = arrears_report(owing, {water.id: "BJWATER"}, WATER, NOVEMBER).tables
+    (table,) = arrears_report(owing, {water_id: "BJWATER"}, WATER, NOVEMBER).tables
     assert [c.key for c in table.columns][4:6] == ["owed", "late_fee"]
     assert [row[5] for row in table.rows] == [1_050, 1_750]
 

@@ -43,7 +43,7 @@ async def water_and_gas_bills(engine: AsyncEngine, clock: FrozenClock, hub: Any)
                biller="BJGAS")  # fmt: skip
 
 
-async def fee_of(engine: AsyncEngine, clock: FrozenClock, code: str, bill_no: str) -> int:
+async def fee_of(engine: AsyncEngine, code: str, bill_no: str) -> int:
     async with engine.connect() as conn:
         found = await latefee_service.bill_fee(conn, code, bill_no, date(2026, 11, 22))
     return found.fee.fee
@@ -139,14 +139,14 @@ async def test_utility_staff_see_a_bills_fee_and_waive_part_of_it_with_a_reason(
     await waiver.get_by_role("button", name="减免").click()
     await expect(page.locator("p.notice")).to_have_text("违约金已减免。")
     await expect(page.locator("#late-fee")).to_have_text("¥1.00")
-    assert await fee_of(engine, clock, "BJWATER", "W1") == 100
+    assert await fee_of(engine, "BJWATER", "W1") == 100
     assert await audited(engine, "late_fee.waive") == [("utility-staff", "BJWATER/W1")]
 
     await waiver.get_by_label("原因（必填）").fill("全部减免")
     await waiver.get_by_role("button", name="减免").click()  # empty amount: all of it
     await expect(page.locator("#late-fee")).to_have_text("¥0.00")
     await expect(waiver).to_have_count(0)  # nothing left to waive
-    assert await fee_of(engine, clock, "BJWATER", "W1") == 0
+    assert await fee_of(engine, "BJWATER", "W1") == 0
 
 
 async def test_auditors_read_only_and_others_may_not_open_the_page(
@@ -168,7 +168,7 @@ async def test_auditors_read_only_and_others_may_not_open_the_page(
         await sign_in(page, people[role])
         response = await page.goto(PAGE)
         assert response is not None and response.status == 403, role
-    assert await fee_of(engine, clock, "BJGAS", "G1") == 420
+    assert await fee_of(engine, "BJGAS", "G1") == 420
 
 
 async def test_utility_staff_are_refused_another_utility_by_url_and_form(
@@ -190,5 +190,5 @@ async def test_utility_staff_are_refused_another_utility_by_url_and_form(
         assert answer.status == 403, url
     refused = [actor for actor, _ in await audited(engine, "console.refused")]
     assert refused == ["utility-staff"] * 3
-    assert await fee_of(engine, clock, "BJGAS", "G1") == 420
+    assert await fee_of(engine, "BJGAS", "G1") == 420
     assert await audited(engine, "late_fee_rule.add") == [("test", "BJGAS")]
