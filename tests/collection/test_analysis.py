@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pypdf
 import pytest
@@ -15,9 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.collection.sample import WATER, hand_made, hand_made_analysis
+from tests.conftest import water
 from tests.helpers import audited_actors, bill_line, import_bills
 from utilipay.billers.schemas import Biller
+from utilipay.billing import latefee_service
 from utilipay.billing.arrears import largest_arrears
+from utilipay.billing.latefees import LateFeeRule
 from utilipay.clock import FrozenClock
 from utilipay.collection import analyses
 from utilipay.collection.analyses import due_month, make_due_analyses, make_now
@@ -115,7 +119,45 @@ async def test_the_largest_arrears_at_the_month_s_end(
     ]
     report = arrears_report(owing, {water.id: "BJWATER"}, WATER, NOVEMBER)
     (table,) = report.tables
-    assert table.rows[2] == ("BJWATER", "0112345678", "张三", 2, 50_000, date(2026, 10, 15), 46)
+    assert table.rows[2] == (
+        "BJWATER", "0112345678", "张三", 2, 50_000, 0, date(2026, 10, 15), 46
+    )  # fmt: skip
+
+
+async def test_the_largest_arrears_carry_their_late_fee_at_the_month_s_end(
+    engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]
+) -> None:
+    water_id = water(world).id
+    await import_bills(
+        engine,
+        clock,
+        bill_line("B1", "0112345678", 30_000, 500, due="2026-10-15"),  # 500 fen imported
+        bill_line("B2", "0112345678", 20_000, due="2026-11-20"),
+        bill_line("B3", "0212345678", 70_000, due="2026-11-10", holder="李四"),  # paid late
+        bill_line("B4", "0312345678", 10_000, due="2026-11-01", holder="王五"),  # not in the top
+    )
+    rule = LateFeeRule(date(2026, 1, 1), None, Decimal(1), grace_days=5)
+    async with engine.begin() as conn:
+        await latefee_service.add_rule(conn, clock, "BJWATER", rule, actor="test", reason="")
+        await latefee_service.waive(conn, clock, "BJWATER", "B1", 80, actor="li", reason="r")
+        await conn.execute(
+            text("UPDATE bills SET status = 'PAID', payment_id = 'P3', paid_at = :at"
+                 " WHERE bill_no = 'B3'"),
+            {"at": datetime(2026, 12, 2, 2, tzinfo=UTC)},
+        )  # fmt: skip
+    end = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    async with engine.connect() as conn:
+        owing = await largest_arrears(conn, {water_id}, NOVEMBER.end, end, top=2)
+    # on 2026-11-30 at 1‰ a day after 5 days of grace: B1 41 days of 300 yuan (12.30) + 5.00
+    # imported − 0.80 waived; B2 5 days of 200 yuan (1.00); B3 15 days of 700 yuan (10.50),
+    # though paid later
+    assert [(a.account_no, a.owed, a.late_fee) for a in owing] == [
+        ("0212345678", 70_000, 1_050),
+        ("0112345678", 50_000, 1_230 + 500 - 80 + 100),
+    ]
+    (table,) = arrears_report(owing, {water_id: "BJWATER"}, WATER, NOVEMBER).tables
+    assert [c.key for c in table.columns][4:6] == ["owed", "late_fee"]
+    assert [row[5] for row in table.rows] == [1_050, 1_750]
 
 
 async def _rows(engine: AsyncEngine) -> list[tuple[int, date, str]]:

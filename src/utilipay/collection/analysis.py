@@ -126,6 +126,7 @@ def arrears_report(
             Column("holder", "Account holder", "text"),
             Column("bills", "Bills overdue", "count"),
             Column("owed", "Amount overdue", "fen"),
+            Column("late_fee", "Late fee due", "fen"),
             Column("oldest_due", "Oldest due date", "date"),
             Column("days", "Days overdue", "days"),
         ),
@@ -136,6 +137,7 @@ def arrears_report(
                 a.holder_name,
                 a.bills,
                 a.owed,
+                a.late_fee,
                 a.oldest_due,
                 (month.end - a.oldest_due).days,
             )

@@ -25,6 +25,7 @@ from utilipay.console.pages import (
     home,
     imports,
     jobs,
+    late_fees,
     lookup,
     me,
     meter_commands,
@@ -69,6 +70,7 @@ PAGES: tuple[APIRouter, ...] = (
     reminders.router,
     reports.router,
     warnings.router,
+    late_fees.router,
 )
 _STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403, ErrorCode.UNAUTHENTICATED: 401}
 

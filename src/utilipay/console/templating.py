@@ -41,6 +41,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Imports", "/console/imports", Permission.IMPORTS_RUN),
     NavItem("Billing runs", "/console/billing-runs", Permission.BILLING_RUNS),
     NavItem("Tariffs", "/console/tariffs", Permission.TARIFFS_READ),
+    NavItem("Late fees", "/console/late-fees", Permission.TARIFFS_READ),
     NavItem("Meter commands", "/console/meter-commands", Permission.METER_COMMANDS_READ),
     NavItem("Early warning", "/console/warnings", Permission.WARNINGS_MANAGE),
     NavItem("Outlets", "/console/outlets", Permission.OUTLETS_READ),
