@@ -47,12 +47,17 @@ ROUTES = {
     ("GET", "/admin/v1/settlements"): Scope.OPS_READ,
     ("GET", "/admin/v1/settlements/{biller}/{day}/file"): Scope.OPS_READ,
     ("GET", "/admin/v1/reports/{name}"): Scope.OPS_READ,
+    ("GET", "/admin/v1/warnings"): Scope.OPS_READ,
+    ("GET", "/admin/v1/warnings/rules"): Scope.OPS_READ,
+    ("POST", "/admin/v1/warnings/rules"): Scope.CONFIG_WRITE,
+    ("PATCH", "/admin/v1/warnings/rules/{rule_id}"): Scope.CONFIG_WRITE,
+    ("POST", "/admin/v1/warnings/{warning_id}/acknowledge"): Scope.OPS_WRITE,
     ("PUT", "/admin/v1/settlements/accounts/{biller}"): Scope.SETTLEMENT_WRITE,
     ("PUT", "/admin/v1/settlements/fees/{party}/{code}"): Scope.SETTLEMENT_WRITE,
 }
 PATH_VALUES = {"exception_id": "1", "run_id": "1", "code": "BJWATER", "biller": "BJWATER",
                "day": "2026-11-21", "party": "biller", "name": "aging",
-               "bill_no": "B1"}  # fmt: skip
+               "bill_no": "B1", "rule_id": "1", "warning_id": "1"}  # fmt: skip
 
 
 def concrete(path: str) -> str:

@@ -29,7 +29,7 @@ from utilipay.warnings import tables as warnings_tables
 
 # The views each area publishes for the others (its module name starts with a digit).
 AREA_VIEWS = importlib.import_module("utilipay.migrations.versions.0024_area_views")
-COLLECTION_DAYS = importlib.import_module("utilipay.migrations.versions.0039_collection_days")
+COLLECTION_DAYS = importlib.import_module("utilipay.migrations.versions.0038_collection_days")
 # published by areas after revision 0024's: recon's bank credit lines for the outlets'
 # deposits (0032), the outlets' commission (0033), recon's reconciled days (0034, for the
 # terminal's void), the payments booked on an outlet's float and the standing voids (0036)

@@ -35,7 +35,7 @@ BillPath = Annotated[str, text_path(64)]
 Decimals = Annotated[StrictStr, text_field(16)]
 
 
-class RuleIn(BaseModel):
+class LateFeeRuleIn(BaseModel):
     model_config = ConfigDict(strict=False, extra="forbid")
 
     effective_from: Day
@@ -49,7 +49,7 @@ class RuleIn(BaseModel):
     reason: Annotated[StrictStr, Field(max_length=500, pattern=PROSE)] = ""
 
 
-class WaiverIn(BaseModel):
+class LateFeeWaiverIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     amount: Fen | None = None
@@ -66,10 +66,10 @@ async def list_rules(code: CodePath, request: Request, _: OpsReader) -> Response
 
 
 @router.post("/{code}/late-fee-rules", status_code=201, responses=ADMIN_PROBLEMS,
-             openapi_extra=json_body(RuleIn))  # fmt: skip
+             openapi_extra=json_body(LateFeeRuleIn))  # fmt: skip
 async def add_rule(code: CodePath, request: Request, actor: ConfigWriter) -> Response:
     hub: Host = request.app.state.hub
-    body = parse_body(RuleIn, await request.body(), request.headers.get("content-type"))
+    body = parse_body(LateFeeRuleIn, await request.body(), request.headers.get("content-type"))
     cap_percent = body.cap_percent
     rule = LateFeeRule(
         effective_from=body.effective_from,
@@ -103,12 +103,12 @@ async def show_fee(
 
 
 @router.post("/{code}/bills/{bill_no}/late-fee-waivers", status_code=201,
-             responses=ADMIN_PROBLEMS, openapi_extra=json_body(WaiverIn))  # fmt: skip
+             responses=ADMIN_PROBLEMS, openapi_extra=json_body(LateFeeWaiverIn))  # fmt: skip
 async def waive(
     code: CodePath, bill_no: BillPath, request: Request, actor: ConfigWriter
 ) -> Response:
     hub: Host = request.app.state.hub
-    body = parse_body(WaiverIn, await request.body(), request.headers.get("content-type"))
+    body = parse_body(LateFeeWaiverIn, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:
         after = await service.waive(conn, hub.clock, code, bill_no, body.amount, actor=actor,
                                     reason=body.reason)  # fmt: skip

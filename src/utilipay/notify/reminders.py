@@ -86,8 +86,7 @@ _REMIND = text(
            jsonb_build_object(
                'biller', r.code, 'account_no', b.account_no, 'bill_no', b.bill_no,
                'amount', b.amount,
-               'late_fee', bill_late_fee(b.biller_id, b.bill_no, CAST(:due_date AS date)
-                                                                 - CAST(:days_before AS integer)),
+               'late_fee', bill_late_fee(b.biller_id, b.bill_no, CAST(:today AS date)),
                'due_date', to_char(b.due_date, 'YYYY-MM-DD'),
                'days_left', reminded.days_before),
            :now

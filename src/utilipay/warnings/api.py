@@ -23,7 +23,7 @@ Params = dict[Annotated[str, Field(max_length=64)], int | str]
 Biller = Annotated[str | None, text_query(32)]
 
 
-class RuleIn(BaseModel):
+class WarningRuleIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     biller: Annotated[StrictStr, text_field(32)]
@@ -32,14 +32,14 @@ class RuleIn(BaseModel):
     enabled: StrictBool = True
 
 
-class RuleChange(BaseModel):
+class WarningRuleChange(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     params: Params | None = None
     enabled: StrictBool | None = None
 
 
-class AckIn(BaseModel):
+class WarningAckIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     note: Annotated[StrictStr, text_field(1000)]
@@ -61,11 +61,13 @@ async def list_rules(request: Request, actor: OpsReader, biller: Biller = None) 
         return _rules(await rules_repo.list_rules(conn, only))
 
 
-@router.post("/rules", status_code=201, responses=ADMIN_PROBLEMS, openapi_extra=json_body(RuleIn))
+@router.post(
+    "/rules", status_code=201, responses=ADMIN_PROBLEMS, openapi_extra=json_body(WarningRuleIn)
+)
 async def add_rule(request: Request, actor: ConfigWriter) -> Response:
     """Add a rule of a kind (``utilipay warnings kinds``); missing parameters take defaults."""
     hub = _hub(request)
-    body = parse_body(RuleIn, await request.body(), request.headers.get("content-type"))
+    body = parse_body(WarningRuleIn, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:
         biller_id = await rules_repo.biller_id_of(conn, body.biller)
         rule = await rules_repo.add_rule(conn, hub.clock, biller_id, body.kind, body.params,
@@ -73,11 +75,13 @@ async def add_rule(request: Request, actor: ConfigWriter) -> Response:
     return json_response(rule.as_json(), status_code=201)
 
 
-@router.patch("/rules/{rule_id}", responses=ADMIN_PROBLEMS, openapi_extra=json_body(RuleChange))
+@router.patch(
+    "/rules/{rule_id}", responses=ADMIN_PROBLEMS, openapi_extra=json_body(WarningRuleChange)
+)
 async def change_rule(rule_id: int, request: Request, actor: ConfigWriter) -> Response:
     """Change the parameters given (the others kept) and/or switch the rule on or off."""
     hub = _hub(request)
-    body = parse_body(RuleChange, await request.body(), request.headers.get("content-type"))
+    body = parse_body(WarningRuleChange, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:
         rule = await rules_repo.update_rule(conn, hub.clock, rule_id, params=body.params,
                                             enabled=body.enabled, actor=actor)  # fmt: skip
@@ -99,10 +103,12 @@ async def list_warnings(
     return json_response({"warnings": [w.as_json() for w in found]})
 
 
-@router.post("/{warning_id}/acknowledge", responses=ADMIN_PROBLEMS, openapi_extra=json_body(AckIn))
+@router.post(
+    "/{warning_id}/acknowledge", responses=ADMIN_PROBLEMS, openapi_extra=json_body(WarningAckIn)
+)
 async def acknowledge(warning_id: int, request: Request, actor: OpsWriter) -> Response:
     hub = _hub(request)
-    body = parse_body(AckIn, await request.body(), request.headers.get("content-type"))
+    body = parse_body(WarningAckIn, await request.body(), request.headers.get("content-type"))
     async with hub.engine.begin() as conn:
         done = await episodes.acknowledge(conn, hub.clock, warning_id, body.note, actor=actor)
     return json_response(done.as_json())
