@@ -221,7 +221,7 @@ CHANGED_SINCE_0024 = {
     "pay_hosted": ("ledger_post_payment(", "hosted_payment_write(", "pay_hosted_refusal(",
                    "channel_nonce_use(", "billing_write_off(", "billing_bills", "outbox_emit",
                    "outlet_float_take(", "outlet_payment_taken(", "outlet_refund_due(",
-                   "bill_late_fee("),
+                   "bill_late_fee_of("),
     "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "prepaid_credit(",
                        "outlet_float_take(", "outlet_payment_taken("),
     # a terminal's payments: their floats locked before any bill (revision 0031)
@@ -256,7 +256,8 @@ ADDED_SINCE_0024 = {
     "payments_minutes_deleted", "payment_minutes_fold", "payments.payments_minutes_inserted",
     "payments.payments_minutes_updated", "payments.payments_minutes_deleted",
     # late fees computed, and the working days they may count (revision 0039)
-    "bill_late_fee", "late_fee_accrued", "late_fee_rule_for", "late_fee_days",
+    "bill_late_fee", "bill_late_fee_of", "late_fee_accrued", "late_fee_rule_for",
+    "late_fee_days",
     "calendar_working_days",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(

@@ -53,3 +53,15 @@ RETURNS bigint LANGUAGE sql STABLE AS $$
       JOIN customer_accounts a ON a.biller_id = b.biller_id AND a.account_no = b.account_no
      WHERE b.biller_id = p_biller_id AND b.bill_no = p_bill_no
 $$;
+
+-- bill_late_fee for a caller that holds the bill's row (the payment check): a bill not past
+-- its due date with no imported fee has no fee, and nothing is read for it — which is most
+-- payments. None accrued (late_fee_days is 0 up to the due date), and no waiver was made: a
+-- waiver needs a fee to waive on the day it is made, which is no later than p_on. A plain
+-- CASE, so PostgreSQL inlines it and calls bill_late_fee only for the others.
+CREATE OR REPLACE FUNCTION bill_late_fee_of(
+    p_biller_id integer, p_bill_no text, p_due date, p_imported bigint, p_on date
+) RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_on <= p_due AND p_imported = 0 THEN 0
+                ELSE bill_late_fee(p_biller_id, p_bill_no, p_on) END
+$$;

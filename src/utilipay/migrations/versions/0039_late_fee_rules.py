@@ -59,6 +59,7 @@ CREATE TABLE late_fee_waivers (
 """
 
 DOWN = """
+DROP FUNCTION IF EXISTS bill_late_fee_of(integer, text, date, bigint, date);
 DROP FUNCTION IF EXISTS bill_late_fee(integer, text, date);
 DROP FUNCTION IF EXISTS late_fee_accrued(integer, text, bigint, date, date);
 DROP FUNCTION IF EXISTS late_fee_rule_for(integer, text, date);

@@ -55,9 +55,9 @@ BEGIN
     -- Lock the bills in a fixed order, so concurrent payments queue instead of deadlocking.
     IF p_bill_nos IS NULL THEN
         SELECT array_agg(b.bill_no ORDER BY b.bill_no),
-               sum(b.amount + bill_late_fee(p_biller_id, b.bill_no, v_on)), count(*)
+               sum(b.amount + bill_late_fee_of(p_biller_id, b.bill_no, b.due_date, b.late_fee, v_on)), count(*)
           INTO v_bills, v_total, v_found
-          FROM (SELECT bill_no, amount FROM billing_bills
+          FROM (SELECT bill_no, amount, due_date, late_fee FROM billing_bills
                  WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
                  ORDER BY bill_no FOR UPDATE) b;
         IF v_found = 0 THEN
@@ -72,11 +72,11 @@ BEGIN
         END IF;
     ELSE
         SELECT array_agg(b.bill_no ORDER BY b.bill_no),
-               sum(b.amount + bill_late_fee(p_biller_id, b.bill_no, v_on)), count(*),
+               sum(b.amount + bill_late_fee_of(p_biller_id, b.bill_no, b.due_date, b.late_fee, v_on)), count(*),
                min(b.bill_no) FILTER (WHERE b.account_no <> p_account_no),
                min(b.bill_no) FILTER (WHERE b.status <> 'UNPAID')
           INTO v_bills, v_total, v_found, v_foreign, v_paid
-          FROM (SELECT bill_no, account_no, status, amount FROM billing_bills
+          FROM (SELECT bill_no, account_no, status, amount, due_date, late_fee FROM billing_bills
                  WHERE biller_id = p_biller_id AND bill_no = ANY (p_bill_nos)
                  ORDER BY bill_no FOR UPDATE) b;
         IF v_found < cardinality(p_bill_nos) OR v_foreign IS NOT NULL THEN
