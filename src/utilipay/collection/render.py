@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from utilipay.collection.schemas import Cell, Column, Report
 from utilipay.common.spreadsheet import to_csv
+from utilipay.money import in_yuan
 
 
 def _json_cell(cell: Cell | Decimal) -> str | int | None:
@@ -42,7 +43,7 @@ def _csv_cell(column: Column, cell: Cell) -> str | int | Decimal:
     if cell is None:
         return ""
     if column.kind == "fen" and isinstance(cell, int):
-        return Decimal(cell) / 100
+        return in_yuan(cell)
     if isinstance(cell, date):
         return cell.isoformat()
     return cell

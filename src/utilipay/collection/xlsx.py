@@ -18,6 +18,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from utilipay.collection.schemas import Cell, Chart, Column, Report, ReportTable
+from utilipay.money import in_yuan
 
 _FORMATS = {
     "fen": {"num_format": "#,##0.00"},
@@ -35,7 +36,7 @@ def value(column: Column, cell: Cell) -> Cell:
     if cell is None:
         return None
     if column.kind == "fen" and isinstance(cell, int):
-        return Decimal(cell) / 100
+        return in_yuan(cell)
     if column.kind == "percent" and isinstance(cell, Decimal):
         return cell / 100
     return cell
