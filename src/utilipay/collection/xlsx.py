@@ -27,6 +27,7 @@ _FORMATS = {
     "count": {"num_format": "#,##0"},
     "date": {"num_format": "yyyy-mm-dd"},
 }
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CHART_TYPES = {"line": "line", "bar": "column", "stacked-bar": "column", "pie": "pie"}
 _SHEET_NAME = 31  # Excel's limit
 
