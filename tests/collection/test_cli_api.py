@@ -6,19 +6,23 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from tests.cli.test_cli import cli, invoke  # noqa: F401 (cli: the fixture)
+from tests.collection.sample import collection_report
 from tests.collection.test_reports import DAY, pay
 from tests.conftest import AdminHeaders
 from tests.helpers import HEADER, bill_line, import_bills
 from utilipay.access.scopes import Scope as TokenScope
+from utilipay.cli import reports as cli_reports
 from utilipay.clock import FrozenClock, SystemClock, business_date
 from utilipay_tools.client import ChannelClient
 
@@ -53,7 +57,7 @@ def test_a_report_on_the_command_line(cli: CliRunner, tmp_path: Path) -> None:  
 
     as_csv = invoke(cli, "reports", "collection", *days, "--csv").stdout
     assert "Bills billed,Billed," in as_csv
-    assert "all,2,130.45,0,0,0,0.00,0.00" in as_csv
+    assert "all,2,130.45,0,0,0.00,0.00,0.00" in as_csv  # no yuan collected: 0.00
 
     out = tmp_path / "collection.xlsx"
     r = invoke(cli, "reports", "collection", *days, "--xlsx", "--out", str(out))
@@ -127,3 +131,15 @@ async def test_a_report_through_the_admin_api(
     empty = await get(http, reader, "autopay", **{"from": "2020-01-01", "to": "2020-01-02"})
     assert (empty.status_code, empty.json()["empty"]) == (200, True)
     assert empty.json()["notes"] == ["no figures in 2020-01-01..2020-01-02"]
+
+
+def test_the_table_shows_cells_as_the_console_and_pdf_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A count with thousands separators, an amount in yuan, a missing figure as a dash:
+    the one formatting of a cell by its column's kind (``collection/cells.py``)."""
+    out = io.StringIO()
+    monkeypatch.setattr(cli_reports, "console", Console(file=out, width=200))
+    report = collection_report()
+    table = replace(report.tables[0], rows=(("东城", 123_456_789, None, None, 10_234),))
+    cli_reports._print(replace(report, tables=(table,)))
+    row = next(line for line in out.getvalue().splitlines() if "东城" in line).split("│")
+    assert [cell.strip() for cell in row[1:-1]] == ["东城", "1,234,567.89", "—", "—", "10,234"]

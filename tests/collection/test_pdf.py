@@ -4,6 +4,8 @@ them (amounts in yuan, right-aligned), a page for each report, charts drawn, Chi
 from __future__ import annotations
 
 import io
+import re
+from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
 
@@ -88,13 +90,27 @@ def test_the_same_reports_make_the_same_bytes() -> None:
     assert render_pdf(reports, title="t") == render_pdf(reports, title="t")
 
 
-def test_a_progress_line_with_a_lone_day_or_no_day_is_drawn_as_bars() -> None:
-    """The first day of a month has one point, last year may have none: reportlab cannot
-    draw a line of fewer than two points, so such a chart is drawn as bars, not refused."""
+def _operators(page: pypdf.PageObject) -> Counter[bytes]:
+    """How often each path operator (line to, curve to, rectangle) is used on the page."""
+    contents = page.get_contents()
+    assert contents is not None
+    return Counter(re.findall(rb"(?<=[0-9.]) (l|c|re)(?=[ \n])", contents.get_data()))
+
+
+def test_a_progress_line_with_a_lone_day_is_a_dot_and_one_with_no_day_nothing() -> None:
+    """The first day of a month has one point, last year may have none: the chart stays a
+    line chart (not refused, not bars): the month before a line through its days, the lone
+    day a dot (its curves), the series with no day nothing."""
     report = collection_report()
     progress = report.charts[0]
-    lone = Series("this month", (Decimal("12.50"), *([None] * (len(progress.labels) - 1))))
-    nothing = Series("same month last year", tuple([None] * len(progress.labels)))
-    odd = replace(progress, kind="line", series=(lone, nothing))
-    pdf = render_pdf([replace(report, charts=(odd,))], title="t", subtitle="s")
-    assert "Collection progress" in "".join(p.extract_text() for p in _pages(pdf))
+    days = len(progress.labels)
+    lone = Series("this month", (Decimal("12.50"), *([None] * (days - 1))))
+    nothing = Series("same month last year", tuple([None] * days))
+    odd = replace(progress, kind="line", series=(progress.series[0], lone, nothing))
+    pdf = render_pdf([replace(report, charts=(odd,), tables=())], title="t", subtitle="s")
+    page = _pages(pdf)[0]
+    assert "Collection progress" in page.extract_text()
+    drawn = _operators(page)
+    assert drawn[b"l"] >= days - 1  # the line through the month before's days
+    assert drawn[b"c"] >= 4  # the lone day's dot: a circle is four curves
+    assert drawn[b"re"] < days  # no bar per day

@@ -21,6 +21,7 @@ from utilipay.cli.analysis import analysis
 from utilipay.cli.runtime import console, err_console, parse_day, run_in_transaction
 from utilipay.clock import Clock, SystemClock
 from utilipay.collection import directory, render, service, xlsx
+from utilipay.collection.cells import is_number, shown
 from utilipay.collection.schemas import Period, Report, ReportName, Scope
 
 clock: Clock = SystemClock()  # tests set another
@@ -108,10 +109,9 @@ def _print(found: Report) -> None:
     for note in found.notes:
         console.print(f"note: {note}", highlight=False)
     for table in found.tables:
-        shown = Table(title=table.title)
+        grid = Table(title=table.title)
         for column in table.columns:
-            shown.add_column(column.title, justify="left" if column.kind == "text" else "right")
+            grid.add_column(column.title, justify="right" if is_number(column.kind) else "left")
         for row in table.rows:
-            shown.add_row(*(render.shown(c, cell) for c, cell in zip(table.columns, row,
-                                                                      strict=True)))  # fmt: skip
-        console.print(shown)
+            grid.add_row(*(shown(cell, c.kind) for c, cell in zip(table.columns, row, strict=True)))
+        console.print(grid)

@@ -22,6 +22,7 @@ from utilipay.audit import service as audit
 from utilipay.billers import repository as billers
 from utilipay.calendar.working import next_working
 from utilipay.clock import Clock, business_date
+from utilipay.collection import xlsx
 from utilipay.collection.analysis import (
     analysis_pdf,
     analysis_xlsx,
@@ -35,7 +36,7 @@ WORKER = "worker"
 Kind = Literal["pdf", "xlsx"]
 MEDIA_TYPES: dict[Kind, str] = {
     "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsx": xlsx.MEDIA_TYPE,
 }
 
 

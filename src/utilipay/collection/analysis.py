@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers import repository as billers
 from utilipay.billing.arrears import Arrears, largest_arrears
 from utilipay.clock import Clock, day_bounds
+from utilipay.collection.collected import month_end, months_back
 from utilipay.collection.pdf import render_pdf
 from utilipay.collection.phrases import Translate
 from utilipay.collection.schemas import (
@@ -72,12 +73,11 @@ def month_of(text: str) -> date:
 
 
 def month_period(first: date) -> Period:
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return Period(first.replace(day=1), following - timedelta(days=1))
+    return Period(first.replace(day=1), month_end(first))
 
 
 def previous_month(day: date) -> date:
-    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return months_back(day, 1)
 
 
 def _report(

@@ -25,14 +25,13 @@ from utilipay.http.inputs import Day, day_query, text_path, text_query
 from utilipay.http.json import json_response
 
 router = APIRouter(prefix="/admin/v1/reports", tags=["admin"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get(
     "/{name}",
     response_class=Response,
     responses={
-        200: {"description": "the report", "content": {"text/csv": {}, XLSX: {}}},
+        200: {"description": "the report", "content": {"text/csv": {}, xlsx.MEDIA_TYPE: {}}},
         **ADMIN_PROBLEMS,
     },
 )
@@ -60,7 +59,7 @@ async def read_report(
         return Response(render.report_csv(found), media_type="text/csv; charset=utf-8",
                         headers=_attachment(f"{filename}.csv"))  # fmt: skip
     if kind == "xlsx":
-        return Response(xlsx.workbook([found]), media_type=XLSX,
+        return Response(xlsx.workbook([found]), media_type=xlsx.MEDIA_TYPE,
                         headers=_attachment(f"{filename}.xlsx"))  # fmt: skip
     return json_response(render.report_json(found))
 

@@ -58,13 +58,15 @@ class Collected:
         return (Collected._table(by, tuple(lines)),), (chart,)
 
 
-def _months_back(month: date, back: int) -> date:
+def months_back(month: date, back: int) -> date:
+    """The first day of the month ``back`` months before ``month``'s (after it if negative)."""
     index = month.year * 12 + month.month - 1 - back
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _month_end(month: date) -> date:
-    return _months_back(month, -1) - timedelta(days=1)
+def month_end(month: date) -> date:
+    """The last day of ``month``'s month."""
+    return months_back(month, -1) - timedelta(days=1)
 
 
 async def _progress(ask: Ask) -> Chart:
@@ -75,8 +77,8 @@ async def _progress(ask: Ask) -> Chart:
     today = business_date(ask.clock.now())
     series = []
     for label, back in PROGRESS_SERIES.items():
-        first = _months_back(month, back)
-        last = min(_month_end(first), today)
+        first = months_back(month, back)
+        last = min(month_end(first), today)
         found = await ask.read(("billed", "payments"), first, last)
         billed = sum(r.amount for r in found if r.metric == "billed")
         by_day = summed((r for r in found if r.metric == "paid"), lambda r: r.business_date.day)
@@ -84,7 +86,7 @@ async def _progress(ask: Ask) -> Chart:
         collected = 0
         for n in range(1, 32):
             collected += by_day.get(n, NOTHING)[2]
-            shown = first + timedelta(days=n - 1) <= last and n <= _month_end(first).day
+            shown = first + timedelta(days=n - 1) <= last and n <= month_end(first).day
             points.append(rate(collected, billed) if shown else None)
         series.append(Series(label, tuple(points)))
     labels = tuple(str(n) for n in range(1, 32))

@@ -79,7 +79,9 @@ PARTS: dict[str, str] = {
           LEFT JOIN outlets_directory o ON o.id = op.outlet_id
           LEFT JOIN autopay_debits d ON d.biller_id = m.biller_id AND d.id = m.order_id
          GROUP BY 1, 2, 3, 4, 5, 6""",
-    # the bills unpaid at each day's end: unpaid now, or paid since the first day began
+    # the bills unpaid at each day's end: unpaid now, or paid since the first day began;
+    # only those due before the last day (no other is overdue on any of the days), so the
+    # unpaid bills not due yet (a month's bills, most of those unpaid) are never read
     "aging": """
         WITH ends AS (
             SELECT g::date AS day,
@@ -89,11 +91,14 @@ PARTS: dict[str, str] = {
         ), open AS (
             SELECT biller_id, account_no, amount, due_date, issued_at,
                    NULL::timestamptz AS paid_at
-              FROM billing_bills WHERE biller_id = ANY (:billers) AND status = 'UNPAID'
+              FROM billing_bills
+             WHERE biller_id = ANY (:billers) AND status = 'UNPAID'
+               AND due_date < CAST(:last AS date)
             UNION ALL
             SELECT biller_id, account_no, amount, due_date, issued_at, paid_at
               FROM billing_bills
              WHERE biller_id = ANY (:billers) AND paid_at IS NOT NULL AND paid_at >= :since
+               AND due_date < CAST(:last AS date)
         ), aged AS (
             SELECT b.biller_id, e.day, b.account_no, b.amount,
                    CASE WHEN e.day - b.due_date <= 30 THEN '0-30'

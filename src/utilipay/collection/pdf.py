@@ -21,7 +21,9 @@ from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.charts.piecharts import Pie
 from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.widgets.markers import Marker
 from reportlab.lib import colors
+from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -128,22 +130,24 @@ def _category_names(labels: Sequence[str]) -> list[str]:
     return [label if n % step == 0 else "" for n, label in enumerate(labels)]
 
 
-def _alone(points: Sequence[float | None]) -> bool:
-    """Whether a figure stands between gaps (the first day of a month, a day of last year
-    with figures on no day beside it), or there is none: reportlab draws a line of two
-    points or more only."""
-    padded = [None, *points, None]
-    return all(p is None for p in points) or any(
-        padded[n] is not None and padded[n - 1] is None and padded[n + 1] is None
-        for n in range(1, len(padded) - 1)
-    )
+def _line_style(
+    plot: HorizontalLineChart, n: int, points: Sequence[float | None], color: Color
+) -> None:
+    """Series ``n`` as a line through its figures; one with a lone figure (the first day of
+    a month) as a dot, and one with none as nothing: reportlab joins a series' figures over
+    its gaps but cannot draw a line of no point."""
+    line = plot.lines[n]
+    line.strokeColor, line.strokeWidth = color, 1.2
+    figures = sum(p is not None for p in points)
+    line.lineStyle = "joinedLine" if figures > 1 else None
+    if figures == 1:
+        line.symbol = Marker(kind="FilledCircle", size=3, fillColor=color, strokeColor=color)
 
 
 def _axes_chart(chart: Chart, drawing: Drawing) -> None:
     data = [tuple(_drawn(p, chart.unit) for p in s.points) for s in chart.series]
-    as_line = chart.kind == "line" and not any(_alone(points) for points in data)
     plot: HorizontalLineChart | VerticalBarChart = (
-        HorizontalLineChart() if as_line else VerticalBarChart()
+        HorizontalLineChart() if chart.kind == "line" else VerticalBarChart()
     )
     plot.x, plot.y = round(18 * mm), round(12 * mm)
     plot.width, plot.height = round(_WIDTH - 62 * mm), round(_CHART_HEIGHT - 18 * mm)
@@ -155,13 +159,14 @@ def _axes_chart(chart: Chart, drawing: Drawing) -> None:
     plot.valueAxis.labels.fontSize = 6.5
     plot.valueAxis.valueMin = 0
     plot.valueAxis.labelTextFormat = lambda v: f"{v:,.0f}"
+    if isinstance(plot, HorizontalLineChart):
+        plot.joinedLines = False  # each series' own lineStyle says whether it is joined
     if chart.kind == "stacked-bar":
         plot.categoryAxis.style = "stacked"
     for n in range(len(chart.series)):
         color = _PALETTE[n % len(_PALETTE)]
         if isinstance(plot, HorizontalLineChart):
-            plot.lines[n].strokeColor = color
-            plot.lines[n].strokeWidth = 1.2
+            _line_style(plot, n, data[n], color)
         else:
             plot.bars[n].fillColor = color
             plot.bars[n].strokeColor = None

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from utilipay.collection.schemas import Cell, Column, Report
 from utilipay.common.spreadsheet import to_csv
-from utilipay.money import format_yuan
+from utilipay.money import in_yuan
 
 
 def _json_cell(cell: Cell | Decimal) -> str | int | None:
@@ -39,22 +39,11 @@ def report_json(report: Report) -> dict[str, object]:
     return body
 
 
-def shown(column: Column, cell: Cell) -> str:
-    """A cell as people read it: yuan with two places, a rate with %, nothing as ''."""
-    if cell is None:
-        return ""
-    if column.kind == "fen" and isinstance(cell, int):
-        return format_yuan(cell)
-    if column.kind == "percent":
-        return f"{cell}%"
-    return str(cell)
-
-
 def _csv_cell(column: Column, cell: Cell) -> str | int | Decimal:
     if cell is None:
         return ""
     if column.kind == "fen" and isinstance(cell, int):
-        return Decimal(cell) / 100
+        return in_yuan(cell)
     if isinstance(cell, date):
         return cell.isoformat()
     return cell

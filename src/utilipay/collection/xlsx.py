@@ -18,6 +18,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from utilipay.collection.schemas import Cell, Chart, Column, Report, ReportTable
+from utilipay.money import in_yuan
 
 _FORMATS = {
     "fen": {"num_format": "#,##0.00"},
@@ -26,6 +27,7 @@ _FORMATS = {
     "count": {"num_format": "#,##0"},
     "date": {"num_format": "yyyy-mm-dd"},
 }
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CHART_TYPES = {"line": "line", "bar": "column", "stacked-bar": "column", "pie": "pie"}
 _SHEET_NAME = 31  # Excel's limit
 
@@ -35,7 +37,7 @@ def value(column: Column, cell: Cell) -> Cell:
     if cell is None:
         return None
     if column.kind == "fen" and isinstance(cell, int):
-        return Decimal(cell) / 100
+        return in_yuan(cell)
     if column.kind == "percent" and isinstance(cell, Decimal):
         return cell / 100
     return cell

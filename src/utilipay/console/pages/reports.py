@@ -42,13 +42,6 @@ Reader = Annotated[Staff, needs(Permission.REPORTS_READ)]
 Maker = Annotated[Staff, needs(Permission.ANALYSES_MAKE)]
 Text = Annotated[str, Query(max_length=64)]
 KIND = "collection.analysis"
-REPORTS = (
-    ReportName.COLLECTION,
-    ReportName.AGING,
-    ReportName.CHANNEL_MIX,
-    ReportName.PREPAID,
-    ReportName.AUTOPAY,
-)
 # a breakdown's name (the query's) → its words; "channel" alone means another thing in
 # another page's catalog
 BREAKDOWNS = {
@@ -126,7 +119,7 @@ def _asked(report: str, start: str, end: str, biller: str, by: str, today: date)
         )
     except ValueError as exc:
         raise DomainError(ErrorCode.MALFORMED_REQUEST, str(exc)) from None
-    if name not in REPORTS or (by and by not in BREAKDOWNS):
+    if name not in service.REPORTS or (by and by not in BREAKDOWNS):
         raise DomainError(ErrorCode.MALFORMED_REQUEST, words("No such report or breakdown."))
     return Asked(name, period, biller, by)
 
@@ -157,7 +150,7 @@ async def _page(
         request, "reports.html", status_code=status, asked=asked, report=report,
         tables=[table_view(t) for t in report.tables] if report else [],
         charts=[chart_view(c, locale) for c in report.charts] if report else [],
-        reports=REPORTS, breakdowns=BREAKDOWNS, billers=billers_of(request, staff),
+        reports=service.REPORTS, breakdowns=BREAKDOWNS, billers=billers_of(request, staff),
         kept=kept, code_of=hub.biller_code, today=business_date(hub.clock.now()),
         may_make=staff.may(Permission.ANALYSES_MAKE), say=translated(translator(locale)),
         interrupted=False, **context,
