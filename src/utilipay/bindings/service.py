@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import Biller, CodeOfBiller
@@ -106,7 +107,7 @@ async def list_for_payer(
 
 async def channel_binding(
     conn: AsyncConnection, channel: Channel, binding_id: str, *, hold: bool = False
-) -> Any:
+) -> Row[tuple[object, ...]]:
     """The row of a live binding of this channel (``hold``: locked for a change); 404
     unknown or deleted, 403 another channel's."""
     query = select(bindings).where(bindings.c.id == binding_id)
