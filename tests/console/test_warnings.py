@@ -126,13 +126,18 @@ async def test_who_may_not_see_or_touch_warnings(
         gas_rule = next(r.id for r in await rules.list_rules(conn, None) if r.id != 1)
     for url, form in [
         (f"{PAGE}/{ids['BJGAS']}/acknowledge", {"note": "not mine"}),
+        (f"{PAGE}/{ids['BJGAS']}/acknowledge", {"note": ""}),  # the scope before the note
         (f"{PAGE}/rules/{gas_rule}", {"param_days": "5"}),
         (f"{PAGE}/rules", {"biller": "BJGAS", "kind": "arrears_total"}),
     ]:
         other = await page.request.post(url, form={"csrf_token": token, **form})
         assert other.status == 403, url
+    missing = await page.request.post(
+        f"{PAGE}/99999/acknowledge", form={"csrf_token": token, "note": "seen"}
+    )
+    assert missing.status == 404
     refused = [actor for actor, _ in await audited(engine, "console.refused")]
-    assert refused == ["customer-service"] + ["utility-staff"] * 3
+    assert refused == ["customer-service"] + ["utility-staff"] * 4
     async with engine.connect() as conn:
         assert len(await episodes.list_warnings(conn, None, unacknowledged=True)) == 2
         assert all(r.params["days"] == 1 for r in await rules.list_rules(conn, None))

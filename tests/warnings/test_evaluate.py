@@ -7,7 +7,7 @@ import asyncio
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import channel, water
@@ -121,6 +121,31 @@ async def test_totals_of_the_overdue_and_of_prepaid_accounts_in_arrears(
     found = {w.rule_id: w.figures for w in await _warnings(engine)}
     assert set(found) == {total, many}
     assert found[total]["accounts"] == 2 and found[total]["amount"] == 40_000
+
+
+async def test_a_figure_several_rules_ask_for_is_read_once(
+    engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]
+) -> None:
+    await bill(engine, clock, "A1", issued=NOV, due=date(2026, 11, 1))
+    for points in (5, 10):
+        await _rule(engine, clock, "rate_behind_last_month", day=1, points=points)
+    await _rule(engine, clock, "rate_behind_last_year", day=1)
+    await _rule(engine, clock, "rate_below_target", day=1)
+    await _rule(engine, clock, "arrears_total", amount_fen=1)
+    await _rule(engine, clock, "overdue_accounts", count=1)
+    scans: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM billing_bills" in statement:
+            scans.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        assert (await evaluate_all(engine, clock)).opened == 3
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    # today's rate, last month's and last year's, and the overdue total: once each
+    assert len(scans) == 4
 
 
 async def test_auto_pay_failing_in_a_row_and_prepaid_cut_often(

@@ -15,16 +15,16 @@ from collections.abc import Sequence
 from typing import Annotated, Final, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.service import record
 from utilipay.billers.schemas import CodeOfBiller
 from utilipay.bindings.schemas import Binding
+from utilipay.bindings.service import binding_of, channel_binding
 from utilipay.bindings.tables import bindings
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
-from utilipay.errors import DomainError, ErrorCode
 
 Kind = Literal["issued", "due_soon", "overdue"]
 Means = Literal["channel", "sms", "email"]
@@ -95,14 +95,8 @@ def choice_of(
 async def _held(
     conn: AsyncConnection, channel: Channel, binding_id: str, biller_code: CodeOfBiller, hold: bool
 ) -> tuple[int, Binding, ReminderChoice]:
-    query = select(bindings).where(bindings.c.id == binding_id)
-    row = (await conn.execute(query.with_for_update() if hold else query)).first()
-    if row is None or row.deleted_at is not None:
-        raise DomainError(ErrorCode.NOT_FOUND, f"no binding {binding_id[:40]}")
-    if row.channel_id != channel.id:
-        raise DomainError(ErrorCode.FORBIDDEN, "this binding belongs to another channel")
-    code = biller_code(row.biller_id)
-    binding = Binding(row.id, row.payer, code, row.account_no, row.holder, row.created_at)
+    row = await channel_binding(conn, channel, binding_id, hold=hold)
+    binding = binding_of(row, biller_code(row.biller_id))
     choice = choice_of(row.remind_kinds, row.remind_days_before, row.remind_means)
     return row.biller_id, binding, choice
 

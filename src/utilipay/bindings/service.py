@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import Biller, CodeOfBiller
@@ -25,7 +26,7 @@ class BindResult:
     created: bool
 
 
-def _binding(row: Any, biller_code: str) -> Binding:
+def binding_of(row: Any, biller_code: str) -> Binding:
     return Binding(row.id, row.payer, biller_code, row.account_no, row.holder, row.created_at)
 
 
@@ -52,7 +53,7 @@ async def live_binding(
     ``hold``: kept (FOR SHARE) until the transaction ends, so it is not unbound meanwhile."""
     query = select(bindings).where(_live(channel, biller, payer, account_no))
     row = (await conn.execute(query.with_for_update(read=True) if hold else query)).first()
-    return _binding(row, biller.code) if row is not None else None
+    return binding_of(row, biller.code) if row is not None else None
 
 
 async def save_binding(
@@ -85,8 +86,8 @@ async def save_binding(
         row = (
             await conn.execute(select(bindings).where(_live(channel, biller, payer, account_no)))
         ).one()
-        return BindResult(_binding(row, biller.code), created=False)
-    return BindResult(_binding(inserted, biller.code), created=True)
+        return BindResult(binding_of(row, biller.code), created=False)
+    return BindResult(binding_of(inserted, biller.code), created=True)
 
 
 async def list_for_payer(
@@ -101,21 +102,25 @@ async def list_for_payer(
         )
         .order_by(bindings.c.created_at, bindings.c.id)
     )
-    return [_binding(r, biller_code(r.biller_id)) for r in rows]
+    return [binding_of(r, biller_code(r.biller_id)) for r in rows]
 
 
-async def unbind(conn: AsyncConnection, clock: Clock, channel: Channel, binding_id: str) -> None:
-    row = (
-        await conn.execute(
-            select(bindings.c.biller_id, bindings.c.channel_id, bindings.c.deleted_at).where(
-                bindings.c.id == binding_id
-            )
-        )
-    ).first()
+async def channel_binding(
+    conn: AsyncConnection, channel: Channel, binding_id: str, *, hold: bool = False
+) -> Row[tuple[object, ...]]:
+    """The row of a live binding of this channel (``hold``: locked for a change); 404
+    unknown or deleted, 403 another channel's."""
+    query = select(bindings).where(bindings.c.id == binding_id)
+    row = (await conn.execute(query.with_for_update() if hold else query)).first()
     if row is None or row.deleted_at is not None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no binding {binding_id[:40]}")
     if row.channel_id != channel.id:
         raise DomainError(ErrorCode.FORBIDDEN, "this binding belongs to another channel")
+    return row
+
+
+async def unbind(conn: AsyncConnection, clock: Clock, channel: Channel, binding_id: str) -> None:
+    row = await channel_binding(conn, channel, binding_id)
     await conn.execute(
         update(bindings)
         .where(bindings.c.biller_id == row.biller_id, bindings.c.id == binding_id)
@@ -130,4 +135,4 @@ async def live_bindings(
     account, oldest first: what support staff see of them."""
     query = of_owner(select(bindings).where(bindings.c.deleted_at.is_(None)), bindings, owner)
     rows = await conn.execute(query.order_by(bindings.c.created_at, bindings.c.id))
-    return [(r.channel_id, _binding(r, biller_code(r.biller_id))) for r in rows]
+    return [(r.channel_id, binding_of(r, biller_code(r.biller_id))) for r in rows]

@@ -86,7 +86,10 @@ _REMIND = text(
            jsonb_build_object(
                'biller', r.code, 'account_no', b.account_no, 'bill_no', b.bill_no,
                'amount', b.amount,
-               'late_fee', bill_late_fee(b.biller_id, b.bill_no, CAST(:today AS date)),
+               -- the bill's row is held: a bill not due yet without an imported fee has
+               -- none, and nothing more is read for it (billing/sql/late_fees.sql)
+               'late_fee', bill_late_fee_of(b.biller_id, b.bill_no, b.due_date, b.late_fee,
+                                            CAST(:today AS date)),
                'due_date', to_char(b.due_date, 'YYYY-MM-DD'),
                'days_left', reminded.days_before),
            :now

@@ -164,9 +164,6 @@ async def acknowledge(
     visible: Visible = None,
 ) -> CollectionWarning:
     """A person saw the warning and says what is done about it (the note is required)."""
-    note = note.strip()
-    if not note:
-        raise DomainError(ErrorCode.MALFORMED_REQUEST, "say what is done about it: a note")
     found = (
         await conn.execute(
             _LISTED.where(collection_warnings.c.id == warning_id).with_for_update(
@@ -178,6 +175,9 @@ async def acknowledge(
         raise DomainError(ErrorCode.NOT_FOUND, f"no warning {warning_id}")
     before = CollectionWarning(**found._mapping)
     check_visible(visible, before.biller_id, f"warning {warning_id}")
+    note = note.strip()  # asked after the scope: another utility's warning is refused first
+    if not note:
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, "say what is done about it: a note")
     if before.acknowledged_at is not None:
         raise DomainError(
             ErrorCode.MALFORMED_REQUEST,

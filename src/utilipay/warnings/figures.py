@@ -1,9 +1,8 @@
 """The figures the early-warning rules read, over the areas' published views.
 
-Temporary home: the ``collection`` area is building the hub's collection aggregates (kept
-as payments happen) at the same time as this; at the merge these reads move to
-``utilipay.collection`` (backed by its aggregates instead of the bills), keeping these
-signatures, and the rules call them there.
+Read from the bills, not from ``collection``'s daily figures: those keep what was paid by
+the day it was paid, whatever month its bill is of, so they cannot give the rate below
+(of the month's bills); today's arrears would be computed live from the bills there too.
 
 The collection rate of a month on day *d*: of the bills issued in the month up to the end
 of day *d* (Shanghai), the share in amount paid by the end of day *d*. Arrears: unpaid

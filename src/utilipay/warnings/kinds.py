@@ -10,9 +10,9 @@ branches (a group's figures are its own and its branches').
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -82,6 +82,9 @@ class At:
     billers: frozenset[int]
     today: date
     now: datetime
+    # the figures read so far, by what they are: rules of several kinds ask for the same
+    # (today's rate, the overdue total), each a scan of a month's or all unpaid bills
+    read: dict[str, object] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,22 @@ class Firing:
 
 
 P = TypeVar("P", bound=Params)
+T = TypeVar("T")
+
+
+async def _once(at: At, what: str, read: Callable[[], Awaitable[T]]) -> T:
+    """The figure ``what``, read at most once per evaluation of a utility."""
+    if what not in at.read:
+        at.read[what] = await read()
+    return cast(T, at.read[what])
+
+
+async def _rate_on(conn: AsyncConnection, at: At, day: date) -> Collected:
+    return await _once(at, f"rate {day}", lambda: figures.rate_on(conn, at.billers, day))
+
+
+async def _arrears_of(conn: AsyncConnection, at: At) -> tuple[int, int]:
+    return await _once(at, "arrears", lambda: figures.arrears_total(conn, at.billers, at.today))
 
 
 def _about_utility(at: At, figures: Figures, en: str, zh: str) -> list[Firing]:
@@ -125,8 +144,8 @@ def _rate_behind(
     async def check(conn: AsyncConnection, at: At, p: RateBehind) -> list[Firing]:
         if at.today.day < p.day:
             return []
-        now = await figures.rate_on(conn, at.billers, at.today)
-        then = await figures.rate_on(conn, at.billers, _same_day(at.today, months_back))
+        now = await _rate_on(conn, at, at.today)
+        then = await _rate_on(conn, at, _same_day(at.today, months_back))
         found = _behind(now, then, p.points)
         if found is None:
             return []
@@ -143,7 +162,7 @@ def _rate_behind(
 async def _rate_below_target(conn: AsyncConnection, at: At, p: RateBelowTarget) -> list[Firing]:
     if at.today.day < p.day:
         return []
-    now = await figures.rate_on(conn, at.billers, at.today)
+    now = await _rate_on(conn, at, at.today)
     if now.rate_bp is None or now.rate_bp >= p.target_percent * 100:
         return []
     rate = _pct(now.rate_bp)
@@ -177,7 +196,7 @@ async def _region_rate_drop(conn: AsyncConnection, at: At, p: RateBehind) -> lis
 
 
 async def _arrears_total(conn: AsyncConnection, at: At, p: ArrearsTotal) -> list[Firing]:
-    accounts, amount = await figures.arrears_total(conn, at.billers, at.today)
+    accounts, amount = await _arrears_of(conn, at)
     if amount < p.amount_fen:
         return []
     owed, limit = format_yuan(amount), format_yuan(p.amount_fen)
@@ -189,7 +208,7 @@ async def _arrears_total(conn: AsyncConnection, at: At, p: ArrearsTotal) -> list
 
 
 async def _overdue_accounts(conn: AsyncConnection, at: At, p: OverdueAccounts) -> list[Firing]:
-    accounts, amount = await figures.arrears_total(conn, at.billers, at.today)
+    accounts, amount = await _arrears_of(conn, at)
     if accounts < p.count:
         return []
     owed = format_yuan(amount)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,7 +17,7 @@ from utilipay.billers import repository as billers_repo
 from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.warnings.kinds import KINDS, Given, kind_of, parse_params
-from utilipay.warnings.tables import collection_warnings, warning_contacts, warning_rules
+from utilipay.warnings.tables import warning_contacts, warning_rules
 
 Visible = frozenset[int] | None
 CONTACT_KINDS = ("email", "sms")
@@ -56,15 +55,6 @@ async def list_rules(conn: AsyncConnection, billers: Visible) -> list[Rule]:
     if billers is not None:
         query = query.where(warning_rules.c.biller_id.in_(billers))
     return [Rule(**r._mapping) for r in await conn.execute(query)]
-
-
-async def biller_of(
-    conn: AsyncConnection, what: Literal["rule", "warning"], row_id: int
-) -> int | None:
-    """The utility a rule or a warning is of (``None``: no such one), for a scope check."""
-    table = warning_rules if what == "rule" else collection_warnings
-    query = select(table.c.biller_id).where(table.c.id == row_id)
-    return (await conn.execute(query)).scalar_one_or_none()
 
 
 async def add_rule(

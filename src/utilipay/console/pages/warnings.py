@@ -6,16 +6,18 @@ and audited."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from utilipay.console.i18n import words
 from utilipay.console.pages.accounts import billers_of, seen_biller
 from utilipay.console.templating import render
-from utilipay.console.visits import check_scope, host, needs
+from utilipay.console.visits import host, needs, refuse
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.staff.roles import Permission, Staff
 from utilipay.warnings import episodes
@@ -48,10 +50,25 @@ async def _page(
     )  # fmt: skip
 
 
-async def _scoped(request: Request, staff: Staff, biller_id: int | None, what: str) -> None:
-    if biller_id is None:
-        raise DomainError(ErrorCode.NOT_FOUND, words("No such warning or rule."))
-    await check_scope(request, staff, biller_id, what)
+async def _changed(
+    request: Request,
+    staff: Staff,
+    change: Callable[[AsyncConnection], Awaitable[object]],
+    done: str,
+) -> Response:
+    """Make the change in one transaction: the service finds the row under lock and refuses
+    one of a utility outside ``staff.billers`` (FORBIDDEN, refused and audited here)."""
+    hub = host(request)
+    try:
+        async with hub.engine.begin() as conn:
+            await change(conn)
+    except DomainError as exc:
+        if exc.code is ErrorCode.FORBIDDEN:
+            raise await refuse(request, staff, exc.detail) from None
+        if exc.code is ErrorCode.NOT_FOUND:
+            raise DomainError(ErrorCode.NOT_FOUND, words("No such warning or rule.")) from None
+        return await _page(request, staff, status_code=400, error=exc.detail)
+    return RedirectResponse(f"/console/warnings?done={done}", status_code=303)
 
 
 @router.get("/warnings")
@@ -68,38 +85,30 @@ async def acknowledge(
     warning_id: Id,
     note: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    hub = host(request)
-    async with hub.engine.connect() as conn:
-        biller_id = await rules_repo.biller_of(conn, "warning", warning_id)
-    await _scoped(request, staff, biller_id, f"warning {warning_id}")
-    try:
-        async with hub.engine.begin() as conn:
-            await episodes.acknowledge(conn, hub.clock, warning_id, note, actor=staff.username,
-                                       visible=staff.billers)  # fmt: skip
-    except DomainError as exc:
-        return await _page(request, staff, status_code=400, error=exc.detail)
-    return RedirectResponse("/console/warnings?done=acknowledged", status_code=303)
+    clock = host(request).clock
+
+    async def change(conn: AsyncConnection) -> object:
+        return await episodes.acknowledge(conn, clock, warning_id, note, actor=staff.username,
+                                          visible=staff.billers)  # fmt: skip
+
+    return await _changed(request, staff, change, "acknowledged")
 
 
 @router.post("/warnings/rules/{rule_id}")
 async def save_rule(request: Request, staff: Manager, rule_id: Id) -> Response:
-    hub = host(request)
-    async with hub.engine.connect() as conn:
-        biller_id = await rules_repo.biller_of(conn, "rule", rule_id)
-    await _scoped(request, staff, biller_id, f"warning rule {rule_id}")
+    clock = host(request).clock
     form = await request.form()
     params = {
         str(k).removeprefix(PARAM): str(v).strip() for k, v in form.items() if k.startswith(PARAM)
     }
-    try:
-        async with hub.engine.begin() as conn:
-            await rules_repo.update_rule(
-                conn, hub.clock, rule_id, params=params, enabled=form.get("enabled") == "on",
-                actor=staff.username, visible=staff.billers,
-            )  # fmt: skip
-    except DomainError as exc:
-        return await _page(request, staff, status_code=400, error=exc.detail)
-    return RedirectResponse("/console/warnings?done=saved", status_code=303)
+
+    async def change(conn: AsyncConnection) -> object:
+        return await rules_repo.update_rule(
+            conn, clock, rule_id, params=params, enabled=form.get("enabled") == "on",
+            actor=staff.username, visible=staff.billers,
+        )  # fmt: skip
+
+    return await _changed(request, staff, change, "saved")
 
 
 @router.post("/warnings/rules")
@@ -109,11 +118,10 @@ async def add_rule(
     biller: Annotated[str, Form(max_length=32)] = "",
     kind: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    hub = host(request)
+    clock = host(request).clock
     found = await seen_biller(request, staff, biller, f"warning rules of {biller}")
-    try:
-        async with hub.engine.begin() as conn:
-            await rules_repo.add_rule(conn, hub.clock, found.id, kind, {}, actor=staff.username)
-    except DomainError as exc:
-        return await _page(request, staff, status_code=400, error=exc.detail)
-    return RedirectResponse("/console/warnings?done=added", status_code=303)
+
+    async def change(conn: AsyncConnection) -> object:
+        return await rules_repo.add_rule(conn, clock, found.id, kind, {}, actor=staff.username)
+
+    return await _changed(request, staff, change, "added")
