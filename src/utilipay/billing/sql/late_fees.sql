@@ -54,9 +54,9 @@ RETURNS bigint LANGUAGE sql STABLE AS $$
      WHERE b.biller_id = p_biller_id AND b.bill_no = p_bill_no
 $$;
 
--- bill_late_fee for a caller that holds the bill's row (the payment check): a bill not past
--- its due date with no imported fee has no fee, and nothing is read for it — which is most
--- payments. None accrued (late_fee_days is 0 up to the due date), and no waiver was made: a
+-- bill_late_fee for a caller that holds the bill's row (the payment check, vouchers,
+-- auto-pay, the bill reads of ``billing/repository.py``): a bill not past its due date with
+-- no imported fee has no fee, and nothing is read for it — which is most bills paid. None accrued (late_fee_days is 0 up to the due date), and no waiver was made: a
 -- waiver needs a fee to waive on the day it is made, which is no later than p_on. A plain
 -- CASE, so PostgreSQL inlines it and calls bill_late_fee only for the others.
 CREATE OR REPLACE FUNCTION bill_late_fee_of(
