@@ -17,6 +17,10 @@ from tests.cli.test_cli import cli, invoke, sql  # noqa: F401 (cli: the fixture)
 from tests.conftest import AdminHeaders
 from tests.helpers import HEADER, audited_actors, bill_line, import_bills
 from utilipay.access.scopes import Scope
+from utilipay.billers import service as billers_service
+from utilipay.billers.protocol.framing import SignType
+from utilipay.billers.schemas import Category, IntegrationMode
+from utilipay.billers.service import RemoteSettings
 from utilipay.clock import FrozenClock
 
 RULES = "/admin/v1/billers/BJWATER/late-fee-rules"
@@ -165,3 +169,27 @@ def test_the_cli_adds_lists_shows_and_waives(
                "--all", "--reason", "x")  # fmt: skip
     assert r.exit_code == 1 and "has no bill NOPE" in r.output
     assert sql(db_url, "SELECT count(*) FROM late_fee_waivers") == [(0,)]
+
+
+async def test_a_remote_utility_is_refused_rules_it_sends_its_own_fees(
+    http: httpx.AsyncClient,
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    world: Any,
+    admin_headers: AdminHeaders,
+) -> None:
+    async with engine.begin() as conn:
+        await billers_service.add_biller(
+            conn, clock, code="RMWATER", name="远程水务", category=Category.WATER,
+            mode=IntegrationMode.REMOTE, account_rule=r"[0-9]{10}",
+            remote=RemoteSettings(url="http://127.0.0.1:9", key="k" * 32,
+                                  sign_type=SignType.HMAC_SHA256), actor="test",
+        )  # fmt: skip
+    writer = await admin_headers(Scope.CONFIG_WRITE, name="li")
+    r = await http.post("/admin/v1/billers/RMWATER/late-fee-rules", headers=writer, json=RULE)
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"] == (
+        "biller RMWATER keeps its own books (remote): late fees only for a hosted biller"
+    )
+    assert await _rule_count(engine) == 0

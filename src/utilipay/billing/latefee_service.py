@@ -11,8 +11,7 @@ from sqlalchemy import RowMapping, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.service import record
-from utilipay.billers import repository as billers_repo
-from utilipay.billers.schemas import Biller, IntegrationMode
+from utilipay.billers import service as billers_service
 from utilipay.billing.latefees import DayBasis, LateFee, LateFeeRule, late_fee, rule_for
 from utilipay.billing.tables import bills, customer_accounts, late_fee_rules, late_fee_waivers
 from utilipay.clock import Clock, business_date
@@ -22,16 +21,9 @@ from utilipay.errors import DomainError, ErrorCode
 _RULES_LOCK = 0x1A7EFEE
 
 
-async def hosted_biller(conn: AsyncConnection, code: str) -> Biller:
-    biller = await billers_repo.by_code(conn, code)
-    if biller is None:
-        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {code}")
-    if biller.mode is not IntegrationMode.HOSTED:
-        raise DomainError(
-            ErrorCode.MALFORMED_REQUEST,
-            f"{code} is a remote utility: it sends its own late fee with its bills",
-        )
-    return biller
+# what a remote utility is refused (``billers.service.hosted_biller``): it sends its own
+# late fee with its bills
+NEEDS = "late fees"
 
 
 def _rule(row: RowMapping) -> LateFeeRule:
@@ -78,7 +70,7 @@ async def add_rule(
     problems = rule.problems()
     if problems:
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "; ".join(problems))
-    biller = await hosted_biller(conn, code)
+    biller = await billers_service.hosted_biller(conn, code, NEEDS)
     await conn.execute(
         text("SELECT pg_advisory_xact_lock(:k, :b)"), {"k": _RULES_LOCK, "b": biller.id}
     )
@@ -158,7 +150,7 @@ async def bill_fee(
     conn: AsyncConnection, code: str, bill_no: str, on: date, *, lock: bool = False
 ) -> BillLateFee:
     """The computation of a hosted bill's late fee on ``on``; 404 for an unknown bill."""
-    biller = await hosted_biller(conn, code)
+    biller = await billers_service.hosted_biller(conn, code, NEEDS)
     query = (
         select(bills, customer_accounts.c.customer_class)
         .join(
@@ -212,7 +204,7 @@ async def waive(
             f"a waiver of {amount} fen on bill {bill_no} must be 1..{owed} fen, "
             f"its late fee on {today}",
         )
-    biller = await hosted_biller(conn, code)
+    biller = await billers_service.hosted_biller(conn, code, NEEDS)
     await conn.execute(
         insert(late_fee_waivers).values(
             biller_id=biller.id,
