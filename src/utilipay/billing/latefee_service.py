@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.service import record
 from utilipay.billers import service as billers_service
+from utilipay.billers.schemas import Biller
 from utilipay.billing.latefees import DayBasis, LateFee, LateFeeRule, late_fee, rule_for
 from utilipay.billing.tables import bills, customer_accounts, late_fee_rules, late_fee_waivers
 from utilipay.clock import Clock, business_date
@@ -146,11 +147,15 @@ class BillLateFee:
         }
 
 
-async def bill_fee(
-    conn: AsyncConnection, code: str, bill_no: str, on: date, *, lock: bool = False
-) -> BillLateFee:
+async def bill_fee(conn: AsyncConnection, code: str, bill_no: str, on: date) -> BillLateFee:
     """The computation of a hosted bill's late fee on ``on``; 404 for an unknown bill."""
     biller = await billers_service.hosted_biller(conn, code, NEEDS)
+    return await _fee_of(conn, biller, bill_no, on, lock=False)
+
+
+async def _fee_of(
+    conn: AsyncConnection, biller: Biller, bill_no: str, on: date, *, lock: bool
+) -> BillLateFee:
     query = (
         select(bills, customer_accounts.c.customer_class)
         .join(
@@ -162,7 +167,7 @@ async def bill_fee(
     )
     row = (await conn.execute(query.with_for_update(of=bills) if lock else query)).first()
     if row is None:
-        raise DomainError(ErrorCode.NOT_FOUND, f"{code} has no bill {bill_no}")
+        raise DomainError(ErrorCode.NOT_FOUND, f"{biller.code} has no bill {bill_no}")
     waived = await conn.scalar(
         select(func.coalesce(func.sum(late_fee_waivers.c.amount), 0)).where(
             late_fee_waivers.c.biller_id == biller.id, late_fee_waivers.c.bill_no == bill_no
@@ -172,7 +177,7 @@ async def bill_fee(
     paid_on = business_date(row.paid_at) if row.paid_at else None
     fee = late_fee(rule, principal=row.amount, due=row.due_date, on=on, imported=row.late_fee,
                    waived=int(waived or 0), paid_on=paid_on)  # fmt: skip
-    return BillLateFee(code, bill_no, on, row.due_date, row.status == "PAID", rule, fee)
+    return BillLateFee(biller.code, bill_no, on, row.due_date, row.status == "PAID", rule, fee)
 
 
 async def waive(
@@ -189,7 +194,8 @@ async def waive(
     if not reason.strip():
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "a waiver needs a reason")
     today = business_date(clock.now())
-    before = await bill_fee(conn, code, bill_no, today, lock=True)
+    biller = await billers_service.hosted_biller(conn, code, NEEDS)
+    before = await _fee_of(conn, biller, bill_no, today, lock=True)
     if before.paid:
         raise DomainError(
             ErrorCode.BILL_ALREADY_PAID, f"bill {bill_no} is paid: its late fee was collected"
@@ -204,7 +210,6 @@ async def waive(
             f"a waiver of {amount} fen on bill {bill_no} must be 1..{owed} fen, "
             f"its late fee on {today}",
         )
-    biller = await billers_service.hosted_biller(conn, code, NEEDS)
     await conn.execute(
         insert(late_fee_waivers).values(
             biller_id=biller.id,
@@ -216,7 +221,8 @@ async def waive(
             created_at=clock.now(),
         )
     )
-    after = await bill_fee(conn, code, bill_no, today)
+    # the bill is locked: nothing but this waiver changed its fee since ``before``
+    after = replace(before, fee=replace(before.fee, waived=before.fee.waived + amount))
     await record(conn, clock, actor=actor, action="late_fee.waive", object_type="bill",
                  object_id=f"{code}/{bill_no}", reason=reason,
                  details={"amount": amount, "on": today.isoformat()},
