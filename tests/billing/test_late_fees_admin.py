@@ -193,3 +193,24 @@ async def test_a_remote_utility_is_refused_rules_it_sends_its_own_fees(
         "biller RMWATER keeps its own books (remote): late fees only for a hosted biller"
     )
     assert await _rule_count(engine) == 0
+
+
+async def test_a_waiver_counts_from_its_day_on_not_on_the_days_before(
+    http: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock, world: Any,
+    admin_headers: AdminHeaders,
+) -> None:  # fmt: skip
+    await import_bills(engine, clock, bill_line("B1", amount=10000, late_fee=30, due="2026-11-01"))
+    writer = await admin_headers(Scope.CONFIG_WRITE, name="li")
+    assert (await http.post(RULES, headers=writer, json=RULE)).status_code == 201
+    waived = await http.post(BILL + "/late-fee-waivers", headers=writer,
+                             json={"reason": "meter misread"})  # fmt: skip
+    assert waived.json()["late_fee"] == 0  # all of 2026-11-22's 190
+    reader = await admin_headers(Scope.OPS_READ, name="reader")
+    # 11-10: 4 days charged after 5 of grace, 40, plus 30 imported; the waiver came later
+    before = (await http.get(BILL + "/late-fee?on=2026-11-10", headers=reader)).json()
+    assert (before["accrued"], before["waived"], before["late_fee"]) == (40, 0, 70)
+    async with engine.connect() as conn:
+        in_sql = await conn.scalar(
+            text("SELECT bill_late_fee(id, 'B1', '2026-11-10') FROM billers WHERE code = 'BJWATER'")
+        )
+    assert in_sql == 70

@@ -170,7 +170,9 @@ async def _fee_of(
         raise DomainError(ErrorCode.NOT_FOUND, f"{biller.code} has no bill {bill_no}")
     waived = await conn.scalar(
         select(func.coalesce(func.sum(late_fee_waivers.c.amount), 0)).where(
-            late_fee_waivers.c.biller_id == biller.id, late_fee_waivers.c.bill_no == bill_no
+            late_fee_waivers.c.biller_id == biller.id,
+            late_fee_waivers.c.bill_no == bill_no,
+            late_fee_waivers.c.business_date <= on,  # a later one forgave a fee not run yet
         )
     )
     rule = rule_for(await rules_of(conn, biller.id), row.customer_class, row.due_date)
