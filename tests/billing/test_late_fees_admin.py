@@ -34,6 +34,16 @@ async def _rule_count(engine: AsyncEngine) -> int:
         return int(await conn.scalar(text("SELECT count(*) FROM late_fee_rules")) or 0)
 
 
+async def _overdue_bill(
+    http: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock, headers: AdminHeaders
+) -> dict[str, str]:
+    """B1, due 2026-11-01 with 30 fen imported, under RULE; the headers of li, who added it."""
+    await import_bills(engine, clock, bill_line("B1", amount=10000, late_fee=30, due="2026-11-01"))
+    writer = await headers(Scope.CONFIG_WRITE, name="li")
+    assert (await http.post(RULES, headers=writer, json=RULE)).status_code == 201
+    return writer
+
+
 async def test_a_rule_is_added_listed_and_an_overlap_is_refused_naming_both(
     http: httpx.AsyncClient, engine: AsyncEngine, world: Any, admin_headers: AdminHeaders
 ) -> None:
@@ -84,9 +94,7 @@ async def test_the_fee_shown_and_waived_with_a_reason(
     admin_headers: AdminHeaders,
 ) -> None:  # fmt: skip
     # today is 2026-11-22: due 2026-11-01, 21 days overdue, 16 charged after 5 of grace
-    await import_bills(engine, clock, bill_line("B1", amount=10000, late_fee=30, due="2026-11-01"))
-    writer = await admin_headers(Scope.CONFIG_WRITE, name="li")
-    assert (await http.post(RULES, headers=writer, json=RULE)).status_code == 201
+    writer = await _overdue_bill(http, engine, clock, admin_headers)
     reader = await admin_headers(Scope.OPS_READ, name="reader")
     shown = (await http.get(BILL + "/late-fee", headers=reader)).json()
     assert shown["on"] == "2026-11-22"
@@ -199,9 +207,7 @@ async def test_a_waiver_counts_from_its_day_on_not_on_the_days_before(
     http: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock, world: Any,
     admin_headers: AdminHeaders,
 ) -> None:  # fmt: skip
-    await import_bills(engine, clock, bill_line("B1", amount=10000, late_fee=30, due="2026-11-01"))
-    writer = await admin_headers(Scope.CONFIG_WRITE, name="li")
-    assert (await http.post(RULES, headers=writer, json=RULE)).status_code == 201
+    writer = await _overdue_bill(http, engine, clock, admin_headers)
     waived = await http.post(BILL + "/late-fee-waivers", headers=writer,
                              json={"reason": "meter misread"})  # fmt: skip
     assert waived.json()["late_fee"] == 0  # all of 2026-11-22's 190
