@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from tests.helpers import bill_line, import_bills, payment_body
 from tests.utility import CODE, remote_utility
 from utilipay.billers import service as billers_service
 from utilipay.billers.service import AutopaySettings
+from utilipay.billing import latefee_service
+from utilipay.billing.latefees import LateFeeRule
 from utilipay.calendar.windows import is_open
 from utilipay.clock import SHANGHAI, FrozenClock
 from utilipay.errors import DomainError
@@ -280,6 +283,23 @@ async def test_a_new_bill_is_debited_and_written_off(
     (item,) = history.json()["debits"]
     assert (item["status"], item["attempts"][0]["result"]) == ("SUCCEEDED", "SUCCEEDED")
     await books_balance(engine)
+
+
+async def test_a_bill_past_due_is_debited_with_its_late_fee_of_the_day(
+    wechat: ChannelClient, autopay: Any, engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    await import_bills(engine, clock, bill_line("B-OLD", amount=100))  # before signing
+    await sign(wechat)
+    rule = LateFeeRule(date(2026, 1, 1), None, Decimal(1), grace_days=5)
+    async with engine.begin() as conn:
+        await latefee_service.add_rule(conn, clock, "BJWATER", rule, actor="t", reason="")
+    clock.advance(timedelta(minutes=30))
+    await import_bills(engine, clock, bill_line("B-LATE", amount=10000, late_fee=30,
+                                                 due="2026-11-01"))  # fmt: skip
+    await autopay.run_autopay()
+    (debit,) = await debits(engine)
+    # 11-23: 22 days overdue, 17 charged after 5 of grace: 10000 × 1‰ × 17, plus 30 imported
+    assert (debit.bill_nos, debit.amount) == (["B-LATE"], 10000 + 170 + 30)
 
 
 async def test_over_the_cap_is_skipped_and_told(

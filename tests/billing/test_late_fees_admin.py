@@ -17,6 +17,10 @@ from tests.cli.test_cli import cli, invoke, sql  # noqa: F401 (cli: the fixture)
 from tests.conftest import AdminHeaders
 from tests.helpers import HEADER, audited_actors, bill_line, import_bills
 from utilipay.access.scopes import Scope
+from utilipay.billers import service as billers_service
+from utilipay.billers.protocol.framing import SignType
+from utilipay.billers.schemas import Category, IntegrationMode
+from utilipay.billers.service import RemoteSettings
 from utilipay.clock import FrozenClock
 
 RULES = "/admin/v1/billers/BJWATER/late-fee-rules"
@@ -28,6 +32,16 @@ RULE = {"effective_from": "2026-01-01", "effective_to": "2026-12-31", "daily_per
 async def _rule_count(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int(await conn.scalar(text("SELECT count(*) FROM late_fee_rules")) or 0)
+
+
+async def _overdue_bill(
+    http: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock, headers: AdminHeaders
+) -> dict[str, str]:
+    """B1, due 2026-11-01 with 30 fen imported, under RULE; the headers of li, who added it."""
+    await import_bills(engine, clock, bill_line("B1", amount=10000, late_fee=30, due="2026-11-01"))
+    writer = await headers(Scope.CONFIG_WRITE, name="li")
+    assert (await http.post(RULES, headers=writer, json=RULE)).status_code == 201
+    return writer
 
 
 async def test_a_rule_is_added_listed_and_an_overlap_is_refused_naming_both(
@@ -80,9 +94,7 @@ async def test_the_fee_shown_and_waived_with_a_reason(
     admin_headers: AdminHeaders,
 ) -> None:  # fmt: skip
     # today is 2026-11-22: due 2026-11-01, 21 days overdue, 16 charged after 5 of grace
-    await import_bills(engine, clock, bill_line("B1", amount=10000, late_fee=30, due="2026-11-01"))
-    writer = await admin_headers(Scope.CONFIG_WRITE, name="li")
-    assert (await http.post(RULES, headers=writer, json=RULE)).status_code == 201
+    writer = await _overdue_bill(http, engine, clock, admin_headers)
     reader = await admin_headers(Scope.OPS_READ, name="reader")
     shown = (await http.get(BILL + "/late-fee", headers=reader)).json()
     assert shown["on"] == "2026-11-22"
@@ -165,3 +177,46 @@ def test_the_cli_adds_lists_shows_and_waives(
                "--all", "--reason", "x")  # fmt: skip
     assert r.exit_code == 1 and "has no bill NOPE" in r.output
     assert sql(db_url, "SELECT count(*) FROM late_fee_waivers") == [(0,)]
+
+
+async def test_a_remote_utility_is_refused_rules_it_sends_its_own_fees(
+    http: httpx.AsyncClient,
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    world: Any,
+    admin_headers: AdminHeaders,
+) -> None:
+    async with engine.begin() as conn:
+        await billers_service.add_biller(
+            conn, clock, code="RMWATER", name="远程水务", category=Category.WATER,
+            mode=IntegrationMode.REMOTE, account_rule=r"[0-9]{10}",
+            remote=RemoteSettings(url="http://127.0.0.1:9", key="k" * 32,
+                                  sign_type=SignType.HMAC_SHA256), actor="test",
+        )  # fmt: skip
+    writer = await admin_headers(Scope.CONFIG_WRITE, name="li")
+    r = await http.post("/admin/v1/billers/RMWATER/late-fee-rules", headers=writer, json=RULE)
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"] == (
+        "biller RMWATER keeps its own books (remote): late fees only for a hosted biller"
+    )
+    assert await _rule_count(engine) == 0
+
+
+async def test_a_waiver_counts_from_its_day_on_not_on_the_days_before(
+    http: httpx.AsyncClient, engine: AsyncEngine, clock: FrozenClock, world: Any,
+    admin_headers: AdminHeaders,
+) -> None:  # fmt: skip
+    writer = await _overdue_bill(http, engine, clock, admin_headers)
+    waived = await http.post(BILL + "/late-fee-waivers", headers=writer,
+                             json={"reason": "meter misread"})  # fmt: skip
+    assert waived.json()["late_fee"] == 0  # all of 2026-11-22's 190
+    reader = await admin_headers(Scope.OPS_READ, name="reader")
+    # 11-10: 4 days charged after 5 of grace, 40, plus 30 imported; the waiver came later
+    before = (await http.get(BILL + "/late-fee?on=2026-11-10", headers=reader)).json()
+    assert (before["accrued"], before["waived"], before["late_fee"]) == (40, 0, 70)
+    async with engine.connect() as conn:
+        in_sql = await conn.scalar(
+            text("SELECT bill_late_fee(id, 'B1', '2026-11-10') FROM billers WHERE code = 'BJWATER'")
+        )
+    assert in_sql == 70

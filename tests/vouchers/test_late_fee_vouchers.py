@@ -1,5 +1,5 @@
 """A voucher pays a hosted bill with its late fee computed on the redemption's business date
-(``vouchers_bills_covered`` through ``bill_late_fee``), as the payment check does."""
+(``vouchers_bills_covered`` through ``bill_late_fee_of``), as the payment check does."""
 
 from __future__ import annotations
 

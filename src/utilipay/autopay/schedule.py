@@ -22,8 +22,8 @@ _SCHEDULE = text(
     WITH candidates AS (
         SELECT m.biller_id, m.id AS mandate_id, m.channel_id, m.payer, m.account_no, m.cap,
                b.bill_no, b.issued_at,
-               b.amount + bill_late_fee(
-                   b.biller_id, b.bill_no,
+               b.amount + bill_late_fee_of(
+                   b.biller_id, b.bill_no, b.due_date, b.late_fee,
                    (CAST(:now AS timestamptz) AT TIME ZONE 'Asia/Shanghai')::date) AS total
           FROM mandates m
           JOIN billing_bills b ON b.biller_id = m.biller_id AND b.account_no = m.account_no

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
 from utilipay.access.auth import ConfigWriter, OpsReader
+from utilipay.billers import service as billers_service
 from utilipay.billing import latefee_service as service
 from utilipay.billing.latefees import MAX_GRACE_DAYS, DayBasis, LateFeeRule
 from utilipay.clock import business_date
@@ -60,7 +61,7 @@ class LateFeeWaiverIn(BaseModel):
 async def list_rules(code: CodePath, request: Request, _: OpsReader) -> Response:
     hub: Host = request.app.state.hub
     async with hub.engine.connect() as conn:
-        biller = await service.hosted_biller(conn, code)
+        biller = await billers_service.hosted_biller(conn, code, service.NEEDS)
         found = await service.rules_of(conn, biller.id)
     return json_response({"biller": code, "rules": [service.rule_json(r) for r in found]})
 

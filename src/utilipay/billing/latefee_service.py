@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -11,8 +11,8 @@ from sqlalchemy import RowMapping, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit.service import record
-from utilipay.billers import repository as billers_repo
-from utilipay.billers.schemas import Biller, IntegrationMode
+from utilipay.billers import service as billers_service
+from utilipay.billers.schemas import Biller
 from utilipay.billing.latefees import DayBasis, LateFee, LateFeeRule, late_fee, rule_for
 from utilipay.billing.tables import bills, customer_accounts, late_fee_rules, late_fee_waivers
 from utilipay.clock import Clock, business_date
@@ -22,16 +22,9 @@ from utilipay.errors import DomainError, ErrorCode
 _RULES_LOCK = 0x1A7EFEE
 
 
-async def hosted_biller(conn: AsyncConnection, code: str) -> Biller:
-    biller = await billers_repo.by_code(conn, code)
-    if biller is None:
-        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {code}")
-    if biller.mode is not IntegrationMode.HOSTED:
-        raise DomainError(
-            ErrorCode.MALFORMED_REQUEST,
-            f"{code} is a remote utility: it sends its own late fee with its bills",
-        )
-    return biller
+# what a remote utility is refused (``billers.service.hosted_biller``): it sends its own
+# late fee with its bills
+NEEDS = "late fees"
 
 
 def _rule(row: RowMapping) -> LateFeeRule:
@@ -78,7 +71,7 @@ async def add_rule(
     problems = rule.problems()
     if problems:
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "; ".join(problems))
-    biller = await hosted_biller(conn, code)
+    biller = await billers_service.hosted_biller(conn, code, NEEDS)
     await conn.execute(
         text("SELECT pg_advisory_xact_lock(:k, :b)"), {"k": _RULES_LOCK, "b": biller.id}
     )
@@ -154,11 +147,15 @@ class BillLateFee:
         }
 
 
-async def bill_fee(
-    conn: AsyncConnection, code: str, bill_no: str, on: date, *, lock: bool = False
-) -> BillLateFee:
+async def bill_fee(conn: AsyncConnection, code: str, bill_no: str, on: date) -> BillLateFee:
     """The computation of a hosted bill's late fee on ``on``; 404 for an unknown bill."""
-    biller = await hosted_biller(conn, code)
+    biller = await billers_service.hosted_biller(conn, code, NEEDS)
+    return await _fee_of(conn, biller, bill_no, on, lock=False)
+
+
+async def _fee_of(
+    conn: AsyncConnection, biller: Biller, bill_no: str, on: date, *, lock: bool
+) -> BillLateFee:
     query = (
         select(bills, customer_accounts.c.customer_class)
         .join(
@@ -170,17 +167,19 @@ async def bill_fee(
     )
     row = (await conn.execute(query.with_for_update(of=bills) if lock else query)).first()
     if row is None:
-        raise DomainError(ErrorCode.NOT_FOUND, f"{code} has no bill {bill_no}")
+        raise DomainError(ErrorCode.NOT_FOUND, f"{biller.code} has no bill {bill_no}")
     waived = await conn.scalar(
         select(func.coalesce(func.sum(late_fee_waivers.c.amount), 0)).where(
-            late_fee_waivers.c.biller_id == biller.id, late_fee_waivers.c.bill_no == bill_no
+            late_fee_waivers.c.biller_id == biller.id,
+            late_fee_waivers.c.bill_no == bill_no,
+            late_fee_waivers.c.business_date <= on,  # a later one forgave a fee not run yet
         )
     )
     rule = rule_for(await rules_of(conn, biller.id), row.customer_class, row.due_date)
     paid_on = business_date(row.paid_at) if row.paid_at else None
     fee = late_fee(rule, principal=row.amount, due=row.due_date, on=on, imported=row.late_fee,
                    waived=int(waived or 0), paid_on=paid_on)  # fmt: skip
-    return BillLateFee(code, bill_no, on, row.due_date, row.status == "PAID", rule, fee)
+    return BillLateFee(biller.code, bill_no, on, row.due_date, row.status == "PAID", rule, fee)
 
 
 async def waive(
@@ -197,7 +196,8 @@ async def waive(
     if not reason.strip():
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "a waiver needs a reason")
     today = business_date(clock.now())
-    before = await bill_fee(conn, code, bill_no, today, lock=True)
+    biller = await billers_service.hosted_biller(conn, code, NEEDS)
+    before = await _fee_of(conn, biller, bill_no, today, lock=True)
     if before.paid:
         raise DomainError(
             ErrorCode.BILL_ALREADY_PAID, f"bill {bill_no} is paid: its late fee was collected"
@@ -212,7 +212,6 @@ async def waive(
             f"a waiver of {amount} fen on bill {bill_no} must be 1..{owed} fen, "
             f"its late fee on {today}",
         )
-    biller = await hosted_biller(conn, code)
     await conn.execute(
         insert(late_fee_waivers).values(
             biller_id=biller.id,
@@ -224,7 +223,8 @@ async def waive(
             created_at=clock.now(),
         )
     )
-    after = await bill_fee(conn, code, bill_no, today)
+    # the bill is locked: nothing but this waiver changed its fee since ``before``
+    after = replace(before, fee=replace(before.fee, waived=before.fee.waived + amount))
     await record(conn, clock, actor=actor, action="late_fee.waive", object_type="bill",
                  object_id=f"{code}/{bill_no}", reason=reason,
                  details={"amount": amount, "on": today.isoformat()},

@@ -42,7 +42,10 @@ async def account(conn: AsyncConnection, biller_id: int, account_no: str) -> Cus
 
 def _due_on(on: date) -> ColumnElement[int]:
     """A bill's late fee on ``on`` (``sql/late_fees.sql``), in place of the imported one."""
-    return func.bill_late_fee(bills.c.biller_id, bills.c.bill_no, on).label("late_fee")
+    b = bills.c
+    return func.bill_late_fee_of(b.biller_id, b.bill_no, b.due_date, b.late_fee, on).label(
+        "late_fee"
+    )
 
 
 async def unpaid_bills(

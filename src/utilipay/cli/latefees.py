@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.billers import service as billers_service
 from utilipay.billing import latefee_service as service
 from utilipay.billing.latefees import DayBasis, LateFeeRule
 from utilipay.cli.runtime import console, default_actor, parse_day, run_in_transaction
@@ -88,7 +89,7 @@ def rules_list(
     """A utility's rules, oldest first."""
 
     async def work(conn: AsyncConnection) -> list[LateFeeRule]:
-        found = await service.hosted_biller(conn, biller)
+        found = await billers_service.hosted_biller(conn, biller, service.NEEDS)
         return await service.rules_of(conn, found.id)
 
     found = run_in_transaction(work)

@@ -41,24 +41,27 @@ $$;
 
 -- A hosted bill's late fee on p_on (a business date, Asia/Shanghai): computed by the rule
 -- (up to the day it was paid, for a paid bill), plus the fee imported with the bill, less
--- the waivers. NULL for a bill that does not exist.
+-- the waivers made by p_on (a later one forgave a fee that had not run yet on p_on). NULL
+-- for a bill that does not exist.
 CREATE OR REPLACE FUNCTION bill_late_fee(p_biller_id integer, p_bill_no text, p_on date)
 RETURNS bigint LANGUAGE sql STABLE AS $$
     SELECT late_fee_accrued(b.biller_id, a.customer_class, b.amount, b.due_date,
                             least(p_on, (b.paid_at AT TIME ZONE 'Asia/Shanghai')::date))
            + b.late_fee
            - coalesce((SELECT sum(w.amount) FROM late_fee_waivers w
-                        WHERE w.biller_id = b.biller_id AND w.bill_no = b.bill_no), 0)::bigint
+                        WHERE w.biller_id = b.biller_id AND w.bill_no = b.bill_no
+                          AND w.business_date <= p_on), 0)::bigint
       FROM bills b
       JOIN customer_accounts a ON a.biller_id = b.biller_id AND a.account_no = b.account_no
      WHERE b.biller_id = p_biller_id AND b.bill_no = p_bill_no
 $$;
 
--- bill_late_fee for a caller that holds the bill's row (the payment check): a bill not past
--- its due date with no imported fee has no fee, and nothing is read for it — which is most
--- payments. None accrued (late_fee_days is 0 up to the due date), and no waiver was made: a
--- waiver needs a fee to waive on the day it is made, which is no later than p_on. A plain
--- CASE, so PostgreSQL inlines it and calls bill_late_fee only for the others.
+-- bill_late_fee for a caller that holds the bill's row (the payment check, vouchers,
+-- auto-pay, the bill reads of ``billing/repository.py``): a bill not past its due date with
+-- no imported fee has no fee, and nothing is read for it — which is most bills paid. None
+-- accrued (late_fee_days is 0 up to the due date), and no waiver was made by p_on: a waiver
+-- needs a fee to waive on the day it is made. A plain CASE, so PostgreSQL inlines it and
+-- calls bill_late_fee only for the others.
 CREATE OR REPLACE FUNCTION bill_late_fee_of(
     p_biller_id integer, p_bill_no text, p_due date, p_imported bigint, p_on date
 ) RETURNS bigint LANGUAGE sql STABLE AS $$

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Biller, IntegrationMode
 from utilipay.billing import latefee_service as service
 from utilipay.billing.latefees import DayBasis, LateFeeRule
@@ -86,7 +87,7 @@ async def _page(
     async with hub.engine.connect() as conn:
         try:
             if chosen is not None:
-                hosted = await service.hosted_biller(conn, chosen.code)
+                hosted = await billers_service.hosted_biller(conn, chosen.code, service.NEEDS)
                 rules = await service.rules_of(conn, hosted.id)
             if chosen is not None and bill.strip():
                 day = _day(on) or business_date(hub.clock.now())

@@ -23,7 +23,7 @@ DROP FUNCTION IF EXISTS vouchers_bills_covered(integer, text, bigint);
 
 -- A rule is in force from effective_from to effective_to (inclusive; NULL: open-ended),
 -- for one customer class or (NULL) every class. Two rules of a utility and class in force
--- on the same day are refused by the service, which names both (billing/latefee_rules.py).
+-- on the same day are refused by the service, which names both (billing/latefee_service.py).
 CREATE TABLE late_fee_rules (
     biller_id integer NOT NULL REFERENCES billers (id),
     rule_id integer GENERATED ALWAYS AS IDENTITY,

@@ -63,7 +63,7 @@ CREATE OR REPLACE TRIGGER bills_use_voucher_credit
 -- stopping at the first that no longer fits: for a redemption's face value and for a
 -- credit. Every unpaid bill of the account is locked first, in pay_hosted's order (bill
 -- number), so a voucher and a payment of the same account queue instead of deadlocking. A
--- bill's total is its amount and its late fee on p_on (``bill_late_fee``).
+-- bill's total is its amount and its late fee on p_on (``bill_late_fee_of``).
 CREATE OR REPLACE FUNCTION vouchers_bills_covered(
     p_biller_id integer, p_account_no text, p_amount bigint, p_on date
 ) RETURNS TABLE (bill_no text, due_date date, total bigint) LANGUAGE plpgsql AS $$
@@ -76,7 +76,8 @@ BEGIN
           FROM (SELECT d.bill_no, d.due_date, d.total,
                        sum(d.total) OVER (ORDER BY d.due_date, d.bill_no) AS running
                   FROM (SELECT b.bill_no, b.due_date,
-                               b.amount + bill_late_fee(b.biller_id, b.bill_no, p_on) AS total
+                               b.amount + bill_late_fee_of(b.biller_id, b.bill_no, b.due_date,
+                                                           b.late_fee, p_on) AS total
                           FROM billing_bills b
                          WHERE b.biller_id = p_biller_id AND b.account_no = p_account_no
                            AND b.status = 'UNPAID') d) c
