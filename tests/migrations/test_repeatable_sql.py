@@ -256,8 +256,9 @@ ADDED_SINCE_0024 = {
     "payments_minutes_deleted", "payment_minutes_fold", "payments.payments_minutes_inserted",
     "payments.payments_minutes_updated", "payments.payments_minutes_deleted",
     # late fees computed, and the working days they may count (revision 0039)
-    "bill_late_fee", "bill_late_fee_of", "late_fee_accrued", "late_fee_rule_for",
-    "late_fee_days",
+    "bill_late_fee", "bill_late_fee_of", "late_fee_rule_for", "late_fee_days",
+    # the fee of many bills at once (revision 0043, which dropped late_fee_accrued)
+    "bill_late_fees",
     "calendar_working_days",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(

@@ -5,7 +5,8 @@ the reminder choice in force wants it."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -23,6 +24,8 @@ from tests.notify.test_notify_support import (
     set_contacts,
     told,
 )
+from utilipay.billing import latefee_service
+from utilipay.billing.latefees import LateFeeRule
 from utilipay.bindings.reminders import ReminderChoice
 from utilipay.clock import FrozenClock
 from utilipay.errors import DomainError
@@ -104,6 +107,37 @@ async def test_each_bill_is_noticed_on_the_latest_schedule_day_it_reached(
         ("D-01", 1), ("D-01", 7), ("D-07", 7), ("D-09", 7), ("D-09", 15), ("D-11", 15),
         ("D-15", 15)
     ]  # fmt: skip
+
+
+async def test_the_late_fee_noticed_is_the_rule_s_less_waivers_as_every_amount_due(
+    engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]
+) -> None:
+    """The pass computes the fee set-based (``bill_late_fees``): the same as the one-bill
+    function every amount due uses, the rule's fee plus the imported one less waivers."""
+    await import_bills(engine, clock, *BILLS)
+    rule = LateFeeRule(date(2026, 1, 1), None, Decimal(1), grace_days=2)
+    async with engine.begin() as conn:
+        await latefee_service.add_rule(conn, clock, "BJWATER", rule, actor="t", reason="rule")
+        await latefee_service.waive(conn, clock, "BJWATER", "D-09", 30, actor="t", reason="x")
+    await _schedule(engine, clock, world, [1, 7, 15])
+    assert await send_overdue_notices(engine, clock) == 4
+    fees = {b: (await _payload(engine, b))["late_fee"] for b in ("D-01", "D-07", "D-09", "D-15")}
+    # 12345 fen × 1 ‰ × (days overdue − 2 of grace), rounded half up, + imported − waived
+    assert fees == {"D-01": 0, "D-07": 62 + 40, "D-09": 86 - 30, "D-15": 160}
+    async with engine.connect() as conn:
+        one_by_one = {
+            b: (
+                await conn.execute(
+                    text(
+                        "SELECT bill_late_fee(id, :b, DATE '2026-11-22') FROM billers"
+                        " WHERE code = 'BJWATER'"
+                    ),
+                    {"b": b},
+                )
+            ).scalar_one()
+            for b in fees
+        }
+    assert one_by_one == fees
 
 
 async def test_concurrent_passes_notice_each_bill_and_day_once(

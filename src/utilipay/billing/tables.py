@@ -13,7 +13,9 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   bills with no payment get in (``WITH CHECK OPTION``).
 - ``bill_late_fee(biller_id, bill_no, on)`` (``sql/late_fees.sql``, migration 0039): a
   hosted bill's late fee on a business date, computed by the utility's rule; every amount
-  due is ``amount + bill_late_fee(…)``, never ``amount + late_fee``.
+  due is ``amount + bill_late_fee(…)``, never ``amount + late_fee``;
+  ``bill_late_fees(biller_id, on)`` (migration 0043) is the same for every bill of a
+  utility, set-based, for a query that joins many bills on ``bill_no``.
 - in Python, ``repository``: ``account``, ``bill_by_no``, ``unpaid_bills``… (readings
   opens accounts through ``insert_accounts``).
 """

@@ -63,9 +63,7 @@ _NOTICE = text(
            jsonb_build_object(
                'biller', s.code, 'account_no', b.account_no, 'bill_no', b.bill_no,
                'period', b.period, 'amount', b.amount,
-               -- the fee so far, by the utility's rule (billing/sql/late_fees.sql): computed
-               -- only for the bills noticed now, not for every candidate already told
-               'late_fee', bill_late_fee(b.biller_id, b.bill_no, CAST(:today AS date)),
+               'late_fee', f.late_fee,
                'due_date', to_char(b.due_date, 'YYYY-MM-DD'),
                'days_overdue', CAST(:today AS date) - b.due_date,
                'schedule_day', n.days_after),
@@ -74,6 +72,9 @@ _NOTICE = text(
       JOIN candidates b
         ON b.biller_id = n.biller_id AND b.bill_no = n.bill_no AND b.day = n.days_after
       JOIN settings s ON s.biller_id = b.biller_id
+      -- the fee so far, by the utility's rule (billing/sql/late_fees.sql), set-based: for
+      -- the bills noticed now only, not for every candidate already told
+      JOIN bill_late_fees(:biller_id, CAST(:today AS date)) f ON f.bill_no = b.bill_no
     """  # noqa: S608 - the module's own constants, never input
 )
 
