@@ -36,17 +36,23 @@ _NOTICE = text(
     f"""
     WITH {SETTINGS},
     steps AS (
-        SELECT s.biller_id, st.day,
+        SELECT st.day,
                least(lead(st.day) OVER (ORDER BY st.day), st.day + :catch_up) AS until_day
           FROM settings s CROSS JOIN LATERAL unnest(s.overdue_days) AS st(day)
          WHERE s.biller_id = :biller_id
     ),
+    ages AS MATERIALIZED (  -- each number of days overdue a schedule day covers, with it
+        SELECT g AS age, st.day FROM steps st, generate_series(st.day, st.until_day - 1) g
+    ),
     candidates AS MATERIALIZED (  -- read once, for the notices and for their events
-        SELECT b.biller_id, b.bill_no, b.account_no, b.period, b.amount, b.due_date, st.day
-          FROM steps st JOIN billing_bills b
-            ON b.biller_id = st.biller_id AND b.status = 'UNPAID'
-           AND b.due_date <= CAST(:today AS date) - st.day
-           AND b.due_date > CAST(:today AS date) - st.until_day
+        -- a bill meets its schedule day by equality on its age (a hash join), and only the
+        -- due dates some day covers are read from the partial index of unpaid bills: a
+        -- range join on the schedule compared each bill with every day of it
+        SELECT b.biller_id, b.bill_no, b.account_no, b.period, b.amount, b.due_date, a.day
+          FROM billing_bills b JOIN ages a ON a.age = CAST(:today AS date) - b.due_date
+         WHERE b.biller_id = :biller_id AND b.status = 'UNPAID'
+           AND b.due_date > CAST(:today AS date) - (SELECT max(age) + 1 FROM ages)
+           AND b.due_date <= CAST(:today AS date) - (SELECT min(age) FROM ages)
     ),
     noticed AS (
         INSERT INTO overdue_notices (biller_id, bill_no, days_after, created_at)

@@ -48,10 +48,13 @@ RETURNS TABLE (bill_no text, late_fee bigint) LANGUAGE sql STABLE AS $$
       FROM bills b
       JOIN customer_accounts a ON a.biller_id = b.biller_id AND a.account_no = b.account_no
       LEFT JOIN LATERAL late_fee_rule_for(b.biller_id, a.customer_class, b.due_date) r ON true
-      LEFT JOIN LATERAL (
-          SELECT sum(w.amount)::bigint AS waived FROM late_fee_waivers w
-           WHERE w.biller_id = b.biller_id AND w.bill_no = b.bill_no AND w.business_date <= p_on
-      ) w ON true
+      -- the waivers summed per bill (hashed against many bills; for one bill PostgreSQL
+      -- pushes its bill_no into the grouping), not an aggregate run for every bill
+      LEFT JOIN (
+          SELECT w.bill_no, sum(w.amount)::bigint AS waived FROM late_fee_waivers w
+           WHERE w.biller_id = p_biller_id AND w.business_date <= p_on
+           GROUP BY w.bill_no
+      ) w ON w.bill_no = b.bill_no
      WHERE b.biller_id = p_biller_id
 $$;
 
