@@ -108,6 +108,22 @@ class BenchResult:
     books_balanced: bool
 
     @property
+    def faults(self) -> list[str]:
+        """Why these figures are not of payments made, if they are not: a round's error
+        answers are fast, and a run whose requests failed would measure the refusals."""
+        found = [
+            f"round {n}: {r.payments.status_errors} error answers, "
+            f"{r.payments.socket_errors} socket errors"
+            for n, r in enumerate(self.rounds, 1)
+            if r.payments.status_errors or r.payments.socket_errors
+        ]
+        if self.payments_in_database == 0:
+            found.append("no payment in the database")
+        if not self.books_balanced:
+            found.append("the books do not balance")
+        return found
+
+    @property
     def median(self) -> Round:
         """The round with the median ratio (its own figures, not a mix of rounds)."""
         return sorted(self.rounds, key=lambda r: r.ratio)[len(self.rounds) // 2]
@@ -127,6 +143,8 @@ class BenchResult:
                 for r in self.rounds
             ],
             "median_ratio_to_pgbench": round(self.median.ratio, 3),
+            "valid": not self.faults,
+            "faults": self.faults,
             "payments_in_database": self.payments_in_database,
             "books_balanced": self.books_balanced,
         }

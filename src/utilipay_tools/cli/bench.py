@@ -12,6 +12,7 @@ from utilipay.config import get_settings
 
 if TYPE_CHECKING:
     from utilipay_tools.bench.collection import CollectionBench
+    from utilipay_tools.bench.payments import BenchResult
 
 bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
 
@@ -38,7 +39,14 @@ def bench_payments(
     result = bench.run(get_settings(), config, say=err_console.print)
     if as_json:
         console.print_json(data=result.as_json())
-        return
+    else:
+        _print_payments(result)
+    if result.faults:  # printed for the post-mortem, but not figures to cite
+        err_console.print(f"NOT A MEASUREMENT of payments: {'; '.join(result.faults)}")
+        raise typer.Exit(1)
+
+
+def _print_payments(result: BenchResult) -> None:
     table = Table(
         "round", "payments/s", "p50 / p90 / p99 ms", "errors", "pgbench tps", "ratio",
         title="utilipay bench payments",

@@ -1,0 +1,33 @@
+"""``bench payments`` refuses to pass off error answers as payments: a round whose requests
+failed is fast, so its ratio to pgbench would look good and mean nothing."""
+
+from __future__ import annotations
+
+from utilipay_tools.bench.payments import BenchConfig, BenchResult, LoadResult, Round
+
+
+def _run(status_errors: int, stored: int, *, balanced: bool = True) -> BenchResult:
+    load = LoadResult(
+        requests=1000, duration_us=1_000_000, status_errors=status_errors, socket_errors=0,
+        p50_us=900, p90_us=1500, p99_us=4000, max_us=9000, exhausted_threads=0,
+    )  # fmt: skip
+    return BenchResult(
+        machine={}, config=BenchConfig(), load_generator="wrk", rounds=[Round(load, 2000.0)],
+        payments_in_database=stored, books_balanced=balanced,
+    )  # fmt: skip
+
+
+def test_a_run_of_payments_made_is_a_measurement() -> None:
+    result = _run(0, 1000)
+    assert result.faults == []
+    assert result.as_json()["valid"] is True
+
+
+def test_error_answers_an_empty_database_or_unbalanced_books_are_not() -> None:
+    failed = _run(1000, 0)
+    assert failed.faults == [
+        "round 1: 1000 error answers, 0 socket errors",
+        "no payment in the database",
+    ]
+    assert failed.as_json()["valid"] is False
+    assert _run(0, 1000, balanced=False).faults == ["the books do not balance"]
