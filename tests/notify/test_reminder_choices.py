@@ -3,6 +3,7 @@ over the hub's, field by field; which reminders, how many days before, by which 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -189,3 +190,30 @@ async def test_a_changed_field_replaces_only_itself_and_inherit_resets_it(
 def test_a_choice_out_of_bounds_is_refused(choice: dict[str, Any], says: str) -> None:
     with pytest.raises(ValidationError, match=says):
         ReminderChoice.model_validate(choice)
+
+
+async def test_two_people_changing_different_fields_at_once_keep_both(
+    engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]
+) -> None:
+    """The second change waits for the first and starts from it (concurrent connections)."""
+    biller = water(world)
+    async with engine.connect() as first:
+        await first.begin()
+        await change_account_choice(
+            first, clock, biller, ACCOUNT, ReminderChoice(kinds=["overdue"]), actor="a"
+        )
+
+        async def second_change() -> None:
+            async with engine.begin() as second:
+                await change_account_choice(
+                    second, clock, biller, ACCOUNT, ReminderChoice(means=["email"]), actor="b"
+                )
+
+        second = asyncio.create_task(second_change())
+        await asyncio.sleep(0.3)
+        assert not second.done()  # held by the first
+        await first.commit()
+    await second
+    async with engine.connect() as conn:
+        chosen = (await in_force(conn, biller.id, ACCOUNT, HUB_DAYS)).account
+    assert (chosen.kinds, chosen.means) == (["overdue"], ["email"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -80,15 +80,13 @@ def wants(choice: ReminderChoice, kind: Kind, days_left: int | None, means: str)
     )
 
 
-async def account_choice(conn: AsyncConnection, biller_id: int, account_no: str) -> ReminderChoice:
-    row = (
-        await conn.execute(
-            select(reminder_choices).where(
-                reminder_choices.c.biller_id == biller_id,
-                reminder_choices.c.account_no == account_no,
-            )
-        )
-    ).first()
+async def account_choice(
+    conn: AsyncConnection, biller_id: int, account_no: str, *, hold: bool = False
+) -> ReminderChoice:
+    query = select(reminder_choices).where(
+        reminder_choices.c.biller_id == biller_id, reminder_choices.c.account_no == account_no
+    )
+    row = (await conn.execute(query.with_for_update() if hold else query)).first()
     return ReminderChoice() if row is None else choice_of(row.kinds, row.days_before, row.means)
 
 
@@ -130,17 +128,22 @@ async def change_account_choice(
 ) -> ReminderChoice:
     """Replace the fields the patch names (a None one: the utility's again)."""
     biller.rule.check(biller.code, account_no)
-    before = await account_choice(conn, biller.id, account_no)
-    after = before.changed(patch)
-    values = {"kinds": after.kinds, "days_before": after.days_before, "means": after.means}
+    # the row made (inheriting everything, as no row does) and held before it is read: two
+    # people changing different fields at once would otherwise each write back the other's
+    # field as it was before, and one change would be lost
+    key = {"biller_id": biller.id, "account_no": account_no}
     await conn.execute(
-        insert(reminder_choices)
-        .values(biller_id=biller.id, account_no=account_no, updated_at=clock.now(), **values)
-        .on_conflict_do_update(
-            index_elements=["biller_id", "account_no"],
-            set_={**values, "updated_at": clock.now()},
-        )
+        insert(reminder_choices).values(**key, updated_at=clock.now()).on_conflict_do_nothing()
     )
+    before = await account_choice(conn, biller.id, account_no, hold=True)
+    after = before.changed(patch)
+    await conn.execute(
+        update(reminder_choices)
+        .where(reminder_choices.c.biller_id == biller.id,
+               reminder_choices.c.account_no == account_no)
+        .values(kinds=after.kinds, days_before=after.days_before, means=after.means,
+                updated_at=clock.now())
+    )  # fmt: skip
     await record(
         conn, clock, actor=actor, action="reminders.account_changed", object_type="account",
         object_id=f"{biller.code}/{account_no}", reason=reason,
