@@ -56,14 +56,18 @@ class ChannelMix:
         found = await ask.read(("payments",))
         sums = summed(found, lambda r: r.key)
         whole = sum(s[2] for s in sums.values())
-        if not any(s[0] for s in sums.values()):
+        if not found:
             return (ChannelMix.table(()),), ()
+        # payments voided in the period net to 0 in their class: shown as 0, not as a
+        # period without figures, which would say no payment was made
         rows = tuple(
             (MIX_TITLES[c], sums.get(c, NOTHING)[0], sums.get(c, NOTHING)[2],
              rate(sums.get(c, NOTHING)[2], whole))
             for c in MIX_CLASSES
         )  # fmt: skip
         amounts = tuple(sums.get(c, NOTHING)[2] for c in MIX_CLASSES)
+        if not whole:  # a pie of nothing
+            return (ChannelMix.table(rows),), ()
         chart = Chart("channel-mix", "Amount by channel", "pie", "fen",
                       tuple(MIX_TITLES[c] for c in MIX_CLASSES),
                       (Series("Amount", amounts),))  # fmt: skip
