@@ -87,13 +87,13 @@ async def test_utility_staff_tune_and_add_rules(
     await sign_in(page, people[Role.UTILITY_STAFF])
     await page.goto(PAGE)
     [rule] = await page.get_by_role("region", name="规则").filter(has_text="BJWATER").all()
-    await rule.get_by_label("days").fill("0")
+    await rule.get_by_label("天数").fill("0")
     await rule.get_by_role("button", name="保存规则").click()
     await expect(page.get_by_role("alert")).to_contain_text(
         "days: Input should be greater than or equal to 1"
     )
-    await rule.get_by_label("days").fill("30")
-    await rule.get_by_label("amount_fen").fill("500000")
+    await rule.get_by_label("天数").fill("30")
+    await rule.get_by_label("金额（分，100分=1元）").fill("500000")
     await rule.get_by_label("启用").uncheck()
     await rule.get_by_role("button", name="保存规则").click()
     await expect(page.locator("p.notice")).to_contain_text("规则已保存")

@@ -34,6 +34,17 @@ DONE = {
     "added": words("Rule added with the kind's defaults: tune it below."),
 }
 
+# a rule's parameters as people read them, with their unit (the API and the CLI take fen)
+PARAM_LABELS = {
+    "day": words("From day of the month"),
+    "points": words("Points behind"),
+    "target_percent": words("Target collection rate (%)"),
+    "amount_fen": words("Amount in fen (100 fen = 1 yuan)"),
+    "count": words("Number of accounts"),
+    "days": words("Days"),
+    "times": words("Times"),
+}
+
 
 async def _page(
     request: Request, staff: Staff, *, status_code: int = 200, error: str = "", done: str = ""
@@ -46,7 +57,7 @@ async def _page(
     return render(
         request, "warnings.html", status_code=status_code, warnings=found, rules=rules,
         billers=billers, codes={b.id: b.code for b in billers}, kinds=KINDS,
-        error=error, done=DONE.get(done, ""),
+        param_labels=PARAM_LABELS, error=error, done=DONE.get(done, ""),
     )  # fmt: skip
 
 
