@@ -129,6 +129,7 @@ async def test_who_may_not_see_or_touch_warnings(
         (f"{PAGE}/{ids['BJGAS']}/acknowledge", {"note": ""}),  # the scope before the note
         (f"{PAGE}/rules/{gas_rule}", {"param_days": "5"}),
         (f"{PAGE}/rules", {"biller": "BJGAS", "kind": "arrears_total"}),
+        (f"{PAGE}/contacts", {"biller": "BJGAS", "contacts": "me@example.com"}),
     ]:
         other = await page.request.post(url, form={"csrf_token": token, **form})
         assert other.status == 403, url
@@ -137,7 +138,33 @@ async def test_who_may_not_see_or_touch_warnings(
     )
     assert missing.status == 404
     refused = [actor for actor, _ in await audited(engine, "console.refused")]
-    assert refused == ["customer-service"] + ["utility-staff"] * 4
+    assert refused == ["customer-service"] + ["utility-staff"] * 5
     async with engine.connect() as conn:
         assert len(await episodes.list_warnings(conn, None, unacknowledged=True)) == 2
         assert all(r.params["days"] == 1 for r in await rules.list_rules(conn, None))
+
+
+async def test_utility_staff_choose_whom_their_warnings_go_to(
+    page: Page, people: dict[Role, str], engine: AsyncEngine, clock: FrozenClock, hub: Any
+) -> None:
+    await two_utilities_warned(engine, clock, hub)
+    await sign_in(page, people[Role.UTILITY_STAFF])
+    await page.goto(PAGE)
+    await expect(page.get_by_role("region", name="联系人 · BJGAS")).to_have_count(0)
+    mine = page.get_by_role("region", name="联系人 · BJWATER")
+    box = mine.get_by_label("每行一个：电子邮箱或手机号码；留空则不通知任何人")
+    await box.fill("ops@water.example.cn\n\n13800138000\nnot a contact")
+    await mine.get_by_role("button", name="保存联系人").click()
+    await expect(page.get_by_role("alert")).to_contain_text("not a contact: sms 'not a contact'")
+    async with engine.connect() as conn:
+        water_id = await rules.biller_id_of(conn, "BJWATER")
+        assert await rules.contacts(conn, water_id) == []  # refused whole: nothing written
+    await box.fill("ops@water.example.cn\n\n13800138000")
+    await mine.get_by_role("button", name="保存联系人").click()
+    await expect(page.locator("p.notice")).to_have_text("联系人已保存，此后的预警将发给他们。")
+    await expect(box).to_have_value("ops@water.example.cn\n13800138000\n")
+    async with engine.connect() as conn:
+        assert await rules.contacts(conn, water_id) == [
+            ("email", "ops@water.example.cn"), ("sms", "13800138000")
+        ]  # fmt: skip
+    assert await audited(engine, "warnings.contacts_set") == [("utility-staff", str(water_id))]

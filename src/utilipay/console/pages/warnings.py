@@ -1,8 +1,9 @@
 """Early warning (回收预警): the warnings nobody acknowledged yet, acknowledged here with a
-note; the utilities' rules, tuned, switched on or off, added with a kind's defaults. The
-same services as ``utilipay warnings …`` and the admin API, each change audited. Utility
-staff see and change only their utility's and branches'; another's, by URL, is refused
-and audited."""
+note; the utilities' rules, tuned, switched on or off, added with a kind's defaults; whom
+each utility's warnings are sent to (e-mail addresses and mobile numbers). The same
+services as ``utilipay warnings …`` and the admin API, each change audited. Utility staff
+see and change only their utility's and branches'; another's, by URL, is refused and
+audited."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ DONE = {
     "acknowledged": words("Warning acknowledged."),
     "saved": words("Rule saved: the next pass checks it."),
     "added": words("Rule added with the kind's defaults: tune it below."),
+    "contacts": words("Contacts saved: the next warning goes to them."),
 }
 
 # a rule's parameters as people read them, with their unit (the API and the CLI take fen)
@@ -53,11 +55,12 @@ async def _page(
     async with hub.engine.connect() as conn:
         found = await episodes.list_warnings(conn, staff.billers, unacknowledged=True)
         rules = await rules_repo.list_rules(conn, staff.billers)
-    billers = billers_of(request, staff)
+        billers = billers_of(request, staff)
+        contacts = {b.code: await rules_repo.contacts(conn, b.id) for b in billers}
     return render(
         request, "warnings.html", status_code=status_code, warnings=found, rules=rules,
         billers=billers, codes={b.id: b.code for b in billers}, kinds=KINDS,
-        param_labels=PARAM_LABELS, error=error, done=DONE.get(done, ""),
+        param_labels=PARAM_LABELS, contacts=contacts, error=error, done=DONE.get(done, ""),
     )  # fmt: skip
 
 
@@ -136,3 +139,28 @@ async def add_rule(
         return await rules_repo.add_rule(conn, clock, found.id, kind, {}, actor=staff.username)
 
     return await _changed(request, staff, change, "added")
+
+
+def contacts_of(text: str) -> list[tuple[str, str]]:
+    """One contact a line: an e-mail address (it has an @) or a mobile number; blank lines
+    skipped. The service checks each."""
+    lines = (line.strip() for line in text.splitlines())
+    return [("email" if "@" in line else "sms", line) for line in lines if line]
+
+
+@router.post("/warnings/contacts")
+async def save_contacts(
+    request: Request,
+    staff: Manager,
+    biller: Annotated[str, Form(max_length=32)] = "",
+    contacts: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    clock = host(request).clock
+    found = await seen_biller(request, staff, biller, f"warning contacts of {biller}")
+
+    async def change(conn: AsyncConnection) -> object:
+        return await rules_repo.set_contacts(
+            conn, clock, found.id, contacts_of(contacts), actor=staff.username
+        )
+
+    return await _changed(request, staff, change, "contacts")
