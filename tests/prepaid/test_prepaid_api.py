@@ -44,3 +44,17 @@ async def test_a_bound_payer_sees_the_balance_and_the_days_others_see_nothing(
     too_many = await wechat.call("GET", "/v1/prepaid", params=ASK | {"days": "93"})
     assert too_many.status_code in (400, 422)
     assert "code" in too_many.json()
+
+
+async def test_an_unverified_binding_sees_no_balance(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
+) -> None:
+    await power_account(engine, clock, hub)
+    await bind_verified(wechat, "tenant", "BJPOWER", ACCOUNT, "王五")  # another payer's
+    plain = {"payer": "landlord", "biller": "BJPOWER", "account": ACCOUNT}
+    assert (await wechat.call("POST", "/v1/bindings", json=plain)).json()["verified"] is False
+    refused = await wechat.call("GET", "/v1/prepaid", params=ASK)
+    assert (refused.status_code, refused.json()["code"]) == (403, "VERIFICATION_REQUIRED")
+    assert "POST /v1/bindings" in refused.json()["detail"]
+    await bind_verified(wechat, "landlord", "BJPOWER", ACCOUNT, "王五")  # the same, verified
+    assert (await wechat.call("GET", "/v1/prepaid", params=ASK)).status_code == 200
