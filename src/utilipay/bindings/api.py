@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from utilipay.accounts.connector import AccountsHost
 from utilipay.billers.lookup import active_biller
+from utilipay.billers.schemas import Biller
 from utilipay.bindings import service
 from utilipay.bindings.challenges import send_code
 from utilipay.bindings.reminders import (
@@ -46,6 +47,22 @@ def _out(b: Binding) -> dict[str, object]:
     }
 
 
+_AccountBody = TypeVar("_AccountBody", BindingRequest, ChallengeRequest)
+
+
+async def _about_an_account(
+    request: Request, model: type[_AccountBody]
+) -> tuple[RequestContext, _AccountBody, Biller]:
+    """A signed request's body naming a payer's account, its biller active and the account
+    number fitting the biller's rule."""
+    hub: AccountsHost = request.app.state.hub
+    ctx = await signed(request)
+    body = parse_body(model, ctx.body, request.headers.get("content-type"))
+    biller = active_biller(hub.biller(body.biller), body.biller)
+    biller.rule.check(biller.code, body.account)
+    return ctx, body, biller
+
+
 @router.post(
     "/bindings",
     response_model=BindingOut,
@@ -57,10 +74,7 @@ async def create_binding(request: Request) -> Response:
     """Bind an account, verified as its utility asks (§4, §13); binding it again with a
     passing verification makes the existing binding verified (200)."""
     hub: AccountsHost = request.app.state.hub
-    ctx = await signed(request)
-    body = parse_body(BindingRequest, ctx.body, request.headers.get("content-type"))
-    biller = active_biller(hub.biller(body.biller), body.biller)
-    biller.rule.check(biller.code, body.account)
+    ctx, body, biller = await _about_an_account(request, BindingRequest)
     async with ctx.transaction() as conn:
         existing = await service.live_binding(conn, ctx.channel, biller, body.payer, body.account)
     if existing is not None and body.verification is None:
@@ -97,10 +111,7 @@ async def create_challenge(request: Request) -> Response:
     """Send a 6-digit code to the account's phone on record, valid 5 minutes and 3 tries,
     to verify the payer's binding (§13); the answer shows the phone masked."""
     hub: AccountsHost = request.app.state.hub
-    ctx = await signed(request)
-    body = parse_body(ChallengeRequest, ctx.body, request.headers.get("content-type"))
-    biller = active_biller(hub.biller(body.biller), body.biller)
-    biller.rule.check(biller.code, body.account)
+    ctx, body, biller = await _about_an_account(request, ChallengeRequest)
     async with ctx.transaction() as conn:
         challenge = await send_code(conn, hub.clock, ctx.channel, biller, body.payer, body.account)
     return json_response(challenge.as_json(), 201)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.channels.schemas import Channel
 from utilipay.errors import DomainError, ErrorCode
 
 
@@ -28,6 +29,25 @@ class Key:
     name: str  # unique among every brake's keys: it is the advisory lock's
     what: str  # in words, for the refusal: "this payer", "this account", "this phone"
     where: ColumnElement[bool]  # the rows counted against it
+
+
+def payer_and_account(
+    prefix: str, table: Table, channel: Channel, biller_id: int, payer: str, account_no: str
+) -> list[Key]:
+    """The keys of a payer (of a channel) and of an account, for a table of rows naming both."""
+    c = table.c
+    return [
+        Key(
+            f"{prefix}:payer:{channel.id}:{payer}",
+            "this payer",
+            (c.channel_id == channel.id) & (c.payer == payer),
+        ),
+        Key(
+            f"{prefix}:account:{biller_id}:{account_no}",
+            "this account",
+            (c.biller_id == biller_id) & (c.account_no == account_no),
+        ),
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import Biller, IntegrationMode
-from utilipay.bindings.brake import Brake, Key
+from utilipay.bindings.brake import Brake, Key, payer_and_account
 from utilipay.bindings.tables import binding_challenges
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock, to_shanghai_iso
@@ -144,19 +144,15 @@ def _event(
 def _keys(
     channel: Channel, biller: Biller, payer: str, account_no: str, phone_hash: bytes
 ) -> list[Key]:
-    c = binding_challenges.c
     return [
-        Key(
-            f"binding-code:payer:{channel.id}:{payer}",
-            "this payer",
-            (c.channel_id == channel.id) & (c.payer == payer),
+        *payer_and_account(
+            "binding-code", binding_challenges, channel, biller.id, payer, account_no
         ),
         Key(
-            f"binding-code:account:{biller.id}:{account_no}",
-            "this account",
-            (c.biller_id == biller.id) & (c.account_no == account_no),
+            f"binding-code:phone:{phone_hash.hex()}",
+            "this phone",
+            binding_challenges.c.phone_hash == phone_hash,
         ),
-        Key(f"binding-code:phone:{phone_hash.hex()}", "this phone", c.phone_hash == phone_hash),
     ]
 
 

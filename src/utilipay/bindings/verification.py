@@ -19,7 +19,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import Biller, Verification
-from utilipay.bindings.brake import Brake, Key
+from utilipay.bindings.brake import Brake, payer_and_account
 from utilipay.bindings.challenges import code_matches
 from utilipay.bindings.schemas import VerificationRequest
 from utilipay.bindings.tables import binding_failures
@@ -94,7 +94,10 @@ async def holder_matches(
     counted (the caller commits it before refusing). Refused past the brake. A remote
     utility's holder is not the hub's to know: no name matches."""
     now = clock.now()
-    await NAME_GUESSES.check(conn, now, _name_keys(channel, biller, payer, account_no))
+    keys = payer_and_account(
+        "binding-name", binding_failures, channel, biller.id, payer, account_no
+    )
+    await NAME_GUESSES.check(conn, now, keys)
     found = await conn.execute(_HOLDER, {"biller_id": biller.id, "account_no": account_no})
     on_record = found.scalar_one_or_none() or ""
     # compared even when nothing is on record, so the time taken says nothing either
@@ -107,19 +110,3 @@ async def holder_matches(
             )
         )  # fmt: skip
     return matches
-
-
-def _name_keys(channel: Channel, biller: Biller, payer: str, account_no: str) -> list[Key]:
-    c = binding_failures.c
-    return [
-        Key(
-            f"binding-name:payer:{channel.id}:{payer}",
-            "this payer",
-            (c.channel_id == channel.id) & (c.payer == payer),
-        ),
-        Key(
-            f"binding-name:account:{biller.id}:{account_no}",
-            "this account",
-            (c.biller_id == biller.id) & (c.account_no == account_no),
-        ),
-    ]
