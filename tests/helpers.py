@@ -16,9 +16,11 @@ from utilipay.billing.schemas import ImportReport
 from utilipay.clock import SHANGHAI, Clock, FrozenClock
 from utilipay.common.passes import Pass
 from utilipay.tariffs import service as tariffs
+from utilipay_tools.client import ChannelClient
 
 HEADER = "biller,account,holder,bill_no,period,amount,late_fee,due_date\n"
 ACCOUNT = "0112345678"
+HOLDER = "张三"  # of the accounts that bill_line and open_customer_account make
 
 
 async def import_bills(engine: AsyncEngine, clock: Clock, *lines: str) -> ImportReport:
@@ -194,3 +196,18 @@ async def killed_mid_call(
     assert (await one_pass()).attempted == 0  # still leased
     clock.advance(timedelta(seconds=1))
     return await one_pass()
+
+
+async def bind_verified(
+    client: ChannelClient, payer: str, biller: str = "BJWATER", account: str = ACCOUNT,
+    holder: str = HOLDER,
+) -> dict[str, Any]:  # fmt: skip
+    """A payer's binding verified by the holder's name: what a prepaid view and auto-pay
+    need (channel-api.md §13)."""
+    body = {"payer": payer, "biller": biller, "account": account,
+            "verification": {"holder_name": holder}}  # fmt: skip
+    r = await client.call("POST", "/v1/bindings", json=body)
+    assert r.status_code in {200, 201}, r.text
+    assert r.json()["verified"] is True
+    found: dict[str, Any] = r.json()
+    return found

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.helpers import bill_line, import_bills, payment_body
+from tests.bindings.sms import bind_by_sms, give_phone
+from tests.helpers import bill_line, bind_verified, import_bills, payment_body
 from tests.utility import CODE, remote_utility
 from utilipay.billers import service as billers_service
 from utilipay.billers.service import AutopaySettings
@@ -37,18 +38,16 @@ def sh(text_: str) -> datetime:
 async def bind(
     client: ChannelClient, payer: str, account: str = ACCOUNT, biller: str = "BJWATER"
 ) -> dict[str, Any]:
-    """The seed rule: a payer binds the account number first, then signs auto-pay."""
-    body = {"payer": payer, "biller": biller, "account": account}
-    r = await client.call("POST", "/v1/bindings", json=body)
-    assert r.status_code in {200, 201}, r.text
-    found: dict[str, Any] = r.json()
-    return found
+    """The seed rule: a payer binds the account number first, verified, then signs auto-pay."""
+    return await bind_verified(client, payer, biller, account)
 
 
-async def sign(wechat: ChannelClient, **more: Any) -> dict[str, Any]:
+async def sign(wechat: ChannelClient, *, bound: bool = False, **more: Any) -> dict[str, Any]:
+    """A mandate signed, the account bound (verified by its holder's name) unless ``bound``."""
     body = {"payer": "wx-payer", "biller": "BJWATER", "account": ACCOUNT,
             "funding_sources": SOURCES} | more  # fmt: skip
-    await bind(wechat, body["payer"], body["account"], body["biller"])
+    if not bound:
+        await bind(wechat, body["payer"], body["account"], body["biller"])
     r = await wechat.call("POST", "/v1/mandates", json=body)
     assert r.status_code == 201, r.text
     found: dict[str, Any] = r.json()
@@ -541,7 +540,10 @@ async def test_a_remote_utility_is_polled_and_only_new_bills_are_debited(
 ) -> None:
     async with remote_utility(engine, db_url, clock, hub) as utility:
         await utility.bill("0300000001", "RB-OLD", 1200)
-        await sign(wechat, biller=CODE, account="0300000001")
+        # the hub keeps no holder names of a remote utility: the payer verifies by SMS
+        await give_phone(engine, clock, CODE, "0300000001")
+        await bind_by_sms(wechat, engine, clock, hub, "wx-payer", CODE, "0300000001")
+        await sign(wechat, bound=True, biller=CODE, account="0300000001")
         first = await autopay.run_autopay()  # the first poll: RB-OLD was due before signing
         assert first.polled.results == {"baseline": 1}
         async with engine.connect() as conn:

@@ -53,6 +53,7 @@ async def test_billers_are_listed_and_filtered_by_category(
                 "category": "water",
                 "region": "110101",
                 "account_hint": "10 digits, starts with 01-09 or 25",
+                "verification": "none",
             }
         ]
     }

@@ -261,7 +261,7 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     assert "stopping the hub" in done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✗" not in done.stdout
-    assert done.stdout.count("✓") == 38
+    assert done.stdout.count("✓") == 39  # with the binding verified by its holder's name (§13)
     assert "SUCCEEDED" in done.stdout.split("The worker asked the utility")[1]
     # auto-pay: the card declines, the balance pays, the bill is written off, the payer is told
     autopay = done.stdout.split("signs auto-pay")[1]

@@ -169,7 +169,9 @@ STEPS: list[Step] = [
     Run("billers update SHPOWER --total-timeout 8s --autopay-default-cap 100000 "
         "--autopay-max-cap 500000 --autopay-poll-every 1d --debit-notice 2h --activate "
         "--reason go-live", expect="biller SHPOWER updated"),
-    Run("billers list", expect="SHPOWER"),
+    Run("billers update BJWATER_DC --verification holder_name --reason 'issue 14: landlords'",
+        expect="biller BJWATER_DC updated"),
+    Run("billers list", expect="holder_name"),
     Run("bills import {bills_csv}", expect="2 bills added"),
     Run("late-fees rules add --biller BJWATER_DC --from 2026-01-01 --to 2027-12-31 "
         "--daily-per-mille 1 --grace-days 5 --cap 5000 --cap 30% --basis calendar "

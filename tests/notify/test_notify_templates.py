@@ -155,6 +155,13 @@ PARAMS: dict[str, dict[str, Any]] = {
         "summary_zh": "户号0112345678逾期欠费1,234.50元，最早一笔已逾期95天",
         "at": "2026-11-22T15:30:00+08:00",
     },
+    "binding.code": {
+        "biller": "BJWATER",
+        "biller_name": "北京自来水",
+        "account_no": "0112345678",
+        "code": "042917",
+        "minutes": 5,
+    },
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.helpers import ACCOUNT
+from tests.helpers import ACCOUNT, bind_verified
 from tests.prepaid.test_prepaid_accrual import NOV_1, power_account, top_up, use
 from utilipay.clock import FrozenClock
 from utilipay.prepaid.accrual import accrue_through
@@ -28,8 +28,7 @@ async def test_a_bound_payer_sees_the_balance_and_the_days_others_see_nothing(
 
     unbound = await wechat.call("GET", "/v1/prepaid", params=ASK)
     assert (unbound.status_code, unbound.json()["code"]) == (403, "FORBIDDEN")
-    bind = {"payer": "landlord", "biller": "BJPOWER", "account": ACCOUNT}
-    assert (await wechat.call("POST", "/v1/bindings", json=bind)).status_code in (200, 201)
+    await bind_verified(wechat, "landlord", "BJPOWER", ACCOUNT, "王五")
     seen = await wechat.call("GET", "/v1/prepaid", params=ASK)
     assert seen.status_code == 200, seen.text
     body = seen.json()
@@ -45,3 +44,17 @@ async def test_a_bound_payer_sees_the_balance_and_the_days_others_see_nothing(
     too_many = await wechat.call("GET", "/v1/prepaid", params=ASK | {"days": "93"})
     assert too_many.status_code in (400, 422)
     assert "code" in too_many.json()
+
+
+async def test_an_unverified_binding_sees_no_balance(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
+) -> None:
+    await power_account(engine, clock, hub)
+    await bind_verified(wechat, "tenant", "BJPOWER", ACCOUNT, "王五")  # another payer's
+    plain = {"payer": "landlord", "biller": "BJPOWER", "account": ACCOUNT}
+    assert (await wechat.call("POST", "/v1/bindings", json=plain)).json()["verified"] is False
+    refused = await wechat.call("GET", "/v1/prepaid", params=ASK)
+    assert (refused.status_code, refused.json()["code"]) == (403, "VERIFICATION_REQUIRED")
+    assert "POST /v1/bindings" in refused.json()["detail"]
+    await bind_verified(wechat, "landlord", "BJPOWER", ACCOUNT, "王五")  # the same, verified
+    assert (await wechat.call("GET", "/v1/prepaid", params=ASK)).status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from utilipay.accounts.connector import AccountsHost
@@ -12,6 +13,7 @@ from utilipay.autopay import mandates as service
 from utilipay.autopay.schemas import Mandate, MandateChange, MandateRequest
 from utilipay.billers.lookup import BillerHost, active_biller
 from utilipay.billers.schemas import Biller
+from utilipay.bindings.service import verified_binding
 from utilipay.channels.requests import RequestContext, signed
 from utilipay.clock import to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
@@ -47,6 +49,17 @@ def _biller_of(hub: BillerHost, mandate: Mandate) -> Biller:
     if biller is None:
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, "the mandate's biller is gone")
     return biller
+
+
+async def _own_mandate(
+    conn: AsyncConnection, hub: BillerHost, ctx: RequestContext, mandate_id: str
+) -> tuple[Mandate, Biller]:
+    """A mandate of this channel and its biller, for its payer only through a verified
+    binding (§13); one whose binding is gone keeps the answers it had before."""
+    mandate = await service.find(conn, ctx.channel, mandate_id)
+    biller = _biller_of(hub, mandate)
+    await verified_binding(conn, ctx.channel, biller, mandate.payer, mandate.account_no)
+    return mandate, biller
 
 
 @router.post(
@@ -91,8 +104,8 @@ async def show_mandate(
 ) -> Response:
     hub: AccountsHost = request.app.state.hub
     async with ctx.transaction() as conn:
-        mandate = await service.find(conn, ctx.channel, mandate_id)
-    return json_response(mandate_out(mandate, hub.biller_code(mandate.biller_id)))
+        mandate, biller = await _own_mandate(conn, hub, ctx, mandate_id)
+    return json_response(mandate_out(mandate, biller.code))
 
 
 @router.patch("/mandates/{mandate_id}", responses=PROBLEMS, openapi_extra=json_body(MandateChange))
@@ -101,8 +114,7 @@ async def change_mandate(mandate_id: MandateId, request: Request) -> Response:
     ctx = await signed(request)
     body = parse_body(MandateChange, ctx.body, request.headers.get("content-type"))
     async with ctx.transaction() as conn:
-        current = await service.find(conn, ctx.channel, mandate_id)
-        biller = _biller_of(hub, current)
+        _, biller = await _own_mandate(conn, hub, ctx, mandate_id)
         mandate = await service.change(conn, hub.clock, ctx.channel, biller, mandate_id, body)
     return json_response(mandate_out(mandate, biller.code))
 
@@ -113,17 +125,17 @@ async def cancel_mandate(
 ) -> Response:
     hub: AccountsHost = request.app.state.hub
     async with ctx.transaction() as conn:
-        current = await service.find(conn, ctx.channel, mandate_id)
-        biller = _biller_of(hub, current)
+        _, biller = await _own_mandate(conn, hub, ctx, mandate_id)
         mandate = await service.cancel(conn, hub.clock, ctx.channel, biller, mandate_id)
     return json_response(mandate_out(mandate, biller.code))
 
 
 @router.get("/mandates/{mandate_id}/debits", responses=PROBLEMS)
 async def mandate_debits(
-    mandate_id: MandateId, ctx: Annotated[RequestContext, Depends(signed)]
+    request: Request, mandate_id: MandateId, ctx: Annotated[RequestContext, Depends(signed)]
 ) -> Response:
+    hub: BillerHost = request.app.state.hub
     async with ctx.transaction() as conn:
-        mandate = await service.find(conn, ctx.channel, mandate_id)
+        mandate, _ = await _own_mandate(conn, hub, ctx, mandate_id)
         history = await service.debit_history(conn, mandate)
     return json_response({"debits": history})

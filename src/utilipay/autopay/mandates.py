@@ -25,7 +25,7 @@ from utilipay.autopay.schemas import (
 )
 from utilipay.autopay.tables import debit_attempts, debits, mandates
 from utilipay.billers.schemas import Biller, IntegrationMode
-from utilipay.bindings.service import live_binding
+from utilipay.bindings.service import verified_binding
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock, to_shanghai_iso
 from utilipay.db.owners import Owner, of_owner
@@ -109,8 +109,9 @@ def _event(mandate: Mandate, biller: Biller, event_type: str, at: Any) -> Event:
 async def _check_bound(
     conn: AsyncConnection, channel: Channel, biller: Biller, payer: str, account_no: str
 ) -> None:
-    """The payer's binding of the account at this channel, held until the mandate is in."""
-    if await live_binding(conn, channel, biller, payer, account_no, hold=True) is None:
+    """The payer's verified binding of the account at this channel (§13), held until the
+    mandate is in."""
+    if await verified_binding(conn, channel, biller, payer, account_no, hold=True) is None:
         raise DomainError(
             ErrorCode.BINDING_REQUIRED,
             f"payer {payer[:40]} has not bound account {account_no} of {biller.code} at "

@@ -39,6 +39,7 @@ async def list_billers(
                     "category": b.category,
                     "region": b.region,
                     "account_hint": b.rule.hint,
+                    "verification": b.verification,
                 }
                 for b in billers
             ]

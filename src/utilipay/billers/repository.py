@@ -14,6 +14,7 @@ from utilipay.billers.schemas import (
     BillingTerms,
     Category,
     IntegrationMode,
+    Verification,
 )
 from utilipay.billers.tables import biller_connections, billers
 from utilipay.ledger.accounts import chart
@@ -56,6 +57,7 @@ def _from_row(row: object) -> Biller:
         prepaid_cut_grace_s=m["prepaid_cut_grace_s"],
         prepaid_reward_min=m["prepaid_reward_min"],
         prepaid_reward_points=m["prepaid_reward_points"],
+        verification=Verification(m["verification"]),
     )
 
 

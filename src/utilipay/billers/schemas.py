@@ -23,6 +23,14 @@ class IntegrationMode(StrEnum):
     REMOTE = "remote"  # the biller keeps its own system, reached by the biller protocol
 
 
+class Verification(StrEnum):
+    """How a payer proves an account is theirs before binding it (channel-api.md §13)."""
+
+    NONE = "none"  # anyone may bind and see what is due, as wallets do
+    HOLDER_NAME = "holder_name"  # the holder's name on record (or an SMS code)
+    SMS = "sms"  # a code sent to the phone on record
+
+
 class BillerStatus(StrEnum):
     ACTIVE = "ACTIVE"
     SUSPENDED = "SUSPENDED"
@@ -51,6 +59,7 @@ class Biller:
     prepaid_cut_grace_s: int = 86400  # how long a prepaid account stays in ARREARS before a cut
     prepaid_reward_min: int = 5000  # fen: the smallest top-up that earns the month's reward
     prepaid_reward_points: int = 0  # the reward's points; 0: no reward
+    verification: Verification = Verification.NONE  # what binding one of its accounts needs
 
 
 @dataclass(frozen=True, slots=True)

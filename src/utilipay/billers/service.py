@@ -20,7 +20,13 @@ from utilipay.billers.connection import (
 from utilipay.billers.prepaid import PrepaidSettings, prepaid_changes
 from utilipay.billers.protocol.framing import SignType
 from utilipay.billers.rules import AccountRule
-from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
+from utilipay.billers.schemas import (
+    Biller,
+    BillerStatus,
+    Category,
+    IntegrationMode,
+    Verification,
+)
 from utilipay.clock import Clock
 from utilipay.common.changes import announce_change
 from utilipay.common.files import LineError
@@ -256,6 +262,20 @@ def _connection_changes(biller: Biller, remote: RemoteSettings) -> dict[str, Any
     return changes
 
 
+def _checked_verification(biller: Biller, verification: Verification, reason: str) -> str:
+    """A new verification mode: it changes who may see an account, so it says why; a remote
+    biller's holder names stay with the biller (its answers mask them), so it cannot ask
+    for one."""
+    if not reason.strip():
+        raise _bad("changing how bindings are verified needs --reason")
+    if verification is Verification.HOLDER_NAME and biller.mode is IntegrationMode.REMOTE:
+        raise _bad(
+            f"biller {biller.code} is remote: the hub keeps no holder names to compare; "
+            "choose sms (phones set with `utilipay accounts update --phone`) or none"
+        )
+    return verification.value
+
+
 async def update_biller(
     conn: AsyncConnection,
     clock: Clock,
@@ -266,6 +286,7 @@ async def update_biller(
     remote: RemoteSettings | None = None,
     autopay: AutopaySettings | None = None,
     prepaid: PrepaidSettings | None = None,
+    verification: Verification | None = None,
     actor: str,
     reason: str = "",
 ) -> Biller:
@@ -274,6 +295,8 @@ async def update_biller(
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {code}")
     values: dict[str, Any] = _autopay_changes(biller, autopay) if autopay else {}
     values |= prepaid_changes(biller, prepaid) if prepaid else {}
+    if verification is not None and verification is not biller.verification:
+        values["verification"] = _checked_verification(biller, verification, reason)
     if name is not None:
         values["name"] = name
     if status is not None:

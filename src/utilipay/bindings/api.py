@@ -1,30 +1,40 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from utilipay.accounts.connector import AccountsHost
 from utilipay.billers.lookup import active_biller
+from utilipay.billers.schemas import Biller
 from utilipay.bindings import service
+from utilipay.bindings.challenges import send_code
 from utilipay.bindings.reminders import (
     ReminderChoice,
     RemindersRequest,
     binding_choice,
     change_binding_choice,
 )
-from utilipay.bindings.schemas import Binding, BindingRequest
+from utilipay.bindings.schemas import Binding, BindingRequest, ChallengeRequest
+from utilipay.bindings.verification import check_mode, proof_passes, wrong_proof
 from utilipay.channels.requests import RequestContext, signed
 from utilipay.clock import to_shanghai_iso
-from utilipay.http.docs import PROBLEMS, BindingOut, BindingsOut, BindingWithReminders, json_body
+from utilipay.http.docs import (
+    PROBLEMS,
+    BindingOut,
+    BindingsOut,
+    BindingWithReminders,
+    ChallengeOut,
+    json_body,
+)
 from utilipay.http.inputs import text_path, text_query
 from utilipay.http.json import json_response, parse_body
 
 router = APIRouter(prefix="/v1", tags=["bindings"])
 
 
-def _out(b: Binding) -> dict[str, str]:
+def _out(b: Binding) -> dict[str, object]:
     return {
         "id": b.id,
         "payer": b.payer,
@@ -32,7 +42,25 @@ def _out(b: Binding) -> dict[str, str]:
         "account": b.account_no,
         "holder": b.holder,
         "created_at": to_shanghai_iso(b.created_at),
+        "verified": b.verified,
+        "verified_at": to_shanghai_iso(b.verified_at) if b.verified_at else None,
     }
+
+
+_AccountBody = TypeVar("_AccountBody", BindingRequest, ChallengeRequest)
+
+
+async def _about_an_account(
+    request: Request, model: type[_AccountBody]
+) -> tuple[RequestContext, _AccountBody, Biller]:
+    """A signed request's body naming a payer's account, its biller active and the account
+    number fitting the biller's rule."""
+    hub: AccountsHost = request.app.state.hub
+    ctx = await signed(request)
+    body = parse_body(model, ctx.body, request.headers.get("content-type"))
+    biller = active_biller(hub.biller(body.biller), body.biller)
+    biller.rule.check(biller.code, body.account)
+    return ctx, body, biller
 
 
 @router.post(
@@ -43,22 +71,50 @@ def _out(b: Binding) -> dict[str, str]:
     openapi_extra=json_body(BindingRequest),
 )
 async def create_binding(request: Request) -> Response:
+    """Bind an account, verified as its utility asks (§4, §13); binding it again with a
+    passing verification makes the existing binding verified (200)."""
     hub: AccountsHost = request.app.state.hub
-    ctx = await signed(request)
-    body = parse_body(BindingRequest, ctx.body, request.headers.get("content-type"))
-    biller = active_biller(hub.biller(body.biller), body.biller)
-    biller.rule.check(biller.code, body.account)
+    ctx, body, biller = await _about_an_account(request, BindingRequest)
     async with ctx.transaction() as conn:
         existing = await service.live_binding(conn, ctx.channel, biller, body.payer, body.account)
-    if existing is not None:
+    if existing is not None and body.verification is None:
         return json_response(_out(existing), 200)
-    # The biller confirms the account outside any transaction: a remote one may take seconds.
-    account = await hub.connectors.for_biller(biller).query(hub.engine, biller, body.account)
+    if existing is not None:
+        holder = existing.holder
+    else:
+        check_mode(biller, body.verification)
+        # The biller confirms the account outside any transaction: a remote one may take seconds.
+        account = await hub.connectors.for_biller(biller).query(hub.engine, biller, body.account)
+        holder = account.holder
     async with hub.engine.begin() as conn:
-        result = await service.save_binding(
-            conn, hub.clock, ctx.channel, biller, body.payer, body.account, account.holder
-        )
+        result = None
+        if body.verification is None or await proof_passes(
+            conn, hub.clock, ctx.channel, biller, body.payer, body.account, body.verification
+        ):
+            result = await service.save_binding(
+                conn, hub.clock, ctx.channel, biller, body.payer, body.account, holder,
+                verified=body.verification is not None,
+            )  # fmt: skip
+    if result is None:  # the failed attempt is counted (committed) before the refusal
+        raise wrong_proof()
     return json_response(_out(result.binding), 201 if result.created else 200)
+
+
+@router.post(
+    "/bindings/challenges",
+    response_model=ChallengeOut,
+    status_code=201,
+    responses=PROBLEMS,
+    openapi_extra=json_body(ChallengeRequest),
+)
+async def create_challenge(request: Request) -> Response:
+    """Send a 6-digit code to the account's phone on record, valid 5 minutes and 3 tries,
+    to verify the payer's binding (§13); the answer shows the phone masked."""
+    hub: AccountsHost = request.app.state.hub
+    ctx, body, biller = await _about_an_account(request, ChallengeRequest)
+    async with ctx.transaction() as conn:
+        challenge = await send_code(conn, hub.clock, ctx.channel, biller, body.payer, body.account)
+    return json_response(challenge.as_json(), 201)
 
 
 @router.get("/bindings", response_model=BindingsOut, responses=PROBLEMS)

@@ -1,8 +1,10 @@
-"""Payer bindings (户号绑定): a payer of a channel remembers a biller account."""
+"""Payer bindings (户号绑定): a payer of a channel remembers a biller account; a verified
+one (channel-api.md §13) also lets the payer see its prepaid balance and sign auto-pay."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -27,7 +29,10 @@ class BindResult:
 
 
 def binding_of(row: Any, biller_code: str) -> Binding:
-    return Binding(row.id, row.payer, biller_code, row.account_no, row.holder, row.created_at)
+    return Binding(
+        row.id, row.payer, biller_code, row.account_no, row.holder, row.created_at,
+        row.verified_at,
+    )  # fmt: skip
 
 
 def _live(channel: Channel, biller: Biller, payer: str, account_no: str) -> Any:
@@ -56,6 +61,29 @@ async def live_binding(
     return binding_of(row, biller.code) if row is not None else None
 
 
+async def verified_binding(
+    conn: AsyncConnection,
+    channel: Channel,
+    biller: Biller,
+    payer: str,
+    account_no: str,
+    *,
+    hold: bool = False,
+) -> Binding | None:
+    """What a prepaid view, a statement or auto-pay needs (§13): the payer's binding of the
+    account at this channel, verified (``hold`` as ``live_binding``). None without a
+    binding (each caller keeps its own answer for that: 403, 409 BINDING_REQUIRED); an
+    unverified one is refused with 403 VERIFICATION_REQUIRED, whatever the utility's mode."""
+    binding = await live_binding(conn, channel, biller, payer, account_no, hold=hold)
+    if binding is not None and not binding.verified:
+        raise DomainError(
+            ErrorCode.VERIFICATION_REQUIRED,
+            f"payer's binding of {biller.code} account {account_no} is not verified: bind it "
+            "again with a verification (POST /v1/bindings, §13)",
+        )
+    return binding
+
+
 async def save_binding(
     conn: AsyncConnection,
     clock: Clock,
@@ -64,8 +92,14 @@ async def save_binding(
     payer: str,
     account_no: str,
     holder: str,
+    *,
+    verified: bool = False,
 ) -> BindResult:
-    """Bind an account the biller has confirmed; a concurrent twin's binding is returned."""
+    """Bind an account the biller has confirmed; a concurrent twin's binding is returned.
+    ``verified``: the payer passed a verification just now, so the binding, new or not, is
+    verified from now on."""
+    now = clock.now()
+    verified_at: datetime | None = now if verified else None
     inserted = (
         await conn.execute(
             insert(bindings)
@@ -76,16 +110,21 @@ async def save_binding(
                 payer=payer,
                 account_no=account_no,
                 holder=holder,
-                created_at=clock.now(),
+                created_at=now,
+                verified_at=verified_at,
             )
             .on_conflict_do_nothing()
             .returning(bindings)
         )
     ).first()
     if inserted is None:
-        row = (
-            await conn.execute(select(bindings).where(_live(channel, biller, payer, account_no)))
-        ).one()
+        live = _live(channel, biller, payer, account_no)
+        query = (
+            update(bindings).where(live).values(verified_at=verified_at).returning(bindings)
+            if verified
+            else select(bindings).where(live)
+        )
+        row = (await conn.execute(query)).one()
         return BindResult(binding_of(row, biller.code), created=False)
     return BindResult(binding_of(inserted, biller.code), created=True)
 

@@ -14,7 +14,7 @@ from utilipay.billers import service as billers_service
 from utilipay.billers.connection import parse_duration, parse_endpoints, parse_schedule
 from utilipay.billers.prepaid import PrepaidSettings
 from utilipay.billers.protocol.framing import SignType
-from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode
+from utilipay.billers.schemas import Biller, BillerStatus, Category, IntegrationMode, Verification
 from utilipay.billers.service import AutopaySettings, RemoteSettings
 from utilipay.channels import repository as channels_repo
 from utilipay.channels import service as channels_service
@@ -338,11 +338,16 @@ def billers_update(
     prepaid_cut_grace: PrepaidCutGrace = None,
     prepaid_reward_points: PrepaidRewardPoints = None,
     prepaid_reward_min: PrepaidRewardMin = None,
-    reason: Annotated[str, typer.Option()] = "",
+    verification: Annotated[
+        Verification | None,
+        typer.Option(help="how a payer proves an account is theirs before binding (§13)"),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="why; required to change --verification")] = "",
     actor: Actor = None,
 ) -> None:
-    """Change a biller: its name and status, its auto-pay rules, its prepaid rules (hosted);
-    for a remote one also its URL, key (rotation), confirm schedule and timeouts."""
+    """Change a biller: its name and status, its auto-pay rules, its prepaid rules (hosted),
+    how bindings are verified; for a remote one also its URL, key (rotation), confirm
+    schedule and timeouts."""
     autopay = _autopay_settings(
         autopay_default_cap, autopay_max_cap, autopay_poll_every, debit_notice
     )
@@ -365,6 +370,7 @@ def billers_update(
             prepaid=_prepaid_settings(  # inside: a bad duration is a clean refusal
                 prepaid_reminder, prepaid_cut_grace, prepaid_reward_points, prepaid_reward_min
             ),
+            verification=verification,
             actor=actor or default_actor(),
             reason=reason,
         )
@@ -378,10 +384,13 @@ def billers_list() -> None:
     found = run_in_transaction(billers_repo.all_billers)
     table = Table(
         "code", "name", "category", "mode", "status", "account rule", "auto-pay caps (yuan)",
-        "reached at",
+        "verification", "reached at",
     )  # fmt: skip
     for b in found:
         where = f"{b.remote.base_url} ({b.remote.sign_type})" if b.remote else ""
         caps = f"{format_yuan(b.mandate_default_cap)} / ≤ {format_yuan(b.mandate_max_cap)}"
-        table.add_row(b.code, b.name, b.category, b.mode, b.status, b.rule.pattern, caps, where)
+        table.add_row(
+            b.code, b.name, b.category, b.mode, b.status, b.rule.pattern, caps, b.verification,
+            where,
+        )  # fmt: skip
     console.print(table)

@@ -38,6 +38,8 @@ PLACEMENT: dict[str, Placement] = {
     "late_fee_rules": D,
     "late_fee_waivers": D,
     "bindings": D,
+    "binding_challenges": D,
+    "binding_failures": D,
     "payments": D,
     "payment_rollups": D,
     "payment_minutes": D,

@@ -16,6 +16,7 @@ class BillerOut(BaseModel):
     category: str
     region: str
     account_hint: str
+    verification: str  # hub extension (§13): none | holder_name | sms
 
 
 class BillersOut(BaseModel):
@@ -29,6 +30,16 @@ class BindingOut(BaseModel):
     account: str
     holder: str
     created_at: str
+    verified: bool  # §13
+    verified_at: str | None  # hub extension: when the payer last passed a verification
+
+
+class ChallengeOut(BaseModel):
+    """``POST /v1/bindings/challenges`` (§13, its answer a hub extension)."""
+
+    id: str
+    expires_at: str
+    phone: str  # masked: 138****8000
 
 
 class RemindersOut(BaseModel):

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.bindings.reminders import Kind
 from utilipay.ids import new_id
 from utilipay.notify import params
+from utilipay.notify.binding_codes import binding_code, holder_phone
 from utilipay.notify.choices import in_force
-from utilipay.notify.messages import Params
 from utilipay.notify.outlets import outlet_float_low, outlet_owner
 from utilipay.notify.recipients import ChannelById, Recipient, account_of, recipients_of
 from utilipay.notify.settings import get_notify_settings
@@ -95,6 +95,7 @@ class Rule:
     topup: Rule | None = None  # the rule instead for a payment into a prepaid balance
     audience: Audience | None = None  # who is told instead of the account's payers and holder
     reminder: Kind | None = None  # told only to whom the reminder choice in force wants it
+    secret: frozenset[str] = frozenset()  # params rendered but never stored (a code)
 
     def for_event(self, event: StoredEvent) -> Rule:
         """A top-up is a payment without bills: its receipt tells the balance instead."""
@@ -149,6 +150,10 @@ RULES: Mapping[str, Rule] = {
     "outlet.float_low": Rule("outlet.float_low", outlet_float_low, audience=outlet_owner),
     # A utility's early-warning rule fired: its staff's contacts, once per episode.
     "collection.warning": Rule("collection.warning", collection_warning, audience=warning_contacts),
+    # A code verifying a binding (§13): to the phone on record, the code kept out of storage.
+    "binding.challenge": Rule(
+        "binding.code", binding_code, audience=holder_phone, secret=frozenset({"code"})
+    ),
 }
 
 
@@ -187,7 +192,8 @@ class Notify:
                 error=f"{type(exc).__name__}: {exc}",
             )
             return
-        await _enqueue(conn, event, rule.template, values, recipients, rendered, now)
+        stored = {k: v for k, v in values.items() if k not in rule.secret}
+        await _enqueue(conn, event, rule.template, stored, recipients, rendered, now)
 
     async def _chosen(
         self, conn: AsyncConnection, event: StoredEvent, kind: Kind, recipients: list[Recipient]
@@ -203,7 +209,7 @@ async def _enqueue(
     conn: AsyncConnection,
     event: StoredEvent,
     template: str,
-    values: Params,
+    values: Mapping[str, object],
     recipients: list[Recipient],
     rendered: dict[str, Rendered],
     now: datetime,

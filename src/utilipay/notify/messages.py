@@ -159,6 +159,14 @@ class OutletFloatLow(TypedDict):
     at: str
 
 
+class BindingCode(BillerNews):
+    """The code that verifies a binding (channel-api.md §13): ``code`` is never stored."""
+
+    account_no: str
+    code: str
+    minutes: int  # how long it is valid
+
+
 class CollectionWarningNews(BillerNews):
     """A utility's early-warning rule fired (issue 13 §6): to its staff's contacts."""
 
@@ -189,4 +197,5 @@ Params = (
     | TopupReceipt
     | OutletFloatLow
     | CollectionWarningNews
+    | BindingCode
 )

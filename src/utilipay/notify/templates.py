@@ -41,6 +41,7 @@ TEMPLATES: Final = (
     "prepaid.reconnect_delayed",
     "outlet.float_low",
     "collection.warning",
+    "binding.code",
 )
 # Not the locale's month names: a worker's locale must not change what payers read.
 _MONTHS: Final = (

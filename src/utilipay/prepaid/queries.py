@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import Biller
 from utilipay.billing import repository as billing_repo
-from utilipay.bindings.service import live_binding
+from utilipay.bindings.service import verified_binding
 from utilipay.channels.schemas import Channel
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.prepaid.service import PrepaidAccount, find
@@ -37,8 +37,9 @@ async def view_for_payer(
     conn: AsyncConnection, channel: Channel, payer: str, biller: Biller, account_no: str,
     *, days: int,
 ) -> PrepaidView:  # fmt: skip
-    """The account as ``payer`` may see it: only with a binding of it at this channel."""
-    if await live_binding(conn, channel, biller, payer, account_no) is None:
+    """The account as ``payer`` may see it: only with a verified binding of it at this
+    channel (channel-api.md §13)."""
+    if await verified_binding(conn, channel, biller, payer, account_no) is None:
         raise DomainError(
             ErrorCode.FORBIDDEN, f"payer has no binding of {biller.code} account {account_no}"
         )

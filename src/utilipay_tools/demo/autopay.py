@@ -84,11 +84,16 @@ async def point_channel_at(engine: AsyncEngine, clock: FrozenClock, wallet_url: 
 
 async def _journey(j: Journey, worker: WorkerContext, clock: FrozenClock, sim: ChannelSim) -> None:
     await j.call(
-        "Auto-pay is signed only for an account the payer has bound (户号绑定) at the channel: "
-        "the payer bound it above, and binding again returns that binding",
+        "Auto-pay is signed only for an account the payer has bound (户号绑定) and verified at "
+        "the channel (§13): binding again with the holder's name returns that binding, verified",
         "POST",
         "/v1/bindings",
-        json={"payer": PAYER, "biller": BILLER, "account": ACCOUNT},
+        json={
+            "payer": PAYER,
+            "biller": BILLER,
+            "account": ACCOUNT,
+            "verification": {"holder_name": "张三"},
+        },
         expect=200,
     )
     signing = {"payer": PAYER, "biller": BILLER, "account": ACCOUNT, "cap": 50000,

@@ -68,6 +68,14 @@ async def hosted_walk(j: Journey) -> None:
         json=binding,
         expect=200,
     )
+    await j.call(
+        "The payer proves the account is theirs with the holder's name (§13): the same "
+        'binding, now "verified" (what a prepaid view and auto-pay need)',
+        "POST",
+        "/v1/bindings",
+        json=binding | {"verification": {"holder_name": "张三"}},
+        expect=200,
+    )
     bills = await j.call(
         "Query the bills (查询缴费单)",
         "GET",

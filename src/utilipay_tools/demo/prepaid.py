@@ -97,8 +97,10 @@ async def _journey(
         f"\n[bold]Smart payment: {BILLER} puts account {ACCOUNT} (meter {METER}) on prepaid,"
         " tariff BJ_ELEC_RES (0.4883 yuan/kWh up to 240 kWh a month)[/bold]"
     )
-    binding = {"payer": PAYER, "biller": BILLER, "account": ACCOUNT}
-    await j.call("The payer binds the electricity account", "POST", "/v1/bindings",
+    binding = {"payer": PAYER, "biller": BILLER, "account": ACCOUNT,
+               "verification": {"holder_name": "王五"}}  # fmt: skip
+    await j.call("The payer binds the electricity account, verified by the holder's name"
+                 " (the balance is shown only then, §13)", "POST", "/v1/bindings",
                  json=binding, expect=201)  # fmt: skip
     order = {"order_id": "WX-PREPAID-1", "biller": BILLER, "account": ACCOUNT,
              "amount": TOP_UP, "payer": PAYER}  # fmt: skip
