@@ -201,7 +201,7 @@ async def _sign_in(client: httpx.AsyncClient) -> None:
         raise RuntimeError(f"signing in failed: {answer.status_code}")
 
 
-async def _time(name: str, requests: int, once: Callable[[], Awaitable[None]]) -> Timing:
+async def time_requests(name: str, requests: int, once: Callable[[], Awaitable[None]]) -> Timing:
     for _ in range(WARM_UP):
         await once()
     samples = []
@@ -231,9 +231,9 @@ async def _measure(
     with ServerThread(create_app(url=url)) as base_url:
         async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
             await _sign_in(client)
-            timed = [await _time(page, requests, _get(client, page)) for page in pages]
-            static = await _time("static file", requests, _get(client, STATIC))
-    return timed, static, await _time("SELECT 1", requests, select_one)
+            timed = [await time_requests(page, requests, _get(client, page)) for page in pages]
+            static = await time_requests("static file", requests, _get(client, STATIC))
+    return timed, static, await time_requests("SELECT 1", requests, select_one)
 
 
 async def _run(
