@@ -115,13 +115,13 @@ async def find_payments(
     hub: PaymentsHost = request.app.state.hub
     if payer is None:
         _only_with_payer(order_id, {"from": first, "to": last, "cursor": cursor})
-        async with ctx.transaction() as conn:
-            payment = await service.find(conn, ctx.channel.id, hub.biller_code, order_id=order_id)
-        return json_response(payment_out(payment))
-    if order_id is not None:
+    elif order_id is not None:
         raise DomainError(ErrorCode.MALFORMED_REQUEST, "give order_id or payer, not both")
     span = history.span_of(first, last, business_date(hub.clock.now()))
     async with ctx.transaction() as conn:
+        if payer is None:
+            found = await service.find(conn, ctx.channel.id, hub.biller_code, order_id=order_id)
+            return json_response(payment_out(found))
         page = await history.payer_history(
             conn, ctx.channel.id, hub.biller_code, payer, span, cursor
         )
