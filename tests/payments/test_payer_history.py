@@ -33,6 +33,13 @@ async def write(engine: AsyncEngine, world: dict[str, object], **payments: Any) 
         await write_payments(conn, biller=water(world).id, channel=at_channel, **payments)
 
 
+async def write_one(
+    engine: AsyncEngine, world: dict[str, object], prefix: str, created: datetime
+) -> None:
+    """One payment of PAYER at WECHAT, ``prefix``1, created at ``created``."""
+    await write(engine, world, prefix=prefix, n=1, created=created, payer=PAYER)
+
+
 async def listed(client: ChannelClient, **params: str) -> Any:
     r = await client.call("GET", "/v1/payments", params={"payer": PAYER, **params})
     assert r.status_code == 200, r.text
@@ -84,16 +91,14 @@ async def test_each_item_is_the_payment_object_of_every_status(
 async def test_from_and_to_are_shanghai_days_both_included(
     wechat: ChannelClient, engine: AsyncEngine, world: dict[str, object]
 ) -> None:
-    edges = {"BEFORE": "23:59:59", "FIRST": "00:00:00"}  # around Shanghai's midnight
-    for prefix, clock_time in edges.items():
-        day = date(2026, 11, 9) if prefix == "BEFORE" else date(2026, 11, 10)
-        await write(engine, world, prefix=prefix, n=1, created=at(day, clock_time), payer=PAYER)
-    await write(
-        engine, world, prefix="LAST", n=1, created=at(date(2026, 11, 12), "23:59:59"), payer=PAYER
-    )
-    await write(
-        engine, world, prefix="AFTER", n=1, created=at(date(2026, 11, 13), "00:00:00"), payer=PAYER
-    )
+    edges = {  # around Shanghai's midnights
+        "BEFORE": at(date(2026, 11, 9), "23:59:59"),
+        "FIRST": at(date(2026, 11, 10), "00:00:00"),
+        "LAST": at(date(2026, 11, 12), "23:59:59"),
+        "AFTER": at(date(2026, 11, 13), "00:00:00"),
+    }
+    for prefix, created in edges.items():
+        await write_one(engine, world, prefix, created)
     page = await listed(wechat, **{"from": "2026-11-10", "to": "2026-11-12"})
     assert order_ids(page) == ["LAST1", "FIRST1"]
     assert order_ids(await listed(wechat, to="2026-11-09")) == ["BEFORE1"]
@@ -104,22 +109,8 @@ async def test_the_default_span_is_the_366_days_up_to_today(
     wechat: ChannelClient, engine: AsyncEngine, world: dict[str, object]
 ) -> None:
     today = date(2026, 11, 22)  # the clock's, in Shanghai
-    await write(
-        engine,
-        world,
-        prefix="IN",
-        n=1,
-        created=at(today - timedelta(days=365), "00:00"),
-        payer=PAYER,
-    )
-    await write(
-        engine,
-        world,
-        prefix="OUT",
-        n=1,
-        created=at(today - timedelta(days=366), "23:59"),
-        payer=PAYER,
-    )
+    await write_one(engine, world, "IN", at(today - timedelta(days=365), "00:00"))
+    await write_one(engine, world, "OUT", at(today - timedelta(days=366), "23:59"))
     assert order_ids(await listed(wechat)) == ["IN1"]
 
 

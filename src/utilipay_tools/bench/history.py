@@ -3,8 +3,9 @@
 
 A database of its own (``utilipay_bench_history``, rebuilt each run) gets N payments of
 four utilities by M payers over the last 366 days, written set-based (``INSERT … SELECT
-generate_series``, a million a statement) through the payments' real triggers and every
-index, then analysed. Each payer pays at a home channel (one of three wallets); one
+generate_series``, a million a statement) through the payments' real triggers, the
+secondary indexes dropped first and built again after (as ``bench collection`` loads), then
+analysed. Each payer pays at a home channel (one of three wallets); one
 payment in ten is at another channel under the same payer id, so a page must leave those
 out. Times are spread over the year by a hash of the row number, so a payer's rows lie
 across the heap as they would after a year of traffic, not side by side.
@@ -38,13 +39,18 @@ from utilipay.billers.schemas import Category, IntegrationMode
 from utilipay.channels import service as channels_service
 from utilipay.clock import FrozenClock, business_date
 from utilipay.config import Settings
-from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.payments import history
-from utilipay.runtime.install import upgrade
 from utilipay.web.app import create_app
 from utilipay.web.server import ServerThread
-from utilipay_tools.bench.console import WARM_UP, Timing, time_requests
-from utilipay_tools.bench.payments import machine
+from utilipay_tools.bench.collection_data import tune_for_load, without_secondary_indexes
+from utilipay_tools.bench.console import (
+    WARM_UP,
+    Timing,
+    machine_of,
+    own_database,
+    select_one,
+    time_requests,
+)
 from utilipay_tools.client import ChannelClient
 
 DATABASE = "utilipay_bench_history"
@@ -127,10 +133,13 @@ async def _seed(engine: AsyncEngine, payments: int, payers: int, now: datetime) 
         }  # fmt: skip
     ids = {"billers": list(billers), "channels": list(channels.values()), "payers": payers,
            "now": now}  # fmt: skip
-    for first in range(1, payments + 1, CHUNK):
-        async with engine.begin() as conn:
-            last = min(first + CHUNK - 1, payments)
-            await conn.execute(text(_PAYMENTS), {**ids, "first": first, "last": last})
+    async with without_secondary_indexes(engine, ("payments",)):
+        for first in range(1, payments + 1, CHUNK):
+            async with engine.begin() as conn:
+                await tune_for_load(conn)
+                last = min(first + CHUNK - 1, payments)
+                await conn.execute(text(_PAYMENTS), {**ids, "first": first, "last": last})
+    await engine.dispose()  # the timed requests get sessions without the load's settings
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text("VACUUM ANALYZE payments"))
@@ -207,7 +216,7 @@ async def _measure(
     )
     return [first, following, service], [
         by_id,
-        await time_requests("SELECT 1", requests, _select_one(engine)),
+        await time_requests("SELECT 1", requests, select_one(engine)),
     ]
 
 
@@ -225,40 +234,24 @@ def _by_service(engine: AsyncEngine, seeded: _Seeded, payers: int) -> Callable[[
     return once
 
 
-def _select_one(engine: AsyncEngine) -> Callable[[], Awaitable[None]]:
-    async def once() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    return once
-
-
 async def _run(
     settings: Settings, payments: int, payers: int, requests: int, say: Any
 ) -> HistoryBench:
-    url = database_url(settings, database=DATABASE)
-    await drop_database(url)
-    await asyncio.to_thread(upgrade, url)
-    engine = create_engine(url, pool_size=2)
-    try:
+    async with own_database(settings, DATABASE) as (url, engine):
         say(f"loading {payments:,} payments of {payers:,} payers …")
         started = time.perf_counter()
         seeded = await _seed(engine, payments, payers, datetime.now(UTC))
         seed_seconds = time.perf_counter() - started
         say(f"timing the history's pages, {requests} requests each …")
         pages, baselines = await _measure(url, engine, seeded, payers, requests)
-        async with engine.connect() as conn:
-            version = (await conn.execute(text("SHOW server_version"))).scalar_one()
-    finally:
-        await engine.dispose()
-    await drop_database(url)
+        where = await machine_of(engine)
     return HistoryBench(
         payments=payments,
         payers=payers,
         seed_seconds=seed_seconds,
         pages=pages,
         baselines=baselines,
-        machine={**machine(), "postgresql": str(version)},
+        machine=where,
     )
 
 
