@@ -329,6 +329,7 @@ HEAVY: list[Step] = [
     Run("bench console --payments 2000 --accounts 2000 --requests 20 --json",
         expect='"rollup_equals_recount": true'),
     Run("bench collection --accounts 2000 --json", expect='"accounts": 2000'),
+    Run("bench history --payments 3000 --payers 20 --requests 20 --json", expect='"payers": 20'),
 ]  # fmt: skip
 
 

@@ -89,6 +89,13 @@ class PaymentOut(BaseModel):
     finished_at: str | None = None
 
 
+class PaymentsPageOut(BaseModel):
+    """A page of a payer's payments (``GET /v1/payments?payer=…``, channel-api.md §13)."""
+
+    payments: list[PaymentOut]
+    next_cursor: str | None  # null on the last page
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details; some refusals add members (``errors`` of a rejected import)."""
 

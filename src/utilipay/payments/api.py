@@ -7,13 +7,14 @@ from starlette.responses import Response
 
 from utilipay.billers.lookup import active_biller
 from utilipay.channels.requests import ChannelHost, RequestContext, signed
+from utilipay.clock import business_date
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.http.docs import PROBLEMS, PaymentOut, json_body
-from utilipay.http.inputs import text_path, text_query
+from utilipay.http.docs import PROBLEMS, PaymentOut, PaymentsPageOut, json_body
+from utilipay.http.inputs import Day, day_query, text_path, text_query
 from utilipay.http.json import json_response, parse_body
 from utilipay.outlets.auth import Terminal, terminal_of
 from utilipay.outlets.terminals import TerminalPayment, terminal_payment
-from utilipay.payments import service
+from utilipay.payments import history, service
 from utilipay.payments.rules import check_bill_nos
 from utilipay.payments.schemas import PaymentCommand, PaymentRequest, TerminalPaymentRequest
 from utilipay.payments.service import PaymentsHost
@@ -98,13 +99,40 @@ async def get_payment(
     return json_response(payment_out(payment))
 
 
-@router.get("/payments", response_model=PaymentOut, responses=PROBLEMS)
-async def find_payment(
+@router.get("/payments", response_model=PaymentOut | PaymentsPageOut, responses=PROBLEMS)
+async def find_payments(
     request: Request,
-    order_id: Annotated[str, text_query(64)],
     ctx: Annotated[RequestContext, Depends(signed)],
+    order_id: Annotated[str | None, text_query(64)] = None,
+    payer: Annotated[str | None, text_query(128)] = None,
+    first: Annotated[Day | None, day_query("from")] = None,
+    last: Annotated[Day | None, day_query("to")] = None,
+    cursor: Annotated[str | None, text_query(512)] = None,
 ) -> Response:
+    """One payment by the channel's ``order_id`` (§4), or a page of the payer's history
+    (§13): ``payer``, optionally ``from``/``to`` (business dates, both included; default
+    the 366 days up to today) and the ``cursor`` a previous page gave."""
     hub: PaymentsHost = request.app.state.hub
+    if payer is None:
+        _only_with_payer(order_id, {"from": first, "to": last, "cursor": cursor})
+    elif order_id is not None:
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, "give order_id or payer, not both")
+    span = history.span_of(first, last, business_date(hub.clock.now()))
     async with ctx.transaction() as conn:
-        payment = await service.find(conn, ctx.channel.id, hub.biller_code, order_id=order_id)
-    return json_response(payment_out(payment))
+        if payer is None:
+            found = await service.find(conn, ctx.channel.id, hub.biller_code, order_id=order_id)
+            return json_response(payment_out(found))
+        page = await history.payer_history(
+            conn, ctx.channel.id, hub.biller_code, payer, span, cursor
+        )
+    shown = [payment_out(p) for p in page.payments]
+    return json_response({"payments": shown, "next_cursor": page.next_cursor})
+
+
+def _only_with_payer(order_id: str | None, history_params: dict[str, object]) -> None:
+    if order_id is None:
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, "give order_id (one payment) or payer")
+    if given := [name for name, value in history_params.items() if value is not None]:
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST, f"{', '.join(given)} go with payer, not with order_id"
+        )

@@ -1,5 +1,6 @@
 """Finding payments for people (the console): by order id, receipt number, account, payer,
-channel, utility, status or business dates, newest first, a page at a time.
+channel, utility, status or business dates, newest first, a page at a time. A channel's
+payer history (``history.py``, channel-api.md §13) is such a search too.
 
 Each filter reads an index that leads with it and ends with (created_at, id) (migration
 0027), the order of a page and the position its cursor holds: a page of a million
@@ -105,13 +106,22 @@ def _found(m: RowMapping) -> Found:
     )  # fmt: skip
 
 
+async def matching_rows(
+    conn: AsyncConnection, wanted: PaymentFilter, cursor: str | None, limit: int
+) -> tuple[list[RowMapping], str | None]:
+    """Up to ``limit`` rows of payments matching ``wanted`` (every column of ``payments``,
+    with ``biller`` and ``channel`` codes), newest first, after ``cursor``; and the cursor
+    of the next page, None on the last."""
+    rows = [r._mapping for r in await conn.execute(page_query(wanted, cursor, limit))]
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], cursor_of(last["created_at"], last["id"])
+
+
 async def search(
     conn: AsyncConnection, wanted: PaymentFilter, *, cursor: str | None = None, limit: int = 50
 ) -> Page:
     """Up to ``limit`` payments matching ``wanted``, newest first, after ``cursor``."""
-    rows = [r._mapping for r in await conn.execute(page_query(wanted, cursor, limit))]
-    shown = [_found(m) for m in rows[:limit]]
-    if len(rows) <= limit:
-        return Page(shown, None)
-    last = shown[-1]
-    return Page(shown, cursor_of(last.created_at, last.id))
+    rows, next_cursor = await matching_rows(conn, wanted, cursor, limit)
+    return Page([_found(m) for m in rows], next_cursor)

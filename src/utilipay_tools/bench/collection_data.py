@@ -29,7 +29,8 @@ credit's own rows, meters and head-end commands.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -397,14 +398,26 @@ def _values(directory: Directory, accounts: int, year: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def _drop_secondary_indexes(conn: AsyncConnection) -> list[str]:
-    found = (await conn.execute(text(_SECONDARY), {"tables": list(LOADED)})).all()
-    for name, _ in found:
-        await conn.execute(text(f'DROP INDEX "{name}"'))
-    return [definition for _, definition in found]
+@asynccontextmanager
+async def without_secondary_indexes(
+    engine: AsyncEngine, tables: Sequence[str], step: Step = lambda _: None
+) -> AsyncIterator[None]:
+    """The secondary indexes of ``tables`` dropped for a bulk load, built again after it."""
+    async with engine.begin() as conn:
+        found = (await conn.execute(text(_SECONDARY), {"tables": list(tables)})).all()
+        for name, _ in found:
+            await conn.execute(text(f'DROP INDEX "{name}"'))
+    try:
+        yield
+    finally:  # even after a failure: the database keeps its indexes
+        async with engine.begin() as conn:
+            await tune_for_load(conn)
+            step(f"{len(found)} indexes built again")
+            for _, definition in found:
+                await conn.execute(text(definition))
 
 
-async def _tune(conn: AsyncConnection) -> None:
+async def tune_for_load(conn: AsyncConnection) -> None:
     """This session only: a bulk load's memory, and commits that need not wait for the
     disk (a crash loses the bench, which is rebuilt anyway)."""
     for setting in ("synchronous_commit = off", "work_mem = '256MB'",
@@ -423,7 +436,7 @@ async def _triggers(conn: AsyncConnection, *, on: bool) -> None:
 
 async def _load(engine: AsyncEngine, values: dict[str, Any], step: Step) -> None:
     async with engine.begin() as conn:
-        await _tune(conn)
+        await tune_for_load(conn)
         await _triggers(conn, on=False)
         for name, statement in (("accounts", _ACCOUNTS), ("mandates", _MANDATES),
                                 ("prepaid ledger accounts", _PREPAID_LEDGER),
@@ -432,7 +445,7 @@ async def _load(engine: AsyncEngine, values: dict[str, Any], step: Step) -> None
             await conn.execute(text(statement), values)
     for month in range(1, 13):
         async with engine.begin() as conn:  # a month a transaction: the plan is dropped
-            await _tune(conn)
+            await tune_for_load(conn)
             for name, statement in zip(_MONTH_NAMES, _MONTH, strict=True):
                 step(f"{values['year']}-{month:02d} {name}")
                 await _triggers(conn, on=statement is _PAYMENTS)
@@ -447,16 +460,9 @@ async def generate(
     async with engine.begin() as conn:
         step("billers, channels and outlets")
         directory = await _directory(conn, datetime(year - 1, 6, 1, 1, 0, tzinfo=UTC))
-        indexes = await _drop_secondary_indexes(conn)
     values = _values(directory, accounts, year)
-    try:
+    async with without_secondary_indexes(engine, LOADED, step):
         await _load(engine, values, step)
-    finally:  # even after a failure: the database keeps its indexes
-        async with engine.begin() as conn:
-            await _tune(conn)
-            step(f"{len(indexes)} indexes built again")
-            for definition in indexes:
-                await conn.execute(text(definition))
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         step("VACUUM ANALYZE")

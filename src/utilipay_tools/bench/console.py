@@ -20,7 +20,8 @@ import asyncio
 import re
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -201,7 +202,7 @@ async def _sign_in(client: httpx.AsyncClient) -> None:
         raise RuntimeError(f"signing in failed: {answer.status_code}")
 
 
-async def _time(name: str, requests: int, once: Callable[[], Awaitable[None]]) -> Timing:
+async def time_requests(name: str, requests: int, once: Callable[[], Awaitable[None]]) -> Timing:
     for _ in range(WARM_UP):
         await once()
     samples = []
@@ -224,26 +225,49 @@ def _get(client: httpx.AsyncClient, path: str) -> Callable[[], Awaitable[None]]:
 async def _measure(
     url: URL, engine: AsyncEngine, pages: list[str], requests: int
 ) -> tuple[list[Timing], Timing, Timing]:
-    async def select_one() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
     with ServerThread(create_app(url=url)) as base_url:
         async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
             await _sign_in(client)
-            timed = [await _time(page, requests, _get(client, page)) for page in pages]
-            static = await _time("static file", requests, _get(client, STATIC))
-    return timed, static, await _time("SELECT 1", requests, select_one)
+            timed = [await time_requests(page, requests, _get(client, page)) for page in pages]
+            static = await time_requests("static file", requests, _get(client, STATIC))
+    return timed, static, await time_requests("SELECT 1", requests, select_one(engine))
+
+
+def select_one(engine: AsyncEngine) -> Callable[[], Awaitable[None]]:
+    """A database round trip through the hub's driver: the baseline of a request's cost."""
+
+    async def once() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    return once
+
+
+@asynccontextmanager
+async def own_database(settings: Settings, name: str) -> AsyncIterator[tuple[URL, AsyncEngine]]:
+    """A database of the benchmark's own, built by the migrations, dropped after the run."""
+    url = database_url(settings, database=name)
+    await drop_database(url)
+    await asyncio.to_thread(upgrade, url)
+    engine = create_engine(url, pool_size=2)
+    try:
+        yield url, engine
+    finally:
+        await engine.dispose()
+    await drop_database(url)
+
+
+async def machine_of(engine: AsyncEngine) -> dict[str, str]:
+    """The machine, and the PostgreSQL serving ``engine``."""
+    async with engine.connect() as conn:
+        version = (await conn.execute(text("SHOW server_version"))).scalar_one()
+    return {**machine(), "postgresql": str(version)}
 
 
 async def _run(
     settings: Settings, payments: int, accounts: int, pages: list[str], requests: int, say: Any
 ) -> ConsoleBench:
-    url = database_url(settings, database=DATABASE)
-    await drop_database(url)
-    await asyncio.to_thread(upgrade, url)
-    engine = create_engine(url, pool_size=2)
-    try:
+    async with own_database(settings, DATABASE) as (url, engine):
         say(f"loading {payments:,} payments and {accounts:,} accounts …")
         started = time.perf_counter()
         await _seed(engine, payments, accounts, datetime.now(UTC))
@@ -253,12 +277,8 @@ async def _run(
         matches = await _rollup_matches(engine)
         recounted = time.perf_counter() - started
         say(f"timing {', '.join(pages)} over HTTP, {requests} requests each …")
-        timed, static, select_one = await _measure(url, engine, pages, requests)
-        async with engine.connect() as conn:
-            version = (await conn.execute(text("SHOW server_version"))).scalar_one()
-    finally:
-        await engine.dispose()
-    await drop_database(url)
+        timed, static, select_once = await _measure(url, engine, pages, requests)
+        where = await machine_of(engine)
     return ConsoleBench(
         payments=payments,
         accounts=accounts,
@@ -267,8 +287,8 @@ async def _run(
         recount_seconds=recounted,
         pages=timed,
         static=static,
-        select_one=select_one,
-        machine={**machine(), "postgresql": str(version)},
+        select_one=select_once,
+        machine=where,
     )
 
 

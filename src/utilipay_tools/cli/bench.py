@@ -299,6 +299,44 @@ def bench_console(
     )
 
 
+@bench_app.command("history")
+def bench_history(
+    payments: Annotated[int, typer.Option(help="payments over the last 366 days")] = 1_000_000,
+    payers: Annotated[
+        int | None, typer.Option(help="payers they are spread over (default: payments / 100)")
+    ] = None,
+    requests: Annotated[int, typer.Option(help="timed requests of each page")] = 200,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """p50/p95/p99 of a payer's history pages (GET /v1/payments?payer=…) over HTTP and by
+    the service, with N payments of M payers, against two baselines."""
+    from utilipay_tools.bench import history as history_bench  # noqa: PLC0415 (heavy; this command only)
+
+    payers = payers or max(payments // 100, 1)
+    if not 1 <= payers <= payments:
+        raise typer.BadParameter("must be 1 to --payments", param_hint="--payers")
+    if requests < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--requests")
+    result = history_bench.run(get_settings(), payments, payers, requests, say=err_console.print)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table(
+        "request", "p50 ms", "p95 ms", "p99 ms",
+        title=f"utilipay bench history ({result.payments:,} payments, {result.payers:,} payers)",
+    )  # fmt: skip
+    for timing in [*result.pages, *result.baselines]:
+        table.add_row(timing.name, *(f"{timing.percentile(p):.1f}" for p in (50, 95, 99)))
+    console.print(table)
+    m = result.machine
+    console.print(
+        f"p95 under {history_bench.TARGET_P95_MS:.0f} ms: "
+        f"{'yes' if result.fast_enough else 'NO'}; loading took {result.seed_seconds:.0f} s; "
+        f"{m['cpus']} × {m['cpu_model']}, PostgreSQL {m['postgresql']}",
+        highlight=False,
+    )
+
+
 @bench_app.command("collection")
 def bench_collection(
     accounts: Annotated[int, typer.Option(help="customer accounts: 1000000, 3000000, 10000000…")],
