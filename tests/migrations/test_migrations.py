@@ -105,7 +105,7 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
                 "reminder_defaults",
                 "overdue_notices",
                 "collection_analyses",  # 0041
-                "binding_challenges",  # 0044
+                "binding_challenges",  # 0045
                 "binding_failures",
             }
         )

@@ -56,7 +56,7 @@ billers = Table(
     Column("prepaid_reward_min", BigInteger, nullable=False),
     Column("prepaid_reward_points", Integer, nullable=False),
     Column("bill_due_days", Integer, nullable=False),  # a run-made bill is due after (0012)
-    Column("verification", Text, nullable=False),  # how a binding is verified (0044)
+    Column("verification", Text, nullable=False),  # how a binding is verified (0045)
 )
 
 

@@ -32,7 +32,7 @@ bindings = Table(
     Column("remind_kinds", ARRAY(Text)),
     Column("remind_days_before", Integer),
     Column("remind_means", ARRAY(Text)),
-    Column("verified_at", DateTime(timezone=True)),  # the payer passed a verification (0044)
+    Column("verified_at", DateTime(timezone=True)),  # the payer passed a verification (0045)
 )
 
 # An SMS code sent to verify a binding (channel-api.md §13): only its HMAC under a key of

@@ -10,8 +10,8 @@
   payer (channel and payer) and account. Kept after closing: the rate limits count them.
 - ``binding_failures``: the wrong holder names given, counted for the brute-force brake.
 
-Revision ID: 0044
-Revises: 0043
+Revision ID: 0045
+Revises: 0044
 Create Date: 2026-12-06
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0044"
-down_revision = "0043"
+revision = "0045"
+down_revision = "0044"
 branch_labels = None
 depends_on = None
 
