@@ -58,11 +58,7 @@ async def sign_mandate(request: Request) -> Response:
     body = parse_body(MandateRequest, ctx.body, request.headers.get("content-type"))
     biller = active_biller(hub.biller(body.biller), body.biller)
     biller.rule.check(biller.code, body.account)
-    if ctx.channel.debit_url is None:
-        raise DomainError(
-            ErrorCode.FORBIDDEN,
-            f"channel {ctx.channel.code} has no debit URL: the hub could not ask it for debits",
-        )
+    service.require_debit_url(ctx.channel)
     await ctx.record_nonce()
     # the biller confirms the account first, outside any transaction (a remote one is slow)
     await hub.connectors.for_biller(biller).query(hub.engine, biller, body.account)
