@@ -3,6 +3,7 @@ payer at a channel: the reminder amount and the automatic top-up's mandate."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import text
@@ -143,6 +144,18 @@ async def test_enrolling_again_is_idempotent_and_other_settings_conflict(
     assert ((await account(engine)).reminder, await count(engine, "mandates")) == (2000, 1)
 
 
+async def test_twin_requests_at_once_make_one_enrolment(
+    wechat: ChannelClient, autopay: Any, engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    await ready(engine, clock)
+    await bind(wechat, PAYER)
+    twin = body(topup_amount=5000, funding_sources=SOURCES)
+    answers = await asyncio.gather(*(wechat.call("POST", PATH, json=twin) for _ in range(4)))
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 201], answers[0].text
+    assert len({r.json()["id"] for r in answers}) == 1
+    assert (await count(engine, "enrolments"), await count(engine, "mandates")) == (1, 1)
+
+
 async def test_another_channels_id_is_not_found(
     wechat: ChannelClient, alipay: ChannelClient, engine: AsyncEngine, clock: FrozenClock
 ) -> None:
@@ -205,7 +218,7 @@ async def test_an_account_not_ready_for_prepaid_is_refused_precisely(
     await ready(engine, clock, tariff=False)
     await bind(wechat, PAYER)
     r = await wechat.call("POST", PATH, json=body())
-    assert r.json()["code"] == "TARIFF_REQUIRED"
+    assert (r.status_code, r.json()["code"]) == (409, "TARIFF_REQUIRED")
     assert "no tariff for its residential customers" in r.json()["detail"]
     assert await count(engine, "enrolments") == 0
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TypedDict
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
@@ -39,6 +38,33 @@ from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
 from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.statements import Statement, issued_statement
+
+_ACCOUNT_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentRow:
+    """A row of ``enrolments``: the enrolment's own columns."""
+
+    biller_id: int
+    id: str
+    channel_id: int
+    payer: str
+    account_no: str
+    mandate_id: str | None
+    enrolled_at: datetime
+
+
+def _row(row: Row[tuple[object, ...]]) -> EnrolmentRow:
+    return EnrolmentRow(**{f: getattr(row, f) for f in EnrolmentRow.__slots__})
+
+
+class Settings(TypedDict):
+    """What an enrolment request sets, as compared for idempotency and audited."""
+
+    reminder: int
+    topup_amount: int | None
+    funding_sources: list[dict[str, str]] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +106,7 @@ def _check_top_up_fields(topup_amount: int | None, sources: list[FundingSource] 
         )
 
 
-async def _view(conn: AsyncConnection, biller: Biller, row: Any) -> Enrolment:
+async def _view(conn: AsyncConnection, biller: Biller, row: EnrolmentRow) -> Enrolment:
     account = await prepaid.find(conn, biller, row.account_no)
     if account is None:  # enrolled only once prepaid, and prepaid accounts stay
         raise RuntimeError(f"enrolment {row.id} has no prepaid account")
@@ -91,8 +117,7 @@ async def _view(conn: AsyncConnection, biller: Biller, row: Any) -> Enrolment:
     return Enrolment(row.id, row.payer, account, mandate, row.enrolled_at)
 
 
-def _settings(enrolment: Enrolment) -> dict[str, Any]:
-    """What an enrolment request sets, as the enrolment has it: for idempotency and audit."""
+def _settings(enrolment: Enrolment) -> Settings:
     mandate = enrolment.mandate
     return {
         "reminder": enrolment.account.reminder,
@@ -108,11 +133,14 @@ async def enrol(
     account, channel and payer with other settings is a conflict (PATCH changes them)."""
     _check_top_up_fields(request.topup_amount, request.funding_sources)
     await _binding_required(conn, channel, biller, request.payer, request.account)
+    # enrolments of an account wait for each other: a retried request finds its twin's
+    # enrolment, and two cannot both open the balance or sign the top-up
+    await conn.execute(_ACCOUNT_LOCK, {"key": f"enrolment {biller.id} {request.account}"})
     key = {"biller_id": biller.id, "account_no": request.account,
            "channel_id": channel.id, "payer": request.payer}  # fmt: skip
     existing = (await conn.execute(select(enrolments).filter_by(**key))).first()
     if existing is not None:
-        return await _same_again(conn, biller, existing, request), False
+        return await _same_again(conn, biller, _row(existing), request), False
     await prepaid.enroll(
         conn, clock, biller.code, request.account, reminder=request.reminder,
         actor=_actor(channel),
@@ -137,22 +165,17 @@ async def enrol(
                 enrolled_at=now,
                 updated_at=now,
             )
-            .on_conflict_do_nothing()
             .returning(enrolments)
         )
-    ).first()
-    if row is None:  # a twin request committed first; this one is rolled back
-        raise DomainError(
-            ErrorCode.IDEMPOTENCY_CONFLICT, "enrolled by a concurrent request: ask again"
-        )
-    return await _view(conn, biller, row), True
+    ).one()
+    return await _view(conn, biller, _row(row)), True
 
 
 async def _same_again(
-    conn: AsyncConnection, biller: Biller, row: Any, request: EnrolmentRequest
+    conn: AsyncConnection, biller: Biller, row: EnrolmentRow, request: EnrolmentRequest
 ) -> Enrolment:
     enrolment = await _view(conn, biller, row)
-    asked = {
+    asked: Settings = {
         "reminder": request.reminder,
         "topup_amount": request.topup_amount,
         "funding_sources": [s.model_dump() for s in request.funding_sources]
@@ -178,17 +201,19 @@ async def _sign_top_up(
     return await mandates.sign(conn, clock, channel, biller, request)
 
 
-async def find_row(conn: AsyncConnection, channel: Channel, enrolment_id: str) -> Any:
+async def find_row(conn: AsyncConnection, channel: Channel, enrolment_id: str) -> EnrolmentRow:
     """The enrolment's row, locked for a change; another channel's is as unknown (404),
     so an id says nothing to a channel that did not make it."""
     query = select(enrolments).where(enrolments.c.id == enrolment_id).with_for_update()
     row = (await conn.execute(query)).first()
     if row is None or row.channel_id != channel.id:
         raise DomainError(ErrorCode.NOT_FOUND, f"no enrolment {enrolment_id[:40]}")
-    return row
+    return _row(row)
 
 
-async def show(conn: AsyncConnection, channel: Channel, biller: Biller, row: Any) -> Enrolment:
+async def show(
+    conn: AsyncConnection, channel: Channel, biller: Biller, row: EnrolmentRow
+) -> Enrolment:
     await _binding_required(conn, channel, biller, row.payer, row.account_no)
     return await _view(conn, biller, row)
 
@@ -206,12 +231,12 @@ async def for_payer(
     for row in rows.all():
         biller = biller_of(row.biller_id)
         if await live_binding(conn, channel, biller, payer, row.account_no) is not None:
-            found.append(await _view(conn, biller, row))
+            found.append(await _view(conn, biller, _row(row)))
     return found
 
 
 async def change(
-    conn: AsyncConnection, clock: Clock, channel: Channel, biller: Biller, row: Any,
+    conn: AsyncConnection, clock: Clock, channel: Channel, biller: Biller, row: EnrolmentRow,
     patch: EnrolmentChange,
 ) -> Enrolment:  # fmt: skip
     """Change the fields the patch names; ``topup_amount`` null cancels the top-up, one on
@@ -238,11 +263,11 @@ async def change(
             .returning(enrolments)
         )
     ).one()
-    after = await _view(conn, biller, changed)
+    after = await _view(conn, biller, _row(changed))
     await audit.record(
         conn, clock, actor=_actor(channel), action="enrolment.changed",
         object_type="enrolment", object_id=row.id,
-        before=_settings(before), after=_settings(after),
+        before=dict(_settings(before)), after=dict(_settings(after)),
     )  # fmt: skip
     return after
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.billers.schemas import Biller
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.prepaid.params import typed
+from utilipay.prepaid.queries import Day
 from utilipay.prepaid.tables import prepaid_accruals, prepaid_statements
 
 _ISSUE = typed(
@@ -102,12 +103,27 @@ def last_month(today: date) -> date:
 
 
 @dataclass(frozen=True, slots=True)
-class Statement:
-    """An issued statement (its stored totals) with the lines its totals were made of."""
+class TopUp:
+    payment_id: str
+    day: date  # Shanghai
+    amount: int  # fen
 
-    issued: Any  # the row of prepaid_statements
-    top_ups: list[Any]  # (id, day, amount), by time
-    days: list[Any]  # the month's rows of prepaid_accruals, by day
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """An issued statement: its stored totals, with the lines they were made of."""
+
+    account_no: str
+    month: date  # its first day
+    opening: int  # fen, as the rest
+    top_ups_total: int
+    charges: int
+    closing: int
+    usage: Decimal
+    points: int
+    issued_at: datetime
+    top_ups: list[TopUp]  # by time
+    days: list[Day]  # the month's settled days, by day
 
 
 # The top-ups a statement counted in its month: the same payments and the same Shanghai
@@ -148,7 +164,12 @@ async def issued_statement(
         .where(prepaid_accruals.c.day >= first_day, prepaid_accruals.c.day < _next(first_day))
         .order_by(prepaid_accruals.c.day)
     )
-    return Statement(issued, list(top_ups), list(days))
+    return Statement(
+        account_no, first_day, issued.opening_balance, issued.top_ups, issued.charges,
+        issued.closing_balance, issued.usage, issued.points, issued.issued_at,
+        [TopUp(t.id, t.day, t.amount) for t in top_ups],
+        [Day(d.day, d.usage, d.posted, d.balance_after) for d in days],
+    )  # fmt: skip
 
 
 def _next(first_day: date) -> date:

@@ -17,7 +17,6 @@ from utilipay.access.api import router as audit_router
 from utilipay.access.auth import warn_of_obsolete_admin_tokens
 from utilipay.accounts.api import router as bills_router
 from utilipay.autopay.api import router as mandates_router
-from utilipay.autopay.enrolments_api import router as enrolments_router
 from utilipay.billers.admin_api import router as admin_billers_router
 from utilipay.billers.api import router as billers_router
 from utilipay.billing.admin_api import router as late_fees_router
@@ -125,7 +124,6 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
         void_router,
         receipts_router,
         mandates_router,
-        enrolments_router,
         statements_router,
         admin_router,
         admin_billers_router,
