@@ -105,6 +105,7 @@ def test_upgrade_downgrade_upgrade(db_url: URL) -> None:
                 "reminder_defaults",
                 "overdue_notices",
                 "collection_analyses",  # 0041
+                "enrolments",  # 0046
             }
         )
         areas = set(metadata.tables) - later

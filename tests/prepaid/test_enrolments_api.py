@@ -63,7 +63,8 @@ async def test_enrolling_without_top_up_opens_the_balance_with_the_reminder(
     assert (got["mandate"], got["topup_amount"], got["funding_sources"]) == (None, None, [])
     assert (await account(engine)).reminder == 2000
     assert await count(engine, "mandates") == 0
-    assert await audited_actors(engine, "prepaid.enroll") == [f"channel:{wechat.code}"]
+    for action in ("prepaid.enroll", "enrolment.created"):
+        assert await audited_actors(engine, action) == [f"channel:{wechat.code}"]
     shown = await wechat.call("GET", f"{PATH}/{got['id']}")
     assert (shown.status_code, shown.json()) == (200, got)
     listed = await wechat.call("GET", f"{PATH}?payer={PAYER}")
@@ -209,7 +210,8 @@ async def test_bad_input_is_refused_and_writes_nothing(
         assert (r.status_code, r.json()["code"]) == (status, code), refused
     for table in ("prepaid_accounts", "mandates", "enrolments"):
         assert await count(engine, table) == 0, table
-    assert await audited_actors(engine, "prepaid.enroll") == []
+    for action in ("prepaid.enroll", "enrolment.created"):
+        assert await audited_actors(engine, action) == []
 
 
 async def test_an_account_not_ready_for_prepaid_is_refused_precisely(

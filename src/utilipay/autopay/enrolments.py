@@ -168,7 +168,12 @@ async def enrol(
             .returning(enrolments)
         )
     ).one()
-    return await _view(conn, biller, _row(row)), True
+    enrolment = await _view(conn, biller, _row(row))
+    await audit.record(
+        conn, clock, actor=_actor(channel), action="enrolment.created", object_type="enrolment",
+        object_id=enrolment.id, after=dict(_settings(enrolment)),
+    )  # fmt: skip
+    return enrolment, True
 
 
 async def _same_again(
