@@ -1,28 +1,43 @@
-"""The mandates of channel-api.md §8."""
+"""The mandates of channel-api.md §8, and smart payment (§13): enrolments and the monthly
+statements of prepaid accounts."""
 
 from __future__ import annotations
 
+from datetime import date
+from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from utilipay.accounts.connector import AccountsHost
+from utilipay.autopay import enrolments
 from utilipay.autopay import mandates as service
-from utilipay.autopay.schemas import Mandate, MandateChange, MandateRequest
+from utilipay.autopay.enrolments import Enrolment
+from utilipay.autopay.schemas import (
+    EnrolmentChange,
+    EnrolmentRequest,
+    Mandate,
+    MandateChange,
+    MandateRequest,
+)
 from utilipay.billers.lookup import BillerHost, active_biller
 from utilipay.billers.schemas import Biller
 from utilipay.bindings.service import verified_binding
 from utilipay.channels.requests import RequestContext, signed
 from utilipay.clock import to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.http.docs import PROBLEMS, json_body
+from utilipay.http.docs import PROBLEMS, EnrolmentOut, EnrolmentsOut, StatementOut, json_body
 from utilipay.http.inputs import text_path, text_query
 from utilipay.http.json import json_response, parse_body
+from utilipay.prepaid.statements import Statement
 
 router = APIRouter(prefix="/v1", tags=["mandates"])
 MandateId = Annotated[str, text_path(64)]
+SMART: list[str | Enum] = ["smart payment"]  # §13, beside the mandates of its top-ups
+EnrolmentId = Annotated[str, text_path(64)]
+Month = Annotated[str, Query(pattern=r"^(20\d\d)-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
 
 def mandate_out(m: Mandate, biller_code: str) -> dict[str, Any]:
@@ -44,10 +59,11 @@ def mandate_out(m: Mandate, biller_code: str) -> dict[str, Any]:
     return out
 
 
-def _biller_of(hub: BillerHost, mandate: Mandate) -> Biller:
-    biller = hub.biller_by_id(mandate.biller_id)
+def biller_of(hub: BillerHost, biller_id: int) -> Biller:
+    """The biller of a mandate or an enrolment the hub holds."""
+    biller = hub.biller_by_id(biller_id)
     if biller is None:
-        raise DomainError(ErrorCode.BILLER_NOT_FOUND, "the mandate's biller is gone")
+        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"biller {biller_id} is gone")
     return biller
 
 
@@ -57,7 +73,7 @@ async def _own_mandate(
     """A mandate of this channel and its biller, for its payer only through a verified
     binding (§13); one whose binding is gone keeps the answers it had before."""
     mandate = await service.find(conn, ctx.channel, mandate_id)
-    biller = _biller_of(hub, mandate)
+    biller = biller_of(hub, mandate.biller_id)
     await verified_binding(conn, ctx.channel, biller, mandate.payer, mandate.account_no)
     return mandate, biller
 
@@ -71,11 +87,7 @@ async def sign_mandate(request: Request) -> Response:
     body = parse_body(MandateRequest, ctx.body, request.headers.get("content-type"))
     biller = active_biller(hub.biller(body.biller), body.biller)
     biller.rule.check(biller.code, body.account)
-    if ctx.channel.debit_url is None:
-        raise DomainError(
-            ErrorCode.FORBIDDEN,
-            f"channel {ctx.channel.code} has no debit URL: the hub could not ask it for debits",
-        )
+    service.require_debit_url(ctx.channel)
     await ctx.record_nonce()
     # the biller confirms the account first, outside any transaction (a remote one is slow)
     await hub.connectors.for_biller(biller).query(hub.engine, biller, body.account)
@@ -139,3 +151,131 @@ async def mandate_debits(
         mandate, _ = await _own_mandate(conn, hub, ctx, mandate_id)
         history = await service.debit_history(conn, mandate)
     return json_response({"debits": history})
+
+
+# ------------------------------------------------- smart payment (§13)
+
+
+def enrolment_out(e: Enrolment, biller_code: str) -> dict[str, object]:
+    m = e.mandate
+    return {
+        "id": e.id,
+        "payer": e.payer,
+        "biller": biller_code,
+        "account": e.account.account_no,
+        "reminder": e.account.reminder,
+        "topup_amount": m.topup_amount if m else None,
+        "funding_sources": [s.model_dump() for s in m.funding_sources] if m else [],
+        "mandate": m.id if m else None,
+        "state": e.account.state,
+        "balance": e.account.balance,
+        "currency": e.account.currency,
+        "enrolled_at": to_shanghai_iso(e.enrolled_at),
+    }
+
+
+@router.post(
+    "/prepaid/enrolments",
+    tags=SMART,
+    status_code=201,
+    response_model=EnrolmentOut,
+    responses=PROBLEMS,
+    openapi_extra=json_body(EnrolmentRequest),
+)
+async def enrol(request: Request) -> Response:
+    hub: AccountsHost = request.app.state.hub
+    ctx = await signed(request)
+    body = parse_body(EnrolmentRequest, ctx.body, request.headers.get("content-type"))
+    biller = active_biller(hub.biller(body.biller), body.biller)
+    biller.rule.check(biller.code, body.account)
+    # a prepaid account is a hosted biller's: the database confirms it, no remote call
+    async with ctx.transaction() as conn:
+        enrolment, created = await enrolments.enrol(conn, hub.clock, ctx.channel, biller, body)
+    return json_response(enrolment_out(enrolment, biller.code), 201 if created else 200)
+
+
+@router.get("/prepaid/enrolments", tags=SMART, response_model=EnrolmentsOut, responses=PROBLEMS)
+async def list_enrolments(
+    request: Request,
+    ctx: Annotated[RequestContext, Depends(signed)],
+    payer: Annotated[str, text_query(128)],
+) -> Response:
+    hub: AccountsHost = request.app.state.hub
+    async with ctx.transaction() as conn:
+        found = await enrolments.for_payer(conn, ctx.channel, payer, lambda b: biller_of(hub, b))
+    return json_response(
+        {"enrolments": [enrolment_out(e, hub.biller_code(e.account.biller_id)) for e in found]}
+    )
+
+
+@router.get(
+    "/prepaid/enrolments/{enrolment_id}",
+    tags=SMART,
+    response_model=EnrolmentOut,
+    responses=PROBLEMS,
+)
+async def show_enrolment(
+    request: Request, enrolment_id: EnrolmentId, ctx: Annotated[RequestContext, Depends(signed)]
+) -> Response:
+    hub: AccountsHost = request.app.state.hub
+    async with ctx.transaction() as conn:
+        row = await enrolments.find_row(conn, ctx.channel, enrolment_id)
+        biller = biller_of(hub, row.biller_id)
+        enrolment = await enrolments.show(conn, ctx.channel, biller, row)
+    return json_response(enrolment_out(enrolment, biller.code))
+
+
+@router.patch(
+    "/prepaid/enrolments/{enrolment_id}",
+    tags=SMART,
+    response_model=EnrolmentOut,
+    responses=PROBLEMS,
+    openapi_extra=json_body(EnrolmentChange),
+)
+async def change_enrolment(enrolment_id: EnrolmentId, request: Request) -> Response:
+    hub: AccountsHost = request.app.state.hub
+    ctx = await signed(request)
+    body = parse_body(EnrolmentChange, ctx.body, request.headers.get("content-type"))
+    async with ctx.transaction() as conn:
+        row = await enrolments.find_row(conn, ctx.channel, enrolment_id)
+        biller = biller_of(hub, row.biller_id)
+        enrolment = await enrolments.change(conn, hub.clock, ctx.channel, biller, row, body)
+    return json_response(enrolment_out(enrolment, biller.code))
+
+
+@router.get("/prepaid/statements", tags=SMART, response_model=StatementOut, responses=PROBLEMS)
+async def monthly_statement(
+    request: Request,
+    ctx: Annotated[RequestContext, Depends(signed)],
+    biller: Annotated[str, text_query(32)],
+    account: Annotated[str, text_query(128)],
+    month: Month,
+    payer: Annotated[str, text_query(128)],
+) -> Response:
+    hub: AccountsHost = request.app.state.hub
+    found = active_biller(hub.biller(biller), biller)
+    first_day = date.fromisoformat(f"{month}-01")
+    async with ctx.transaction() as conn:
+        issued = await enrolments.statement(conn, ctx.channel, found, payer, account, first_day)
+    return json_response(statement_out(issued, found.code))
+
+
+def statement_out(statement: Statement, biller_code: str) -> dict[str, object]:
+    s = statement
+    return {
+        "biller": biller_code,
+        "account": s.account_no,
+        "month": f"{s.month:%Y-%m}",
+        "currency": "CNY",
+        "opening": s.opening,
+        "top_ups": [{"id": t.payment_id, "date": t.day.isoformat(), "amount": t.amount}
+                    for t in s.top_ups],
+        "top_ups_total": s.top_ups_total,
+        "days": [{"date": d.day.isoformat(), "usage": str(d.usage), "charge": d.posted,
+                  "balance": d.balance_after} for d in s.days],
+        "usage": str(s.usage),
+        "charges": s.charges,
+        "closing": s.closing,
+        "points": s.points,
+        "issued_at": to_shanghai_iso(s.issued_at),
+    }  # fmt: skip

@@ -106,6 +106,15 @@ def _event(mandate: Mandate, biller: Biller, event_type: str, at: Any) -> Event:
     )
 
 
+def require_debit_url(channel: Channel) -> None:
+    """A mandate's debits are asked of the channel at its debit URL (channel-api.md §9)."""
+    if channel.debit_url is None:
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            f"channel {channel.code} has no debit URL: the hub could not ask it for debits",
+        )
+
+
 async def _check_bound(
     conn: AsyncConnection, channel: Channel, biller: Biller, payer: str, account_no: str
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from utilipay.common.validation import PRINTABLE
+from utilipay.http.inputs import Fen
 
 _SOURCE_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 
@@ -104,3 +105,27 @@ class Mandate:
     signed_at: datetime
     cancelled_at: datetime | None
     topup_amount: int | None = None
+
+
+class EnrolmentRequest(BaseModel):
+    """``POST /v1/prepaid/enrolments`` (channel-api.md §13): smart payment (智能交费)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    payer: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=PRINTABLE)]
+    biller: Annotated[StrictStr, Field(max_length=32, pattern=PRINTABLE)]
+    account: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
+    reminder: Fen  # 提醒金额
+    topup_amount: StrictInt | None = None  # 充值金额: with it, an automatic top-up mandate
+    funding_sources: Sources | None = None  # the top-up's, in priority order
+
+
+class EnrolmentChange(BaseModel):
+    """``PATCH /v1/prepaid/enrolments/{id}``: the fields named change; ``topup_amount``
+    null cancels the automatic top-up."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    reminder: Fen | None = None
+    topup_amount: StrictInt | None = None
+    funding_sources: Sources | None = None

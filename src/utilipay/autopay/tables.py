@@ -8,6 +8,9 @@ Published to other areas (views of migration 0024; nothing else of these tables 
   ``autopay_debit_outcomes`` (each finished debit's status, reason, amount and when):
   for collection's reports (migration 0038).
 - ``autopay_open_debits``: the debits still to send, for metrics.
+
+``enrolments`` (migration 0047) are a payer's smart-payment sign-ups of a prepaid account
+(channel-api.md §13); nothing of them is published.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy import (
     Integer,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -45,6 +49,21 @@ mandates = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("next_poll_at", DateTime(timezone=True)),
     Column("baseline_at", DateTime(timezone=True)),
+)
+
+enrolments = Table(
+    "enrolments",
+    metadata,
+    Column("biller_id", Integer, ForeignKey("billers.id"), primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("payer", Text, nullable=False),
+    Column("account_no", Text, nullable=False),
+    Column("mandate_id", Text),  # the automatic top-up's, while it has one
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("biller_id", "account_no", "channel_id", "payer"),
+    ForeignKeyConstraint(["biller_id", "mandate_id"], ["mandates.biller_id", "mandates.id"]),
 )
 
 observed_bills = Table(

@@ -53,6 +53,7 @@ PLACEMENT: dict[str, Placement] = {
     "postings": D,
     # auto-pay and notices
     "mandates": D,
+    "enrolments": D,
     "debits": D,
     "debit_attempts": D,
     "observed_bills": D,

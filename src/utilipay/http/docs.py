@@ -96,6 +96,63 @@ class PaymentsPageOut(BaseModel):
     next_cursor: str | None  # null on the last page
 
 
+class FundingSourceOut(BaseModel):
+    id: str
+    label: str
+
+
+class EnrolmentOut(BaseModel):
+    """A smart-payment enrolment (channel-api.md §13)."""
+
+    id: str
+    payer: str
+    biller: str
+    account: str
+    reminder: int
+    topup_amount: int | None
+    funding_sources: list[FundingSourceOut]
+    mandate: str | None
+    state: str  # the prepaid account's: NORMAL | LOW | ARREARS | CUT
+    balance: int
+    currency: str
+    enrolled_at: str
+
+
+class EnrolmentsOut(BaseModel):
+    enrolments: list[EnrolmentOut]
+
+
+class StatementTopUpOut(BaseModel):
+    id: str
+    date: str
+    amount: int
+
+
+class StatementDayOut(BaseModel):
+    date: str
+    usage: str
+    charge: int
+    balance: int
+
+
+class StatementOut(BaseModel):
+    """A prepaid account's issued monthly statement (channel-api.md §13)."""
+
+    biller: str
+    account: str
+    month: str
+    currency: str
+    opening: int
+    top_ups: list[StatementTopUpOut]
+    top_ups_total: int
+    days: list[StatementDayOut]
+    usage: str
+    charges: int
+    closing: int
+    points: int
+    issued_at: str
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details; some refusals add members (``errors`` of a rejected import)."""
 

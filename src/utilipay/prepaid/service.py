@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
@@ -46,8 +46,8 @@ async def enroll(
     customer class on that day and a meter in service (or its usage could be neither
     measured nor priced). Enrolling again changes nothing."""
     biller = await billers_service.hosted_biller(conn, biller_code, "prepaid accounts")
-    if reminder is not None and reminder < 0:
-        raise DomainError(ErrorCode.MALFORMED_REQUEST, "the reminder amount must not be negative")
+    if reminder is not None:
+        _check_reminder(reminder)
     found = await find(conn, biller, account_no)
     if found is not None:
         return found
@@ -111,6 +111,48 @@ async def _check_ready(conn: AsyncConnection, biller: Biller, account_no: str, d
             f"account {account_no} of {biller.code} has no meter in service on {day}: "
             "register its meter first (utilipay readings import a meters CSV)",
         )
+
+
+def _check_reminder(reminder: int) -> None:
+    if reminder < 0:
+        raise DomainError(ErrorCode.MALFORMED_REQUEST, "the reminder amount must not be negative")
+
+
+async def set_reminder(
+    conn: AsyncConnection, clock: Clock, biller: Biller, account_no: str, reminder: int,
+    *, actor: str,
+) -> PrepaidAccount:  # fmt: skip
+    """The account's own reminder amount (提醒金额). The balance is judged against it at once,
+    not at the next charge: a payer who raises it above the balance is LOW now, and an
+    automatic top-up follows; no warning is sent for a threshold the payer just chose."""
+    _check_reminder(reminder)
+    locked = select(prepaid_accounts).where(
+        prepaid_accounts.c.biller_id == biller.id, prepaid_accounts.c.account_no == account_no
+    )
+    row = (await conn.execute(locked.with_for_update())).first()
+    if row is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"{biller.code} account {account_no} is not prepaid")
+    if row.reminder != reminder:
+        before = Account(State(row.state), row.balance, row.episode,
+                         frozenset(State(n) for n in row.notified), row.cuts)  # fmt: skip
+        after = apply_balance(before, 0, reminder).account
+        await conn.execute(
+            update(prepaid_accounts)
+            .where(prepaid_accounts.c.biller_id == biller.id,
+                   prepaid_accounts.c.account_no == account_no)
+            .values(reminder=reminder, state=after.state, episode=after.episode,
+                    notified=sorted(after.notified),
+                    state_since=row.state_since if after.state is before.state else clock.now())
+        )  # fmt: skip
+        await audit.record(
+            conn, clock, actor=actor, action="prepaid.reminder_changed", object_type="account",
+            object_id=f"{biller.code}/{account_no}",
+            before={"reminder": row.reminder}, after={"reminder": reminder},
+        )  # fmt: skip
+    changed = await find(conn, biller, account_no)
+    if changed is None:  # locked above, in this transaction
+        raise RuntimeError(f"prepaid account {account_no} vanished")
+    return changed
 
 
 def _reminder(biller: Biller, own: int | None) -> int:

@@ -13,11 +13,18 @@ statement goes to the outbox as ``prepaid.statement`` for the payer's message.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from utilipay.billers.schemas import Biller
+from utilipay.errors import DomainError, ErrorCode
 from utilipay.prepaid.params import typed
+from utilipay.prepaid.queries import Day
+from utilipay.prepaid.tables import prepaid_accruals, prepaid_statements
 
 _ISSUE = typed(
     """
@@ -93,3 +100,77 @@ async def issue_statements(conn: AsyncConnection, month: date, now: datetime) ->
 def last_month(today: date) -> date:
     """The first day of the month before ``today``'s."""
     return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+@dataclass(frozen=True, slots=True)
+class TopUp:
+    payment_id: str
+    day: date  # Shanghai
+    amount: int  # fen
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """An issued statement: its stored totals, with the lines they were made of."""
+
+    account_no: str
+    month: date  # its first day
+    opening: int  # fen, as the rest
+    top_ups_total: int
+    charges: int
+    closing: int
+    usage: Decimal
+    points: int
+    issued_at: datetime
+    top_ups: list[TopUp]  # by time
+    days: list[Day]  # the month's settled days, by day
+
+
+# The top-ups a statement counted in its month: the same payments and the same Shanghai
+# day as _ISSUE's top_ups, listed instead of summed.
+_TOP_UPS = typed(
+    """
+    SELECT p.id, (p.finished_at AT TIME ZONE 'Asia/Shanghai')::date AS day, p.amount
+      FROM payments_orders p
+     WHERE p.biller_id = :biller_id AND p.account_no = :account_no
+       AND p.purpose = 'prepaid_topup' AND p.status = 'SUCCEEDED'
+       AND (p.finished_at AT TIME ZONE 'Asia/Shanghai')::date >= :month
+       AND (p.finished_at AT TIME ZONE 'Asia/Shanghai')::date < (:month + interval '1 month')
+     ORDER BY p.finished_at, p.id
+    """
+)
+
+
+async def issued_statement(
+    conn: AsyncConnection, biller: Biller, account_no: str, month: date
+) -> Statement:
+    """The statement of ``month`` as issued; 404 with why when there is none (yet)."""
+    first_day = month.replace(day=1)
+    key = {"biller_id": biller.id, "account_no": account_no}
+    issued = (
+        await conn.execute(select(prepaid_statements).filter_by(**key, month=first_day))
+    ).first()
+    if issued is None:
+        raise DomainError(
+            ErrorCode.NOT_FOUND,
+            f"no statement of {first_day:%Y-%m} for {biller.code} account {account_no}: a "
+            "month's statement is issued once the account's days through its last day are "
+            "settled (GET /v1/prepaid shows the balance and the days settled so far)",
+        )
+    top_ups = await conn.execute(_TOP_UPS, key | {"month": first_day})
+    days = await conn.execute(
+        select(prepaid_accruals)
+        .filter_by(**key)
+        .where(prepaid_accruals.c.day >= first_day, prepaid_accruals.c.day < _next(first_day))
+        .order_by(prepaid_accruals.c.day)
+    )
+    return Statement(
+        account_no, first_day, issued.opening_balance, issued.top_ups, issued.charges,
+        issued.closing_balance, issued.usage, issued.points, issued.issued_at,
+        [TopUp(t.id, t.day, t.amount) for t in top_ups],
+        [Day(d.day, d.usage, d.posted, d.balance_after) for d in days],
+    )  # fmt: skip
+
+
+def _next(first_day: date) -> date:
+    return (first_day + timedelta(days=31)).replace(day=1)
