@@ -8,6 +8,7 @@ from starlette.responses import Response
 from utilipay.accounts.connector import AccountsHost
 from utilipay.billers.lookup import active_biller
 from utilipay.bindings import service
+from utilipay.bindings.binding import bind
 from utilipay.bindings.reminders import (
     ReminderChoice,
     RemindersRequest,
@@ -48,16 +49,8 @@ async def create_binding(request: Request) -> Response:
     body = parse_body(BindingRequest, ctx.body, request.headers.get("content-type"))
     biller = active_biller(hub.biller(body.biller), body.biller)
     biller.rule.check(biller.code, body.account)
-    async with ctx.transaction() as conn:
-        existing = await service.live_binding(conn, ctx.channel, biller, body.payer, body.account)
-    if existing is not None:
-        return json_response(_out(existing), 200)
-    # The biller confirms the account outside any transaction: a remote one may take seconds.
-    account = await hub.connectors.for_biller(biller).query(hub.engine, biller, body.account)
-    async with hub.engine.begin() as conn:
-        result = await service.save_binding(
-            conn, hub.clock, ctx.channel, biller, body.payer, body.account, account.holder
-        )
+    await ctx.record_nonce()
+    result = await bind(hub, ctx.channel, biller, body.payer, body.account)
     return json_response(_out(result.binding), 201 if result.created else 200)
 
 

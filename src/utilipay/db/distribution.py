@@ -138,6 +138,9 @@ PLACEMENT: dict[str, Placement] = {
     "outlet_shifts": L,
     "outlet_refunds_due": L,
     "staff_sessions": L,
+    # the payer pages' sessions and pay orders: a payer's, across utilities
+    "h5_sessions": L,
+    "h5_orders": L,
     "staff_approvals": L,
     "staff_jobs": L,
     "statement_imports": L,
