@@ -175,7 +175,9 @@ def channels_launch_link(
         found = await channels_repo.by_code(conn, channel)
         if found is None:
             raise DomainError(ErrorCode.NOT_FOUND, f"no channel {channel}")
-        return launch.link(base_url, found, payer, lang, int(clock.now().timestamp()))
+        return launch.link(
+            base_url, found.code, found.secret, payer, lang, int(clock.now().timestamp())
+        )
 
     print(run_in_transaction(work))
 

@@ -51,12 +51,13 @@ def message(channel: str, payer: str, lang: Locale, ts: int, nonce: str) -> byte
     return canonical("GET", f"{PATH}?{query}", str(ts), nonce, b"")
 
 
-def link(base_url: str, channel: Channel, payer: str, lang: Locale, now_epoch: int) -> str:
-    """A fresh launch link, as a channel would make it (the CLI, the demo, the tests)."""
+def link(base_url: str, code: str, secret: str, payer: str, lang: Locale, now_epoch: int) -> str:
+    """A fresh launch link, as channel ``code`` makes it (the CLI, the simulated channel's
+    "open in app", the tests)."""
     nonce = new_nonce()
-    sig = sign(channel.secret, message(channel.code, payer, lang, now_epoch, nonce))
+    sig = sign(secret, message(code, payer, lang, now_epoch, nonce))
     query = urlencode(
-        (("channel", channel.code), ("payer", payer), ("lang", lang),
+        (("channel", code), ("payer", payer), ("lang", lang),
          ("ts", now_epoch), ("nonce", nonce), ("sig", sig)),
         quote_via=quote,
     )  # fmt: skip

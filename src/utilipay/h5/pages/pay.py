@@ -5,14 +5,13 @@ order's page then shows the payment as it stands, waiting honestly while it is P
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from utilipay.console.i18n import words
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.h5 import store
+from utilipay.h5.cashier import cashier_link
 from utilipay.h5.pages.accounts import bills_of, hub_of, payers_binding
 from utilipay.h5.store import Order
 from utilipay.h5.templating import headers, render
@@ -27,8 +26,7 @@ _FINAL = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus
 
 @router.post("/accounts/{binding_id}/pay")
 async def pay(request: Request, binding_id: str, payer: Visitor) -> Response:
-    cashier = payer.channel.cashier_url
-    if cashier is None:
+    if payer.channel.cashier_url is None:
         raise Refused(409, words("Paying from these pages is not set up for this app yet."))
     binding = await payers_binding(request, payer, binding_id)
     due = await bills_of(request, binding)
@@ -44,9 +42,8 @@ async def pay(request: Request, binding_id: str, payer: Visitor) -> Response:
     async with hub.engine.begin() as conn:
         await store.add_order(conn, order)
     back = str(request.url_for("order_page", order_id=order.id))
-    query = urlencode({"order_id": order.id, "amount": order.amount, "return_url": back})
-    joiner = "&" if "?" in cashier else "?"
-    return RedirectResponse(f"{cashier}{joiner}{query}", status_code=303, headers=headers(None))
+    target = cashier_link(payer.channel, order, back, int(order.created_at.timestamp()))
+    return RedirectResponse(target, status_code=303, headers=headers(None))
 
 
 async def _order_and_payment(
