@@ -24,7 +24,7 @@ REFUSED = "该链接无法使用"
 
 async def sessions(engine: AsyncEngine) -> list[tuple[str, str]]:
     async with engine.connect() as conn:
-        rows = await conn.execute(text("SELECT channel_code, payer FROM h5_sessions"))
+        rows = await conn.execute(text("SELECT channel_code, payer FROM payer_sessions"))
         return [(r.channel_code, r.payer) for r in rows]
 
 
@@ -41,7 +41,7 @@ async def test_a_signed_link_opens_a_session_of_its_channel_and_payer(
     value = cookie.split(";")[0].split("=", 1)[1]
     async with engine.connect() as conn:
         assert not await conn.scalar(
-            text("SELECT count(*) FROM h5_sessions WHERE token_hash = convert_to(:v, 'UTF8')"),
+            text("SELECT count(*) FROM payer_sessions WHERE token_hash = convert_to(:v, 'UTF8')"),
             {"v": value},
         )
     page = await http.get("/h5/")

@@ -139,8 +139,8 @@ PLACEMENT: dict[str, Placement] = {
     "outlet_refunds_due": L,
     "staff_sessions": L,
     # the payer pages' sessions and pay orders: a payer's, across utilities
-    "h5_sessions": L,
-    "h5_orders": L,
+    "payer_sessions": L,
+    "payer_orders": L,
     "staff_approvals": L,
     "staff_jobs": L,
     "statement_imports": L,

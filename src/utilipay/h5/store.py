@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.h5.tables import h5_orders, h5_sessions
+from utilipay.h5.tables import payer_orders, payer_sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +41,9 @@ def token_hash(token: str) -> bytes:
 
 async def open_session(conn: AsyncConnection, token: str, session: Session, now: datetime) -> None:
     # Ended sessions go as new ones open: no pass of the worker needed for a small table.
-    await conn.execute(delete(h5_sessions).where(h5_sessions.c.expires_at < now))
+    await conn.execute(delete(payer_sessions).where(payer_sessions.c.expires_at < now))
     await conn.execute(
-        insert(h5_sessions).values(
+        insert(payer_sessions).values(
             token_hash=token_hash(token),
             channel_code=session.channel_code,
             payer=session.payer,
@@ -57,8 +57,8 @@ async def open_session(conn: AsyncConnection, token: str, session: Session, now:
 async def live_session(conn: AsyncConnection, token: str, now: datetime) -> Session | None:
     row = (
         await conn.execute(
-            select(h5_sessions).where(
-                h5_sessions.c.token_hash == token_hash(token), h5_sessions.c.expires_at > now
+            select(payer_sessions).where(
+                payer_sessions.c.token_hash == token_hash(token), payer_sessions.c.expires_at > now
             )
         )
     ).first()
@@ -69,7 +69,7 @@ async def live_session(conn: AsyncConnection, token: str, now: datetime) -> Sess
 
 async def add_order(conn: AsyncConnection, order: Order) -> None:
     await conn.execute(
-        insert(h5_orders).values(
+        insert(payer_orders).values(
             id=order.id,
             channel_code=order.channel_code,
             payer=order.payer,
@@ -89,10 +89,10 @@ async def payers_order(
     """The order if it is this payer's at this channel: another's is as if it did not exist."""
     row = (
         await conn.execute(
-            select(h5_orders).where(
-                h5_orders.c.id == order_id,
-                h5_orders.c.channel_code == channel_code,
-                h5_orders.c.payer == payer,
+            select(payer_orders).where(
+                payer_orders.c.id == order_id,
+                payer_orders.c.channel_code == channel_code,
+                payer_orders.c.payer == payer,
             )
         )
     ).first()

@@ -20,8 +20,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from utilipay.db import metadata
 
-h5_sessions = Table(
-    "h5_sessions",
+payer_sessions = Table(
+    "payer_sessions",
     metadata,
     # SHA-256 of the cookie: a copy of the table opens no session
     Column("token_hash", LargeBinary, primary_key=True),
@@ -32,8 +32,8 @@ h5_sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
-h5_orders = Table(
-    "h5_orders",
+payer_orders = Table(
+    "payer_orders",
     metadata,
     Column("id", Text, primary_key=True),  # the channel's order_id in POST /v1/payments
     Column("channel_code", Text, nullable=False),
@@ -44,6 +44,6 @@ h5_orders = Table(
     Column("bill_nos", ARRAY(Text), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    CheckConstraint("amount > 0", name="h5_orders_amount_positive"),
-    Index("h5_orders_payer", "channel_code", "payer", "created_at"),
+    CheckConstraint("amount > 0", name="payer_orders_amount_positive"),
+    Index("payer_orders_by_payer", "channel_code", "payer", "created_at"),
 )

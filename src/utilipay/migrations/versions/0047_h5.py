@@ -1,8 +1,8 @@
 """The payer pages (H5, issue 14): a channel's cashier page and the origins allowed to frame
 the pages (``channels.cashier_url``, ``channels.frame_ancestors``); the payers' sessions,
-opened by a signed launch link and kept only as a hash of their cookie (``h5_sessions``);
+opened by a signed launch link and kept only as a hash of their cookie (``payer_sessions``);
 and the pay orders the pages create before sending a payer to the channel's cashier, whose
-amount and bills are fixed when made (``h5_orders``).
+amount and bills are fixed when made (``payer_orders``).
 
 Revision ID: 0047
 Revises: 0043
@@ -32,7 +32,7 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
-        "h5_sessions",
+        "payer_sessions",
         sa.Column("token_hash", sa.LargeBinary(), primary_key=True),
         sa.Column("channel_code", sa.Text(), nullable=False),
         sa.Column("payer", sa.Text(), nullable=False),
@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
-        "h5_orders",
+        "payer_orders",
         sa.Column("id", sa.Text(), primary_key=True),
         sa.Column("channel_code", sa.Text(), nullable=False),
         sa.Column("payer", sa.Text(), nullable=False),
@@ -51,13 +51,15 @@ def upgrade() -> None:
         sa.Column("bill_nos", ARRAY(sa.Text()), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("amount > 0", name="h5_orders_amount_positive"),
+        sa.CheckConstraint("amount > 0", name="payer_orders_amount_positive"),
     )
-    op.create_index("h5_orders_payer", "h5_orders", ["channel_code", "payer", "created_at"])
+    op.create_index(
+        "payer_orders_by_payer", "payer_orders", ["channel_code", "payer", "created_at"]
+    )
 
 
 def downgrade() -> None:
-    op.drop_table("h5_orders")
-    op.drop_table("h5_sessions")
+    op.drop_table("payer_orders")
+    op.drop_table("payer_sessions")
     op.drop_column("channels", "frame_ancestors")
     op.drop_column("channels", "cashier_url")
