@@ -78,7 +78,7 @@ async def test_bind_see_a_bill_with_its_late_fee_and_unbind(
     await bind(phone, "123")
     await expect(phone.get_by_role("alert")).to_contain_text("INVALID_ACCOUNT")
     await bind(phone, ACCOUNT)
-    await expect(phone.get_by_role("heading", name=f"BJWATER · {ACCOUNT}")).to_be_visible()
+    await expect(phone.get_by_role("heading", name=f"北京自来水 · {ACCOUNT}")).to_be_visible()
     await expect(phone.get_by_text("户名 张*")).to_be_visible()  # never the whole name
     await expect(phone.get_by_text("张三")).to_have_count(0)
     await expect(phone.get_by_text("合计应缴 ¥128.45")).to_be_visible()
@@ -92,7 +92,7 @@ async def test_bind_see_a_bill_with_its_late_fee_and_unbind(
     await phone.get_by_role("link", name="我的户号").click()
     await expect(phone.get_by_text("应缴 ¥128.45")).to_be_visible()
     await snapshot(phone, "accounts")
-    await phone.get_by_text(f"BJWATER · {ACCOUNT}").click()
+    await phone.get_by_text(f"北京自来水 · {ACCOUNT}").click()
     await phone.get_by_role("link", name="解除绑定").click()
     await snapshot(phone, "unbind")
     await phone.get_by_role("button", name="解除绑定").click()

@@ -8,6 +8,7 @@ origins may frame the pages (none unless the channel names them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -15,6 +16,7 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from utilipay.billers.lookup import BillerHost
 from utilipay.channels.schemas import Channel
 from utilipay.common.masking import mask_name
 from utilipay.console.i18n import DEFAULT, Locale, translator
@@ -69,6 +71,17 @@ ENV = Environment(
 ENV.filters.update(yuan=yuan, shanghai=shanghai, day=day, masked=mask_name)
 
 
+def _biller_names(request: Request) -> Callable[[str], str]:
+    """A utility's name for its code (a payer knows 北京自来水, not BJWATER)."""
+    hub: BillerHost = request.app.state.hub
+
+    def name(code: str) -> str:
+        biller = hub.biller(code)
+        return biller.name if biller else code
+
+    return name
+
+
 def render(
     request: Request, template: str, status_code: int = 200, **context: object
 ) -> HTMLResponse:
@@ -81,6 +94,7 @@ def render(
         locale=locale,
         payer=payer,
         csrf_token=csrf_token,
+        biller_name=_biller_names(request),
         csrf_field=Markup('<input type="hidden" name="csrf_token" value="{}">').format(
             escape(csrf_token)
         ),
