@@ -44,11 +44,16 @@ def launch_link(
 
 @pytest.fixture
 async def phone(browser: Browser, console: str) -> AsyncIterator[Page]:
+    """A phone's browser; at the end, nothing the pages did broke their own policy (an
+    inline script or style, a third-party request: Chromium reports it as an error)."""
     context = await browser.new_context(base_url=console, locale="zh-CN", **PHONE)  # type: ignore[arg-type]
     context.set_default_timeout(10_000)
     opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     yield opened
     await context.close()
+    assert [e for e in errors if "Content Security Policy" in e] == []
 
 
 @pytest.fixture
