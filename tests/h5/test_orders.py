@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import REMOTE_ACCOUNT
@@ -44,3 +45,20 @@ async def test_an_order_waits_then_shows_a_failure_and_the_refund(
     shown = await http.get(f"{order}/status")
     assert "缴费未成功" in shown.text and "原路退回" in shown.text
     assert "hx-trigger" not in shown.text  # final: the page stops asking
+
+
+async def test_a_utility_that_does_not_answer_is_said_so_and_nothing_is_ordered(
+    http: httpx.AsyncClient, clock: FrozenClock, engine: AsyncEngine, utility: Utility
+) -> None:
+    async with engine.begin() as conn:
+        await channels_service.update_channel(conn, clock, "WECHAT", cashier_url=CASHIER, actor="t")
+    await open_session(http, clock)
+    binding_id = (await bind(http, CODE, REMOTE_ACCOUNT)).headers["location"].rsplit("/", 1)[1]
+    utility.fail_with("error=1")
+    mine = await http.get("/h5/")
+    assert mine.status_code == 200 and "缴费单位暂时无法查询" in mine.text
+    token = await csrf(http)
+    refused = await http.post(f"/h5/accounts/{binding_id}/pay", data={"csrf_token": token})
+    assert refused.status_code == 503 and "location" not in refused.headers
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM payer_orders")) == 0

@@ -20,11 +20,10 @@ from utilipay.h5.pages import accounts, history, launch, pay
 from utilipay.h5.templating import BASE_HEADERS, render
 from utilipay.h5.visits import Refused
 from utilipay.http.json import describe
+from utilipay.http.problems import status_of
 
 PREFIX = "/h5"
 PAGES: tuple[APIRouter, ...] = (launch.router, accounts.router, pay.router, history.router)
-# Another payer's object is as if it did not exist (404), never "not yours" (403).
-_STATUS = {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 404, ErrorCode.UNAUTHENTICATED: 401}
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -42,7 +41,8 @@ def _message(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, Refused):
         return exc.status, exc.message
     if isinstance(exc, DomainError):
-        status = _STATUS.get(exc.code, 400 if exc.code is ErrorCode.MALFORMED_REQUEST else 422)
+        # the API's status; another's object is as if it did not exist, never "not yours"
+        status = 404 if exc.code is ErrorCode.FORBIDDEN else status_of(exc.code)
         return status, words("This was not found.") if status == 404 else exc.detail
     if isinstance(exc, HTTPException):
         return exc.status_code, words("This was not found.") if exc.status_code == 404 else str(

@@ -21,6 +21,7 @@ from utilipay.errors import DomainError, ErrorCode
 from utilipay.h5.templating import render
 from utilipay.h5.visits import Payer, Visitor
 from utilipay.http.json import describe
+from utilipay.http.problems import status_of
 
 router = APIRouter()
 
@@ -85,13 +86,6 @@ async def my_accounts(request: Request, payer: Visitor) -> Response:
     return await _accounts_page(request, payer)
 
 
-_STATUS = {
-    ErrorCode.MALFORMED_REQUEST: 400,
-    ErrorCode.ACCOUNT_NOT_FOUND: 404,
-    ErrorCode.BILLER_NOT_FOUND: 404,
-}
-
-
 @router.post("/bindings")
 async def add_binding(
     request: Request,
@@ -110,8 +104,8 @@ async def add_binding(
     except ValidationError as exc:
         return await _accounts_page(request, payer, 400, describe(exc.errors()), account)
     except DomainError as exc:
-        status = _STATUS.get(exc.code, 422)
-        return await _accounts_page(request, payer, status, f"{exc.code}: {exc.detail}", account)
+        error = f"{exc.code}: {exc.detail}"
+        return await _accounts_page(request, payer, status_of(exc.code), error, account)
     return RedirectResponse(f"/h5/accounts/{result.binding.id}", status_code=303)
 
 
