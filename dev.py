@@ -4,7 +4,7 @@
     python3 dev.py demo     # the main job: the hub and a customer's journey through its API
     python3 dev.py test     # lint, type-check and the whole test suite (two pytest workers)
     python3 dev.py fuzz     # fuzz the whole HTTP API: at least 100,000 requests, no 5xx
-    python3 dev.py screenshots   # the console's browser tests, refreshing docs/console/*.png
+    python3 dev.py screenshots   # the browser tests, refreshing docs/console/*.png, docs/h5/*.png
     python3 dev.py vendor   # fetch the console's vendored JS again (npm) and check its SHA-256
     python3 dev.py <cmd>    # any other `utilipay` command (serve, check, bench, …)
 
@@ -98,7 +98,8 @@ def fuzz(extra: list[str]) -> int:
 
 def screenshots(extra: list[str]) -> int:
     env = {**os.environ, "UTILIPAY_SCREENSHOTS": "1", "UTILIPAY_REQUIRE_BROWSER": "1"}
-    return run(str(PYTHON), "-m", "pytest", "tests/console", "-q", "-n", "0", *extra, env=env)
+    pages = ("tests/console", "tests/h5")
+    return run(str(PYTHON), "-m", "pytest", *pages, "-q", "-n", "0", *extra, env=env)
 
 
 VENDORED = ROOT / "src" / "utilipay" / "console" / "static" / "vendor"

@@ -8,9 +8,9 @@ is a site; the function around it is classified by the conventions the policy na
 
 - an *entry point* is a route (``<area>/api.py``, ``admin_api.py``, and the HTTP edge's
   dependencies in ``channels.requests`` and ``access.auth``), a CLI command
-  (``utilipay.cli``), a console page (``utilipay.console``), a worker job
-  (``utilipay.worker``), the hub process itself (``utilipay.web``) or Alembic's
-  environment (``utilipay.migrations``);
+  (``utilipay.cli``), a console page (``utilipay.console``), a payer page
+  (``utilipay.h5``), a worker job (``utilipay.worker``), the hub process itself
+  (``utilipay.web``) or Alembic's environment (``utilipay.migrations``);
 - a *workflow* takes an ``AsyncEngine`` (a parameter, or ``self._engine``) and opens its
   own transactions;
 - a *unit* takes an ``AsyncConnection``: it never begins, commits or rolls back (a
@@ -38,7 +38,7 @@ DOC = ROOT / "docs" / "transactions.md"
 OPENERS = {"begin": "begin", "connect": "connect", "transaction": "begin",
            "begin_nested": "savepoint"}  # fmt: skip
 NETWORK_PRIMITIVES = {"common.outgoing:exchange", "aiosmtplib.send"}
-ENTRY_PACKAGES = {"cli", "web", "worker", "migrations", "console"}
+ENTRY_PACKAGES = {"cli", "web", "worker", "migrations", "console", "h5"}
 ENTRY_MODULES = {"api", "admin_api"}
 # the HTTP edge's dependencies: the signed request's transaction, the admin token's check
 EDGE_MODULES = {"channels.requests", "access.auth"}

@@ -212,11 +212,15 @@ def test_check_exits_non_zero_on_broken_books(cli: CliRunner, db_url: URL) -> No
 
 _DEMO_USER = re.compile(r"│ (\w+)\s+│ (demo-[a-z]+)\s+│ (\S+)\s+│")
 _CONSOLE = re.compile(r"Operator console: (http://\S+)/console/")
+_PAYER_PAGES = re.compile(r"Payer pages \(H5\) as the demo payer \S+: open (http://\S+)")
 
 
-def _run_demo_then_sign_in(env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], int]:
+def _run_demo_then_sign_in(
+    env: dict[str, str],
+) -> tuple[subprocess.CompletedProcess[str], int, str]:
     """``utilipay demo --keep-running``: once it serves, each demo user it printed signs in
-    to the console over HTTP; then Ctrl-C stops it. The run, and how many signed in."""
+    to the console over HTTP, and the payer pages open from the address it printed; then
+    Ctrl-C stops it. The run, how many signed in, and the payer pages' first page."""
     # stderr in a file, read at the end: a pipe nobody reads might fill and stall the demo
     with tempfile.TemporaryFile(mode="w+") as errors:
         child = subprocess.Popen(
@@ -230,16 +234,18 @@ def _run_demo_then_sign_in(env: dict[str, str]) -> tuple[subprocess.CompletedPro
         while (line := child.stdout.readline()) and "Ctrl-C stops it" not in line:
             lines.append(line)
         shown = "".join(lines)
-        signed_in = 0
+        signed_in, payer_page = 0, ""
         if (found := _CONSOLE.search(shown)) is not None:
             signed_in = asyncio.run(_sign_in_each(found.group(1), _DEMO_USER.findall(shown)))
+        if (opening := _PAYER_PAGES.search(shown)) is not None:
+            payer_page = httpx.get(opening.group(1), follow_redirects=True, timeout=30).text
         child.send_signal(signal.SIGINT)
         rest, _ = child.communicate(timeout=60)
         watchdog.cancel()
         errors.seek(0)
         logged = errors.read()
     done = subprocess.CompletedProcess(child.args, child.returncode, shown + line + rest, logged)
-    return done, signed_in
+    return done, signed_in, payer_page
 
 
 async def _sign_in_each(base_url: str, people: list[tuple[str, str, str]]) -> int:
@@ -256,8 +262,9 @@ def test_the_demo_runs_end_to_end(db_url: URL, engine: AsyncEngine) -> None:
     env = dict(os.environ)
     if not env.get("UTILIPAY_DATABASE_URL"):
         env["UTILIPAY_HOME"] = str(_settings().home)
-    done, signed_in = _run_demo_then_sign_in(env)
+    done, signed_in, payer_page = _run_demo_then_sign_in(env)
     assert signed_in == len(Role), done.stdout + done.stderr
+    assert "我的户号" in payer_page and "0112345678" in payer_page, payer_page
     assert "stopping the hub" in done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✗" not in done.stdout

@@ -1,79 +1,26 @@
-"""The console in a real browser: the hub served on a local port (in the tests' own event
-loop, on the test database) and the distribution's Chromium driven by Playwright.
-
-Chromium is ``$UTILIPAY_CHROMIUM`` or the ``chromium`` on the PATH (Debian's package:
-``apt-get install chromium``; Playwright's own download cannot reach the internet here).
-Without one the browser tests skip, saying so, unless ``UTILIPAY_REQUIRE_BROWSER`` is
-set: ``.ci/run`` installs Chromium and sets it, so in CI they fail rather than skip.
+"""The console in a real browser (``tests.browser``: Chromium, the hub on a local port);
 ``UTILIPAY_SCREENSHOTS=1`` (``python3 dev.py screenshots``) refreshes ``docs/console/``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.browser import browser, console, snapshot_into
 from utilipay.billers.schemas import Biller
 from utilipay.clock import FrozenClock
 from utilipay.staff import service as users
 from utilipay.staff.roles import Role
-from utilipay.web.app import create_app
-from utilipay.web.hub import Hub
-from utilipay.web.server import free_port
+
+__all__ = ["browser", "console"]  # fixtures the console's tests use
 
 PASSWORD = "correct horse battery staple"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
-# What a headless Chromium needs on a closed network, as root, in a container
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-
-
-def chromium_path() -> str | None:
-    return (
-        os.environ.get("UTILIPAY_CHROMIUM")
-        or shutil.which("chromium")
-        or shutil.which("chromium-browser")
-    )
-
-
-@pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    path = chromium_path()
-    if path is None:
-        reason = "no Chromium: apt-get install chromium, or set UTILIPAY_CHROMIUM"
-        if os.environ.get("UTILIPAY_REQUIRE_BROWSER"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
-
-
-@pytest.fixture
-async def console(hub: Hub) -> AsyncIterator[str]:
-    """The hub's base URL, served by uvicorn in this event loop (the engine's)."""
-    port = free_port()
-    config = uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
 
 
 @pytest.fixture
@@ -113,6 +60,4 @@ async def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
 
 async def snapshot(page: Page, name: str) -> None:
     """Refresh ``docs/console/NAME.png`` when asked to (``UTILIPAY_SCREENSHOTS=1``)."""
-    if os.environ.get("UTILIPAY_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+    await snapshot_into(SCREENSHOTS, page, name)

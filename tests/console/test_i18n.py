@@ -20,19 +20,19 @@ CONSOLE = Path(i18n.__file__).parent
 _IN_TEMPLATE = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
 
 
-def shown_in_templates() -> set[str]:
+def shown_in_templates(package: Path = CONSOLE) -> set[str]:
     found = set()
-    for template in (CONSOLE / "templates").rglob("*.html"):
+    for template in (package / "templates").rglob("*.html"):
         for double, single in _IN_TEMPLATE.findall(template.read_text(encoding="utf-8")):
             found.add(double or single)
     return found
 
 
-def marked_in_python() -> set[str]:
+def marked_in_python(package: Path = CONSOLE) -> set[str]:
     """The arguments of ``words(…)`` in the console's modules (implicit concatenation
     folded, as Python folds it)."""
     found = set()
-    for module in CONSOLE.rglob("*.py"):
+    for module in package.rglob("*.py"):
         for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
@@ -59,16 +59,21 @@ def test_the_extraction_finds_what_it_should() -> None:
     assert "You may not open this page or do this." in marked_in_python()
 
 
-def test_every_file_the_console_reads_is_in_the_package_data() -> None:
-    """A template, stylesheet, script or catalog that no package-data pattern names works
-    in a checkout and is missing from the installed wheel."""
-    package = CONSOLE.parent
+def not_packaged(pages: Path) -> list[str]:
+    """The files of ``pages`` (a package of pages) no package-data pattern names."""
+    package = pages.parent
     patterns = tomllib.loads((package.parents[1] / "pyproject.toml").read_text())["tool"][
         "setuptools"
     ]["package-data"]["utilipay"]
     packaged = {path for pattern in patterns for path in package.glob(pattern)}
-    data = {p for p in CONSOLE.rglob("*") if p.is_file() and p.suffix not in {".py", ".pyc"}}
-    assert sorted(str(p.relative_to(package)) for p in data - packaged) == []
+    data = {p for p in pages.rglob("*") if p.is_file() and p.suffix not in {".py", ".pyc"}}
+    return sorted(str(p.relative_to(package)) for p in data - packaged)
+
+
+def test_every_file_the_console_reads_is_in_the_package_data() -> None:
+    """A template, stylesheet, script or catalog that no package-data pattern names works
+    in a checkout and is missing from the installed wheel."""
+    assert not_packaged(CONSOLE) == []
 
 
 def _titles_in_collection() -> set[str]:

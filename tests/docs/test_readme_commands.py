@@ -114,8 +114,11 @@ STEPS: list[Step] = [
     Run("channels add UNIONPAY --secret-file {union_secret} --rate-limit 0 "
         "--webhook-url http://127.0.0.1:{channel_sim}/webhooks "
         "--debit-url http://127.0.0.1:{channel_sim}/debits", expect="channel UNIONPAY added"),
-    Run("channels update UNIONPAY --rate-limit 100 --enable --reason go-live",
-        expect="channel UNIONPAY updated"),
+    Run("channels update UNIONPAY --rate-limit 100 --enable --reason go-live "
+        "--cashier-url https://pay.unionpay.example/cashier "
+        "--frame-ancestors https://m.unionpay.example", expect="channel UNIONPAY updated"),
+    Run("channels launch-link --channel UNIONPAY --payer up-user-0001 --lang en "
+        "--base-url https://hub.example.com", expect="https://hub.example.com/h5/launch?"),
     Run("channels list", expect="UNIONPAY"),
     Run("channels add AGENT1 --generate-secret --kind agent",
         expect="channel AGENT1 added (agent)"),

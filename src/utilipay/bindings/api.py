@@ -9,6 +9,7 @@ from utilipay.accounts.connector import AccountsHost
 from utilipay.billers.lookup import active_biller
 from utilipay.billers.schemas import Biller
 from utilipay.bindings import service
+from utilipay.bindings.binding import bind
 from utilipay.bindings.challenges import send_code
 from utilipay.bindings.reminders import (
     ReminderChoice,
@@ -17,7 +18,6 @@ from utilipay.bindings.reminders import (
     change_binding_choice,
 )
 from utilipay.bindings.schemas import Binding, BindingRequest, ChallengeRequest
-from utilipay.bindings.verification import check_mode, proof_passes, wrong_proof
 from utilipay.channels.requests import RequestContext, signed
 from utilipay.clock import to_shanghai_iso
 from utilipay.http.docs import (
@@ -75,28 +75,8 @@ async def create_binding(request: Request) -> Response:
     passing verification makes the existing binding verified (200)."""
     hub: AccountsHost = request.app.state.hub
     ctx, body, biller = await _about_an_account(request, BindingRequest)
-    async with ctx.transaction() as conn:
-        existing = await service.live_binding(conn, ctx.channel, biller, body.payer, body.account)
-    if existing is not None and body.verification is None:
-        return json_response(_out(existing), 200)
-    if existing is not None:
-        holder = existing.holder
-    else:
-        check_mode(biller, body.verification)
-        # The biller confirms the account outside any transaction: a remote one may take seconds.
-        account = await hub.connectors.for_biller(biller).query(hub.engine, biller, body.account)
-        holder = account.holder
-    async with hub.engine.begin() as conn:
-        result = None
-        if body.verification is None or await proof_passes(
-            conn, hub.clock, ctx.channel, biller, body.payer, body.account, body.verification
-        ):
-            result = await service.save_binding(
-                conn, hub.clock, ctx.channel, biller, body.payer, body.account, holder,
-                verified=body.verification is not None,
-            )  # fmt: skip
-    if result is None:  # the failed attempt is counted (committed) before the refusal
-        raise wrong_proof()
+    await ctx.record_nonce()
+    result = await bind(hub, ctx.channel, biller, body.payer, body.account, body.verification)
     return json_response(_out(result.binding), 201 if result.created else 200)
 
 

@@ -32,6 +32,8 @@ def _from_row(row: object) -> Channel:
         rate_limit=m["rate_limit"],
         debit_url=m["debit_url"],
         kind=ChannelKind(m["kind"]),
+        cashier_url=m["cashier_url"],
+        frame_ancestors=tuple((m["frame_ancestors"] or "").split()),
     )
 
 

@@ -32,12 +32,16 @@ class Channel:
     rate_limit: int | None = None  # requests per second per server process
     debit_url: str | None = None  # where the hub asks for auto-pay debits (channel-api.md §9)
     kind: ChannelKind = ChannelKind.WALLET
+    cashier_url: str | None = None  # where the payer pages send a payer to pay (docs/h5.md)
+    # origins whose pages may frame the payer pages (CSP frame-ancestors); none: no framing
+    frame_ancestors: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         """For ``channels list --json``: never a secret, only how many are accepted."""
         return {"code": self.code, "name": self.name, "kind": self.kind,
                 "status": self.status, "webhook_url": self.webhook_url,
                 "debit_url": self.debit_url, "rate_limit": self.rate_limit,
+                "cashier_url": self.cashier_url, "frame_ancestors": list(self.frame_ancestors),
                 "secrets": len(self.accepted_secrets)}  # fmt: skip
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -45,12 +46,36 @@ def _check_name(name: str) -> str:
     return name.strip()
 
 
+# An origin a channel's app serves its pages from: scheme, host and port, nothing else, so
+# it can go verbatim into a Content-Security-Policy's frame-ancestors.
+_ORIGIN = re.compile(
+    r"https://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|http://(127\.0\.0\.1|localhost)(:[0-9]{1,5})?"
+)
+
+
+def check_frame_ancestors(origins: str) -> str | None:
+    """The space-separated origins that may frame the payer pages ('' for none)."""
+    for origin in origins.split():
+        if not _ORIGIN.fullmatch(origin):
+            raise DomainError(
+                ErrorCode.MALFORMED_REQUEST,
+                f"frame ancestor {origin[:80]!r}: give origins such as https://app.example.com "
+                "(http:// only on loopback), separated by spaces",
+            )
+    return " ".join(origins.split()) or None
+
+
 async def purge_expired_nonces(conn: AsyncConnection, clock: Clock) -> int:
     """Forget nonces older than their replay window; one server process at a time does it."""
     locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext('nonce-purge'))"))
     if not locked:
         return 0
     return await repository.purge_nonces(conn, clock.now() - timedelta(seconds=NONCE_TTL_SECONDS))
+
+
+def _shown(value: object) -> object:
+    """A setting as the audit log holds it (the origins as the text they were given in)."""
+    return " ".join(value) or None if isinstance(value, tuple) else value
 
 
 async def _reload(conn: AsyncConnection, code: str) -> Channel:
@@ -125,6 +150,8 @@ async def update_channel(
     rate_limit: int | None = None,
     debit_url: str | None = None,
     kind: ChannelKind | None = None,
+    cashier_url: str | None = None,
+    frame_ancestors: str | None = None,
     actor: str,
     reason: str = "",
 ) -> Channel:
@@ -149,6 +176,10 @@ async def update_channel(
         values["debit_url"] = check_url("debit URL", debit_url) if debit_url else None
     if rate_limit is not None:  # 0 lifts the limit
         values["rate_limit"] = _check_rate(rate_limit)
+    if cashier_url is not None:  # '' removes it
+        values["cashier_url"] = check_url("cashier URL", cashier_url) if cashier_url else None
+    if frame_ancestors is not None:  # '' removes them
+        values["frame_ancestors"] = check_frame_ancestors(frame_ancestors)
     if kind is not None and kind != channel.kind:
         values["kind"] = ChannelKind(kind)
     if not values:
@@ -166,7 +197,7 @@ async def update_channel(
         object_id=code,
         reason=reason,
         details={"changed": changed + secrets},
-        before={k: getattr(channel, k) for k in changed} or None,
+        before={k: _shown(getattr(channel, k)) for k in changed} or None,
         after={k: values[k] for k in changed} or None,
     )
     await announce_change(conn)

@@ -36,6 +36,12 @@ channels = Table(
     ),
     Column("debit_url", Text),
     Column("kind", Text, nullable=False, server_default="wallet"),  # wallet|bank|pos|agent
+    Column("cashier_url", Text),  # the payer pages' way to the channel's cashier (0048)
+    Column(
+        "frame_ancestors",
+        Text,
+        comment="origins that may frame the payer pages, space-separated; NULL: none",
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

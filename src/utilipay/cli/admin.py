@@ -30,6 +30,9 @@ from utilipay.cli.secret_input import (
     secret_option,
 )
 from utilipay.clock import SystemClock
+from utilipay.console.i18n import Locale
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.h5 import launch
 from utilipay.money import format_yuan
 
 # Environment variables read by `channels add` and `billers add` (never by a rotation).
@@ -105,6 +108,13 @@ def channels_update(
         str | None, typer.Option(help="auto-pay debits (§9); '' removes it")
     ] = None,
     kind: Annotated[ChannelKind | None, typer.Option(help="wallet, bank, pos or agent")] = None,
+    cashier_url: Annotated[
+        str | None, typer.Option(help="payer pages: the channel's cashier page; '' removes it")
+    ] = None,
+    frame_ancestors: Annotated[
+        str | None,
+        typer.Option(help="payer pages: origins that may frame them, space-separated; '' none"),
+    ] = None,
     reason: Annotated[str, typer.Option()] = "",
     actor: Actor = None,
 ) -> None:
@@ -124,6 +134,8 @@ def channels_update(
             rate_limit=rate_limit,
             debit_url=debit_url,
             kind=kind,
+            cashier_url=cashier_url,
+            frame_ancestors=frame_ancestors,
             actor=actor or default_actor(),
             reason=reason,
         )
@@ -144,6 +156,30 @@ def channels_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
         table.add_row(c.code, c.name, c.kind, c.status, c.webhook_url or "",
                       str(len(c.accepted_secrets)))  # fmt: skip
     console.print(table)
+
+
+@channels_app.command("launch-link")
+def channels_launch_link(
+    channel: Annotated[str, typer.Option(help="the channel whose secret signs the link")],
+    payer: Annotated[str, typer.Option(help="the payer's id at the channel")],
+    lang: Annotated[Locale, typer.Option(help="zh-CN or en")] = Locale.ZH_CN,
+    base_url: Annotated[str, typer.Option(help="the hub as payers reach it")] = (
+        "http://127.0.0.1:8000"
+    ),
+) -> None:
+    """Print a launch link of the payer pages (docs/h5.md), signed as the channel would
+    sign it with its secret from the database; good for 60 s and once."""
+    clock = SystemClock()
+
+    async def work(conn: AsyncConnection) -> str:
+        found = await channels_repo.by_code(conn, channel)
+        if found is None:
+            raise DomainError(ErrorCode.NOT_FOUND, f"no channel {channel}")
+        return launch.link(
+            base_url, found.code, found.secret, payer, lang, int(clock.now().timestamp())
+        )
+
+    print(run_in_transaction(work))
 
 
 Url = Annotated[str | None, typer.Option("--url", help="remote: the biller's base URL")]

@@ -28,13 +28,22 @@ class Locale(StrEnum):
 DEFAULT = Locale.ZH_CN
 
 
-@cache
+CONSOLE = "utilipay.console"
+
+
 def catalog(locale: Locale) -> dict[str, str]:
     """English → the locale's words (empty for English itself)."""
+    return package_catalog(CONSOLE, locale)
+
+
+@cache
+def package_catalog(package: str, locale: Locale) -> dict[str, str]:
+    """The catalog of a package of pages (the console, the payer pages) kept as the
+    console keeps its own: one TOML file per group of pages in ``locale/<locale>/``."""
     if locale is Locale.EN:
         return {}
     merged: dict[str, str] = {}
-    folder = resources.files("utilipay.console") / "locale" / locale
+    folder = resources.files(package) / "locale" / locale
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             merged.update(tomllib.loads(entry.read_text(encoding="utf-8")))
@@ -52,8 +61,8 @@ def words(text: str) -> str:
     return text
 
 
-def translator(locale: Locale) -> Callable[[str], str]:
-    words = catalog(locale)
+def translator(locale: Locale, package: str = CONSOLE) -> Callable[[str], str]:
+    words = package_catalog(package, locale)
 
     def translate(text: str, **values: object) -> str:
         found = words.get(text, text)

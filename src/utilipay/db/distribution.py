@@ -141,6 +141,9 @@ PLACEMENT: dict[str, Placement] = {
     "outlet_shifts": L,
     "outlet_refunds_due": L,
     "staff_sessions": L,
+    # the payer pages' sessions and pay orders: a payer's, across utilities
+    "payer_sessions": L,
+    "payer_orders": L,
     "staff_approvals": L,
     "staff_jobs": L,
     "statement_imports": L,

@@ -15,6 +15,7 @@ from utilipay.channels import tables as channels_tables
 from utilipay.claims import tables as claims_tables
 from utilipay.collection import tables as collection_tables
 from utilipay.db import metadata
+from utilipay.h5 import tables as h5_tables
 from utilipay.headend import tables as headend_tables
 from utilipay.ledger import tables as ledger_tables
 from utilipay.migrations import tables as migrations_tables
@@ -38,7 +39,7 @@ AREAS = (
     access_tables, audit_tables, autopay_tables, billers_tables, billing_tables,
     billruns_tables, bindings_tables, calendar_tables, channels_tables, claims_tables,
     collection_tables,
-    headend_tables, ledger_tables, migrations_tables, notify_tables, outbox_tables,
+    h5_tables, headend_tables, ledger_tables, migrations_tables, notify_tables, outbox_tables,
     outlets_tables, payments_tables, prepaid_tables, readings_tables, receipts_tables,
     recon_match_tables, recon_statement_tables, settlement_tables, staff_tables, tariffs_tables,
     vouchers_tables, warnings_tables,

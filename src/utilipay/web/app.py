@@ -26,6 +26,7 @@ from utilipay.config import get_settings
 from utilipay.console.mount import mount_console
 from utilipay.db.engine import database_url
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.h5.mount import Handler, mount_h5
 from utilipay.http.failures import answer_failure, keep_nonce, refusal
 from utilipay.http.json import describe, json_response
 from utilipay.http.openapi import document
@@ -104,15 +105,13 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
     )
     if hub is not None:
         app.state.hub = hub
-    mount_console(
-        app,
-        {
-            Exception: answer_failure,
-            DomainError: refusal,  # type: ignore[dict-item]
-            RequestValidationError: _validation_error,  # type: ignore[dict-item]
-            HTTPException: _http_error,  # type: ignore[dict-item]
-        },
-    )
+    api_handlers: dict[type[Exception], Handler] = {
+        Exception: answer_failure,
+        DomainError: refusal,  # type: ignore[dict-item]
+        RequestValidationError: _validation_error,  # type: ignore[dict-item]
+        HTTPException: _http_error,  # type: ignore[dict-item]
+    }
+    mount_console(app, mount_h5(app, api_handlers))
     routers = (
         billers_router,
         bindings_router,

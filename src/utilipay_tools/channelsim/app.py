@@ -6,7 +6,9 @@
 - ``GET <base>/messages[?payer=…|order_id=…]``: what the hub told the channel;
 - ``GET <base>/ledger``: the money the channel took;
 - ``GET|PUT <base>/outcomes`` (``{"outcomes": "card-1=declined,*=success"}``):
-  the outcome plan, switched at run time.
+  the outcome plan, switched at run time;
+- ``<base>/cashier`` and ``<base>/open``: pages a payer's browser opens (``cashier.py``),
+  the only routes not signed by the hub.
 
 A body over 64 KiB is refused (413) before it is read whole, and before it is
 parsed the signature is verified over its bytes. A query string on a POST is
@@ -28,6 +30,7 @@ from utilipay.errors import DomainError, ErrorCode
 from utilipay.http.body import MAX_BODY, raw_path_with_query, read_limited
 from utilipay.http.json import json_response, parse_body
 from utilipay.http.problems import from_domain, problem
+from utilipay_tools.channelsim import cashier
 from utilipay_tools.channelsim.debits import DebitRequest
 from utilipay_tools.channelsim.inbox import Envelope
 from utilipay_tools.channelsim.outcomes import OutcomePlan
@@ -131,6 +134,7 @@ def app_for(sim: ChannelSim) -> Starlette:
         Route(f"{base}/messages", _signed(sim, _get_messages), methods=["GET"]),
         Route(f"{base}/ledger", _signed(sim, _get_ledger), methods=["GET"]),
         Route(f"{base}/outcomes", _signed(sim, _outcomes), methods=["GET", "PUT"]),
+        *cashier.routes(base),
     ]
     app = Starlette(routes=routes)
     app.state.channelsim = sim

@@ -25,6 +25,10 @@ class ChannelSimConfig:
     settle_after: int = 1  # lookups of a PROCESSING debit until one answers SUCCEEDED
     fail_webhooks: int = 0  # the first N webhook deliveries are refused (503)
     base: str = ""  # path prefix of every route, e.g. "/wallet"
+    # the payer pages' cashier and "open in app" (cashier.py): where the hub is, and as which
+    # channel this one calls it
+    hub_url: str | None = None
+    channel_code: str = "WECHAT"
 
     def __post_init__(self) -> None:
         if not self.secret:  # an empty secret signs nothing: anyone could ask for money
@@ -42,6 +46,7 @@ class ChannelSimConfig:
 class ChannelSim:
     def __init__(self, config: ChannelSimConfig, clock: Clock | None = None) -> None:
         clock = clock or SystemClock()
+        self.clock = clock
         self.config = config
         self.outcomes = config.outcomes  # replaced whole, so a request sees one plan
         self.verifier = HubVerifier(config.secret, config.previous_secret, clock)

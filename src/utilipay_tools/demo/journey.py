@@ -28,6 +28,7 @@ from utilipay.web.server import ServerThread
 from utilipay_tools.client import ChannelClient
 from utilipay_tools.demo import autopay, frontline, prepaid, recon, remote
 from utilipay_tools.demo.console_people import DemoUser, add_console_people, show_console
+from utilipay_tools.demo.payer_pages import show_payer_pages, wallet_pages
 from utilipay_tools.demo.steps import Journey
 
 DEMO_DATABASE = "utilipay_demo"
@@ -219,8 +220,10 @@ def run_demo(console: Console | None = None, *, keep_running: bool = False) -> b
             asyncio.run(walk(base_url, console, power, url))
             books_balance = asyncio.run(show_books(url, console))
             show_console(console, base_url, asyncio.run(_console_people(url, clock)))
-            if keep_running:
-                _serve_until_interrupted(console)
-            else:
-                console.print("The hub stops now: `--keep-running` leaves it serving.")
+            with wallet_pages(url, base_url) as open_url:
+                show_payer_pages(console, open_url)
+                if keep_running:
+                    _serve_until_interrupted(console)
+                else:
+                    console.print("The hub stops now: `--keep-running` leaves it serving.")
     return books_balance

@@ -1,0 +1,1 @@
+"""The payer pages (H5): mobile pages a channel opens in its app's web view."""

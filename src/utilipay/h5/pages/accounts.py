@@ -1,0 +1,141 @@
+"""My accounts: the payer's bindings at this channel and what each owes; binding another
+(the utility chosen, the account number checked by the utility's rule and by the utility,
+as ``POST /v1/bindings`` does), an account's bills with their late fees, unbinding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from pydantic import ValidationError
+from starlette.responses import RedirectResponse, Response
+
+from utilipay.accounts.connector import AccountBills, AccountsHost
+from utilipay.billers.lookup import active_biller
+from utilipay.billing.schemas import Bill
+from utilipay.bindings import service as bindings_service
+from utilipay.bindings.binding import bind
+from utilipay.bindings.schemas import Binding, BindingRequest
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.h5.templating import render
+from utilipay.h5.visits import Payer, Visitor
+from utilipay.http.json import describe
+from utilipay.http.problems import status_of
+
+router = APIRouter()
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A binding and what its account owes now (None: the utility did not answer)."""
+
+    binding: Binding
+    bills: AccountBills | None
+
+
+def hub_of(request: Request) -> AccountsHost:
+    hub: AccountsHost = request.app.state.hub
+    return hub
+
+
+async def payers_binding(request: Request, payer: Payer, binding_id: str) -> Binding:
+    """The payer's own binding at this channel; anyone else's is not found."""
+    hub = hub_of(request)
+    async with hub.engine.connect() as conn:
+        found = await bindings_service.list_for_payer(
+            conn, payer.channel, payer.payer, hub.biller_code
+        )
+    for binding in found:
+        if binding.id == binding_id:
+            return binding
+    raise DomainError(ErrorCode.NOT_FOUND, "no such binding")
+
+
+async def bills_of(request: Request, binding: Binding) -> AccountBills:
+    """The account's bills as ``GET /v1/bills`` gives them (each late fee due today)."""
+    hub = hub_of(request)
+    biller = active_biller(hub.biller(binding.biller), binding.biller)
+    return await hub.connectors.for_biller(biller).query(hub.engine, biller, binding.account_no)
+
+
+async def _due(request: Request, binding: Binding) -> Due:
+    try:
+        return Due(binding, await bills_of(request, binding))
+    except DomainError:  # the utility is down: the page shows the others all the same
+        return Due(binding, None)
+
+
+async def _accounts_page(
+    request: Request, payer: Payer, status: int = 200, error: str = "", entered: str = ""
+) -> Response:
+    hub = hub_of(request)
+    async with hub.engine.connect() as conn:
+        found = await bindings_service.list_for_payer(
+            conn, payer.channel, payer.payer, hub.biller_code
+        )
+    dues = [await _due(request, b) for b in found]
+    return render(
+        request, "accounts.html", status_code=status, dues=dues, billers=hub.billers(),
+        error=error, entered=entered,
+    )  # fmt: skip
+
+
+@router.get("/")
+async def my_accounts(request: Request, payer: Visitor) -> Response:
+    return await _accounts_page(request, payer)
+
+
+@router.post("/bindings")
+async def add_binding(
+    request: Request,
+    payer: Visitor,
+    biller: Annotated[str, Form(max_length=200)] = "",
+    account: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Bind with the API's rules and codes; a refusal shows the form again with why."""
+    hub = hub_of(request)
+    try:
+        wanted = BindingRequest.model_validate(
+            {"payer": payer.payer, "biller": biller, "account": account}
+        )
+        found = active_biller(hub.biller(wanted.biller), wanted.biller)
+        result = await bind(hub, payer.channel, found, payer.payer, wanted.account)
+    except ValidationError as exc:
+        return await _accounts_page(request, payer, 400, describe(exc.errors()), account)
+    except DomainError as exc:
+        error = f"{exc.code}: {exc.detail}"
+        return await _accounts_page(request, payer, status_of(exc.code), error, account)
+    return RedirectResponse(f"/h5/accounts/{result.binding.id}", status_code=303)
+
+
+@router.get("/accounts/{binding_id}")
+async def account_page(request: Request, binding_id: str, payer: Visitor) -> Response:
+    binding = await payers_binding(request, payer, binding_id)
+    due = await _due(request, binding)
+    return render(request, "account.html", due=due)
+
+
+@router.get("/accounts/{binding_id}/bills/{bill_no}")
+async def bill_page(request: Request, binding_id: str, bill_no: str, payer: Visitor) -> Response:
+    binding = await payers_binding(request, payer, binding_id)
+    bills = await bills_of(request, binding)
+    bill: Bill | None = next((b for b in bills.bills if b.bill_no == bill_no), None)
+    if bill is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "no such bill due")
+    return render(request, "bill.html", binding=binding, bill=bill)
+
+
+@router.get("/accounts/{binding_id}/unbind")
+async def unbind_page(request: Request, binding_id: str, payer: Visitor) -> Response:
+    binding = await payers_binding(request, payer, binding_id)
+    return render(request, "unbind.html", binding=binding)
+
+
+@router.post("/accounts/{binding_id}/unbind")
+async def unbind(request: Request, binding_id: str, payer: Visitor) -> Response:
+    binding = await payers_binding(request, payer, binding_id)
+    hub = hub_of(request)
+    async with hub.engine.begin() as conn:
+        await bindings_service.unbind(conn, hub.clock, payer.channel, binding.id)
+    return RedirectResponse("/h5/", status_code=303)

@@ -1,0 +1,102 @@
+"""The payer pages' own rows: sessions (kept as the hash of their cookie) and pay orders."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.h5.tables import payer_orders, payer_sessions
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    channel_code: str
+    payer: str
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """What the pages asked the channel to take: fixed when made, whatever is due later."""
+
+    id: str
+    channel_code: str
+    payer: str
+    binding_id: str
+    biller_code: str
+    account_no: str
+    bill_nos: tuple[str, ...]
+    amount: int
+    created_at: datetime
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def open_session(conn: AsyncConnection, token: str, session: Session, now: datetime) -> None:
+    # Ended sessions go as new ones open: no pass of the worker needed for a small table.
+    await conn.execute(delete(payer_sessions).where(payer_sessions.c.expires_at < now))
+    await conn.execute(
+        insert(payer_sessions).values(
+            token_hash=token_hash(token),
+            channel_code=session.channel_code,
+            payer=session.payer,
+            csrf_token=session.csrf_token,
+            created_at=now,
+            expires_at=session.expires_at,
+        )
+    )
+
+
+async def live_session(conn: AsyncConnection, token: str, now: datetime) -> Session | None:
+    row = (
+        await conn.execute(
+            select(payer_sessions).where(
+                payer_sessions.c.token_hash == token_hash(token), payer_sessions.c.expires_at > now
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return Session(row.channel_code, row.payer, row.csrf_token, row.expires_at)
+
+
+async def add_order(conn: AsyncConnection, order: Order) -> None:
+    await conn.execute(
+        insert(payer_orders).values(
+            id=order.id,
+            channel_code=order.channel_code,
+            payer=order.payer,
+            binding_id=order.binding_id,
+            biller_code=order.biller_code,
+            account_no=order.account_no,
+            bill_nos=list(order.bill_nos),
+            amount=order.amount,
+            created_at=order.created_at,
+        )
+    )
+
+
+async def payers_order(
+    conn: AsyncConnection, channel_code: str, payer: str, order_id: str
+) -> Order | None:
+    """The order if it is this payer's at this channel: another's is as if it did not exist."""
+    row = (
+        await conn.execute(
+            select(payer_orders).where(
+                payer_orders.c.id == order_id,
+                payer_orders.c.channel_code == channel_code,
+                payer_orders.c.payer == payer,
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    m = row._mapping
+    return Order(**{**m, "bill_nos": tuple(m["bill_nos"])})
