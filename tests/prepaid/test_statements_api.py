@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.autopay.test_autopay import bind
-from tests.helpers import ACCOUNT
+from tests.helpers import ACCOUNT, bind_verified
 from tests.prepaid.test_prepaid_accrual import power_account, top_up, use
 from utilipay.clock import FrozenClock
 from utilipay.prepaid.accrual import accrue_through
@@ -18,6 +17,7 @@ from utilipay.prepaid.statements import issue_statements
 from utilipay_tools.client import ChannelClient
 
 PAYER = "wx-landlord"
+POWER_HOLDER = "王五"  # power_account's holder, whose name verifies a binding
 
 
 def path(month: str, payer: str | None = PAYER) -> str:
@@ -51,7 +51,7 @@ async def test_a_settled_month_is_the_stored_statement_with_its_lines(
     engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
 ) -> None:
     await settled_october_and_november(engine, clock, hub, wechat)
-    await bind(wechat, PAYER, biller="BJPOWER")
+    await bind_verified(wechat, PAYER, "BJPOWER", ACCOUNT, POWER_HOLDER)
     r = await wechat.call("GET", path("2026-11"))
     assert r.status_code == 200, r.text
     got = r.json()
@@ -79,7 +79,7 @@ async def test_a_month_not_issued_is_404_with_why(
     engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
 ) -> None:
     await settled_october_and_november(engine, clock, hub, wechat)
-    await bind(wechat, PAYER, biller="BJPOWER")
+    await bind_verified(wechat, PAYER, "BJPOWER", ACCOUNT, POWER_HOLDER)
     for month in ("2026-12", "2026-09"):  # not settled yet; before the account was prepaid
         r = await wechat.call("GET", path(month))
         assert (r.status_code, r.json()["code"]) == (404, "NOT_FOUND")
@@ -94,8 +94,9 @@ async def test_a_statement_needs_the_payers_binding_at_this_channel(
     alipay: ChannelClient,
 ) -> None:
     await settled_october_and_november(engine, clock, hub, wechat)
-    await bind(alipay, PAYER, biller="BJPOWER")  # the same payer id, another channel
-    await bind(wechat, "wx-someone-else", biller="BJPOWER")
+    # the same payer id, at another channel
+    await bind_verified(alipay, PAYER, "BJPOWER", ACCOUNT, POWER_HOLDER)
+    await bind_verified(wechat, "wx-someone-else", "BJPOWER", ACCOUNT, POWER_HOLDER)
     r = await wechat.call("GET", path("2026-11"))
     assert (r.status_code, r.json()["code"]) == (403, "FORBIDDEN")
     assert (await alipay.call("GET", path("2026-11"))).status_code == 200
@@ -105,7 +106,7 @@ async def test_payer_and_a_well_formed_month_are_required(
     engine: AsyncEngine, clock: FrozenClock, hub: Any, wechat: ChannelClient
 ) -> None:
     await settled_october_and_november(engine, clock, hub, wechat)
-    await bind(wechat, PAYER, biller="BJPOWER")
+    await bind_verified(wechat, PAYER, "BJPOWER", ACCOUNT, POWER_HOLDER)
     for bad in (path("2026-11", payer=None), path("2026-13"), path("2026-1"), path("2026-11-01")):
         r = await wechat.call("GET", bad)
         assert (r.status_code, r.json()["code"]) == (400, "MALFORMED_REQUEST"), bad
