@@ -49,20 +49,3 @@ async def listed(
     order = (payments.c.created_at.desc(), payments.c.id.desc())
     rows = await conn.execute(query.order_by(*order).limit(limit))
     return [StoredPayment.of(r._mapping) for r in rows]
-
-
-async def payer_payments(
-    conn: AsyncConnection,
-    channel_id: int,
-    payer: str,
-    limit: int = 50,
-    before: datetime | None = None,
-) -> list[StoredPayment]:
-    """A payer's payments at one channel, newest first; ``before``: only older ones (the
-    next page). The payer pages' history; ``GET /v1/payments?payer=`` (§13) reads the same."""
-    query = select(payments).where(payments.c.channel_id == channel_id, payments.c.payer == payer)
-    if before is not None:
-        query = query.where(payments.c.created_at < before)
-    order = (payments.c.created_at.desc(), payments.c.id.desc())
-    rows = await conn.execute(query.order_by(*order).limit(limit))
-    return [StoredPayment.of(r._mapping) for r in rows]

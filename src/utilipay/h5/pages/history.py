@@ -1,39 +1,41 @@
-"""The payer's payments at this channel, newest first, and each one's e-receipt."""
+"""The payer's payments at this channel, newest first, and each one's e-receipt: the same
+history, pages and cursor as ``GET /v1/payments?payer=`` (``payments.history``, §13)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from utilipay.clock import business_date
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.h5.pages.accounts import hub_of
 from utilipay.h5.templating import headers, render
 from utilipay.h5.visits import Visitor
 from utilipay.payments import repository as payments_repo
+from utilipay.payments.history import payer_history, span_of
 from utilipay.receipts import service as receipts
 from utilipay.receipts.layout import render_text
 from utilipay.receipts.pdf import render_pdf
 
 router = APIRouter()
-PAGE = 20
 
 
 @router.get("/payments")
 async def payments_page(
-    request: Request, payer: Visitor, before: Annotated[datetime | None, Query()] = None
+    request: Request,
+    payer: Visitor,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
 ) -> Response:
+    """The last year's payments (the API's default span), a page at a time."""
     hub = hub_of(request)
+    span = span_of(None, None, business_date(hub.clock.now()))
     async with hub.engine.connect() as conn:
-        found = await payments_repo.payer_payments(
-            conn, payer.channel.id, payer.payer, PAGE + 1, before
+        page = await payer_history(
+            conn, payer.channel.id, hub.biller_code, payer.payer, span, cursor
         )
-    more = found[PAGE - 1].created_at if len(found) > PAGE else None
-    return render(
-        request, "payments.html", payments=found[:PAGE], more=more, biller_code=hub.biller_code
-    )
+    return render(request, "payments.html", payments=page.payments, more=page.next_cursor)
 
 
 @router.get("/payments/{payment_id}/receipt")
