@@ -6,6 +6,7 @@ tokens, else the ids of a utility and its branches; another utility's rule is re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -154,12 +155,22 @@ def _audited(rule: Rule) -> dict[str, object]:
 
 async def contacts(conn: AsyncConnection, biller_id: int) -> list[tuple[str, str]]:
     """Whom the utility's warnings are sent to: (``email`` | ``sms``, address)."""
+    return (await contacts_of(conn, [biller_id]))[biller_id]
+
+
+async def contacts_of(
+    conn: AsyncConnection, biller_ids: Sequence[int]
+) -> dict[int, list[tuple[str, str]]]:
+    """``contacts`` of several utilities in one query (a page listing them all)."""
     query = (
-        select(warning_contacts.c.kind, warning_contacts.c.address)
-        .where(warning_contacts.c.biller_id == biller_id)
+        select(warning_contacts.c.biller_id, warning_contacts.c.kind, warning_contacts.c.address)
+        .where(warning_contacts.c.biller_id.in_(biller_ids))
         .order_by(warning_contacts.c.kind, warning_contacts.c.address)
     )
-    return [(r.kind, r.address) for r in await conn.execute(query)]
+    found: dict[int, list[tuple[str, str]]] = {b: [] for b in biller_ids}
+    for r in await conn.execute(query):
+        found[r.biller_id].append((r.kind, r.address))
+    return found
 
 
 async def set_contacts(

@@ -56,7 +56,8 @@ async def _page(
         found = await episodes.list_warnings(conn, staff.billers, unacknowledged=True)
         rules = await rules_repo.list_rules(conn, staff.billers)
         billers = billers_of(request, staff)
-        contacts = {b.code: await rules_repo.contacts(conn, b.id) for b in billers}
+        found_contacts = await rules_repo.contacts_of(conn, [b.id for b in billers])
+    contacts = {b.code: found_contacts[b.id] for b in billers}
     return render(
         request, "warnings.html", status_code=status_code, warnings=found, rules=rules,
         billers=billers, codes={b.id: b.code for b in billers}, kinds=KINDS,
