@@ -4,6 +4,7 @@ as ``POST /v1/bindings`` does), an account's bills with their late fees, unbindi
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -42,14 +43,11 @@ def hub_of(request: Request) -> AccountsHost:
 async def payers_binding(request: Request, payer: Payer, binding_id: str) -> Binding:
     """The payer's own binding at this channel; anyone else's is not found."""
     hub = hub_of(request)
-    async with hub.engine.connect() as conn:
-        found = await bindings_service.list_for_payer(
-            conn, payer.channel, payer.payer, hub.biller_code
-        )
-    for binding in found:
-        if binding.id == binding_id:
-            return binding
-    raise DomainError(ErrorCode.NOT_FOUND, "no such binding")
+    async with hub.engine.connect() as conn:  # another channel's: FORBIDDEN, shown as 404
+        row = await bindings_service.channel_binding(conn, payer.channel, binding_id)
+    if row.payer != payer.payer:
+        raise DomainError(ErrorCode.NOT_FOUND, "no such binding")
+    return bindings_service.binding_of(row, hub.biller_code(row.biller_id))
 
 
 async def bills_of(request: Request, binding: Binding) -> AccountBills:
@@ -74,7 +72,8 @@ async def _accounts_page(
         found = await bindings_service.list_for_payer(
             conn, payer.channel, payer.payer, hub.biller_code
         )
-    dues = [await _due(request, b) for b in found]
+    # each utility asked at once: a remote one may take seconds, and they add up in turn
+    dues = await asyncio.gather(*(_due(request, b) for b in found))
     return render(
         request, "accounts.html", status_code=status, dues=dues, billers=hub.billers(),
         error=error, entered=entered,
