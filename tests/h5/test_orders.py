@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import REMOTE_ACCOUNT
 from tests.h5.conftest import PAYER, open_session
 from tests.h5.test_security import CASHIER, bind, csrf
+from tests.helpers import ACCOUNT, bill_line, import_bills
 from tests.utility import CODE, Utility
 from utilipay.channels import service as channels_service
 from utilipay.clock import FrozenClock
@@ -62,3 +63,30 @@ async def test_a_utility_that_does_not_answer_is_said_so_and_nothing_is_ordered(
     assert refused.status_code == 503 and "location" not in refused.headers
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM payer_orders")) == 0
+
+
+async def test_a_payment_other_than_the_order_is_not_shown_as_its_own(
+    http: httpx.AsyncClient, clock: FrozenClock, engine: AsyncEngine, wechat: ChannelClient
+) -> None:
+    """The channel paid one of the order's two bills: the page says what was paid, and that
+    it is not what the order asked, rather than "paid" for the order."""
+    await import_bills(
+        engine, clock, bill_line("B202610-0001"), bill_line("B202611-0001", period="2026-11")
+    )
+    async with engine.begin() as conn:
+        await channels_service.update_channel(conn, clock, "WECHAT", cashier_url=CASHIER, actor="t")
+    await open_session(http, clock)
+    bound = await bind(http, "BJWATER", ACCOUNT)
+    asked = await sent_to_cashier(http, bound.headers["location"].rsplit("/", 1)[1])
+    assert asked["bill_nos"] == "B202610-0001,B202611-0001"
+    body = {"order_id": asked["order_id"], "biller": "BJWATER", "account": ACCOUNT,
+            "amount": 12345, "bill_nos": ["B202610-0001"], "payer": PAYER}  # fmt: skip
+    paid = (await wechat.call("POST", "/v1/payments", json=body)).json()
+    assert paid["status"] == "SUCCEEDED"
+    shown = await http.get(f"/h5/orders/{asked['order_id']}")
+    assert "App 的支付与本订单不符" in shown.text and "B202610-0001 支付了 ¥123.45" in shown.text
+    asked_again = await sent_to_cashier(http, bound.headers["location"].rsplit("/", 1)[1])
+    body = {**body, "order_id": asked_again["order_id"], "bill_nos": ["B202611-0001"]}
+    assert (await wechat.call("POST", "/v1/payments", json=body)).json()["status"] == "SUCCEEDED"
+    as_asked = await http.get(f"/h5/orders/{asked_again['order_id']}")
+    assert "缴费成功" in as_asked.text and "不符" not in as_asked.text

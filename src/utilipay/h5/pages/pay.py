@@ -62,7 +62,16 @@ def _status(
     request: Request, template: str, order: Order, payment: StoredPayment | None
 ) -> Response:
     polling = payment is None or payment.status not in _FINAL
-    return render(request, template, order=order, payment=payment, polling=polling)
+    return render(request, template, order=order, payment=payment, polling=polling,
+                  differs=payment is not None and not _as_ordered(order, payment))  # fmt: skip
+
+
+def _as_ordered(order: Order, payment: StoredPayment) -> bool:
+    """Whether the channel paid what the order fixed. The channel's payment is what it is
+    (the utility judged it), but the page must not call a different payment this order's."""
+    return (payment.amount, payment.account_no, sorted(payment.bill_nos)) == (
+        order.amount, order.account_no, sorted(order.bill_nos),
+    )  # fmt: skip
 
 
 @router.get("/orders/{order_id}")
