@@ -75,17 +75,21 @@ async def test_the_bind_form_refuses_as_the_api_does(
     http: httpx.AsyncClient, clock: FrozenClock, engine: AsyncEngine, billed: None
 ) -> None:
     await open_session(http, clock)
+    # the API's code, after words a payer reads in their language (zh-CN by default)
     cases = {
-        ("BJWATER", "123"): (422, "INVALID_ACCOUNT"),
-        ("NOSUCH", ACCOUNT): (404, "BILLER_NOT_FOUND"),
-        ("BJWATER", "0199999999"): (404, "ACCOUNT_NOT_FOUND"),
-        ("BJWATER", ""): (400, "account"),
+        ("BJWATER", "123"): (422, "户号格式与该缴费单位不符，请对照账单核对。 (INVALID_ACCOUNT)"),
+        ("NOSUCH", ACCOUNT): (404, "该缴费单位暂不支持在此缴费。 (BILLER_NOT_FOUND)"),
+        ("BJWATER", "0199999999"): (404, "缴费单位查无此户号。 (ACCOUNT_NOT_FOUND)"),
+        ("BJWATER", ""): (400, "请检查填写的内容： account"),
     }
-    for (biller, account), (status, code) in cases.items():
+    for (biller, account), (status, said) in cases.items():
         answer = await bind(http, biller, account)
-        assert (answer.status_code, code in answer.text) == (status, True), (biller, account)
+        assert (answer.status_code, said in answer.text) == (status, True), (biller, account)
         assert 'role="alert"' in answer.text
     assert await live_bindings(engine) == 0
+    await http.get("/h5/language/en")
+    answer = await bind(http, "BJWATER", "123")
+    assert "Check it on a bill. (INVALID_ACCOUNT)" in answer.text
 
 
 async def paid_order(http: httpx.AsyncClient, wechat: ChannelClient) -> tuple[str, str, str]:

@@ -17,6 +17,7 @@ from starlette.types import Scope
 from utilipay.console.i18n import words
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.h5.pages import accounts, history, launch, pay
+from utilipay.h5.problems import said
 from utilipay.h5.templating import BASE_HEADERS, render
 from utilipay.h5.visits import Refused
 from utilipay.http.json import describe
@@ -37,13 +38,13 @@ class _Static(StaticFiles):
         return response
 
 
-def _message(exc: Exception) -> tuple[int, str]:
+def _message(request: Request, exc: Exception) -> tuple[int, str]:
     if isinstance(exc, Refused):
         return exc.status, exc.message
     if isinstance(exc, DomainError):
         # the API's status; another's object is as if it did not exist, never "not yours"
         status = 404 if exc.code is ErrorCode.FORBIDDEN else status_of(exc.code)
-        return status, words("This was not found.") if status == 404 else exc.detail
+        return status, words("This was not found.") if status == 404 else said(request, exc)
     if isinstance(exc, HTTPException):
         return exc.status_code, words("This was not found.") if exc.status_code == 404 else str(
             exc.detail
@@ -69,7 +70,7 @@ def mount_h5(
     )
 
     async def refused(request: Request, exc: Exception) -> Response:
-        status, message = _message(exc)
+        status, message = _message(request, exc)
         return render(request, "refused.html", status_code=status, message=message)
 
     app.add_exception_handler(Refused, refused)
@@ -80,7 +81,7 @@ def _h5_aware(api_handler: Handler) -> Handler:
     async def handle(request: Request, exc: Exception) -> Response:
         if not request.url.path.startswith(f"{PREFIX}/") and request.url.path != PREFIX:
             return await api_handler(request, exc)
-        status, message = _message(exc)
+        status, message = _message(request, exc)
         if status >= 500:
             await api_handler(request, exc)  # it logs the failure; the payer gets a page
         return render(request, "refused.html", status_code=status, message=message)

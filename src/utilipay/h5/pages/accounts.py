@@ -19,6 +19,7 @@ from utilipay.bindings import service as bindings_service
 from utilipay.bindings.binding import bind
 from utilipay.bindings.schemas import Binding, BindingRequest
 from utilipay.errors import DomainError, ErrorCode
+from utilipay.h5.problems import said
 from utilipay.h5.templating import render
 from utilipay.h5.visits import Payer, Visitor
 from utilipay.http.json import describe
@@ -101,10 +102,12 @@ async def add_binding(
         found = active_biller(hub.biller(wanted.biller), wanted.biller)
         result = await bind(hub, payer.channel, found, payer.payer, wanted.account)
     except ValidationError as exc:
-        return await _accounts_page(request, payer, 400, describe(exc.errors()), account)
+        malformed = DomainError(ErrorCode.MALFORMED_REQUEST, describe(exc.errors()))
+        return await _accounts_page(request, payer, 400, said(request, malformed), account)
     except DomainError as exc:
-        error = f"{exc.code}: {exc.detail}"
-        return await _accounts_page(request, payer, status_of(exc.code), error, account)
+        return await _accounts_page(
+            request, payer, status_of(exc.code), said(request, exc), account
+        )
     return RedirectResponse(f"/h5/accounts/{result.binding.id}", status_code=303)
 
 
