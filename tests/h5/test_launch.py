@@ -48,6 +48,21 @@ async def test_a_signed_link_opens_a_session_of_its_channel_and_payer(
     assert page.status_code == 200 and "我的户号" in page.text
 
 
+async def test_over_https_the_session_is_sent_inside_the_channels_frame(
+    http: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    """A Lax cookie is not sent to a cross-site frame: over https the cookies are
+    SameSite=None, Secure and Partitioned (the CHIPS way browsers still allow)."""
+    http.base_url = httpx.URL("https://hub.test")
+    opened = await http.get(launch_link(clock))
+    cookies = opened.headers.get_list("set-cookie")
+    assert len(cookies) == 2  # the session's and the language's
+    for cookie in cookies:
+        flags = {flag.strip().lower() for flag in cookie.split(";")[1:]}
+        assert {"samesite=none", "secure", "partitioned", "httponly"} <= flags, cookie
+    assert (await http.get("/h5/")).status_code == 200
+
+
 async def test_a_link_used_twice_is_refused_the_second_time(
     http: httpx.AsyncClient, clock: FrozenClock, engine: AsyncEngine
 ) -> None:

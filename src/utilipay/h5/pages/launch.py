@@ -20,15 +20,26 @@ REFUSED = words("This link cannot be used. Please open these pages again from yo
 
 
 def _cookie(request: Request, response: Response, name: str, value: str) -> None:
+    """Over https the cookies are sent inside a channel's page that frames these pages
+    (``--frame-ancestors``): a Lax cookie is not sent to a cross-site frame, so the session
+    would end at the first click. SameSite=None costs nothing the pages rely on: every
+    form carries the session's CSRF token, and only the channel's origins may frame them.
+    Partitioned keeps the framed session in the channel's site alone (CHIPS), as browsers
+    that block third-party cookies require. Plain http is for a loopback trial only, where
+    a browser refuses SameSite=None."""
+    secure = request.url.scheme == "https"
     response.set_cookie(
         name,
         value,
         max_age=int(LIFETIME.total_seconds()),
         path=COOKIE_PATH,
         httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+        samesite="none" if secure else "lax",
+        secure=secure,
     )
+    if secure:  # Starlette refuses Partitioned before Python 3.14; the hub runs on 3.11 up
+        header, cookie = response.raw_headers[-1]
+        response.raw_headers[-1] = (header, cookie + b"; Partitioned")
 
 
 @router.get("/launch")
