@@ -2,8 +2,9 @@
 Chromium at a phone's size: each mode (none, the holder's name, an SMS code), the failures
 (a wrong name, a wrong code with the tries left, an expired code, too many tries), and a
 binding made before its utility asked for a proof shown as not verified and verified from
-its page. In process: the brake on codes says when to try again, a phone-less account is
-the API's PHONE_REQUIRED, and a code typed is neither logged nor put back into a page."""
+its page. In process: the brakes on codes and names say when to try again, an account
+without a phone is the API's PHONE_REQUIRED, and a code typed is neither logged nor put
+back into a page."""
 
 from __future__ import annotations
 
@@ -189,6 +190,19 @@ async def test_too_many_codes_say_when_to_try_again(
     assert braked.status_code == 429
     # the first of the five leaves the hour at 16:30 Asia/Shanghai
     assert "尝试次数过多，请于 16:30 后再试。 (RATE_LIMITED)" in braked.text
+
+
+async def test_too_many_wrong_names_say_when_to_try_again(
+    http: httpx.AsyncClient, clock: FrozenClock, account: None, engine: AsyncEngine, hub: Hub
+) -> None:
+    await set_mode(engine, clock, hub, Verification.HOLDER_NAME)
+    await open_session(http, clock)
+    for _ in range(5):
+        wrong_name = await http.post("/h5/verify", data=await _form(http, holder_name="张四"))
+        assert wrong_name.status_code == 403
+    braked = await http.post("/h5/verify", data=await _form(http, holder_name="张三"))
+    assert braked.status_code == 429  # even the right name, until the window has passed
+    assert "尝试次数过多，请于 15:45 后再试。 (RATE_LIMITED)" in braked.text
 
 
 async def test_an_account_without_a_phone_is_phone_required(
