@@ -1,5 +1,5 @@
-"""Verifying a binding by SMS as a payer does: ask for a code, read it from the SMS the hub
-queued for the phone on record, give it back."""
+"""Verifying a binding as a payer does: a utility's mode set, a phone on record; ask for a
+code, read it from the SMS the hub queued for the phone on record, give it back."""
 
 from __future__ import annotations
 
@@ -10,11 +10,24 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.notify.test_notify_support import dispatch
+from utilipay.billers import service as billers_service
+from utilipay.billers.schemas import Verification
 from utilipay.billing.contacts import set_contacts
 from utilipay.clock import FrozenClock
 from utilipay_tools.client import ChannelClient
 
 PHONE = "13800138000"
+
+
+async def set_mode(
+    engine: AsyncEngine, clock: FrozenClock, hub: Any, mode: Verification, biller: str = "BJWATER"
+) -> None:
+    """The utility's verification mode, as ``utilipay billers update --verification`` sets it."""
+    async with engine.begin() as conn:
+        await billers_service.update_biller(
+            conn, clock, biller, verification=mode, actor="test", reason="issue 14"
+        )
+    await hub.directory.reload()
 
 
 async def give_phone(

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
-from tests.bindings.sms import ask_code, give_phone, texted_code
+from tests.bindings.sms import ask_code, give_phone, set_mode, texted_code
 from tests.helpers import ACCOUNT, bill_line, import_bills
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Verification
@@ -21,14 +21,6 @@ from utilipay_tools.client import ChannelClient
 
 PAYER = "wx-openid-abc"
 BIND = {"payer": PAYER, "biller": "BJWATER", "account": ACCOUNT}
-
-
-async def set_mode(engine: AsyncEngine, clock: FrozenClock, hub: Any, mode: Verification) -> None:
-    async with engine.begin() as conn:
-        await billers_service.update_biller(
-            conn, clock, "BJWATER", verification=mode, actor="test", reason="issue 14"
-        )
-    await hub.directory.reload()
 
 
 @pytest.fixture

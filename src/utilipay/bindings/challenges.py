@@ -60,6 +60,16 @@ class Challenge:
         return {"id": self.id, "expires_at": to_shanghai_iso(self.expires_at), "phone": self.phone}
 
 
+@dataclass(frozen=True, slots=True)
+class CodeState:
+    """Where the payer's newest code for an account stands, for the payer's own pages to
+    say why a code was refused (the API's one refusal says nothing of it)."""
+
+    expired: bool
+    closed_why: str | None  # USED | REPLACED | TOO_MANY_TRIES (its third wrong try)
+    tries_left: int
+
+
 def _code_hash(key: bytes, code: str) -> bytes:
     return hmac.digest(key, code.encode(), hashlib.sha256)
 
@@ -81,15 +91,19 @@ async def _phone_on_record(conn: AsyncConnection, biller: Biller, account_no: st
     return str(found.phone)
 
 
-def _open(channel: Channel, biller: Biller, payer: str, account_no: str) -> ColumnElement[bool]:
+def _payers(channel: Channel, biller: Biller, payer: str, account_no: str) -> ColumnElement[bool]:
+    """The payer's challenges for the account, open or closed."""
     c = binding_challenges.c
     return (
         (c.biller_id == biller.id)
         & (c.account_no == account_no)
         & (c.channel_id == channel.id)
         & (c.payer == payer)
-        & c.closed_at.is_(None)
     )
+
+
+def _open(channel: Channel, biller: Biller, payer: str, account_no: str) -> ColumnElement[bool]:
+    return _payers(channel, biller, payer, account_no) & binding_challenges.c.closed_at.is_(None)
 
 
 async def send_code(
@@ -154,6 +168,27 @@ def _keys(
             binding_challenges.c.phone_hash == phone_hash,
         ),
     ]
+
+
+async def newest_code(
+    conn: AsyncConnection, clock: Clock, channel: Channel, biller: Biller, payer: str,
+    account_no: str,
+) -> CodeState | None:  # fmt: skip
+    """The state of the payer's newest challenge for the account (None: never asked)."""
+    c = binding_challenges.c
+    query = select(c.expires_at, c.tries, c.closed_why).where(
+        _payers(channel, biller, payer, account_no)
+    )
+    # of two asked in one instant, the open one is the newer (it replaced the other)
+    newest_first = (c.created_at.desc(), c.closed_at.desc().nulls_first())
+    row = (await conn.execute(query.order_by(*newest_first).limit(1))).first()
+    if row is None:
+        return None
+    return CodeState(
+        expired=row.expires_at <= clock.now(),
+        closed_why=row.closed_why,
+        tries_left=max(0, MAX_TRIES - row.tries),
+    )
 
 
 async def code_matches(

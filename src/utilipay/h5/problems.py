@@ -50,10 +50,15 @@ _DETAILED = frozenset({ErrorCode.MALFORMED_REQUEST})
 _FALLBACK = words("This could not be done.")
 
 
+def sentence_of(exc: DomainError) -> str:
+    """The refusal's sentence in English (translated where it is shown)."""
+    return SENTENCES.get(exc.code, _FALLBACK)
+
+
 def said(request: Request, exc: DomainError) -> str:
     """The refusal in the visitor's language, its code in brackets."""
     _ = translator(locale_of(request), PACKAGE)
-    sentence = _(SENTENCES.get(exc.code, _FALLBACK))
+    sentence = _(sentence_of(exc))
     if exc.code in _DETAILED or exc.code not in SENTENCES:
         sentence = f"{sentence} {exc.detail}"
     return f"{sentence} ({exc.code})"

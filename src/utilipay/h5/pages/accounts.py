@@ -1,12 +1,14 @@
 """My accounts: the payer's bindings at this channel and what each owes; binding another
 (the utility chosen, the account number checked by the utility's rule and by the utility,
-as ``POST /v1/bindings`` does), an account's bills with their late fees, unbinding."""
+as ``POST /v1/bindings`` does; a utility asking for a proof sends the payer on to
+``pages/verify.py``), an account's bills with their late fees, unbinding."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
@@ -105,6 +107,9 @@ async def add_binding(
         malformed = DomainError(ErrorCode.MALFORMED_REQUEST, describe(exc.errors()))
         return await _accounts_page(request, payer, 400, said(request, malformed), account)
     except DomainError as exc:
+        if exc.code is ErrorCode.VERIFICATION_REQUIRED:  # the utility's proof: the next step
+            chosen = urlencode({"biller": wanted.biller, "account": wanted.account})
+            return RedirectResponse(f"/h5/verify?{chosen}", status_code=303)
         return await _accounts_page(
             request, payer, status_of(exc.code), said(request, exc), account
         )
