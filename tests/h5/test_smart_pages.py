@@ -15,6 +15,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.h5.conftest import OTHER_PAYER, PAYER, PHONE, launch_link, open_session, snapshot
+from tests.h5.test_journeys import fits_the_phone
 from tests.helpers import ACCOUNT, bill_line, bind_verified, import_bills
 from tests.prepaid.test_prepaid_accrual import NOV_1, power_account, standing, top_up, use
 from tests.prepaid.test_statements_api import POWER_HOLDER, settled_october_and_november, stored
@@ -76,6 +77,11 @@ async def test_the_balance_below_the_reminder_explained_and_30_days_of_use(
     await expect(rows.first).to_have_accessible_name("11月21日 无读数")  # newest first
     await expect(phone.get_by_role("row", name=re.compile("11月18日 8.000"))).to_be_visible()
     await snapshot(phone, "smart-usage")
+    assert await fits_the_phone(phone)  # the chart scales to 360 px, the table too
+    await phone.get_by_role("link", name="English").click()
+    await expect(phone.locator(".explanation")).to_contain_text(
+        f"Balance {yuan(balance)}, below the reminder amount you set, ¥20.00."
+    )
 
 
 async def test_the_landlord_and_the_tenant_each_see_the_meter(
