@@ -16,13 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.h5.conftest import OTHER_PAYER, PAYER, PHONE, launch_link, open_session, snapshot
 from tests.h5.test_journeys import fits_the_phone
+from tests.headend import test_headend_consumers as headend
 from tests.helpers import ACCOUNT, bill_line, bind_verified, import_bills
 from tests.prepaid.test_prepaid_accrual import NOV_1, power_account, standing, top_up, use
 from tests.prepaid.test_statements_api import POWER_HOLDER, settled_october_and_november, stored
 from utilipay.clock import FrozenClock
 from utilipay.console.templating import yuan
 from utilipay.prepaid.accrual import accrue_through
+from utilipay.worker.context import WorkerContext
 from utilipay_tools.client import ChannelClient
+from utilipay_tools.headendsim.simulator import HeadEndSim
 
 SETTLED = 18  # Nov 1 to Nov 18; the clock is on Nov 22, so the 30 days are Oct 23 to Nov 21
 
@@ -171,3 +174,40 @@ async def test_an_account_not_prepaid_has_no_smart_page(
     account = await http.get(f"/h5/accounts/{bound['id']}")
     assert account.status_code == 200 and "/h5/prepaid/" not in account.text
     assert (await http.get(f"/h5/prepaid/{bound['id']}")).status_code == 404
+
+
+# The head-end's fixtures: a cut and a restore switch the meters of the simulator's head-end
+sim = headend.sim
+worker = headend.worker
+
+
+async def test_cut_then_restored_by_a_top_up_as_the_meter_switched(
+    http: httpx.AsyncClient, clock: FrozenClock, engine: AsyncEngine, wechat: ChannelClient,
+    worker: WorkerContext, sim: HeadEndSim,
+) -> None:  # fmt: skip
+    await headend.open_prepaid(engine, clock, ACCOUNT, {"W-1": True})  # at zero, warned
+    bound = await bind_verified(wechat, PAYER)  # BJWATER's account, prepaid
+
+    async def page() -> str:
+        await open_session(http, clock, PAYER)  # the clock moves past a session's 30 min
+        return (await http.get(f"/h5/prepaid/{bound['id']}")).text
+
+    assert await headend.cut(engine, clock, headend.TUESDAY) == 1  # 10:00 in Shanghai
+    await worker.dispatch_outbox()
+    await worker.deliver_meter_commands()
+    cut = await page()
+    assert "余额 ¥0.00，已于 11月24日 10:00 停止供电。" in cut
+    assert "充值至少 ¥0.01（使余额大于零）后将自动恢复供电。" in cut
+    assert "恢复供电。" not in cut.replace("自动恢复供电。", "")
+
+    clock.advance(timedelta(hours=2))
+    await headend.top_up(wechat, "TOPUP-1")
+    restored_before_the_meter = await page()
+    assert "已于" not in restored_before_the_meter  # the relay has not switched yet
+    await worker.dispatch_outbox()
+    assert (await worker.deliver_meter_commands()).results == {"executed": 1}
+    restored = await page()
+    assert "余额 ¥50.00，供电正常。" in restored
+    assert "已于 11月24日 12:00 恢复供电。" in restored
+    clock.advance(timedelta(days=8))  # old news is not repeated
+    assert "恢复供电" not in await page()
