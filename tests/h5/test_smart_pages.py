@@ -173,7 +173,8 @@ async def test_an_account_not_prepaid_has_no_smart_page(
     await open_session(http, clock, PAYER)
     account = await http.get(f"/h5/accounts/{bound['id']}")
     assert account.status_code == 200 and "/h5/prepaid/" not in account.text
-    assert (await http.get(f"/h5/prepaid/{bound['id']}")).status_code == 404
+    for path in (f"/h5/prepaid/{bound['id']}", f"/h5/prepaid/{bound['id']}/statement"):
+        assert (await http.get(path)).status_code == 404, path
 
 
 # The head-end's fixtures: a cut and a restore switch the meters of the simulator's head-end

@@ -32,6 +32,7 @@ from utilipay.h5.smart import Standing, day_label, explain
 from utilipay.h5.templating import locale_of, render
 from utilipay.h5.usage import SPAN, usage_chart
 from utilipay.h5.visits import Payer, Visitor
+from utilipay.prepaid import service as prepaid_service
 from utilipay.prepaid.queries import PrepaidView, view_for_payer
 from utilipay.prepaid.rules import State
 from utilipay.prepaid.statements import Statement, last_month
@@ -103,11 +104,19 @@ def _verification_needed(request: Request, binding: Binding, exc: DomainError) -
     )  # fmt: skip
 
 
-@router.get("/prepaid/{binding_id}")
-async def balance_page(request: Request, binding_id: str, payer: Visitor) -> Response:
+async def _binding_and_biller(
+    request: Request, payer: Payer, binding_id: str
+) -> tuple[Binding, Biller]:
+    """The payer's own binding (anyone else's: 404) and its utility."""
     binding = await payers_binding(request, payer, binding_id)
     hub = hub_of(request)
-    biller = active_biller(hub.biller(binding.biller), binding.biller)
+    return binding, active_biller(hub.biller(binding.biller), binding.biller)
+
+
+@router.get("/prepaid/{binding_id}")
+async def balance_page(request: Request, binding_id: str, payer: Visitor) -> Response:
+    binding, biller = await _binding_and_biller(request, payer, binding_id)
+    hub = hub_of(request)
     now = hub.clock.now()
     try:
         async with hub.engine.connect() as conn:
@@ -135,23 +144,24 @@ async def statement_page(
 ) -> Response:
     """A month's statement (``month``: the API's YYYY-MM; none: the last full month); a
     month not issued yet says so."""
-    binding = await payers_binding(request, payer, binding_id)
+    binding, biller = await _binding_and_biller(request, payer, binding_id)
     hub = hub_of(request)
-    biller = active_biller(hub.biller(binding.biller), binding.biller)
     first_day = (
         date.fromisoformat(f"{month}-01") if month else last_month(business_date(hub.clock.now()))
     )
     statement: Statement | None = None
-    try:
-        async with hub.engine.connect() as conn:
+    async with hub.engine.connect() as conn:
+        if await prepaid_service.find(conn, biller, binding.account_no) is None:
+            raise DomainError(ErrorCode.NOT_FOUND, f"account {binding.account_no} is not prepaid")
+        try:
             statement = await enrolments.statement(
                 conn, payer.channel, biller, payer.payer, binding.account_no, first_day
             )
-    except DomainError as exc:
-        if exc.code is ErrorCode.VERIFICATION_REQUIRED:
-            return _verification_needed(request, binding, exc)
-        if exc.code is not ErrorCode.NOT_FOUND:
-            raise
+        except DomainError as exc:
+            if exc.code is ErrorCode.VERIFICATION_REQUIRED:
+                return _verification_needed(request, binding, exc)
+            if exc.code is not ErrorCode.NOT_FOUND:  # not issued (yet): the page says so
+                raise
     return render(
         request, "prepaid_statement.html", binding=binding, statement=statement,
         month=f"{first_day:%Y-%m}", unit=_unit(biller),
