@@ -16,7 +16,7 @@ from starlette.types import Scope
 
 from utilipay.console.i18n import words
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.h5.pages import accounts, history, launch, pay, verify
+from utilipay.h5.pages import accounts, history, launch, pay, prepaid, verify
 from utilipay.h5.problems import said
 from utilipay.h5.templating import BASE_HEADERS, render
 from utilipay.h5.visits import Refused
@@ -30,6 +30,7 @@ PAGES: tuple[APIRouter, ...] = (
     verify.router,
     pay.router,
     history.router,
+    prepaid.router,
 )
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]

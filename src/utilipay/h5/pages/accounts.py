@@ -26,6 +26,7 @@ from utilipay.h5.templating import render
 from utilipay.h5.visits import Payer, Visitor
 from utilipay.http.json import describe
 from utilipay.http.problems import status_of
+from utilipay.prepaid import service as prepaid_service
 
 router = APIRouter()
 
@@ -120,7 +121,17 @@ async def add_binding(
 async def account_page(request: Request, binding_id: str, payer: Visitor) -> Response:
     binding = await payers_binding(request, payer, binding_id)
     due = await _due(request, binding)
-    return render(request, "account.html", due=due)
+    return render(request, "account.html", due=due, prepaid=await _is_prepaid(request, binding))
+
+
+async def _is_prepaid(request: Request, binding: Binding) -> bool:
+    """A prepaid account's page links to its balance and daily use (smart payment)."""
+    hub = hub_of(request)
+    biller = hub.biller(binding.biller)
+    if biller is None:
+        return False
+    async with hub.engine.connect() as conn:
+        return await prepaid_service.find(conn, biller, binding.account_no) is not None
 
 
 @router.get("/accounts/{binding_id}/bills/{bill_no}")
