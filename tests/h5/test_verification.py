@@ -213,7 +213,7 @@ async def test_an_account_without_a_phone_is_phone_required(
     await open_session(http, clock)
     refused = await http.post("/h5/verify/code", data=await _form(http))
     assert refused.status_code == 409
-    assert "该户号没有登记手机号" in refused.text and "(PHONE_REQUIRED)" in refused.text
+    assert "缴费单位未登记该户号的手机号" in refused.text and "(PHONE_REQUIRED)" in refused.text
 
 
 async def test_a_code_is_never_logged_nor_put_back_into_a_page(

@@ -28,8 +28,8 @@ from utilipay.console.i18n import Locale, words
 from utilipay.db.owners import Owner
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.h5.pages.accounts import hub_of, payers_binding
-from utilipay.h5.smart import Standing, day_label, explain
 from utilipay.h5.problems import said
+from utilipay.h5.smart import Standing, day_label, explain
 from utilipay.h5.templating import locale_of, render
 from utilipay.h5.usage import SPAN, usage_chart
 from utilipay.h5.visits import Payer, Visitor
