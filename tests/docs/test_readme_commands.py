@@ -333,6 +333,7 @@ HEAVY: list[Step] = [
         expect='"rollup_equals_recount": true'),
     Run("bench collection --accounts 2000 --json", expect='"accounts": 2000'),
     Run("bench history --payments 3000 --payers 20 --requests 20 --json", expect='"payers": 20'),
+    Run("bench pages --accounts 2000 --requests 20 --json", expect='"fast_enough"'),
 ]  # fmt: skip
 
 

@@ -337,6 +337,52 @@ def bench_history(
     )
 
 
+@bench_app.command("pages")
+def bench_pages(
+    accounts: Annotated[int, typer.Option(help="customer accounts (about 11 payments each)")] = (
+        1_000_000
+    ),
+    requests: Annotated[int, typer.Option(help="timed requests of each page")] = 200,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="keep the database, and use a kept one of this size")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """p50/p95/p99 of the payer pages' server time (my accounts, an account's bills, the
+    history, the usage chart) on a year of N accounts, against two baselines."""
+    if accounts < 100:  # one in a hundred is prepaid: fewer would have none
+        raise typer.BadParameter("must be at least 100", param_hint="--accounts")
+    if requests < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--requests")
+    from rich.progress import Progress  # noqa: PLC0415 (this command only)
+
+    from utilipay_tools.bench import collection_data  # noqa: PLC0415 (heavy; this command only)
+    from utilipay_tools.bench import pages as pages_bench  # noqa: PLC0415 (heavy; this command only)
+
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("generating", total=collection_data.steps() + 2)
+
+        def step(name: str) -> None:
+            progress.update(task, advance=1, description=name)
+
+        result = pages_bench.run(get_settings(), accounts, requests, keep, step)
+    if as_json:
+        console.print_json(data=result.as_json())
+        return
+    table = Table("page", "p50 ms", "p95 ms", "p99 ms",
+                  title=f"utilipay bench pages ({result.accounts:,} accounts, "
+                  f"{result.rows['payments']:,} payments)")  # fmt: skip
+    for timing in [*result.pages, *result.baselines]:
+        table.add_row(timing.name, *(f"{timing.percentile(p):.1f}" for p in (50, 95, 99)))
+    console.print(table)
+    m = result.machine
+    console.print(
+        f"p95 under {pages_bench.TARGET_P95_MS:.0f} ms: {'yes' if result.fast_enough else 'NO'}; "
+        f"{m['cpus']} × {m['cpu_model']}, PostgreSQL {m['postgresql']}",
+        highlight=False,
+    )
+
+
 @bench_app.command("collection")
 def bench_collection(
     accounts: Annotated[int, typer.Option(help="customer accounts: 1000000, 3000000, 10000000…")],
