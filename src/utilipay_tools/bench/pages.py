@@ -238,7 +238,9 @@ async def _run(
     try:
         reused = keep and await _kept(engine, accounts)
         year, seconds = 2026, None
-        if not reused:
+        if reused:  # kept by an older version of the hub: its later migrations
+            await asyncio.to_thread(upgrade, url)
+        else:
             await engine.dispose()
             await drop_database(url)
             await asyncio.to_thread(upgrade, url)
