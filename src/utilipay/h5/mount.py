@@ -16,14 +16,17 @@ from starlette.types import Scope
 
 from utilipay.console.i18n import words
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.h5.pages import accounts, history, launch, pay
+from utilipay.h5.pages import accounts, autopay, autopay_mandates, history, launch, pay, smart
 from utilipay.h5.templating import BASE_HEADERS, render
 from utilipay.h5.visits import Refused
 from utilipay.http.json import describe
 from utilipay.http.problems import status_of
 
 PREFIX = "/h5"
-PAGES: tuple[APIRouter, ...] = (launch.router, accounts.router, pay.router, history.router)
+PAGES: tuple[APIRouter, ...] = (
+    launch.router, accounts.router, pay.router, history.router, autopay.router,
+    autopay_mandates.router, smart.router,
+)  # fmt: skip
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
