@@ -183,12 +183,16 @@ async def find(
     return _mandate(row)
 
 
-async def by_signup(conn: AsyncConnection, channel: Channel, signup_id: str) -> Mandate | None:
+async def by_signup(
+    conn: AsyncConnection, channel: Channel, biller: Biller, signup_id: str
+) -> Mandate | None:
     """The mandate the channel signed for the payer pages' sign-up request, if it did."""
     row = (
         await conn.execute(
             select(mandates).where(
-                mandates.c.channel_id == channel.id, mandates.c.signup_id == signup_id
+                mandates.c.biller_id == biller.id,
+                mandates.c.channel_id == channel.id,
+                mandates.c.signup_id == signup_id,
             )
         )
     ).first()

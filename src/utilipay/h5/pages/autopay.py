@@ -162,5 +162,6 @@ async def signup_page(request: Request, signup_id: str, payer: Visitor) -> Respo
         signup = await store.payers_signup(conn, payer.channel.code, payer.payer, signup_id[:64])
         if signup is None:
             raise DomainError(ErrorCode.NOT_FOUND, "no such sign-up")
-        mandate = await mandates.by_signup(conn, payer.channel, signup.id)
+        biller = active_biller(hub.biller(signup.biller_code), signup.biller_code)
+        mandate = await mandates.by_signup(conn, payer.channel, biller, signup.id)
     return render(request, "autopay_signed.html", signup=signup, mandate=mandate)

@@ -6,7 +6,7 @@ needs, and another payer's mandate is as if it did not exist."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
@@ -67,7 +67,7 @@ async def mandate_page(request: Request, mandate_id: str, payer: Visitor) -> Res
 
 
 async def _change(
-    request: Request, payer: Payer, mandate_id: str, wanted: dict[str, Any]
+    request: Request, payer: Payer, mandate_id: str, wanted: dict[str, object]
 ) -> Response:
     """Change as ``PATCH /v1/mandates/{id}`` does; a refusal shows the page with why."""
     hub = hub_of(request)

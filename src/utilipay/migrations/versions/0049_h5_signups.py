@@ -22,11 +22,11 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("mandates", sa.Column("signup_id", sa.Text()))
-    # one channel's sign-up request signs at most one mandate
+    # one channel's sign-up request (for one account) signs at most one mandate
     op.create_index(
         "mandates_by_signup",
         "mandates",
-        ["channel_id", "signup_id"],
+        ["biller_id", "channel_id", "signup_id"],
         unique=True,
         postgresql_where=sa.text("signup_id IS NOT NULL"),
     )
