@@ -17,11 +17,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.autopay.test_autopay import SOURCES, run_until, sh
+from tests.conftest import SECRET
 from tests.h5.conftest import OTHER_PAYER, PAYER, launch_link, open_session, snapshot
 from tests.h5.test_security import csrf
 from tests.helpers import ACCOUNT, HOLDER, bill_line, bind_verified, import_bills
 from tests.prepaid.test_enrolments_api import ready
 from utilipay.clock import FrozenClock
+from utilipay.h5.cashier import message, signed_by_hub
+from utilipay.security.signing import sign
 from utilipay_tools.channelsim.signup import DEMO_PASSWORD
 from utilipay_tools.client import ChannelClient
 
@@ -206,6 +209,23 @@ async def test_another_payers_mandate_or_sign_up_is_not_found(
     assert "¥1,000.00" not in (await http.get("/h5/autopay")).text
 
 
+async def test_a_mandate_of_an_account_no_longer_verified_is_refused_with_a_page(
+    autopay: Any, http: httpx.AsyncClient, clock: FrozenClock, engine: AsyncEngine,
+    wechat: ChannelClient,
+) -> None:  # fmt: skip
+    await import_bills(engine, clock, bill_line("B202610-0001"))
+    mandate = await signed(wechat)
+    async with engine.begin() as conn:  # as a binding made before verification existed
+        await conn.execute(text("UPDATE bindings SET verified_at = NULL"))
+    await open_session(http, clock)
+    page = await http.get(f"/h5/autopay/mandates/{mandate['id']}")
+    assert (page.status_code, "该户号需先完成核验" in page.text) == (403, True)
+    form = {"cap": "100", "csrf_token": await csrf(http)}
+    refused = await http.post(f"/h5/autopay/mandates/{mandate['id']}/cap", data=form)
+    assert refused.status_code == 403
+    assert [r.cap for r in await rows(engine, "mandates")] == [mandate["cap"]]
+
+
 async def test_an_unverified_account_must_be_verified_first(
     http: httpx.AsyncClient, clock: FrozenClock, engine: AsyncEngine
 ) -> None:
@@ -217,3 +237,16 @@ async def test_an_unverified_account_must_be_verified_first(
     page = await http.get(f"/h5/autopay/accounts/{binding_id}/terms")
     assert page.status_code == 403
     assert "该户号需先完成核验" in page.text
+
+
+def test_a_sign_up_link_is_signed_over_its_own_fields_and_pay_links_are_unchanged() -> None:
+    fields = {"purpose": "signup", "signup_id": "S1", "kind": "autopay", "biller": "BJWATER",
+              "account": ACCOUNT, "payer": PAYER, "cap": "20000", "reminder": "",
+              "topup_amount": "", "return_url": "http://hub/s/S1", "ts": "1"}  # fmt: skip
+    signed_fields = {**fields, "sig": sign(SECRET, message(fields))}
+    assert signed_by_hub((SECRET,), signed_fields)
+    assert not signed_by_hub((SECRET,), {**signed_fields, "cap": "500000"})
+    assert not signed_by_hub((SECRET,), {**signed_fields, "purpose": ""})  # not a pay link
+    pay = {"order_id": "H5X", "amount": "100", "biller": "BJWATER", "account": ACCOUNT,
+           "bill_nos": "B1", "payer": PAYER, "return_url": "http://hub/o", "ts": "1"}  # fmt: skip
+    assert message(pay) == "\n".join(pay.values()).encode()  # as before sign-ups
