@@ -22,6 +22,7 @@ from utilipay.h5.store import Signup
 from utilipay.h5.templating import headers
 from utilipay.h5.visits import Refused
 from utilipay.http.json import describe
+from utilipay.http.problems import status_of
 
 _YUAN = re.compile(r"(\d{1,15})(?:\.(\d{1,2}))?")
 UNVERIFIED = words(
@@ -45,12 +46,12 @@ def typed_yuan(fen: int) -> str:
     return f"{whole}.{cents:02d}" if cents else str(whole)
 
 
-def problem(exc: DomainError | ValidationError) -> str:
-    """A refusal as the API words it: ``CODE: detail``."""
+def refusal(exc: DomainError | ValidationError) -> tuple[int, str]:
+    """A refusal as the API answers it: its status and ``CODE: detail``."""
     if isinstance(exc, ValidationError):
         details = describe(exc.errors(include_url=False, include_input=False))
-        return f"{ErrorCode.MALFORMED_REQUEST}: {details}"
-    return f"{exc.code}: {exc.detail}"
+        return 400, f"{ErrorCode.MALFORMED_REQUEST}: {details}"
+    return status_of(exc.code), f"{exc.code}: {exc.detail}"
 
 
 async def require_verified(

@@ -20,16 +20,15 @@ from utilipay.billers.lookup import active_biller
 from utilipay.billers.schemas import Biller
 from utilipay.bindings import service as bindings_service
 from utilipay.bindings.binding import bind
-from utilipay.bindings.schemas import BindingRequest, VerificationRequest
+from utilipay.bindings.schemas import BindingRequest
 from utilipay.console.i18n import words
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.h5 import store
 from utilipay.h5.pages.accounts import hub_of, payers_binding
-from utilipay.h5.signups import fen_of, problem, require_verified, to_cashier, typed_yuan
+from utilipay.h5.signups import fen_of, refusal, require_verified, to_cashier, typed_yuan
 from utilipay.h5.store import Signup
 from utilipay.h5.templating import render
 from utilipay.h5.visits import Payer, Visitor
-from utilipay.http.problems import status_of
 from utilipay.ids import new_id
 
 router = APIRouter()
@@ -72,12 +71,13 @@ async def bind_verified(
             "verification": {"holder_name": holder},
         })  # fmt: skip
         found = active_biller(hub.biller(wanted.biller), wanted.biller)
-        proof = wanted.verification or VerificationRequest(holder_name=holder)
-        result = await bind(hub, payer.channel, found, payer.payer, wanted.account, proof)
+        result = await bind(
+            hub, payer.channel, found, payer.payer, wanted.account, wanted.verification
+        )
     except (ValidationError, DomainError) as exc:
-        status = 400 if isinstance(exc, ValidationError) else status_of(exc.code)
+        status, why = refusal(exc)
         return render(request, "autopay_bind.html", status_code=status,
-                      billers=hub.billers(), error=problem(exc))  # fmt: skip
+                      billers=hub.billers(), error=why)  # fmt: skip
     return RedirectResponse(f"/h5/autopay/choose?binding={result.binding.id}", status_code=303)
 
 
@@ -143,8 +143,8 @@ async def step_sign(
         agreed = _agreed_cap(biller, cap)
         mandates.require_debit_url(payer.channel)
     except (ValidationError, DomainError) as exc:
-        status = 400 if isinstance(exc, ValidationError) else status_of(exc.code)
-        return await _terms_page(request, binding_id, payer, status, problem(exc), cap)
+        status, why = refusal(exc)
+        return await _terms_page(request, binding_id, payer, status, why, cap)
     signup = Signup(
         id=new_id("S"), channel_code=payer.channel.code, payer=payer.payer,
         binding_id=binding.id, kind="autopay", biller_code=biller.code,

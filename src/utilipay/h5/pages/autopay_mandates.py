@@ -19,10 +19,9 @@ from utilipay.billers.lookup import BillerHost
 from utilipay.billers.schemas import Biller
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.h5.pages.accounts import hub_of
-from utilipay.h5.signups import fen_of, problem, require_verified
+from utilipay.h5.signups import fen_of, refusal, require_verified
 from utilipay.h5.templating import render
 from utilipay.h5.visits import Payer, Visitor
-from utilipay.http.problems import status_of
 
 router = APIRouter()
 Typed = Annotated[str, Form(max_length=200)]
@@ -77,8 +76,8 @@ async def _change(
             _, biller = await _payers_mandate(conn, hub, payer, mandate_id, lock=True)
             await mandates.change(conn, hub.clock, payer.channel, biller, mandate_id[:64], change)
     except (ValidationError, DomainError) as exc:
-        status = 400 if isinstance(exc, ValidationError) else status_of(exc.code)
-        return await _mandate_page(request, payer, mandate_id, status, problem(exc))
+        status, why = refusal(exc)
+        return await _mandate_page(request, payer, mandate_id, status, why)
     return RedirectResponse(f"/h5/autopay/mandates/{mandate_id[:64]}", status_code=303)
 
 

@@ -23,11 +23,10 @@ from utilipay.billers.schemas import Biller
 from utilipay.bindings.schemas import Binding
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.h5.pages.accounts import hub_of, payers_binding
-from utilipay.h5.signups import fen_of, problem, require_verified, to_cashier
+from utilipay.h5.signups import fen_of, refusal, require_verified, to_cashier
 from utilipay.h5.store import Signup
 from utilipay.h5.templating import render
 from utilipay.h5.visits import Payer, Visitor
-from utilipay.http.problems import status_of
 from utilipay.ids import new_id
 
 router = APIRouter()
@@ -114,8 +113,8 @@ async def sign_up(
         top_up = _top_up_fits(biller, amounts.topup_amount)
         mandates.require_debit_url(payer.channel)
     except (ValidationError, DomainError) as exc:
-        status = 400 if isinstance(exc, ValidationError) else status_of(exc.code)
-        return await _smart_page(request, payer, binding_id, status, problem(exc))
+        status, why = refusal(exc)
+        return await _smart_page(request, payer, binding_id, status, why)
     signup = Signup(
         id=new_id("S"), channel_code=payer.channel.code, payer=payer.payer,
         binding_id=binding.id, kind="smart", biller_code=biller.code,
@@ -144,6 +143,6 @@ async def change(
             row = await enrolments.find_row(conn, payer.channel, enrolment.id)
             await enrolments.change(conn, hub.clock, payer.channel, biller, row, patch)
     except (ValidationError, DomainError) as exc:
-        status = 400 if isinstance(exc, ValidationError) else status_of(exc.code)
-        return await _smart_page(request, payer, binding_id, status, problem(exc))
+        status, why = refusal(exc)
+        return await _smart_page(request, payer, binding_id, status, why)
     return RedirectResponse(f"/h5/autopay/smart/{binding.id}", status_code=303)
