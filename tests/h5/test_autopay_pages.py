@@ -103,7 +103,7 @@ async def test_sources_moved_cap_changed_a_debit_seen_then_cancelled(
     await import_bills(engine, clock, bill_line("B202611-0001", amount=4321, period="2026-11"))
     await run_until(autopay, clock, sh("2026-11-23 12:00"))
     await phone.goto(launch_link(clock))
-    await phone.goto(f"/h5/autopay/accounts/{(await rows(engine, 'bindings'))[0].id}")
+    await phone.goto(f"/h5/autopay/accounts/{(await rows(engine, 'bindings'))[0].id}/terms")
     await expect(phone).to_have_url(f"/h5/autopay/mandates/{mandate['id']}")
     await expect(phone.locator(".card").first).to_contain_text("¥43.21 · 缴费成功")
     await expect(phone.locator(".card").first).to_contain_text("B202611-0001")
@@ -155,6 +155,14 @@ async def test_smart_payment_with_a_top_up_is_authorised_at_the_channel(
     (enrolment,) = await rows(engine, "enrolments")
     (mandate,) = await rows(engine, "mandates")
     assert (enrolment.mandate_id, mandate.topup_amount) == (mandate.id, 5000)
+    # later: the amounts changed on the pages directly, the top-up's mandate with them
+    await phone.goto(f"/h5/autopay/smart/{binding['id']}")
+    await phone.get_by_label("余额低于多少时提醒").fill("30")
+    await phone.get_by_label("自动充值金额").fill("60")
+    await phone.get_by_role("button", name="保存").click()
+    await expect(phone.locator("dl.facts")).to_contain_text("¥60.00")
+    (mandate,) = await rows(engine, "mandates")
+    assert (mandate.topup_amount, mandate.status) == (6000, "ACTIVE")
 
 
 async def test_smart_payment_without_a_top_up_is_enrolled_directly_then_changed(

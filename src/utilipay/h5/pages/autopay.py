@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from utilipay.autopay import mandates
-from utilipay.autopay.schemas import MandateChange, MandateStatus
+from utilipay.autopay.schemas import Mandate, MandateChange, MandateStatus
 from utilipay.billers.lookup import active_biller
 from utilipay.billers.schemas import Biller
 from utilipay.bindings import service as bindings_service
 from utilipay.bindings.binding import bind
-from utilipay.bindings.schemas import BindingRequest
+from utilipay.bindings.schemas import Binding, BindingRequest
 from utilipay.console.i18n import words
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.h5 import store
@@ -34,23 +34,6 @@ from utilipay.ids import new_id
 router = APIRouter()
 NOT_AGREED = words("Please agree to the terms first.")
 Typed = Annotated[str, Form(max_length=200)]
-
-
-@router.get("/autopay/accounts/{binding_id}")
-async def account_autopay(request: Request, binding_id: str, payer: Visitor) -> Response:
-    """The account page's way in: its auto-pay if signed, else step 3 for it."""
-    binding = await payers_binding(request, payer, binding_id)
-    hub = hub_of(request)
-    async with hub.engine.connect() as conn:
-        signed = await mandates.for_payer(conn, payer.channel, payer.payer)
-    account = (binding.biller, binding.account_no)
-    active = [
-        m for m in signed
-        if m.status is MandateStatus.ACTIVE
-        and (hub.biller_code(m.biller_id), m.account_no) == account
-    ]  # fmt: skip
-    target = f"mandates/{active[0].id}" if active else f"accounts/{binding.id}/terms"
-    return RedirectResponse(f"/h5/autopay/{target}", status_code=303)
 
 
 @router.get("/autopay/new")
@@ -115,9 +98,27 @@ async def chosen(binding: Annotated[str, Query(max_length=64)], payer: Visitor) 
     return RedirectResponse(f"/h5/autopay/accounts/{quote(binding, safe='')}/terms", 303)
 
 
+async def _signed_already(request: Request, payer: Payer, binding: Binding) -> Mandate | None:
+    """The payer's active mandate of the account at this channel, if any."""
+    hub = hub_of(request)
+    async with hub.engine.connect() as conn:
+        signed = await mandates.for_payer(conn, payer.channel, payer.payer)
+    account = (binding.biller, binding.account_no)
+    return next(
+        (m for m in signed if m.status is MandateStatus.ACTIVE
+         and (hub.biller_code(m.biller_id), m.account_no) == account),
+        None,
+    )  # fmt: skip
+
+
 @router.get("/autopay/accounts/{binding_id}/terms")
 async def step_terms(request: Request, binding_id: str, payer: Visitor) -> Response:
-    """Step 3: what auto-pay pays, and the cap per bill."""
+    """Step 3: what auto-pay pays, and the cap per bill; an account signed already shows
+    its auto-pay instead (the account page links here)."""
+    binding = await payers_binding(request, payer, binding_id)
+    signed = await _signed_already(request, payer, binding)
+    if signed is not None:
+        return RedirectResponse(f"/h5/autopay/mandates/{signed.id}", status_code=303)
     return await _terms_page(request, binding_id, payer)
 
 
