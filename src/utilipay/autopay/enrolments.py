@@ -153,7 +153,7 @@ async def enrol(
     if request.topup_amount is not None:
         mandate = await _sign_top_up(
             conn, clock, channel, biller, request.payer, request.account,
-            request.topup_amount, request.funding_sources or [],
+            request.topup_amount, request.funding_sources or [], request.signup_id,
         )  # fmt: skip
     now = clock.now()
     row = (
@@ -199,11 +199,12 @@ async def _same_again(
 
 async def _sign_top_up(
     conn: AsyncConnection, clock: Clock, channel: Channel, biller: Biller, payer: str,
-    account_no: str, amount: int, sources: list[FundingSource],
+    account_no: str, amount: int, sources: list[FundingSource], signup_id: str | None = None,
 ) -> Mandate:  # fmt: skip
     mandates.require_debit_url(channel)
     request = MandateRequest(payer=payer, biller=biller.code, account=account_no,
-                             funding_sources=sources, topup_amount=amount)  # fmt: skip
+                             funding_sources=sources, topup_amount=amount,
+                             signup_id=signup_id)  # fmt: skip
     return await mandates.sign(conn, clock, channel, biller, request)
 
 

@@ -47,10 +47,11 @@ def _mandate(row: Any) -> Mandate:
         signed_at=row.signed_at,
         cancelled_at=row.cancelled_at,
         topup_amount=row.topup_amount,
+        signup_id=row.signup_id,
     )
 
 
-def _check_cap(biller: Biller, cap: int) -> int:
+def check_cap(biller: Biller, cap: int) -> int:
     if not 0 < cap <= biller.mandate_max_cap:
         raise DomainError(
             ErrorCode.AMOUNT_OUT_OF_RANGE,
@@ -134,7 +135,7 @@ async def sign(
     """Sign a mandate for an account the biller has confirmed (the caller checks that) and
     the payer has bound at this channel."""
     await _check_bound(conn, channel, biller, request.payer, request.account)
-    cap = _check_cap(biller, request.cap if request.cap is not None else biller.mandate_default_cap)
+    cap = check_cap(biller, request.cap if request.cap is not None else biller.mandate_default_cap)
     topup = await _check_topup(conn, biller, request.account, request.topup_amount, cap)
     now = clock.now()
     row = (
@@ -150,6 +151,7 @@ async def sign(
                 topup_amount=topup,
                 funding_sources=_check_sources(request.funding_sources),
                 status=MandateStatus.ACTIVE,
+                signup_id=request.signup_id,
                 signed_at=now,
                 updated_at=now,
                 # a remote biller's first poll records the bills due now, never to be debited
@@ -179,6 +181,22 @@ async def find(
     if row.channel_id != channel.id:
         raise DomainError(ErrorCode.FORBIDDEN, "this mandate belongs to another channel")
     return _mandate(row)
+
+
+async def by_signup(
+    conn: AsyncConnection, channel: Channel, biller: Biller, signup_id: str
+) -> Mandate | None:
+    """The mandate the channel signed for the payer pages' sign-up request, if it did."""
+    row = (
+        await conn.execute(
+            select(mandates).where(
+                mandates.c.biller_id == biller.id,
+                mandates.c.channel_id == channel.id,
+                mandates.c.signup_id == signup_id,
+            )
+        )
+    ).first()
+    return None if row is None else _mandate(row)
 
 
 async def for_payer(conn: AsyncConnection, channel: Channel, payer: str) -> list[Mandate]:
@@ -219,7 +237,7 @@ async def change(
         raise DomainError(ErrorCode.MANDATE_NOT_ACTIVE, f"mandate {mandate_id} is cancelled")
     values: dict[str, Any] = {"updated_at": clock.now()}
     if request.cap is not None:
-        values["cap"] = _check_cap(biller, request.cap)
+        values["cap"] = check_cap(biller, request.cap)
     if request.funding_sources is not None:
         values["funding_sources"] = _check_sources(request.funding_sources)
     if request.topup_amount is not None or "cap" in values:

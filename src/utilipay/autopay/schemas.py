@@ -65,6 +65,8 @@ class FundingSource(BaseModel):
 
 
 Sources = Annotated[list[FundingSource], Field(min_length=1, max_length=5)]
+# the payer pages' sign-up request the channel authorised at its cashier (docs/h5.md)
+SignupId = Annotated[StrictStr, Field(pattern=_SOURCE_ID)]
 
 
 class MandateRequest(BaseModel):
@@ -80,6 +82,7 @@ class MandateRequest(BaseModel):
     # prepaid accounts only: the amount of an automatic top-up (自动充值) when the balance
     # runs low; an extension of channel-api.md §8
     topup_amount: StrictInt | None = None
+    signup_id: SignupId | None = None
 
 
 class MandateChange(BaseModel):
@@ -105,6 +108,7 @@ class Mandate:
     signed_at: datetime
     cancelled_at: datetime | None
     topup_amount: int | None = None
+    signup_id: str | None = None
 
 
 class EnrolmentRequest(BaseModel):
@@ -118,6 +122,7 @@ class EnrolmentRequest(BaseModel):
     reminder: Fen  # 提醒金额
     topup_amount: StrictInt | None = None  # 充值金额: with it, an automatic top-up mandate
     funding_sources: Sources | None = None  # the top-up's, in priority order
+    signup_id: SignupId | None = None  # the top-up's: the payer pages' request, if any
 
 
 class EnrolmentChange(BaseModel):

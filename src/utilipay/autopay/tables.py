@@ -49,6 +49,8 @@ mandates = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("next_poll_at", DateTime(timezone=True)),
     Column("baseline_at", DateTime(timezone=True)),
+    # the payer pages' sign-up request the channel authorised (migration 0049), if any
+    Column("signup_id", Text),
 )
 
 enrolments = Table(

@@ -144,6 +144,7 @@ PLACEMENT: dict[str, Placement] = {
     # the payer pages' sessions and pay orders: a payer's, across utilities
     "payer_sessions": L,
     "payer_orders": L,
+    "payer_signups": L,
     "staff_approvals": L,
     "staff_jobs": L,
     "statement_imports": L,

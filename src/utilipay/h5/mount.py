@@ -16,7 +16,17 @@ from starlette.types import Scope
 
 from utilipay.console.i18n import words
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.h5.pages import accounts, history, launch, pay, prepaid, verify
+from utilipay.h5.pages import (
+    accounts,
+    autopay,
+    autopay_mandates,
+    history,
+    launch,
+    pay,
+    prepaid,
+    smart_signup,
+    verify,
+)
 from utilipay.h5.problems import said
 from utilipay.h5.templating import BASE_HEADERS, render
 from utilipay.h5.visits import Refused
@@ -31,6 +41,9 @@ PAGES: tuple[APIRouter, ...] = (
     pay.router,
     history.router,
     prepaid.router,
+    autopay.router,
+    autopay_mandates.router,
+    smart_signup.router,
 )
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]

@@ -1,15 +1,17 @@
-"""The payer pages' own rows: sessions (kept as the hash of their cookie) and pay orders."""
+"""The payer pages' own rows: sessions (kept as the hash of their cookie), pay orders and
+sign-up requests."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.h5.tables import payer_orders, payer_sessions
+from utilipay.h5.tables import payer_orders, payer_sessions, payer_signups
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,24 @@ class Order:
     account_no: str
     bill_nos: tuple[str, ...]
     amount: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Signup:
+    """An auto-pay (``autopay``: ``cap``) or smart-payment (``smart``: ``reminder`` and
+    ``topup_amount``) sign-up the pages asked the channel to authorise; amounts in fen."""
+
+    id: str
+    channel_code: str
+    payer: str
+    binding_id: str
+    kind: Literal["autopay", "smart"]
+    biller_code: str
+    account_no: str
+    cap: int | None
+    reminder: int | None
+    topup_amount: int | None
     created_at: datetime
 
 
@@ -100,3 +120,25 @@ async def payers_order(
         return None
     m = row._mapping
     return Order(**{**m, "bill_nos": tuple(m["bill_nos"])})
+
+
+async def add_signup(conn: AsyncConnection, signup: Signup) -> None:
+    await conn.execute(
+        insert(payer_signups).values(**{f: getattr(signup, f) for f in Signup.__slots__})
+    )
+
+
+async def payers_signup(
+    conn: AsyncConnection, channel_code: str, payer: str, signup_id: str
+) -> Signup | None:
+    """The sign-up if it is this payer's at this channel: another's is as if it did not exist."""
+    row = (
+        await conn.execute(
+            select(payer_signups).where(
+                payer_signups.c.id == signup_id,
+                payer_signups.c.channel_code == channel_code,
+                payer_signups.c.payer == payer,
+            )
+        )
+    ).first()
+    return None if row is None else Signup(**row._mapping)

@@ -1,4 +1,5 @@
-"""The payer pages' own tables: the payers' sessions and the pay orders the pages make.
+"""The payer pages' own tables: the payers' sessions, the pay orders the pages make and the
+auto-pay / smart-payment sign-up requests they send to the channel's cashier.
 
 Other areas' data (bindings, bills, payments, receipts) is read and written through their
 services; nothing else reads these tables.
@@ -46,4 +47,21 @@ payer_orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("amount > 0", name="payer_orders_amount_positive"),
     Index("payer_orders_by_payer", "channel_code", "payer", "created_at"),
+)
+
+payer_signups = Table(
+    "payer_signups",
+    metadata,
+    Column("id", Text, primary_key=True),  # the channel's signup_id in POST /v1/mandates
+    Column("channel_code", Text, nullable=False),
+    Column("payer", Text, nullable=False),
+    Column("binding_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # autopay | smart
+    Column("biller_code", Text, nullable=False),
+    Column("account_no", Text, nullable=False),
+    Column("cap", BigInteger),  # autopay: the cap the payer agreed to (fen)
+    Column("reminder", BigInteger),  # smart: the reminder amount (fen)
+    Column("topup_amount", BigInteger),  # smart: the automatic top-up (fen)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("kind IN ('autopay', 'smart')", name="payer_signups_kind"),
 )

@@ -5,6 +5,9 @@
 - ``POST <base>/cashier``: "pay": the channel takes the money (here: it says so) and calls
   the hub's ``POST /v1/payments`` signed as the channel, with the order's id as
   ``order_id``, then sends the payer back to ``return_url`` whatever the outcome;
+- the same two for ``purpose=signup`` links: the sign-up's terms, the funding sources and
+  the payment password, then ``POST /v1/mandates`` or ``POST /v1/prepaid/enrolments``
+  (``signup.py``);
 - ``GET <base>/open?payer=…&lang=…``: "open in app": a fresh launch link of the payer pages,
   signed now, so a person can open them while the demo runs (a link lives 60 s).
 """
@@ -20,8 +23,9 @@ from starlette.routing import Route
 
 from utilipay.console.i18n import Locale
 from utilipay.h5 import launch
-from utilipay.h5.cashier import FIELDS, signed_by_hub
+from utilipay.h5.cashier import FIELDS, SIGNUP, signed_by_hub
 from utilipay.money import format_yuan
+from utilipay_tools.channelsim import signup
 from utilipay_tools.channelsim.simulator import ChannelSim
 from utilipay_tools.client import ChannelClient
 
@@ -48,6 +52,8 @@ async def cashier_page(request: Request) -> Response:
     fields = dict(request.query_params)
     if not signed_by_hub(_secrets(sim), fields):
         return _refused(sim)
+    if fields.get("purpose") == SIGNUP:
+        return _page(sim, signup.form(fields))
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{escape(fields.get(name, ""))}">'
         for name in (*FIELDS, "sig")
@@ -67,6 +73,11 @@ async def cashier_pay(request: Request) -> Response:
     hub_url = sim.config.hub_url
     if hub_url is None or not signed_by_hub(_secrets(sim), fields):
         return _refused(sim)
+    if fields.get("purpose") == SIGNUP:
+        refused = await signup.authorise(sim, hub_url, fields)
+        if refused is not None:
+            return _page(sim, signup.form(fields, refused), 400)
+        return RedirectResponse(fields["return_url"], status_code=303)
     order = {
         "order_id": fields["order_id"], "biller": fields["biller"],
         "account": fields["account"], "amount": int(fields["amount"]),
