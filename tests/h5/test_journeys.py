@@ -12,12 +12,13 @@ from playwright.async_api import Page, Response, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import REMOTE_ACCOUNT
-from tests.h5.conftest import launch_link, snapshot
-from tests.helpers import ACCOUNT, bill_line, import_bills
+from tests.h5.conftest import OTHER_PAYER, launch_link, snapshot
+from tests.helpers import ACCOUNT, HOLDER, bill_line, bind_verified, import_bills
 from tests.utility import Utility
 from utilipay.clock import FrozenClock
 from utilipay.payments.resolution import resolve_due
 from utilipay.web.hub import Hub
+from utilipay_tools.client import ChannelClient
 
 
 async def fits_the_phone(page: Page) -> bool:
@@ -81,6 +82,8 @@ async def test_bind_see_a_bill_with_its_late_fee_and_unbind(
     await expect(phone.get_by_role("heading", name=f"北京自来水 · {ACCOUNT}")).to_be_visible()
     await expect(phone.get_by_text("户名 张*")).to_be_visible()  # never the whole name
     await expect(phone.get_by_text("张三")).to_have_count(0)
+    # a water account with no tariff and meter for smart payment is not offered it
+    await expect(phone.get_by_role("link", name="智能交费")).to_have_count(0)
     await expect(phone.get_by_text("合计应缴 ¥128.45")).to_be_visible()
     await snapshot(phone, "account")
     await phone.get_by_role("link", name="账期 2026-10").click()
@@ -143,3 +146,19 @@ async def test_a_payment_processing_shows_so_then_succeeds(
     # the page asks again every 2 s (htmx) and shows the outcome without a reload
     await expect(status).to_contain_text("缴费成功", timeout=8_000)
     await expect(status.get_by_role("link", name="查看电子凭证")).to_be_visible()
+
+
+async def test_another_payers_account_by_url_is_not_found(
+    phone: Page, clock: FrozenClock, engine: AsyncEngine, wechat: ChannelClient
+) -> None:
+    """A payer who types another payer's binding, bill, order or receipt address into the
+    web view sees "not found": neither the account nor that it exists."""
+    await import_bills(engine, clock, bill_line("B202610-0001"))
+    theirs = (await bind_verified(wechat, OTHER_PAYER, "BJWATER", ACCOUNT, HOLDER))["id"]
+    await phone.goto(launch_link(clock))  # PAYER's session
+    for path in (f"/h5/accounts/{theirs}", f"/h5/accounts/{theirs}/bills/B202610-0001",
+                 f"/h5/prepaid/{theirs}", f"/h5/accounts/{theirs}/unbind"):  # fmt: skip
+        answer = await phone.goto(path)
+        assert answer is not None and answer.status == 404, path
+        await expect(phone.get_by_role("alert")).to_have_text("未找到。")
+        await expect(phone.get_by_text(ACCOUNT)).to_have_count(0)

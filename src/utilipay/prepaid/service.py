@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
 from utilipay.billers import service as billers_service
-from utilipay.billers.schemas import Biller
+from utilipay.billers.schemas import Biller, IntegrationMode
 from utilipay.clock import Clock, business_date, day_bounds
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.accounts import AccountKind, Owner, open_account
@@ -111,6 +111,18 @@ async def _check_ready(conn: AsyncConnection, biller: Biller, account_no: str, d
             f"account {account_no} of {biller.code} has no meter in service on {day}: "
             "register its meter first (utilipay readings import a meters CSV)",
         )
+
+
+async def can_enroll(conn: AsyncConnection, biller: Biller, account_no: str, day: date) -> bool:
+    """Whether the account could be enrolled on ``day`` (priced and metered), so that a
+    payer is offered smart payment only where signing up can succeed."""
+    if biller.mode is not IntegrationMode.HOSTED:
+        return False
+    day_start, day_end = day_bounds(day)
+    values = {"biller_id": biller.id, "account_no": account_no, "day": day,
+              "day_start": day_start, "day_end": day_end}  # fmt: skip
+    found = (await conn.execute(_READINESS, values)).first()
+    return found is not None and bool(found.priced and found.metered)
 
 
 def _check_reminder(reminder: int) -> None:

@@ -20,6 +20,7 @@ from utilipay.billing.schemas import Bill
 from utilipay.bindings import service as bindings_service
 from utilipay.bindings.binding import bind
 from utilipay.bindings.schemas import Binding, BindingRequest
+from utilipay.clock import business_date
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.h5.problems import said
 from utilipay.h5.templating import render
@@ -121,17 +122,22 @@ async def add_binding(
 async def account_page(request: Request, binding_id: str, payer: Visitor) -> Response:
     binding = await payers_binding(request, payer, binding_id)
     due = await _due(request, binding)
-    return render(request, "account.html", due=due, prepaid=await _is_prepaid(request, binding))
+    prepaid, smart = await _smart_payment(request, binding)
+    return render(request, "account.html", due=due, prepaid=prepaid, smart=smart)
 
 
-async def _is_prepaid(request: Request, binding: Binding) -> bool:
-    """A prepaid account's page links to its balance and daily use (smart payment)."""
+async def _smart_payment(request: Request, binding: Binding) -> tuple[bool, bool]:
+    """(prepaid: the page links to the balance and daily use; smart: it offers the
+    smart-payment sign-up, or its settings once signed, where signing up can succeed)."""
     hub = hub_of(request)
     biller = hub.biller(binding.biller)
     if biller is None:
-        return False
+        return False, False
     async with hub.engine.connect() as conn:
-        return await prepaid_service.find(conn, biller, binding.account_no) is not None
+        if await prepaid_service.find(conn, biller, binding.account_no) is not None:
+            return True, True
+        today = business_date(hub.clock.now())
+        return False, await prepaid_service.can_enroll(conn, biller, binding.account_no, today)
 
 
 @router.get("/accounts/{binding_id}/bills/{bill_no}")
