@@ -76,3 +76,43 @@ async def snapshot_into(folder: Path, page: Page, name: str) -> None:
     if os.environ.get("UTILIPAY_SCREENSHOTS"):
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
         await page.screenshot(path=folder / f"{name}.png", full_page=True)
+
+
+# WCAG 2 contrast of each element's own text against the first opaque background behind
+# it: 4.5:1, or 3:1 for large text (24 px, or 18.66 px bold). SVG draws with fill, not
+# color, and is left out; so is what is not rendered.
+_LOW_CONTRAST = """() => {
+  const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => [r, g, b]
+    .map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const behind = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent)
+      .join("").trim();
+    const style = getComputedStyle(el);
+    if (!text || el.closest("svg") || style.visibility === "hidden"
+        || el.getClientRects().length === 0) continue;
+    const [hi, lo] = [luminance(rgb(style.color)), luminance(behind(el))].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) {
+      low.push(`${el.tagName} "${text.slice(0, 24)}" ${ratio.toFixed(2)}:1`);
+    }
+  }
+  return low;
+}"""
+
+
+async def low_contrast(page: Page) -> list[str]:
+    """The texts of ``page`` below WCAG AA contrast, each with its ratio."""
+    found: list[str] = await page.evaluate(_LOW_CONTRAST)
+    return found

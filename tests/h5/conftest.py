@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.browser import browser, console, snapshot_into
+from tests.browser import browser, console, low_contrast, snapshot_into
 from tests.conftest import SECRET
 from utilipay.channels import service as channels_service
 from utilipay.clock import FrozenClock
@@ -75,5 +75,7 @@ async def open_session(http: httpx.AsyncClient, clock: FrozenClock, payer: str =
 
 
 async def snapshot(page: Page, name: str) -> None:
-    """Refresh ``docs/h5/NAME.png`` when asked to (``UTILIPAY_SCREENSHOTS=1``)."""
+    """A page a journey shows: its text readable (WCAG AA contrast, every time), and
+    ``docs/h5/NAME.png`` refreshed when asked to (``UTILIPAY_SCREENSHOTS=1``)."""
+    assert await low_contrast(page) == [], name
     await snapshot_into(SCREENSHOTS, page, name)
