@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Row, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
@@ -91,12 +91,20 @@ _READINESS = text(
 )
 
 
-async def _check_ready(conn: AsyncConnection, biller: Biller, account_no: str, day: date) -> None:
-    """A prepaid account is priced by a tariff and measured by a meter from its first day."""
+async def _readiness(
+    conn: AsyncConnection, biller: Biller, account_no: str, day: date
+) -> Row[Any] | None:
+    """The account's class, and whether a tariff prices it and a meter measures it on
+    ``day`` (None: no such account)."""
     day_start, day_end = day_bounds(day)
     values = {"biller_id": biller.id, "account_no": account_no, "day": day,
               "day_start": day_start, "day_end": day_end}  # fmt: skip
-    found = (await conn.execute(_READINESS, values)).first()
+    return (await conn.execute(_READINESS, values)).first()
+
+
+async def _check_ready(conn: AsyncConnection, biller: Biller, account_no: str, day: date) -> None:
+    """A prepaid account is priced by a tariff and measured by a meter from its first day."""
+    found = await _readiness(conn, biller, account_no, day)
     if found is None:
         raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND, f"{biller.code} has no account {account_no}")
     if not found.priced:
@@ -118,10 +126,7 @@ async def can_enroll(conn: AsyncConnection, biller: Biller, account_no: str, day
     payer is offered smart payment only where signing up can succeed."""
     if biller.mode is not IntegrationMode.HOSTED:
         return False
-    day_start, day_end = day_bounds(day)
-    values = {"biller_id": biller.id, "account_no": account_no, "day": day,
-              "day_start": day_start, "day_end": day_end}  # fmt: skip
-    found = (await conn.execute(_READINESS, values)).first()
+    found = await _readiness(conn, biller, account_no, day)
     return found is not None and bool(found.priced and found.metered)
 
 
