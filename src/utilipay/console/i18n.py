@@ -10,10 +10,10 @@ page (a cookie).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from typing import Protocol
 
 from starlette.requests import Request
 
@@ -61,7 +61,13 @@ def words(text: str) -> str:
     return text
 
 
-def translator(locale: Locale, package: str = CONSOLE) -> Callable[[str], str]:
+class Translate(Protocol):
+    """English words in a locale, with ``{name}`` values put in."""
+
+    def __call__(self, text: str, **values: object) -> str: ...
+
+
+def translator(locale: Locale, package: str = CONSOLE) -> Translate:
     words = package_catalog(package, locale)
 
     def translate(text: str, **values: object) -> str:

@@ -1,9 +1,8 @@
 """What a prepaid (smart payment) account's standing means, in plain words, for its page.
 
-The cut time is the prepaid pass's rule (``prepaid.cuts``): an account in ARREARS is cut
-once the biller's grace period has passed both since it entered ARREARS and since this
-episode's outage warning went out, and only on a working day between 09:00 and 17:00 in
-Shanghai; the pass runs every quarter of an hour, so supply stops "from" that moment.
+The cut time is the prepaid pass's own rule (``prepaid.cuts.first_cut_moment``): the
+biller's grace period after the account entered ARREARS and after this episode's outage
+warning, then a working day between 09:00 and 17:00 in Shanghai.
 """
 
 from __future__ import annotations
@@ -11,14 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from utilipay.calendar.working import is_working, next_working
 from utilipay.clock import SHANGHAI
-from utilipay.console.i18n import Locale, package_catalog, words
+from utilipay.console.i18n import Locale, translator, words
 from utilipay.console.templating import yuan
-from utilipay.prepaid.cuts import CUT_HOURS, may_cut
+from utilipay.h5.templating import PACKAGE
+from utilipay.prepaid.cuts import first_cut_moment
 from utilipay.prepaid.rules import State
-
-PACKAGE = "utilipay.h5"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,30 +36,13 @@ def first_cut(standing: Standing) -> datetime | None:
     (nobody is cut unwarned) or once the account is no longer in arrears."""
     if standing.state is not State.ARREARS or standing.warned_at is None:
         return None
-    earliest = max(standing.state_since, standing.warned_at) + standing.grace
-    return next_cut_moment(earliest)
-
-
-def next_cut_moment(earliest: datetime) -> datetime:
-    """The first moment at or after ``earliest`` at which the hub cuts supply."""
-    if may_cut(earliest):
-        return earliest
-    local = earliest.astimezone(SHANGHAI)
-    day = local.date()
-    if not (is_working(day) and local.time() < CUT_HOURS[0]):
-        day = next_working(day + timedelta(days=1))
-    return datetime.combine(day, CUT_HOURS[0], tzinfo=SHANGHAI)
+    return first_cut_moment(standing.state_since, standing.warned_at, standing.grace)
 
 
 def when(instant: datetime, locale: Locale) -> str:
     """A moment as a payer reads it, in Shanghai: 12月14日 09:00, or 14 Dec 09:00."""
     local = instant.astimezone(SHANGHAI)
     return f"{day_label(local.date(), locale)} {local:%H:%M}"
-
-
-def say(locale: Locale, text: str, **values: object) -> str:
-    """``text`` in the payer's language, with its values put in."""
-    return package_catalog(PACKAGE, locale).get(text, text).format(**values)
 
 
 def day_label(day: date, locale: Locale) -> str:
@@ -73,40 +53,40 @@ def day_label(day: date, locale: Locale) -> str:
 def explain(standing: Standing, now: datetime, locale: Locale) -> list[str]:
     """The account's standing in sentences: the balance against the reminder amount, and
     whether supply is on, when it will stop, or what brings it back."""
+    _ = translator(locale, PACKAGE)
     balance = yuan(standing.balance)
     said: list[str] = []
     if standing.state is State.NORMAL:
-        said.append(say(locale, words("Balance {balance}; supply is on."), balance=balance))
+        said.append(_(words("Balance {balance}; supply is on."), balance=balance))
     elif standing.state is State.LOW:
         low = words("Balance {balance}, below the reminder amount you set, {reminder}.")
-        said.append(say(locale, low, balance=balance, reminder=yuan(standing.reminder)))
-        said.append(say(locale, words("Top up soon so that supply is not stopped.")))
+        said.append(_(low, balance=balance, reminder=yuan(standing.reminder)))
+        said.append(_(words("Top up soon so that supply is not stopped.")))
     elif standing.state is State.ARREARS:
         owing = words("Balance {balance}: the account is in arrears.")
-        said += [say(locale, owing, balance=balance), _arrears_outlook(standing, now, locale)]
+        said += [_(owing, balance=balance), _arrears_outlook(standing, now, locale)]
     else:
         cut = words("Balance {balance}. Supply was stopped on {time}.")
-        said.append(say(locale, cut, balance=balance, time=when(standing.state_since, locale)))
+        said.append(_(cut, balance=balance, time=when(standing.state_since, locale)))
         back = words(
             "Top up at least {needed} (a balance above zero): supply comes back by itself."
         )
-        said.append(say(locale, back, needed=yuan(1 - standing.balance)))
+        said.append(_(back, needed=yuan(1 - standing.balance)))
     if standing.state is not State.CUT and standing.restored_at is not None:
         restored = when(standing.restored_at, locale)
-        said.append(say(locale, words("Supply was restored on {time}."), time=restored))
+        said.append(_(words("Supply was restored on {time}."), time=restored))
     return said
 
 
 def _arrears_outlook(standing: Standing, now: datetime, locale: Locale) -> str:
+    _ = translator(locale, PACKAGE)
     cut = first_cut(standing)
     if cut is None:  # enrolled at zero: the first daily charge brings the warning
         unwarned = words(
             "An outage warning goes out with the next daily charge; unless you top up, supply "
             "stops {hours} hours after it, on a working day between 09:00 and 17:00."
         )
-        return say(locale, unwarned, hours=int(standing.grace.total_seconds() // 3600))
+        return _(unwarned, hours=int(standing.grace.total_seconds() // 3600))
     if cut <= now:
-        return say(locale, words("Unless you top up, supply may be stopped at any moment."))
-    return say(
-        locale, words("Unless you top up, supply stops from {time}."), time=when(cut, locale)
-    )
+        return _(words("Unless you top up, supply may be stopped at any moment."))
+    return _(words("Unless you top up, supply stops from {time}."), time=when(cut, locale))

@@ -13,11 +13,11 @@ the same day. The grace period is the biller's (``billers.prepaid_cut_grace_s``)
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from utilipay.calendar.working import is_working
+from utilipay.calendar.working import is_working, next_working
 from utilipay.clock import SHANGHAI, as_utc
 from utilipay.prepaid.params import typed
 
@@ -62,6 +62,20 @@ _UNWARNED = typed(
 def may_cut(now: datetime) -> bool:
     local = as_utc(now).astimezone(SHANGHAI)
     return is_working(local.date()) and CUT_HOURS[0] <= local.time() < CUT_HOURS[1]
+
+
+def first_cut_moment(in_arrears_since: datetime, warned_at: datetime, grace: timedelta) -> datetime:
+    """When the pass first cuts an account in arrears since ``in_arrears_since`` and warned
+    at ``warned_at`` (what ``_ARREARS_OVER`` and ``_WARNED`` ask, at a moment ``may_cut``
+    allows), if nobody tops up; the pass runs every quarter of an hour, so from then."""
+    earliest = max(in_arrears_since, warned_at) + grace
+    if may_cut(earliest):
+        return earliest
+    local = earliest.astimezone(SHANGHAI)
+    day = local.date()
+    if not (is_working(day) and local.time() < CUT_HOURS[0]):
+        day = next_working(day + timedelta(days=1))
+    return datetime.combine(day, CUT_HOURS[0], tzinfo=SHANGHAI)
 
 
 async def cut_due(conn: AsyncConnection, now: datetime) -> int:
