@@ -22,12 +22,11 @@ from utilipay.autopay.schemas import (
     MandateChange,
     MandateRequest,
 )
-from utilipay.billers.lookup import BillerHost, active_biller
+from utilipay.billers.lookup import BillerHost, active_biller, held_biller
 from utilipay.billers.schemas import Biller
 from utilipay.bindings.service import verified_binding
 from utilipay.channels.requests import RequestContext, signed
 from utilipay.clock import to_shanghai_iso
-from utilipay.errors import DomainError, ErrorCode
 from utilipay.http.docs import PROBLEMS, EnrolmentOut, EnrolmentsOut, StatementOut, json_body
 from utilipay.http.inputs import text_path, text_query
 from utilipay.http.json import json_response, parse_body
@@ -59,21 +58,13 @@ def mandate_out(m: Mandate, biller_code: str) -> dict[str, Any]:
     return out
 
 
-def biller_of(hub: BillerHost, biller_id: int) -> Biller:
-    """The biller of a mandate or an enrolment the hub holds."""
-    biller = hub.biller_by_id(biller_id)
-    if biller is None:
-        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"biller {biller_id} is gone")
-    return biller
-
-
 async def _own_mandate(
     conn: AsyncConnection, hub: BillerHost, ctx: RequestContext, mandate_id: str
 ) -> tuple[Mandate, Biller]:
     """A mandate of this channel and its biller, for its payer only through a verified
     binding (§13); one whose binding is gone keeps the answers it had before."""
     mandate = await service.find(conn, ctx.channel, mandate_id)
-    biller = biller_of(hub, mandate.biller_id)
+    biller = held_biller(hub, mandate.biller_id)
     await verified_binding(conn, ctx.channel, biller, mandate.payer, mandate.account_no)
     return mandate, biller
 
@@ -202,7 +193,7 @@ async def list_enrolments(
 ) -> Response:
     hub: AccountsHost = request.app.state.hub
     async with ctx.transaction() as conn:
-        found = await enrolments.for_payer(conn, ctx.channel, payer, lambda b: biller_of(hub, b))
+        found = await enrolments.for_payer(conn, ctx.channel, payer, lambda b: held_biller(hub, b))
     return json_response(
         {"enrolments": [enrolment_out(e, hub.biller_code(e.account.biller_id)) for e in found]}
     )
@@ -220,7 +211,7 @@ async def show_enrolment(
     hub: AccountsHost = request.app.state.hub
     async with ctx.transaction() as conn:
         row = await enrolments.find_row(conn, ctx.channel, enrolment_id)
-        biller = biller_of(hub, row.biller_id)
+        biller = held_biller(hub, row.biller_id)
         enrolment = await enrolments.show(conn, ctx.channel, biller, row)
     return json_response(enrolment_out(enrolment, biller.code))
 
@@ -238,7 +229,7 @@ async def change_enrolment(enrolment_id: EnrolmentId, request: Request) -> Respo
     body = parse_body(EnrolmentChange, ctx.body, request.headers.get("content-type"))
     async with ctx.transaction() as conn:
         row = await enrolments.find_row(conn, ctx.channel, enrolment_id)
-        biller = biller_of(hub, row.biller_id)
+        biller = held_biller(hub, row.biller_id)
         enrolment = await enrolments.change(conn, hub.clock, ctx.channel, biller, row, body)
     return json_response(enrolment_out(enrolment, biller.code))
 

@@ -60,6 +60,15 @@ def check_cap(biller: Biller, cap: int) -> int:
     return cap
 
 
+def check_topup_amount(amount: int, cap: int) -> int:
+    """An automatic top-up is within its mandate's cap."""
+    if not 0 < amount <= cap:
+        raise DomainError(
+            ErrorCode.AMOUNT_OUT_OF_RANGE, f"topup_amount {amount} fen is outside 1..{cap} (cap)"
+        )
+    return amount
+
+
 _PREPAID = text("SELECT 1 FROM prepaid_balances WHERE biller_id = :b AND account_no = :a")
 
 
@@ -69,10 +78,7 @@ async def _check_topup(
     """A top-up amount is for a prepaid account, and within the mandate's cap."""
     if amount is None:
         return None
-    if not 0 < amount <= cap:
-        raise DomainError(
-            ErrorCode.AMOUNT_OUT_OF_RANGE, f"topup_amount {amount} fen is outside 1..{cap} (cap)"
-        )
+    check_topup_amount(amount, cap)
     prepaid = await conn.execute(_PREPAID, {"b": biller.id, "a": account_no})
     if prepaid.first() is None:
         raise DomainError(

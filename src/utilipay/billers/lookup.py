@@ -25,3 +25,11 @@ def active_biller(biller: Biller | None, code: str) -> Biller:
     if biller is None or biller.status is not BillerStatus.ACTIVE:
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no active biller {code[:32]!r}")
     return biller
+
+
+def held_biller(hub: BillerHost, biller_id: int) -> Biller:
+    """The biller of something the hub holds (a mandate, an enrolment) by its id."""
+    biller = hub.biller_by_id(biller_id)
+    if biller is None:
+        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"biller {biller_id} is gone")
+    return biller

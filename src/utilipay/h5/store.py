@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import RowMapping, Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.h5.tables import payer_orders, payer_sessions, payer_signups
@@ -87,6 +87,16 @@ async def live_session(conn: AsyncConnection, token: str, now: datetime) -> Sess
     return Session(row.channel_code, row.payer, row.csrf_token, row.expires_at)
 
 
+async def _payers_row(
+    conn: AsyncConnection, table: Table, channel_code: str, payer: str, row_id: str
+) -> RowMapping | None:
+    """A row of ``table`` (an order, a sign-up) by its id, only if it is the payer's at
+    this channel."""
+    c = table.c
+    query = select(table).where(c.id == row_id, c.channel_code == channel_code, c.payer == payer)
+    return (await conn.execute(query)).mappings().first()
+
+
 async def add_order(conn: AsyncConnection, order: Order) -> None:
     await conn.execute(
         insert(payer_orders).values(
@@ -107,19 +117,10 @@ async def payers_order(
     conn: AsyncConnection, channel_code: str, payer: str, order_id: str
 ) -> Order | None:
     """The order if it is this payer's at this channel: another's is as if it did not exist."""
-    row = (
-        await conn.execute(
-            select(payer_orders).where(
-                payer_orders.c.id == order_id,
-                payer_orders.c.channel_code == channel_code,
-                payer_orders.c.payer == payer,
-            )
-        )
-    ).first()
+    row = await _payers_row(conn, payer_orders, channel_code, payer, order_id)
     if row is None:
         return None
-    m = row._mapping
-    return Order(**{**m, "bill_nos": tuple(m["bill_nos"])})
+    return Order(**{**row, "bill_nos": tuple(row["bill_nos"])})
 
 
 async def add_signup(conn: AsyncConnection, signup: Signup) -> None:
@@ -132,13 +133,5 @@ async def payers_signup(
     conn: AsyncConnection, channel_code: str, payer: str, signup_id: str
 ) -> Signup | None:
     """The sign-up if it is this payer's at this channel: another's is as if it did not exist."""
-    row = (
-        await conn.execute(
-            select(payer_signups).where(
-                payer_signups.c.id == signup_id,
-                payer_signups.c.channel_code == channel_code,
-                payer_signups.c.payer == payer,
-            )
-        )
-    ).first()
-    return None if row is None else Signup(**row._mapping)
+    row = await _payers_row(conn, payer_signups, channel_code, payer, signup_id)
+    return None if row is None else Signup(**row)

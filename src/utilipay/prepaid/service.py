@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.audit import service as audit
@@ -91,15 +91,22 @@ _READINESS = text(
 )
 
 
+class _Readiness(NamedTuple):
+    customer_class: str
+    priced: bool  # a tariff for the class on the day
+    metered: bool  # a meter in service on the day
+
+
 async def _readiness(
     conn: AsyncConnection, biller: Biller, account_no: str, day: date
-) -> Row[Any] | None:
+) -> _Readiness | None:
     """The account's class, and whether a tariff prices it and a meter measures it on
     ``day`` (None: no such account)."""
     day_start, day_end = day_bounds(day)
     values = {"biller_id": biller.id, "account_no": account_no, "day": day,
               "day_start": day_start, "day_end": day_end}  # fmt: skip
-    return (await conn.execute(_READINESS, values)).first()
+    found = (await conn.execute(_READINESS, values)).first()
+    return None if found is None else _Readiness(*found)
 
 
 async def _check_ready(conn: AsyncConnection, biller: Biller, account_no: str, day: date) -> None:
@@ -127,7 +134,7 @@ async def can_enroll(conn: AsyncConnection, biller: Biller, account_no: str, day
     if biller.mode is not IntegrationMode.HOSTED:
         return False
     found = await _readiness(conn, biller, account_no, day)
-    return found is not None and bool(found.priced and found.metered)
+    return found is not None and found.priced and found.metered
 
 
 def _check_reminder(reminder: int) -> None:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from utilipay.console.i18n import Locale
 from utilipay.h5 import launch
-from utilipay.h5.cashier import FIELDS, SIGNUP, signed_by_hub
+from utilipay.h5.cashier import SIGNUP, signed_by_hub
 from utilipay.money import format_yuan
 from utilipay_tools.channelsim import signup
 from utilipay_tools.channelsim.simulator import ChannelSim
@@ -54,10 +54,7 @@ async def cashier_page(request: Request) -> Response:
         return _refused(sim)
     if fields.get("purpose") == SIGNUP:
         return _page(sim, signup.form(fields))
-    hidden = "".join(
-        f'<input type="hidden" name="{name}" value="{escape(fields.get(name, ""))}">'
-        for name in (*FIELDS, "sig")
-    )
+    hidden = signup.hidden_fields(fields)
     body = (
         f"<p>订单 {escape(fields['order_id'])}</p>"
         f"<p>金额 <strong>¥{format_yuan(int(fields['amount']))}</strong></p>"

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from utilipay.h5.cashier import SIGNUP_FIELDS
+from utilipay.h5.cashier import fields_signed
 from utilipay.money import format_yuan
 from utilipay_tools.channelsim.simulator import ChannelSim
 from utilipay_tools.client import ChannelClient
@@ -37,12 +37,18 @@ def _terms(fields: Mapping[str, str]) -> str:
     )
 
 
+def hidden_fields(fields: Mapping[str, str]) -> str:
+    """A hub link's signed fields and signature, carried by the cashier's form to its POST
+    (a pay link's or a sign-up's, by its purpose)."""
+    return "".join(
+        f'<input type="hidden" name="{name}" value="{escape(fields.get(name, ""))}">'
+        for name in (*fields_signed(fields), "sig")
+    )
+
+
 def form(fields: Mapping[str, str], error: str = "") -> str:
     """The page's body: what is signed, the sources in order, the password."""
-    hidden = "".join(
-        f'<input type="hidden" name="{name}" value="{escape(fields.get(name, ""))}">'
-        for name in (*SIGNUP_FIELDS, "sig")
-    )
+    hidden = hidden_fields(fields)
     sources = "".join(f"<li>{escape(s['label'])}</li>" for s in SOURCES)
     alert = f"<p role='alert'>{escape(error)}</p>" if error else ""
     return (

@@ -6,6 +6,7 @@ needs, and another payer's mandate is as if it did not exist."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -66,15 +67,18 @@ async def mandate_page(request: Request, mandate_id: str, payer: Visitor) -> Res
 
 
 async def _change(
-    request: Request, payer: Payer, mandate_id: str, wanted: dict[str, object]
-) -> Response:
-    """Change as ``PATCH /v1/mandates/{id}`` does; a refusal shows the page with why."""
+    request: Request, payer: Payer, mandate_id: str,
+    wanted: Callable[[Mandate], dict[str, object]],
+) -> Response:  # fmt: skip
+    """Change as ``PATCH /v1/mandates/{id}`` does, ``wanted`` made from the mandate as it is
+    once held (two changes at once each start from the other's); a refusal shows the page
+    with why."""
     hub = hub_of(request)
     try:
-        change = MandateChange.model_validate(wanted)
         async with hub.engine.begin() as conn:
-            _, biller = await _payers_mandate(conn, hub, payer, mandate_id, lock=True)
-            await mandates.change(conn, hub.clock, payer.channel, biller, mandate_id[:64], change)
+            mandate, biller = await _payers_mandate(conn, hub, payer, mandate_id, lock=True)
+            change = MandateChange.model_validate(wanted(mandate))
+            await mandates.change(conn, hub.clock, payer.channel, biller, mandate.id, change)
     except (ValidationError, DomainError) as exc:
         status, why = refusal(request, exc)
         return await _mandate_page(request, payer, mandate_id, status, why)
@@ -85,7 +89,7 @@ async def _change(
 async def change_cap(
     request: Request, mandate_id: str, payer: Visitor, cap: Typed = ""
 ) -> Response:
-    return await _change(request, payer, mandate_id, {"cap": fen_of(cap)})
+    return await _change(request, payer, mandate_id, lambda _: {"cap": fen_of(cap)})
 
 
 def moved(sources: tuple[FundingSource, ...], source_id: str, up: bool) -> list[dict[str, str]]:
@@ -104,11 +108,10 @@ async def change_priority(
     request: Request, mandate_id: str, payer: Visitor, source: Typed,
     move: Annotated[Literal["up", "down"], Form()],
 ) -> Response:  # fmt: skip
-    hub = hub_of(request)
-    async with hub.engine.connect() as conn:
-        mandate, _ = await _payers_mandate(conn, hub, payer, mandate_id)
-    order = moved(mandate.funding_sources, source, move == "up")
-    return await _change(request, payer, mandate_id, {"funding_sources": order})
+    def reordered(mandate: Mandate) -> dict[str, object]:
+        return {"funding_sources": moved(mandate.funding_sources, source, move == "up")}
+
+    return await _change(request, payer, mandate_id, reordered)
 
 
 @router.get("/autopay/mandates/{mandate_id}/cancel")

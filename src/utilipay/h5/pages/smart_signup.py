@@ -18,7 +18,7 @@ from utilipay.accounts.connector import AccountsHost
 from utilipay.autopay import enrolments, mandates
 from utilipay.autopay.enrolments import Enrolment
 from utilipay.autopay.schemas import EnrolmentChange, EnrolmentRequest
-from utilipay.billers.lookup import active_biller
+from utilipay.billers.lookup import active_biller, held_biller
 from utilipay.billers.schemas import Biller
 from utilipay.bindings.schemas import Binding
 from utilipay.errors import DomainError, ErrorCode
@@ -33,13 +33,6 @@ router = APIRouter()
 Typed = Annotated[str, Form(max_length=200)]
 
 
-def _biller_lookup(hub: AccountsHost, biller_id: int) -> Biller:
-    found = hub.biller_by_id(biller_id)
-    if found is None:
-        raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"biller {biller_id} is gone")
-    return found
-
-
 async def _enrolment(
     hub: AccountsHost, payer: Payer, biller: Biller, binding: Binding
 ) -> Enrolment | None:
@@ -47,7 +40,7 @@ async def _enrolment(
     async with hub.engine.connect() as conn:
         await require_verified(conn, payer.channel, biller, payer.payer, binding.account_no)
         found = await enrolments.for_payer(
-            conn, payer.channel, payer.payer, lambda b: _biller_lookup(hub, b)
+            conn, payer.channel, payer.payer, lambda b: held_biller(hub, b)
         )
     mine = (e for e in found if e.account.biller_id == biller.id)
     return next((e for e in mine if e.account.account_no == binding.account_no), None)
@@ -75,17 +68,6 @@ def _amounts(reminder: str, topup: str) -> EnrolmentChange:
     return EnrolmentChange.model_validate({"reminder": fen_of(reminder), "topup_amount": top_up})
 
 
-def _top_up_fits(biller: Biller, amount: int) -> int:
-    """The top-up's mandate gets the biller's default cap, and the amount must fit in it
-    (``mandates``' rule, checked here before the payer goes to the cashier)."""
-    if not 0 < amount <= biller.mandate_default_cap:
-        raise DomainError(
-            ErrorCode.AMOUNT_OUT_OF_RANGE,
-            f"topup_amount {amount} fen is outside 1..{biller.mandate_default_cap} (cap)",
-        )
-    return amount
-
-
 async def _enrol_now(
     hub: AccountsHost, payer: Payer, biller: Biller, binding: Binding, reminder: int | None
 ) -> Response:
@@ -110,7 +92,8 @@ async def sign_up(
         amounts = _amounts(reminder, topup)
         if amounts.topup_amount is None:
             return await _enrol_now(hub, payer, biller, binding, amounts.reminder)
-        top_up = _top_up_fits(biller, amounts.topup_amount)
+        # the top-up's mandate gets the biller's default cap: checked before the cashier
+        top_up = mandates.check_topup_amount(amounts.topup_amount, biller.mandate_default_cap)
         mandates.require_debit_url(payer.channel)
     except (ValidationError, DomainError) as exc:
         status, why = refusal(request, exc)
