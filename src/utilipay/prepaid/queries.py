@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.billers.schemas import Biller
@@ -58,3 +58,38 @@ async def view_for_payer(
     )  # fmt: skip
     settled = [Day(r.day, r.usage, r.posted, r.balance_after) for r in rows]
     return PrepaidView(account, customer.holder_name, settled)
+
+
+# This episode's outage warning (an older one is before the account entered its state),
+# the meter's last reconnect carried out and the last disconnect decided (the head-end's
+# view of its commands).
+_SUPPLY = text(
+    """
+    SELECT CASE WHEN s.outage_warned_at >= s.state_since THEN s.outage_warned_at END AS warned,
+           max(c.executed_at) FILTER (WHERE c.action = 'reconnect' AND c.status = 'EXECUTED')
+               AS reconnected,
+           max(c.decided_at) FILTER (WHERE c.action = 'disconnect') AS disconnected
+      FROM prepaid_states s
+      LEFT JOIN headend_command_times c
+             ON c.biller_id = s.biller_id AND c.account_no = s.account_no
+     WHERE s.biller_id = :biller_id AND s.account_no = :account_no
+     GROUP BY s.outage_warned_at, s.state_since
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SupplyTimes:
+    """When the account's supply was last at stake: this episode's outage warning (None:
+    none yet), the meter's last reconnect and the last disconnect decided (the head-end's
+    commands, ``headend_command_times``)."""
+
+    warned: datetime | None
+    reconnected: datetime | None
+    disconnected: datetime | None
+
+
+async def supply_times(conn: AsyncConnection, biller: Biller, account_no: str) -> SupplyTimes:
+    """The times of a prepaid account's supply (the account must be prepaid)."""
+    keys = {"biller_id": biller.id, "account_no": account_no}
+    return SupplyTimes(*(await conn.execute(_SUPPLY, keys)).one())

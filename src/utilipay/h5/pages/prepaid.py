@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Request
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
@@ -34,7 +33,7 @@ from utilipay.h5.templating import locale_of, render
 from utilipay.h5.usage import SPAN, usage_chart
 from utilipay.h5.visits import Payer, Visitor
 from utilipay.prepaid import service as prepaid_service
-from utilipay.prepaid.queries import PrepaidView, view_for_payer
+from utilipay.prepaid.queries import PrepaidView, supply_times, view_for_payer
 from utilipay.prepaid.rules import State
 from utilipay.prepaid.statements import Statement, last_month
 
@@ -49,29 +48,12 @@ STATE_NAMES = {
 UNITS = {Category.ELECTRICITY: words("kWh"), Category.WATER: words("m³"), Category.GAS: words("m³")}
 RESTORE_SHOWN = timedelta(days=7)  # "supply was restored" is news for a week, then noise
 
-# This episode's outage warning (an older one is before the account entered its state) and
-# the meter's last reconnect, if no disconnect was decided after it.
-_SUPPLY = text(
-    """
-    SELECT CASE WHEN s.outage_warned_at >= s.state_since THEN s.outage_warned_at END AS warned,
-           max(c.executed_at) FILTER (WHERE c.action = 'reconnect' AND c.status = 'EXECUTED')
-               AS reconnected,
-           max(c.decided_at) FILTER (WHERE c.action = 'disconnect') AS disconnected
-      FROM prepaid_states s
-      LEFT JOIN headend_command_times c
-             ON c.biller_id = s.biller_id AND c.account_no = s.account_no
-     WHERE s.biller_id = :biller_id AND s.account_no = :account_no
-     GROUP BY s.outage_warned_at, s.state_since
-    """
-)
-
 
 async def _standing(
     conn: AsyncConnection, biller: Biller, view: PrepaidView, now: datetime
 ) -> Standing:
     account = view.account
-    keys = {"biller_id": biller.id, "account_no": account.account_no}
-    supply = (await conn.execute(_SUPPLY, keys)).one()
+    supply = await supply_times(conn, biller, account.account_no)
     restored = supply.reconnected
     if restored is not None and (
         (supply.disconnected is not None and supply.disconnected > restored)
