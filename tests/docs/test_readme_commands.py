@@ -321,7 +321,7 @@ HEAVY: list[Step] = [
     Run("demo", expect="ok each payee's settled account is its settlements' net"),
     Run("chaos --payments 20 --concurrency 4 --json", expect='"passed": true'),
     Run("bench payments --seconds 1 --rounds 1 --connections 4 --workers 1 "
-        "--pgbench-clients 2 --json", expect='"rounds"'),
+        "--pgbench-clients 2 --outlets 20 --json", expect='"voucher": {'),
     Run("bench terminals --seconds 1 --rounds 1 --connections 4 --workers 1 "
         "--pgbench-clients 2 --outlets 20 --json", expect='"books_balanced": true'),
     Run("bench autopay --mandates 50 --send-for 1 --json", expect='"mandates": 50'),

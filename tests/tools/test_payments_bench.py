@@ -12,7 +12,8 @@ def _run(status_errors: int, stored: int, *, balanced: bool = True) -> BenchResu
         p50_us=900, p90_us=1500, p99_us=4000, max_us=9000, exhausted_threads=0,
     )  # fmt: skip
     return BenchResult(
-        machine={}, config=BenchConfig(), load_generator="wrk", rounds=[Round(load, 2000.0)],
+        machine={}, config=BenchConfig(lines=("channel",)), load_generator="wrk",
+        rounds=[Round({"channel": load}, 2000.0)],
         payments_in_database=stored, books_balanced=balanced,
     )  # fmt: skip
 
@@ -26,7 +27,7 @@ def test_a_run_of_payments_made_is_a_measurement() -> None:
 def test_error_answers_an_empty_database_or_unbalanced_books_are_not() -> None:
     failed = _run(1000, 0)
     assert failed.faults == [
-        "round 1: 1000 error answers, 0 socket errors",
+        "round 1 channel: 1000 error answers, 0 socket errors",
         "no payment in the database",
     ]
     assert failed.as_json()["valid"] is False

@@ -16,13 +16,14 @@ from pathlib import Path
 
 
 def _requests(directory: Path, channel: str, host: str) -> Iterator[bytes]:
+    target = (directory / "path").read_text().strip()
     for path in sorted(directory.glob("requests-*.tsv")):
         for line in path.read_text().splitlines():
             ts, nonce, sig, terminal, body = line.split("\t", 4)
             data = body.encode()
             signed_by = f"X-Utilipay-Terminal: {terminal}\r\n" if terminal else ""
             head = (
-                f"POST /v1/payments HTTP/1.1\r\nHost: {host}\r\n"
+                f"POST {target} HTTP/1.1\r\nHost: {host}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
                 f"X-Utilipay-Channel: {channel}\r\nX-Utilipay-Timestamp: {ts}\r\n"
                 f"X-Utilipay-Nonce: {nonce}\r\nX-Utilipay-Signature: {sig}\r\n{signed_by}\r\n"

@@ -3,9 +3,11 @@
 The hub runs as its own uvicorn process(es) on a database of its own
 (``utilipay_bench``, rebuilt each run) with durable commits. Every request is
 signed before the timed phase; a separate load generator process (``wrk`` when
-installed, else ``utilipay_tools.bench.loadgen``) replays them, each once. In the
-same run, on the same server, pgbench's TPC-B-like transaction gives the
-baseline: our payments/s divided by its tps is the figure to compare across
+installed, else ``utilipay_tools.bench.loadgen``) replays them, each once. Each round
+runs its lines one after the other — the channel's own payments, terminal payments
+spread over many outlets (each takes from its outlet's float), voucher redemptions —
+then, in the same run on the same server, pgbench's TPC-B-like transaction gives the
+baseline: a line's payments/s divided by its tps is the figure to compare across
 machines.
 """
 
@@ -20,22 +22,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from utilipay.billers import service as billers_service
-from utilipay.billers.schemas import Category, IntegrationMode
-from utilipay.channels import service as channels_service
-from utilipay.clock import SystemClock
 from utilipay.config import Settings
 from utilipay.db.embedded import embedded_bin
 from utilipay.db.engine import (
@@ -47,15 +43,12 @@ from utilipay.db.engine import (
 )
 from utilipay.runtime.books import check_books
 from utilipay.runtime.install import upgrade
-from utilipay.security.signing import canonical, sign
 from utilipay.web.server import free_port
+from utilipay_tools.bench import outlet_world, voucher_world, world
 from utilipay_tools.processes import environment_for, start_api
 
-BENCH_DATABASE = "utilipay_bench"
 PGBENCH_DATABASE = "utilipay_pgbench"
-CHANNEL = "BENCH"
-SECRET = "bench-channel-secret-0123456789"  # noqa: S105 (a throwaway benchmark database)
-BILLER = "BENCHWATER"
+LINES = ("channel", "terminal", "voucher")
 
 
 @dataclass(frozen=True)
@@ -69,6 +62,8 @@ class BenchConfig:
     pgbench_clients: int = 16
     pgbench_scale: int = 10
     max_rate: int = 5000  # requests signed per second of run: more than the hub can take
+    lines: tuple[str, ...] = LINES
+    outlets: int = 1000  # the terminal line's payments are spread over as many outlets
 
 
 @dataclass(frozen=True)
@@ -90,12 +85,16 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class Round:
-    payments: LoadResult
+    lines: dict[str, LoadResult]  # by LINES, in the order they ran
     pgbench_tps: float
+
+    def to_pgbench(self, line: str) -> float:
+        return self.lines[line].per_second / self.pgbench_tps
 
     @property
     def ratio(self) -> float:
-        return self.payments.per_second / self.pgbench_tps
+        """The headline: the first line's (the channel's payments) payments/s ÷ tps."""
+        return self.to_pgbench(next(iter(self.lines)))
 
 
 @dataclass(frozen=True)
@@ -112,10 +111,11 @@ class BenchResult:
         """Why these figures are not of payments made, if they are not: a round's error
         answers are fast, and a run whose requests failed would measure the refusals."""
         found = [
-            f"round {n}: {r.payments.status_errors} error answers, "
-            f"{r.payments.socket_errors} socket errors"
+            f"round {n} {line}: {load.status_errors} error answers, "
+            f"{load.socket_errors} socket errors"
             for n, r in enumerate(self.rounds, 1)
-            if r.payments.status_errors or r.payments.socket_errors
+            for line, load in r.lines.items()
+            if load.status_errors or load.socket_errors
         ]
         if self.payments_in_database == 0:
             found.append("no payment in the database")
@@ -128,6 +128,10 @@ class BenchResult:
         """The round with the median ratio (its own figures, not a mix of rounds)."""
         return sorted(self.rounds, key=lambda r: r.ratio)[len(self.rounds) // 2]
 
+    def median_of(self, line: str) -> float:
+        """The median of ``line``'s ratios to pgbench over the rounds."""
+        return sorted(r.to_pgbench(line) for r in self.rounds)[len(self.rounds) // 2]
+
     def as_json(self) -> dict[str, Any]:
         return {
             "machine": self.machine,
@@ -135,94 +139,26 @@ class BenchResult:
             "load_generator": self.load_generator,
             "rounds": [
                 {
-                    "payments": asdict(r.payments),
-                    "payments_per_second": round(r.payments.per_second, 1),
+                    "lines": {
+                        line: {
+                            "load": asdict(load),
+                            "per_second": round(load.per_second, 1),
+                            "ratio_to_pgbench": round(r.to_pgbench(line), 3),
+                        }
+                        for line, load in r.lines.items()
+                    },
                     "pgbench_tps": round(r.pgbench_tps, 1),
-                    "ratio_to_pgbench": round(r.ratio, 3),
                 }
                 for r in self.rounds
             ],
-            "median_ratio_to_pgbench": round(self.median.ratio, 3),
+            "median_ratio_to_pgbench": {
+                line: round(self.median_of(line), 3) for line in self.config.lines
+            },
             "valid": not self.faults,
             "faults": self.faults,
             "payments_in_database": self.payments_in_database,
             "books_balanced": self.books_balanced,
         }
-
-
-async def _seed(url: URL, count: int) -> None:
-    engine = create_engine(url, pool_size=1)
-    clock = SystemClock()
-    async with engine.begin() as conn:
-        await channels_service.add_channel(conn, clock, code=CHANNEL, secret=SECRET, actor="bench")
-        biller = await billers_service.add_biller(
-            conn,
-            clock,
-            code=BILLER,
-            name="benchmark water",
-            category=Category.WATER,
-            mode=IntegrationMode.HOSTED,
-            account_rule=r"\d{10}",
-            actor="bench",
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO customer_accounts (biller_id, account_no, holder_name, created_at)"
-                " SELECT :b, lpad(i::text, 10, '0'), '测试', now()"
-                " FROM generate_series(1, :n) i"
-            ),
-            {"b": biller.id, "n": count},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO bills (biller_id, bill_no, account_no, period, amount, late_fee,"
-                "                   due_date, status, issued_at)"
-                " SELECT :b, 'B' || i, lpad(i::text, 10, '0'), '2026-10', 100 + i % 9000, 0,"
-                "        date '2026-11-30', 'UNPAID', now()"
-                " FROM generate_series(1, :n) i"
-            ),
-            {"b": biller.id, "n": count},
-        )
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        # Only the seeded tables: analysing the empty ones would record them as empty,
-        # and plans cached while they grow would scan them whole until autoanalyze.
-        await conn.execute(text("VACUUM ANALYZE customer_accounts, bills"))
-    await engine.dispose()
-
-
-Signer = Callable[[int], tuple[str, str]]  # request number -> (terminal id or "", secret)
-
-
-def as_channel(n: int) -> tuple[str, str]:
-    return "", SECRET
-
-
-def _sign_requests(
-    directory: Path, first: int, count: int, files: int, signer: Signer = as_channel
-) -> None:
-    """Write ``count`` signed payment requests, for accounts ``first``.., into ``files`` files,
-    each signed as ``signer`` says: by the channel, or by a terminal with its own secret."""
-    timestamp = str(int(time.time()))
-    handles = [(directory / f"requests-{i + 1}.tsv").open("w") for i in range(files)]
-    for i in range(first, first + count):
-        body = orjson.dumps(
-            {
-                "order_id": f"BENCH{i:09d}",
-                "biller": BILLER,
-                "account": f"{i:010d}",
-                "amount": 100 + i % 9000,
-                "bill_nos": [f"B{i}"],
-                "payer": f"bench-payer-{i}",
-            }
-        )
-        nonce = f"bench-{timestamp}-{i:09d}"
-        terminal, secret = signer(i)
-        signature = sign(secret, canonical("POST", "/v1/payments", timestamp, nonce, body))
-        line = f"{timestamp}\t{nonce}\t{signature}\t{terminal}\t{body.decode()}\n"
-        handles[i % files].write(line)
-    for handle in handles:
-        handle.close()
 
 
 def _load(config: BenchConfig, port: int, directory: Path, seconds: int) -> tuple[str, LoadResult]:
@@ -234,13 +170,14 @@ def _load(config: BenchConfig, port: int, directory: Path, seconds: int) -> tupl
             command = [
                 wrk, "-t", str(config.load_threads), "-c", str(config.connections),
                 "-d", f"{seconds}s", "--timeout", "10s", "-s", str(lua), url,
-                "--", str(directory), CHANNEL,
+                "--", str(directory), world.CHANNEL,
             ]  # fmt: skip
             out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         name = "wrk"
     else:
         command = [
-            sys.executable, "-m", "utilipay_tools.bench.loadgen", url, str(directory), CHANNEL,
+            sys.executable, "-m", "utilipay_tools.bench.loadgen", url, str(directory),
+            world.CHANNEL,
             str(config.connections), str(seconds),
         ]  # fmt: skip
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -307,7 +244,7 @@ def serving(
     config: BenchConfig,
     directory: Path,
     say: Any,
-    signer: Signer = as_channel,
+    signer: world.Signer = world.as_channel,
 ) -> Iterator[int]:
     """The hub serving ``url`` in its own processes, warmed up with payments for accounts
     1.. signed as ``signer`` says; yields its port."""
@@ -318,7 +255,7 @@ def serving(
         warm = directory / "warmup"
         warm.mkdir()
         count = config.max_rate * config.warmup_seconds
-        _sign_requests(warm, 1, count, config.load_threads, signer)
+        world.sign_requests(warm, 1, count, config.load_threads, signer)
         say(f"warming up for {config.warmup_seconds} s …")
         _load(config, port, warm, config.warmup_seconds)
         yield port
@@ -327,31 +264,64 @@ def serving(
         server.wait(timeout=30)
 
 
-def run(settings: Settings, config: BenchConfig, say: Any = print) -> BenchResult:
-    url = database_url(settings, database=BENCH_DATABASE)
-    per_round = config.max_rate * config.seconds
-    warmup = config.max_rate * config.warmup_seconds
-    total = warmup + per_round * config.rounds
+@dataclass(frozen=True)
+class _Lines:
+    """How each line's requests are signed: by whom, to which path, with which body."""
+
+    signers: dict[str, world.Signer]
+    vouchers: list[str]  # PINs sold, taken in order by the voucher line's requests
+
+    def sign(self, line: str, directory: Path, first: int, count: int, files: int) -> None:
+        if line == "voucher":
+            pins, self.vouchers[:count] = self.vouchers[:count], []
+            body = voucher_world.redemption_body(pins, first)
+            world.sign_requests(directory, first, count, files,
+                                path=voucher_world.REDEEM_PATH, body_of=body)  # fmt: skip
+        else:
+            world.sign_requests(directory, first, count, files, self.signers[line])
+
+
+def _build(settings: Settings, config: BenchConfig, url: URL, say: Any) -> tuple[_Lines, str]:
+    per_line = config.max_rate * config.seconds
+    total = config.max_rate * config.warmup_seconds + per_line * len(config.lines) * config.rounds
     say(f"building {url.database} with {total:,} accounts and bills, and pgbench's database …")
     asyncio.run(drop_database(url))
     upgrade(url)
-    asyncio.run(_seed(url, total))
-    pgbench_db = _pgbench_init(settings, config)
+    asyncio.run(world.seed(url, total))
+    signers: dict[str, world.Signer] = {"channel": world.as_channel}
+    if "terminal" in config.lines:
+        asyncio.run(outlet_world.seed_outlets(url, 1, config.outlets))
+        signers["terminal"] = outlet_world.signers(1, config.outlets)["spread"]
+    pins: list[str] = []
+    if "voucher" in config.lines:
+        say(f"issuing and selling {per_line * config.rounds:,} vouchers …")
+        pins = asyncio.run(voucher_world.seed_vouchers(url, per_line * config.rounds))
+    return _Lines(signers, pins), _pgbench_init(settings, config)
+
+
+def run(settings: Settings, config: BenchConfig, say: Any = print) -> BenchResult:
+    url = database_url(settings, database=world.BENCH_DATABASE)
+    per_line = config.max_rate * config.seconds
+    lines, pgbench_db = _build(settings, config, url, say)
     rounds: list[Round] = []
     generator = ""
     with (
         tempfile.TemporaryDirectory(prefix="utilipay-bench-") as tmp,
         serving(settings, url, config, Path(tmp), say) as port,
     ):
+        first = config.max_rate * config.warmup_seconds + 1
         for n in range(config.rounds):
-            timed_dir = Path(tmp, f"round-{n}")
-            timed_dir.mkdir()
-            # signed just before use: timestamps stay inside the 300 s window
-            _sign_requests(timed_dir, warmup + 1 + n * per_round, per_round, config.load_threads)
-            say(f"round {n + 1}/{config.rounds}: payments for {config.seconds} s …")
-            generator, result = _load(config, port, timed_dir, config.seconds)
+            loads: dict[str, LoadResult] = {}
+            for line in config.lines:
+                directory = Path(tmp, f"round-{n}-{line}")
+                directory.mkdir()
+                # signed just before use: timestamps stay inside the 300 s window
+                lines.sign(line, directory, first, per_line, config.load_threads)
+                first += per_line
+                say(f"round {n + 1}/{config.rounds}: {line} for {config.seconds} s …")
+                generator, loads[line] = _load(config, port, directory, config.seconds)
             say(f"round {n + 1}/{config.rounds}: pgbench for {config.seconds} s …")
-            rounds.append(Round(result, _pgbench(pgbench_db, config)))
+            rounds.append(Round(loads, _pgbench(pgbench_db, config)))
     count, balanced, version = asyncio.run(_verify(url))
     asyncio.run(drop_database(url))
     asyncio.run(drop_database(database_url(settings, database=PGBENCH_DATABASE)))

@@ -1,7 +1,7 @@
--- wrk script for `utilipay bench payments`: replays pre-signed payment requests.
+-- wrk script for `utilipay bench payments`: replays pre-signed requests.
 -- Each thread reads its own file of signed requests (one per line:
 -- timestamp, nonce, signature, terminal (empty for the channel's own), body,
--- tab-separated) and sends each once.
+-- tab-separated) and sends each once, to the path in the directory's file `path`.
 local threads = {}
 
 function setup(thread)
@@ -11,6 +11,9 @@ end
 
 function init(args)
   local dir, channel = args[1], args[2]
+  local path_file = io.open(dir .. "/path")
+  local path = path_file:read("*l")
+  path_file:close()
   requests = {}
   for line in io.lines(dir .. "/requests-" .. tid .. ".tsv") do
     local ts, nonce, sig, terminal, body =
@@ -25,7 +28,7 @@ function init(args)
     if terminal ~= "" then
       headers["X-Utilipay-Terminal"] = terminal
     end
-    requests[#requests + 1] = wrk.format("POST", "/v1/payments", headers, body)
+    requests[#requests + 1] = wrk.format("POST", path, headers, body)
   end
   index = 0
   exhausted = 0

@@ -24,17 +24,35 @@ def bench_payments(
     connections: Annotated[int, typer.Option(help="concurrent HTTP connections")] = 64,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 2,
     pgbench_clients: Annotated[int, typer.Option()] = 16,
+    lines: Annotated[
+        str, typer.Option(help="comma-separated, run in this order: channel, terminal, voucher")
+    ] = "channel,terminal,voucher",
+    outlets: Annotated[int, typer.Option(help="outlets the terminal line pays from")] = 1000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Payments/s over HTTP with durable commits, against the same server's pgbench tps."""
+    """Payments/s over HTTP with durable commits — the channel's, terminals' from their
+    outlets' floats, voucher redemptions — each against the same server's pgbench tps."""
     from utilipay_tools.bench import payments as bench  # noqa: PLC0415 (heavy; this command only)
 
+    chosen = tuple(line.strip() for line in lines.split(",") if line.strip())
+    unknown = sorted(set(chosen) - set(bench.LINES))
+    if not chosen or unknown or chosen[0] != "channel":
+        raise typer.BadParameter(
+            f"lines are {', '.join(bench.LINES)}, the channel's first; not {', '.join(unknown)}"
+            if unknown
+            else "the channel's line comes first (the headline ratio is its)",
+            param_hint="--lines",
+        )
+    if outlets < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--outlets")
     config = bench.BenchConfig(
         seconds=seconds,
         rounds=rounds,
         connections=connections,
         workers=workers,
         pgbench_clients=pgbench_clients,
+        lines=chosen,
+        outlets=outlets,
     )
     result = bench.run(get_settings(), config, say=err_console.print)
     if as_json:
@@ -48,23 +66,25 @@ def bench_payments(
 
 def _print_payments(result: BenchResult) -> None:
     table = Table(
-        "round", "payments/s", "p50 / p90 / p99 ms", "errors", "pgbench tps", "ratio",
+        "round", "line", "per second", "p50 / p90 / p99 ms", "errors", "pgbench tps", "ratio",
         title="utilipay bench payments",
     )  # fmt: skip
     for n, r in enumerate(result.rounds, 1):
-        p = r.payments
-        table.add_row(
-            str(n),
-            f"{p.per_second:,.0f}",
-            f"{p.p50_us / 1000:.1f} / {p.p90_us / 1000:.1f} / {p.p99_us / 1000:.1f}",
-            f"{p.status_errors + p.socket_errors}",
-            f"{r.pgbench_tps:,.0f}",
-            f"{r.ratio:.2f}",
-        )
+        for line, p in r.lines.items():
+            table.add_row(
+                str(n),
+                line,
+                f"{p.per_second:,.0f}",
+                f"{p.p50_us / 1000:.1f} / {p.p90_us / 1000:.1f} / {p.p99_us / 1000:.1f}",
+                f"{p.status_errors + p.socket_errors}",
+                f"{r.pgbench_tps:,.0f}",
+                f"{r.to_pgbench(line):.2f}",
+            )
     console.print(table)
     m = result.machine
+    medians = ", ".join(f"{line} {result.median_of(line):.2f}" for line in result.config.lines)
     console.print(
-        f"median ratio {result.median.ratio:.2f}; {result.payments_in_database:,} payments "
+        f"median ratios {medians}; {result.payments_in_database:,} payments "
         f"stored; books balanced: {result.books_balanced}; load: {result.load_generator}; "
         f"{m['cpus']} × {m['cpu_model']}, PostgreSQL {m['postgresql']}",
         highlight=False,
