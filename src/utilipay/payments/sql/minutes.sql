@@ -12,8 +12,10 @@ RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT round(extract(epoch FROM p_finished - p_created) * 1000)::bigint
 $$;
 
-CREATE OR REPLACE FUNCTION payments_minutes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+-- Payments arrived in their statuses, counted: by the insert trigger for a statement's
+-- rows, and by ``pay_hosted_batch`` once for a whole batch (as payment_rollups_add).
+CREATE OR REPLACE FUNCTION payment_minutes_add(p_arrived payments[]) RETURNS void
+LANGUAGE sql AS $$
     INSERT INTO payment_minutes (biller_id, minute, channel_id, status, payments, amount,
                                  latency_ms, within_500ms, within_1s, within_2s, within_5s,
                                  within_10s, within_30s, folded)
@@ -22,8 +24,14 @@ BEGIN
            count(*) FILTER (WHERE ms <= 1000), count(*) FILTER (WHERE ms <= 2000),
            count(*) FILTER (WHERE ms <= 5000), count(*) FILTER (WHERE ms <= 10000),
            count(*) FILTER (WHERE ms <= 30000), false
-      FROM (SELECT *, payment_latency_ms(created_at, finished_at) AS ms FROM arrived) a
+      FROM (SELECT *, payment_latency_ms(created_at, finished_at) AS ms
+              FROM unnest(p_arrived)) a
      GROUP BY 1, 2, 3, 4;
+$$;
+
+CREATE OR REPLACE FUNCTION payments_minutes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM payment_minutes_add(ARRAY(SELECT ROW(a.*)::payments FROM arrived a));
     RETURN NULL;
 END $$;
 
@@ -74,9 +82,11 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE TRIGGER payments_minutes_inserted
+CREATE OR REPLACE TRIGGER payments_minutes_inserted  -- skipped as payments_rollup_inserted
     AFTER INSERT ON payments REFERENCING NEW TABLE AS arrived
-    FOR EACH STATEMENT EXECUTE FUNCTION payments_minutes_inserted();
+    FOR EACH STATEMENT
+    WHEN (current_setting('utilipay.payments_counted_by', true) IS DISTINCT FROM 'batch')
+    EXECUTE FUNCTION payments_minutes_inserted();
 CREATE OR REPLACE TRIGGER payments_minutes_updated
     AFTER UPDATE ON payments REFERENCING NEW TABLE AS arrived OLD TABLE AS departed
     FOR EACH STATEMENT EXECUTE FUNCTION payments_minutes_updated();

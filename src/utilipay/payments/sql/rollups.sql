@@ -5,13 +5,20 @@
 -- on a shared counter; ``payment_rollups_fold`` merges a key's rows later. A figure is a
 -- sum over its key's rows, the same before and after the fold.
 
-CREATE OR REPLACE FUNCTION payments_rollup_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+-- Payments arrived in their statuses, counted: by the insert trigger for a statement's
+-- rows, and by ``pay_hosted_batch`` once for a whole batch (below).
+CREATE OR REPLACE FUNCTION payment_rollups_add(p_arrived payments[]) RETURNS void
+LANGUAGE sql AS $$
     INSERT INTO payment_rollups (biller_id, business_date, channel_id, status, payments,
                                  amount, folded)
     SELECT biller_id, (created_at AT TIME ZONE 'Asia/Shanghai')::date, channel_id, status,
            count(*), sum(amount), false
-      FROM arrived GROUP BY 1, 2, 3, 4;
+      FROM unnest(p_arrived) GROUP BY 1, 2, 3, 4;
+$$;
+
+CREATE OR REPLACE FUNCTION payments_rollup_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM payment_rollups_add(ARRAY(SELECT ROW(a.*)::payments FROM arrived a));
     RETURN NULL;
 END $$;
 
@@ -48,9 +55,14 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- A hosted batch inserts its payments one by one and counts them once at its end
+-- (``pay_hosted_batch``, which says so in ``utilipay.payments_counted_by`` meanwhile): one
+-- row per key per batch, not per payment, on the hot path.
 CREATE OR REPLACE TRIGGER payments_rollup_inserted
     AFTER INSERT ON payments REFERENCING NEW TABLE AS arrived
-    FOR EACH STATEMENT EXECUTE FUNCTION payments_rollup_inserted();
+    FOR EACH STATEMENT
+    WHEN (current_setting('utilipay.payments_counted_by', true) IS DISTINCT FROM 'batch')
+    EXECUTE FUNCTION payments_rollup_inserted();
 CREATE OR REPLACE TRIGGER payments_rollup_updated
     AFTER UPDATE ON payments REFERENCING NEW TABLE AS arrived OLD TABLE AS departed
     FOR EACH STATEMENT EXECUTE FUNCTION payments_rollup_updated();
