@@ -89,15 +89,22 @@ def test_payments_refused_lost_or_unbalanced_are_not_a_measurement() -> None:
     assert as_json(short, DAY, model(short, DAY))["measured"]["valid"] is False
 
 
-def test_the_full_page_bytes_are_read_from_pg_waldumps_total() -> None:
+def test_the_full_pages_and_the_kinds_are_read_from_pg_waldumps_stats() -> None:
     stats = (
-        "XLOG/FPI  3 ( 0.01)  150 ( 0.01)  24576 (  1.00)  24726 (  1.00)\n"
-        "          --------   --------   --------   --------\n"
+        "Type           N      (%)     Record size      (%)     FPI size      (%)  "
+        "Combined size      (%)\n"
+        "XLOG           3 (  0.01)             150 (  0.01)        24576 (  1.00)"
+        "          24726 (  1.00)\n"
+        "Heap/Insert  100 ( 50.00)           20000 ( 60.00)            0 (  0.00)"
+        "          20000 ( 40.00)\n"
+        "Btree          0 (  0.00)               0 (  0.00)            0 (  0.00)"
+        "              0 (  0.00)\n"
+        "        --------   --------   --------   --------\n"
         "Total      21509       1566197 [10.51%]   13340636 [89.49%]   14906833 [100%]\n"
     )
-    assert capacity.parse_waldump_fpi(stats) == 13_340_636
+    assert capacity.parse_waldump(stats) == (13_340_636, {"XLOG": 24726, "Heap/Insert": 20000})
     with pytest.raises(RuntimeError, match="no total"):
-        capacity.parse_waldump_fpi("pg_waldump: error: could not find a valid record")
+        capacity.parse_waldump("pg_waldump: error: could not find a valid record")
 
 
 @pytest.mark.slow
@@ -119,6 +126,8 @@ def test_a_small_run_measures_the_costs_of_the_payments_made() -> None:
         assert written[table].heap_bytes > 0 and written[table].index_bytes > 0, table
     assert written["bills"].updated == 400  # each payment writes its bill off
     assert written["outbox_events"].updated == 400  # the dispatcher's mark
+    assert m.wal_by_kind["Heap"] > 0 and m.wal_by_kind["Btree"] > 0
+    assert m.index_bytes["payments_pkey"] > 0
     s = model(m, Assumptions())
     assert s.db_cores["design_peak"] > s.db_cores["issue_peak"] > s.db_cores["average"] > 0
     assert s.hot_bytes < s.year_bytes

@@ -53,6 +53,7 @@ SELECT s.relname, s.n_tup_ins, s.n_tup_upd, s.n_tup_del,
        pg_indexes_size(c.oid)
   FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
 """
+_INDEXES = "SELECT indexrelname, pg_relation_size(indexrelid) FROM pg_stat_user_indexes"
 _WAL = """
 SELECT pg_current_wal_lsn()::text, w.wal_records, w.wal_fpi, d.xact_commit,
        (SELECT count(*) FROM payments)
@@ -73,14 +74,16 @@ class _Snapshot:
     commits: int
     payments: int
     tables: dict[str, list[int]]  # inserted, updated, deleted, heap bytes, index bytes
+    indexes: dict[str, int]  # bytes
 
 
 def _snapshot(conninfo: str) -> _Snapshot:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         row = _row(conn.execute(_WAL).fetchone())
         tables = {r[0]: [int(v) for v in r[1:]] for r in conn.execute(_TABLES)}
+        indexes = {str(r[0]): int(r[1]) for r in conn.execute(_INDEXES)}
     records, fpi, commits, payments = (int(v) for v in row[1:])
-    return _Snapshot(str(row[0]), records, fpi, commits, payments, tables)
+    return _Snapshot(str(row[0]), records, fpi, commits, payments, tables, indexes)
 
 
 def _tree_cpu(root: psutil.Process, *, reaped: bool) -> float:
@@ -154,22 +157,30 @@ def _wait_for_backends_to_exit(conninfo: str) -> None:
         time.sleep(0.1)
 
 
-def parse_waldump_fpi(stats: str) -> int:
-    """The FPI size column of ``pg_waldump --stats``' Total line."""
+_KIND = re.compile(
+    r"^(\S+)\s+\d+\s+\([\s\d.]+\)\s+\d+\s+\([\s\d.]+\)\s+\d+\s+\([\s\d.]+\)\s+(\d+)\s",
+    re.MULTILINE,
+)
+
+
+def parse_waldump(stats: str) -> tuple[int, dict[str, int]]:
+    """From ``pg_waldump --stats``: the full-page images' bytes (the Total line's FPI
+    column), and the bytes of each resource manager that wrote any (Heap, Btree, …)."""
     found = re.search(r"^Total\s+\d+\s+\d+\s+\[[^]]*\]\s+(\d+)", stats, re.MULTILINE)
     if not found:
         raise RuntimeError(f"pg_waldump printed no total:\n{stats}")
-    return int(found.group(1))
+    kinds = {name: int(size) for name, size in _KIND.findall(stats) if int(size)}
+    return int(found.group(1)), kinds
 
 
-def _full_page_bytes(conninfo: str, start: str, end: str) -> int:
-    """Bytes of full-page images between two WAL positions."""
+def _wal_stats(conninfo: str, start: str, end: str) -> tuple[int, dict[str, int]]:
+    """Full-page image bytes and bytes by kind between two WAL positions."""
     wal_dir = Path(str(_one(conninfo, "SHOW data_directory")), "pg_wal")
     command = [
         str(embedded_bin("pg_waldump")), "--stats", "-p", str(wal_dir), "-s", start, "-e", end,
     ]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return parse_waldump_fpi(out)
+    return parse_waldump(out)
 
 
 def _send(port: int, directory: Path) -> int:
@@ -195,6 +206,11 @@ def _growth(before: _Snapshot, written: _Snapshot, after: _Snapshot) -> tuple[Ta
         if ins or upd or deleted or heap or index:
             grown.append(TableGrowth(name, ins, upd, deleted, heap, index))
     return tuple(grown)
+
+
+def _index_growth(before: _Snapshot, written: _Snapshot) -> dict[str, int]:
+    grown = {name: size - before.indexes.get(name, 0) for name, size in written.indexes.items()}
+    return {name: size for name, size in sorted(grown.items(), key=lambda i: -i[1]) if size}
 
 
 def _lsn(position: str) -> int:
@@ -265,7 +281,7 @@ def measure(settings: Settings, payments: int, say: Callable[[str], Any] = print
     upgrade(url)
     asyncio.run(base._seed(url, warmup + payments))
     run = _run(settings, url, payments, say)
-    full_pages = _full_page_bytes(libpq_url(url), run.before.lsn, run.after.lsn)
+    full_pages, wal_by_kind = _wal_stats(libpq_url(url), run.before.lsn, run.after.lsn)
     _, balanced, version = asyncio.run(base._verify(url))
     asyncio.run(drop_database(url))
     say("the baseline: pgbench …")
@@ -286,5 +302,7 @@ def measure(settings: Settings, payments: int, say: Callable[[str], Any] = print
         pgbench_transactions=transactions,
         pgbench_db_cpu_seconds=pgbench_cpu,
         pgbench_wal_bytes=pgbench_wal,
+        wal_by_kind=wal_by_kind,
+        index_bytes=_index_growth(run.before, run.written),
         machine={**base.machine(), "postgresql": version},
     )

@@ -57,6 +57,8 @@ class Measured:
     pgbench_transactions: int
     pgbench_db_cpu_seconds: float
     pgbench_wal_bytes: int
+    wal_by_kind: dict[str, int] = field(default_factory=dict)  # pg_waldump's resource managers
+    index_bytes: dict[str, int] = field(default_factory=dict)  # growth of each index
     machine: dict[str, str] = field(default_factory=dict)
 
     @property

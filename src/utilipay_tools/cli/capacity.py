@@ -52,6 +52,11 @@ def _size(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+def _per_payment(sizes: dict[str, int], payments: int, most: int = 6) -> str:
+    largest = sorted(sizes.items(), key=lambda i: -i[1])[:most]
+    return ", ".join(f"{name} {size / payments:,.0f} B" for name, size in largest)
+
+
 def _print(m: Measured, s: Sizing, a: Assumptions) -> None:
     costs = Table("per payment", "measured", title="utilipay bench capacity: one payment")
     costs.add_row(
@@ -63,6 +68,8 @@ def _print(m: Measured, s: Sizing, a: Assumptions) -> None:
                   f"({s.wal_in_pgbench_transactions:.2f} × pgbench's), "
                   f"{_size(s.wal_record_bytes_per_payment)} without full pages")  # fmt: skip
     costs.add_row("commits", f"{m.commits / m.payments:.3f}")
+    costs.add_row("WAL by kind", _per_payment(m.wal_by_kind, m.payments))
+    costs.add_row("index growth", _per_payment(m.index_bytes, m.payments, most=8))
     console.print(costs)
     day = f"{a.payments_per_day:,} payments a day"
     tables = Table("table", "rows/payment", "bytes/payment", "kept", "a year",
