@@ -135,7 +135,9 @@ def _worker_passes(conninfo: str) -> None:
 
 
 def _postmaster(conninfo: str) -> psutil.Process:
-    parent = psutil.Process(int(_one(conninfo, "SELECT pg_backend_pid()"))).parent()
+    with psycopg.connect(conninfo, autocommit=True) as conn:  # open: its backend is alive
+        backend = _row(conn.execute("SELECT pg_backend_pid()").fetchone())[0]
+        parent = psutil.Process(int(backend)).parent()
     if parent is None:
         raise RuntimeError("PostgreSQL's postmaster is not visible: bench capacity needs it local")
     return parent
