@@ -39,6 +39,7 @@ from sqlalchemy.engine import URL
 from utilipay.config import Settings
 from utilipay.db.embedded import embedded_bin
 from utilipay.db.engine import database_url, drop_database, libpq_url
+from utilipay.payments import minutes
 from utilipay.runtime.install import upgrade
 from utilipay_tools.bench import payments as base
 from utilipay_tools.bench.capacity_model import Measured, TableGrowth
@@ -122,7 +123,7 @@ def _checkpoint(conninfo: str) -> None:
 # and mark the outbox's events handed on (its consumers' own work, webhooks, is not here).
 _WORKER_PASSES = (
     "SELECT payment_rollups_fold()",
-    "SELECT payment_minutes_fold(now() - interval '15 days')",
+    "SELECT payment_minutes_fold(now() - %(minutes_kept)s)",
     "UPDATE outbox_events SET dispatched_at = now() WHERE dispatched_at IS NULL",
 )
 
@@ -130,7 +131,7 @@ _WORKER_PASSES = (
 def _worker_passes(conninfo: str) -> None:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         for statement in _WORKER_PASSES:
-            conn.execute(statement)
+            conn.execute(statement, {"minutes_kept": minutes.RETENTION})
         conn.execute("SELECT pg_stat_force_next_flush()")  # counted before the next snapshot
 
 
