@@ -27,8 +27,11 @@ def bench_capacity(
     hub, and what a day of --per-day payments with a --peak needs: cores, WAL, disk."""
     from utilipay_tools.bench import capacity  # noqa: PLC0415 (heavy; this command only)
 
-    if payments < 1:
-        raise typer.BadParameter("must be at least 1", param_hint="--payments")
+    for hint, value, least in (("--payments", payments, 1), ("--per-day", per_day, 1),
+                               ("--peak", peak, 1), ("--peak-to-average", peak_to_average, 1),
+                               ("--hot-months", hot_months, 1)):  # fmt: skip
+        if value < least:
+            raise typer.BadParameter(f"must be at least {least}", param_hint=hint)
     assumptions = Assumptions(
         payments_per_day=per_day, peak_per_second=peak,
         peak_to_average=peak_to_average, hot_months=hot_months,
