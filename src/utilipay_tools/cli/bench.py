@@ -9,12 +9,14 @@ from rich.table import Table
 
 from utilipay.cli.runtime import console, err_console
 from utilipay.config import get_settings
+from utilipay_tools.cli.capacity import bench_capacity
 
 if TYPE_CHECKING:
     from utilipay_tools.bench.collection import CollectionBench
     from utilipay_tools.bench.payments import BenchResult
 
 bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
+bench_app.command("capacity")(bench_capacity)
 
 
 @bench_app.command("payments")
