@@ -27,6 +27,7 @@ import httpx
 IDENTITY = "identity"
 # Channels and gateways answer with a status and a few fields of JSON at most.
 REPLY_LIMIT = 64 * 1024
+POOL = 64  # connections a client keeps; a sender has at most as many requests in flight
 
 
 class ReplyRefused(Exception):
@@ -49,10 +50,13 @@ class Reply:
 
 
 def http_client(total_timeout: float, connect_timeout: float) -> httpx.AsyncClient:
-    """A pooled client that asks for uncompressed replies and follows no redirect."""
+    """A pooled client that asks for uncompressed replies and follows no redirect. Every
+    connection it may open is kept alive: with fewer kept than opened, a sender with more
+    requests in flight than that closed the rest after each reply and opened a new
+    connection for the next (a TCP handshake and a socket each, at every request)."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(total_timeout, connect=connect_timeout),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        limits=httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL),
         headers={"Accept-Encoding": IDENTITY},
         follow_redirects=False,
     )

@@ -29,7 +29,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.autopay.schedule import schedule_debits
-from utilipay.autopay.send import send_due
+from utilipay.autopay.sending import send_due
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
 from utilipay.channels import service as channels_service
