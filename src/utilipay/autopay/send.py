@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.autopay import channel_debits
@@ -51,6 +50,7 @@ from utilipay.calendar.windows import (
 )
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
+from utilipay.common.outgoing_aiohttp import PooledClient
 from utilipay.errors import DomainError
 from utilipay.payments.refused import record_refused
 from utilipay.payments.schemas import Payment, PaymentCommand, PaymentStatus
@@ -64,7 +64,7 @@ ASK_FIRST, ASK_LONGEST = timedelta(seconds=30), timedelta(minutes=10)
 class Senders:
     """What a debit step needs besides the database and the clock."""
 
-    http: httpx.AsyncClient
+    http: PooledClient
     channel_by_id: Callable[[int], Channel | None]
     biller_by_id: Callable[[int], Biller | None]
     biller_code: CodeOfBiller
