@@ -117,7 +117,7 @@ class AutopayBench:
         }
 
 
-async def _seed(engine: AsyncEngine, count: int, debit_url: str) -> tuple[int, int]:
+async def seed(engine: AsyncEngine, count: int, debit_url: str) -> tuple[int, int]:
     clock = FrozenClock(SIGNED)
     async with engine.begin() as conn:
         channel = await channels_service.add_channel(
@@ -153,7 +153,7 @@ async def _run(
     say(f"seeding {count:,} accounts, mandates and new bills …")
     started = time.perf_counter()
     port = free_port()
-    biller_id, channel_id = await _seed(engine, count, f"http://127.0.0.1:{port}/debits")
+    biller_id, channel_id = await seed(engine, count, f"http://127.0.0.1:{port}/debits")
     seeded = time.perf_counter() - started
     now = ISSUED + timedelta(minutes=5)
     say("scheduling (the engine's statement) …")

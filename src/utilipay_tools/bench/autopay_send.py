@@ -45,6 +45,7 @@ class Sent:
     processes: int
     seconds: float  # wall time, until the last sender stopped
     done: dict[str, int]
+    by_process: list[int]  # the debits each sender took and wrote off
     sender_cpu: float  # CPU seconds of the senders together
     simulator_cpu: float
     postgres_cpu: float | None  # None: not the embedded server, not measured
@@ -59,6 +60,7 @@ class Sent:
             "processes": self.processes,
             "seconds": round(self.seconds, 1),
             "done": self.done,
+            "by_process": self.by_process,
             "debits_sent_and_written_off_per_second": round(self.debits / self.seconds),
             "sender_cpu_ms_per_debit": round(1000 * self.sender_cpu / debits, 3),
             "simulator_cpu_ms_per_debit": round(1000 * self.simulator_cpu / debits, 3),
@@ -102,7 +104,9 @@ class CpuMeter:
     def _postgres(self) -> float | None:
         if self._postmaster is None:
             return None
-        total = _cpu(self._postmaster)
+        # a backend that has ended counts in its parent's children times once reaped
+        times = self._postmaster.cpu_times()
+        total = _cpu(self._postmaster) + times.children_user + times.children_system
         for child in self._postmaster.children():
             try:
                 total += _cpu(child)
@@ -134,6 +138,7 @@ def send(url: URL, now: datetime, seconds: float, processes: int, meter: CpuMete
         processes=processes,
         seconds=max(elapsed for elapsed, _, _ in runs),
         done=dict(done),
+        by_process=[outcomes.get("succeeded", 0) for _, outcomes, _ in runs],
         sender_cpu=sum(cpu for _, _, cpu in runs),
         simulator_cpu=after[0] - before[0],
         postgres_cpu=(after[1] - before[1]) if after[1] is not None and before[1] else None,
