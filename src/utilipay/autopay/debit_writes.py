@@ -9,9 +9,9 @@ rather than once a debit, which was a sixth of a sending process's time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, insert, text, update
@@ -34,11 +34,11 @@ _ANNOUNCE = text(
 class Writes:
     """One batch's changes, each debit's merged in the order its rules made them."""
 
-    changes: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
-    attempts: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    changes: dict[tuple[int, str], dict[str, object]] = field(default_factory=dict)
+    attempts: list[dict[str, object]] = field(default_factory=list)
+    events: list[dict[str, object]] = field(default_factory=list)
 
-    def set(self, debit: Debit, **values: Any) -> None:
+    def set(self, debit: Debit, **values: object) -> None:
         self.changes.setdefault((debit.biller_id, debit.id), {}).update(values)
 
     def log(
@@ -49,7 +49,9 @@ class Writes:
              "funding_source": source, "kind": kind, "result": result[:200], "at": now}
         )  # fmt: skip
 
-    def announce(self, debit: Debit, event_type: str, extra: dict[str, Any], now: datetime) -> None:
+    def announce(
+        self, debit: Debit, event_type: str, extra: Mapping[str, object], now: datetime
+    ) -> None:
         self.events.append(
             {"b": debit.biller_id, "d": debit.id, "event_type": event_type,
              "extra": orjson.dumps(extra).decode(), "now": now}
@@ -71,12 +73,12 @@ class Writes:
 
 
 def _by_columns(
-    changes: dict[tuple[int, str], dict[str, Any]],
-) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    changes: dict[tuple[int, str], dict[str, object]],
+) -> dict[tuple[str, ...], list[dict[str, object]]]:
     """The changed rows grouped by which columns change: one UPDATE for each group (a batch
     has a few shapes — leased, written ahead, finished — however many debits it holds).
     The values' names differ from the columns': SQLAlchemy keeps those for itself."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
     for (biller_id, debit_id), values in changes.items():
         columns = tuple(sorted(values))
         row = {f"v_{column}": value for column, value in values.items()}

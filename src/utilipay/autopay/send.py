@@ -122,12 +122,12 @@ class Claimed:
     debit: Debit
     mandate_status: str
     cap: int
-    funding_sources: list[dict[str, Any]]
+    funding_sources: list[dict[str, str]]
     settled_otherwise: bool
 
 
 def _finish(
-    w: Writes, debit: Debit, status: DebitStatus, reason: str | None, now: datetime, **event: Any
+    w: Writes, debit: Debit, status: DebitStatus, reason: str | None, now: datetime, **event: object
 ) -> str:
     w.set(debit, status=status, reason=reason, next_attempt_at=None, pending_source=None,
           finished_at=now, payment_id=event.get("payment_id"))  # fmt: skip
@@ -220,7 +220,7 @@ class Relocked:
     """A debit locked again once its channel answered (``sending._RELOCK``)."""
 
     debit: Debit
-    funding_sources: list[dict[str, Any]]
+    funding_sources: list[dict[str, str]]
     attempts_made: int  # rows in its log so far
 
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.autopay.channel_debits import Result
@@ -125,14 +125,15 @@ async def _claim(
     writes = Writes()
     async with engine.begin() as conn:
         rows = await conn.execute(_CLAIM, {"now": now, "limit": size, "seen": list(seen)})
-        decided = [(c.debit, decide(writes, senders, c, now)) for c in map(_claimed, rows)]
+        decided = [
+            (c.debit, decide(writes, senders, c, now)) for c in map(_claimed, rows.mappings())
+        ]
         await writes.flush(conn)
     seen.update(debit.id for debit, _ in decided)
     return decided
 
 
-def _claimed(row: Any) -> Claimed:
-    fields = row._mapping
+def _claimed(fields: RowMapping) -> Claimed:
     return Claimed(Debit.of(fields), fields["mandate_status"], fields["cap"],
                    fields["funding_sources"], fields["settled_otherwise"])  # fmt: skip
 
@@ -167,7 +168,7 @@ async def _record(
     taken: list[tuple[Debit, str | None]] = []
     async with engine.begin() as conn:
         rows = await conn.execute(_RELOCK, {"ids": [debit.id for debit, _ in talked]})
-        current = {row.id: _relocked(row) for row in rows}
+        current = {row["id"]: _relocked(row) for row in rows.mappings()}
         for (debit, plan), answer in zip(talked, answers, strict=True):
             locked = current[debit.id]
             if locked.debit.pending_source != plan.source:
@@ -182,8 +183,7 @@ async def _record(
     return outcomes, taken
 
 
-def _relocked(row: Any) -> Relocked:
-    fields = row._mapping
+def _relocked(fields: RowMapping) -> Relocked:
     return Relocked(Debit.of(fields), fields["funding_sources"], fields["attempts_made"])
 
 

@@ -106,7 +106,7 @@ class CpuMeter:
             return None
         # a backend that has ended counts in its parent's children times once reaped
         times = self._postmaster.cpu_times()
-        total = _cpu(self._postmaster) + times.children_user + times.children_system
+        total = _cpu(self._postmaster) + float(times.children_user + times.children_system)
         for child in self._postmaster.children():
             try:
                 total += _cpu(child)
