@@ -55,20 +55,23 @@ class Sent:
         return self.done.get("succeeded", 0)
 
     def as_json(self) -> dict[str, Any]:
-        debits = max(self.debits, 1)
         return {
             "processes": self.processes,
             "seconds": round(self.seconds, 1),
             "done": self.done,
             "by_process": self.by_process,
             "debits_sent_and_written_off_per_second": round(self.debits / self.seconds),
-            "sender_cpu_ms_per_debit": round(1000 * self.sender_cpu / debits, 3),
-            "simulator_cpu_ms_per_debit": round(1000 * self.simulator_cpu / debits, 3),
-            "postgres_cpu_ms_per_debit": (
-                round(1000 * self.postgres_cpu / debits, 3) if self.postgres_cpu else None
-            ),
+            "sender_cpu_ms_per_debit": self._per_debit(self.sender_cpu),
+            "simulator_cpu_ms_per_debit": self._per_debit(self.simulator_cpu),
+            "postgres_cpu_ms_per_debit": self._per_debit(self.postgres_cpu),
             "debits_per_sender_cpu_second": round(self.debits / max(self.sender_cpu, 1e-9)),
         }
+
+    def _per_debit(self, cpu: float | None) -> float | None:
+        """Milliseconds of ``cpu`` a debit; None when nothing was sent or measured."""
+        if cpu is None or not self.debits:
+            return None
+        return round(1000 * cpu / self.debits, 3)
 
 
 @dataclass(frozen=True)
