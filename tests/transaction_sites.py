@@ -16,8 +16,9 @@ is a site; the function around it is classified by the conventions the policy na
 - a *unit* takes an ``AsyncConnection``: it never begins, commits or rolls back (a
   savepoint, ``begin_nested``, is its own business: it ends inside the caller's transaction).
 
-A network call: a function that awaits ``common.outgoing.exchange`` (every HTTP call the
-hub makes) or ``aiosmtplib.send`` makes one, and so does every function that awaits such
+A network call: a function that awaits ``common.outgoing.exchange`` or
+``common.outgoing_aiohttp.PooledClient.exchange`` (every HTTP call the hub makes) or
+``aiosmtplib.send`` makes one, and so does every function that awaits such
 a function, to a fixed point. A call is followed through the module's imports, ``self``
 and the module's own functions; a method called on anything else (``provider.send``,
 ``path.pay``) stands for every method of that name, which errs on the careful side.
@@ -37,7 +38,8 @@ PACKAGE = ROOT / "src" / "utilipay"
 DOC = ROOT / "docs" / "transactions.md"
 OPENERS = {"begin": "begin", "connect": "connect", "transaction": "begin",
            "begin_nested": "savepoint"}  # fmt: skip
-NETWORK_PRIMITIVES = {"common.outgoing:exchange", "aiosmtplib.send"}
+NETWORK_PRIMITIVES = {"common.outgoing:exchange", "common.outgoing_aiohttp:PooledClient.exchange",
+                      "aiosmtplib.send"}  # fmt: skip
 ENTRY_PACKAGES = {"cli", "web", "worker", "migrations", "console", "h5"}
 ENTRY_MODULES = {"api", "admin_api"}
 # the HTTP edge's dependencies: the signed request's transaction, the admin token's check

@@ -325,7 +325,7 @@ HEAVY: list[Step] = [
     Run("bench terminals --seconds 1 --rounds 1 --connections 4 --workers 1 "
         "--pgbench-clients 2 --outlets 20 --json", expect='"books_balanced": true'),
     Run("bench capacity --payments 200 --json", expect='"valid": true'),
-    Run("bench autopay --mandates 50 --send-for 1 --json", expect='"mandates": 50'),
+    Run("bench autopay --mandates 50 --send-for 1 --processes 2 --json", expect='"processes": 2'),
     Run("bench prepaid --accounts 50 --json", expect='"accounts": 50'),
     Run("bench vouchers --vouchers 500 --redeem 50 --json", expect='"double_redemptions": 0'),
     Run("bench recon --rows 7000 --json", expect='"correct": true'),

@@ -17,11 +17,11 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import httpx
 import orjson
 
 from utilipay.channels.schemas import Channel
 from utilipay.common import outgoing
+from utilipay.common.outgoing_aiohttp import ExchangeFailed, PooledClient
 from utilipay.security.signing import new_nonce, signed_headers
 
 HUB_CODE = "UTILIPAY"
@@ -67,10 +67,13 @@ def _headers(channel: Channel, method: str, url: str, body: bytes, now: datetime
     )
 
 
-async def _exchange(http: httpx.AsyncClient, request: httpx.Request, debit_id: str) -> Result:
+async def _exchange(
+    http: PooledClient, method: str, url: str, headers: dict[str, str], body: bytes,
+    debit_id: str,
+) -> Result:  # fmt: skip
     try:
-        reply = await outgoing.exchange(http, request, limit=outgoing.REPLY_LIMIT)
-    except httpx.HTTPError as exc:
+        reply = await http.exchange(method, url, headers, body, limit=outgoing.REPLY_LIMIT)
+    except ExchangeFailed as exc:
         return Unanswered(f"{type(exc).__name__}: {exc}"[:300])
     except outgoing.ReplyRefused as exc:
         return Unanswered(exc.reason)
@@ -95,23 +98,22 @@ def _read(reply: outgoing.Reply, debit_id: str) -> Result:
 
 
 async def send(
-    http: httpx.AsyncClient, channel: Channel, debit: dict[str, Any], now: datetime
+    http: PooledClient, channel: Channel, debit: dict[str, Any], now: datetime
 ) -> Result:
     url = channel.debit_url or ""
     body = orjson.dumps(debit)
     headers = {**_headers(channel, "POST", url, body, now), "Content-Type": "application/json"}
-    request = http.build_request("POST", url, content=body, headers=headers)
-    return await _exchange(http, request, debit["debit_id"])
+    return await _exchange(http, "POST", url, headers, body, debit["debit_id"])
 
 
 async def ask(
-    http: httpx.AsyncClient, channel: Channel, debit_id: str, source: str, now: datetime
+    http: PooledClient, channel: Channel, debit_id: str, source: str, now: datetime
 ) -> Result:
     base = (channel.debit_url or "").rstrip("/")
     url = f"{base}/{quote(debit_id, safe='')}?funding_source={quote(source, safe='')}"
-    request = http.build_request("GET", url, headers=_headers(channel, "GET", url, b"", now))
-    return await _exchange(http, request, debit_id)
+    return await _exchange(http, "GET", url, _headers(channel, "GET", url, b"", now), b"", debit_id)
 
 
-def http_client(timeout: float = TIMEOUT) -> httpx.AsyncClient:
-    return outgoing.http_client(timeout, 3.0)
+def http_client(timeout: float = TIMEOUT) -> PooledClient:
+    """On aiohttp, not httpx: the sender's requests are its volume (``outgoing_aiohttp``)."""
+    return PooledClient(timeout, 3.0)

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.autopay.poll import poll_due
 from utilipay.autopay.schedule import schedule_debits
-from utilipay.autopay.send import Senders, send_due
+from utilipay.autopay.send import Senders
+from utilipay.autopay.sending import send_due
 from utilipay.autopay.topups import schedule_topups
 from utilipay.calendar import working as calendar
 from utilipay.clock import Clock, business_date

@@ -20,6 +20,7 @@ is refused, and its refusal names the reason.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -27,6 +28,7 @@ import httpx
 IDENTITY = "identity"
 # Channels and gateways answer with a status and a few fields of JSON at most.
 REPLY_LIMIT = 64 * 1024
+POOL = 64  # connections a client keeps; a sender has at most as many requests in flight
 
 
 class ReplyRefused(Exception):
@@ -40,7 +42,7 @@ class ReplyRefused(Exception):
 @dataclass(frozen=True, slots=True)
 class Reply:
     status_code: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # case-insensitive, as each client gives them
     body: bytes
 
     @property
@@ -49,10 +51,13 @@ class Reply:
 
 
 def http_client(total_timeout: float, connect_timeout: float) -> httpx.AsyncClient:
-    """A pooled client that asks for uncompressed replies and follows no redirect."""
+    """A pooled client that asks for uncompressed replies and follows no redirect. Every
+    connection it may open is kept alive: with fewer kept than opened, a sender with more
+    requests in flight than that closed the rest after each reply and opened a new
+    connection for the next (a TCP handshake and a socket each, at every request)."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(total_timeout, connect=connect_timeout),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        limits=httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL),
         headers={"Accept-Encoding": IDENTITY},
         follow_redirects=False,
     )
@@ -63,20 +68,28 @@ async def exchange(http: httpx.AsyncClient, request: httpx.Request, *, limit: in
     bytes. Raises ``ReplyRefused`` (and ``httpx.HTTPError`` when the exchange fails)."""
     response = await http.send(request, stream=True)
     try:
-        _check_headers(response.headers, limit)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_raw():  # as on the wire: nothing is inflated
-            size += len(chunk)
-            if size > limit:
-                raise ReplyRefused(f"a reply over {limit} bytes, refused part-read")
-            chunks.append(chunk)
-        return Reply(response.status_code, response.headers, b"".join(chunks))
+        check_headers(response.headers, limit)
+        # as on the wire: nothing is inflated
+        body = await read_within(response.aiter_raw(), limit)
+        return Reply(response.status_code, response.headers, body)
     finally:
         await response.aclose()
 
 
-def _check_headers(headers: httpx.Headers, limit: int) -> None:
+async def read_within(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """A body read as it arrives, refused as soon as it passes ``limit`` bytes."""
+    read: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise ReplyRefused(f"a reply over {limit} bytes, refused part-read")
+        read.append(chunk)
+    return b"".join(read)
+
+
+def check_headers(headers: Mapping[str, str], limit: int) -> None:
+    """Refuses a reply by its headers alone: compressed, or declaring more than ``limit``."""
     coding = headers.get("Content-Encoding", IDENTITY).strip().lower() or IDENTITY
     if coding != IDENTITY:
         raise ReplyRefused(

@@ -14,6 +14,7 @@ from utilipay.autopay.engine import AutopayEngine, AutopayPass
 from utilipay.autopay.send import Senders
 from utilipay.billers.remote import RemoteBillers
 from utilipay.clock import Clock, SystemClock
+from utilipay.common.outgoing_aiohttp import PooledClient
 from utilipay.common.passes import Pass
 from utilipay.db.engine import create_engine
 from utilipay.headend import delivery as meter_delivery
@@ -45,7 +46,7 @@ class WorkerContext:
     directory: Directory
     write_off_services: WriteOffServices = field(init=False)
     webhook_http: httpx.AsyncClient = field(init=False)
-    debit_http: httpx.AsyncClient = field(init=False)
+    debit_http: PooledClient = field(init=False)
     head_end_http: httpx.AsyncClient = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     autopay: AutopayEngine = field(init=False)

@@ -8,18 +8,19 @@ check, N debits and N outbox events. The baseline, in the same run on the same
 server, inserts the same N debits and N events with no logic at all (no join,
 no window, no check), so the ratio says what the logic costs.
 
-Then the engine's send pass runs for a while against the channel simulator (in
+Then the engine's send passes run for a while against the channel simulator (in
 its own process; every debit succeeds): each debit is POSTed to the channel,
-recorded, and its bill written off with its ledger entries, as the worker does.
-The rate says how long the day's debits take to send; they have three working
-days.
+recorded, and its bill written off with its ledger entries, as the worker does —
+in one worker process, then (``processes`` > 1) in that many at once over the
+same due debits. The bare request rate of one process, in the same run against
+the same simulator, is the baseline (``autopay_send``). The rate says how long
+the day's debits take to send; they have three working days.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,16 +30,17 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.autopay.schedule import schedule_debits
-from utilipay.autopay.send import send_due
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
 from utilipay.channels import service as channels_service
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
+from utilipay.db import embedded
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.runtime.install import upgrade
 from utilipay.web.server import free_port
-from utilipay.worker.context import WorkerContext
+from utilipay_tools.bench import autopay_send
+from utilipay_tools.bench.autopay_send import Bare, CpuMeter, Sent
 from utilipay_tools.bench.payments import machine
 from utilipay_tools.processes import start_channel_sim
 
@@ -92,17 +94,13 @@ class AutopayBench:
     scheduled: dict[str, int]
     rerun_seconds: float
     baseline_seconds: float
-    send_seconds: float
-    sent: dict[str, int]
+    bare: Bare
+    sent: list[Sent]  # one process, then as many as asked for
     machine: dict[str, str]
 
     @property
     def ratio(self) -> float:
         return self.schedule_seconds / self.baseline_seconds
-
-    @property
-    def sent_per_second(self) -> float:
-        return self.sent.get("succeeded", 0) / self.send_seconds
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -113,14 +111,13 @@ class AutopayBench:
             "rerun_seconds": round(self.rerun_seconds, 2),
             "baseline_seconds": round(self.baseline_seconds, 2),
             "schedule_over_baseline": round(self.ratio, 2),
-            "send_seconds": round(self.send_seconds, 1),
-            "sent": self.sent,
-            "debits_sent_and_written_off_per_second": round(self.sent_per_second),
+            "bare_requests": self.bare.as_json(),
+            "sent": [sent.as_json() for sent in self.sent],
             "machine": self.machine,
         }
 
 
-async def _seed(engine: AsyncEngine, count: int, debit_url: str) -> tuple[int, int]:
+async def seed(engine: AsyncEngine, count: int, debit_url: str) -> tuple[int, int]:
     clock = FrozenClock(SIGNED)
     async with engine.begin() as conn:
         channel = await channels_service.add_channel(
@@ -146,24 +143,9 @@ async def _timed(engine: AsyncEngine, work: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-async def _send_for(url: URL, now: datetime, seconds: float) -> tuple[float, dict[str, int]]:
-    """Send passes, as the worker runs them, for about ``seconds``."""
-    context = WorkerContext.from_url(url, FrozenClock(now))
-    await context.start()
-    outcomes: Counter[str] = Counter()
-    started = time.perf_counter()
-    try:
-        while time.perf_counter() - started < seconds:
-            done = await send_due(context.engine, context.clock, context.autopay.senders,
-                                  limit=2000, concurrency=32)  # fmt: skip
-            outcomes.update(done.results)
-    finally:
-        elapsed = time.perf_counter() - started
-        await context.stop()
-    return elapsed, dict(outcomes)
-
-
-async def _run(settings: Settings, count: int, send_for: float, say: Any) -> AutopayBench:
+async def _run(
+    settings: Settings, count: int, send_for: float, processes: int, say: Any
+) -> AutopayBench:
     url = database_url(settings, database=DATABASE)
     await drop_database(url)
     await asyncio.to_thread(upgrade, url)
@@ -171,7 +153,7 @@ async def _run(settings: Settings, count: int, send_for: float, say: Any) -> Aut
     say(f"seeding {count:,} accounts, mandates and new bills …")
     started = time.perf_counter()
     port = free_port()
-    biller_id, channel_id = await _seed(engine, count, f"http://127.0.0.1:{port}/debits")
+    biller_id, channel_id = await seed(engine, count, f"http://127.0.0.1:{port}/debits")
     seeded = time.perf_counter() - started
     now = ISSUED + timedelta(minutes=5)
     say("scheduling (the engine's statement) …")
@@ -189,10 +171,11 @@ async def _run(settings: Settings, count: int, send_for: float, say: Any) -> Aut
         ).scalar_one()
         version = (await conn.execute(text("SHOW server_version"))).scalar_one()
     await engine.dispose()
-    say(f"sending debits to the channel simulator for {send_for:.0f} s …")
     sim = start_channel_sim(port, CHANNEL_SECRET, due)
     try:
-        send_seconds, sent = await _send_for(url, due, send_for)
+        bare, sent = await asyncio.to_thread(
+            _send, settings, url, due, channel_id, send_for, processes, sim.pid or 0, say
+        )
     finally:
         sim.terminate()
         sim.join()
@@ -204,11 +187,28 @@ async def _run(settings: Settings, count: int, send_for: float, say: Any) -> Aut
         scheduled=scheduled,
         rerun_seconds=rerun_seconds,
         baseline_seconds=baseline_seconds,
-        send_seconds=send_seconds,
+        bare=bare,
         sent=sent,
         machine={**machine(), "postgresql": str(version)},
     )
 
 
-def run(settings: Settings, count: int, send_for: float = 30, say: Any = print) -> AutopayBench:
-    return asyncio.run(_run(settings, count, send_for, say))
+def _send(
+    settings: Settings, url: URL, due: datetime, channel_id: int, seconds: float,
+    processes: int, simulator_pid: int, say: Any,
+) -> tuple[Bare, list[Sent]]:  # fmt: skip
+    postmaster = None if settings.database_url else embedded.status(settings.home).pid
+    meter = CpuMeter(simulator_pid, postmaster)
+    say(f"baseline: bare debit requests to the channel simulator for {seconds:.0f} s …")
+    bare = autopay_send.bare(url, due, channel_id, seconds, meter)
+    sent = []
+    for senders in sorted({1, processes}):
+        say(f"sending debits from {senders} worker process(es) for {seconds:.0f} s …")
+        sent.append(autopay_send.send(url, due, seconds, senders, meter))
+    return bare, sent
+
+
+def run(
+    settings: Settings, count: int, send_for: float = 30, processes: int = 1, say: Any = print
+) -> AutopayBench:
+    return asyncio.run(_run(settings, count, send_for, processes, say))

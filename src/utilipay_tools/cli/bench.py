@@ -146,13 +146,16 @@ def bench_autopay(
     send_for: Annotated[
         float, typer.Option(help="seconds of sending debits to the channel simulator")
     ] = 30,
+    processes: Annotated[
+        int, typer.Option(min=1, help="also send from this many worker processes at once")
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """How long the daily run takes to schedule the debits of N mandates (set-based), and
-    how fast they are then sent and written off."""
+    how fast they are then sent and written off, by one worker process and by several."""
     from utilipay_tools.bench import autopay as autopay_bench  # noqa: PLC0415 (heavy; this command only)
 
-    result = autopay_bench.run(get_settings(), mandates, send_for, say=err_console.print)
+    result = autopay_bench.run(get_settings(), mandates, send_for, processes, say=err_console.print)
     if as_json:
         console.print_json(data=result.as_json())
         return
@@ -162,10 +165,18 @@ def bench_autopay(
     table.add_row("scheduling again (nothing new)", f"{result.rerun_seconds:.1f} s")
     table.add_row("baseline: bare inserts of as many rows", f"{result.baseline_seconds:.1f} s")
     table.add_row("scheduling ÷ baseline", f"{result.ratio:.2f}")
+    bare = result.bare.as_json()
     table.add_row(
-        "debits sent, taken and written off",
-        f"{result.sent_per_second:,.0f}/s ({result.sent} in {result.send_seconds:.0f} s)",
+        "baseline: bare debit requests, one process",
+        f"{bare['requests_per_second']:,}/s, {bare['sender_cpu_ms_per_request']} ms CPU each",
     )
+    for sent in (each.as_json() for each in result.sent):
+        table.add_row(
+            f"debits sent, taken and written off, {sent['processes']} process(es)",
+            f"{sent['debits_sent_and_written_off_per_second']:,}/s ({sent['done']}); CPU ms a "
+            f"debit: sender {sent['sender_cpu_ms_per_debit']}, simulator "
+            f"{sent['simulator_cpu_ms_per_debit']}, PostgreSQL {sent['postgres_cpu_ms_per_debit']}",
+        )
     table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
     console.print(table)
 
