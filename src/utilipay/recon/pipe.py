@@ -17,32 +17,55 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
+
+Sink = Callable[[bytes], Awaitable[None]]
 
 
 async def stream(
-    pipe: Path, send: Callable[[BinaryIO], Awaitable[None]], receive: Callable[[Path], None]
+    pipe: Path, send: Callable[[Sink], Awaitable[None]], receive: Callable[[Path], None]
 ) -> None:
     """``receive(pipe)`` (blocking: DuckDB reading the pipe to its end) in a thread while
-    ``send`` writes the book into it."""
+    ``send`` writes the book into it, chunk by chunk, from the event loop."""
     os.mkfifo(pipe, 0o600)
     try:
         reading = asyncio.ensure_future(asyncio.to_thread(receive, pipe))
-        fd = await _write_end(pipe, reading)
+        writer = await _writer(await _write_end(pipe, reading))
         try:
-            with os.fdopen(fd, "wb") as out:  # closing it is the reader's end of file
-                await send(out)
-        except BrokenPipeError:
-            await reading  # the reader stopped reading: its error says why
+            await send(partial(_write, writer))
+        except ConnectionError:  # a broken pipe: the reader stopped, its error says why
+            writer.close()
+            await reading
             raise
         except BaseException:
+            writer.close()
             with suppress(Exception):  # what the reader made of a cut-off book is moot
                 await reading
             raise
+        writer.close()  # the reader's end of file (nothing is left unwritten: see _writer)
         await reading
     finally:
         os.unlink(pipe)
+
+
+async def _writer(fd: int) -> asyncio.StreamWriter:
+    # Written from the event loop, not a thread per chunk: handing each chunk to a thread
+    # (what asyncpg does with a file) cost more CPU than DuckDB's parse of it.
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.connect_write_pipe(
+        asyncio.streams.FlowControlMixin, os.fdopen(fd, "wb", buffering=0)
+    )
+    # each chunk fully in the pipe before the next is asked for: the pipe's own buffer is
+    # the only one, and closing the writer leaves nothing behind to flush
+    transport.set_write_buffer_limits(high=0)
+    return asyncio.StreamWriter(transport, protocol, None, loop)
+
+
+async def _write(writer: asyncio.StreamWriter, chunk: bytes) -> None:
+    writer.write(chunk)
+    await writer.drain()  # until the pipe took it all: DuckDB sets the pace
 
 
 async def _write_end(pipe: Path, reading: asyncio.Future[None]) -> int:

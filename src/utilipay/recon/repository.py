@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.recon.carry import Window
 from utilipay.recon.engine import ITEM_COLUMNS
+from utilipay.recon.pipe import Sink
 
 # The newest import of each statement (a re-downloaded file replaces the older one).
 _IMPORTS = text(
@@ -173,14 +174,14 @@ async def _driver(conn: AsyncConnection) -> Any:
     return raw.driver_connection
 
 
-async def export_hub(conn: AsyncConnection, found: Sources, out: BinaryIO) -> None:
+async def export_hub(conn: AsyncConnection, found: Sources, out: Sink) -> None:
     """The hub's payments finished within the run's window, of channels with a statement."""
     window = found.window
     args = [window.low, window.high, list(found.billers), found.channels]
     await (await _driver(conn)).copy_from_query(_HUB, *args, output=out, format="csv")
 
 
-async def export_lines(conn: AsyncConnection, found: Sources, party: str, out: BinaryIO) -> None:
+async def export_lines(conn: AsyncConnection, found: Sources, party: str, out: Sink) -> None:
     """A party's statement lines of the day and those of the next and last day near midnight."""
     window = found.window
     imports = [i["id"] for i in found.of(party)]
@@ -194,7 +195,7 @@ async def export_lookup(
     conn: AsyncConnection,
     orders: list[tuple[str, str]],
     payments: list[tuple[int, str]],
-    out: BinaryIO,
+    out: Sink,
 ) -> None:
     """Payments found by the keys of lines the window's payments did not explain."""
     args = [

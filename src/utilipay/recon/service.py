@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -152,7 +152,7 @@ async def _match(
     scoped: bool,
     say: Step,
 ) -> dict[str, int]:
-    def read(book: str, send: Callable[[BinaryIO], Awaitable[None]]) -> Awaitable[None]:
+    def read(book: str, send: Callable[[pipe.Sink], Awaitable[None]]) -> Awaitable[None]:
         return pipe.stream(work / f"{book}.csv", send, partial(matcher.load, book))
 
     say(STEPS[0])
