@@ -225,6 +225,9 @@ def bench_recon(
     console.print(table)
 
 
+CPU_OF = {"server": "PostgreSQL's server", "bench_process": "this process (DuckDB's too)"}
+
+
 @bench_app.command("recon-run")
 def bench_recon_run(
     payments: Annotated[int, typer.Option(help="the day's payments")] = 1_000_000,
@@ -249,7 +252,7 @@ def bench_recon_run(
         table.add_row(f"  {step}", f"{seconds:.2f} s")
     table.add_row("the run, committed", f"{result.run_seconds:.1f} s")
     for whose, cpu_s in result.cpu.items():
-        table.add_row(f"  CPU of the {whose}", "-" if cpu_s is None else f"{cpu_s:.1f} s")
+        table.add_row(f"  CPU of {CPU_OF[whose]}", "-" if cpu_s is None else f"{cpu_s:.1f} s")
     table.add_row("counts per class", ", ".join(f"{k} {v:,}" for k, v in result.counts.items()))
     table.add_row("counts as injected", "yes" if result.correct else "NO")
     table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
