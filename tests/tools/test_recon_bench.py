@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import _settings
+from utilipay.db.engine import database_url, drop_database
 from utilipay.recon.service import STEPS
 from utilipay_tools.bench import recon as bench
 from utilipay_tools.bench import recon_run
@@ -56,5 +58,21 @@ def test_a_whole_run_from_postgres_finds_the_injected_breaks() -> None:
     assert result.counts["MATCHED"] == 3_500 - 8 and result.correct
     assert list(result.steps) == list(STEPS)  # every step timed
     assert result.as_json()["correct"] is True
+    assert result.cpu["bench_process"] and result.cpu["bench_process"] > 0
+    # the test server is a process of this machine: its CPU is read too
+    assert result.cpu["server"] is not None and result.cpu["server"] > 0
     with pytest.raises(ValueError, match="at least 1,000"):
         recon_run.run(_settings(), 10)
+
+
+@pytest.mark.slow
+def test_a_kept_day_is_seeded_once_and_reconciled_again() -> None:
+    url = database_url(_settings(), database=f"{recon_run.DATABASE}_1500")
+    asyncio.run(drop_database(url))
+    try:
+        first = recon_run.run(_settings(), 1_500, say=lambda _: None, keep=True)
+        again = recon_run.run(_settings(), 1_500, say=lambda _: None, keep=True)
+    finally:
+        asyncio.run(drop_database(url))
+    assert first.seed_seconds > 0 and again.seed_seconds == 0
+    assert first.correct and again.correct and first.counts == again.counts

@@ -51,9 +51,13 @@ class Window:
         return self.end + self.cutoff
 
     def params(self) -> dict[str, object]:
-        """Bind parameters of the SQL that computes ``day`` and ``edge`` in PostgreSQL."""
+        """Bind parameters of the SQL that reads the window's records in PostgreSQL."""
+        return {"day": self.day, **self.instants()}
+
+    def instants(self) -> dict[str, datetime]:
+        """The window's bounds; ``start_edge`` and ``end_edge`` end and start the cut-offs
+        around D's midnights (a record of D before the one or after the other is near one)."""
         return {
-            "day": self.day,
             "low": self.low,
             "high": self.high,
             "start": self.start,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.recon.carry import Window
 from utilipay.recon.engine import ITEM_COLUMNS
+from utilipay.recon.pipe import Sink
 
 # The newest import of each statement (a re-downloaded file replaces the older one).
 _IMPORTS = text(
@@ -58,26 +59,25 @@ _UNSTATED = text(
     """
 )
 
-_EDGE = "CASE WHEN {0} >= $5 THEN 1 WHEN {0} < $4 THEN -1 ELSE 0 END"
-_HUB = f"""
+# The books as stored, narrowed to what matching reads: a record's day and edge and a
+# line's reference are derived in DuckDB (engine.WIRE), where they cost a fraction of
+# what a time zone conversion and a concatenation per row cost here.
+_HUB = """
 SELECT p.biller_id, p.id, c.code, p.order_id, p.amount, p.status,
-       p.finished_at AT TIME ZONE 'UTC',
-       (p.finished_at AT TIME ZONE 'Asia/Shanghai')::date - $1::date,
-       {_EDGE.format("p.finished_at")}
+       p.finished_at AT TIME ZONE 'UTC'
   FROM payments_orders p JOIN channels_directory c ON c.id = p.channel_id
- WHERE p.biller_id = ANY($6::int[]) AND p.finished_at >= $2 AND p.finished_at < $3
-   AND c.code = ANY($7::text[])
-"""  # noqa: S608
-_LINES = f"""
-SELECT {{key}}, l.amount, l.status, l.occurred_at AT TIME ZONE 'UTC',
-       l.business_date - $1::date, {_EDGE.format("l.occurred_at")},
-       l.import_id || ':' || l.line_no
-  FROM statement_lines l JOIN statement_imports i ON i.id = l.import_id {{join}}
- WHERE l.import_id = ANY($6::bigint[]) AND l.order_id IS NOT NULL
-   AND l.status = ANY($7::text[])
+ WHERE p.biller_id = ANY($3::int[]) AND p.finished_at >= $1 AND p.finished_at < $2
+   AND c.code = ANY($4::text[])
+"""
+_LINES = """
+SELECT {key}, l.amount, l.status, l.occurred_at AT TIME ZONE 'UTC',
+       l.business_date - $1::date, l.import_id, l.line_no
+  FROM statement_lines l JOIN statement_imports i ON i.id = l.import_id {join}
+ WHERE l.import_id = ANY($4::bigint[]) AND l.order_id IS NOT NULL
+   AND l.status = ANY($5::text[])
    AND (l.business_date = $1 OR (l.occurred_at >= $2 AND l.occurred_at < $3))
-   AND ($8::text IS NULL OR {{channel}} = $8)
-"""  # noqa: S608
+   AND ($6::text IS NULL OR {channel} = $6)
+"""
 _CHANNEL_LINES = _LINES.format(key="i.party_code, l.order_id", join="", channel="i.party_code")
 _UTILITY_LINES = _LINES.format(
     key="b.id, l.order_id",
@@ -86,7 +86,7 @@ _UTILITY_LINES = _LINES.format(
 )
 _LOOKUP = """
 SELECT p.biller_id, p.id, c.code, p.order_id, p.amount, p.status,
-       coalesce(p.finished_at, p.created_at) AT TIME ZONE 'UTC', 9, 0
+       coalesce(p.finished_at, p.created_at) AT TIME ZONE 'UTC'
   FROM payments_orders p JOIN channels_directory c ON c.id = p.channel_id
  WHERE (p.biller_id, p.id) IN (
        SELECT o.biller_id, o.id
@@ -174,38 +174,35 @@ async def _driver(conn: AsyncConnection) -> Any:
     return raw.driver_connection
 
 
-def _window_args(window: Window) -> list[Any]:
-    p = window.params()
-    return [p["day"], p["low"], p["high"], p["start_edge"], p["end_edge"]]
-
-
-async def export_hub(conn: AsyncConnection, found: Sources, path: Path) -> None:
+async def export_hub(conn: AsyncConnection, found: Sources, out: Sink) -> None:
     """The hub's payments finished within the run's window, of channels with a statement."""
-    args = [*_window_args(found.window), list(found.billers), found.channels]
-    await (await _driver(conn)).copy_from_query(_HUB, *args, output=path, format="csv")
+    window = found.window
+    args = [window.low, window.high, list(found.billers), found.channels]
+    await (await _driver(conn)).copy_from_query(_HUB, *args, output=out, format="csv")
 
 
-async def export_lines(conn: AsyncConnection, found: Sources, party: str, path: Path) -> None:
+async def export_lines(conn: AsyncConnection, found: Sources, party: str, out: Sink) -> None:
     """A party's statement lines of the day and those of the next and last day near midnight."""
+    window = found.window
     imports = [i["id"] for i in found.of(party)]
     statuses = ["PAID", "REFUNDED"] if party == "channel" else ["PAID", "REVERSED"]
     query = _CHANNEL_LINES if party == "channel" else _UTILITY_LINES
-    args = [*_window_args(found.window), imports, statuses, found.channel]
-    await (await _driver(conn)).copy_from_query(query, *args, output=path, format="csv")
+    args = [window.day, window.low, window.high, imports, statuses, found.channel]
+    await (await _driver(conn)).copy_from_query(query, *args, output=out, format="csv")
 
 
 async def export_lookup(
     conn: AsyncConnection,
     orders: list[tuple[str, str]],
     payments: list[tuple[int, str]],
-    path: Path,
+    out: Sink,
 ) -> None:
     """Payments found by the keys of lines the window's payments did not explain."""
     args = [
         [c for c, _ in orders], [o for _, o in orders],
         [b for b, _ in payments], [p for _, p in payments],
     ]  # fmt: skip
-    await (await _driver(conn)).copy_from_query(_LOOKUP, *args, output=path, format="csv")
+    await (await _driver(conn)).copy_from_query(_LOOKUP, *args, output=out, format="csv")
 
 
 async def copy_items(conn: AsyncConnection, path: Path) -> None:

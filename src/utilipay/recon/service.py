@@ -2,19 +2,21 @@
 
 A run is one transaction of the caller's: the statements and payments it reads,
 the run, its records and the proposed corrections it writes. The heavy lifting
-happens in DuckDB (engine.py) on CSV files in a temporary directory that goes
-with the run. Channels without a statement for the day are not reconciled (the
-run names them and their write-offs, as it names remote billers matched two
-ways for want of their statement).
+happens in DuckDB (engine.py), which reads the books as PostgreSQL sends them
+(pipe.py) in a temporary directory that goes with the run. Channels without a
+statement for the day are not reconciled (the run names them and their
+write-offs, as it names remote billers matched two ways for want of their
+statement).
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.audit import service as audit
 from utilipay.clock import Clock, to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.recon import corrections, repository
+from utilipay.recon import corrections, pipe, repository
 from utilipay.recon.carry import DEFAULT_CUTOFF, Window
 from utilipay.recon.classify import Class
 from utilipay.recon.engine import Matcher
@@ -150,22 +152,21 @@ async def _match(
     scoped: bool,
     say: Step,
 ) -> dict[str, int]:
+    def read(book: str, send: Callable[[pipe.Sink], Awaitable[None]]) -> Awaitable[None]:
+        return pipe.stream(work / f"{book}.csv", send, partial(matcher.load, book))
+
     say(STEPS[0])
-    await repository.export_hub(conn, found, work / "hub.csv")
-    matcher.load_csv("hub", work / "hub.csv")
+    await read("hub", partial(repository.export_hub, conn, found))
     say(STEPS[1])
-    await repository.export_lines(conn, found, "channel", work / "chan.csv")
-    matcher.load_csv("chan", work / "chan.csv")
+    await read("chan", partial(repository.export_lines, conn, found, "channel"))
     say(STEPS[2])
-    await repository.export_lines(conn, found, "biller", work / "util.csv")
-    matcher.load_csv("util", work / "util.csv")
+    await read("util", partial(repository.export_lines, conn, found, "biller"))
     matcher.set_ids("three_way", found.three_way)
     matcher.set_ids("scope", found.billers)
     say(STEPS[3])
     orders, payments = matcher.unexplained()
     if orders or payments:
-        await repository.export_lookup(conn, orders, payments, work / "lookup.csv")
-        matcher.load_csv("hub", work / "lookup.csv")
+        await read("lookup", partial(repository.export_lookup, conn, orders, payments))
     say(STEPS[4])
     # CPU-bound: off the event loop, so a server keeps answering meanwhile
     return await asyncio.to_thread(matcher.classify, scoped=scoped)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import psutil
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -82,6 +84,7 @@ class RunBench:
     seed_seconds: float
     run_seconds: float
     steps: dict[str, float]
+    cpu: dict[str, float | None]  # seconds of the run: the server's and this process's
     counts: dict[str, int]
     machine: dict[str, str]
 
@@ -96,7 +99,7 @@ class RunBench:
     def as_json(self) -> dict[str, Any]:
         return {
             "payments": self.payments, "seed_seconds": round(self.seed_seconds, 1),
-            "run_seconds": round(self.run_seconds, 2), "steps": self.steps,
+            "run_seconds": round(self.run_seconds, 2), "steps": self.steps, "cpu": self.cpu,
             "counts": self.counts, "correct": self.correct, "machine": self.machine,
         }  # fmt: skip
 
@@ -121,40 +124,94 @@ async def _seed(engine: AsyncEngine, clock: FrozenClock, n: int) -> None:
         await conn.execute(text("VACUUM ANALYZE payments, statement_lines"))
 
 
-async def _run(settings: Settings, n: int, say: Any) -> RunBench:
-    url = database_url(settings, database=DATABASE)
-    await drop_database(url)
+def _server_cpu(backend_pid: int) -> float | None:
+    """CPU seconds so far of the PostgreSQL server a backend belongs to: its processes' and
+    those it reaped (a query's parallel workers come and go). None when the server is not
+    a process of this machine (a ``database_url`` elsewhere)."""
+    try:
+        backend = psutil.Process(backend_pid)
+        server = backend.parent()
+        if server is None or "postgres" not in backend.name():
+            return None
+        with server.oneshot():
+            own = server.cpu_times()
+        busy = own.user + own.system + own.children_user + own.children_system
+        for child in server.children():
+            with suppress(psutil.NoSuchProcess):
+                times = child.cpu_times()
+                busy += times.user + times.system
+    except psutil.Error:
+        return None
+    return float(busy)
+
+
+def _own_cpu() -> float:
+    times = psutil.Process().cpu_times()  # every thread's: DuckDB's included
+    return float(times.user + times.system)
+
+
+async def _seeded(engine: AsyncEngine, clock: FrozenClock, n: int, say: Any) -> float:
+    """Seconds spent seeding the day; none when a kept database already holds it."""
+    async with engine.connect() as conn:
+        held = await conn.scalar(text("SELECT count(*) FROM statement_imports"))
+    if held:
+        say(f"reusing the kept database's {n:,} payments")
+        return 0.0
+    say(f"seeding {n:,} payments and a statement of the day …")
+    started = time.perf_counter()
+    await _seed(engine, clock, n)
+    return time.perf_counter() - started
+
+
+async def _reconcile(
+    engine: AsyncEngine, clock: FrozenClock
+) -> tuple[Any, dict[str, float], dict[str, float | None]]:
+    steps: dict[str, float] = {}
+    mark: list[Any] = [time.perf_counter(), None]
+
+    def step(what: str) -> None:
+        now = time.perf_counter()
+        if mark[1] is not None:
+            steps[mark[1]] = round(now - mark[0], 2)
+        mark[:] = [now, what]
+
+    async with engine.begin() as conn:
+        backend = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+        server, own = _server_cpu(backend), _own_cpu()
+        report = await service.run_day(conn, clock, DAY, actor="bench", step=step)
+    steps[mark[1]] = round(time.perf_counter() - mark[0], 2)
+    after = _server_cpu(backend)
+    cpu = {
+        "server": None if server is None or after is None else round(after - server, 2),
+        "bench_process": round(_own_cpu() - own, 2),
+    }
+    return report, steps, cpu
+
+
+async def _run(settings: Settings, n: int, say: Any, *, keep: bool) -> RunBench:
+    url = database_url(settings, database=f"{DATABASE}_{n}" if keep else DATABASE)
+    if not keep:
+        await drop_database(url)
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url, pool_size=1)
     clock = FrozenClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))  # 09:00 the next morning
     try:
-        say(f"seeding {n:,} payments and a statement of the day …")
-        started = time.perf_counter()
-        await _seed(engine, clock, n)
-        seeded = time.perf_counter() - started
+        seeded = await _seeded(engine, clock, n, say)
         say("reconciling the day (committed) …")
-        steps: dict[str, float] = {}
-        mark: list[Any] = [time.perf_counter(), None]
-
-        def step(what: str) -> None:
-            now = time.perf_counter()
-            if mark[1] is not None:
-                steps[mark[1]] = round(now - mark[0], 2)
-            mark[:] = [now, what]
-
         started = time.perf_counter()
-        async with engine.begin() as conn:
-            report = await service.run_day(conn, clock, DAY, actor="bench", step=step)
+        report, steps, cpu = await _reconcile(engine, clock)
         took = time.perf_counter() - started
-        steps[mark[1]] = round(time.perf_counter() - mark[0], 2)
     finally:
         await engine.dispose()
-        await drop_database(url)
+        if not keep:
+            await drop_database(url)
     counts = {k: int(v) for k, v in report.run["counts"].items()}
-    return RunBench(n, seeded, took, steps, counts, machine())
+    return RunBench(n, seeded, took, steps, cpu, counts, machine())
 
 
-def run(settings: Settings, n: int, say: Any = print) -> RunBench:
+def run(settings: Settings, n: int, say: Any = print, *, keep: bool = False) -> RunBench:
+    """``keep``: seed a database of N payments once and keep it (each run then reconciles
+    the same day again, committed), so that builds can be compared without reseeding."""
     if n < 1000:
         raise ValueError("--payments must be at least 1,000 (a break of each kind)")
-    return asyncio.run(_run(settings, n, say))
+    return asyncio.run(_run(settings, n, say, keep=keep))

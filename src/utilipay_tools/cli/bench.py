@@ -258,16 +258,22 @@ def bench_recon(
     console.print(table)
 
 
+CPU_OF = {"server": "PostgreSQL's server", "bench_process": "this process (DuckDB's too)"}
+
+
 @bench_app.command("recon-run")
 def bench_recon_run(
     payments: Annotated[int, typer.Option(help="the day's payments")] = 1_000_000,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="seed the day once, keep it and reconcile it again")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """How long a whole `recon run` of a day takes, out of PostgreSQL and back, committed."""
     from utilipay_tools.bench import recon_run as recon_run_bench  # noqa: PLC0415 (heavy; this command only)
 
     try:
-        result = recon_run_bench.run(get_settings(), payments, say=err_console.print)
+        result = recon_run_bench.run(get_settings(), payments, say=err_console.print, keep=keep)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--payments") from None
     if as_json:
@@ -278,6 +284,8 @@ def bench_recon_run(
     for step, seconds in result.steps.items():
         table.add_row(f"  {step}", f"{seconds:.2f} s")
     table.add_row("the run, committed", f"{result.run_seconds:.1f} s")
+    for whose, cpu_s in result.cpu.items():
+        table.add_row(f"  CPU of {CPU_OF[whose]}", "-" if cpu_s is None else f"{cpu_s:.1f} s")
     table.add_row("counts per class", ", ".join(f"{k} {v:,}" for k, v in result.counts.items()))
     table.add_row("counts as injected", "yes" if result.correct else "NO")
     table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
