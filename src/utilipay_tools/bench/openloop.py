@@ -174,13 +174,17 @@ async def run(
     wait up to ``grace`` seconds past the schedule for the last answers."""
     loop = asyncio.get_running_loop()
     sender = _Sender(len(requests))
-    for _ in range(connections):
-        await loop.create_connection(lambda: _Connection(sender), host, port)
+    opened = [
+        (await loop.create_connection(lambda: _Connection(sender), host, port))[0]
+        for _ in range(connections)
+    ]
     cpu = time.process_time()
     start = _schedule(requests, rate, sender)
     with suppress(TimeoutError):
         await asyncio.wait_for(sender.finished.wait(), len(requests) / rate + grace)
     cpu = time.process_time() - cpu
+    for transport in opened:
+        transport.close()
     tally = sender.tally
     return {
         "offered_rate": rate,
