@@ -26,16 +26,23 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from utilipay.config import Settings
-from utilipay.db.engine import database_url, drop_database
+from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.runtime.install import upgrade
 from utilipay.web.server import free_port
 from utilipay_tools.bench import payments as base
 from utilipay_tools.processes import environment_for, start_api
 
 TARGET_P99_MS = 50.0
+# WAL written so far (bytes) and transactions committed in the database: read around a
+# timed run, they size the WAL disk and show how many payments share each commit.
+_COUNTERS = text(
+    "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, xact_commit"
+    " FROM pg_stat_database WHERE datname = current_database()"
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ class RateRun:
     baseline: OpenLoad  # /healthz at the same rate
     server_cpu_us: float  # the hub's server processes' CPU per answered payment
     database_cpu_us: float  # the database server's, per answered payment (0: not ours)
+    wal_bytes: float  # WAL written per answered payment
+    commits: float  # transactions committed per answered payment (< 1: shared commits)
     load_average: tuple[float, float, float]  # as the timed payments ended
 
     @property
@@ -150,6 +159,8 @@ def _run_json(run: RateRun) -> dict[str, Any]:
         "p99_under_target": run.meets_target,
         "server_cpu_us_per_payment": round(run.server_cpu_us),
         "database_cpu_us_per_payment": round(run.database_cpu_us),
+        "wal_bytes_per_payment": round(run.wal_bytes),
+        "commits_per_payment": round(run.commits, 3),
         "load_average": run.load_average,
     }
 
@@ -188,6 +199,14 @@ def _postmaster(settings: Settings) -> psutil.Process | None:
     return psutil.Process(int(pid_file.read_text().split()[0]))
 
 
+async def _counters(url: URL) -> tuple[int, int]:
+    engine = create_engine(url, pool_size=1)
+    async with engine.connect() as conn:
+        wal, commits = (await conn.execute(_COUNTERS)).one()
+    await engine.dispose()
+    return int(wal), int(commits)
+
+
 @contextmanager
 def _hub(settings: Settings, url: URL, workers: int) -> Iterator[tuple[int, psutil.Process]]:
     port = free_port()
@@ -214,12 +233,19 @@ class _Accounts:
         return batch
 
 
+def _usage(server: psutil.Process, database: tuple[URL, psutil.Process | None]) -> list[float]:
+    """What the payments use, as counters to subtract: the server processes' CPU seconds,
+    the database server's, its WAL bytes and its commits."""
+    url, postmaster = database
+    return [_cpu_seconds(server), _cpu_seconds(postmaster), *asyncio.run(_counters(url))]
+
+
 def _measure(
     config: LatencyConfig,
     rate: int,
     hub: tuple[int, psutil.Process],
     accounts: _Accounts,
-    postmaster: psutil.Process | None,
+    database: tuple[URL, psutil.Process | None],
 ) -> RateRun:
     port, server = hub
     payments = ("--channel", base.CHANNEL, "--directory")
@@ -228,16 +254,22 @@ def _measure(
     baseline = _open_load(port, rate, config.seconds, config.connections, "--get", "/healthz")
     # signed just before use: timestamps stay inside the 300 s window
     timed = accounts.sign(rate * config.seconds)
-    server_cpu, database_cpu = _cpu_seconds(server), _cpu_seconds(postmaster)
+    before = _usage(server, database)
     load = _open_load(port, rate, config.seconds, config.connections, *payments, str(timed))
-    per_payment = 1e6 / max(load.answered, 1)
+    load_average = os.getloadavg()
+    used = [
+        (a - b) / max(load.answered, 1)
+        for a, b in zip(_usage(server, database), before, strict=True)
+    ]
     return RateRun(
         rate=rate,
         payments=load,
         baseline=baseline,
-        server_cpu_us=(_cpu_seconds(server) - server_cpu) * per_payment,
-        database_cpu_us=(_cpu_seconds(postmaster) - database_cpu) * per_payment,
-        load_average=os.getloadavg(),
+        server_cpu_us=used[0] * 1e6,
+        database_cpu_us=used[1] * 1e6,
+        wal_bytes=used[2],
+        commits=used[3],
+        load_average=load_average,
     )
 
 
@@ -260,7 +292,7 @@ def run(
         for rate in config.rates:
             say(f"{rate}/s: warm-up, /healthz for {config.seconds} s, payments for "
                 f"{config.seconds} s …")  # fmt: skip
-            runs.append(_measure(config, rate, hub, accounts, _postmaster(settings)))
+            runs.append(_measure(config, rate, hub, accounts, (url, _postmaster(settings))))
     count, balanced, version = asyncio.run(base._verify(url))
     asyncio.run(drop_database(url))
     return LatencyResult(

@@ -145,7 +145,8 @@ def _print_latency(result: LatencyResult) -> None:
         console.print(
             f"{r.rate}/s: p99 under {TARGET_P99_MS:.0f} ms: "
             f"{'yes' if r.meets_target else 'NO'}; CPU per payment: server "
-            f"{r.server_cpu_us:,.0f} µs, database {r.database_cpu_us:,.0f} µs; load average "
+            f"{r.server_cpu_us:,.0f} µs, database {r.database_cpu_us:,.0f} µs; WAL "
+            f"{r.wal_bytes:,.0f} bytes and {r.commits:.2f} commits a payment; load average "
             f"{' '.join(f'{x:.2f}' for x in r.load_average)}",
             highlight=False,
         )
