@@ -4,8 +4,10 @@
 in its own uvicorn processes with durable commits), driven instead by
 ``utilipay_tools.bench.openloop``: requests sent on a schedule, each timed from when it
 was due. For each rate, in the same run and on the same server: a short warm-up of
-payments, the baseline (the same generator at the same rate against ``/healthz``, which
-touches no database: what the HTTP path and the generator cost), then the timed payments.
+payments, two baselines (the same generator at the same rate against ``/healthz``, which
+touches no database: what the HTTP path through the hub's router and the generator cost;
+pgbench's TPC-B-like transaction at the same rate, ``pgbench_rate``: what the database
+server's own tail is at that rate), then the timed payments.
 The CPU the hub's server processes and the database server spend per payment is read
 from /proc (psutil) around each timed run: on a shared machine that is steadier than
 any rate.
@@ -34,6 +36,7 @@ from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.runtime.install import upgrade
 from utilipay.web.server import free_port
 from utilipay_tools.bench import payments as base
+from utilipay_tools.bench import pgbench_rate
 from utilipay_tools.processes import environment_for, start_api
 
 TARGET_P99_MS = 50.0
@@ -97,12 +100,17 @@ class OpenLoad:
 class RateRun:
     rate: int
     payments: OpenLoad
-    baseline: OpenLoad  # /healthz at the same rate
+    healthz: OpenLoad  # /healthz at the same rate
+    pgbench: OpenLoad  # pgbench --rate at the same rate
     server_cpu_us: float  # the hub's server processes' CPU per answered payment
     database_cpu_us: float  # the database server's, per answered payment (0: not ours)
     wal_bytes: float  # WAL written per answered payment
     commits: float  # transactions committed per answered payment (< 1: shared commits)
     load_average: tuple[float, float, float]  # as the timed payments ended
+
+    @property
+    def loads(self) -> dict[str, OpenLoad]:
+        return {"payments": self.payments, "/healthz": self.healthz, "pgbench": self.pgbench}
 
     @property
     def meets_target(self) -> bool:
@@ -125,7 +133,7 @@ class LatencyResult:
             f"{kind} at {r.rate}/s: {load.status_errors} error answers, "
             f"{load.socket_errors} socket errors, {load.unanswered} unanswered"
             for r in self.runs
-            for kind, load in (("payments", r.payments), ("baseline", r.baseline))
+            for kind, load in r.loads.items()
             if load.status_errors or load.socket_errors or load.unanswered
         ]
         if self.payments_in_database == 0:
@@ -154,8 +162,10 @@ def _run_json(run: RateRun) -> dict[str, Any]:
     return {
         "rate": run.rate,
         "payments": load(run.payments),
-        "baseline_healthz": load(run.baseline),
-        "p99_to_baseline_p99": round(run.payments.latency.p99_us / run.baseline.latency.p99_us, 2),
+        "baseline_healthz": load(run.healthz),
+        "baseline_pgbench": load(run.pgbench),
+        "p99_to_healthz_p99": round(run.payments.latency.p99_us / run.healthz.latency.p99_us, 2),
+        "p99_to_pgbench_p99": round(run.payments.latency.p99_us / run.pgbench.latency.p99_us, 2),
         "p99_under_target": run.meets_target,
         "server_cpu_us_per_payment": round(run.server_cpu_us),
         "database_cpu_us_per_payment": round(run.database_cpu_us),
@@ -233,38 +243,44 @@ class _Accounts:
         return batch
 
 
-def _usage(server: psutil.Process, database: tuple[URL, psutil.Process | None]) -> list[float]:
-    """What the payments use, as counters to subtract: the server processes' CPU seconds,
-    the database server's, its WAL bytes and its commits."""
-    url, postmaster = database
-    return [_cpu_seconds(server), _cpu_seconds(postmaster), *asyncio.run(_counters(url))]
+@dataclass(frozen=True)
+class _Stage:
+    """What a rate's runs go against."""
+
+    port: int
+    server: psutil.Process  # uvicorn's parent; its workers are its children
+    url: URL
+    postmaster: psutil.Process | None
+    pgbench: str  # pgbench's database, libpq's form
+    accounts: _Accounts
+
+    def usage(self) -> list[float]:
+        """What the payments use, as counters to subtract: the server processes' CPU
+        seconds, the database server's, its WAL bytes and its commits."""
+        database = asyncio.run(_counters(self.url))
+        return [_cpu_seconds(self.server), _cpu_seconds(self.postmaster), *database]
 
 
-def _measure(
-    config: LatencyConfig,
-    rate: int,
-    hub: tuple[int, psutil.Process],
-    accounts: _Accounts,
-    database: tuple[URL, psutil.Process | None],
-) -> RateRun:
-    port, server = hub
+def _measure(config: LatencyConfig, rate: int, stage: _Stage) -> RateRun:
+    def load(*target: str) -> OpenLoad:
+        return _open_load(stage.port, rate, config.seconds, config.connections, *target)
+
     payments = ("--channel", base.CHANNEL, "--directory")
-    warm = accounts.sign(rate * config.warmup_seconds)
-    _open_load(port, rate, config.warmup_seconds, config.connections, *payments, str(warm))
-    baseline = _open_load(port, rate, config.seconds, config.connections, "--get", "/healthz")
+    warm = stage.accounts.sign(rate * config.warmup_seconds)
+    _open_load(stage.port, rate, config.warmup_seconds, config.connections, *payments, str(warm))
+    healthz = load("--get", "/healthz")
+    pgbench = OpenLoad.parse(pgbench_rate.run(stage.pgbench, rate, config.seconds))
     # signed just before use: timestamps stay inside the 300 s window
-    timed = accounts.sign(rate * config.seconds)
-    before = _usage(server, database)
-    load = _open_load(port, rate, config.seconds, config.connections, *payments, str(timed))
+    timed = stage.accounts.sign(rate * config.seconds)
+    before = stage.usage()
+    paid = load(*payments, str(timed))
     load_average = os.getloadavg()
-    used = [
-        (a - b) / max(load.answered, 1)
-        for a, b in zip(_usage(server, database), before, strict=True)
-    ]
+    used = [(a - b) / max(paid.answered, 1) for a, b in zip(stage.usage(), before, strict=True)]
     return RateRun(
         rate=rate,
-        payments=load,
-        baseline=baseline,
+        payments=paid,
+        healthz=healthz,
+        pgbench=pgbench,
         server_cpu_us=used[0] * 1e6,
         database_cpu_us=used[1] * 1e6,
         wal_bytes=used[2],
@@ -282,19 +298,22 @@ def run(
     asyncio.run(drop_database(url))
     upgrade(url)
     asyncio.run(base._seed(url, total))
+    pgbench = base._pgbench_init(settings, base.BenchConfig())
     runs: list[RateRun] = []
     with (
         tempfile.TemporaryDirectory(prefix="utilipay-latency-") as tmp,
-        _hub(settings, url, config.workers) as hub,
+        _hub(settings, url, config.workers) as (port, server),
     ):
-        say(f"the hub: {config.workers} uvicorn worker(s) on port {hub[0]}")
-        accounts = _Accounts(Path(tmp))
+        say(f"the hub: {config.workers} uvicorn worker(s) on port {port}")
+        postmaster = _postmaster(settings)
+        stage = _Stage(port, server, url, postmaster, pgbench, _Accounts(Path(tmp)))
         for rate in config.rates:
-            say(f"{rate}/s: warm-up, /healthz for {config.seconds} s, payments for "
-                f"{config.seconds} s …")  # fmt: skip
-            runs.append(_measure(config, rate, hub, accounts, (url, _postmaster(settings))))
+            say(f"{rate}/s: warm-up, then /healthz, pgbench and payments, "
+                f"{config.seconds} s each …")  # fmt: skip
+            runs.append(_measure(config, rate, stage))
     count, balanced, version = asyncio.run(base._verify(url))
     asyncio.run(drop_database(url))
+    asyncio.run(drop_database(database_url(settings, database=base.PGBENCH_DATABASE)))
     return LatencyResult(
         machine={**base.machine(), "postgresql": version},
         config=config,

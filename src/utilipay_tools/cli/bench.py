@@ -9,15 +9,16 @@ from rich.table import Table
 
 from utilipay.cli.runtime import console, err_console
 from utilipay.config import get_settings
+from utilipay_tools.cli.bench_latency import bench_latency
 from utilipay_tools.cli.capacity import bench_capacity
 
 if TYPE_CHECKING:
     from utilipay_tools.bench.collection import CollectionBench
-    from utilipay_tools.bench.latency import LatencyResult
     from utilipay_tools.bench.payments import BenchResult
 
 bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
 bench_app.command("capacity")(bench_capacity)
+bench_app.command("latency")(bench_latency)
 
 
 @bench_app.command("payments")
@@ -92,64 +93,6 @@ def _print_payments(result: BenchResult) -> None:
         f"{m['cpus']} × {m['cpu_model']}, PostgreSQL {m['postgresql']}",
         highlight=False,
     )
-
-
-@bench_app.command("latency")
-def bench_latency(
-    rate: Annotated[
-        list[int] | None, typer.Option(help="payments a second offered (repeat for more)")
-    ] = None,
-    seconds: Annotated[int, typer.Option(help="length of each timed run")] = 60,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 2,
-    connections: Annotated[int, typer.Option(help="the generator's keep-alive connections")] = 128,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """p50/p99/p99.9 of payments at a fixed offered rate (open model, timed from each
-    request's due time), against /healthz at the same rate in the same run."""
-    from utilipay_tools.bench import latency as latency_bench  # noqa: PLC0415 (heavy; this command only)
-
-    rates = tuple(rate or [1000])
-    if min(rates) < 1 or seconds < 1 or workers < 1 or connections < 1:
-        raise typer.BadParameter("--rate, --seconds, --workers and --connections must be ≥ 1")
-    config = latency_bench.LatencyConfig(
-        rates=rates, seconds=seconds, workers=workers, connections=connections
-    )
-    result = latency_bench.run(get_settings(), config, say=err_console.print)
-    if as_json:
-        console.print_json(data=result.as_json())
-    else:
-        _print_latency(result)
-    if result.faults:  # printed for the post-mortem, but not figures to cite
-        err_console.print(f"NOT A MEASUREMENT of payments: {'; '.join(result.faults)}")
-        raise typer.Exit(1)
-
-
-def _print_latency(result: LatencyResult) -> None:
-    from utilipay_tools.bench.latency import TARGET_P99_MS  # noqa: PLC0415 (heavy; this command only)
-
-    table = Table(
-        "offered/s", "run", "achieved/s", "p50 / p99 / p99.9 / max ms", "from send p99 ms",
-        "generator lag p99 ms", "errors", title="utilipay bench latency (open model)",
-    )  # fmt: skip
-    for r in result.runs:
-        for name, load in (("payments", r.payments), ("/healthz", r.baseline)):
-            t = load.latency
-            table.add_row(
-                str(r.rate), name, f"{load.achieved_rate:,.0f}",
-                " / ".join(f"{v / 1000:.1f}" for v in (t.p50_us, t.p99_us, t.p99_9_us, t.max_us)),
-                f"{load.service.p99_us / 1000:.1f}", f"{load.lag.p99_us / 1000:.1f}",
-                str(load.status_errors + load.socket_errors + load.unanswered),
-            )  # fmt: skip
-    console.print(table)
-    for r in result.runs:
-        console.print(
-            f"{r.rate}/s: p99 under {TARGET_P99_MS:.0f} ms: "
-            f"{'yes' if r.meets_target else 'NO'}; CPU per payment: server "
-            f"{r.server_cpu_us:,.0f} µs, database {r.database_cpu_us:,.0f} µs; WAL "
-            f"{r.wal_bytes:,.0f} bytes and {r.commits:.2f} commits a payment; load average "
-            f"{' '.join(f'{x:.2f}' for x in r.load_average)}",
-            highlight=False,
-        )
 
 
 @bench_app.command("terminals")
