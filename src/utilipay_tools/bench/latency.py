@@ -1,7 +1,7 @@
 """``utilipay bench latency``: payment latency at a fixed offered rate (open model).
 
-``bench payments``' world (its database, seeded hosted bills, pre-signed requests, the hub
-in its own uvicorn processes with durable commits), driven instead by
+``bench payments``' world (``world``: its database, seeded hosted bills, pre-signed
+requests; the hub in its own uvicorn processes with durable commits), driven instead by
 ``utilipay_tools.bench.openloop``: requests sent on a schedule, each timed from when it
 was due. For each rate, in the same run and on the same server: a short warm-up of
 payments, two baselines (the same generator at the same rate against ``/healthz``, which
@@ -36,7 +36,7 @@ from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.runtime.install import upgrade
 from utilipay.web.server import free_port
 from utilipay_tools.bench import payments as base
-from utilipay_tools.bench import pgbench_rate
+from utilipay_tools.bench import pgbench_rate, world
 from utilipay_tools.processes import environment_for, start_api
 
 TARGET_P99_MS = 50.0
@@ -238,7 +238,7 @@ class _Accounts:
         self.batches += 1
         batch = self.directory / f"batch-{self.batches}"
         batch.mkdir()
-        base._sign_requests(batch, self.next, count, files=1)
+        world.sign_requests(batch, self.next, count, files=1)
         self.next += count
         return batch
 
@@ -265,7 +265,7 @@ def _measure(config: LatencyConfig, rate: int, stage: _Stage) -> RateRun:
     def load(*target: str) -> OpenLoad:
         return _open_load(stage.port, rate, config.seconds, config.connections, *target)
 
-    payments = ("--channel", base.CHANNEL, "--directory")
+    payments = ("--channel", world.CHANNEL, "--directory")
     warm = stage.accounts.sign(rate * config.warmup_seconds)
     _open_load(stage.port, rate, config.warmup_seconds, config.connections, *payments, str(warm))
     healthz = load("--get", "/healthz")
@@ -292,12 +292,12 @@ def _measure(config: LatencyConfig, rate: int, stage: _Stage) -> RateRun:
 def run(
     settings: Settings, config: LatencyConfig, say: Callable[[str], Any] = print
 ) -> LatencyResult:
-    url = database_url(settings, database=base.BENCH_DATABASE)
+    url = database_url(settings, database=world.BENCH_DATABASE)
     total = sum(rate * (config.seconds + config.warmup_seconds) for rate in config.rates)
     say(f"building {url.database} with {total:,} accounts and bills …")
     asyncio.run(drop_database(url))
     upgrade(url)
-    asyncio.run(base._seed(url, total))
+    asyncio.run(world.seed(url, total))
     pgbench = base._pgbench_init(settings, base.BenchConfig())
     runs: list[RateRun] = []
     with (
