@@ -16,22 +16,21 @@ if TYPE_CHECKING:
 
 def bench_latency(
     rate: Annotated[
-        list[int] | None, typer.Option(help="payments a second offered (repeat for more)")
+        list[int] | None, typer.Option(min=1, help="payments a second offered (repeat for more)")
     ] = None,
-    seconds: Annotated[int, typer.Option(help="length of each timed run")] = 60,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 2,
-    connections: Annotated[int, typer.Option(help="the generator's keep-alive connections")] = 128,
+    seconds: Annotated[int, typer.Option(min=1, help="length of each timed run")] = 60,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 2,
+    connections: Annotated[
+        int, typer.Option(min=1, help="the generator's keep-alive connections")
+    ] = 128,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """p50/p99/p99.9 of payments at a fixed offered rate (open model, timed from each
     request's due time), against /healthz and pgbench at the same rate in the same run."""
     from utilipay_tools.bench import latency as latency_bench  # noqa: PLC0415 (heavy; this command only)
 
-    rates = tuple(rate or [1000])
-    if min(rates) < 1 or seconds < 1 or workers < 1 or connections < 1:
-        raise typer.BadParameter("--rate, --seconds, --workers and --connections must be ≥ 1")
     config = latency_bench.LatencyConfig(
-        rates=rates, seconds=seconds, workers=workers, connections=connections
+        rates=tuple(rate or [1000]), seconds=seconds, workers=workers, connections=connections
     )
     result = latency_bench.run(get_settings(), config, say=err_console.print)
     if as_json:
