@@ -322,6 +322,8 @@ HEAVY: list[Step] = [
     Run("chaos --payments 20 --concurrency 4 --json", expect='"passed": true'),
     Run("bench payments --seconds 1 --rounds 1 --connections 4 --workers 1 "
         "--pgbench-clients 2 --outlets 20 --json", expect='"voucher": {'),
+    Run("bench latency --rate 50 --seconds 1 --workers 1 --connections 4 --json",
+        expect='"p99_under_target"'),
     Run("bench terminals --seconds 1 --rounds 1 --connections 4 --workers 1 "
         "--pgbench-clients 2 --outlets 20 --json", expect='"books_balanced": true'),
     Run("bench capacity --payments 200 --json", expect='"valid": true'),

@@ -59,6 +59,7 @@ from utilipay.logs import configure_logging
 from utilipay.money import format_yuan
 from utilipay.runtime.books import check_books
 from utilipay.runtime.sample import seed
+from utilipay.runtime.sizing import default_workers, max_connections, pools_warning, usable_cpus
 
 app = typer.Typer(
     help="utilipay: a utility bill payment hub (生活缴费平台).",
@@ -175,7 +176,14 @@ def ledger_balances() -> None:
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
-    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="server processes [default: one per usable CPU, their pools within half "
+            "the database's max_connections]",
+        ),
+    ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="seed the demo channel and biller")] = False,
     access_log: Annotated[
         bool | None,
@@ -192,6 +200,10 @@ def serve(
     url = ready_url(settings)
     if demo:
         run_in_transaction(lambda conn: seed(conn, SystemClock()))
+    limit = run_in_transaction(max_connections)
+    workers = workers or default_workers(usable_cpus(), limit, settings.pool_size)
+    if warning := pools_warning(workers, limit, settings.pool_size):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     if access_log is not None:  # the worker processes read it from their environment
         os.environ["UTILIPAY_ACCESS_LOG"] = str(access_log).lower()
     logged = settings.access_log if access_log is None else access_log

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def _requests(directory: Path, channel: str, host: str) -> Iterator[bytes]:
+def signed_requests(directory: Path, channel: str, host: str) -> Iterator[bytes]:
+    """The pre-signed requests in ``directory``'s files, as raw HTTP/1.1 bytes."""
     target = (directory / "path").read_text().strip()
     for path in sorted(directory.glob("requests-*.tsv")):
         for line in path.read_text().splitlines():
@@ -62,7 +63,7 @@ async def run(
     url: str, directory: Path, channel: str, connections: int, seconds: float
 ) -> dict[str, int]:
     host, port = url.removeprefix("http://").split(":")
-    work = _requests(directory, channel, f"{host}:{port}")
+    work = signed_requests(directory, channel, f"{host}:{port}")
     latencies: list[int] = []
     started = time.monotonic()
     results = await asyncio.gather(

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from utilipay.cli.runtime import console, err_console
 from utilipay.config import get_settings
+from utilipay_tools.cli.bench_latency import bench_latency
 from utilipay_tools.cli.capacity import bench_capacity
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
 bench_app.command("capacity")(bench_capacity)
+bench_app.command("latency")(bench_latency)
 
 
 @bench_app.command("payments")

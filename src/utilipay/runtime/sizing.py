@@ -1,0 +1,45 @@
+"""How many server processes ``utilipay serve`` starts when it is not told."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# The share of the database's connections one serve machine's pools may take: the rest
+# is for the job workers' pools, the CLI and console commands, psql, and PostgreSQL's own
+# reserved slots.
+SERVE_SHARE = 0.5
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, which containers and ``taskset``
+    narrow), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_workers(cpus: int, max_connections: int, pool_size: int) -> int:
+    """One server process per usable CPU (the hub's Python is single-threaded per
+    process; a second process per CPU only adds switching), as long as their pools
+    together stay within the serve share of the database's connections; at least one."""
+    return max(1, min(cpus, int(max_connections * SERVE_SHARE) // pool_size))
+
+
+def pools_warning(workers: int, max_connections: int, pool_size: int) -> str | None:
+    """What to tell someone who asked for more server processes than the share allows."""
+    wanted = workers * pool_size
+    if wanted <= max_connections * SERVE_SHARE:
+        return None
+    return (
+        f"{workers} server processes × {pool_size} connections (UTILIPAY_POOL_SIZE) = "
+        f"{wanted}, more than half the database's max_connections ({max_connections}): "
+        "the job workers and commands may be refused connections"
+    )
+
+
+async def max_connections(conn: AsyncConnection) -> int:
+    return int((await conn.execute(text("SHOW max_connections"))).scalar_one())
