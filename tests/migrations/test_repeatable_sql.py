@@ -225,7 +225,7 @@ CHANGED_SINCE_0024 = {
     "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "prepaid_credit(",
                        "outlet_float_take(", "outlet_payment_taken("),
     # a terminal's payments: their floats locked before any bill (revision 0031)
-    "pay_hosted_batch": ("outlet_floats_lock(", "pay_hosted("),
+    "pay_hosted_batch": ("outlet_floats_lock(", "pay_hosted(", "payment_rollups_add("),
     "debit_event": ("billers_directory",),
     # a terminal's void (0030) may follow SUCCEEDED
     "payments_guard_transition": ("VOIDED", "VOID_PENDING"),
@@ -260,6 +260,8 @@ ADDED_SINCE_0024 = {
     # the fee of many bills at once (revision 0043, which dropped late_fee_accrued)
     "bill_late_fees",
     "calendar_working_days",
+    # a hosted batch counts its payments once (issue 15), with the functions the triggers use
+    "payment_rollups_add", "payment_minutes_add",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

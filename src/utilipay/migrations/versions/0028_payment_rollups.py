@@ -59,6 +59,8 @@ DROP TRIGGER IF EXISTS payments_rollup_updated ON payments;
 DROP TRIGGER IF EXISTS payments_rollup_deleted ON payments;
 DROP FUNCTION IF EXISTS payments_rollup_inserted(), payments_rollup_updated(),
     payments_rollup_deleted(), payment_rollups_fold();
+-- added to the files since (payments/sql/rollups.sql): it writes the table, so it goes too
+DROP FUNCTION IF EXISTS payment_rollups_add(payments[]);
 DROP TABLE payment_rollups;
 """
 

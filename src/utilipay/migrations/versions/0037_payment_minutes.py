@@ -77,6 +77,8 @@ DROP TRIGGER IF EXISTS payments_minutes_updated ON payments;
 DROP TRIGGER IF EXISTS payments_minutes_deleted ON payments;
 DROP FUNCTION IF EXISTS payments_minutes_inserted(), payments_minutes_updated(),
     payments_minutes_deleted(), payment_minutes_fold(timestamptz);
+-- added to the files since (payments/sql/minutes.sql): it writes the table, so it goes too
+DROP FUNCTION IF EXISTS payment_minutes_add(payments[]);
 DROP TABLE payment_minutes;
 DROP FUNCTION IF EXISTS payment_latency_ms(timestamptz, timestamptz);
 """
