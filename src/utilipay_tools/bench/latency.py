@@ -311,9 +311,7 @@ def run(
             say(f"{rate}/s: warm-up, then /healthz, pgbench and payments, "
                 f"{config.seconds} s each …")  # fmt: skip
             runs.append(_measure(config, rate, stage))
-    count, balanced, version = asyncio.run(base._verify(url))
-    asyncio.run(drop_database(url))
-    asyncio.run(drop_database(database_url(settings, database=base.PGBENCH_DATABASE)))
+    count, balanced, version = base.verified_and_dropped(settings, url)
     return LatencyResult(
         machine={**base.machine(), "postgresql": version},
         config=config,

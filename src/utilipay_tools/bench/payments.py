@@ -223,6 +223,15 @@ async def _verify(url: URL) -> tuple[int, bool, str]:
     return int(count), balanced, str(version)
 
 
+def verified_and_dropped(settings: Settings, url: URL) -> tuple[int, bool, str]:
+    """The payments stored, whether the books balance and the server's version; then the
+    run's database and pgbench's are dropped."""
+    found = asyncio.run(_verify(url))
+    asyncio.run(drop_database(url))
+    asyncio.run(drop_database(database_url(settings, database=PGBENCH_DATABASE)))
+    return found
+
+
 def machine() -> dict[str, str]:
     model = ""
     cpuinfo = Path("/proc/cpuinfo")
@@ -322,9 +331,7 @@ def run(settings: Settings, config: BenchConfig, say: Any = print) -> BenchResul
                 generator, loads[line] = _load(config, port, directory, config.seconds)
             say(f"round {n + 1}/{config.rounds}: pgbench for {config.seconds} s …")
             rounds.append(Round(loads, _pgbench(pgbench_db, config)))
-    count, balanced, version = asyncio.run(_verify(url))
-    asyncio.run(drop_database(url))
-    asyncio.run(drop_database(database_url(settings, database=PGBENCH_DATABASE)))
+    count, balanced, version = verified_and_dropped(settings, url)
     return BenchResult(
         machine={**machine(), "postgresql": version},
         config=config,

@@ -149,9 +149,7 @@ def run(
                 generator, loads[kind] = _sampled_load(config, port, directory, url)
             say(f"round {n + 1}/{config.rounds}: pgbench for {config.seconds} s …")
             rounds.append(TerminalRound(loads, base._pgbench(pgbench_db, config)))
-    count, balanced, version = asyncio.run(base._verify(url))
-    asyncio.run(drop_database(url))
-    asyncio.run(drop_database(database_url(settings, database=base.PGBENCH_DATABASE)))
+    count, balanced, version = base.verified_and_dropped(settings, url)
     return TerminalBenchResult(
         machine={**base.machine(), "postgresql": version},
         config=config,

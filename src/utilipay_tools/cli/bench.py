@@ -11,6 +11,7 @@ from utilipay.cli.runtime import console, err_console
 from utilipay.config import get_settings
 from utilipay_tools.cli.bench_latency import bench_latency
 from utilipay_tools.cli.capacity import bench_capacity
+from utilipay_tools.cli.measured import report
 
 if TYPE_CHECKING:
     from utilipay_tools.bench.collection import CollectionBench
@@ -59,13 +60,7 @@ def bench_payments(
         outlets=outlets,
     )
     result = bench.run(get_settings(), config, say=err_console.print)
-    if as_json:
-        console.print_json(data=result.as_json())
-    else:
-        _print_payments(result)
-    if result.faults:  # printed for the post-mortem, but not figures to cite
-        err_console.print(f"NOT A MEASUREMENT of payments: {'; '.join(result.faults)}")
-        raise typer.Exit(1)
+    report(result.as_json, lambda: _print_payments(result), result.faults, as_json=as_json)
 
 
 def _print_payments(result: BenchResult) -> None:

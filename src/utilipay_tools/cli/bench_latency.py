@@ -9,6 +9,7 @@ from rich.table import Table
 
 from utilipay.cli.runtime import console, err_console
 from utilipay.config import get_settings
+from utilipay_tools.cli.measured import report
 
 if TYPE_CHECKING:
     from utilipay_tools.bench.latency import LatencyResult
@@ -33,13 +34,7 @@ def bench_latency(
         rates=tuple(rate or [1000]), seconds=seconds, workers=workers, connections=connections
     )
     result = latency_bench.run(get_settings(), config, say=err_console.print)
-    if as_json:
-        console.print_json(data=result.as_json())
-    else:
-        _print_latency(result)
-    if result.faults:  # printed for the post-mortem, but not figures to cite
-        err_console.print(f"NOT A MEASUREMENT of payments: {'; '.join(result.faults)}")
-        raise typer.Exit(1)
+    report(result.as_json, lambda: _print_latency(result), result.faults, as_json=as_json)
 
 
 def _print_latency(result: LatencyResult) -> None:

@@ -10,6 +10,7 @@ from rich.table import Table
 from utilipay.cli.runtime import console, err_console
 from utilipay.config import get_settings
 from utilipay_tools.bench.capacity_model import Assumptions, as_json, model
+from utilipay_tools.cli.measured import report
 
 if TYPE_CHECKING:
     from utilipay_tools.bench.capacity_model import Measured, Sizing
@@ -38,13 +39,12 @@ def bench_capacity(
     )  # fmt: skip
     measured = capacity.measure(get_settings(), payments, say=err_console.print)
     sizing = model(measured, assumptions)
-    if as_json_:
-        console.print_json(data=as_json(measured, assumptions, sizing))
-    else:
-        _print(measured, sizing, assumptions)
-    if measured.faults:  # printed for the post-mortem, but not costs to model from
-        err_console.print(f"NOT A MEASUREMENT of payments: {'; '.join(measured.faults)}")
-        raise typer.Exit(1)
+    report(
+        lambda: as_json(measured, assumptions, sizing),
+        lambda: _print(measured, sizing, assumptions),
+        measured.faults,
+        as_json=as_json_,
+    )
 
 
 def _size(n: float) -> str:
