@@ -218,14 +218,15 @@ def test_downgrading_below_the_repeatable_sql_gives_back_the_revision_built_fres
 # what each now calls or reads instead of writing the ledger, a payment and its order claim,
 # or another area's tables itself; and the functions the files added.
 CHANGED_SINCE_0024 = {
-    "pay_hosted": ("ledger_post_payment(", "hosted_payment_write(", "pay_hosted_refusal(",
-                   "channel_nonce_use(", "billing_write_off(", "billing_bills", "outbox_emit",
-                   "outlet_float_take(", "outlet_payment_taken(", "outlet_refund_due(",
-                   "bill_late_fee_of("),
+    # its checks in pay_hosted_check since issue 15, which a batch's items share
+    "pay_hosted": ("pay_hosted_check(", "ledger_post_payment(", "hosted_payment_write(",
+                   "billing_write_off(", "outbox_emit", "outlet_float_take(",
+                   "outlet_payment_taken("),
     "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "prepaid_credit(",
                        "outlet_float_take(", "outlet_payment_taken("),
     # a terminal's payments: their floats locked before any bill (revision 0031)
-    "pay_hosted_batch": ("outlet_floats_lock(", "pay_hosted(", "payment_rollups_add("),
+    "pay_hosted_batch": ("outlet_floats_lock(", "pay_hosted(", "pay_hosted_many(",
+                         "payment_rollups_add("),
     "debit_event": ("billers_directory",),
     # a terminal's void (0030) may follow SUCCEEDED
     "payments_guard_transition": ("VOIDED", "VOID_PENDING"),
@@ -262,6 +263,9 @@ ADDED_SINCE_0024 = {
     "calendar_working_days",
     # a hosted batch counts its payments once (issue 15), with the functions the triggers use
     "payment_rollups_add", "payment_minutes_add",
+    # a hosted batch written set-wise, with its checks shared with pay_hosted (issue 15)
+    "pay_hosted_many", "pay_hosted_distinct", "pay_hosted_check", "hosted_payments_write",
+    "ledger_post_payments", "billing_write_off_many",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

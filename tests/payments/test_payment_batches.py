@@ -19,6 +19,7 @@ from utilipay.migrations.repeatable import sql_files
 from utilipay.outlets.terminals import Tender, TerminalPayment
 from utilipay.payments.hosted import BatchedHostedPayments, HostedPayment, Outcome, OutcomeCode
 from utilipay.prepaid.topup import TopUps
+from utilipay.runtime.books import check_books
 
 # An upper-case literal of the SQL, and whether it is compared with (a state) or not (returned)
 _LITERAL = re.compile(r"(=|<>)?\s*'([A-Z][A-Z_]*)'")
@@ -172,3 +173,61 @@ async def test_every_outcome_of_the_database_is_parsed(
         OutcomeCode.IDEMPOTENCY_CONFLICT,
     }
     assert all(answered[r].payment is None and answered[r].detail for r in refusals)
+
+
+async def test_a_batch_of_distinct_accounts_answers_each_item_and_books_each_payment(
+    batcher: Any, world: Any, engine: AsyncEngine
+) -> None:
+    """Distinct accounts and orders: the batch is written set-wise (pay_hosted_many), and
+    every item still gets its own answer, its own payment, entry, write-off and event."""
+    batches, _ = batcher
+    earlier = await batches._call([item(world, 4)])
+    batch = [
+        item(world, 1),
+        item(world, 2, amount=1),
+        item(world, 3, nonce="batch-test-nonce-0004"),  # item 4's nonce, used above
+        item(world, 4, nonce="batch-test-nonce-again"),  # the order paid above, resent
+        item(world, 5, bill_nos=("B6",)),  # another account's bill
+        item(world, 6),
+    ]
+    outcomes = await batches._call(batch)
+    assert [o.outcome for o in outcomes] == [
+        OutcomeCode.CREATED,
+        OutcomeCode.AMOUNT_MISMATCH,
+        OutcomeCode.REPLAYED,
+        OutcomeCode.EXISTING,
+        OutcomeCode.BILL_NOT_FOUND,
+        OutcomeCode.CREATED,
+    ]
+    assert outcomes[3].payment.id == earlier[0].payment.id
+    async with engine.connect() as conn:
+        bills = await conn.execute(
+            text("SELECT bill_no, payment_id FROM bills WHERE status = 'PAID'")
+        )
+        paid = {bill_no: payment_id for bill_no, payment_id in bills}
+        entries = (
+            await conn.execute(
+                text(
+                    "SELECT j.payment_id, sum(p.amount), count(*) FROM journal_entries j"
+                    " JOIN postings p ON p.biller_id = j.biller_id AND p.entry_id = j.id"
+                    " WHERE j.kind = 'PAYMENT' GROUP BY j.payment_id ORDER BY 1"
+                )
+            )
+        ).all()
+        events = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT aggregate_id FROM outbox_events"
+                        " WHERE event_type = 'payment.succeeded' ORDER BY 1"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        failed = [r.check.name for r in await check_books(conn) if not r.passed]
+    assert paid == {"B1": "PTEST0001", "B4": "PTEST0004", "B6": "PTEST0006"}
+    assert entries == [(f"PTEST000{n}", 0, 2) for n in (1, 4, 6)]
+    assert events == ["PTEST0001", "PTEST0004", "PTEST0006"]
+    assert failed == []

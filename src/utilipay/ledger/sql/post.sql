@@ -1,4 +1,5 @@
--- Every journal entry is made by ``ledger_post``: the entry and its postings, a line per
+-- Every journal entry is made by ``ledger_post`` (a batch of payments' by
+-- ``ledger_post_payments``, the same two statements over many entries): the entry and its postings, a line per
 -- (account, amount) in the order given, written in one statement (the balance trigger of
 -- guards.sql checks each statement, so an entry that does not sum to zero is refused
 -- whole). Amounts are signed fen: a debit positive, a credit negative. The rules of the
@@ -36,6 +37,27 @@ CREATE OR REPLACE FUNCTION ledger_post_payment(
 ) RETURNS bigint LANGUAGE sql AS $$
     SELECT ledger_post(p_biller_id, 'PAYMENT', p_at, ARRAY[p_receivable, p_payable],
                        ARRAY[p_amount, -p_amount], p_payment_id)
+$$;
+
+-- Many payments at once (``pay_hosted_many``): ``ledger_post_payment``'s rule, an entry per
+-- payment, in two statements for the whole batch instead of two per payment. The balance
+-- trigger checks every entry the one postings statement wrote.
+CREATE OR REPLACE FUNCTION ledger_post_payments(
+    p_biller_ids integer[], p_payment_ids text[], p_at timestamptz, p_receivables integer[],
+    p_payables integer[], p_amounts bigint[]
+) RETURNS void LANGUAGE sql AS $$
+    WITH entries AS (
+        INSERT INTO journal_entries (biller_id, kind, payment_id, memo, created_at)
+        SELECT biller_id, 'PAYMENT', payment_id, '', p_at
+          FROM unnest(p_biller_ids, p_payment_ids) AS p (biller_id, payment_id)
+        RETURNING biller_id, id, payment_id)
+    INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
+    SELECT e.biller_id, e.id, l.line_no, l.account_id, l.amount
+      FROM unnest(p_biller_ids, p_payment_ids, p_receivables, p_payables, p_amounts)
+           AS p (biller_id, payment_id, receivable, payable, amount)
+      JOIN entries e ON e.biller_id = p.biller_id AND e.payment_id = p.payment_id
+     CROSS JOIN LATERAL (VALUES (1, p.receivable, p.amount), (2, p.payable, -p.amount))
+           AS l (line_no, account_id, amount)
 $$;
 
 -- A prepaid top-up (``prepaid_top_up``): the channel owes it to the hub (its receivable

@@ -47,6 +47,16 @@ ADDED_FUNCTIONS = (
     "ledger_account_code(text, text, character)",
     # added to the files since (each file only creates or replaces: below the files, gone)
     "ledger_post_float_deposit(timestamptz, integer, integer, bigint, text)",
+    # a hosted batch written set-wise (issue 15)
+    "pay_hosted_many(text[], integer[], text[], text[], bytea[], integer[], text[], bigint[],"
+    " text[], text[], integer[], integer[], timestamptz, text)",
+    "pay_hosted_distinct(integer[], text[], integer[], text[])",
+    "pay_hosted_check(integer, text, text, bytea, integer, text, bigint, text[], timestamptz,"
+    " jsonb)",
+    "hosted_payments_write(text[], integer[], text[], bytea[], integer[], text[], bigint[],"
+    " text[], text, text[], timestamptz, text)",
+    "ledger_post_payments(integer[], text[], timestamptz, integer[], integer[], bigint[])",
+    "billing_write_off_many(integer[], text[], text[], timestamptz)",
 )
 VERSIONS = "utilipay.migrations.versions."
 # the terms other areas apply, with the pre-store reward's (prepaid_top_up grants it)

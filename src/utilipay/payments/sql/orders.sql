@@ -11,10 +11,41 @@ RETURNS SETOF payments LANGUAGE sql STABLE AS $$
      WHERE o.channel_id = p_channel_id AND o.order_id = p_order_id
 $$;
 
--- A hosted payment (bills in ``pay_hosted``, a top-up in ``prepaid_top_up``), written as it
--- succeeds, its write-off being in the caller's transaction: its order claimed, then the
--- payment. When a concurrent twin took the order id, nothing is written and the twin's
--- payment is returned instead (its id is not ``p_id``), for the caller to answer the repeat.
+-- Hosted payments (bills in ``pay_hosted``, a top-up in ``prepaid_top_up``), written as
+-- they succeed, their write-offs being in the caller's transaction: each order claimed (in
+-- key order, so two batches claiming the same orders queue instead of deadlocking), then the
+-- payments of the orders claimed, which are returned. An order a concurrent twin took writes
+-- nothing: the caller finds the twin's payment through ``order_payment``. ``p_bill_lists``
+-- joins each payment's bill numbers with commas (``pay_hosted_batch``).
+CREATE OR REPLACE FUNCTION hosted_payments_write(
+    p_ids text[], p_channel_ids integer[], p_order_ids text[], p_request_hashes bytea[],
+    p_biller_ids integer[], p_account_nos text[], p_amounts bigint[], p_bill_lists text[],
+    p_purpose text, p_payers text[], p_now timestamptz, p_receipt_prefix text
+) RETURNS SETOF payments LANGUAGE sql AS $$
+    WITH item AS (
+        SELECT * FROM unnest(p_ids, p_channel_ids, p_order_ids, p_request_hashes, p_biller_ids,
+                             p_account_nos, p_amounts, p_bill_lists, p_payers)
+            AS i (id, channel_id, order_id, request_hash, biller_id, account_no, amount,
+                  bill_list, payer)),
+    claimed AS (
+        INSERT INTO payment_orders (channel_id, order_id, biller_id, payment_id)
+        SELECT channel_id, order_id, biller_id, id FROM item ORDER BY channel_id, order_id
+        ON CONFLICT (channel_id, order_id) DO NOTHING
+        RETURNING biller_id, payment_id)
+    INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer, account_no,
+                          amount, bill_nos, status, receipt_no, biller_serial, created_at,
+                          finished_at, purpose)
+    SELECT i.biller_id, i.id, i.channel_id, i.order_id, i.request_hash, i.payer, i.account_no,
+           i.amount, string_to_array(i.bill_list, ','), 'SUCCEEDED',
+           p_receipt_prefix || lpad(nextval('receipt_seq')::text, 10, '0'),
+           'H' || lpad(nextval('hosted_serial_seq')::text, 12, '0'), p_now, p_now, p_purpose
+      FROM item i JOIN claimed c ON c.biller_id = i.biller_id AND c.payment_id = i.id
+    RETURNING *
+$$;
+
+-- One hosted payment written; when a concurrent twin took the order id, nothing is written
+-- and the twin's payment is returned instead (its id is not ``p_id``), for the caller to
+-- answer the repeat.
 CREATE OR REPLACE FUNCTION hosted_payment_write(
     p_id text, p_channel_id integer, p_order_id text, p_request_hash bytea, p_biller_id integer,
     p_account_no text, p_amount bigint, p_bill_nos text[], p_purpose text, p_payer text,
@@ -23,20 +54,13 @@ CREATE OR REPLACE FUNCTION hosted_payment_write(
 DECLARE
     v_payment payments;
 BEGIN
-    INSERT INTO payment_orders (channel_id, order_id, biller_id, payment_id)
-    VALUES (p_channel_id, p_order_id, p_biller_id, p_id)
-    ON CONFLICT (channel_id, order_id) DO NOTHING;
+    SELECT * INTO v_payment
+      FROM hosted_payments_write(ARRAY[p_id], ARRAY[p_channel_id], ARRAY[p_order_id],
+                                 ARRAY[p_request_hash], ARRAY[p_biller_id], ARRAY[p_account_no],
+                                 ARRAY[p_amount], ARRAY[array_to_string(p_bill_nos, ',')],
+                                 p_purpose, ARRAY[p_payer], p_now, p_receipt_prefix);
     IF NOT FOUND THEN  -- a concurrent twin took the order id
         SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
-        RETURN v_payment;
     END IF;
-    INSERT INTO payments (biller_id, id, channel_id, order_id, request_hash, payer, account_no,
-                          amount, bill_nos, status, receipt_no, biller_serial, created_at,
-                          finished_at, purpose)
-    VALUES (p_biller_id, p_id, p_channel_id, p_order_id, p_request_hash, p_payer, p_account_no,
-            p_amount, p_bill_nos, 'SUCCEEDED',
-            p_receipt_prefix || lpad(nextval('receipt_seq')::text, 10, '0'),
-            'H' || lpad(nextval('hosted_serial_seq')::text, 12, '0'), p_now, p_now, p_purpose)
-    RETURNING * INTO v_payment;
     RETURN v_payment;
 END $$;

@@ -21,6 +21,97 @@
 -- operator took it (``outlet_payment_taken``). A store-and-forward payment whose bill was
 -- paid meanwhile is listed in the outlet's refunds-due (``outlet_refund_due``). The
 -- float's row is locked before any bill (``pay_hosted_batch``; outlets/sql/floats.sql).
+-- What a hosted payment checks before it writes anything (``pay_hosted``, and the items of
+-- a batch in ``pay_hosted_many``): the nonce, a repeated order, the bills (locked) and
+-- their total. A row with an outcome is the answer; a row without one is a payment that may
+-- be written, with the bills it pays. A terminal's payment whose bill was paid meanwhile is
+-- listed in the outlet's refunds-due here.
+CREATE OR REPLACE FUNCTION pay_hosted_check(
+    p_channel_id integer, p_nonce text, p_order_id text, p_request_hash bytea,
+    p_biller_id integer, p_account_no text, p_amount bigint, p_bill_nos text[],
+    p_now timestamptz, p_terminal jsonb
+) RETURNS TABLE (outcome text, detail text, payment payments, bills text[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    -- the business day whose late fee is due (billing/sql/late_fees.sql)
+    v_on date := (p_now AT TIME ZONE 'Asia/Shanghai')::date;
+    v_payment payments;
+    v_total bigint;
+    v_found integer;
+    v_foreign text;
+    v_paid text;
+BEGIN
+    IF p_nonce IS NOT NULL THEN  -- nested: SQL's AND may evaluate either side first
+        IF NOT channel_nonce_use(p_channel_id, p_nonce, p_now) THEN
+            RETURN QUERY SELECT 'REPLAYED', 'nonce already used', NULL::payments, NULL::text[];
+            RETURN;
+        END IF;
+    END IF;
+
+    SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
+    IF FOUND THEN
+        RETURN QUERY SELECT r.*, NULL::text[] FROM pay_hosted_repeat(v_payment, p_request_hash) r;
+        RETURN;
+    END IF;
+
+    -- Lock the bills in a fixed order, so concurrent payments queue instead of deadlocking.
+    IF p_bill_nos IS NULL THEN
+        SELECT array_agg(b.bill_no ORDER BY b.bill_no),
+               sum(b.amount + bill_late_fee_of(p_biller_id, b.bill_no, b.due_date, b.late_fee, v_on)), count(*)
+          INTO bills, v_total, v_found
+          FROM (SELECT bill_no, amount, due_date, late_fee FROM billing_bills
+                 WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
+                 ORDER BY bill_no FOR UPDATE) b;
+        IF v_found = 0 THEN
+            SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
+            IF FOUND THEN  -- a concurrent twin of this request paid them first
+                RETURN QUERY SELECT r.*, NULL::text[] FROM pay_hosted_repeat(v_payment, p_request_hash) r;
+                RETURN;
+            END IF;
+            RETURN QUERY SELECT r.*, NULL::text[] FROM pay_hosted_refusal(p_biller_id, p_account_no,
+                'NO_BILL_DUE', format('account %s has nothing due', p_account_no)) r;
+            RETURN;
+        END IF;
+    ELSE
+        SELECT array_agg(b.bill_no ORDER BY b.bill_no),
+               sum(b.amount + bill_late_fee_of(p_biller_id, b.bill_no, b.due_date, b.late_fee, v_on)), count(*),
+               min(b.bill_no) FILTER (WHERE b.account_no <> p_account_no),
+               min(b.bill_no) FILTER (WHERE b.status <> 'UNPAID')
+          INTO bills, v_total, v_found, v_foreign, v_paid
+          FROM (SELECT bill_no, account_no, status, amount, due_date, late_fee FROM billing_bills
+                 WHERE biller_id = p_biller_id AND bill_no = ANY (p_bill_nos)
+                 ORDER BY bill_no FOR UPDATE) b;
+        IF v_found < cardinality(p_bill_nos) OR v_foreign IS NOT NULL THEN
+            RETURN QUERY SELECT r.*, NULL::text[] FROM pay_hosted_refusal(p_biller_id, p_account_no,
+                'BILL_NOT_FOUND', format('not every bill of %s is a bill of account %s',
+                                         array_to_string(p_bill_nos, ','), p_account_no)) r;
+            RETURN;
+        END IF;
+        IF v_paid IS NOT NULL THEN
+            SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
+            IF FOUND THEN  -- a concurrent twin of this request paid it first
+                RETURN QUERY SELECT r.*, NULL::text[] FROM pay_hosted_repeat(v_payment, p_request_hash) r;
+                RETURN;
+            END IF;
+            IF p_terminal ->> 'collected_at' IS NOT NULL THEN  -- the collector holds the cash
+                PERFORM outlet_refund_due(p_terminal, p_channel_id, p_order_id, p_biller_id,
+                    p_account_no, p_bill_nos, p_amount, 'BILL_ALREADY_PAID',
+                    format('bill %s is already paid', v_paid), p_now);
+            END IF;
+            RETURN QUERY SELECT 'BILL_ALREADY_PAID', format('bill %s is already paid', v_paid),
+                                NULL::payments, NULL::text[];
+            RETURN;
+        END IF;
+    END IF;
+
+    IF v_total <> p_amount THEN
+        RETURN QUERY SELECT 'AMOUNT_MISMATCH', format('bills total %s, got %s', v_total, p_amount),
+                            NULL::payments, NULL::text[];
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT NULL::text, NULL::text, NULL::payments, bills;
+END $$;
+
 CREATE OR REPLACE FUNCTION pay_hosted(
     p_id text, p_channel_id integer, p_nonce text, p_order_id text, p_request_hash bytea,
     p_biller_id integer, p_account_no text, p_amount bigint, p_bill_nos text[], p_payer text,
@@ -30,81 +121,14 @@ CREATE OR REPLACE FUNCTION pay_hosted(
 LANGUAGE plpgsql AS $$
 DECLARE
     v_outlet integer := (p_terminal ->> 'outlet_id')::integer;
-    -- the business day whose late fee is due (billing/sql/late_fees.sql)
-    v_on date := (p_now AT TIME ZONE 'Asia/Shanghai')::date;
+    v_checked record;
     v_payment payments;
-    v_bills text[];
-    v_total bigint;
-    v_found integer;
-    v_foreign text;
-    v_paid text;
 BEGIN
-    IF p_nonce IS NOT NULL THEN  -- nested: SQL's AND may evaluate either side first
-        IF NOT channel_nonce_use(p_channel_id, p_nonce, p_now) THEN
-            RETURN QUERY SELECT 'REPLAYED', 'nonce already used', NULL::payments;
-            RETURN;
-        END IF;
-    END IF;
-
-    SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
-    IF FOUND THEN
-        RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
-        RETURN;
-    END IF;
-
-    -- Lock the bills in a fixed order, so concurrent payments queue instead of deadlocking.
-    IF p_bill_nos IS NULL THEN
-        SELECT array_agg(b.bill_no ORDER BY b.bill_no),
-               sum(b.amount + bill_late_fee_of(p_biller_id, b.bill_no, b.due_date, b.late_fee, v_on)), count(*)
-          INTO v_bills, v_total, v_found
-          FROM (SELECT bill_no, amount, due_date, late_fee FROM billing_bills
-                 WHERE biller_id = p_biller_id AND account_no = p_account_no AND status = 'UNPAID'
-                 ORDER BY bill_no FOR UPDATE) b;
-        IF v_found = 0 THEN
-            SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
-            IF FOUND THEN  -- a concurrent twin of this request paid them first
-                RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
-                RETURN;
-            END IF;
-            RETURN QUERY SELECT * FROM pay_hosted_refusal(p_biller_id, p_account_no, 'NO_BILL_DUE',
-                format('account %s has nothing due', p_account_no));
-            RETURN;
-        END IF;
-    ELSE
-        SELECT array_agg(b.bill_no ORDER BY b.bill_no),
-               sum(b.amount + bill_late_fee_of(p_biller_id, b.bill_no, b.due_date, b.late_fee, v_on)), count(*),
-               min(b.bill_no) FILTER (WHERE b.account_no <> p_account_no),
-               min(b.bill_no) FILTER (WHERE b.status <> 'UNPAID')
-          INTO v_bills, v_total, v_found, v_foreign, v_paid
-          FROM (SELECT bill_no, account_no, status, amount, due_date, late_fee FROM billing_bills
-                 WHERE biller_id = p_biller_id AND bill_no = ANY (p_bill_nos)
-                 ORDER BY bill_no FOR UPDATE) b;
-        IF v_found < cardinality(p_bill_nos) OR v_foreign IS NOT NULL THEN
-            RETURN QUERY SELECT * FROM pay_hosted_refusal(p_biller_id, p_account_no,
-                'BILL_NOT_FOUND', format('not every bill of %s is a bill of account %s',
-                                         array_to_string(p_bill_nos, ','), p_account_no));
-            RETURN;
-        END IF;
-        IF v_paid IS NOT NULL THEN
-            SELECT * INTO v_payment FROM order_payment(p_channel_id, p_order_id);
-            IF FOUND THEN  -- a concurrent twin of this request paid it first
-                RETURN QUERY SELECT * FROM pay_hosted_repeat(v_payment, p_request_hash);
-                RETURN;
-            END IF;
-            IF p_terminal ->> 'collected_at' IS NOT NULL THEN  -- the collector holds the cash
-                PERFORM outlet_refund_due(p_terminal, p_channel_id, p_order_id, p_biller_id,
-                    p_account_no, p_bill_nos, p_amount, 'BILL_ALREADY_PAID',
-                    format('bill %s is already paid', v_paid), p_now);
-            END IF;
-            RETURN QUERY SELECT 'BILL_ALREADY_PAID', format('bill %s is already paid', v_paid),
-                                NULL::payments;
-            RETURN;
-        END IF;
-    END IF;
-
-    IF v_total <> p_amount THEN
-        RETURN QUERY SELECT 'AMOUNT_MISMATCH', format('bills total %s, got %s', v_total, p_amount),
-                            NULL::payments;
+    SELECT * INTO v_checked
+      FROM pay_hosted_check(p_channel_id, p_nonce, p_order_id, p_request_hash, p_biller_id,
+                            p_account_no, p_amount, p_bill_nos, p_now, p_terminal);
+    IF v_checked.outcome IS NOT NULL THEN
+        RETURN QUERY SELECT v_checked.outcome, v_checked.detail, v_checked.payment;
         RETURN;
     END IF;
 
@@ -117,8 +141,8 @@ BEGIN
     END IF;
 
     v_payment := hosted_payment_write(p_id, p_channel_id, p_order_id, p_request_hash,
-                                      p_biller_id, p_account_no, p_amount, v_bills, 'bills',
-                                      p_payer, p_now, p_receipt_prefix);
+                                      p_biller_id, p_account_no, p_amount, v_checked.bills,
+                                      'bills', p_payer, p_now, p_receipt_prefix);
     IF v_payment.id IS DISTINCT FROM p_id THEN  -- a concurrent twin took the order id
         IF v_outlet IS NOT NULL THEN  -- the twin's payment took the float, not this one
             PERFORM outlet_float_take(v_outlet, -p_amount, NULL, p_now);
@@ -127,7 +151,7 @@ BEGIN
         RETURN;
     END IF;
 
-    PERFORM billing_write_off(p_biller_id, v_bills, p_id, p_now);
+    PERFORM billing_write_off(p_biller_id, v_checked.bills, p_id, p_now);
 
     PERFORM ledger_post_payment(p_biller_id, p_id, p_now, p_receivable_account,
                                 p_payable_account, p_amount);
@@ -165,54 +189,3 @@ CREATE OR REPLACE FUNCTION pay_hosted_refusal(
                             WHERE biller_id = p_biller_id AND account_no = p_account_no))
            AS a (known);
 $$;
-
--- Hosted payments in batches: many payments, one round trip and one commit
--- (``payments/hosted.py``). Each item runs ``pay_hosted`` and gets its own outcome. Items
--- arrive sorted by (biller, account), and every payment locks only the bills of its own
--- account, so concurrent batches take locks in one global order and cannot deadlock each
--- other. Bill numbers are [A-Za-z0-9_.-], so a comma joins an item's list safely; NULL
--- means "every outstanding bill" (channel-api.md §4). ``p_terminals`` is NULL for a batch
--- of channel payments; otherwise each item's terminal payment as JSON (NULL for a
--- channel's), and the floats they take are locked first, in outlet order, before any
--- bill: a float is one row many accounts' payments share, so locking it in the middle of
--- the (biller, account) order would let two batches wait on each other.
-CREATE OR REPLACE FUNCTION pay_hosted_batch(
-    p_ids text[], p_channel_ids integer[], p_nonces text[], p_order_ids text[],
-    p_request_hashes bytea[], p_biller_ids integer[], p_account_nos text[], p_amounts bigint[],
-    p_bill_nos text[], p_payers text[], p_receivable_accounts integer[],
-    p_payable_accounts integer[], p_now timestamptz, p_receipt_prefix text,
-    p_terminals text[] DEFAULT NULL
-) RETURNS TABLE (item integer, outcome text, detail text, payment payments)
-LANGUAGE plpgsql AS $$
-DECLARE
-    i integer;
-    v_answer record;
-    v_created payments[] := '{}';
-BEGIN
-    IF p_terminals IS NOT NULL THEN
-        PERFORM outlet_floats_lock(ARRAY(SELECT (t::jsonb ->> 'outlet_id')::integer
-                                           FROM unnest(p_terminals) t));
-    END IF;
-    -- The payments are counted (payment_rollups, payment_minutes) once for the batch, at
-    -- its end, as they were written: their insert triggers skip them meanwhile
-    -- (rollups.sql). Two rows per key and batch instead of two per payment.
-    PERFORM set_config('utilipay.payments_counted_by', 'batch', true);
-    FOR i IN 1 .. cardinality(p_ids) LOOP
-        SELECT * INTO v_answer
-          FROM pay_hosted(p_ids[i], p_channel_ids[i], p_nonces[i], p_order_ids[i],
-                          p_request_hashes[i], p_biller_ids[i], p_account_nos[i], p_amounts[i],
-                          string_to_array(p_bill_nos[i], ','), p_payers[i], p_now,
-                          p_receipt_prefix, p_receivable_accounts[i], p_payable_accounts[i],
-                          p_terminals[i]::jsonb);
-        item := i;
-        outcome := v_answer.outcome;
-        detail := v_answer.detail;
-        payment := v_answer.payment;
-        IF outcome = 'CREATED' THEN
-            v_created := v_created || payment;
-        END IF;
-        RETURN NEXT;
-    END LOOP;
-    PERFORM payment_rollups_add(v_created), payment_minutes_add(v_created);
-    PERFORM set_config('utilipay.payments_counted_by', '', true);
-END $$;
