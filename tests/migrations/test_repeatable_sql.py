@@ -218,10 +218,8 @@ def test_downgrading_below_the_repeatable_sql_gives_back_the_revision_built_fres
 # what each now calls or reads instead of writing the ledger, a payment and its order claim,
 # or another area's tables itself; and the functions the files added.
 CHANGED_SINCE_0024 = {
-    # its checks in pay_hosted_check since issue 15, which a batch's items share
-    "pay_hosted": ("pay_hosted_check(", "ledger_post_payment(", "hosted_payment_write(",
-                   "billing_write_off(", "outbox_emit", "outlet_float_take(",
-                   "outlet_payment_taken("),
+    # a batch of one since issue 15 (pay_hosted_many writes through the owners)
+    "pay_hosted": ("pay_hosted_many(",),
     "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "prepaid_credit(",
                        "outlet_float_take(", "outlet_payment_taken("),
     # a terminal's payments: their floats locked before any bill (revision 0031)
@@ -263,8 +261,8 @@ ADDED_SINCE_0024 = {
     "calendar_working_days",
     # a hosted batch counts its payments once (issue 15), with the functions the triggers use
     "payment_rollups_add", "payment_minutes_add",
-    # a hosted batch written set-wise, with its checks shared with pay_hosted (issue 15)
-    "pay_hosted_many", "pay_hosted_distinct", "pay_hosted_check", "hosted_payments_write",
+    # a hosted batch written set-wise (issue 15): pay_hosted is a batch of one
+    "pay_hosted_many", "pay_hosted_distinct", "pay_hosted_prepare", "hosted_payments_write",
     "ledger_post_payments", "billing_write_off_many",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(

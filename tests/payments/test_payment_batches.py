@@ -21,8 +21,9 @@ from utilipay.payments.hosted import BatchedHostedPayments, HostedPayment, Outco
 from utilipay.prepaid.topup import TopUps
 from utilipay.runtime.books import check_books
 
-# An upper-case literal of the SQL, and whether it is compared with (a state) or not (returned)
-_LITERAL = re.compile(r"(=|<>)?\s*'([A-Z][A-Z_]*)'")
+# An upper-case literal of the SQL, and whether it is compared with (a state) or not
+# (returned or assigned: ``outcome := 'REPLAYED'``)
+_LITERAL = re.compile(r"((?<!:)=|<>)?\s*'([A-Z][A-Z_]*)'")
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ def test_the_outcome_codes_are_every_outcome_the_sql_returns() -> None:
     texts = {f.path: f.text for f in sql_files()}
     returned = {
         literal[2]
-        for path in ("payments/pay_hosted.sql", "prepaid/top_up.sql")
+        for path in ("payments/pay_hosted.sql", "payments/batches.sql", "prepaid/top_up.sql")
         for literal in _LITERAL.finditer(texts[path])
         if not literal[1]  # ``status = 'UNPAID'``, ``v_state <> 'CUT'``: states, not outcomes
     }

@@ -49,9 +49,9 @@ ADDED_FUNCTIONS = (
     "ledger_post_float_deposit(timestamptz, integer, integer, bigint, text)",
     # a hosted batch written set-wise (issue 15)
     "pay_hosted_many(text[], integer[], text[], text[], bytea[], integer[], text[], bigint[],"
-    " text[], text[], integer[], integer[], timestamptz, text)",
+    " text[], text[], integer[], integer[], timestamptz, text, text[])",
     "pay_hosted_distinct(integer[], text[], integer[], text[])",
-    "pay_hosted_check(integer, text, text, bytea, integer, text, bigint, text[], timestamptz,"
+    "pay_hosted_prepare(integer, text, text, bytea, integer, text, bigint, text[], timestamptz,"
     " jsonb)",
     "hosted_payments_write(text[], integer[], text[], bytea[], integer[], text[], bigint[],"
     " text[], text, text[], timestamptz, text)",
