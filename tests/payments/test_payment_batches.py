@@ -189,7 +189,7 @@ async def test_a_batch_of_distinct_accounts_answers_each_item_and_books_each_pay
         item(world, 3, nonce="batch-test-nonce-0004"),  # item 4's nonce, used above
         item(world, 4, nonce="batch-test-nonce-again"),  # the order paid above, resent
         item(world, 5, bill_nos=("B6",)),  # another account's bill
-        item(world, 6),
+        item(world, 6, bill_nos=None),  # every bill due: B6
     ]
     outcomes = await batches._call(batch)
     assert [o.outcome for o in outcomes] == [
@@ -232,3 +232,21 @@ async def test_a_batch_of_distinct_accounts_answers_each_item_and_books_each_pay
     assert entries == [(f"PTEST000{n}", 0, 2) for n in (1, 4, 6)]
     assert events == ["PTEST0001", "PTEST0004", "PTEST0006"]
     assert failed == []
+
+
+async def test_a_nonce_or_a_bill_twice_in_a_set_wise_batch_is_refused(
+    batcher: Any, world: Any
+) -> None:
+    batches, _ = batcher
+    outcomes = await batches._call(
+        [
+            item(world, 1),
+            item(world, 2, nonce="batch-test-nonce-0001"),  # item 1's, in the same batch
+            item(world, 3, bill_nos=("B3", "B3"), amount=2 * 12345),
+        ]
+    )
+    assert [o.outcome for o in outcomes] == [
+        OutcomeCode.CREATED,
+        OutcomeCode.REPLAYED,
+        OutcomeCode.BILL_NOT_FOUND,
+    ]

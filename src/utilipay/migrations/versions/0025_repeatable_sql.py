@@ -57,6 +57,9 @@ ADDED_FUNCTIONS = (
     " text[], text, text[], timestamptz, text)",
     "ledger_post_payments(integer[], text[], timestamptz, integer[], integer[], bigint[])",
     "billing_write_off_many(integer[], text[], text[], timestamptz)",
+    "channel_nonces_use(integer[], text[], timestamptz)",
+    "pay_hosted_bills_locked(integer[], integer[], text[], bigint[], text[], timestamptz)",
+    "pay_hosted_float_take(jsonb, bigint, integer, timestamptz)",
 )
 VERSIONS = "utilipay.migrations.versions."
 # the terms other areas apply, with the pre-store reward's (prepaid_top_up grants it)

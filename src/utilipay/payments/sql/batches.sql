@@ -82,14 +82,18 @@ CREATE OR REPLACE FUNCTION pay_hosted_distinct(
            AS a (channel_id, order_id, biller_id, account_no)
 $$;
 
--- A batch whose items are each for their own account and order: each item prepared as
--- ``pay_hosted`` prepares it (``pay_hosted_prepare``: its nonce, its order, its bills locked
--- in the batch's (biller, account) order, a terminal's float taken), then the accepted ones
--- written together, a statement per table
--- for the whole batch instead of one per payment: the orders claimed and the payments
--- (``hosted_payments_write``), the bills written off (``billing_write_off_many``), the
--- journal entries (``ledger_post_payments``), the events. An item whose order a concurrent
--- twin claimed after the check is answered as a repeat, its float given back.
+-- A batch whose items are each for their own account and order, written together. First
+-- every item is prepared as ``pay_hosted_prepare`` prepares one, a statement for the whole
+-- batch where it can: the nonces used (``channel_nonces_use``), the orders looked up, and
+-- the bills of every new order locked in the batch's (biller, account) order and totalled
+-- (``pay_hosted_bills_locked``); an item whose bills are all there, due, its account's and
+-- of its amount is accepted (a terminal's once its float is taken), and any other is
+-- prepared alone for its exact answer (a repeat, a refusal). Then the accepted ones are
+-- written a statement per table for the whole batch instead of one per payment: the orders
+-- claimed and the payments (``hosted_payments_write``), the bills written off
+-- (``billing_write_off_many``), the journal entries (``ledger_post_payments``), the events.
+-- An item whose order a concurrent twin claimed meanwhile is answered as a repeat, its float
+-- given back.
 CREATE OR REPLACE FUNCTION pay_hosted_many(
     p_ids text[], p_channel_ids integer[], p_nonces text[], p_order_ids text[],
     p_request_hashes bytea[], p_biller_ids integer[], p_account_nos text[], p_amounts bigint[],
@@ -100,23 +104,46 @@ CREATE OR REPLACE FUNCTION pay_hosted_many(
 LANGUAGE plpgsql AS $$
 DECLARE
     i integer;
+    v_fresh bigint[];  -- the items whose nonce was used for the first time
     v_prepared record;
+    v_refused text;
     v_accepted integer[] := '{}';
     v_bill_lists text[] := '{}';  -- by item: the bills an accepted item pays, comma-joined
     v_created payments[];
     v_payment payments;
 BEGIN
+    v_fresh := ARRAY(SELECT channel_nonces_use(p_channel_ids, p_nonces, p_now));
+    SELECT array_agg(l.bill_list ORDER BY k) INTO v_bill_lists  -- NULL: not accepted yet
+      FROM generate_subscripts(p_ids, 1) k
+      LEFT JOIN pay_hosted_bills_locked(
+                    ARRAY(SELECT k FROM generate_subscripts(p_ids, 1) k
+                           WHERE (p_nonces[k] IS NULL OR k = ANY (v_fresh))
+                             AND NOT EXISTS (SELECT FROM order_payment(p_channel_ids[k],
+                                                                       p_order_ids[k]))),
+                    p_biller_ids, p_account_nos, p_amounts, p_bill_nos, p_now) l ON l.item = k;
     FOR i IN 1 .. cardinality(p_ids) LOOP
-        SELECT * INTO v_prepared
-          FROM pay_hosted_prepare(p_channel_ids[i], p_nonces[i], p_order_ids[i],
-                                p_request_hashes[i], p_biller_ids[i], p_account_nos[i],
-                                p_amounts[i], string_to_array(p_bill_nos[i], ','), p_now,
-                                p_terminals[i]::jsonb);
-        IF v_prepared.outcome IS NOT NULL THEN
-            RETURN QUERY SELECT i, v_prepared.outcome, v_prepared.detail, v_prepared.payment;
+        IF p_nonces[i] IS NOT NULL AND NOT i = ANY (v_fresh) THEN
+            RETURN QUERY SELECT i, 'REPLAYED', 'nonce already used', NULL::payments;
+        ELSIF v_bill_lists[i] IS NOT NULL THEN
+            v_refused := pay_hosted_float_take(p_terminals[i]::jsonb, p_amounts[i],
+                                               p_biller_ids[i], p_now);
+            IF v_refused IS NULL THEN
+                v_accepted := v_accepted || i;
+            ELSE
+                RETURN QUERY SELECT i, 'FLOAT_INSUFFICIENT', v_refused, NULL::payments;
+            END IF;
         ELSE
-            v_accepted := v_accepted || i;
-            v_bill_lists[i] := array_to_string(v_prepared.bill_nos, ',');
+            SELECT * INTO v_prepared  -- its nonce used above
+              FROM pay_hosted_prepare(p_channel_ids[i], NULL, p_order_ids[i],
+                                      p_request_hashes[i], p_biller_ids[i], p_account_nos[i],
+                                      p_amounts[i], string_to_array(p_bill_nos[i], ','), p_now,
+                                      p_terminals[i]::jsonb);
+            IF v_prepared.outcome IS NULL THEN
+                v_accepted := v_accepted || i;
+                v_bill_lists[i] := array_to_string(v_prepared.bill_nos, ',');
+            ELSE
+                RETURN QUERY SELECT i, v_prepared.outcome, v_prepared.detail, v_prepared.payment;
+            END IF;
         END IF;
     END LOOP;
 
@@ -164,3 +191,54 @@ BEGIN
     RETURN QUERY SELECT array_position(p_ids, c.id), 'CREATED', NULL::text, c
                    FROM unnest(v_created) c;
 END $$;
+
+-- The bills of a batch's items (``p_items``: their indexes in the batch's arrays) locked in
+-- one statement, in the batch's (biller, account, bill) order as ``pay_hosted_prepare`` locks
+-- one item's, and the items whose payment they make: every bill named found once, UNPAID,
+-- of the item's account, and their total with the late fee on the payment's business day
+-- equal to its amount. Each such item with its bills, comma-joined. An item without a list
+-- pays its account's UNPAID bills as they were read just before the lock: a bill paid
+-- meanwhile is seen PAID once locked, and its item is then prepared alone.
+CREATE OR REPLACE FUNCTION pay_hosted_bills_locked(
+    p_items integer[], p_biller_ids integer[], p_account_nos text[], p_amounts bigint[],
+    p_bill_nos text[], p_now timestamptz
+) RETURNS TABLE (item integer, bill_list text) LANGUAGE sql AS $$
+    -- two searches, each by its own index (one statement with OR between them searches the
+    -- account index without the biller), then the lock by the primary key
+    WITH named AS (
+        SELECT k, b.bill_no
+          FROM unnest(p_items) k
+          JOIN billing_bills b
+            ON p_bill_nos[k] IS NULL AND b.biller_id = p_biller_ids[k]
+           AND b.account_no = p_account_nos[k] AND b.status = 'UNPAID'
+        UNION ALL
+        SELECT k, n.bill_no
+          FROM unnest(p_items) k, unnest(string_to_array(p_bill_nos[k], ',')) AS n (bill_no)),
+    locked AS (
+        SELECT n.k, b.bill_no, b.account_no, b.status,
+               b.amount + bill_late_fee_of(b.biller_id, b.bill_no, b.due_date, b.late_fee,
+                                           (p_now AT TIME ZONE 'Asia/Shanghai')::date) AS due
+          FROM named n
+          JOIN billing_bills b ON b.biller_id = p_biller_ids[n.k] AND b.bill_no = n.bill_no
+         ORDER BY p_biller_ids[n.k], p_account_nos[n.k], b.bill_no
+           FOR UPDATE OF b)
+    SELECT k, string_agg(bill_no, ',' ORDER BY bill_no)
+      FROM locked
+     GROUP BY k
+    HAVING bool_and(account_no = p_account_nos[k] AND status = 'UNPAID')
+       AND count(DISTINCT bill_no) = count(*)
+       AND sum(due) = p_amounts[k]
+       AND (p_bill_nos[k] IS NULL
+            OR count(*) = cardinality(string_to_array(p_bill_nos[k], ',')))
+$$;
+
+-- A terminal's amount taken from its outlet's float (locked first by ``pay_hosted_batch``):
+-- NULL when taken (or no terminal), else why not.
+CREATE OR REPLACE FUNCTION pay_hosted_float_take(
+    p_terminal jsonb, p_amount bigint, p_biller_id integer, p_now timestamptz
+) RETURNS text LANGUAGE sql AS $$
+    SELECT format('the float of outlet %s cannot cover %s', p_terminal ->> 'outlet_id', p_amount)
+     WHERE p_terminal IS NOT NULL
+       AND NOT outlet_float_take((p_terminal ->> 'outlet_id')::integer, p_amount, p_biller_id,
+                                 p_now)
+$$;

@@ -109,12 +109,9 @@ BEGIN
     IF v_total <> p_amount THEN
         outcome := 'AMOUNT_MISMATCH';
         detail := format('bills total %s, got %s', v_total, p_amount);
-    ELSIF p_terminal IS NOT NULL
-          AND NOT outlet_float_take((p_terminal ->> 'outlet_id')::integer, p_amount,
-                                    p_biller_id, p_now) THEN
-        outcome := 'FLOAT_INSUFFICIENT';
-        detail := format('the float of outlet %s cannot cover %s', p_terminal ->> 'outlet_id',
-                         p_amount);
+    ELSE
+        detail := pay_hosted_float_take(p_terminal, p_amount, p_biller_id, p_now);
+        outcome := CASE WHEN detail IS NOT NULL THEN 'FLOAT_INSUFFICIENT' END;
     END IF;
 END $$;
 
