@@ -27,4 +27,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("CREATE INDEX bills_unpaid_by_due ON bills (biller_id, due_date) WHERE status = 'UNPAID'")
+    op.execute(
+        "CREATE INDEX bills_unpaid_by_due ON bills (biller_id, due_date) WHERE status = 'UNPAID'"
+    )
