@@ -2,11 +2,7 @@
 
 The rules of a step (``autopay/send.py``) say what changes — a debit's columns, an
 attempt in its log, an outbox event — and ``Writes`` gathers it; ``flush`` then writes
-each kind for the batch in ONE statement over arrays (``UPDATE … FROM unnest(…)``,
-``INSERT … SELECT … FROM unnest(…)``), not a statement per debit: an ``executemany``
-is pipelined in one round trip, but PostgreSQL still binds, starts and ends an executor
-for every row, which cost more than the row's own change (BENCHMARKS.md, "Issue 15:
-senders, the database's share").
+each kind for the batch in one set-based statement (``common/columns.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +17,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.autopay.schemas import Debit
+from utilipay.common.columns import Columns
 
 _ATTEMPTS = text(
     """
@@ -51,21 +48,13 @@ _STEP_COLUMNS = {
 }  # fmt: skip
 
 
-class _Columns(dict[str, list[object]]):
-    """Rows as one list a column: the arrays an ``unnest`` statement takes."""
-
-    def add(self, **row: object) -> None:
-        for name, value in row.items():
-            self.setdefault(name, []).append(value)
-
-
 @dataclass
 class Writes:
     """One batch's changes, each debit's merged in the order its rules made them."""
 
     changes: dict[tuple[int, str], dict[str, object]] = field(default_factory=dict)
-    attempts: _Columns = field(default_factory=_Columns)
-    events: _Columns = field(default_factory=_Columns)
+    attempts: Columns = field(default_factory=Columns)
+    events: Columns = field(default_factory=Columns)
 
     def set(self, debit: Debit, **values: object) -> None:
         self.changes.setdefault((debit.biller_id, debit.id), {}).update(values)
@@ -89,18 +78,18 @@ class Writes:
             await conn.execute(_ATTEMPTS, self.attempts)
         if self.events:
             await conn.execute(_ANNOUNCE, self.events)
-        self.changes, self.attempts, self.events = {}, _Columns(), _Columns()
+        self.changes, self.attempts, self.events = {}, Columns(), Columns()
 
 
 def _by_columns(
     changes: dict[tuple[int, str], dict[str, object]],
-) -> dict[tuple[str, ...], _Columns]:
+) -> dict[tuple[str, ...], Columns]:
     """The changed rows grouped by which columns change: one UPDATE for each group (a batch
     has a few shapes — leased, written ahead, finished — however many debits it holds)."""
-    groups: dict[tuple[str, ...], _Columns] = {}
+    groups: dict[tuple[str, ...], Columns] = {}
     for (biller_id, debit_id), values in changes.items():
         columns = tuple(sorted(values))
-        groups.setdefault(columns, _Columns()).add(
+        groups.setdefault(columns, Columns()).add(
             _b=biller_id, _d=debit_id, **{f"v_{c}": values[c] for c in columns}
         )
     return groups

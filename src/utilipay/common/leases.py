@@ -1,11 +1,11 @@
 """Claiming a due item for one attempt, so that no transaction is held while it is sent.
 
-Webhook deliveries, notifications and meter commands are each worked the same way: the
-item is claimed in a short transaction (locked ``SKIP LOCKED`` so another worker passes
-it by, its ``attempts`` counted, its ``next_attempt_at`` moved to the lease's end), the
-call is made with no transaction open, and the outcome is recorded only while the row
-still counts that attempt (the fence). A worker killed mid-call leaves the item due again
-when the lease ends.
+Notifications and meter commands are each worked the same way (webhook deliveries too, a
+batch at a time: ``webhooks/service.py``): the item is claimed in a short transaction
+(locked ``SKIP LOCKED`` so another worker passes it by, its ``attempts`` counted, its
+``next_attempt_at`` moved to the lease's end), the call is made with no transaction open,
+and the outcome is recorded only while the row still counts that attempt (the fence). A
+worker killed mid-call leaves the item due again when the lease ends.
 """
 
 from __future__ import annotations
