@@ -35,7 +35,8 @@ async def test_two_passes_share_the_due_webhooks_and_post_none_twice(
     with receiver(delay=0.01) as hooks:
         await _point_wechat_at(engine, clock, hub, hooks.url)
         await _enqueue(engine, clock)
-        async with http_client() as one, http_client() as other, engine.connect() as third:
+        one, other = http_client(), http_client()
+        async with engine.connect() as third:
             # a third worker has the first ones locked: passed by, not waited for
             await third.execute(text(_LOCK), {"n": LOCKED})
             passes = await asyncio.wait_for(
@@ -46,6 +47,8 @@ async def test_two_passes_share_the_due_webhooks_and_post_none_twice(
             )  # fmt: skip
             await third.rollback()
             last = await deliver_due(engine, clock, one, hub.directory.channel_by_id)
+        for http in (one, other):
+            await http.aclose()
     posted = Counter(json.loads(r.body)["data"]["id"] for r in hooks.received)
     assert len(posted) == DELIVERIES and set(posted.values()) == {1}
     assert [p.attempted > 0 for p in passes] == [True, True]  # both worked some
