@@ -10,23 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
 import orjson
-from sqlalchemy import TextClause, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from utilipay.autopay.schemas import Debit
-from utilipay.common.columns import Columns
+from utilipay.autopay.tables import debit_attempts, debits
+from utilipay.common.columns import Columns, insert_rows, update_rows
 
-_ATTEMPTS = text(
-    """
-    INSERT INTO debit_attempts (biller_id, debit_id, attempt, funding_source, kind, result, at)
-    SELECT * FROM unnest(CAST(:b AS integer[]), CAST(:d AS text[]), CAST(:attempt AS integer[]),
-                         CAST(:source AS text[]), CAST(:kind AS text[]), CAST(:result AS text[]),
-                         CAST(:at AS timestamptz[]))
-    """
-)
 # After the debits' own rows are updated: an event carries its debit's final status and
 # reason. In the order the rules announced them (the outbox's ids say the order).
 _ANNOUNCE = text(
@@ -40,12 +32,6 @@ _ANNOUNCE = text(
      ORDER BY e.n
     """
 )
-# The columns of ``debits`` a step changes, with their types (``tables.debits``).
-_STEP_COLUMNS = {
-    "status": "text", "reason": "text", "next_attempt_at": "timestamptz",
-    "source_index": "integer", "rounds": "integer", "pending_source": "text",
-    "channel_txn_id": "text", "payment_id": "text", "finished_at": "timestamptz",
-}  # fmt: skip
 
 
 @dataclass
@@ -62,8 +48,9 @@ class Writes:
     def log(
         self, debit: Debit, attempt: int, source: str, kind: str, result: str, now: datetime
     ) -> None:
-        self.attempts.add(b=debit.biller_id, d=debit.id, attempt=attempt, source=source,
-                          kind=kind, result=result[:200], at=now)  # fmt: skip
+        self.attempts.add(biller_id=debit.biller_id, debit_id=debit.id, attempt=attempt,
+                          funding_source=source, kind=kind, result=result[:200],
+                          at=now)  # fmt: skip
 
     def announce(
         self, debit: Debit, event_type: str, extra: Mapping[str, object], now: datetime
@@ -72,10 +59,9 @@ class Writes:
                         extra=orjson.dumps(extra).decode(), at=now)  # fmt: skip
 
     async def flush(self, conn: AsyncConnection) -> None:
-        for columns, rows in _by_columns(self.changes).items():
-            await conn.execute(_update(columns), rows)
-        if self.attempts:
-            await conn.execute(_ATTEMPTS, self.attempts)
+        for rows in _by_columns(self.changes).values():
+            await update_rows(conn, debits, ("biller_id", "id"), rows)
+        await insert_rows(conn, debit_attempts, self.attempts)
         if self.events:
             await conn.execute(_ANNOUNCE, self.events)
         self.changes, self.attempts, self.events = {}, Columns(), Columns()
@@ -89,21 +75,5 @@ def _by_columns(
     groups: dict[tuple[str, ...], Columns] = {}
     for (biller_id, debit_id), values in changes.items():
         columns = tuple(sorted(values))
-        groups.setdefault(columns, Columns()).add(
-            _b=biller_id, _d=debit_id, **{f"v_{c}": values[c] for c in columns}
-        )
+        groups.setdefault(columns, Columns()).add(biller_id=biller_id, id=debit_id, **values)
     return groups
-
-
-@cache
-def _update(columns: tuple[str, ...]) -> TextClause:
-    """``UPDATE debits … FROM unnest(…)`` setting ``columns`` (one statement per shape, made
-    once a process). Each array is cast to its column's type, so a NULL needs no guess."""
-    arrays = ", ".join(f"CAST(:v_{c} AS {_STEP_COLUMNS[c]}[])" for c in columns)
-    sets = ", ".join(f"{c} = v.{c}" for c in columns)
-    return text(
-        f"UPDATE debits d SET {sets}"  # noqa: S608 (the names are debits' own columns)
-        f"  FROM unnest(CAST(:_b AS integer[]), CAST(:_d AS text[]), {arrays})"
-        f"       AS v (_b, _d, {', '.join(columns)})"
-        " WHERE d.biller_id = v._b AND d.id = v._d"
-    )

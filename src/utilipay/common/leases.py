@@ -10,7 +10,7 @@ worker killed mid-call leaves the item due again when the lease ends.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Row, Table, select, update
@@ -44,3 +44,29 @@ async def claim_due(
             .values(attempts=table.c.attempts + 1, next_attempt_at=until, **also)
         )
     return row
+
+
+async def claim_batch(
+    conn: AsyncConnection, table: Table, keys: Sequence[str], *, open_status: str,
+    now: datetime, until: datetime, limit: int,
+) -> Sequence[Row[tuple[object, ...]]]:  # fmt: skip
+    """As ``claim_due``, for up to ``limit`` rows at once, oldest due first, in one
+    statement: the due rows no other worker has locked (``SKIP LOCKED``: passed by, not
+    waited for), each leased until ``until`` with its ``attempts`` counted; the rows as
+    they are now (``attempts`` counts this attempt)."""
+    c = table.c
+    due = (
+        select(*(c[k] for k in keys))
+        .where(c.status == open_status, c.next_attempt_at <= now)
+        .order_by(c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+    claimed = (
+        update(table)
+        .where(*(c[k] == due.c[k] for k in keys))
+        .values(attempts=c.attempts + 1, next_attempt_at=until)
+        .returning(*c)
+    )
+    return (await conn.execute(claimed)).all()

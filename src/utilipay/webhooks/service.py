@@ -31,18 +31,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
 from utilipay.common import outgoing
-from utilipay.common.columns import Columns
+from utilipay.common.columns import Columns, insert_rows, update_rows
+from utilipay.common.leases import claim_batch
 from utilipay.common.outgoing_aiohttp import ExchangeFailed, PooledClient
 from utilipay.common.passes import Pass
 from utilipay.security.signing import new_nonce, signed_headers
-from utilipay.webhooks.tables import webhook_deliveries
+from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 
 HUB_CODE = "UTILIPAY"
 FIRST_RETRY = 5.0  # seconds
@@ -51,45 +51,6 @@ GIVE_UP_AFTER = timedelta(hours=48)
 TIMEOUT = 10.0
 # A claimed delivery is due again after this, should its worker die while posting it.
 LEASE = timedelta(seconds=TIMEOUT + 30)
-
-# The lease is taken in the claim statement itself: one round trip, one update a row.
-_CLAIM = text(
-    """
-    WITH due AS (
-        SELECT channel_id, id FROM webhook_deliveries
-         WHERE status = 'PENDING' AND next_attempt_at <= :now
-         ORDER BY next_attempt_at LIMIT :limit
-           FOR UPDATE SKIP LOCKED
-    )
-    UPDATE webhook_deliveries w SET attempts = w.attempts + 1, next_attempt_at = :until
-      FROM due WHERE w.channel_id = due.channel_id AND w.id = due.id
-    RETURNING w.channel_id, w.id, w.attempts, w.payload, w.created_at
-    """
-)
-_LOG = text(
-    """
-    INSERT INTO webhook_attempts (channel_id, delivery_id, attempt, at, url, status_code,
-                                  error, duration_ms)
-    SELECT * FROM unnest(CAST(:channel_id AS integer[]), CAST(:id AS bigint[]),
-                         CAST(:attempt AS integer[]), CAST(:at AS timestamptz[]),
-                         CAST(:url AS text[]), CAST(:status_code AS integer[]),
-                         CAST(:error AS text[]), CAST(:duration_ms AS integer[]))
-    """
-)
-# Only while the delivery still counts this attempt: a later claim has it otherwise.
-_SETTLE = text(
-    """
-    UPDATE webhook_deliveries w
-       SET status = v.status, next_attempt_at = v.next_attempt_at, delivered_at = v.delivered_at
-      FROM unnest(CAST(:channel_id AS integer[]), CAST(:id AS bigint[]),
-                  CAST(:attempt AS integer[]), CAST(:status AS text[]),
-                  CAST(:next_attempt_at AS timestamptz[]), CAST(:delivered_at AS timestamptz[]))
-           AS v (channel_id, id, attempt, status, next_attempt_at, delivered_at)
-     WHERE w.channel_id = v.channel_id AND w.id = v.id
-       AND w.attempts = v.attempt AND w.status = 'PENDING'
-    RETURNING w.channel_id, w.id
-    """
-)
 
 
 def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
@@ -217,8 +178,11 @@ async def _claim(engine: AsyncEngine, clock: Clock, size: int) -> list[Claimed]:
     lease ends."""
     now = clock.now()
     async with engine.begin() as conn:
-        rows = await conn.execute(_CLAIM, {"now": now, "limit": size, "until": now + LEASE})
-        return [Claimed(r.channel_id, r.id, r.attempts, r.payload, r.created_at, now) for r in rows]
+        rows = await claim_batch(
+            conn, webhook_deliveries, ("channel_id", "id"), open_status="PENDING",
+            now=now, until=now + LEASE, limit=size,
+        )  # fmt: skip
+    return [Claimed(r.channel_id, r.id, r.attempts, r.payload, r.created_at, now) for r in rows]
 
 
 async def _post(
@@ -243,16 +207,19 @@ async def _record(conn: AsyncConnection, batch: list[Posted]) -> Counter[str]:
     log, settle, outcomes = Columns(), Columns(), {}
     for p in batch:
         c, sent = p.claimed, p.sent
-        key = {"channel_id": c.channel_id, "id": c.id, "attempt": c.attempt}
-        log.add(**key, at=c.at, url=p.url, status_code=sent.status_code, error=sent.error,
+        log.add(channel_id=c.channel_id, delivery_id=c.id, attempt=c.attempt, at=c.at,
+                url=p.url, status_code=sent.status_code, error=sent.error,
                 duration_ms=sent.duration_ms)  # fmt: skip
         status, outcome = _outcome(c, sent)
-        retry_at = c.at + backoff(c.attempt) if status == "PENDING" else None
-        delivered_at = c.at if status == "DELIVERED" else None
-        settle.add(**key, status=status, next_attempt_at=retry_at, delivered_at=delivered_at)
+        settle.add(channel_id=c.channel_id, id=c.id, attempts=c.attempt, status=status,
+                   next_attempt_at=c.at + backoff(c.attempt) if status == "PENDING" else None,
+                   delivered_at=c.at if status == "DELIVERED" else None)  # fmt: skip
         outcomes[c.channel_id, c.id] = outcome
-    await conn.execute(_LOG, log)
-    settled = {tuple(r) for r in await conn.execute(_SETTLE, settle)}
+    await insert_rows(conn, webhook_attempts, log)
+    settled = await update_rows(
+        conn, webhook_deliveries, ("channel_id", "id"), settle, fence="attempts",
+        where="t.status = 'PENDING'",
+    )  # fmt: skip
     return Counter(o if key in settled else "overtaken" for key, o in outcomes.items())
 
 
