@@ -40,7 +40,7 @@ from utilipay.common import outgoing
 from utilipay.common.columns import Columns, insert_rows, update_rows
 from utilipay.common.leases import claim_batch
 from utilipay.common.outgoing_aiohttp import ExchangeFailed, PooledClient
-from utilipay.common.passes import Pass
+from utilipay.common.passes import Pass, in_batches
 from utilipay.security.signing import new_nonce, signed_headers
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 
@@ -159,17 +159,14 @@ async def deliver_due(
     it (no transaction open), record it; again until none is due. What the pass leased
     is not due again within it."""
     gate = asyncio.Semaphore(concurrency)
-    results: Counter[str] = Counter()
-    attempted = 0
-    while attempted < limit:
-        claimed = await _claim(engine, clock, min(batch, limit - attempted))
-        if not claimed:
-            break
-        attempted += len(claimed)
+
+    async def work(claimed: list[Claimed]) -> Counter[str]:
         posted = await asyncio.gather(*(_post(gate, http, channel_by_id, c) for c in claimed))
         async with engine.begin() as conn:
-            results.update(await _record(conn, posted))
-    return Pass(attempted, dict(results))
+            return await _record(conn, posted)
+
+    return await in_batches(lambda size: _claim(engine, clock, size), work, limit=limit,
+                            batch=batch)  # fmt: skip
 
 
 async def _claim(engine: AsyncEngine, clock: Clock, size: int) -> list[Claimed]:
