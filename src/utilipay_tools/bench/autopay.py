@@ -174,6 +174,10 @@ async def _run(
             await conn.execute(text("SELECT max(planned_at) FROM debits"))
         ).scalar_one()
         version = (await conn.execute(text("SHOW server_version"))).scalar_one()
+        # As a hub's debits table has (autovacuum's): without statistics of the new table
+        # the planner guessed ~90 due rows and, by chance of when autovacuum came, read all
+        # 30,000 and sorted them for every batch's claim (0.3 s a claim, not 5 ms).
+        await conn.execute(text("ANALYZE debits"))
     await engine.dispose()
     sim = start_channel_sim(port, CHANNEL_SECRET, due)
     try:
