@@ -292,6 +292,4 @@ async def autopay(
     context.debit_http = channel_debits.http_client(timeout=1.0)
     context.autopay.senders = replace(context.autopay.senders, http=context.debit_http)
     yield context
-    await context.webhook_http.aclose()
-    await context.debit_http.aclose()
-    await context.write_off_services.close()
+    await context.close_clients()

@@ -175,10 +175,12 @@ CLIENTS: dict[str, Callable[[Any, str, FrozenClock], Awaitable[Any]]] = {
     "sms gateway": lambda http, url, clock: SmsGateway(http, f"{url}/sms", SECRET).send(
         text_message(clock), clock.now()),
 }  # fmt: skip
-# the debit sender's client is aiohttp's (common/outgoing_aiohttp.py), the others httpx's
+# the debit and webhook senders' clients are aiohttp's (common/outgoing_aiohttp.py), the
+# others httpx's (the message providers get the worker's, made as this one)
 MAKERS: dict[str, Callable[[], Any]] = {
     "head-end": delivery.http_client, "channel debit": channel_debits.http_client,
-    "webhook": webhooks.http_client, "sms gateway": webhooks.http_client}  # fmt: skip
+    "webhook": webhooks.http_client,
+    "sms gateway": lambda: outgoing.http_client(webhooks.TIMEOUT, 3.0)}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(CLIENTS))

@@ -61,9 +61,7 @@ async def worker(
 ) -> AsyncIterator[WorkerContext]:
     context = WorkerContext(engine=engine, clock=clock, directory=hub.directory)
     yield context
-    for http in (context.webhook_http, context.debit_http, context.head_end_http):
-        await http.aclose()
-    await context.write_off_services.close()
+    await context.close_clients()
 
 
 async def open_prepaid(

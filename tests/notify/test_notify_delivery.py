@@ -19,18 +19,18 @@ from tests.helpers import ACCOUNT, bill_line, import_bills, killed_mid_call
 from tests.notify.test_notify_support import NOWHERE, dispatch, point_at, queued, undispatch
 from tests.receivers import receiver
 from utilipay.clock import FrozenClock
+from utilipay.common import outgoing
 from utilipay.notify.delivery import GIVE_UP_AFTER, LEASE, deliver_due_notifications
 from utilipay.notify.providers import build_providers
 from utilipay.notify.providers.base import Provider
 from utilipay.notify.settings import NotifySettings
 from utilipay.security.signing import canonical, sign
-from utilipay.webhooks import service as webhooks
 from utilipay_tools.client import ChannelClient
 
 
 @pytest.fixture
 async def outbound() -> AsyncIterator[httpx.AsyncClient]:
-    client = webhooks.http_client()
+    client = outgoing.http_client(10.0, 3.0)
     yield client
     await client.aclose()
 

@@ -23,6 +23,7 @@ from tests.receivers import receiver
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
 from utilipay.clock import SHANGHAI, FrozenClock
+from utilipay.common import outgoing
 from utilipay.notify.delivery import deliver_due_notifications
 from utilipay.notify.params import earliest_cut
 from utilipay.notify.providers import build_providers
@@ -34,7 +35,6 @@ from utilipay.prepaid import service as prepaid
 from utilipay.prepaid.accrual import accrue_day
 from utilipay.prepaid.cuts import cut_due
 from utilipay.tariffs import service as tariffs
-from utilipay.webhooks import service as webhooks
 from utilipay_tools.client import ChannelClient
 
 PAYER = "wx-openid-abc"  # bound to the account
@@ -276,7 +276,7 @@ async def test_the_messages_are_delivered_once_to_the_channel_and_the_log_file(
 ) -> None:
     path = tmp_path / "notifications.log"
     settings = NotifySettings(notify_log=path, smtp_host=None, sms_url=None)
-    async with webhooks.http_client() as outbound:
+    async with outgoing.http_client(10.0, 3.0) as outbound:
         providers = build_providers(settings, outbound, hub.directory.channel_by_id)
         with receiver() as hooks:
             await point_at(engine, clock, hub, "WECHAT", hooks.url)

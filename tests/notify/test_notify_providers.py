@@ -26,6 +26,7 @@ from tests.helpers import ACCOUNT, bill_line, import_bills
 from tests.notify.test_notify_support import dispatch, queued, set_contacts
 from tests.receivers import receiver
 from utilipay.clock import FrozenClock
+from utilipay.common import outgoing
 from utilipay.config import get_settings
 from utilipay.notify.delivery import deliver_due_notifications
 from utilipay.notify.providers import build_providers
@@ -34,7 +35,6 @@ from utilipay.notify.providers.logfile import LogFileProvider
 from utilipay.notify.providers.sms import SmsGateway
 from utilipay.notify.settings import NotifySettings
 from utilipay.web.server import free_port
-from utilipay.webhooks import service as webhooks
 
 EMAIL = "zhangsan@example.com"
 PHONE = "+8613800138000"
@@ -44,7 +44,7 @@ SMS_SECRET = "sms-secret-never-shown-0123"
 
 @pytest.fixture
 async def outbound() -> AsyncIterator[httpx.AsyncClient]:
-    client = webhooks.http_client()
+    client = outgoing.http_client(10.0, 3.0)
     yield client
     await client.aclose()
 

@@ -30,8 +30,7 @@ from utilipay_tools.client import ChannelClient
 async def worker(engine: AsyncEngine, clock: FrozenClock, hub: Any) -> AsyncIterator[Any]:
     context = WorkerContext(engine=engine, clock=clock, directory=hub.directory)
     yield context
-    await context.webhook_http.aclose()
-    await context.remote_billers.close()
+    await context.close_clients()
 
 
 def body(order: str = "WX-R1", **more: Any) -> dict[str, Any]:

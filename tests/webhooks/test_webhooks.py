@@ -27,8 +27,7 @@ from utilipay_tools.client import ChannelClient
 async def worker(engine: AsyncEngine, clock: FrozenClock, hub: Any) -> Any:
     context = WorkerContext(engine=engine, clock=clock, directory=hub.directory)
     yield context
-    await context.webhook_http.aclose()
-    await context.remote_billers.close()
+    await context.close_clients()
 
 
 async def _point_wechat_at(engine: AsyncEngine, clock: FrozenClock, hub: Any, url: str) -> None:
@@ -181,8 +180,11 @@ async def test_a_worker_that_outlived_its_lease_records_only_its_attempt(
         late = asyncio.create_task(worker.deliver_webhooks())
         await until(lambda: len(hooks.received) == 1)
         clock.advance(LEASE)  # its lease runs out while the channel thinks
-        async with http_client() as other:  # another worker's
+        other = http_client()  # another worker's
+        try:
             taken_over = await deliver_due(engine, clock, other, hub.directory.channel_by_id)
+        finally:
+            await other.aclose()
         assert taken_over.results == {"delivered": 1}
         assert (await late).results == {"overtaken": 1}  # its 503 decides nothing
     (delivery,) = await deliveries(engine)

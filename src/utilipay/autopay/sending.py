@@ -43,6 +43,7 @@ from utilipay.autopay.send import (
     talk,
     write_off,
 )
+from utilipay.billers.schemas import IntegrationMode
 from utilipay.clock import Clock
 from utilipay.common.passes import Pass
 
@@ -184,7 +185,8 @@ async def _record(
 
 
 def _relocked(fields: RowMapping) -> Relocked:
-    return Relocked(Debit.of(fields), fields["funding_sources"], fields["attempts_made"])
+    return Relocked(Debit.of(fields), fields["funding_sources"], fields["attempts_made"],
+                    fields["next_attempt_at"])  # fmt: skip
 
 
 async def _write_off(
@@ -193,7 +195,10 @@ async def _write_off(
 ) -> list[str]:  # fmt: skip
     if not taken:
         return []
-    done = await _bounded(gate, [write_off(senders, debit) for debit, _ in taken])
+    done = await asyncio.gather(
+        *(_gated(gate, write_off(senders, debit)) if _calls_out(senders, debit)
+          else write_off(senders, debit) for debit, _ in taken)
+    )  # fmt: skip
     writes = Writes()
     outcomes: list[str] = []
     async with engine.begin() as conn:
@@ -207,9 +212,22 @@ async def _write_off(
     return outcomes
 
 
-async def _bounded(gate: asyncio.Semaphore, calls: Sequence[Awaitable[T]]) -> list[T]:
-    async def one(call: Awaitable[T]) -> T:
-        async with gate:
-            return await call
+def _calls_out(senders: Senders, debit: Debit) -> bool:
+    """Whether a debit's write-off waits on a network call or a transaction of its own (a
+    remote biller's, a top-up's), so it takes a place among the ``concurrency`` in flight.
+    A hosted bill's goes to the hosted payment batcher, which bounds its own calls: the
+    whole batch's reach it at once and are written off in a few batch calls (through the
+    gate, they reached it a few at a time: ~6 a call, each call a commit and a pass over
+    the payment counters)."""
+    biller = senders.biller_by_id(debit.biller_id)
+    hosted = biller is not None and biller.mode is IntegrationMode.HOSTED
+    return not hosted or debit.purpose == "prepaid_topup"
 
-    return list(await asyncio.gather(*(one(call) for call in calls)))
+
+async def _gated(gate: asyncio.Semaphore, call: Awaitable[T]) -> T:
+    async with gate:
+        return await call
+
+
+async def _bounded(gate: asyncio.Semaphore, calls: Sequence[Awaitable[T]]) -> list[T]:
+    return list(await asyncio.gather(*(_gated(gate, call) for call in calls)))

@@ -4,9 +4,12 @@ count what happened to them (by the part of each result before a colon)."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +35,24 @@ async def work_through(
 
     await asyncio.gather(*(one(item) for item in items))
     return Pass(len(items), results)
+
+
+async def in_batches(
+    claim: Callable[[int], Awaitable[list[T]]],
+    work: Callable[[list[T]], Awaitable[Counter[str]]],
+    *,
+    limit: int,
+    batch: int,
+) -> Pass:
+    """A pass a batch at a time: ``claim`` takes (and leases) up to so many due items,
+    ``work`` sends and records them and counts what happened; again until nothing is due
+    or ``limit`` items were claimed. What the pass leased is not due again within it."""
+    results: Counter[str] = Counter()
+    attempted = 0
+    while attempted < limit:
+        claimed = await claim(min(batch, limit - attempted))
+        if not claimed:
+            break
+        attempted += len(claimed)
+        results.update(await work(claimed))
+    return Pass(attempted, dict(results))

@@ -1,29 +1,32 @@
 """Delivering queued notifications, as webhooks are delivered: at least once, logged.
 
-No transaction is open while a provider answers (docs/transactions.md): a due
-message is claimed (locked ``SKIP LOCKED``, its attempt counted, leased until
-``LEASE`` from now) and committed; then sent; then the attempt is recorded, its
-outcome only if the message's ``attempts`` is still this claim's. Two workers
-never send one at once; a worker killed mid-send leaves it due when its lease
-ends (recipients dedupe on its id). Every attempt is written to
-``notification_attempts``. A message not acknowledged is retried
-with the webhooks' backoff (5 s doubling to an hour, jittered) until it is
-older than ``give_up_after`` (24 hours by default), then given up.
+No transaction is open while a provider answers (docs/transactions.md). A pass works
+the due messages a batch at a time, as the webhooks and the auto-pay debits are sent
+(docs/autopay.md, "The senders' shape"): one statement claims a batch (locked ``SKIP
+LOCKED``, each attempt counted, leased until ``LEASE`` from now) and commits; the batch
+is sent, at most ``concurrency`` at once; then one transaction logs every attempt in
+``notification_attempts`` and records each outcome only where the message's
+``attempts`` is still this claim's. Two workers never send one at once; a worker killed
+mid-send leaves it due when its lease ends (recipients dedupe on its id). A message not
+acknowledged is retried with the webhooks' backoff (5 s doubling to an hour, jittered)
+until it is older than ``give_up_after`` (24 hours by default), then given up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock
-from utilipay.common.leases import claim_due
-from utilipay.common.passes import Pass, work_through
+from utilipay.common.columns import Columns, insert_rows, update_rows
+from utilipay.common.leases import claim_batch
+from utilipay.common.passes import Pass, in_batches
 from utilipay.notify.providers.base import Outcome, Provider
 from utilipay.notify.schemas import Notification, to_notification
 from utilipay.notify.tables import notification_attempts, notifications
@@ -34,13 +37,15 @@ GIVE_UP_AFTER = timedelta(hours=24)
 # longer than any provider's timeout (10 s for the SMTP conversation and for HTTP).
 LEASE = timedelta(seconds=40)
 
-_DUE = text(
-    """
-    SELECT biller_id, id FROM notifications
-     WHERE status = 'PENDING' AND next_attempt_at <= :now
-     ORDER BY next_attempt_at LIMIT :limit
-    """
-)
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One attempt at a claimed message: what came of it, through which provider."""
+
+    notification: Notification
+    provider: Provider | None
+    outcome: Outcome
+    duration_ms: int
 
 
 async def deliver_due_notifications(
@@ -50,55 +55,43 @@ async def deliver_due_notifications(
     *,
     give_up_after: timedelta = GIVE_UP_AFTER,
     limit: int = 500,
+    batch: int = 100,
     concurrency: int = 16,
 ) -> Pass:
     """One pass over the due messages; ``providers`` by recipient kind (``build_providers``)."""
-    async with engine.connect() as conn:
-        due = (await conn.execute(_DUE, {"now": clock.now(), "limit": limit})).all()
+    gate = asyncio.Semaphore(concurrency)
 
-    async def one(item: Any) -> str:
-        return await _deliver_one(engine, clock, providers, item, give_up_after)
+    async def work(claimed: list[Notification]) -> Counter[str]:
+        now = clock.now()
+        sent = await asyncio.gather(*(_timed(gate, providers, n, now) for n in claimed))
+        async with engine.begin() as conn:
+            return await _record(conn, sent, now, give_up_after)
 
-    return await work_through(due, one, concurrency=concurrency)
-
-
-async def _deliver_one(
-    engine: AsyncEngine,
-    clock: Clock,
-    providers: Mapping[str, Provider],
-    item: Any,
-    give_up_after: timedelta,
-) -> str:
-    """Claim, send (no transaction open), record: see the module's docstring."""
-    claimed = await _claim(engine, clock, item.biller_id, item.id)
-    if claimed is None:
-        return "skipped"  # another worker has it, or it is done
-    notification, now = claimed
-    provider = providers.get(notification.recipient_kind)
-    started = time.monotonic()
-    outcome = await _send(provider, notification, now)
-    async with engine.begin() as conn:
-        await _log_attempt(
-            conn, notification, provider, outcome, now, int((time.monotonic() - started) * 1000)
-        )
-        return await _settle(conn, notification, outcome, now, give_up_after)
+    return await in_batches(lambda size: _claim(engine, clock, size), work, limit=limit,
+                            batch=batch)  # fmt: skip
 
 
-async def _claim(
-    engine: AsyncEngine, clock: Clock, biller_id: int, notification_id: str
-) -> tuple[Notification, datetime] | None:
-    """The message, if it is due and no other worker has it, leased for one attempt: its
-    ``attempts`` counts this one (and fences its record), and it is not due again before
-    the lease ends."""
-    key = (notifications.c.biller_id == biller_id) & (notifications.c.id == notification_id)
+async def _claim(engine: AsyncEngine, clock: Clock, size: int) -> list[Notification]:
+    """Up to ``size`` due messages no other worker has, leased for one attempt each (as
+    they were before the claim: ``attempts`` is the attempts made so far)."""
     now = clock.now()
     async with engine.begin() as conn:
-        row = await claim_due(
-            conn, notifications, key, open_statuses=("PENDING",), now=now, until=now + LEASE
-        )
-    if row is None:
-        return None
-    return to_notification(row._mapping), now
+        rows = await claim_batch(
+            conn, notifications, ("biller_id", "id"), open_status="PENDING", now=now,
+            until=now + LEASE, limit=size,
+        )  # fmt: skip
+    return [to_notification({**r._mapping, "attempts": r.attempts - 1}) for r in rows]
+
+
+async def _timed(
+    gate: asyncio.Semaphore, providers: Mapping[str, Provider], notification: Notification,
+    now: datetime,
+) -> Sent:  # fmt: skip
+    provider = providers.get(notification.recipient_kind)
+    async with gate:
+        started = time.monotonic()
+        outcome = await _send(provider, notification, now)
+    return Sent(notification, provider, outcome, int((time.monotonic() - started) * 1000))
 
 
 async def _send(provider: Provider | None, notification: Notification, now: datetime) -> Outcome:
@@ -112,54 +105,39 @@ async def _send(provider: Provider | None, notification: Notification, now: date
         return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
 
 
-async def _log_attempt(
-    conn: AsyncConnection,
-    notification: Notification,
-    provider: Provider | None,
-    outcome: Outcome,
-    now: datetime,
-    duration_ms: int,
-) -> None:
-    await conn.execute(
-        insert(notification_attempts).values(
-            biller_id=notification.biller_id,
-            notification_id=notification.id,
-            attempt=notification.attempts + 1,
-            at=now,
-            provider=provider.name if provider else "",
-            destination=provider.destination(notification) if provider else "",
-            acknowledged=outcome.acknowledged,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            duration_ms=duration_ms,
-        )
-    )
+async def _record(
+    conn: AsyncConnection, batch: list[Sent], now: datetime, give_up_after: timedelta
+) -> Counter[str]:
+    """Every attempt logged; each outcome, unless a later claim has taken its message over
+    ("overtaken")."""
+    log, settle, results = Columns(), Columns(), {}
+    for s in batch:
+        n, provider, outcome = s.notification, s.provider, s.outcome
+        attempt = n.attempts + 1
+        log.add(biller_id=n.biller_id, notification_id=n.id, attempt=attempt, at=now,
+                provider=provider.name if provider else "",
+                destination=provider.destination(n) if provider else "",
+                acknowledged=outcome.acknowledged, status_code=outcome.status_code,
+                error=outcome.error, duration_ms=s.duration_ms)  # fmt: skip
+        status, result = _settled(n, outcome, now, give_up_after)
+        retry_at = now + backoff(attempt) if status == "PENDING" else None
+        settle.add(biller_id=n.biller_id, id=n.id, attempts=attempt, status=status,
+                   sent_at=now if status == "SENT" else None, next_attempt_at=retry_at)  # fmt: skip
+        results[n.biller_id, n.id] = result
+    await insert_rows(conn, notification_attempts, log)
+    settled = await update_rows(
+        conn, notifications, ("biller_id", "id"), settle, fence="attempts",
+        where="t.status = 'PENDING'",
+    )  # fmt: skip
+    return Counter(r if key in settled else "overtaken" for key, r in results.items())
 
 
-async def _settle(
-    conn: AsyncConnection,
-    notification: Notification,
-    outcome: Outcome,
-    now: datetime,
-    give_up_after: timedelta,
-) -> str:
-    attempt = notification.attempts + 1
-    values: dict[str, Any]
+def _settled(
+    notification: Notification, outcome: Outcome, now: datetime, give_up_after: timedelta
+) -> tuple[str, str]:
+    """The message's status after this attempt, and what the pass counts."""
     if outcome.acknowledged:
-        values = {"status": "SENT", "sent_at": now, "next_attempt_at": None}
-        result = "sent"
-    elif now - notification.created_at >= give_up_after:
-        values, result = {"status": "GAVE_UP", "next_attempt_at": None}, "gave up"
-    else:
-        values, result = {"next_attempt_at": now + backoff(attempt)}, "retry"
-    recorded = await conn.execute(
-        update(notifications)
-        .where(
-            notifications.c.biller_id == notification.biller_id,
-            notifications.c.id == notification.id,
-            notifications.c.attempts == attempt,  # the fence
-            notifications.c.status == "PENDING",
-        )
-        .values(**values)
-    )
-    return result if recorded.rowcount else "overtaken"
+        return "SENT", "sent"
+    if now - notification.created_at >= give_up_after:
+        return "GAVE_UP", "gave up"
+    return "PENDING", "retry"

@@ -7,35 +7,40 @@ any 2xx acknowledges it. Otherwise it is retried with exponential backoff and
 jitter for two days (the contract asks for at least one), every attempt
 written to ``webhook_attempts``.
 
-No transaction is open while the channel answers (docs/transactions.md): a due
-delivery is claimed (locked ``SKIP LOCKED``, its attempt counted, leased until
-``LEASE`` from now) and committed; then posted; then the attempt is recorded,
-its outcome only if the delivery's ``attempts`` is still this claim's. Two
-workers never post it at once; a worker killed mid-send leaves it due when its
-lease ends, and the channel dedupes on ``data.id`` plus ``type``.
+No transaction is open while the channel answers (docs/transactions.md). A pass
+works the due deliveries a batch at a time, as the auto-pay sender does its debits
+(docs/autopay.md, "The senders' shape"): one statement claims a batch (locked ``SKIP
+LOCKED``, so another worker's batch is passed by; each attempt counted and leased until
+``LEASE`` from now) and commits; the batch is posted, at most ``concurrency`` at once;
+then one transaction records the batch in two statements: every attempt logged, and
+each outcome only where the delivery's ``attempts`` is still this claim's (the fence).
+Two workers never post one delivery at once; a worker killed mid-send leaves it due
+when its lease ends, and the channel dedupes on ``data.id`` plus ``type``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
-from sqlalchemy import insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
 from utilipay.common import outgoing
-from utilipay.common.leases import claim_due
-from utilipay.common.passes import Pass, work_through
+from utilipay.common.columns import Columns, insert_rows, update_rows
+from utilipay.common.leases import claim_batch
+from utilipay.common.outgoing_aiohttp import ExchangeFailed, PooledClient
+from utilipay.common.passes import Pass, in_batches
 from utilipay.security.signing import new_nonce, signed_headers
 from utilipay.webhooks.tables import webhook_attempts, webhook_deliveries
 
@@ -46,14 +51,6 @@ GIVE_UP_AFTER = timedelta(hours=48)
 TIMEOUT = 10.0
 # A claimed delivery is due again after this, should its worker die while posting it.
 LEASE = timedelta(seconds=TIMEOUT + 30)
-
-_DUE = text(
-    """
-    SELECT channel_id, id FROM webhook_deliveries
-     WHERE status = 'PENDING' AND next_attempt_at <= :now
-     ORDER BY next_attempt_at LIMIT :limit
-    """
-)
 
 
 def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
@@ -99,7 +96,7 @@ class Sent:
 
 
 async def post_signed(
-    http: httpx.AsyncClient, channel: Channel, url: str, body: bytes, now: datetime
+    http: PooledClient, channel: Channel, url: str, body: bytes, now: datetime
 ) -> Sent:
     """POST ``body`` to the channel, signed; what came of it (a failure is a result)."""
     parts = urlsplit(url)
@@ -114,13 +111,13 @@ async def post_signed(
         new_nonce(),
     )
     started = time.monotonic()
-    request = http.build_request(
-        "POST", url, content=body, headers={**headers, "Content-Type": "application/json"}
-    )
     try:
-        reply = await outgoing.exchange(http, request, limit=outgoing.REPLY_LIMIT)
+        reply = await http.exchange(
+            "POST", url, {**headers, "Content-Type": "application/json"}, body,
+            limit=outgoing.REPLY_LIMIT,
+        )  # fmt: skip
         status, error = reply.status_code, None
-    except httpx.HTTPError as exc:
+    except ExchangeFailed as exc:
         status, error = None, f"{type(exc).__name__}: {exc}"[:500]
     except outgoing.ReplyRefused as exc:
         status, error = None, exc.reason
@@ -131,6 +128,7 @@ async def post_signed(
 class Claimed:
     """A delivery leased to one worker for its attempt number ``attempt``, claimed ``at``."""
 
+    channel_id: int
     id: int
     attempt: int  # also the fence: the record applies only while the row still counts it
     payload: object
@@ -138,106 +136,100 @@ class Claimed:
     at: datetime
 
 
-async def deliver_one(
-    engine: AsyncEngine,
-    clock: Clock,
-    http: httpx.AsyncClient,
-    channel: Channel,
-    delivery_id: int,
-) -> str:
-    """Claim, post (no transaction open), record: see the module's docstring."""
-    claimed = await _claim(engine, clock, channel.id, delivery_id)
-    if claimed is None:
-        return "skipped"
-    url = channel.webhook_url
-    sent = (
-        Sent(None, "the channel has no webhook URL", 0)
-        if url is None
-        else await post_signed(http, channel, url, orjson.dumps(claimed.payload), claimed.at)
-    )
-    async with engine.begin() as conn:
-        return await _record(conn, channel.id, claimed, url or "", sent)
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """What one attempt of a claimed delivery got, and where it was sent."""
 
-
-async def _claim(
-    engine: AsyncEngine, clock: Clock, channel_id: int, delivery_id: int
-) -> Claimed | None:
-    """The delivery, if it is due and no other worker has it, leased for one attempt:
-    its ``attempts`` counts this one (and fences its record), and it is not due again
-    before the lease ends."""
-    key = (webhook_deliveries.c.channel_id == channel_id) & (webhook_deliveries.c.id == delivery_id)
-    now = clock.now()
-    async with engine.begin() as conn:
-        row = await claim_due(
-            conn, webhook_deliveries, key, open_statuses=("PENDING",), now=now, until=now + LEASE
-        )
-    if row is None:
-        return None
-    attempt = row.attempts + 1
-    return Claimed(row.id, attempt, row.payload, row.created_at, now)
-
-
-async def _record(
-    conn: AsyncConnection, channel_id: int, claimed: Claimed, url: str, sent: Sent
-) -> str:
-    """The attempt, logged; its outcome, unless a later claim has taken the delivery over."""
-    attempt, now = claimed.attempt, claimed.at
-    await conn.execute(
-        insert(webhook_attempts).values(
-            channel_id=channel_id,
-            delivery_id=claimed.id,
-            attempt=attempt,
-            at=now,
-            url=url,
-            status_code=sent.status_code,
-            error=sent.error,
-            duration_ms=sent.duration_ms,
-        )
-    )
-    if sent.acknowledged:
-        values: dict[str, Any] = {"status": "DELIVERED", "delivered_at": now}
-        outcome = "delivered"
-    elif now - claimed.created_at >= GIVE_UP_AFTER:
-        values, outcome = {"status": "GAVE_UP"}, "gave up"
-    else:
-        values = {"next_attempt_at": now + backoff(attempt)}
-        outcome = "retry"
-    if values.get("status"):
-        values["next_attempt_at"] = None
-    recorded = await conn.execute(
-        update(webhook_deliveries)
-        .where(
-            webhook_deliveries.c.channel_id == channel_id,
-            webhook_deliveries.c.id == claimed.id,
-            webhook_deliveries.c.attempts == attempt,  # the fence
-            webhook_deliveries.c.status == "PENDING",
-        )
-        .values(**values)
-    )
-    return outcome if recorded.rowcount else "overtaken"
+    claimed: Claimed
+    url: str
+    sent: Sent
 
 
 async def deliver_due(
     engine: AsyncEngine,
     clock: Clock,
-    http: httpx.AsyncClient,
+    http: PooledClient,
     channel_by_id: Callable[[int], Channel | None],
     *,
     limit: int = 500,
+    batch: int = 100,
     concurrency: int = 16,
 ) -> Pass:
-    """One pass over the deliveries that are due."""
-    async with engine.connect() as conn:
-        due = (await conn.execute(_DUE, {"now": clock.now(), "limit": limit})).all()
+    """One pass over the deliveries that are due (at most ``limit``): claim a batch, post
+    it (no transaction open), record it; again until none is due. What the pass leased
+    is not due again within it."""
+    gate = asyncio.Semaphore(concurrency)
 
-    async def one(item: Any) -> str | None:
-        channel = channel_by_id(item.channel_id)
-        if channel is None:
-            return None
-        return await deliver_one(engine, clock, http, channel, item.id)
+    async def work(claimed: list[Claimed]) -> Counter[str]:
+        posted = await asyncio.gather(*(_post(gate, http, channel_by_id, c) for c in claimed))
+        async with engine.begin() as conn:
+            return await _record(conn, posted)
 
-    return await work_through(due, one, concurrency=concurrency)
+    return await in_batches(lambda size: _claim(engine, clock, size), work, limit=limit,
+                            batch=batch)  # fmt: skip
 
 
-def http_client() -> httpx.AsyncClient:
-    return outgoing.http_client(TIMEOUT, 3.0)
+async def _claim(engine: AsyncEngine, clock: Clock, size: int) -> list[Claimed]:
+    """Up to ``size`` due deliveries no other worker has, leased for one attempt each:
+    ``attempts`` counts it (and fences its record), and none is due again before its
+    lease ends."""
+    now = clock.now()
+    async with engine.begin() as conn:
+        rows = await claim_batch(
+            conn, webhook_deliveries, ("channel_id", "id"), open_status="PENDING",
+            now=now, until=now + LEASE, limit=size,
+        )  # fmt: skip
+    return [Claimed(r.channel_id, r.id, r.attempts, r.payload, r.created_at, now) for r in rows]
+
+
+async def _post(
+    gate: asyncio.Semaphore,
+    http: PooledClient,
+    channel_by_id: Callable[[int], Channel | None],
+    claimed: Claimed,
+) -> Posted:
+    channel = channel_by_id(claimed.channel_id)
+    url = channel.webhook_url if channel else None
+    if channel is None or url is None:  # a failed attempt: retried as any other
+        problem = "the channel has no webhook URL" if channel else "the channel is not known"
+        return Posted(claimed, url or "", Sent(None, problem, 0))
+    async with gate:
+        body = orjson.dumps(claimed.payload)
+        return Posted(claimed, url, await post_signed(http, channel, url, body, claimed.at))
+
+
+async def _record(conn: AsyncConnection, batch: list[Posted]) -> Counter[str]:
+    """Every attempt logged; each outcome, unless a later claim has taken its delivery
+    over ("overtaken")."""
+    log, settle, outcomes = Columns(), Columns(), {}
+    for p in batch:
+        c, sent = p.claimed, p.sent
+        log.add(channel_id=c.channel_id, delivery_id=c.id, attempt=c.attempt, at=c.at,
+                url=p.url, status_code=sent.status_code, error=sent.error,
+                duration_ms=sent.duration_ms)  # fmt: skip
+        status, outcome = _outcome(c, sent)
+        settle.add(channel_id=c.channel_id, id=c.id, attempts=c.attempt, status=status,
+                   next_attempt_at=c.at + backoff(c.attempt) if status == "PENDING" else None,
+                   delivered_at=c.at if status == "DELIVERED" else None)  # fmt: skip
+        outcomes[c.channel_id, c.id] = outcome
+    await insert_rows(conn, webhook_attempts, log)
+    settled = await update_rows(
+        conn, webhook_deliveries, ("channel_id", "id"), settle, fence="attempts",
+        where="t.status = 'PENDING'",
+    )  # fmt: skip
+    return Counter(o if key in settled else "overtaken" for key, o in outcomes.items())
+
+
+def _outcome(claimed: Claimed, sent: Sent) -> tuple[str, str]:
+    """The delivery's status after this attempt, and what the pass counts."""
+    if sent.acknowledged:
+        return "DELIVERED", "delivered"
+    if claimed.at - claimed.created_at >= GIVE_UP_AFTER:
+        return "GAVE_UP", "gave up"
+    return "PENDING", "retry"
+
+
+def http_client() -> PooledClient:
+    """On aiohttp, as the debit sender's: a sixth of httpx's CPU a request at volume
+    (``common/outgoing_aiohttp.py``)."""
+    return PooledClient(TIMEOUT, 3.0)

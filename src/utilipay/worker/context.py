@@ -14,6 +14,7 @@ from utilipay.autopay.engine import AutopayEngine, AutopayPass
 from utilipay.autopay.send import Senders
 from utilipay.billers.remote import RemoteBillers
 from utilipay.clock import Clock, SystemClock
+from utilipay.common import outgoing
 from utilipay.common.outgoing_aiohttp import PooledClient
 from utilipay.common.passes import Pass
 from utilipay.db.engine import create_engine
@@ -45,7 +46,8 @@ class WorkerContext:
     clock: Clock
     directory: Directory
     write_off_services: WriteOffServices = field(init=False)
-    webhook_http: httpx.AsyncClient = field(init=False)
+    webhook_http: PooledClient = field(init=False)
+    notify_http: httpx.AsyncClient = field(init=False)
     debit_http: PooledClient = field(init=False)
     head_end_http: httpx.AsyncClient = field(init=False)
     dispatcher: Dispatcher = field(init=False)
@@ -57,6 +59,8 @@ class WorkerContext:
             self.engine, self.clock, self.directory.channel_code, batches_in_flight=2
         )
         self.webhook_http = webhooks.http_client()
+        # the message providers' (an SMS gateway's, a channel's push), as the webhooks' was
+        self.notify_http = outgoing.http_client(webhooks.TIMEOUT, 3.0)
         self.debit_http = channel_debits.http_client()
         self.head_end_http = meter_delivery.http_client()
         payment_webhooks = PaymentWebhooks(self.directory.channel_by_id, self.biller_code)
@@ -72,7 +76,7 @@ class WorkerContext:
             consumers.setdefault(event_type, []).extend(more)
         self.dispatcher = Dispatcher(consumers)
         self.notify_providers = build_providers(
-            get_notify_settings(), self.webhook_http, self.directory.channel_by_id
+            get_notify_settings(), self.notify_http, self.directory.channel_by_id
         )
         self.autopay = AutopayEngine(
             self.engine,
@@ -102,11 +106,14 @@ class WorkerContext:
     async def start(self) -> None:
         await self.directory.start()
 
-    async def stop(self) -> None:
-        await self.webhook_http.aclose()
-        await self.debit_http.aclose()
-        await self.head_end_http.aclose()
+    async def close_clients(self) -> None:
+        """The HTTP clients and the write-off services closed (the directory stays up)."""
+        for http in (self.webhook_http, self.notify_http, self.debit_http, self.head_end_http):
+            await http.aclose()
         await self.write_off_services.close()
+
+    async def stop(self) -> None:
+        await self.close_clients()
         await self.directory.stop()
         await self.engine.dispose()
 

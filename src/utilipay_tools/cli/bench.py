@@ -174,6 +174,9 @@ def bench_autopay(
             f"debit: sender {sent['sender_cpu_ms_per_debit']}, simulator "
             f"{sent['simulator_cpu_ms_per_debit']}, PostgreSQL {sent['postgres_cpu_ms_per_debit']}",
         )
+    updates = result.debit_updates
+    table.add_row("debit row updates, of them HOT (no index written)",
+                  f"{updates['updates']:,}, {updates['hot']:,}")  # fmt: skip
     table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
     console.print(table)
 
