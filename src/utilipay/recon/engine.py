@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -60,6 +61,45 @@ _DERIVED = {
     "util": ("util", f"biller_id, payment_id, amount, status, ts, day, {_EDGE}, {_LINE}"),
 }  # fmt: skip
 
+# A statement's lines kept in Parquet (columnar.COLUMNS) as PostgreSQL sends them for a
+# run (repository._LINES): the same filters, the party's key and the import's id constant.
+_KEPT = """
+SELECT {party}, order_id, amount, status, ts, date_diff('day', $day, business_date) AS day,
+       $import_id AS import_id, line_no
+  FROM read_parquet($path)
+ WHERE order_id IS NOT NULL AND list_contains($statuses, status)
+   AND (business_date = $day OR (ts >= $low AND ts < $high))
+   AND ($channel IS NULL OR {channel} = $channel)
+"""
+_KEPT_KEYS = {
+    "chan": ("$party AS channel_code", "$party"),
+    "util": ("CAST($party AS INTEGER) AS biller_id, order_id AS payment_id", "channel_code"),
+}
+
+
+def csv_source(columns: dict[str, str]) -> str:
+    """DuckDB's reader of PostgreSQL's CSV (no header, NULL as an empty field) at ``$path``,
+    its columns given, never guessed."""
+    return (
+        "read_csv($path, header = false, auto_detect = false, delim = ',', quote = '\"', "
+        f"escape = '\"', nullstr = '', columns = {columns!r})"
+    )
+
+
+def isolated_duckdb(**config: str | int | bool) -> duckdb.DuckDBPyConnection:
+    """A DuckDB of its own that never fetches an extension (all the engine uses is built in)."""
+    db = duckdb.connect(
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "preserve_insertion_order": False,
+            **config,
+        }
+    )
+    db.execute("SET enable_progress_bar = false")  # the CLI draws its own
+    return db
+
+
 # recon_items' columns, in the order the run's CSV carries them to PostgreSQL.
 ITEM_COLUMNS = (
     "run_id", "item_no", "class", "action", "channel_code", "order_id", "biller_id",
@@ -84,32 +124,37 @@ class Matcher:
             name: instant.astimezone(UTC).replace(tzinfo=None)
             for name, instant in window.instants().items()
         }
-        self.db = duckdb.connect(
-            config={
-                "threads": threads,
-                "temp_directory": str(workdir / "spill"),
-                # everything the engine uses is built in; never fetch an extension
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                "preserve_insertion_order": False,
-            }
-        )
-        self.db.execute("SET enable_progress_bar = false")  # the CLI draws its own
+        self.db = isolated_duckdb(threads=threads, temp_directory=str(workdir / "spill"))
         self.db.execute(SCHEMA)
 
     def close(self) -> None:
         self.db.close()
 
     def load(self, book: str, path: Path) -> None:
-        """Append a book as PostgreSQL's CSV (no header, NULL as an empty field) from ``path``,
-        a file or a pipe being written (read once, front to back)."""
+        """Append a book as PostgreSQL's CSV from ``path``, a file or a pipe being written
+        (read once, front to back)."""
+        self._insert(book, csv_source(WIRE[book]), {"path": str(path)})
+
+    def load_kept(
+        self, book: str, path: Path, key: dict[str, Any], filters: dict[str, Any]
+    ) -> None:
+        """Append a statement's lines from the Parquet file kept at its import (columnar.py),
+        filtered as PostgreSQL filters them (repository._LINES). ``key``: its ``party``
+        (a channel's code, a biller's id) and ``import_id``; ``filters``: the party's
+        ``statuses`` and the run's ``channel``."""
+        party, channel = _KEPT_KEYS[book]
+        source = f"({_KEPT.format(party=party, channel=channel)})"
+        window = {name: self._bounds[name] for name in ("low", "high")}
+        self._insert(
+            book, source, {"path": str(path), "day": self.window.day, **window, **key, **filters}
+        )
+
+    def _insert(self, book: str, source: str, params: dict[str, Any]) -> None:
         table, derived = _DERIVED[book]
-        params = {name: self._bounds[name] for name in re.findall(r"\$(\w+)", derived)}
+        bounds = {name: self._bounds[name] for name in re.findall(r"\$(\w+)", derived)}
         self.db.execute(
-            f"INSERT INTO {table} SELECT {derived} FROM read_csv($path, header = false, "  # noqa: S608
-            f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', nullstr = '', "
-            f"columns = {WIRE[book]!r})",
-            {"path": str(path), **params},
+            f"INSERT INTO {table} SELECT {derived} FROM {source}",  # noqa: S608
+            {**params, **bounds},
         )
 
     def count(self, table: str) -> int:
