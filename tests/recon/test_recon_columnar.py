@@ -183,10 +183,12 @@ async def test_an_import_keeps_a_channels_lines_not_a_banks(
             " FROM statement_lines WHERE import_id = :i ORDER BY line_no"), {"i": trade.import_id},
         )).all()  # fmt: skip
     assert sha256[bank.import_id] is None  # a bank's statement is not reconciled by a run
+    trade_sha256 = sha256[trade.import_id]
+    assert trade_sha256 is not None
     files = [p.name for p in kept.directory.iterdir()]
-    assert files == [f"{sha256[trade.import_id]}.parquet"]  # nothing left of the writing
+    assert files == [f"{trade_sha256}.parquet"]  # nothing left of the writing
     in_file = duckdb.execute(
         "SELECT line_no, order_id, amount, status, channel_code, business_date"
-        f" FROM '{kept.path(sha256[trade.import_id])}' ORDER BY line_no"
+        f" FROM '{kept.path(trade_sha256)}' ORDER BY line_no"
     ).fetchall()
     assert in_file == [tuple(row) for row in stored] and len(in_file) == trade.line_count > 0
