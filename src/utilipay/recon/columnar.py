@@ -19,7 +19,6 @@ import tempfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import structlog
@@ -106,21 +105,21 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 
-def usable(kept: Kept, statement: dict[str, Any]) -> Path | None:
-    """The import's file if it can stand for its lines; None, logged with why, if not."""
-    sha256 = statement.get("columnar_sha256")
-    path = kept.path(sha256) if sha256 else None
-    if path is None:
-        why = "no file was kept at import"
-    elif not path.is_file():
+def usable(kept: Kept, import_id: int, sha256: str | None, line_count: int) -> Path | None:
+    """The import's file if it can stand for its lines, else None: silently when none was
+    kept (an import before migration 0052), logged with why when the kept one cannot."""
+    if sha256 is None:
+        return None
+    path = kept.path(sha256)
+    if not path.is_file():
         why = f"{path} is missing"
     elif _sha256(path) != sha256:
         why = f"{path} is not the file kept at import (SHA-256 differs)"
-    elif _rows(path) != statement["line_count"]:
-        why = f"{path} does not hold the import's {statement['line_count']} lines"
+    elif _rows(path) != line_count:
+        why = f"{path} does not hold the import's {line_count} lines"
     else:
         return path
-    log.warning("recon.statement_read_from_postgresql", import_id=statement["id"], why=why)
+    log.warning("recon.statement_read_from_postgresql", import_id=import_id, why=why)
     return None
 
 

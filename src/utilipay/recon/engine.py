@@ -11,10 +11,9 @@ the day does not fit in memory.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -136,7 +135,7 @@ class Matcher:
         self._insert(book, csv_source(WIRE[book]), {"path": str(path)})
 
     def load_kept(
-        self, book: str, path: Path, key: dict[str, Any], filters: dict[str, Any]
+        self, book: str, path: Path, key: Mapping[str, object], filters: Mapping[str, object]
     ) -> None:
         """Append a statement's lines from the Parquet file kept at its import (columnar.py),
         filtered as PostgreSQL filters them (repository._LINES). ``key``: its ``party``
@@ -149,7 +148,7 @@ class Matcher:
             book, source, {"path": str(path), "day": self.window.day, **window, **key, **filters}
         )
 
-    def _insert(self, book: str, source: str, params: dict[str, Any]) -> None:
+    def _insert(self, book: str, source: str, params: dict[str, object]) -> None:
         table, derived = _DERIVED[book]
         bounds = {name: self._bounds[name] for name in re.findall(r"\$(\w+)", derived)}
         self.db.execute(

@@ -6,6 +6,7 @@ snapshot read and the records written belong to the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -175,7 +176,7 @@ async def _driver(conn: AsyncConnection) -> Any:
     return raw.driver_connection
 
 
-async def copy_query(conn: AsyncConnection, query: str, args: list[Any], out: Sink) -> None:
+async def copy_query(conn: AsyncConnection, query: str, args: Sequence[object], out: Sink) -> None:
     """``query``'s rows as CSV into ``out``, on the run's connection (its transaction)."""
     await (await _driver(conn)).copy_from_query(query, *args, output=out, format="csv")
 

@@ -171,23 +171,38 @@ class Reading:
         """A party's statements: each from its kept file if it can stand for the lines,
         the others' lines out of PostgreSQL; each statement of the run's sources says
         which (``read_from``)."""
-        book = "chan" if party == "channel" else "util"
-        biller_ids = {code: biller_id for biller_id, code in self.found.billers.items()}
-        filters = {"statuses": repository.STATUSES[party], "channel": self.found.channel}
         copied = []
         for statement in self.found.of(party):
-            path = columnar.usable(self.kept, statement) if self.kept is not NOT_KEPT else None
-            statement["read_from"] = "postgresql" if path is None else "kept file"
-            if path is None:
+            # off the event loop: checking the file's SHA-256 and reading it take CPU
+            from_file = await asyncio.to_thread(self._from_file, party, statement)
+            statement["read_from"] = "kept file" if from_file else "postgresql"
+            if not from_file:
                 copied.append(statement["id"])
-                continue
-            code = statement["party_code"]
-            key = {"party": biller_ids[code] if party == "biller" else code,
-                   "import_id": statement["id"]}  # fmt: skip
-            await asyncio.to_thread(self.matcher.load_kept, book, path, key, filters)
         if copied:
             send = partial(repository.export_lines, self.conn, self.found, party, copied)
-            await self.copied(book, send)
+            await self.copied(_BOOKS[party], send)
+
+    def _from_file(self, party: str, statement: dict[str, Any]) -> bool:
+        if self.kept is NOT_KEPT:
+            return False
+        path = columnar.usable(
+            self.kept, statement["id"], statement["columnar_sha256"], statement["line_count"]
+        )
+        if path is None:
+            return False
+        code = statement["party_code"]
+        key = {"party": self.biller_ids[code] if party == "biller" else code,
+               "import_id": statement["id"]}  # fmt: skip
+        filters = {"statuses": repository.STATUSES[party], "channel": self.found.channel}
+        self.matcher.load_kept(_BOOKS[party], path, key, filters)
+        return True
+
+    @property
+    def biller_ids(self) -> dict[str, int]:
+        return {code: biller_id for biller_id, code in self.found.billers.items()}
+
+
+_BOOKS = {"channel": "chan", "biller": "util"}  # the run's DuckDB table of a party's lines
 
 
 async def _match(reading: Reading, *, scoped: bool, say: Step) -> dict[str, int]:

@@ -8,16 +8,26 @@ thousand for another amount (AMOUNT_MISMATCH); then ``recon.service.run_day`` ru
 and commits: the payments and the statement copied out of PostgreSQL, matched and
 classified in DuckDB, the breaks copied back, their corrections proposed. Seeding is
 not timed; each step of the run is.
+
+Each round reconciles the day twice on the same data, one run after the other: reading
+the statement out of PostgreSQL (the baseline, as before the statement's columnar file)
+and reading it from the Parquet file its import keeps (recon/columnar.py; the bench
+writes it once, as an import would, and gives that cost apart). The ratios are of the
+medians, CPU (PostgreSQL's server and this process) first: the machine is shared.
 """
 
 from __future__ import annotations
 
 import asyncio
+import statistics
+import tempfile
 import time
-from contextlib import suppress
+from collections.abc import Callable
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -30,7 +40,8 @@ from utilipay.channels import service as channels_service
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, drop_database
-from utilipay.recon import service
+from utilipay.recon import columnar, service
+from utilipay.recon.columnar import NOT_KEPT, Kept
 from utilipay.runtime.install import upgrade
 from utilipay_tools.bench.payments import machine
 
@@ -61,7 +72,8 @@ _IMPORT = text(
     INSERT INTO statement_imports (kind, party, party_code, business_date, file_name, sha256,
                                    line_count, total_amount, summary, actor, imported_at)
     VALUES ('generic_csv', 'channel', 'WECHAT', CAST(:day AS date), 'bench.csv',
-            repeat('0', 64), CAST(:n AS integer), 0, '{}', 'bench', CAST(:first AS timestamptz))
+            repeat('0', 64), CAST(:n AS integer) - (CAST(:n AS integer) + 1000 - :missing) / 1000,
+            0, '{}', 'bench', CAST(:first AS timestamptz))
     RETURNING id
     """
 )
@@ -78,30 +90,75 @@ _LINES = text(
 )
 
 
+# The builds a bench run compares, in turn on the same day: every statement read out of
+# PostgreSQL (the way before issue 15's columnar files), and read from the file kept at
+# its import.
+BUILDS = ("postgresql", "kept file")
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One run of the day: its wall time, each step's, its CPU and what it counted."""
+
+    seconds: float
+    steps: dict[str, float]
+    cpu: dict[str, float | None]  # seconds of the run: the server's and this process's
+    counts: dict[str, int]
+
+    @property
+    def cpu_total(self) -> float | None:
+        server, own = self.cpu["server"], self.cpu["bench_process"]
+        return None if server is None or own is None else server + own
+
+    def as_json(self) -> dict[str, Any]:
+        return {"run_seconds": round(self.seconds, 2), "steps": self.steps, "cpu": self.cpu,
+                "counts": self.counts}  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class RunBench:
     payments: int
     seed_seconds: float
-    run_seconds: float
-    steps: dict[str, float]
-    cpu: dict[str, float | None]  # seconds of the run: the server's and this process's
-    counts: dict[str, int]
+    keep_cpu: float | None  # the statement's file written as its import writes it
+    runs: dict[str, list[Measured]]  # BUILDS' runs, in the order they ran, alternating
     machine: dict[str, str]
 
     @property
     def correct(self) -> bool:
         breaks = self.payments // 1000 + (1 if self.payments % 1000 >= MISSING else 0)
         odd = self.payments // 1000 + (1 if self.payments % 1000 >= OTHER_AMOUNT else 0)
-        return (self.counts["HUB_ONLY"], self.counts["AMOUNT_MISMATCH"]) == (breaks, odd) and (
-            self.counts["MATCHED"] == self.payments - breaks - odd
-        )
+        expected = {"HUB_ONLY": breaks, "AMOUNT_MISMATCH": odd,
+                    "MATCHED": self.payments - breaks - odd}  # fmt: skip
+        found = [m.counts for runs in self.runs.values() for m in runs]
+        return bool(found) and all({k: n for k, n in c.items() if n} == expected for c in found)
+
+    def median(self, build: str, figure: Callable[[Measured], float | None]) -> float | None:
+        values = [figure(m) for m in self.runs[build]]
+        return None if None in values else statistics.median(v for v in values if v is not None)
+
+    def ratios(self) -> dict[str, float | None]:
+        """The kept file's run ÷ PostgreSQL's, on the medians: CPU (server and own) and wall."""
+        out: dict[str, float | None] = {}
+        for name, figure in (("cpu", _cpu_total), ("wall", _wall)):
+            after, before = self.median(BUILDS[1], figure), self.median(BUILDS[0], figure)
+            out[name] = None if not after or not before else round(after / before, 2)
+        return out
 
     def as_json(self) -> dict[str, Any]:
         return {
             "payments": self.payments, "seed_seconds": round(self.seed_seconds, 1),
-            "run_seconds": round(self.run_seconds, 2), "steps": self.steps, "cpu": self.cpu,
-            "counts": self.counts, "correct": self.correct, "machine": self.machine,
+            "keep_cpu": self.keep_cpu,
+            "runs": {build: [m.as_json() for m in runs] for build, runs in self.runs.items()},
+            "ratios": self.ratios(), "correct": self.correct, "machine": self.machine,
         }  # fmt: skip
+
+
+def _cpu_total(m: Measured) -> float | None:
+    return m.cpu_total
+
+
+def _wall(m: Measured) -> float:
+    return m.seconds
 
 
 async def _seed(engine: AsyncEngine, clock: FrozenClock, n: int) -> None:
@@ -163,9 +220,25 @@ async def _seeded(engine: AsyncEngine, clock: FrozenClock, n: int, say: Any) -> 
     return time.perf_counter() - started
 
 
-async def _reconcile(
-    engine: AsyncEngine, clock: FrozenClock
-) -> tuple[Any, dict[str, float], dict[str, float | None]]:
+async def _kept(engine: AsyncEngine, kept: Kept, say: Any) -> float | None:
+    """The statement's file, written as its import writes it when it is not there (a day
+    seeded, or kept from a build before the files): its CPU seconds, server's and own."""
+    async with engine.begin() as conn:
+        row = (await conn.execute(text(_STATEMENT))).one()
+        if row.columnar_sha256 and kept.path(row.columnar_sha256).is_file():
+            return None
+        say("keeping the statement as a file, as its import does …")
+        backend = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+        server, own = _server_cpu(backend), _own_cpu()
+        await columnar.keep(conn, row.id, kept)
+        after = _server_cpu(backend)
+    return None if server is None or after is None else round(after - server + _own_cpu() - own, 2)
+
+
+_STATEMENT = "SELECT id, columnar_sha256 FROM statement_imports"
+
+
+async def _reconcile(engine: AsyncEngine, clock: FrozenClock, kept: Kept) -> Measured:
     steps: dict[str, float] = {}
     mark: list[Any] = [time.perf_counter(), None]
 
@@ -175,43 +248,62 @@ async def _reconcile(
             steps[mark[1]] = round(now - mark[0], 2)
         mark[:] = [now, what]
 
+    started = time.perf_counter()
     async with engine.begin() as conn:
         backend = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
         server, own = _server_cpu(backend), _own_cpu()
-        report = await service.run_day(conn, clock, DAY, actor="bench", step=step)
+        report = await service.run_day(conn, clock, DAY, actor="bench", step=step, kept=kept)
     steps[mark[1]] = round(time.perf_counter() - mark[0], 2)
+    took = time.perf_counter() - started
     after = _server_cpu(backend)
     cpu = {
         "server": None if server is None or after is None else round(after - server, 2),
         "bench_process": round(_own_cpu() - own, 2),
     }
-    return report, steps, cpu
+    counts = {k: int(v) for k, v in report.run["counts"].items()}
+    return Measured(took, steps, cpu, counts)
 
 
-async def _run(settings: Settings, n: int, say: Any, *, keep: bool) -> RunBench:
+async def _run(settings: Settings, n: int, say: Any, *, keep: bool, rounds: int) -> RunBench:
+    with ExitStack() as stack:
+        return await _measured(settings, n, say, keep=keep, rounds=rounds, stack=stack)
+
+
+async def _measured(
+    settings: Settings, n: int, say: Any, *, keep: bool, rounds: int, stack: ExitStack
+) -> RunBench:
     url = database_url(settings, database=f"{DATABASE}_{n}" if keep else DATABASE)
     if not keep:
         await drop_database(url)
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url, pool_size=1)
     clock = FrozenClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))  # 09:00 the next morning
+    # a kept day's file lives with the hub's other files; a day of one call, with it
+    home = settings.home if keep else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    kept = Kept.under(home)
+    runs: dict[str, list[Measured]] = {build: [] for build in BUILDS}
     try:
         seeded = await _seeded(engine, clock, n, say)
-        say("reconciling the day (committed) …")
-        started = time.perf_counter()
-        report, steps, cpu = await _reconcile(engine, clock)
-        took = time.perf_counter() - started
+        keep_cpu = await _kept(engine, kept, say)
+        for turn in range(rounds):
+            for build, files in zip(BUILDS, (NOT_KEPT, kept), strict=True):
+                say(f"reconciling the day (committed), statement from {build}, "
+                    f"round {turn + 1} of {rounds} …")  # fmt: skip
+                runs[build].append(await _reconcile(engine, clock, files))
     finally:
         await engine.dispose()
         if not keep:
             await drop_database(url)
-    counts = {k: int(v) for k, v in report.run["counts"].items()}
-    return RunBench(n, seeded, took, steps, cpu, counts, machine())
+    return RunBench(n, seeded, keep_cpu, runs, machine())
 
 
-def run(settings: Settings, n: int, say: Any = print, *, keep: bool = False) -> RunBench:
+def run(
+    settings: Settings, n: int, say: Any = print, *, keep: bool = False, rounds: int = 1
+) -> RunBench:
     """``keep``: seed a database of N payments once and keep it (each run then reconciles
-    the same day again, committed), so that builds can be compared without reseeding."""
+    the same day again, committed), so that builds can be compared without reseeding.
+    Each of ``rounds`` reconciles the day once reading the statement from PostgreSQL and
+    once from its kept file."""
     if n < 1000:
         raise ValueError("--payments must be at least 1,000 (a break of each kind)")
-    return asyncio.run(_run(settings, n, say, keep=keep))
+    return asyncio.run(_run(settings, n, say, keep=keep, rounds=rounds))
