@@ -136,7 +136,7 @@ async def test_a_missing_altered_or_short_file_is_not_used(
         with capture_logs() as logs:
             report = await run(engine, clock, kept=kept)
         assert _comparable(report) == expected
-        said = [e for e in logs if e["event"] == "recon.statement_read_from_postgresql"]
+        said = [e for e in logs if e["event"] == "recon.read_from_postgresql"]
         assert len(said) == 1 and why in said[0]["why"], said
         assert sorted(_read_from_each(report)) == [
             "kept file", "kept file", "kept file", "postgresql",
@@ -156,7 +156,7 @@ async def test_a_missing_altered_or_short_file_is_not_used(
     )
     async with engine.begin() as conn:
         await conn.execute(text(more), {"d": D, "n": 1})
-    await falls_back("does not hold the import's 11 lines")
+    await falls_back("does not hold the 11 rows kept")
     async with engine.begin() as conn:
         await conn.execute(text(more), {"d": D, "n": -1})
     assert _read_from(await run(engine, clock, kept=kept)) == {"kept file"}

@@ -68,7 +68,8 @@ def test_a_whole_run_from_postgres_finds_the_injected_breaks() -> None:
     assert result.correct and result.as_json()["correct"] is True
     ratios = result.as_json()["ratios"]
     assert ratios["cpu"] > 0 and ratios["wall"] > 0
-    assert result.keep_cpu is not None and result.keep_cpu > 0  # the file written once
+    # the files written once, before the runs
+    assert set(result.keep_cpu) == {"statement", "payments"}
     with pytest.raises(ValueError, match="at least 1,000"):
         recon_run.run(_settings(), 10)
 
@@ -83,7 +84,7 @@ def test_a_kept_day_is_seeded_once_and_reconciled_again() -> None:
     finally:
         asyncio.run(drop_database(url))
     assert first.seed_seconds > 0 and again.seed_seconds == 0
-    # the statement's file too is written once, with the day
-    assert first.keep_cpu is not None and again.keep_cpu is None
+    # the files too are written once, with the day
+    assert set(first.keep_cpu) == {"statement", "payments"} and again.keep_cpu == {}
     assert first.correct and again.correct
     assert first.runs["kept file"][0].counts == again.runs["postgresql"][0].counts

@@ -76,8 +76,9 @@ async def keep(conn: AsyncConnection, import_id: int, kept: Kept) -> str | None:
         with tempfile.TemporaryDirectory(dir=kept.directory, prefix=".writing-") as tmp:
             written = Path(tmp) / "lines.parquet"
             send = partial(copy_query, conn, _LINES, [import_id])
-            await pipe.stream(Path(tmp) / "lines.csv", send, partial(_to_parquet, written))
-            sha256 = _sha256(written)
+            receive = partial(write_parquet, COLUMNS, written)
+            await pipe.stream(Path(tmp) / "lines.csv", send, receive)
+            sha256 = file_sha256(written)
             os.replace(written, kept.path(sha256))
     except (OSError, duckdb.Error) as exc:
         log.warning("recon.statement_not_kept", import_id=import_id, error=str(exc))
@@ -90,17 +91,18 @@ async def keep(conn: AsyncConnection, import_id: int, kept: Kept) -> str | None:
     return sha256
 
 
-def _to_parquet(target: Path, source: Path) -> None:
+def write_parquet(columns: dict[str, str], target: Path, source: Path) -> None:
+    """PostgreSQL's CSV at ``source`` (a pipe being written) as a Parquet file."""
     db = isolated_duckdb()
     try:
-        reader = csv_source(COLUMNS)  # the columns are this module's, the path a parameter
-        db.execute(f"CREATE TABLE lines AS SELECT * FROM {reader}", {"path": str(source)})  # noqa: S608
-        db.execute(f"COPY lines TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        reader = csv_source(columns)  # the columns are this module's, the path a parameter
+        db.execute(f"CREATE TABLE book AS SELECT * FROM {reader}", {"path": str(source)})  # noqa: S608
+        db.execute(f"COPY book TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
     finally:
         db.close()
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     with path.open("rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
@@ -110,16 +112,22 @@ def usable(kept: Kept, import_id: int, sha256: str | None, line_count: int) -> P
     kept (an import before migration 0052), logged with why when the kept one cannot."""
     if sha256 is None:
         return None
+    return standing(kept, sha256, line_count, f"statement import {import_id}")
+
+
+def standing(kept: Kept, sha256: str, rows: int, what: str) -> Path | None:
+    """The file kept under ``sha256`` if it is there, is that file and holds ``rows``; else
+    None, and the log says why ``what`` is read from PostgreSQL."""
     path = kept.path(sha256)
     if not path.is_file():
         why = f"{path} is missing"
-    elif _sha256(path) != sha256:
-        why = f"{path} is not the file kept at import (SHA-256 differs)"
-    elif _rows(path) != line_count:
-        why = f"{path} does not hold the import's {line_count} lines"
+    elif file_sha256(path) != sha256:
+        why = f"{path} is not the file kept (SHA-256 differs)"
+    elif _rows(path) != rows:
+        why = f"{path} does not hold the {rows} rows kept"
     else:
         return path
-    log.warning("recon.statement_read_from_postgresql", import_id=import_id, why=why)
+    log.warning("recon.read_from_postgresql", what=what, why=why)
     return None
 
 

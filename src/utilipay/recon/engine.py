@@ -70,6 +70,11 @@ SELECT {party}, order_id, amount, status, ts, date_diff('day', $day, business_da
    AND (business_date = $day OR (ts >= $low AND ts < $high))
    AND ($channel IS NULL OR {channel} = $channel)
 """
+_KEPT_HUB = """
+SELECT * FROM read_parquet($path)
+ WHERE ts >= $low AND ts < $high
+   AND list_contains($billers, biller_id) AND list_contains($channels, channel_code)
+"""
 _KEPT_KEYS = {
     "chan": ("$party AS channel_code", "$party"),
     "util": ("CAST($party AS INTEGER) AS biller_id, order_id AS payment_id", "channel_code"),
@@ -147,6 +152,13 @@ class Matcher:
         self._insert(
             book, source, {"path": str(path), "day": self.window.day, **window, **key, **filters}
         )
+
+    def load_payments(self, path: Path, billers: list[int], channels: list[str]) -> None:
+        """Append the hub's payments from a day's kept file (payments_file.py), filtered as
+        PostgreSQL filters them (repository._HUB)."""
+        window = {name: self._bounds[name] for name in ("low", "high")}
+        params = {"path": str(path), "billers": billers, "channels": channels, **window}
+        self._insert("hub", f"({_KEPT_HUB})", params)
 
     def _insert(self, book: str, source: str, params: dict[str, object]) -> None:
         table, derived = _DERIVED[book]

@@ -111,6 +111,7 @@ class Sources:
     remote: set[int]
     imports: list[dict[str, Any]] = field(default_factory=list)
     missing: list[dict[str, Any]] = field(default_factory=list)
+    payments_read_from: str = "postgresql"  # or "kept file" (payments_file.py)
 
     def of(self, party: str, day: date | None = None) -> list[dict[str, Any]]:
         return [
@@ -136,6 +137,7 @@ class Sources:
             ],
             "three_way": sorted(self.billers[b] for b in self.three_way),
             "missing": self.missing,
+            "payments_read_from": self.payments_read_from,
         }
 
 

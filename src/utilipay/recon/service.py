@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.audit import service as audit
 from utilipay.clock import Clock, to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.recon import columnar, corrections, pipe, repository
+from utilipay.recon import columnar, corrections, payments_file, pipe, repository
 from utilipay.recon.carry import DEFAULT_CUTOFF, Window
 from utilipay.recon.classify import Class
 from utilipay.recon.columnar import NOT_KEPT, Kept
@@ -167,6 +167,21 @@ class Reading:
     async def copied(self, book: str, send: Callable[[pipe.Sink], Awaitable[None]]) -> None:
         await pipe.stream(self.work / f"{book}.csv", send, partial(self.matcher.load, book))
 
+    async def payments(self) -> None:
+        """The hub's payments: from the day's kept file if it holds them as they are now,
+        else out of PostgreSQL."""
+        found = self.found
+        kept = self.kept
+        path = None
+        if kept is not NOT_KEPT:
+            path = await payments_file.usable(self.conn, found.window.day, kept)
+        if path is None:
+            await self.copied("hub", partial(repository.export_hub, self.conn, found))
+            return
+        load = partial(self.matcher.load_payments, path, list(found.billers), found.channels)
+        await asyncio.to_thread(load)
+        found.payments_read_from = "kept file"
+
     async def statements(self, party: str) -> None:
         """A party's statements: each from its kept file if it can stand for the lines,
         the others' lines out of PostgreSQL; each statement of the run's sources says
@@ -208,7 +223,7 @@ _BOOKS = {"channel": "chan", "biller": "util"}  # the run's DuckDB table of a pa
 async def _match(reading: Reading, *, scoped: bool, say: Step) -> dict[str, int]:
     conn, found, matcher = reading.conn, reading.found, reading.matcher
     say(STEPS[0])
-    await reading.copied("hub", partial(repository.export_hub, conn, found))
+    await reading.payments()
     say(STEPS[1])
     await reading.statements("channel")
     say(STEPS[2])

@@ -10,9 +10,10 @@ classified in DuckDB, the breaks copied back, their corrections proposed. Seedin
 not timed; each step of the run is.
 
 Each round reconciles the day twice on the same data, one run after the other: reading
-the statement out of PostgreSQL (the baseline, as before the statement's columnar file)
-and reading it from the Parquet file its import keeps (recon/columnar.py; the bench
-writes it once, as an import would, and gives that cost apart). The ratios are of the
+the books out of PostgreSQL (the baseline, as before the columnar files) and reading
+them from the Parquet files kept for them: the statement's by its import
+(recon/columnar.py), the day's payments' by ``recon keep-payments`` (payments_file.py).
+The bench writes each once, as those would, and gives their cost apart. The ratios are of the
 medians, CPU (PostgreSQL's server and this process) first: the machine is shared.
 """
 
@@ -22,7 +23,7 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -32,7 +33,7 @@ from typing import Any
 
 import psutil
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
@@ -40,7 +41,7 @@ from utilipay.channels import service as channels_service
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, drop_database
-from utilipay.recon import columnar, service
+from utilipay.recon import columnar, payments_file, service
 from utilipay.recon.columnar import NOT_KEPT, Kept
 from utilipay.runtime.install import upgrade
 from utilipay_tools.bench.payments import machine
@@ -90,9 +91,8 @@ _LINES = text(
 )
 
 
-# The builds a bench run compares, in turn on the same day: every statement read out of
-# PostgreSQL (the way before issue 15's columnar files), and read from the file kept at
-# its import.
+# The builds a bench run compares, in turn on the same day: the books read out of
+# PostgreSQL (the way before issue 15's columnar files), and read from their kept files.
 BUILDS = ("postgresql", "kept file")
 
 
@@ -119,7 +119,7 @@ class Measured:
 class RunBench:
     payments: int
     seed_seconds: float
-    keep_cpu: float | None  # the statement's file written as its import writes it
+    keep_cpu: dict[str, float]  # the files written, as the import and keep-payments do
     runs: dict[str, list[Measured]]  # BUILDS' runs, in the order they ran, alternating
     machine: dict[str, str]
 
@@ -220,19 +220,33 @@ async def _seeded(engine: AsyncEngine, clock: FrozenClock, n: int, say: Any) -> 
     return time.perf_counter() - started
 
 
-async def _kept(engine: AsyncEngine, kept: Kept, say: Any) -> float | None:
-    """The statement's file, written as its import writes it when it is not there (a day
-    seeded, or kept from a build before the files): its CPU seconds, server's and own."""
-    async with engine.begin() as conn:
-        row = (await conn.execute(text(_STATEMENT))).one()
-        if row.columnar_sha256 and kept.path(row.columnar_sha256).is_file():
-            return None
-        say("keeping the statement as a file, as its import does …")
-        backend = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
-        server, own = _server_cpu(backend), _own_cpu()
-        await columnar.keep(conn, row.id, kept)
-        after = _server_cpu(backend)
-    return None if server is None or after is None else round(after - server + _own_cpu() - own, 2)
+async def _kept(engine: AsyncEngine, kept: Kept, clock: FrozenClock, say: Any) -> dict[str, float]:
+    """The statement's file and the day's payments' file, each written as the import and
+    ``recon keep-payments`` write it when it is not there yet (a day just seeded): the CPU
+    seconds of each, the server's and this process's."""
+    spent: dict[str, float] = {}
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            row = (await conn.execute(text(_STATEMENT))).one()
+            if not (row.columnar_sha256 and kept.path(row.columnar_sha256).is_file()):
+                say("keeping the statement as a file, as its import does …")
+                spent["statement"] = await _cpu_of(conn, columnar.keep(conn, row.id, kept))
+            if await payments_file.usable(conn, DAY, kept) is None:
+                say("keeping the day's payments as a file, as recon keep-payments does …")
+                keeping = payments_file.keep(conn, DAY, kept, clock.now())
+                spent["payments"] = await _cpu_of(conn, keeping)
+    return spent
+
+
+async def _cpu_of(conn: AsyncConnection, work: Awaitable[object]) -> float:
+    """CPU seconds of the server and this process while ``work`` runs on ``conn``."""
+    backend = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+    server, own = _server_cpu(backend), _own_cpu()
+    await work
+    after = _server_cpu(backend)
+    spent = _own_cpu() - own + (0.0 if server is None or after is None else after - server)
+    return round(spent, 2)
 
 
 _STATEMENT = "SELECT id, columnar_sha256 FROM statement_imports"
@@ -284,7 +298,7 @@ async def _measured(
     runs: dict[str, list[Measured]] = {build: [] for build in BUILDS}
     try:
         seeded = await _seeded(engine, clock, n, say)
-        keep_cpu = await _kept(engine, kept, say)
+        keep_cpu = await _kept(engine, kept, clock, say)
         for turn in range(rounds):
             for build, files in zip(BUILDS, (NOT_KEPT, kept), strict=True):
                 say(f"reconciling the day (committed), statement from {build}, "
