@@ -115,7 +115,7 @@ WITH hc AS (
       FROM sides s LEFT JOIN three_way t ON t.biller_id = s.biller_id
      WHERE (coalesce(hd, 9) = 0 OR coalesce(cd, 9) = 0 OR coalesce(ud, 9) = 0)
        AND (NOT $scoped OR s.biller_id IN (SELECT biller_id FROM scope))
-), classed AS (
+), classed AS MATERIALIZED (
     SELECT *, CASE
         WHEN carried THEN 'CARRIED'
         WHEN dup THEN 'DUPLICATE'
@@ -150,6 +150,10 @@ SELECT class,
        cl AS channel_line, coalesce(un, 0) AS utility_lines,
        CASE WHEN un >= 1 THEN 'PAID' WHEN un <= 0 THEN 'REVERSED' END AS utility_status,
        ua AS utility_amount, u_at AS utility_at, ul AS utility_line,
-       CASE WHEN class = 'CARRIED' THEN $next_day END AS carried_to
-  FROM classed WHERE class IS NOT NULL
+       CASE WHEN class = 'CARRIED' THEN $next_day END AS carried_to, 1 AS records
+  FROM classed WHERE class IS NOT NULL AND class <> 'MATCHED'
+-- matches are counted, not kept (engine.Matcher.export_items): one row says how many,
+-- which spares writing a row for each (a third of this query's CPU, measured)
+UNION ALL BY NAME
+SELECT class, count(*) AS records FROM classed WHERE class = 'MATCHED' GROUP BY class
 """  # noqa: S608
