@@ -47,13 +47,14 @@ KEPT_PARTIES = ("channel", "biller")  # the statements a run reads (a bank's are
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """Where the statements' files are kept: ``<UTILIPAY_HOME>/recon/statements``."""
+    """Where the books' files are kept, each named by its SHA-256:
+    ``<UTILIPAY_HOME>/recon/columnar`` (statements' and days' payments' alike)."""
 
     directory: Path
 
     @classmethod
     def under(cls, home: Path) -> Kept:
-        return cls(home / "recon" / "statements")
+        return cls(home / "recon" / "columnar")
 
     @classmethod
     def of_hub(cls) -> Kept:
