@@ -51,15 +51,22 @@ class Action(StrEnum):
 
 def _net_per_key(source: str, keys: str) -> str:
     """A side's lines netted per key (PAID counts +1, its cancelling line -1); the earliest
-    line gives the side its day and edge."""
+    line gives the side its day and edge. Nearly every key has one line, which is its own
+    net: only keys of several lines are grouped (grouping them all cost a third more)."""
     return f"""
 CREATE OR REPLACE TEMP TABLE {source}_g AS
+WITH several AS (SELECT {keys} FROM {source} GROUP BY {keys} HAVING count(*) > 1)
+SELECT {keys}, CASE WHEN status = 'PAID' THEN 1 ELSE -1 END AS n,
+       CASE WHEN status = 'PAID' THEN amount END AS amount,
+       CASE WHEN status = 'PAID' THEN amount END AS max_amount, ts, day, edge, line
+  FROM {source} ANTI JOIN several USING ({keys})
+UNION ALL
 SELECT {keys},
        CAST(sum(CASE WHEN status = 'PAID' THEN 1 ELSE -1 END) AS INTEGER) AS n,
        min(amount) FILTER (WHERE status = 'PAID') AS amount,
        max(amount) FILTER (WHERE status = 'PAID') AS max_amount,
        min(ts) AS ts, min(day) AS day, arg_min(edge, ts) AS edge, min(line) AS line
-  FROM {source} GROUP BY {keys}
+  FROM {source} SEMI JOIN several USING ({keys}) GROUP BY {keys}
 """  # noqa: S608 - names from this module, never from input
 
 
