@@ -89,9 +89,10 @@ async def run_day(
 ) -> RunReport:
     """Reconcile ``day`` (of one channel, or one biller and its branches, if named).
 
-    Statements are read from the files kept at their import (``kept``, by default the
-    hub's home: columnar.py) where they can stand for the lines, else from PostgreSQL;
-    ``kept=NOT_KEPT`` reads every statement from PostgreSQL (the benchmark's baseline)."""
+    The books are read from their kept files (``kept``, by default under the hub's home):
+    each statement's from the file its import wrote (columnar.py), the payments from the
+    day's file (payments_file.py), where the file can stand for the rows; the rest from
+    PostgreSQL. ``kept=NOT_KEPT`` reads all from PostgreSQL (the benchmark's baseline)."""
     say = step or (lambda _: None)
     try:
         window = Window(day, cutoff)
@@ -171,10 +172,9 @@ class Reading:
         """The hub's payments: from the day's kept file if it holds them as they are now,
         else out of PostgreSQL."""
         found = self.found
-        kept = self.kept
         path = None
-        if kept is not NOT_KEPT:
-            path = await payments_file.usable(self.conn, found.window.day, kept)
+        if self.kept is not NOT_KEPT:
+            path = await payments_file.usable(self.conn, found.window.day, self.kept)
         if path is None:
             await self.copied("hub", partial(repository.export_hub, self.conn, found))
             return
