@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -119,3 +120,20 @@ async def test_admin_api_refusals_are_problems(
     assert (early.status_code, early.json()["code"]) == (409, "NOT_READY")
     reasonless = await http.post("/admin/v1/recon/runs/42/apply", json={"reason": ""}, headers=auth)
     assert reasonless.status_code == 400
+
+
+def test_the_days_payments_kept_from_the_command_line_are_read_by_its_runs(
+    cli: CliRunner, day: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("UTILIPAY_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    before = json.loads(invoke(cli, "run", "--date", str(D), "--json").stdout)
+    assert before["run"]["sources"]["payments_read_from"] == "postgresql"
+    kept = invoke(cli, "keep-payments", "--date", str(D), "--json")
+    assert kept.exit_code == 0, kept.output
+    assert json.loads(kept.stdout)["payments"] == 2
+    assert "kept 2 payments of" in invoke(cli, "keep-payments", "--date", str(D)).stdout
+    after = json.loads(invoke(cli, "run", "--date", str(D), "--json").stdout)
+    assert after["run"]["sources"]["payments_read_from"] == "kept file"
+    assert after["run"]["counts"] == before["run"]["counts"]
+    assert [p.suffix for p in (tmp_path / "recon" / "columnar").iterdir()] == [".parquet"]

@@ -53,14 +53,23 @@ def test_a_million_payments_classify_exactly_the_injected_breaks(tmp_path: Path)
 def test_a_whole_run_from_postgres_finds_the_injected_breaks() -> None:
     """``bench recon-run`` on a small day: seeded, reconciled, committed, counted (slow: a
     benchmark's day, 26 s; reconciliation itself is tested in tests/recon)."""
-    result = recon_run.run(_settings(), 3_500, say=lambda _: None)
-    assert result.counts["HUB_ONLY"] == result.counts["AMOUNT_MISMATCH"] == 4
-    assert result.counts["MATCHED"] == 3_500 - 8 and result.correct
-    assert list(result.steps) == list(STEPS)  # every step timed
-    assert result.as_json()["correct"] is True
-    assert result.cpu["bench_process"] and result.cpu["bench_process"] > 0
-    # the test server is a process of this machine: its CPU is read too
-    assert result.cpu["server"] is not None and result.cpu["server"] > 0
+    result = recon_run.run(_settings(), 3_500, say=lambda _: None, rounds=2)
+    assert list(result.runs) == ["postgresql", "kept file"]
+    assert [len(runs) for runs in result.runs.values()] == [2, 2]
+    for measured in (m for runs in result.runs.values() for m in runs):
+        assert measured.counts["HUB_ONLY"] == measured.counts["AMOUNT_MISMATCH"] == 4
+        assert measured.counts["MATCHED"] == 3_500 - 8
+        assert list(measured.steps) == list(STEPS)  # every step timed
+        assert measured.cpu["bench_process"] and measured.cpu["bench_process"] > 0
+        # the test server is a process of this machine: its CPU is read too (at 10 ms a
+        # tick, a run of this size may take none that shows)
+        assert measured.cpu["server"] is not None
+    assert sum(m.cpu["server"] or 0 for m in result.runs["postgresql"]) > 0
+    assert result.correct and result.as_json()["correct"] is True
+    ratios = result.as_json()["ratios"]
+    assert ratios["cpu"] > 0 and ratios["wall"] > 0
+    # the files written once, before the runs
+    assert set(result.keep_cpu) == {"statement", "payments"}
     with pytest.raises(ValueError, match="at least 1,000"):
         recon_run.run(_settings(), 10)
 
@@ -75,4 +84,7 @@ def test_a_kept_day_is_seeded_once_and_reconciled_again() -> None:
     finally:
         asyncio.run(drop_database(url))
     assert first.seed_seconds > 0 and again.seed_seconds == 0
-    assert first.correct and again.correct and first.counts == again.counts
+    # the files too are written once, with the day
+    assert set(first.keep_cpu) == {"statement", "payments"} and again.keep_cpu == {}
+    assert first.correct and again.correct
+    assert first.runs["kept file"][0].counts == again.runs["postgresql"][0].counts

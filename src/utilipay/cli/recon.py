@@ -21,8 +21,9 @@ from utilipay.cli.runtime import (
     run_steps,
 )
 from utilipay.clock import SystemClock
-from utilipay.recon import corrections, service
+from utilipay.recon import corrections, payments_file, service
 from utilipay.recon.classify import Action, Class
+from utilipay.recon.columnar import Kept
 from utilipay.recon.corrections import Applied
 from utilipay.recon.service import STEPS, RunReport
 
@@ -59,6 +60,31 @@ def run(
 
         report = run_in_transaction(work)
     _print(report, as_json)
+
+
+@recon_app.command("keep-payments")
+def keep_payments(
+    day: Annotated[str, typer.Option("--date", help="business day (Asia/Shanghai), YYYY-MM-DD")],
+    as_json: Json = False,
+) -> None:
+    """Keep a business day's payments as a file its runs read while they are unchanged
+    (a nightly job, once the day and its cut-off are over)."""
+    business_day = parse_day(day)
+    clock = SystemClock()
+
+    async def work(engine: AsyncEngine) -> str:
+        async with engine.connect() as conn:  # the fingerprint and the rows: one snapshot
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                return await payments_file.keep(conn, business_day, Kept.of_hub(), clock.now())
+
+    taken = run_steps(work)
+    rows, _ = taken.split(":")
+    if as_json:
+        console.print_json(data={"date": business_day.isoformat(), "payments": int(rows),
+                                 "fingerprint": taken})  # fmt: skip
+        return
+    console.print(f"kept {int(rows):,} payments of {business_day} (fingerprint {taken})")
 
 
 @recon_app.command("show")

@@ -11,7 +11,7 @@ the day does not fit in memory.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -60,6 +60,50 @@ _DERIVED = {
     "util": ("util", f"biller_id, payment_id, amount, status, ts, day, {_EDGE}, {_LINE}"),
 }  # fmt: skip
 
+# A statement's lines kept in Parquet (columnar.COLUMNS) as PostgreSQL sends them for a
+# run (repository._LINES): the same filters, the party's key and the import's id constant.
+_KEPT = """
+SELECT {party}, order_id, amount, status, ts, date_diff('day', $day, business_date) AS day,
+       $import_id AS import_id, line_no
+  FROM read_parquet($path)
+ WHERE order_id IS NOT NULL AND list_contains($statuses, status)
+   AND (business_date = $day OR (ts >= $low AND ts < $high))
+   AND ($channel IS NULL OR {channel} = $channel)
+"""
+_KEPT_HUB = """
+SELECT * FROM read_parquet($path)
+ WHERE ts >= $low AND ts < $high
+   AND list_contains($billers, biller_id) AND list_contains($channels, channel_code)
+"""
+_KEPT_KEYS = {
+    "chan": ("$party AS channel_code", "$party"),
+    "util": ("CAST($party AS INTEGER) AS biller_id, order_id AS payment_id", "channel_code"),
+}
+
+
+def csv_source(columns: dict[str, str]) -> str:
+    """DuckDB's reader of PostgreSQL's CSV (no header, NULL as an empty field) at ``$path``,
+    its columns given, never guessed."""
+    return (
+        "read_csv($path, header = false, auto_detect = false, delim = ',', quote = '\"', "
+        f"escape = '\"', nullstr = '', columns = {columns!r})"
+    )
+
+
+def isolated_duckdb(**config: str | int | bool) -> duckdb.DuckDBPyConnection:
+    """A DuckDB of its own that never fetches an extension (all the engine uses is built in)."""
+    db = duckdb.connect(
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "preserve_insertion_order": False,
+            **config,
+        }
+    )
+    db.execute("SET enable_progress_bar = false")  # the CLI draws its own
+    return db
+
+
 # recon_items' columns, in the order the run's CSV carries them to PostgreSQL.
 ITEM_COLUMNS = (
     "run_id", "item_no", "class", "action", "channel_code", "order_id", "biller_id",
@@ -84,32 +128,44 @@ class Matcher:
             name: instant.astimezone(UTC).replace(tzinfo=None)
             for name, instant in window.instants().items()
         }
-        self.db = duckdb.connect(
-            config={
-                "threads": threads,
-                "temp_directory": str(workdir / "spill"),
-                # everything the engine uses is built in; never fetch an extension
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                "preserve_insertion_order": False,
-            }
-        )
-        self.db.execute("SET enable_progress_bar = false")  # the CLI draws its own
+        self.db = isolated_duckdb(threads=threads, temp_directory=str(workdir / "spill"))
         self.db.execute(SCHEMA)
 
     def close(self) -> None:
         self.db.close()
 
     def load(self, book: str, path: Path) -> None:
-        """Append a book as PostgreSQL's CSV (no header, NULL as an empty field) from ``path``,
-        a file or a pipe being written (read once, front to back)."""
+        """Append a book as PostgreSQL's CSV from ``path``, a file or a pipe being written
+        (read once, front to back)."""
+        self._insert(book, csv_source(WIRE[book]), {"path": str(path)})
+
+    def load_kept(
+        self, book: str, path: Path, key: Mapping[str, object], filters: Mapping[str, object]
+    ) -> None:
+        """Append a statement's lines from the Parquet file kept at its import (columnar.py),
+        filtered as PostgreSQL filters them (repository._LINES). ``key``: its ``party``
+        (a channel's code, a biller's id) and ``import_id``; ``filters``: the party's
+        ``statuses`` and the run's ``channel``."""
+        party, channel = _KEPT_KEYS[book]
+        source = f"({_KEPT.format(party=party, channel=channel)})"
+        window = {name: self._bounds[name] for name in ("low", "high")}
+        self._insert(
+            book, source, {"path": str(path), "day": self.window.day, **window, **key, **filters}
+        )
+
+    def load_payments(self, path: Path, billers: list[int], channels: list[str]) -> None:
+        """Append the hub's payments from a day's kept file (payments_file.py), filtered as
+        PostgreSQL filters them (repository._HUB)."""
+        window = {name: self._bounds[name] for name in ("low", "high")}
+        params = {"path": str(path), "billers": billers, "channels": channels, **window}
+        self._insert("hub", f"({_KEPT_HUB})", params)
+
+    def _insert(self, book: str, source: str, params: dict[str, object]) -> None:
         table, derived = _DERIVED[book]
-        params = {name: self._bounds[name] for name in re.findall(r"\$(\w+)", derived)}
+        bounds = {name: self._bounds[name] for name in re.findall(r"\$(\w+)", derived)}
         self.db.execute(
-            f"INSERT INTO {table} SELECT {derived} FROM read_csv($path, header = false, "  # noqa: S608
-            f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', nullstr = '', "
-            f"columns = {WIRE[book]!r})",
-            {"path": str(path), **params},
+            f"INSERT INTO {table} SELECT {derived} FROM {source}",  # noqa: S608
+            {**params, **bounds},
         )
 
     def count(self, table: str) -> int:
@@ -141,7 +197,7 @@ class Matcher:
         self.db.execute(classify.GROUP_UTILITY)
         next_day = self.window.day + timedelta(days=1)
         self.db.execute(classify.RECORDS, {"scoped": scoped, "next_day": next_day})
-        found = self.db.execute("SELECT class, count(*) FROM rec GROUP BY class").fetchall()
+        found = self.db.execute("SELECT class, sum(records) FROM rec GROUP BY class").fetchall()
         return {str(name): int(n) for name, n in found}
 
     def export_items(self, run_id: int, path: Path) -> None:
@@ -150,7 +206,7 @@ class Matcher:
         Matched records are counted (the run's counts), not kept: at the reference
         platform's 60 M payments a day they would be 60 M rows a day of nothing to do,
         and copying them into PostgreSQL was most of a run's time (8.5 s of 12.4 s at a
-        million). A record kept keeps its number, so numbers have gaps where matches were.
+        million). ``rec`` holds one row counting them (classify.RECORDS), not a row each.
         """
         columns = [
             _UTC.format(c) if c.endswith("_at") else c

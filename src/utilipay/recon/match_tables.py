@@ -96,6 +96,18 @@ recon_corrections = Table(
     ForeignKeyConstraint(["run_id", "item_no"], ["recon_items.run_id", "recon_items.item_no"]),
 )
 
+# A business day's hub payments kept as a Parquet file, under the fingerprint of its rows
+# (recon/payments_file.py; migration 0052).
+recon_payment_files = Table(
+    "recon_payment_files",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("fingerprint", Text, primary_key=True),
+    Column("rows", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("kept_at", DateTime(timezone=True), nullable=False),
+)
+
 refunds = Table(
     "refunds",
     metadata,

@@ -6,6 +6,7 @@ snapshot read and the records written belong to the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -22,7 +23,8 @@ from utilipay.recon.pipe import Sink
 _IMPORTS = text(
     """
     SELECT DISTINCT ON (party, party_code, business_date)
-           id, party, party_code, business_date, file_name, line_count
+           id, party, party_code, business_date, file_name, line_count,
+           columnar_sha256
       FROM statement_imports
      WHERE party IN ('channel', 'biller')
        AND business_date BETWEEN CAST(:day AS date) - 1 AND CAST(:day AS date) + 1
@@ -109,6 +111,7 @@ class Sources:
     remote: set[int]
     imports: list[dict[str, Any]] = field(default_factory=list)
     missing: list[dict[str, Any]] = field(default_factory=list)
+    payments_read_from: str = "postgresql"  # or "kept file" (payments_file.py)
 
     def of(self, party: str, day: date | None = None) -> list[dict[str, Any]]:
         return [
@@ -134,6 +137,7 @@ class Sources:
             ],
             "three_way": sorted(self.billers[b] for b in self.three_way),
             "missing": self.missing,
+            "payments_read_from": self.payments_read_from,
         }
 
 
@@ -174,21 +178,31 @@ async def _driver(conn: AsyncConnection) -> Any:
     return raw.driver_connection
 
 
+async def copy_query(conn: AsyncConnection, query: str, args: Sequence[object], out: Sink) -> None:
+    """``query``'s rows as CSV into ``out``, on the run's connection (its transaction)."""
+    await (await _driver(conn)).copy_from_query(query, *args, output=out, format="csv")
+
+
 async def export_hub(conn: AsyncConnection, found: Sources, out: Sink) -> None:
     """The hub's payments finished within the run's window, of channels with a statement."""
     window = found.window
     args = [window.low, window.high, list(found.billers), found.channels]
-    await (await _driver(conn)).copy_from_query(_HUB, *args, output=out, format="csv")
+    await copy_query(conn, _HUB, args, out)
 
 
-async def export_lines(conn: AsyncConnection, found: Sources, party: str, out: Sink) -> None:
-    """A party's statement lines of the day and those of the next and last day near midnight."""
+# The lines a run reads of a party's statement: a payment and what cancels it.
+STATUSES = {"channel": ["PAID", "REFUNDED"], "biller": ["PAID", "REVERSED"]}
+
+
+async def export_lines(
+    conn: AsyncConnection, found: Sources, party: str, imports: list[int], out: Sink
+) -> None:
+    """Statement lines of the day, and those of the next and last day near midnight, of a
+    party's ``imports``."""
     window = found.window
-    imports = [i["id"] for i in found.of(party)]
-    statuses = ["PAID", "REFUNDED"] if party == "channel" else ["PAID", "REVERSED"]
     query = _CHANNEL_LINES if party == "channel" else _UTILITY_LINES
-    args = [window.day, window.low, window.high, imports, statuses, found.channel]
-    await (await _driver(conn)).copy_from_query(query, *args, output=out, format="csv")
+    args = [window.day, window.low, window.high, imports, STATUSES[party], found.channel]
+    await copy_query(conn, query, args, out)
 
 
 async def export_lookup(
@@ -202,7 +216,7 @@ async def export_lookup(
         [c for c, _ in orders], [o for _, o in orders],
         [b for b, _ in payments], [p for _, p in payments],
     ]  # fmt: skip
-    await (await _driver(conn)).copy_from_query(_LOOKUP, *args, output=out, format="csv")
+    await copy_query(conn, _LOOKUP, args, out)
 
 
 async def copy_items(conn: AsyncConnection, path: Path) -> None:

@@ -26,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.audit import service as audit
 from utilipay.clock import Clock, to_shanghai_iso
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.recon import corrections, pipe, repository
+from utilipay.recon import columnar, corrections, payments_file, pipe, repository
 from utilipay.recon.carry import DEFAULT_CUTOFF, Window
 from utilipay.recon.classify import Class
+from utilipay.recon.columnar import NOT_KEPT, Kept
 from utilipay.recon.engine import Matcher
 from utilipay.recon.match_tables import recon_corrections, recon_items, recon_runs
 
@@ -84,8 +85,14 @@ async def run_day(
     biller: str | None = None,
     cutoff: timedelta = DEFAULT_CUTOFF,
     step: Step | None = None,
+    kept: Kept | None = None,
 ) -> RunReport:
-    """Reconcile ``day`` (of one channel, or one biller and its branches, if named)."""
+    """Reconcile ``day`` (of one channel, or one biller and its branches, if named).
+
+    The books are read from their kept files (``kept``, by default under the hub's home):
+    each statement's from the file its import wrote (columnar.py), the payments from the
+    day's file (payments_file.py), where the file can stand for the rows; the rest from
+    PostgreSQL. ``kept=NOT_KEPT`` reads all from PostgreSQL (the benchmark's baseline)."""
     say = step or (lambda _: None)
     try:
         window = Window(day, cutoff)
@@ -103,7 +110,11 @@ async def run_day(
         work = Path(tmp)
         matcher = Matcher(window, work)
         try:
-            counts = await _match(conn, found, matcher, work, scoped=biller is not None, say=say)
+            counts = await _match(
+                Reading(conn, found, matcher, work, kept or Kept.of_hub()),
+                scoped=biller is not None,
+                say=say,
+            )
             say(STEPS[5])
             run_id = await _insert_run(
                 conn, found, counts, actor=actor, started=started, finished=clock.now()
@@ -143,30 +154,87 @@ async def _known(conn: AsyncConnection, channel: str | None, biller: str | None)
         raise DomainError(ErrorCode.BILLER_NOT_FOUND, f"no biller {biller}")
 
 
-async def _match(
-    conn: AsyncConnection,
-    found: repository.Sources,
-    matcher: Matcher,
-    work: Path,
-    *,
-    scoped: bool,
-    say: Step,
-) -> dict[str, int]:
-    def read(book: str, send: Callable[[pipe.Sink], Awaitable[None]]) -> Awaitable[None]:
-        return pipe.stream(work / f"{book}.csv", send, partial(matcher.load, book))
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A run's read of the books: from PostgreSQL (through a pipe) or a kept file into
+    the run's DuckDB."""
 
+    conn: AsyncConnection
+    found: repository.Sources
+    matcher: Matcher
+    work: Path
+    kept: Kept
+
+    async def copied(self, book: str, send: Callable[[pipe.Sink], Awaitable[None]]) -> None:
+        await pipe.stream(self.work / f"{book}.csv", send, partial(self.matcher.load, book))
+
+    async def payments(self) -> None:
+        """The hub's payments: from the day's kept file if it holds them as they are now,
+        else out of PostgreSQL."""
+        found = self.found
+        path = None
+        if self.kept is not NOT_KEPT:
+            path = await payments_file.usable(self.conn, found.window.day, self.kept)
+        if path is None:
+            await self.copied("hub", partial(repository.export_hub, self.conn, found))
+            return
+        load = partial(self.matcher.load_payments, path, list(found.billers), found.channels)
+        await asyncio.to_thread(load)
+        found.payments_read_from = "kept file"
+
+    async def statements(self, party: str) -> None:
+        """A party's statements: each from its kept file if it can stand for the lines,
+        the others' lines out of PostgreSQL; each statement of the run's sources says
+        which (``read_from``)."""
+        copied = []
+        for statement in self.found.of(party):
+            # off the event loop: checking the file's SHA-256 and reading it take CPU
+            from_file = await asyncio.to_thread(self._from_file, party, statement)
+            statement["read_from"] = "kept file" if from_file else "postgresql"
+            if not from_file:
+                copied.append(statement["id"])
+        if copied:
+            send = partial(repository.export_lines, self.conn, self.found, party, copied)
+            await self.copied(_BOOKS[party], send)
+
+    def _from_file(self, party: str, statement: dict[str, Any]) -> bool:
+        if self.kept is NOT_KEPT:
+            return False
+        path = columnar.usable(
+            self.kept, statement["id"], statement["columnar_sha256"], statement["line_count"]
+        )
+        if path is None:
+            return False
+        code = statement["party_code"]
+        key = {"party": self.biller_ids[code] if party == "biller" else code,
+               "import_id": statement["id"]}  # fmt: skip
+        filters = {"statuses": repository.STATUSES[party], "channel": self.found.channel}
+        self.matcher.load_kept(_BOOKS[party], path, key, filters)
+        return True
+
+    @property
+    def biller_ids(self) -> dict[str, int]:
+        return {code: biller_id for biller_id, code in self.found.billers.items()}
+
+
+_BOOKS = {"channel": "chan", "biller": "util"}  # the run's DuckDB table of a party's lines
+
+
+async def _match(reading: Reading, *, scoped: bool, say: Step) -> dict[str, int]:
+    conn, found, matcher = reading.conn, reading.found, reading.matcher
     say(STEPS[0])
-    await read("hub", partial(repository.export_hub, conn, found))
+    await reading.payments()
     say(STEPS[1])
-    await read("chan", partial(repository.export_lines, conn, found, "channel"))
+    await reading.statements("channel")
     say(STEPS[2])
-    await read("util", partial(repository.export_lines, conn, found, "biller"))
+    await reading.statements("biller")
     matcher.set_ids("three_way", found.three_way)
     matcher.set_ids("scope", found.billers)
     say(STEPS[3])
-    orders, payments = matcher.unexplained()
+    # an anti-join over the day's books (half a second a million): off the event loop too
+    orders, payments = await asyncio.to_thread(matcher.unexplained)
     if orders or payments:
-        await read("lookup", partial(repository.export_lookup, conn, orders, payments))
+        await reading.copied("lookup", partial(repository.export_lookup, conn, orders, payments))
     say(STEPS[4])
     # CPU-bound: off the event loop, so a server keeps answering meanwhile
     return await asyncio.to_thread(matcher.classify, scoped=scoped)

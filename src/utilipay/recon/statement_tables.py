@@ -44,6 +44,8 @@ statement_imports = Table(
     Column("summary", JSONB, nullable=False),
     Column("actor", Text, nullable=False),
     Column("imported_at", DateTime(timezone=True), nullable=False),
+    # the Parquet copy of the lines kept at import (recon/columnar.py; migration 0052)
+    Column("columnar_sha256", Text),
     UniqueConstraint("party", "party_code", "sha256"),
 )
 

@@ -35,6 +35,8 @@ from utilipay.clock import Clock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.outlets.deposits import match_statement_deposits
 from utilipay.readings.repository import Progress, copy_rows
+from utilipay.recon import columnar
+from utilipay.recon.columnar import KEPT_PARTIES, Kept
 from utilipay.recon.sources import alipay, biller, camt, generic, swift_mt940, wechat
 from utilipay.recon.sources.common import (
     Check,
@@ -205,8 +207,11 @@ async def import_statement(
     layout: generic.CsvLayout | None = None,
     accept_mismatch: bool = False,
     progress: Progress | None = None,
+    kept: Kept | None = None,
 ) -> ImportResult:
-    """Import one statement file, all of it or nothing (see the module's docstring)."""
+    """Import one statement file, all of it or nothing (see the module's docstring).
+    A channel's or biller's lines are also kept as a file for runs (``kept``, by default
+    under the hub's home: columnar.py)."""
     kind = kind or detect(data, file_name)
     account = party_code if kind in {Kind.CAMT053, Kind.MT940} else None
     parsed = parse(data, kind, source=file_name, account=account, layout=layout)
@@ -237,6 +242,8 @@ async def import_statement(
             return earlier
         raise DomainError(ErrorCode.SERVICE_UNAVAILABLE, f"{file_name} is being imported: retry")
     await _write_lines(conn, new_id, parsed, progress)
+    if parsed.party.value in KEPT_PARTIES:
+        await columnar.keep(conn, new_id, kept or Kept.of_hub())
     await audit.record(
         conn, clock, actor=actor, action="statement.import", object_type="statement_import",
         object_id=str(new_id), reason="" if parsed.matched else "accepted with a mismatch",

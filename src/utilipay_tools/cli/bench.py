@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,6 +18,7 @@ from utilipay_tools.cli.measured import report
 if TYPE_CHECKING:
     from utilipay_tools.bench.collection import CollectionBench
     from utilipay_tools.bench.payments import BenchResult
+    from utilipay_tools.bench.recon_run import Measured, RunBench
 
 bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
 bench_app.command("capacity")(bench_capacity)
@@ -267,29 +270,58 @@ def bench_recon_run(
     keep: Annotated[
         bool, typer.Option("--keep", help="seed the day once, keep it and reconcile it again")
     ] = False,
+    rounds: Annotated[
+        int, typer.Option(min=1, help="runs of each way of reading the statement, in turn")
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """How long a whole `recon run` of a day takes, out of PostgreSQL and back, committed."""
+    """How long a whole `recon run` of a day takes, out of PostgreSQL and back, committed:
+    the statement read from PostgreSQL, then from the file kept at its import."""
     from utilipay_tools.bench import recon_run as recon_run_bench  # noqa: PLC0415 (heavy; this command only)
 
     try:
-        result = recon_run_bench.run(get_settings(), payments, say=err_console.print, keep=keep)
+        result = recon_run_bench.run(
+            get_settings(), payments, say=err_console.print, keep=keep, rounds=rounds
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--payments") from None
     if as_json:
         console.print_json(data=result.as_json())
         return
-    table = Table("figure", "value", title="utilipay bench recon-run")
-    table.add_row("payments of the day", f"{result.payments:,}")
-    for step, seconds in result.steps.items():
-        table.add_row(f"  {step}", f"{seconds:.2f} s")
-    table.add_row("the run, committed", f"{result.run_seconds:.1f} s")
-    for whose, cpu_s in result.cpu.items():
-        table.add_row(f"  CPU of {CPU_OF[whose]}", "-" if cpu_s is None else f"{cpu_s:.1f} s")
-    table.add_row("counts per class", ", ".join(f"{k} {v:,}" for k, v in result.counts.items()))
-    table.add_row("counts as injected", "yes" if result.correct else "NO")
-    table.add_row("seeding (not timed)", f"{result.seed_seconds:.0f} s")
-    console.print(table)
+    console.print(_recon_run_table(result))
+
+
+def _recon_run_table(result: RunBench) -> Table:
+    builds = list(result.runs)
+    title = f"utilipay bench recon-run ({result.payments:,} payments; medians)"
+    table = Table("figure", *(f"books from {b}" for b in builds), title=title)
+
+    def row(name: str, figure: Callable[[Measured], float | None]) -> None:
+        values = [result.median(b, figure) for b in builds]
+        table.add_row(name, *("-" if v is None else f"{v:.2f} s" for v in values))
+
+    for step in result.runs[builds[0]][0].steps:
+        row(f"  {step}", partial(_step_seconds, step))
+    row("the run, committed", lambda m: m.seconds)
+    for whose, label in CPU_OF.items():
+        row(f"  CPU of {label}", partial(_cpu_seconds, whose))
+    ratios = result.ratios()
+    table.add_row("kept ÷ PostgreSQL: CPU, wall", "", f"{ratios['cpu']}, {ratios['wall']}")
+    counts = result.runs[builds[-1]][0].counts
+    table.add_row("counts per class", "", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    table.add_row("counts as injected (every run)", "", "yes" if result.correct else "NO")
+    for book, cpu_s in result.keep_cpu.items():
+        table.add_row(f"the {book} file written once (CPU)", "", f"{cpu_s:.2f} s")
+    table.add_row("seeding (not timed)", "", f"{result.seed_seconds:.0f} s")
+    return table
+
+
+def _step_seconds(step: str, measured: Measured) -> float:
+    return measured.steps[step]
+
+
+def _cpu_seconds(whose: str, measured: Measured) -> float | None:
+    return measured.cpu[whose]
 
 
 @bench_app.command("console")

@@ -1,0 +1,129 @@
+"""A business day's hub payments kept as a Parquet file, read by runs instead of ``COPY``ing
+them out of PostgreSQL (issue 15: with the statements kept at import, the payments were
+the rest of the read).
+
+Unlike a statement, a day's payments may change after the day: a payment resolved late,
+reversed, voided. So a file is not trusted for its age but for what it holds: it has
+the payments of the day's widest window (the day and ``MAX_CUTOFF`` either side, of every
+biller and channel) and is filed (``recon_payment_files``) under the fingerprint of those
+rows — their number and the XOR of a 64-bit hash of each whole row, every column a run
+reads — taken in the snapshot its rows were written from. A run takes the fingerprint of
+the window as its own transaction sees it (a scan and a hash a row: about a third of the
+server's CPU of ``COPY``ing the rows, and none of the run's own parsing them) and reads a
+file only if one is filed under that fingerprint and is still the file written (its
+SHA-256). A row changed, added or gone since changes the fingerprint (but for a chance
+of 2⁻⁶⁴), and the run reads the payments from PostgreSQL as before.
+
+Written by ``utilipay recon keep-payments --date D`` once the day is over (a nightly job),
+not by a run: a run that wrote it would be slower by the writing for the one time it
+helps a later run of the same, unchanged day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from datetime import date, datetime
+from functools import partial
+from pathlib import Path
+
+import structlog
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.errors import DomainError, ErrorCode
+from utilipay.recon import pipe
+from utilipay.recon.carry import MAX_CUTOFF, Window
+from utilipay.recon.columnar import Kept, file_sha256, standing, write_parquet
+from utilipay.recon.engine import WIRE
+from utilipay.recon.match_tables import recon_payment_files
+from utilipay.recon.repository import copy_query
+
+log = structlog.get_logger(__name__)
+
+_WINDOW = "p.finished_at >= $1 AND p.finished_at < $2"
+# Every payment of the window, as a run reads it (repository._HUB, engine.WIRE["hub"]).
+_ROWS = f"""
+SELECT p.biller_id, p.id, c.code, p.order_id, p.amount, p.status,
+       p.finished_at AT TIME ZONE 'UTC'
+  FROM payments_orders p JOIN channels_directory c ON c.id = p.channel_id
+ WHERE {_WINDOW}
+"""  # noqa: S608 - no input in it
+_FINGERPRINT = text(
+    """
+    SELECT count(*) AS rows,
+           coalesce(bit_xor(hash_record_extended((p.biller_id, p.id, p.channel_id, p.order_id,
+                                                  p.amount, p.status, p.finished_at), 0)), 0)
+           AS xor
+      FROM payments_orders p WHERE p.finished_at >= :low AND p.finished_at < :high
+    """
+)
+
+
+def widest(day: date) -> Window:
+    """The window a file holds: every run's of ``day``, whatever its cut-off."""
+    return Window(day, MAX_CUTOFF)
+
+
+async def fingerprint(conn: AsyncConnection, day: date) -> str:
+    """The day's payments' fingerprint as this transaction sees them."""
+    window = widest(day)
+    found = (await conn.execute(_FINGERPRINT, {"low": window.low, "high": window.high})).one()
+    return f"{found.rows}:{found.xor & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
+async def keep(conn: AsyncConnection, day: date, kept: Kept, now: datetime) -> str:
+    """Write the day's payments as a file and file it under their fingerprint, which it
+    returns. The transaction must be REPEATABLE READ: the fingerprint and the rows written
+    must be of one snapshot."""
+    isolation = await conn.scalar(text("SELECT current_setting('transaction_isolation')"))
+    if isolation not in {"repeatable read", "serializable"}:
+        raise DomainError(
+            ErrorCode.MALFORMED_REQUEST, f"keeping payments needs REPEATABLE READ, not {isolation}"
+        )
+    taken = await fingerprint(conn, day)
+    window = widest(day)
+    kept.directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=kept.directory, prefix=".writing-") as tmp:
+        written = Path(tmp) / "payments.parquet"
+        send = partial(copy_query, conn, _ROWS, [window.low, window.high])
+        await pipe.stream(
+            Path(tmp) / "rows.csv", send, partial(write_parquet, WIRE["hub"], written)
+        )
+        sha256 = file_sha256(written)
+        os.replace(written, kept.path(sha256))
+    rows = int(taken.split(":")[0])
+    values = {"business_date": day, "fingerprint": taken, "rows": rows, "sha256": sha256,
+              "kept_at": now}  # fmt: skip
+    await conn.execute(
+        insert(recon_payment_files)
+        .values(values)
+        .on_conflict_do_update(
+            index_elements=["business_date", "fingerprint"],
+            set_={"sha256": sha256, "rows": rows, "kept_at": now},
+        )
+    )
+    return taken
+
+
+async def usable(conn: AsyncConnection, day: date, kept: Kept) -> Path | None:
+    """The day's file if one holds the payments as this transaction sees them, else None
+    (logged with why when a file was kept but cannot stand)."""
+    t = recon_payment_files.c
+    filed = {
+        row.fingerprint: row
+        for row in await conn.execute(
+            select(t.fingerprint, t.sha256, t.rows).where(t.business_date == day)
+        )
+    }
+    if not filed:  # none kept: not worth a fingerprint
+        return None
+    found = filed.get(await fingerprint(conn, day))
+    if found is None:
+        log.info("recon.payments_changed_since_kept", day=day.isoformat())
+        return None
+    # the file's check is CPU and disk: off the event loop
+    what = f"the payments of {day}"
+    return await asyncio.to_thread(standing, kept, found.sha256, found.rows, what)
