@@ -25,9 +25,12 @@ class Settings(BaseSettings):
     # saturate PostgreSQL with about eight each.
     pool_size: int = 8
     # Hosted-payment batches each process keeps in flight at once. Fewer means larger
-    # batches (fewer commits); more means more parallelism. PostgreSQL on two cores
-    # gains nothing from more than a handful of busy backends.
-    payment_batches_in_flight: int = 2
+    # batches (fewer commits); more means more parallelism. Since a batch is written a
+    # statement per table (payments/sql/batches.sql), most of its cost is fixed and one
+    # batch per process paid best: `bench payments` 1.24 × pgbench with 1, 0.88 with 2,
+    # 0.76 with 3, and `bench latency` at 1,000/s p99 28 ms with 1, 29 ms with 2
+    # (BENCHMARKS.md, "a batch of payments written set-wise").
+    payment_batches_in_flight: int = 1
     # Fernet keys (comma-separated, the first seals, all unseal) for the secrets kept in
     # the database. Empty: a key generated once in ``home/secrets.key``.
     secrets_key: str = ""
