@@ -152,6 +152,7 @@ PLACEMENT: dict[str, Placement] = {
     "recon_runs": L,
     "recon_items": L,
     "recon_corrections": L,
+    "recon_payment_files": L,
     "alembic_version": L,
     "schema_repeatables": L,
     "collection_closed_days": L,
