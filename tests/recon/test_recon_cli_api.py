@@ -131,8 +131,9 @@ def test_the_days_payments_kept_from_the_command_line_are_read_by_its_runs(
     assert before["run"]["sources"]["payments_read_from"] == "postgresql"
     kept = invoke(cli, "keep-payments", "--date", str(D), "--json")
     assert kept.exit_code == 0, kept.output
-    assert json.loads(kept.stdout)["payments"] == 2
-    assert "kept 2 payments of" in invoke(cli, "keep-payments", "--date", str(D)).stdout
+    assert (json.loads(kept.stdout)["payments"], json.loads(kept.stdout)["written"]) == (2, True)
+    again = invoke(cli, "keep-payments", "--date", str(D)).stdout
+    assert "kept 2 payments of" in again and "the file kept before holds them" in again
     after = json.loads(invoke(cli, "run", "--date", str(D), "--json").stdout)
     assert after["run"]["sources"]["payments_read_from"] == "kept file"
     assert after["run"]["counts"] == before["run"]["counts"]

@@ -21,7 +21,7 @@ from utilipay.recon import payments_file
 from utilipay.recon.columnar import NOT_KEPT, Kept
 
 
-async def _keep(engine: AsyncEngine, kept: Kept) -> str:
+async def _keep(engine: AsyncEngine, kept: Kept) -> payments_file.KeptDay:
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():
@@ -44,8 +44,14 @@ async def test_a_run_reads_the_days_payments_from_their_file_while_they_are_unch
         "postgresql"  # none kept yet
     )
     taken = await _keep(engine, kept)
-    assert taken.startswith("11:")  # every payment of the widest window, of every biller
+    assert taken.written
+    assert taken.fingerprint.rows == 11  # every payment of the widest window, of every biller
     assert await _runs(engine, clock, kept) == ("kept file", True)
+    # kept again, unchanged: the file kept stands, nothing is written beside it
+    files = sorted(kept.directory.iterdir())
+    again = await _keep(engine, kept)
+    assert (again.written, again.fingerprint) == (False, taken.fingerprint)
+    assert sorted(kept.directory.iterdir()) == files
     scopes: list[dict[str, Any]] = [
         {"channel": "WECHAT"},
         {"biller": "SHPOWER"},
@@ -82,13 +88,17 @@ async def test_a_payment_changed_or_added_since_or_an_altered_file_sends_the_run
     taken = await _keep(engine, kept)
     async with engine.connect() as conn:
         sha256 = await conn.scalar(
-            text("SELECT sha256 FROM recon_payment_files WHERE fingerprint = :f"), {"f": taken}
+            text("SELECT sha256 FROM recon_payment_files WHERE fingerprint = :f"),
+            {"f": str(taken.fingerprint)},
         )
     kept.path(sha256).write_bytes(b"PAR1 not the file")
     with capture_logs() as logs:
         assert await _runs(engine, clock, kept) == ("postgresql", True)
     said = [e for e in logs if e["event"] == "recon.read_from_postgresql"]
     assert len(said) == 1 and "SHA-256 differs" in said[0]["why"]
+    # kept again, the altered file does not stand: it is written anew
+    assert (await _keep(engine, kept)).written
+    assert await _runs(engine, clock, kept) == ("kept file", True)
 
 
 async def test_keeping_payments_needs_one_snapshot(engine: AsyncEngine, tmp_path: Path) -> None:

@@ -72,19 +72,20 @@ def keep_payments(
     business_day = parse_day(day)
     clock = SystemClock()
 
-    async def work(engine: AsyncEngine) -> str:
+    async def work(engine: AsyncEngine) -> payments_file.KeptDay:
         async with engine.connect() as conn:  # the fingerprint and the rows: one snapshot
             await conn.execution_options(isolation_level="REPEATABLE READ")
             async with conn.begin():
                 return await payments_file.keep(conn, business_day, Kept.of_hub(), clock.now())
 
-    taken = run_steps(work)
-    rows, _ = taken.split(":")
+    done = run_steps(work)
+    taken = done.fingerprint
     if as_json:
-        console.print_json(data={"date": business_day.isoformat(), "payments": int(rows),
-                                 "fingerprint": taken})  # fmt: skip
+        console.print_json(data={"date": business_day.isoformat(), "payments": taken.rows,
+                                 "fingerprint": str(taken), "written": done.written})  # fmt: skip
         return
-    console.print(f"kept {int(rows):,} payments of {business_day} (fingerprint {taken})")
+    again = "" if done.written else ": the file kept before holds them, unchanged"
+    console.print(f"kept {taken.rows:,} payments of {business_day}{again} (fingerprint {taken})")
 
 
 @recon_app.command("show")

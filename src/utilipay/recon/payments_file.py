@@ -24,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import structlog
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -67,23 +69,64 @@ def widest(day: date) -> Window:
     return Window(day, MAX_CUTOFF)
 
 
-async def fingerprint(conn: AsyncConnection, day: date) -> str:
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A day's payments as one transaction sees them: how many, and the XOR of a 64-bit
+    hash of each whole row. Filed as its text, ``rows:xor`` (16 hex digits)."""
+
+    rows: int
+    xor: int
+
+    def __str__(self) -> str:
+        return f"{self.rows}:{self.xor:016x}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeptDay:
+    """What ``keep`` did: the day's fingerprint, and whether it wrote a file (not when the
+    file filed under that fingerprint already stands for the payments)."""
+
+    fingerprint: Fingerprint
+    written: bool
+
+
+async def fingerprint(conn: AsyncConnection, day: date) -> Fingerprint:
     """The day's payments' fingerprint as this transaction sees them."""
     window = widest(day)
     found = (await conn.execute(_FINGERPRINT, {"low": window.low, "high": window.high})).one()
-    return f"{found.rows}:{found.xor & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+    return Fingerprint(found.rows, found.xor & 0xFFFF_FFFF_FFFF_FFFF)
 
 
-async def keep(conn: AsyncConnection, day: date, kept: Kept, now: datetime) -> str:
-    """Write the day's payments as a file and file it under their fingerprint, which it
-    returns. The transaction must be REPEATABLE READ: the fingerprint and the rows written
-    must be of one snapshot."""
+async def keep(conn: AsyncConnection, day: date, kept: Kept, now: datetime) -> KeptDay:
+    """Write the day's payments as a file and file it under their fingerprint, unless the
+    file filed under it already stands for them (a day kept again, unchanged: nothing
+    rewritten, no second file). The transaction must be REPEATABLE READ: the fingerprint
+    and the rows written must be of one snapshot."""
     isolation = await conn.scalar(text("SELECT current_setting('transaction_isolation')"))
     if isolation not in {"repeatable read", "serializable"}:
         raise DomainError(
             ErrorCode.MALFORMED_REQUEST, f"keeping payments needs REPEATABLE READ, not {isolation}"
         )
     taken = await fingerprint(conn, day)
+    filed = (await _filed(conn, day)).get(str(taken))
+    if filed is not None and await _standing(kept, day, filed):
+        return KeptDay(taken, written=False)
+    sha256 = await _write(conn, day, kept)
+    values = {"business_date": day, "fingerprint": str(taken), "rows": taken.rows,
+              "sha256": sha256, "kept_at": now}  # fmt: skip
+    await conn.execute(
+        insert(recon_payment_files)
+        .values(values)
+        .on_conflict_do_update(
+            index_elements=["business_date", "fingerprint"],
+            set_={"sha256": sha256, "rows": taken.rows, "kept_at": now},
+        )
+    )
+    return KeptDay(taken, written=True)
+
+
+async def _write(conn: AsyncConnection, day: date, kept: Kept) -> str:
+    """The day's payments written as a Parquet file under ``kept``; its SHA-256."""
     window = widest(day)
     kept.directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=kept.directory, prefix=".writing-") as tmp:
@@ -94,36 +137,30 @@ async def keep(conn: AsyncConnection, day: date, kept: Kept, now: datetime) -> s
         )
         sha256 = file_sha256(written)
         os.replace(written, kept.path(sha256))
-    rows = int(taken.split(":")[0])
-    values = {"business_date": day, "fingerprint": taken, "rows": rows, "sha256": sha256,
-              "kept_at": now}  # fmt: skip
-    await conn.execute(
-        insert(recon_payment_files)
-        .values(values)
-        .on_conflict_do_update(
-            index_elements=["business_date", "fingerprint"],
-            set_={"sha256": sha256, "rows": rows, "kept_at": now},
-        )
-    )
-    return taken
+    return sha256
+
+
+async def _filed(conn: AsyncConnection, day: date) -> dict[str, Row[Any]]:
+    """The day's files kept so far, by the fingerprint each was filed under (its text)."""
+    t = recon_payment_files.c
+    rows = await conn.execute(select(t.fingerprint, t.sha256, t.rows).where(t.business_date == day))
+    return {row.fingerprint: row for row in rows}
+
+
+async def _standing(kept: Kept, day: date, filed: Row[Any]) -> Path | None:
+    # the file's check is CPU and disk: off the event loop
+    what = f"the payments of {day}"
+    return await asyncio.to_thread(standing, kept, filed.sha256, filed.rows, what)
 
 
 async def usable(conn: AsyncConnection, day: date, kept: Kept) -> Path | None:
     """The day's file if one holds the payments as this transaction sees them, else None
     (logged with why when a file was kept but cannot stand)."""
-    t = recon_payment_files.c
-    filed = {
-        row.fingerprint: row
-        for row in await conn.execute(
-            select(t.fingerprint, t.sha256, t.rows).where(t.business_date == day)
-        )
-    }
+    filed = await _filed(conn, day)
     if not filed:  # none kept: not worth a fingerprint
         return None
-    found = filed.get(await fingerprint(conn, day))
+    found = filed.get(str(await fingerprint(conn, day)))
     if found is None:
         log.info("recon.payments_changed_since_kept", day=day.isoformat())
         return None
-    # the file's check is CPU and disk: off the event loop
-    what = f"the payments of {day}"
-    return await asyncio.to_thread(standing, kept, found.sha256, found.rows, what)
+    return await _standing(kept, day, found)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 from sqlalchemy import text
@@ -45,6 +45,8 @@ from utilipay.recon import columnar, payments_file, service
 from utilipay.recon.columnar import NOT_KEPT, Kept
 from utilipay.runtime.install import upgrade
 from utilipay_tools.bench.payments import machine
+
+T = TypeVar("T")
 
 DATABASE = "utilipay_bench_recon_run"
 DAY = date(2026, 11, 22)
@@ -237,22 +239,23 @@ async def _kept(engine: AsyncEngine, kept: Kept, clock: FrozenClock, say: Any) -
             row = (await conn.execute(text(_STATEMENT))).one()
             if not (row.columnar_sha256 and kept.path(row.columnar_sha256).is_file()):
                 say("keeping the statement as a file, as its import does …")
-                spent["statement"] = await _cpu_of(conn, columnar.keep(conn, row.id, kept))
-            if await payments_file.usable(conn, DAY, kept) is None:
-                say("keeping the day's payments as a file, as recon keep-payments does …")
-                keeping = payments_file.keep(conn, DAY, kept, clock.now())
-                spent["payments"] = await _cpu_of(conn, keeping)
+                spent["statement"], _ = await _cpu_of(conn, columnar.keep(conn, row.id, kept))
+            say("keeping the day's payments as a file, as recon keep-payments does …")
+            cpu, day = await _cpu_of(conn, payments_file.keep(conn, DAY, kept, clock.now()))
+            if day.written:  # not when the kept day's file already held them
+                spent["payments"] = cpu
     return spent
 
 
-async def _cpu_of(conn: AsyncConnection, work: Awaitable[object]) -> float:
-    """CPU seconds of the server and this process while ``work`` runs on ``conn``."""
+async def _cpu_of(conn: AsyncConnection, work: Awaitable[T]) -> tuple[float, T]:
+    """CPU seconds of the server and this process while ``work`` runs on ``conn``, and
+    what it gave."""
     backend = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
     server, own = _server_cpu(backend), _own_cpu()
-    await work
+    done = await work
     after = _server_cpu(backend)
     spent = _own_cpu() - own + (0.0 if server is None or after is None else after - server)
-    return round(spent, 2)
+    return round(spent, 2), done
 
 
 _STATEMENT = "SELECT id, columnar_sha256 FROM statement_imports"
