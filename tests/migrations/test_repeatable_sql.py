@@ -223,8 +223,7 @@ CHANGED_SINCE_0024 = {
     "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "prepaid_credit(",
                        "outlet_float_take(", "outlet_payment_taken("),
     # a terminal's payments: their floats locked before any bill (revision 0031)
-    "pay_hosted_batch": ("outlet_floats_lock(", "pay_hosted(", "pay_hosted_many(",
-                         "payment_rollups_add("),
+    "pay_hosted_batch": ("outlet_floats_lock(", "pay_hosted_many(", "payment_rollups_add("),
     "debit_event": ("billers_directory",),
     # a terminal's void (0030) may follow SUCCEEDED
     "payments_guard_transition": ("VOIDED", "VOID_PENDING"),

@@ -9,10 +9,10 @@
 -- accounts' payments share, so locking it in the middle of the (biller, account) order
 -- would let two batches wait on each other.
 --
--- A batch whose items are for distinct accounts and orders is written set-wise
--- (``pay_hosted_many``); any other batch item by item through ``pay_hosted``, each item
--- seeing what the earlier ones wrote (two payments of one account: the second finds the
--- bills paid).
+-- A batch whose items are for distinct accounts and orders is written set-wise, all in one
+-- call of ``pay_hosted_many``; any other one item at a time (a call each, in order), each
+-- item seeing what the earlier ones wrote (two payments of one account: the second finds
+-- the bills paid).
 CREATE OR REPLACE FUNCTION pay_hosted_batch(
     p_ids text[], p_channel_ids integer[], p_nonces text[], p_order_ids text[],
     p_request_hashes bytea[], p_biller_ids integer[], p_account_nos text[], p_amounts bigint[],
@@ -22,7 +22,11 @@ CREATE OR REPLACE FUNCTION pay_hosted_batch(
 ) RETURNS TABLE (item integer, outcome text, detail text, payment payments)
 LANGUAGE plpgsql AS $$
 DECLARE
-    i integer;
+    v_size integer := CASE WHEN pay_hosted_distinct(p_channel_ids, p_order_ids, p_biller_ids,
+                                                    p_account_nos)
+                           THEN greatest(cardinality(p_ids), 1) ELSE 1 END;
+    v_from integer;
+    v_to integer;
     v_answer record;
     v_created payments[] := '{}';
 BEGIN
@@ -34,14 +38,18 @@ BEGIN
         PERFORM outlet_floats_lock(ARRAY(SELECT (t::jsonb ->> 'outlet_id')::integer
                                            FROM unnest(p_terminals) t));
     END IF;
-    IF pay_hosted_distinct(p_channel_ids, p_order_ids, p_biller_ids, p_account_nos) THEN
+    FOR v_from IN SELECT generate_series(1, cardinality(p_ids), v_size) LOOP
+        v_to := v_from + v_size - 1;
         FOR v_answer IN
-            SELECT * FROM pay_hosted_many(p_ids, p_channel_ids, p_nonces, p_order_ids,
-                p_request_hashes, p_biller_ids, p_account_nos, p_amounts, p_bill_nos, p_payers,
-                p_receivable_accounts, p_payable_accounts, p_now, p_receipt_prefix,
-                p_terminals)
+            SELECT * FROM pay_hosted_many(p_ids[v_from:v_to], p_channel_ids[v_from:v_to],
+                p_nonces[v_from:v_to], p_order_ids[v_from:v_to],
+                p_request_hashes[v_from:v_to], p_biller_ids[v_from:v_to],
+                p_account_nos[v_from:v_to], p_amounts[v_from:v_to], p_bill_nos[v_from:v_to],
+                p_payers[v_from:v_to], p_receivable_accounts[v_from:v_to],
+                p_payable_accounts[v_from:v_to], p_now, p_receipt_prefix,
+                p_terminals[v_from:v_to])
         LOOP
-            item := v_answer.item;
+            item := v_from - 1 + v_answer.item;
             outcome := v_answer.outcome;
             detail := v_answer.detail;
             payment := v_answer.payment;
@@ -50,24 +58,7 @@ BEGIN
             END IF;
             RETURN NEXT;
         END LOOP;
-    ELSE
-        FOR i IN 1 .. cardinality(p_ids) LOOP
-            SELECT * INTO v_answer
-              FROM pay_hosted(p_ids[i], p_channel_ids[i], p_nonces[i], p_order_ids[i],
-                              p_request_hashes[i], p_biller_ids[i], p_account_nos[i],
-                              p_amounts[i], string_to_array(p_bill_nos[i], ','), p_payers[i],
-                              p_now, p_receipt_prefix, p_receivable_accounts[i],
-                              p_payable_accounts[i], p_terminals[i]::jsonb);
-            item := i;
-            outcome := v_answer.outcome;
-            detail := v_answer.detail;
-            payment := v_answer.payment;
-            IF outcome = 'CREATED' THEN
-                v_created := v_created || payment;
-            END IF;
-            RETURN NEXT;
-        END LOOP;
-    END IF;
+    END LOOP;
     PERFORM payment_rollups_add(v_created), payment_minutes_add(v_created);
     PERFORM set_config('utilipay.payments_counted_by', '', true);
 END $$;
