@@ -1,8 +1,8 @@
--- Every journal entry is made by ``ledger_post`` (a batch of payments' by
--- ``ledger_post_payments``, the same two statements over many entries): the entry and its postings, a line per
--- (account, amount) in the order given, written in one statement (the balance trigger of
--- guards.sql checks each statement, so an entry that does not sum to zero is refused
--- whole). Amounts are signed fen: a debit positive, a credit negative. The rules of the
+-- Every journal entry is made by ``ledger_post`` (bill payments' by
+-- ``ledger_post_payments``, the same two statements over many entries): the entry and its
+-- postings, a line per (account, amount) in the order given, written in one statement (the
+-- balance trigger of guards.sql checks each statement, so an entry that does not sum to
+-- zero is refused whole). Amounts are signed fen: a debit positive, a credit negative. The rules of the
 -- money flows follow it; ``ledger/flows.py`` tells every flow's postings.
 CREATE OR REPLACE FUNCTION ledger_post(
     p_biller_id integer, p_kind text, p_at timestamptz, p_accounts integer[],
@@ -28,36 +28,39 @@ END $$;
 -- The flows' rules are simple SQL functions: the planner inlines them into their caller,
 -- so a rule costs the hot path nothing over calling ``ledger_post`` itself.
 
--- A bill payment, once written off (hosted: in ``pay_hosted``; remote: when the biller
--- confirms): the channel owes it to the hub (its receivable debited), the hub owes it to
--- the biller (its payable credited).
-CREATE OR REPLACE FUNCTION ledger_post_payment(
-    p_biller_id integer, p_payment_id text, p_at timestamptz, p_receivable integer,
-    p_payable integer, p_amount bigint
-) RETURNS bigint LANGUAGE sql AS $$
-    SELECT ledger_post(p_biller_id, 'PAYMENT', p_at, ARRAY[p_receivable, p_payable],
-                       ARRAY[p_amount, -p_amount], p_payment_id)
-$$;
-
--- Many payments at once (``pay_hosted_many``): ``ledger_post_payment``'s rule, an entry per
--- payment, in two statements for the whole batch instead of two per payment. The balance
--- trigger checks every entry the one postings statement wrote.
+-- Bill payments, once written off (hosted: in ``pay_hosted_many``; remote: when the biller
+-- confirms): for each, the channel owes it to the hub (its receivable debited), the hub
+-- owes it to the biller (its payable credited). An entry per payment, in two statements
+-- for them all (a batch of hosted payments: not two per payment); the balance trigger
+-- checks every entry the postings statement wrote. The entries' ids, in no set order.
 CREATE OR REPLACE FUNCTION ledger_post_payments(
     p_biller_ids integer[], p_payment_ids text[], p_at timestamptz, p_receivables integer[],
     p_payables integer[], p_amounts bigint[]
-) RETURNS void LANGUAGE sql AS $$
+) RETURNS SETOF bigint LANGUAGE sql AS $$
     WITH entries AS (
         INSERT INTO journal_entries (biller_id, kind, payment_id, memo, created_at)
         SELECT biller_id, 'PAYMENT', payment_id, '', p_at
           FROM unnest(p_biller_ids, p_payment_ids) AS p (biller_id, payment_id)
-        RETURNING biller_id, id, payment_id)
-    INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
-    SELECT e.biller_id, e.id, l.line_no, l.account_id, l.amount
-      FROM unnest(p_biller_ids, p_payment_ids, p_receivables, p_payables, p_amounts)
-           AS p (biller_id, payment_id, receivable, payable, amount)
-      JOIN entries e ON e.biller_id = p.biller_id AND e.payment_id = p.payment_id
-     CROSS JOIN LATERAL (VALUES (1, p.receivable, p.amount), (2, p.payable, -p.amount))
-           AS l (line_no, account_id, amount)
+        RETURNING biller_id, id, payment_id),
+    -- written whole although nothing reads it: a data-modifying WITH always is
+    lines AS (
+        INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
+        SELECT e.biller_id, e.id, l.line_no, l.account_id, l.amount
+          FROM unnest(p_biller_ids, p_payment_ids, p_receivables, p_payables, p_amounts)
+               AS p (biller_id, payment_id, receivable, payable, amount)
+          JOIN entries e ON e.biller_id = p.biller_id AND e.payment_id = p.payment_id
+         CROSS JOIN LATERAL (VALUES (1, p.receivable, p.amount), (2, p.payable, -p.amount))
+               AS l (line_no, account_id, amount))
+    SELECT id FROM entries
+$$;
+
+-- One bill payment: its entry's id.
+CREATE OR REPLACE FUNCTION ledger_post_payment(
+    p_biller_id integer, p_payment_id text, p_at timestamptz, p_receivable integer,
+    p_payable integer, p_amount bigint
+) RETURNS bigint LANGUAGE sql AS $$
+    SELECT ledger_post_payments(ARRAY[p_biller_id], ARRAY[p_payment_id], p_at,
+                                ARRAY[p_receivable], ARRAY[p_payable], ARRAY[p_amount])
 $$;
 
 -- A prepaid top-up (``prepaid_top_up``): the channel owes it to the hub (its receivable
