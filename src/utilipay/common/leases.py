@@ -1,20 +1,27 @@
-"""Claiming a due item for one attempt, so that no transaction is held while it is sent.
+"""Claiming due items for one attempt, so that no transaction is held while they are sent.
 
-Notifications and meter commands are each worked the same way (webhook deliveries too, a
-batch at a time: ``webhooks/service.py``): the item is claimed in a short transaction
-(locked ``SKIP LOCKED`` so another worker passes it by, its ``attempts`` counted, its
-``next_attempt_at`` moved to the lease's end), the call is made with no transaction open,
-and the outcome is recorded only while the row still counts that attempt (the fence). A
-worker killed mid-call leaves the item due again when the lease ends.
+Webhook deliveries and notifications are worked a batch at a time (``claim_batch``, then
+``record_batch``), meter commands one at a time (``claim_due``), but the same way: the
+item is claimed in a short transaction (locked ``SKIP LOCKED`` so another worker passes
+it by, its ``attempts`` counted, its ``next_attempt_at`` moved to the lease's end), the
+call is made with no transaction open, and the outcome is recorded only while the row
+still counts that attempt (the fence). A worker killed mid-call leaves the item due again
+when the lease ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Row, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.common.columns import Columns, insert_rows, update_rows
+
+K = TypeVar("K", bound=tuple[object, ...])  # a row's key
 
 
 async def claim_due(
@@ -70,3 +77,18 @@ async def claim_batch(
         .returning(*c)
     )
     return (await conn.execute(claimed)).all()
+
+
+async def record_batch(
+    conn: AsyncConnection, log: Table, logged: Columns, table: Table, keys: Sequence[str],
+    settled: Columns, results: Mapping[K, str],
+) -> Counter[str]:  # fmt: skip
+    """A claimed batch recorded in two statements: every attempt logged (``logged`` into
+    ``log``), and each outcome (``settled``, by ``keys``) set only where the row is still
+    PENDING and still counts this claim's attempt (the fence). What the pass counts: each
+    row's ``results``, or "overtaken" where a later claim has taken the row over."""
+    await insert_rows(conn, log, logged)
+    done = await update_rows(
+        conn, table, keys, settled, fence="attempts", where="t.status = 'PENDING'"
+    )
+    return Counter(r if key in done else "overtaken" for key, r in results.items())

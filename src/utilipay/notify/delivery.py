@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock
-from utilipay.common.columns import Columns, insert_rows, update_rows
-from utilipay.common.leases import claim_batch
+from utilipay.common.columns import Columns
+from utilipay.common.leases import claim_batch, record_batch
 from utilipay.common.passes import Pass, in_batches
 from utilipay.notify.providers.base import Outcome, Provider
 from utilipay.notify.schemas import Notification, to_notification
@@ -124,12 +124,9 @@ async def _record(
         settle.add(biller_id=n.biller_id, id=n.id, attempts=attempt, status=status,
                    sent_at=now if status == "SENT" else None, next_attempt_at=retry_at)  # fmt: skip
         results[n.biller_id, n.id] = result
-    await insert_rows(conn, notification_attempts, log)
-    settled = await update_rows(
-        conn, notifications, ("biller_id", "id"), settle, fence="attempts",
-        where="t.status = 'PENDING'",
-    )  # fmt: skip
-    return Counter(r if key in settled else "overtaken" for key, r in results.items())
+    return await record_batch(
+        conn, notification_attempts, log, notifications, ("biller_id", "id"), settle, results
+    )
 
 
 def _settled(

@@ -37,8 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
 from utilipay.common import outgoing
-from utilipay.common.columns import Columns, insert_rows, update_rows
-from utilipay.common.leases import claim_batch
+from utilipay.common.columns import Columns
+from utilipay.common.leases import claim_batch, record_batch
 from utilipay.common.outgoing_aiohttp import ExchangeFailed, PooledClient
 from utilipay.common.passes import Pass, in_batches
 from utilipay.security.signing import new_nonce, signed_headers
@@ -212,12 +212,9 @@ async def _record(conn: AsyncConnection, batch: list[Posted]) -> Counter[str]:
                    next_attempt_at=c.at + backoff(c.attempt) if status == "PENDING" else None,
                    delivered_at=c.at if status == "DELIVERED" else None)  # fmt: skip
         outcomes[c.channel_id, c.id] = outcome
-    await insert_rows(conn, webhook_attempts, log)
-    settled = await update_rows(
-        conn, webhook_deliveries, ("channel_id", "id"), settle, fence="attempts",
-        where="t.status = 'PENDING'",
-    )  # fmt: skip
-    return Counter(o if key in settled else "overtaken" for key, o in outcomes.items())
+    return await record_batch(
+        conn, webhook_attempts, log, webhook_deliveries, ("channel_id", "id"), settle, outcomes
+    )
 
 
 def _outcome(claimed: Claimed, sent: Sent) -> tuple[str, str]:
