@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
 from tests.conftest import channel, water
-from tests.recon.test_recon_run import D, at, payment, remote_biller, run, statement
+from tests.recon.test_recon_run import (
+    BREAK_LINES,
+    D,
+    at,
+    breaks_of_each_kind,
+    payment,
+    remote_biller,
+    run,
+    statement,
+)
 from tests.recon.test_recon_sources_import import sample
 from utilipay.clock import FrozenClock
 from utilipay.recon import columnar
@@ -33,12 +42,7 @@ async def _day(
     b, wx = water(world).id, channel(world, "wechat").id
     power = (await remote_biller(engine, clock)).id
     async with engine.begin() as conn:
-        await payment(conn, b, wx, "W-OK", 12345, finished=at(D, "10:00:00"))
-        await payment(conn, b, wx, "W-FAILED", 500, "FAILED", at(D, "10:01:00"))
-        await payment(conn, b, wx, "W-SHORT", 700, finished=at(D, "11:00:00"))
-        await payment(conn, b, wx, "W-AMOUNT", 800, finished=at(D, "12:00:00"))
-        await payment(conn, b, wx, "W-DUP", 900, finished=at(D, "13:00:00"))
-        await payment(conn, b, wx, "W-BACK", 300, "FAILED", at(D, "14:00:00"))
+        await breaks_of_each_kind(conn, b, wx)
         await payment(conn, b, wx, "W-LATE", 1000, finished=at(D, "23:59:50"))
         await payment(conn, b, wx, "W-EARLY", 60, finished=at(D, "00:00:20"))
         ok = await payment(conn, power, wx, "R-OK", 100, finished=at(D, "08:00"))
@@ -46,14 +50,7 @@ async def _day(
         failed = await payment(conn, power, wx, "R-FAILED", 400, "FAILED", at(D, "08:30"))
         imports = [
             await statement(conn, "channel", "WECHAT", D, [
-                ("W-OK", 12345, "PAID", at(D, "10:00:01")),
-                ("W-FAILED", 500, "PAID", at(D, "10:01:00")),
-                ("W-LONG", 600, "PAID", at(D, "10:30:00")),
-                ("W-AMOUNT", 801, "PAID", at(D, "12:00:00")),
-                ("W-DUP", 900, "PAID", at(D, "13:00:00")),
-                ("W-DUP", 900, "PAID", at(D, "13:00:05")),
-                ("W-BACK", 300, "PAID", at(D, "14:00:00")),
-                ("W-BACK", 300, "REFUNDED", at(D, "14:05:00")),
+                *BREAK_LINES,
                 ("R-OK", 100, "PAID", at(D, "08:00")),
                 ("R-MISSING", 200, "PAID", at(D, "08:10")),
             ]),

@@ -141,30 +141,41 @@ async def remote_biller(
         )  # fmt: skip
 
 
+async def breaks_of_each_kind(conn: AsyncConnection, biller_id: int, wechat_id: int) -> None:
+    """The hub's side of a hosted biller's day at WECHAT with a break of each kind: matched,
+    paid at the channel only after failing, short, a wrong amount, paid twice, paid back
+    (``BREAK_LINES`` are the channel's side)."""
+    for order, amount, status, clock_time in (
+        ("W-OK", 12345, "SUCCEEDED", "10:00:00"), ("W-FAILED", 500, "FAILED", "10:01:00"),
+        ("W-SHORT", 700, "SUCCEEDED", "11:00:00"), ("W-AMOUNT", 800, "SUCCEEDED", "12:00:00"),
+        ("W-DUP", 900, "SUCCEEDED", "13:00:00"), ("W-BACK", 300, "FAILED", "14:00:00"),
+    ):  # fmt: skip
+        await payment(conn, biller_id, wechat_id, order, amount, status, at(D, clock_time))
+
+
+BREAK_LINES = [
+    ("W-OK", 12345, "PAID", at(D, "10:00:01")),
+    ("W-FAILED", 500, "PAID", at(D, "10:01:00")),
+    ("W-LONG", 600, "PAID", at(D, "10:30:00")),
+    ("W-AMOUNT", 801, "PAID", at(D, "12:00:00")),
+    ("W-DUP", 900, "PAID", at(D, "13:00:00")),
+    ("W-DUP", 900, "PAID", at(D, "13:00:05")),
+    ("W-BACK", 300, "PAID", at(D, "14:00:00")),
+    ("W-BACK", 300, "REFUNDED", at(D, "14:05:00")),
+]
+
+
 async def test_every_record_of_a_hosted_billers_day_is_classified(
     engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]
 ) -> None:
     b, wx, ali = water(world).id, channel(world, "wechat").id, channel(world, "alipay").id
     async with engine.begin() as conn:
-        await payment(conn, b, wx, "W-OK", 12345, finished=at(D, "10:00:00"))
-        await payment(conn, b, wx, "W-FAILED", 500, "FAILED", at(D, "10:01:00"))
-        await payment(conn, b, wx, "W-SHORT", 700, finished=at(D, "11:00:00"))
-        await payment(conn, b, wx, "W-AMOUNT", 800, finished=at(D, "12:00:00"))
-        await payment(conn, b, wx, "W-DUP", 900, finished=at(D, "13:00:00"))
-        await payment(conn, b, wx, "W-BACK", 300, "FAILED", at(D, "14:00:00"))
+        await breaks_of_each_kind(conn, b, wx)
         await payment(conn, b, wx, "W-NOBODY", 50, "FAILED", at(D, "14:30:00"))
         await payment(conn, b, wx, "W-OLD", 400, finished=at(D - timedelta(days=3), "09:00"))
         await payment(conn, b, ali, "A-1", 100, finished=at(D, "09:00:00"))  # no ALIPAY statement
         await statement(conn, "channel", "WECHAT", D, [
-            ("W-OK", 12345, "PAID", at(D, "10:00:01")),
-            ("W-FAILED", 500, "PAID", at(D, "10:01:00")),
-            ("W-LONG", 600, "PAID", at(D, "10:30:00")),
-            ("W-AMOUNT", 801, "PAID", at(D, "12:00:00")),
-            ("W-DUP", 900, "PAID", at(D, "13:00:00")),
-            ("W-DUP", 900, "PAID", at(D, "13:00:05")),
-            ("W-BACK", 300, "PAID", at(D, "14:00:00")),
-            ("W-BACK", 300, "REFUNDED", at(D, "14:05:00")),
-            ("W-OLD", 400, "PAID", at(D, "09:00:00")),
+            *BREAK_LINES, ("W-OLD", 400, "PAID", at(D, "09:00:00")),
         ])  # fmt: skip
     report = await run(engine, clock)
     assert report.run["counts"] == {
