@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.shared_passes import assert_recorded_once, assert_shared, beside_a_locker
 from utilipay.clock import FrozenClock
 from utilipay.notify.delivery import deliver_due_notifications
 from utilipay.notify.providers.base import Outcome
 from utilipay.notify.schemas import Notification
 
 MESSAGES = 240
-LOCKED = 10
 _QUEUE = """
 INSERT INTO notifications (biller_id, id, event_id, template, account_no, recipient_kind,
                            address, language, params, subject, text, status, attempts,
@@ -27,7 +27,6 @@ SELECT (SELECT id FROM billers WHERE code = 'BJWATER'), 'N' || lpad(i::text, 4, 
        '{"zh-CN": "新账单"}', 'PENDING', 0, :now, :now
   FROM generate_series(1, :n) i
 """
-_LOCK = "SELECT id FROM notifications ORDER BY id LIMIT :n FOR UPDATE"
 
 
 class CountingSms:
@@ -54,25 +53,12 @@ async def test_two_passes_share_the_due_messages_and_send_none_twice(
         await conn.execute(text(_QUEUE), {"now": clock.now(), "n": MESSAGES})
     sms = CountingSms()
     providers = {"sms": sms}
-    async with engine.connect() as third:
-        # a third worker has the first ones locked: passed by, not waited for
-        await third.execute(text(_LOCK), {"n": LOCKED})
-        passes = await asyncio.wait_for(
-            asyncio.gather(
-                *(deliver_due_notifications(engine, clock, providers, batch=40) for _ in "ab")
-            ),
-            timeout=30,
-        )
-        await third.rollback()
+    passes = await beside_a_locker(
+        engine,
+        "notifications",
+        [lambda: deliver_due_notifications(engine, clock, providers, batch=40)] * 2,
+    )
     last = await deliver_due_notifications(engine, clock, providers)
     assert len(sms.sent) == MESSAGES and set(sms.sent.values()) == {1}
-    assert [p.attempted > 0 for p in passes] == [True, True]  # both worked some
-    assert sum(p.results.get("sent", 0) for p in passes) == MESSAGES - LOCKED
-    assert last.results == {"sent": LOCKED}
-    async with engine.connect() as conn:
-        settled = await conn.execute(
-            text("SELECT status, attempts, count(*) FROM notifications GROUP BY 1, 2")
-        )
-        assert [tuple(r) for r in settled] == [("SENT", 1, MESSAGES)]
-        logged = await conn.execute(text("SELECT count(*) FROM notification_attempts"))
-        assert logged.scalar_one() == MESSAGES
+    assert_shared(passes, last, "sent", MESSAGES)
+    await assert_recorded_once(engine, "notifications", "notification_attempts", "SENT", MESSAGES)

@@ -3,22 +3,21 @@ once, by one of them, and recorded once (issue 15: the senders' shape)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
+from functools import partial
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.receivers import receiver
+from tests.shared_passes import assert_recorded_once, assert_shared, beside_a_locker
 from tests.webhooks.test_webhooks import _point_wechat_at
 from utilipay.clock import FrozenClock
 from utilipay.webhooks.service import deliver_due, enqueue, http_client
 
 DELIVERIES = 240
-LOCKED = 10
-_LOCK = "SELECT id FROM webhook_deliveries ORDER BY id LIMIT :n FOR UPDATE"
 
 
 async def _enqueue(engine: AsyncEngine, clock: FrozenClock) -> None:
@@ -36,28 +35,18 @@ async def test_two_passes_share_the_due_webhooks_and_post_none_twice(
         await _point_wechat_at(engine, clock, hub, hooks.url)
         await _enqueue(engine, clock)
         one, other = http_client(), http_client()
-        async with engine.connect() as third:
-            # a third worker has the first ones locked: passed by, not waited for
-            await third.execute(text(_LOCK), {"n": LOCKED})
-            passes = await asyncio.wait_for(
-                asyncio.gather(
-                    *(deliver_due(engine, clock, http, hub.directory.channel_by_id, batch=40)
-                      for http in (one, other))
-                ), timeout=30,
-            )  # fmt: skip
-            await third.rollback()
-            last = await deliver_due(engine, clock, one, hub.directory.channel_by_id)
+        passes = await beside_a_locker(
+            engine,
+            "webhook_deliveries",
+            [partial(deliver_due, engine, clock, http, hub.directory.channel_by_id, batch=40)
+             for http in (one, other)],
+        )  # fmt: skip
+        last = await deliver_due(engine, clock, one, hub.directory.channel_by_id)
         for http in (one, other):
             await http.aclose()
     posted = Counter(json.loads(r.body)["data"]["id"] for r in hooks.received)
     assert len(posted) == DELIVERIES and set(posted.values()) == {1}
-    assert [p.attempted > 0 for p in passes] == [True, True]  # both worked some
-    assert sum(p.results.get("delivered", 0) for p in passes) == DELIVERIES - LOCKED
-    assert last.results == {"delivered": LOCKED}
-    async with engine.connect() as conn:
-        settled = await conn.execute(
-            text("SELECT status, attempts, count(*) FROM webhook_deliveries GROUP BY 1, 2")
-        )
-        assert [tuple(r) for r in settled] == [("DELIVERED", 1, DELIVERIES)]
-        logged = await conn.execute(text("SELECT count(*) FROM webhook_attempts"))
-        assert logged.scalar_one() == DELIVERIES
+    assert_shared(passes, last, "delivered", DELIVERIES)
+    await assert_recorded_once(
+        engine, "webhook_deliveries", "webhook_attempts", "DELIVERED", DELIVERIES
+    )
