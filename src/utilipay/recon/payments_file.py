@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import structlog
-from sqlalchemy import Row, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -140,17 +139,18 @@ async def _write(conn: AsyncConnection, day: date, kept: Kept) -> str:
     return sha256
 
 
-async def _filed(conn: AsyncConnection, day: date) -> dict[str, Row[Any]]:
-    """The day's files kept so far, by the fingerprint each was filed under (its text)."""
+async def _filed(conn: AsyncConnection, day: date) -> dict[str, tuple[str, int]]:
+    """The day's files kept so far, by the fingerprint each was filed under (its text):
+    each file's SHA-256 and number of rows."""
     t = recon_payment_files.c
     rows = await conn.execute(select(t.fingerprint, t.sha256, t.rows).where(t.business_date == day))
-    return {row.fingerprint: row for row in rows}
+    return {row.fingerprint: (row.sha256, row.rows) for row in rows}
 
 
-async def _standing(kept: Kept, day: date, filed: Row[Any]) -> Path | None:
+async def _standing(kept: Kept, day: date, filed: tuple[str, int]) -> Path | None:
     # the file's check is CPU and disk: off the event loop
-    what = f"the payments of {day}"
-    return await asyncio.to_thread(standing, kept, filed.sha256, filed.rows, what)
+    sha256, rows = filed
+    return await asyncio.to_thread(standing, kept, sha256, rows, f"the payments of {day}")
 
 
 async def usable(conn: AsyncConnection, day: date, kept: Kept) -> Path | None:
