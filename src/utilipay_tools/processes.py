@@ -60,10 +60,13 @@ def start_api(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[
     return server
 
 
-def start_worker(env: dict[str, str], concurrency: int = 4) -> subprocess.Popen[bytes]:
+def start_worker(
+    env: dict[str, str], concurrency: int = 4, stdout: int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """``utilipay worker`` as a child; ``stdout=subprocess.PIPE`` to watch it say it runs."""
     command = [sys.executable, "-m", "utilipay", "worker", "--concurrency", str(concurrency)]
     return subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, env=env, stdout=stdout, stderr=subprocess.DEVNULL
     )
 
 
