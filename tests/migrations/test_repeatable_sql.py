@@ -264,6 +264,8 @@ ADDED_SINCE_0024 = {
     "pay_hosted_many", "pay_hosted_distinct", "pay_hosted_prepare", "hosted_payments_write",
     "ledger_post_payments", "billing_write_off_many", "channel_nonces_use",
     "pay_hosted_bills_locked", "pay_hosted_float_take",
+    # redemptions in batches (issue 15)
+    "voucher_redeem_batch",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -19,10 +20,10 @@ from utilipay.channels.schemas import Channel
 from utilipay.clock import SHANGHAI, FrozenClock
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ids import new_id
-from utilipay.vouchers import redeem, service
+from utilipay.vouchers import service
 from utilipay.vouchers.expiry import expire
 from utilipay.vouchers.pins import existing_key, pin_hash
-from utilipay.vouchers.redeem import Keys, RedeemCommand
+from utilipay.vouchers.redeem import RedeemCommand, Redemptions
 from utilipay.vouchers.service import Selection
 
 
@@ -112,30 +113,51 @@ async def test_void_takes_only_unsold_vouchers_and_expiry_books_the_breakage(
     await books_hold(engine)
 
 
+@pytest.mark.parametrize(
+    ("in_flight", "batch"),
+    [(6, 1), (1, 64)],
+    ids=["each-its-own-transaction", "sharing-batches"],
+)
 async def test_a_pin_is_redeemed_once_whatever_races(
-    engine: AsyncEngine, clock: FrozenClock, world: dict[str, object], sold: Batch
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    world: dict[str, object],
+    sold: Batch,
+    in_flight: int,
+    batch: int,
 ) -> None:
     async with engine.begin() as conn:
         await open_customer_account(conn, "BJWATER", ACCOUNT)
     water, wechat = world["water"], world["wechat"]
     assert isinstance(water, Biller) and isinstance(wechat, Channel)
-    keys = Keys()
+    redemptions = Redemptions(engine, clock, max_in_flight=in_flight, max_batch=batch)
+    sizes: list[int] = []
+    call = redemptions._call
+
+    async def recording_call(items: list[Any]) -> list[Any]:
+        sizes.append(len(items))
+        return await call(items)
+
+    redemptions._call = recording_call  # type: ignore[method-assign]
 
     async def attempt(n: int) -> str:
         command = RedeemCommand(wechat, f"R{n}", sold.pin(0), water, ACCOUNT, f"payer-{n}")
         try:
-            await redeem.redeem(engine, clock, keys, command, new_id("P"))
+            await redemptions.redeem(command, new_id("P"))
         except DomainError as exc:
             return exc.code
         return "REDEEMED"
 
-    # six at once, on pooled connections: the winner and five losers. A seventh would meet
-    # the account's brake (§12: after 5 invalid PINs, 429) whenever the losers happened to
-    # finish before it began, as on a loaded machine, and the outcome would be timing's
+    # six at once, on pooled connections or in one batch: the winner and five losers. A
+    # seventh would meet the account's brake (§12: after 5 invalid PINs, 429) whenever the
+    # losers happened to finish before it began, as on a loaded machine, and the outcome
+    # would be timing's
     results = await asyncio.gather(*(attempt(n) for n in range(6)))
     assert sorted(results) == ["REDEEMED"] + ["VOUCHER_INVALID"] * 5
+    assert sizes == ([1] * 6 if batch == 1 else [1, 5])
     assert await scalar(engine, "SELECT count(*) FROM voucher_redemptions") == 1
     assert await scalar(engine, "SELECT balance FROM voucher_credits") == 10000
+    assert await scalar(engine, "SELECT count(*) FROM voucher_failures") == 10  # payer, account
     await books_hold(engine)
 
 
@@ -152,5 +174,5 @@ async def test_an_expired_pin_or_another_utilitys_is_invalid(
     clock.advance(timedelta(days=400 + (EXPIRES - clock.now().date()).days))
     command = RedeemCommand(wechat, "R1", sold.pin(0), water, ACCOUNT, "payer")
     with pytest.raises(DomainError) as refused:  # past its last day, before the daily run
-        await redeem.redeem(engine, clock, Keys(), command, new_id("P"))
+        await Redemptions(engine, clock, max_in_flight=1).redeem(command, new_id("P"))
     assert refused.value.code is ErrorCode.VOUCHER_INVALID

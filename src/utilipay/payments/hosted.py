@@ -1,18 +1,12 @@
 """Writing off hosted bills: one database call per payment, or one per batch of them.
 
-A server process under load has many payment requests in flight at once.
-``BatchedHostedPayments`` sends whatever has queued while the previous calls
-were running as one ``pay_hosted_batch`` call: one round trip and one commit
-(one WAL flush) for the lot, which is where PostgreSQL spends most of a small
-transaction. Nothing waits for a batch to fill: an idle hub sends each payment
-at once. Each item keeps its own outcome; if the batch fails as a whole (an
-unexpected error, a lost connection), every item is retried alone, so one bad
-payment cannot fail its neighbours.
+``BatchedHostedPayments`` sends the payment requests that queued while the previous
+calls were running as one ``pay_hosted_batch`` call (``db.batches.Batcher``: one round
+trip and one commit for the lot, each item with its own outcome).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,6 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from utilipay.clock import Clock, business_date
+from utilipay.db.batches import Batcher
 from utilipay.payments.schemas import StoredPayment
 
 _BATCH = """
@@ -116,72 +111,23 @@ async def raw_connection(conn: AsyncConnection) -> Any:
     return (await conn.get_raw_connection()).driver_connection
 
 
-class BatchedHostedPayments:
+class BatchedHostedPayments(Batcher[HostedPayment, Outcome]):
     """Each payment is its own transaction, shared with whatever queued beside it."""
 
     def __init__(
         self, engine: AsyncEngine, clock: Clock, *, max_in_flight: int, max_batch: int = 64
     ) -> None:
+        super().__init__(max_in_flight=max_in_flight, max_batch=max_batch)
         self._engine = engine
         self._clock = clock
-        self._max_in_flight = max_in_flight
-        self._max_batch = max_batch
-        self._queue: list[tuple[HostedPayment, asyncio.Future[Outcome]]] = []
-        self._in_flight = 0
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def pay(self, payment: HostedPayment) -> Outcome:
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.append((payment, future))
-        self._dispatch()
-        return await asyncio.shield(future)  # a client hanging up does not cancel its batch
+        return await self.submit(payment)
 
-    def _dispatch(self) -> None:
-        while self._queue and self._in_flight < self._max_in_flight:
-            batch = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
-            self._in_flight += 1
-            task = asyncio.create_task(self._run(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, batch: list[tuple[HostedPayment, asyncio.Future[Outcome]]]) -> None:
-        try:
-            # One global lock order: every payment locks only its own account's bills.
-            batch.sort(key=lambda entry: (entry[0].biller_id, entry[0].account_no))
-            try:
-                outcomes = await self._call([p for p, _ in batch])
-            except Exception as exc:
-                if len(batch) == 1:
-                    _settle(batch[0][1], exc)
-                    return
-                for entry in batch:  # isolate the failure: every item on its own
-                    try:
-                        (outcome,) = await self._call([entry[0]])
-                        _settle(entry[1], outcome)
-                    except Exception as item_exc:
-                        _settle(entry[1], item_exc)
-                return
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                _settle(future, outcome)
-        finally:
-            self._in_flight -= 1
-            self._dispatch()
+    def _lock_order(self, item: HostedPayment) -> tuple[int, str]:
+        # every payment locks only its own account's bills
+        return item.biller_id, item.account_no
 
     async def _call(self, items: list[HostedPayment]) -> list[Outcome]:
         async with self._engine.connect() as conn:
             return await _execute(await raw_connection(conn), self._clock, items)
-
-    async def drain(self) -> None:
-        """Wait for every batch in flight (server shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
-def _settle(future: asyncio.Future[Outcome], result: Outcome | BaseException) -> None:
-    if future.done():
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)

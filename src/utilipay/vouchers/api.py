@@ -14,7 +14,7 @@ from utilipay.http.docs import PROBLEMS, json_body
 from utilipay.http.json import json_response, parse_body
 from utilipay.ids import new_id
 from utilipay.vouchers import redeem
-from utilipay.vouchers.redeem import Keys, RedeemCommand
+from utilipay.vouchers.redeem import RedeemCommand, Redemptions
 from utilipay.vouchers.schemas import RedeemRequest, RedemptionOut
 
 router = APIRouter(prefix="/v1", tags=["vouchers"])
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["vouchers"])
 
 class VouchersHost(BillerHost, Protocol):
     @property
-    def voucher_keys(self) -> Keys: ...
+    def redemptions(self) -> Redemptions: ...
 
 
 @router.post(
@@ -47,5 +47,5 @@ async def redeem_voucher(request: Request) -> Response:
     )
     redeem.validate(command)
     ctx.nonce_recorded = True  # from here the redemption's transaction records it
-    done = await redeem.redeem(hub.engine, hub.clock, hub.voucher_keys, command, new_id("P"))
+    done = await hub.redemptions.redeem(command, new_id("P"))
     return json_response(done.as_json(), 201 if done.created else 200)

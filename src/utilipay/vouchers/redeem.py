@@ -1,5 +1,7 @@
 """Redeeming a voucher (``POST /v1/vouchers/redeem``, and a terminal's ``tender: voucher``):
-one database call, ``voucher_redeem`` (``sql/redeem.sql``), in its own transaction.
+one database call, ``voucher_redeem`` (``sql/redeem.sql``), in a transaction it shares with
+the redemptions that queued beside it (``Redemptions``, a ``db.batches.Batcher``: one
+``voucher_redeem_batch`` call and one commit for them, each with its own answer).
 
 The brake (§12): 5 invalid PINs for one payer (of a channel) or one account within 15
 minutes lock it out for 15 minutes, in the database so every server process sees it, as of
@@ -9,9 +11,10 @@ the injected clock. An invalid PIN's failure is committed before the refusal is 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from utilipay.billers.schemas import Biller, IntegrationMode
 from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
+from utilipay.db.batches import Batcher
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.payments.hosted import raw_connection
 from utilipay.payments.schemas import StoredPayment
@@ -30,11 +34,11 @@ LOCKOUT = timedelta(minutes=15)
 # A utility without a key has issued no voucher: every PIN is hashed with this and not found.
 _NO_KEY = b"\0" * 32
 
-_REDEEM = """
-SELECT r.outcome, r.detail, (r.payment).*, (r.redemption).face AS voucher_face,
+_REDEEM_BATCH = """
+SELECT r.item, r.outcome, r.detail, (r.payment).*, (r.redemption).face AS voucher_face,
        (r.redemption).bills AS voucher_bills, (r.redemption).prepaid AS voucher_prepaid,
        (r.redemption).credit AS voucher_credit
-  FROM voucher_redeem($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) r
+  FROM voucher_redeem_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) r
 """
 _REFUSALS = {
     "REPLAYED": ErrorCode.UNAUTHENTICATED,
@@ -121,29 +125,66 @@ def _fingerprint(command: RedeemCommand, hashed: bytes) -> bytes:
     return hashlib.sha256(canonical.encode()).digest()
 
 
-async def redeem(
-    engine: AsyncEngine, clock: Clock, keys: Keys, command: RedeemCommand, payment_id: str
-) -> Redemption:
-    """Redeem ``command``'s voucher as payment ``payment_id``; a refusal raises."""
-    validate(command)
-    hashed = pin_hash(await keys.of(engine, command.biller.id), command.pin)
-    async with engine.begin() as conn:
-        row = await (await raw_connection(conn)).fetchrow(
-            _REDEEM, payment_id, command.channel.id, command.nonce, command.order_id,
-            _fingerprint(command, hashed), command.biller.id, command.account_no, command.payer,
-            hashed, clock.now(), MAX_FAILURES, WINDOW, LOCKOUT,
-        )  # fmt: skip
-    outcome = row["outcome"]
-    if outcome in _REFUSALS:
-        raise DomainError(_REFUSALS[outcome], row["detail"])
-    return Redemption(
-        payment=StoredPayment.of(row),
-        face=row["voucher_face"],
-        bills=_bills(row["voucher_bills"]),
-        prepaid=row["voucher_prepaid"],
-        credit=row["voucher_credit"],
-        created=outcome == "CREATED",
-    )
+@dataclass(frozen=True, slots=True)
+class _Redeeming:
+    """A redemption as the database takes it: the PIN hashed already."""
+
+    command: RedeemCommand
+    payment_id: str
+    pin_hash: bytes
+
+
+class Redemptions(Batcher[_Redeeming, Mapping[str, Any]]):
+    """The redemptions of a process, each answered as ``voucher_redeem`` answers it."""
+
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, *, max_in_flight: int, max_batch: int = 64
+    ) -> None:
+        super().__init__(max_in_flight=max_in_flight, max_batch=max_batch)
+        self._engine = engine
+        self._clock = clock
+        self._keys = Keys()
+
+    async def redeem(self, command: RedeemCommand, payment_id: str) -> Redemption:
+        """Redeem ``command``'s voucher as payment ``payment_id``; a refusal raises."""
+        validate(command)
+        hashed = pin_hash(await self._keys.of(self._engine, command.biller.id), command.pin)
+        row = await self.submit(_Redeeming(command, payment_id, hashed))
+        outcome = row["outcome"]
+        if outcome in _REFUSALS:
+            raise DomainError(_REFUSALS[outcome], row["detail"])
+        return Redemption(
+            payment=StoredPayment.of(row),
+            face=row["voucher_face"],
+            bills=_bills(row["voucher_bills"]),
+            prepaid=row["voucher_prepaid"],
+            credit=row["voucher_credit"],
+            created=outcome == "CREATED",
+        )
+
+    def _lock_order(self, item: _Redeeming) -> tuple[int, str]:
+        # a redemption locks its account's bills and prepaid balance (and its PIN's voucher)
+        return item.command.biller.id, item.command.account_no
+
+    async def _call(self, items: list[_Redeeming]) -> list[Mapping[str, Any]]:
+        commands = [item.command for item in items]
+        async with self._engine.connect() as conn:
+            rows = await (await raw_connection(conn)).fetch(
+                _REDEEM_BATCH,
+                [item.payment_id for item in items],
+                [c.channel.id for c in commands],
+                [c.nonce for c in commands],
+                [c.order_id for c in commands],
+                [_fingerprint(item.command, item.pin_hash) for item in items],
+                [c.biller.id for c in commands],
+                [c.account_no for c in commands],
+                [c.payer for c in commands],
+                [item.pin_hash for item in items],
+                self._clock.now(), MAX_FAILURES, WINDOW, LOCKOUT,
+            )  # fmt: skip
+        if sorted(row["item"] for row in rows) != list(range(1, len(items) + 1)):
+            raise RuntimeError("voucher_redeem_batch did not answer once for every item")
+        return sorted(rows, key=lambda row: row["item"])
 
 
 def _bills(value: str | list[AppliedBill]) -> list[AppliedBill]:

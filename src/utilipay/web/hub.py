@@ -25,7 +25,7 @@ from utilipay.payments.hosted import BatchedHostedPayments
 from utilipay.payments.service import WriteOffPaths
 from utilipay.runtime.directory import Directory
 from utilipay.runtime.writeoffs import WriteOffServices
-from utilipay.vouchers.redeem import Keys
+from utilipay.vouchers.redeem import Redemptions
 
 NONCE_PURGE_INTERVAL = 60.0
 log = structlog.get_logger(__name__)
@@ -48,19 +48,21 @@ class Hub:
     )
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     auth_failures: FailedAuthentications = field(default_factory=_auth_failures)
-    voucher_keys: Keys = field(default_factory=Keys)
     write_off_services: WriteOffServices = field(init=False)
+    redemptions: Redemptions = field(init=False)
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Leave connections for the requests that are not payments.
         pool_size: int = self.engine.pool.size()  # type: ignore[attr-defined]
+        batches_in_flight = max(1, min(self.payment_batches_in_flight, pool_size - 2))
         self.write_off_services = WriteOffServices.build(
             self.engine,
             self.clock,
             self.directory.channel_code,
-            batches_in_flight=max(1, min(self.payment_batches_in_flight, pool_size - 2)),
+            batches_in_flight=batches_in_flight,
         )
+        self.redemptions = Redemptions(self.engine, self.clock, max_in_flight=batches_in_flight)
 
     @property
     def write_off_paths(self) -> WriteOffPaths:
@@ -93,6 +95,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
         await self.write_off_services.close()
+        await self.redemptions.drain()
         await self.directory.stop()
         await self.engine.dispose()
 

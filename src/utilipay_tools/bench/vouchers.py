@@ -6,10 +6,11 @@ utility, a channel and R postpaid accounts with nothing due, so every redemption
 credit (the longest path in ``voucher_redeem`` but the bills'). Timed: the issue
 (``vouchers.issue.issue_batch``: PINs drawn and hashed, COPY, the PIN index, committed; the
 issue file is a CSV in the temp directory, deleted after) and the redemptions, through the
-service the HTTP route calls (``vouchers.redeem.redeem``, one transaction each, on a pool
-of 16 connections, 32 in flight), not over HTTP: the figure is the database's, the
-channel API's own cost is in the payments benchmark. A double redemption is a PIN that
-got two successful answers; the run also counts the redemption rows.
+service the HTTP route calls (``vouchers.redeem.Redemptions``: 32 redemptions in flight,
+sent as batches, 2 batches at once as the server's two processes would), not over HTTP:
+the figure is the database's, the channel API's own cost is in the payments benchmark. A
+double redemption is a PIN that got two successful answers; the run also counts the
+redemption rows.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from utilipay_tools.bench.payments import machine
 DATABASE = "utilipay_bench_vouchers"
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 IN_FLIGHT = 32
+BATCHES_IN_FLIGHT = 2
 _ACCOUNTS = """
 INSERT INTO customer_accounts (biller_id, account_no, holder_name, address, created_at,
                                language, customer_class)
@@ -115,7 +117,7 @@ async def _redeem_all(
     engine: AsyncEngine, clock: FrozenClock, biller: Biller, channel: Channel, pins: list[str]
 ) -> Counter[str]:
     """Each PIN twice at once, by two orders; how many successes each PIN got."""
-    keys = redeem.Keys()
+    redemptions = redeem.Redemptions(engine, clock, max_in_flight=BATCHES_IN_FLIGHT)
     wins: Counter[str] = Counter()
     gate = asyncio.Semaphore(IN_FLIGHT)
 
@@ -124,7 +126,7 @@ async def _redeem_all(
                                        f"{n + 1:010d}", f"payer-{n}-{twin}")  # fmt: skip
         async with gate:
             try:
-                await redeem.redeem(engine, clock, keys, command, new_id("P"))
+                await redemptions.redeem(command, new_id("P"))
             except DomainError:
                 return
         wins[pin] += 1

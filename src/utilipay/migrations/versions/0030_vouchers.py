@@ -140,9 +140,9 @@ def upgrade() -> None:
 # What the areas' files added for the vouchers goes too; prepaid_top_up's body is put back by
 # the next upgrade's files (every file is applied again after a versioned migration ran).
 DOWN = f"""
-DROP FUNCTION IF EXISTS voucher_redeem, vouchers_use_credit, vouchers_bills_covered,
-    voucher_repeat, voucher_failed, vouchers_credit_new_bills, voucher_payable_movements,
-    ledger_post_voucher_sale,
+DROP FUNCTION IF EXISTS voucher_redeem, voucher_redeem_batch, vouchers_use_credit,
+    vouchers_bills_covered, voucher_repeat, voucher_failed, vouchers_credit_new_bills,
+    voucher_payable_movements, ledger_post_voucher_sale,
     ledger_post_voucher_redemption, ledger_post_voucher_credit_use, ledger_post_voucher_breakage,
     prepaid_credit CASCADE;
 DROP TABLE voucher_lockouts, voucher_failures, voucher_credits, voucher_redemptions, vouchers,
