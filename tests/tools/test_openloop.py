@@ -5,11 +5,14 @@ its schedule against a server that keeps up."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import uvloop
+
 from utilipay_tools.bench.latency import OpenLoad, Percentiles
-from utilipay_tools.bench.openloop import percentiles, run
+from utilipay_tools.bench.openloop import _schedule, _Sender, percentiles, run
 
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
 ANSWER = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
@@ -68,3 +71,22 @@ def test_percentiles_are_nearest_rank() -> None:
         "p50_us": 500, "p90_us": 900, "p99_us": 990, "p99_9_us": 999, "max_us": 1000,
     }  # fmt: skip
     assert percentiles([]) == dict.fromkeys(Percentiles.__dataclass_fields__, 0)
+
+
+async def _hand_out(count: int, rate: float) -> tuple[_Sender, float]:
+    """Hand ``count`` requests out at ``rate`` to no connection (they queue); the CPU time
+    the schedule took."""
+    sender = _Sender(count)
+    cpu = time.process_time()
+    _schedule([REQUEST] * count, rate, sender)
+    await asyncio.sleep(count / rate + 0.05)  # the schedule, and a tick past its end
+    return sender, time.process_time() - cpu
+
+
+def test_above_a_thousand_a_second_the_schedule_does_not_spin() -> None:
+    # uvloop takes a timer under 1 ms as 0: a tick at each request's due time, every
+    # 0.25 ms here, spun the loop for the whole schedule (a core taken from the server).
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        sender, cpu = runner.run(_hand_out(1_200, 4_000))  # 0.3 s of schedule
+    assert len(sender.waiting) == 1_200
+    assert cpu < 0.1  # spinning: about 0.3 s
