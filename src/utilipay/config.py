@@ -24,8 +24,9 @@ class Settings(BaseSettings):
     # Connections each server process keeps; two uvicorn workers on two cores
     # saturate PostgreSQL with about eight each.
     pool_size: int = 8
-    # Hosted-payment batches each process keeps in flight at once. Fewer means larger
-    # batches (fewer commits); more means more parallelism. Since a batch is written a
+    # Hosted-payment batches each process keeps in flight at once (and as many batches of
+    # voucher redemptions, vouchers/redeem.py). Fewer means larger batches (fewer
+    # commits); more means more parallelism. Since a batch is written a
     # statement per table (payments/sql/batches.sql), most of its cost is fixed and one
     # batch per process paid best: `bench payments` 1.24 × pgbench with 1, 0.88 with 2,
     # 0.76 with 3, and `bench latency` at 1,000/s p99 28 ms with 1, 29 ms with 2
