@@ -18,6 +18,7 @@ from tests.helpers import bill_line, import_bills, payment_body
 from utilipay.billers.schemas import Biller
 from utilipay.clock import FrozenClock
 from utilipay.ledger import flows
+from utilipay.ledger.check import Check, run_checks
 from utilipay.ledger.service import balances
 from utilipay.runtime.books import check_books
 from utilipay_tools.client import ChannelClient
@@ -157,6 +158,20 @@ async def corrupted(engine: AsyncEngine, statements: list[str]) -> dict[str, lis
         for statement in statements:
             await conn.execute(text(statement))
     return await failures(engine)
+
+
+async def test_checks_run_without_nested_loops_and_leave_the_setting_as_it_was(
+    engine: AsyncEngine,
+) -> None:
+    # A nested loop over a misestimated side made a check on fresh rows quadratic; the
+    # checks plan without one, and the caller's planner is as it was afterwards.
+    reports_the_setting = Check(
+        "planner", "reports enable_nestloop", "SELECT current_setting('enable_nestloop')"
+    )
+    async with engine.begin() as conn:
+        (result,) = await run_checks(conn, [reports_the_setting])
+        assert result.violations == ["off"]
+        assert await conn.scalar(text("SELECT current_setting('enable_nestloop')")) == "on"
 
 
 async def test_ledger_post_refuses_an_entry_that_does_not_balance(
