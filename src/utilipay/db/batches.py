@@ -13,16 +13,28 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from utilipay.clock import Clock
+from utilipay.db.engine import raw_connection
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
 class Batcher(ABC, Generic[Item, Result]):
-    """Each item is its own transaction, shared with whatever queued beside it."""
+    """Each item is its own transaction, shared with whatever queued beside it: one call of
+    a set-returning function whose rows each name their item (``item``, from 1)."""
 
-    def __init__(self, *, max_in_flight: int, max_batch: int = 64) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, *, max_in_flight: int, max_batch: int = 64
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
         self._max_in_flight = max_in_flight
         self._max_batch = max_batch
         self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
@@ -30,8 +42,12 @@ class Batcher(ABC, Generic[Item, Result]):
         self._tasks: set[asyncio.Task[None]] = set()
 
     @abstractmethod
-    async def _call(self, items: list[Item]) -> list[Result]:
-        """One transaction for ``items``, a result for each, in their order."""
+    async def _fetch(self, raw: asyncpg.Connection, items: list[Item]) -> Sequence[asyncpg.Record]:
+        """The batch's one call, on asyncpg's connection ``raw``: its rows, any order."""
+
+    @abstractmethod
+    def _result(self, row: asyncpg.Record) -> Result:
+        """An item's result from its row."""
 
     @abstractmethod
     def _lock_order(self, item: Item) -> Any:
@@ -74,6 +90,15 @@ class Batcher(ABC, Generic[Item, Result]):
         finally:
             self._in_flight -= 1
             self._dispatch()
+
+    async def _call(self, items: list[Item]) -> list[Result]:
+        """One transaction for ``items``, a result for each, in their order."""
+        async with self._engine.connect() as conn:
+            rows = sorted(await self._fetch(await raw_connection(conn), items),
+                          key=lambda row: row["item"])  # fmt: skip
+        if [row["item"] for row in rows] != list(range(1, len(items) + 1)):
+            raise RuntimeError(f"{type(self).__name__}: not one answer for every item")
+        return [self._result(row) for row in rows]
 
     async def drain(self) -> None:
         """Wait for every batch in flight (server shutdown)."""

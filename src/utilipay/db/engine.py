@@ -11,7 +11,7 @@ import re
 
 import asyncpg
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from utilipay.config import Settings
 from utilipay.db.embedded import embedded_socket_dir
@@ -92,3 +92,8 @@ def _asyncpg_dsn(url: URL) -> str:
 def _asyncpg_kwargs(url: URL) -> dict[str, str]:
     host = url.query.get("host")
     return {"host": host} if isinstance(host, str) else {}
+
+
+async def raw_connection(conn: AsyncConnection) -> asyncpg.Connection:
+    """asyncpg's own connection under SQLAlchemy's, for calls that bypass its layers."""
+    return (await conn.get_raw_connection()).driver_connection

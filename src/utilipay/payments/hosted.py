@@ -7,14 +7,13 @@ trip and one commit for the lot, each item with its own outcome).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
 
-from utilipay.clock import Clock, business_date
+from utilipay.clock import business_date
 from utilipay.db.batches import Batcher
 from utilipay.payments.schemas import StoredPayment
 
@@ -77,49 +76,8 @@ class HostedPayments(Protocol):
     async def pay(self, payment: HostedPayment) -> Outcome: ...
 
 
-async def _execute(raw: Any, clock: Clock, items: Sequence[HostedPayment]) -> list[Outcome]:
-    now = clock.now()
-    rows = await raw.fetch(
-        _BATCH,
-        [p.id for p in items],
-        [p.channel_id for p in items],
-        [p.nonce for p in items],
-        [p.order_id for p in items],
-        [p.request_hash for p in items],
-        [p.biller_id for p in items],
-        [p.account_no for p in items],
-        [p.amount for p in items],
-        [",".join(p.bill_nos) if p.bill_nos is not None else None for p in items],
-        [p.payer for p in items],
-        [p.receivable_account for p in items],
-        [p.payable_account for p in items],
-        now,
-        f"R{business_date(now):%Y%m%d}",
-        # NULL for a batch of channel payments: their call is as it was before terminals
-        [p.terminal for p in items] if any(p.terminal for p in items) else None,
-    )
-    outcomes: list[Outcome | None] = [None] * len(items)
-    for row in rows:
-        outcomes[row["item"] - 1] = Outcome.of(row)
-    if any(o is None for o in outcomes):
-        raise RuntimeError("pay_hosted_batch did not answer for every item")
-    return [o for o in outcomes if o is not None]
-
-
-async def raw_connection(conn: AsyncConnection) -> Any:
-    """asyncpg's own connection under SQLAlchemy's, for calls that bypass its layers."""
-    return (await conn.get_raw_connection()).driver_connection
-
-
 class BatchedHostedPayments(Batcher[HostedPayment, Outcome]):
     """Each payment is its own transaction, shared with whatever queued beside it."""
-
-    def __init__(
-        self, engine: AsyncEngine, clock: Clock, *, max_in_flight: int, max_batch: int = 64
-    ) -> None:
-        super().__init__(max_in_flight=max_in_flight, max_batch=max_batch)
-        self._engine = engine
-        self._clock = clock
 
     async def pay(self, payment: HostedPayment) -> Outcome:
         return await self.submit(payment)
@@ -128,6 +86,30 @@ class BatchedHostedPayments(Batcher[HostedPayment, Outcome]):
         # every payment locks only its own account's bills
         return item.biller_id, item.account_no
 
-    async def _call(self, items: list[HostedPayment]) -> list[Outcome]:
-        async with self._engine.connect() as conn:
-            return await _execute(await raw_connection(conn), self._clock, items)
+    async def _fetch(
+        self, raw: asyncpg.Connection, items: list[HostedPayment]
+    ) -> list[asyncpg.Record]:
+        now = self._clock.now()
+        rows: list[asyncpg.Record] = await raw.fetch(
+            _BATCH,
+            [p.id for p in items],
+            [p.channel_id for p in items],
+            [p.nonce for p in items],
+            [p.order_id for p in items],
+            [p.request_hash for p in items],
+            [p.biller_id for p in items],
+            [p.account_no for p in items],
+            [p.amount for p in items],
+            [",".join(p.bill_nos) if p.bill_nos is not None else None for p in items],
+            [p.payer for p in items],
+            [p.receivable_account for p in items],
+            [p.payable_account for p in items],
+            now,
+            f"R{business_date(now):%Y%m%d}",
+            # NULL for a batch of channel payments: their call is as it was before terminals
+            [p.terminal for p in items] if any(p.terminal for p in items) else None,
+        )
+        return rows
+
+    def _result(self, row: asyncpg.Record) -> Outcome:
+        return Outcome.of(row)

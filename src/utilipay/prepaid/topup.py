@@ -14,7 +14,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from utilipay.clock import Clock, business_date
-from utilipay.payments.hosted import HostedPayment, Outcome, raw_connection
+from utilipay.db.engine import raw_connection
+from utilipay.payments.hosted import HostedPayment, Outcome
 
 _TOP_UP = """
 SELECT r.outcome, r.detail, (r.payment).*

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from utilipay.audit import service as audit
 from utilipay.billers import service as billers_service
 from utilipay.clock import Clock, business_date
+from utilipay.db.engine import raw_connection
 from utilipay.errors import DomainError, ErrorCode
 from utilipay.ledger.accounts import AccountKind, Owner, find_or_open
-from utilipay.payments.hosted import raw_connection
 from utilipay.vouchers.pins import biller_key, new_pin, pin_hash, serial
 from utilipay.vouchers.tables import voucher_batches
 

@@ -11,11 +11,11 @@ the injected clock. An invalid PIN's failure is committed before the refusal is 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypedDict
+from typing import TypedDict
 
+import asyncpg
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,7 +24,6 @@ from utilipay.channels.schemas import Channel
 from utilipay.clock import Clock
 from utilipay.db.batches import Batcher
 from utilipay.errors import DomainError, ErrorCode
-from utilipay.payments.hosted import raw_connection
 from utilipay.payments.schemas import StoredPayment
 from utilipay.vouchers.pins import existing_key, pin_hash
 
@@ -134,15 +133,13 @@ class _Redeeming:
     pin_hash: bytes
 
 
-class Redemptions(Batcher[_Redeeming, Mapping[str, Any]]):
+class Redemptions(Batcher[_Redeeming, asyncpg.Record]):
     """The redemptions of a process, each answered as ``voucher_redeem`` answers it."""
 
     def __init__(
         self, engine: AsyncEngine, clock: Clock, *, max_in_flight: int, max_batch: int = 64
     ) -> None:
-        super().__init__(max_in_flight=max_in_flight, max_batch=max_batch)
-        self._engine = engine
-        self._clock = clock
+        super().__init__(engine, clock, max_in_flight=max_in_flight, max_batch=max_batch)
         self._keys = Keys()
 
     async def redeem(self, command: RedeemCommand, payment_id: str) -> Redemption:
@@ -166,25 +163,27 @@ class Redemptions(Batcher[_Redeeming, Mapping[str, Any]]):
         # a redemption locks its account's bills and prepaid balance (and its PIN's voucher)
         return item.command.biller.id, item.command.account_no
 
-    async def _call(self, items: list[_Redeeming]) -> list[Mapping[str, Any]]:
+    async def _fetch(
+        self, raw: asyncpg.Connection, items: list[_Redeeming]
+    ) -> list[asyncpg.Record]:
         commands = [item.command for item in items]
-        async with self._engine.connect() as conn:
-            rows = await (await raw_connection(conn)).fetch(
-                _REDEEM_BATCH,
-                [item.payment_id for item in items],
-                [c.channel.id for c in commands],
-                [c.nonce for c in commands],
-                [c.order_id for c in commands],
-                [_fingerprint(item.command, item.pin_hash) for item in items],
-                [c.biller.id for c in commands],
-                [c.account_no for c in commands],
-                [c.payer for c in commands],
-                [item.pin_hash for item in items],
-                self._clock.now(), MAX_FAILURES, WINDOW, LOCKOUT,
-            )  # fmt: skip
-        if sorted(row["item"] for row in rows) != list(range(1, len(items) + 1)):
-            raise RuntimeError("voucher_redeem_batch did not answer once for every item")
-        return sorted(rows, key=lambda row: row["item"])
+        rows: list[asyncpg.Record] = await raw.fetch(
+            _REDEEM_BATCH,
+            [item.payment_id for item in items],
+            [c.channel.id for c in commands],
+            [c.nonce for c in commands],
+            [c.order_id for c in commands],
+            [_fingerprint(item.command, item.pin_hash) for item in items],
+            [c.biller.id for c in commands],
+            [c.account_no for c in commands],
+            [c.payer for c in commands],
+            [item.pin_hash for item in items],
+            self._clock.now(), MAX_FAILURES, WINDOW, LOCKOUT,
+        )  # fmt: skip
+        return rows
+
+    def _result(self, row: asyncpg.Record) -> asyncpg.Record:
+        return row
 
 
 def _bills(value: str | list[AppliedBill]) -> list[AppliedBill]:
