@@ -223,7 +223,7 @@ CHANGED_SINCE_0024 = {
     "prepaid_top_up": ("ledger_post_top_up(", "hosted_payment_write(", "prepaid_credit(",
                        "outlet_float_take(", "outlet_payment_taken("),
     # a terminal's payments: their floats locked before any bill (revision 0031)
-    "pay_hosted_batch": ("outlet_floats_lock(", "pay_hosted_many(", "payment_rollups_add("),
+    "pay_hosted_batch": ("outlet_floats_lock(", "pay_hosted_many(", "payments_counted("),
     "debit_event": ("billers_directory",),
     # a terminal's void (0030) may follow SUCCEEDED
     "payments_guard_transition": ("VOIDED", "VOID_PENDING"),
@@ -264,8 +264,8 @@ ADDED_SINCE_0024 = {
     "pay_hosted_many", "pay_hosted_distinct", "pay_hosted_prepare", "hosted_payments_write",
     "ledger_post_payments", "billing_write_off_many", "channel_nonces_use",
     "pay_hosted_bills_locked", "pay_hosted_float_take",
-    # redemptions in batches (issue 15)
-    "voucher_redeem_batch",
+    # redemptions in batches (issue 15), counting their payments as a hosted batch does
+    "voucher_redeem_batch", "payments_count_later", "payments_counted",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

@@ -59,8 +59,9 @@ DROP TRIGGER IF EXISTS payments_rollup_updated ON payments;
 DROP TRIGGER IF EXISTS payments_rollup_deleted ON payments;
 DROP FUNCTION IF EXISTS payments_rollup_inserted(), payments_rollup_updated(),
     payments_rollup_deleted(), payment_rollups_fold();
--- added to the files since (payments/sql/rollups.sql): it writes the table, so it goes too
-DROP FUNCTION IF EXISTS payment_rollups_add(payments[]);
+-- added to the files since (payments/sql/rollups.sql): they write the table, so they go too
+DROP FUNCTION IF EXISTS payment_rollups_add(payments[]), payments_count_later(),
+    payments_counted(payments[]);
 DROP TABLE payment_rollups;
 """
 

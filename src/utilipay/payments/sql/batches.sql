@@ -31,9 +31,8 @@ DECLARE
     v_created payments[] := '{}';
 BEGIN
     -- The payments are counted (payment_rollups, payment_minutes) once for the batch, at
-    -- its end, as they were written: their insert triggers skip them meanwhile
-    -- (rollups.sql). Two rows per key and batch instead of two per payment.
-    PERFORM set_config('utilipay.payments_counted_by', 'batch', true);
+    -- its end, as they were written (rollups.sql).
+    PERFORM payments_count_later();
     IF p_terminals IS NOT NULL THEN
         PERFORM outlet_floats_lock(ARRAY(SELECT (t::jsonb ->> 'outlet_id')::integer
                                            FROM unnest(p_terminals) t));
@@ -59,8 +58,7 @@ BEGIN
             RETURN NEXT;
         END LOOP;
     END LOOP;
-    PERFORM payment_rollups_add(v_created), payment_minutes_add(v_created);
-    PERFORM set_config('utilipay.payments_counted_by', '', true);
+    PERFORM payments_counted(v_created);
 END $$;
 
 -- Whether no two items of a batch share an account or an order.

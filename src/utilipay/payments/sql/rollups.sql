@@ -55,9 +55,20 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- A hosted batch inserts its payments one by one and counts them once at its end
--- (``pay_hosted_batch``, which says so in ``utilipay.payments_counted_by`` meanwhile): one
--- row per key per batch, not per payment, on the hot path.
+-- A batch of payments (``pay_hosted_batch``, ``voucher_redeem_batch``) inserts them one by
+-- one and counts them once at its end: one row per key per batch, not per payment, on the
+-- hot path. From ``payments_count_later()`` the insert triggers (here and minutes.sql)
+-- skip them, until ``payments_counted(created)`` counts the payments it created.
+CREATE OR REPLACE FUNCTION payments_count_later() RETURNS void LANGUAGE sql AS $$
+    SELECT set_config('utilipay.payments_counted_by', 'batch', true);
+$$;
+
+CREATE OR REPLACE FUNCTION payments_counted(p_created payments[]) RETURNS void
+LANGUAGE sql AS $$
+    SELECT payment_rollups_add(p_created), payment_minutes_add(p_created);
+    SELECT set_config('utilipay.payments_counted_by', '', true);
+$$;
+
 CREATE OR REPLACE TRIGGER payments_rollup_inserted
     AFTER INSERT ON payments REFERENCING NEW TABLE AS arrived
     FOR EACH STATEMENT
