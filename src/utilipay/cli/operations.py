@@ -24,6 +24,9 @@ from utilipay.statements.service import Statement, build
 from utilipay.worker.context import WorkerContext
 from utilipay.worker.stopping import note_stop_signals
 
+# The line a worker prints once it runs: the fault campaign waits for it before it kills.
+WORKER_RUNNING = "utilipay worker running"
+
 exceptions_app = typer.Typer(
     help="The work queue for people: reversals that could not be completed, and the breaks "
     "reconciliation left for a person."
@@ -39,7 +42,7 @@ def worker(
 
     url = ready_url()
     app = build_app(libpq_url(url))
-    console.print("[bold]utilipay worker[/bold] running; Ctrl-C stops it")
+    console.print(f"[bold]{WORKER_RUNNING}[/bold]; Ctrl-C stops it")
     context = WorkerContext.from_url(url)
     with contextlib.suppress(asyncio.CancelledError):  # a stop signal: passes finished
         asyncio.run(

@@ -35,6 +35,7 @@ from utilipay.billers.schemas import Biller, Category, IntegrationMode
 from utilipay.billers.service import RemoteSettings
 from utilipay.channels import service as channels_service
 from utilipay.channels.schemas import ChannelKind
+from utilipay.cli.operations import WORKER_RUNNING
 from utilipay.clock import SystemClock
 from utilipay.config import Settings
 from utilipay.db.embedded import restart
@@ -110,7 +111,7 @@ class CampaignReport:
 
 
 STARTUP_LIMIT_S = 60.0
-WORKER_RUNNING = b"utilipay worker running"
+_WORKER_RUNNING = WORKER_RUNNING.encode()
 
 
 def _watch_output(process: subprocess.Popen[bytes], running: threading.Event) -> None:
@@ -120,7 +121,7 @@ def _watch_output(process: subprocess.Popen[bytes], running: threading.Event) ->
     if output is None:  # pragma: no cover (started with stdout=PIPE)
         return
     for line in output:
-        if WORKER_RUNNING in line:
+        if _WORKER_RUNNING in line:
             running.set()
     output.close()
 
