@@ -291,11 +291,11 @@ async def run_checks(
 ) -> list[CheckResult]:
     """Run ``checks``: the ledger's own by default; ``runtime.books`` adds the areas' own.
 
-    Without nested loops: every check reads whole tables, where hash joins are right, and
-    the planner picks a nested loop only on a misestimate, which is then quadratic. Right
-    after a burst of a new kind of row (43,000 voucher payments that the statistics still
-    said did not exist) the voucher check ran for minutes instead of 0.2 s (BENCHMARKS.md,
-    "utilipay check on fresh rows"). The caller's setting is back when they are done."""
+    Without nested loops: every check reads whole tables, where hash joins are right. On
+    43,000 voucher payments that the statistics did not yet know of (an EXPLAIN
+    estimated one) the voucher check ran for 8 minutes; with hash joins it takes 0.2 s
+    (BENCHMARKS.md, "utilipay check on fresh rows"). The caller's setting is back when
+    they are done."""
     previous = await conn.scalar(text("SELECT current_setting('enable_nestloop')"))
     await conn.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
     results = []

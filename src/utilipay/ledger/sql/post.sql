@@ -2,8 +2,8 @@
 -- ``ledger_post_payments``, the same two statements over many entries): the entry and its
 -- postings, a line per (account, amount) in the order given, written in one statement (the
 -- balance trigger of guards.sql checks each statement, so an entry that does not sum to
--- zero is refused whole). Amounts are signed fen: a debit positive, a credit negative. The rules of the
--- money flows follow it; ``ledger/flows.py`` tells every flow's postings.
+-- zero is refused whole). Amounts are signed fen: a debit positive, a credit negative.
+-- The rules of the money flows follow it; ``ledger/flows.py`` tells every flow's postings.
 CREATE OR REPLACE FUNCTION ledger_post(
     p_biller_id integer, p_kind text, p_at timestamptz, p_accounts integer[],
     p_amounts bigint[], p_payment_id text DEFAULT NULL, p_memo text DEFAULT ''
