@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
-from utilipay.clock import SystemClock, business_date
+from utilipay.clock import Clock, SystemClock, business_date, day_bounds
 from utilipay.config import get_settings
 from utilipay.db.engine import create_engine, database_url, drop_database
 from utilipay.ledger.service import balances
@@ -32,11 +33,34 @@ from utilipay_tools.demo.payer_pages import show_payer_pages, wallet_pages
 from utilipay_tools.demo.steps import Journey
 
 DEMO_DATABASE = "utilipay_demo"
+# The journey's payments take about 10 s on an idle machine; this is its time many times
+# over, for a busy one. A journey that began closer to midnight in Shanghai would pay on
+# two days, and its day end would reconcile and settle only the first day's part.
+JOURNEY_MARGIN = timedelta(minutes=3)
+
+
+def wait_for_one_day(now: datetime) -> timedelta:
+    """How long the journey waits so all its payments fall on one business day: until
+    midnight in Shanghai when that is nearer than ``JOURNEY_MARGIN``, else not at all."""
+    _, midnight = day_bounds(business_date(now))
+    left = midnight - now
+    return left + timedelta(seconds=1) if left < JOURNEY_MARGIN else timedelta(0)
+
+
+async def _one_business_day(console: Console, clock: Clock) -> None:
+    wait = wait_for_one_day(clock.now())
+    if wait:
+        console.print(
+            f"The journey waits {int(wait.total_seconds())} s for midnight in Shanghai, so"
+            " that its payments fall on one day and its day end holds them all."
+        )
+        await asyncio.sleep(wait.total_seconds())
 
 
 async def walk(base_url: str, console: Console, power: remote.Utility, url: Any) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         j = Journey(ChannelClient(http, CHANNEL, CHANNEL_SECRET), console)
+        await _one_business_day(console, SystemClock())
         today = business_date(SystemClock().now())
         await hosted_walk(j)
         await remote.walk(j, power, url, SystemClock())

@@ -66,10 +66,10 @@ async def walk(j: Journey, url: URL, day: date) -> None:
             trade_bill = await _wechat_trade_bill(conn, day)
             for result in (
                 await _import(conn, morning, trade_bill, f"wechat_trade_{day:%Y%m%d}.csv",
-                              Kind.WECHAT_TRADE, CHANNEL),
+                              Kind.WECHAT_TRADE, CHANNEL, day),
                 await _import(conn, morning, "\n".join(utility_lines).encode() + b"\n",
                               f"{remote.BILLER}_{day:%Y%m%d}.txt", Kind.BILLER_STATEMENT,
-                              remote.BILLER),
+                              remote.BILLER, day),
             ):  # fmt: skip
                 _show_import(j, result)
             report = await recon.run_day(conn, morning, day, actor=ACTOR)
@@ -93,7 +93,9 @@ async def _wechat_trade_bill(conn: AsyncConnection, day: date) -> bytes:
         {"channel": CHANNEL, "start": start, "end": start + timedelta(days=1)},
     )
     paid = [(r.order_id, r.amount, r.account_no, r.finished_at) for r in rows]
-    lost_at = (paid[-1][3] if paid else start) + timedelta(seconds=5)
+    # a day's trade bill holds that day's orders only, even when the demo ran up to midnight
+    last_second = start + timedelta(days=1, seconds=-1)
+    lost_at = min((paid[-1][3] if paid else start) + timedelta(seconds=5), last_second)
     paid.append((*LOST_ORDER, lost_at))
     lines = [WECHAT_COLUMNS]
     for n, (order_id, amount, account_no, at) in enumerate(paid, start=1):
@@ -112,10 +114,25 @@ async def _wechat_trade_bill(conn: AsyncConnection, day: date) -> bytes:
 
 
 async def _import(
-    conn: AsyncConnection, clock: FrozenClock, data: bytes, name: str, kind: Kind, party: str
+    conn: AsyncConnection,
+    clock: FrozenClock,
+    data: bytes,
+    name: str,
+    kind: Kind,
+    party: str,
+    day: date,
 ) -> ImportResult:
+    # the day is given, as an operator who fetched that day's file gives it, not
+    # guessed from its lines (a file with no line of its day would say another day)
     return await import_statement(
-        conn, clock, data, file_name=name, actor=ACTOR, kind=kind, party_code=party
+        conn,
+        clock,
+        data,
+        file_name=name,
+        actor=ACTOR,
+        kind=kind,
+        party_code=party,
+        business_date=day,
     )
 
 
