@@ -6,10 +6,12 @@ from __future__ import annotations
 from utilipay_tools.bench.payments import BenchConfig, BenchResult, LoadResult, Round
 
 
-def _run(status_errors: int, stored: int, *, balanced: bool = True) -> BenchResult:
+def _run(
+    status_errors: int, stored: int, *, balanced: bool = True, exhausted: int = 0
+) -> BenchResult:
     load = LoadResult(
         requests=1000, duration_us=1_000_000, status_errors=status_errors, socket_errors=0,
-        p50_us=900, p90_us=1500, p99_us=4000, max_us=9000, exhausted_threads=0,
+        p50_us=900, p90_us=1500, p99_us=4000, max_us=9000, exhausted_threads=exhausted,
     )  # fmt: skip
     return BenchResult(
         machine={}, config=BenchConfig(lines=("channel",)), load_generator="wrk",
@@ -32,3 +34,14 @@ def test_error_answers_an_empty_database_or_unbalanced_books_are_not() -> None:
     ]
     assert failed.as_json()["valid"] is False
     assert _run(0, 1000, balanced=False).faults == ["the books do not balance"]
+
+
+def test_a_load_that_ran_out_of_signed_requests_is_not() -> None:
+    """wrk's threads stop when their signed requests run out and idle to the end of the
+    run: the rate is then the number signed, not the hub's (5,000/s capped fast hosts)."""
+    capped = _run(0, 1000, exhausted=2)
+    assert capped.faults == [
+        "round 1 channel: the signed requests ran out (2 load thread(s)): 1,000/s is a floor,"
+        " not the hub's rate"
+    ]
+    assert capped.as_json()["valid"] is False

@@ -64,6 +64,19 @@ class TerminalBenchResult:
     payments_in_database: int
     books_balanced: bool
 
+    @property
+    def faults(self) -> list[str]:
+        """As ``bench payments``' faults, for each load of each round."""
+        found = [
+            fault
+            for n, r in enumerate(self.rounds, 1)
+            for kind, load in r.loads.items()
+            for fault in base.load_faults(f"round {n} {kind}", load.result)
+        ]
+        if not self.books_balanced:
+            found.append("the books do not balance")
+        return found
+
     def median(self, kind: str) -> float:
         """The median ratio of ``kind``'s payments/s to the channel's in the same round."""
         return sorted(r.to_channel(kind) for r in self.rounds)[len(self.rounds) // 2]
@@ -78,6 +91,8 @@ class TerminalBenchResult:
             "median_ratio_to_channel": {k: round(self.median(k), 3) for k in KINDS[1:]},
             "payments_in_database": self.payments_in_database,
             "books_balanced": self.books_balanced,
+            "valid": not self.faults,
+            "faults": self.faults,
         }
 
 
