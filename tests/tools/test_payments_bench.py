@@ -4,15 +4,20 @@ failed is fast, so its ratio to pgbench would look good and mean nothing."""
 from __future__ import annotations
 
 from utilipay_tools.bench.payments import BenchConfig, BenchResult, LoadResult, Round
+from utilipay_tools.bench.terminals import Load, TerminalBenchResult, TerminalRound
+
+
+def _load(status_errors: int = 0, exhausted: int = 0) -> LoadResult:
+    return LoadResult(
+        requests=1000, duration_us=1_000_000, status_errors=status_errors, socket_errors=0,
+        p50_us=900, p90_us=1500, p99_us=4000, max_us=9000, exhausted_threads=exhausted,
+    )  # fmt: skip
 
 
 def _run(
     status_errors: int, stored: int, *, balanced: bool = True, exhausted: int = 0
 ) -> BenchResult:
-    load = LoadResult(
-        requests=1000, duration_us=1_000_000, status_errors=status_errors, socket_errors=0,
-        p50_us=900, p90_us=1500, p99_us=4000, max_us=9000, exhausted_threads=exhausted,
-    )  # fmt: skip
+    load = _load(status_errors, exhausted)
     return BenchResult(
         machine={}, config=BenchConfig(lines=("channel",)), load_generator="wrk",
         rounds=[Round({"channel": load}, 2000.0)],
@@ -45,3 +50,20 @@ def test_a_load_that_ran_out_of_signed_requests_is_not() -> None:
         " not the hub's rate"
     ]
     assert capped.as_json()["valid"] is False
+
+
+def test_bench_terminals_judges_its_loads_and_run_the_same_way() -> None:
+    loads = {"channel": _load(), "one_outlet": _load(exhausted=1), "spread": _load(3)}
+    result = TerminalBenchResult(
+        machine={}, config=BenchConfig(), outlets=20, load_generator="wrk",
+        rounds=[TerminalRound({k: Load(v, 0.0) for k, v in loads.items()}, 2000.0)],
+        payments_in_database=0, books_balanced=False,
+    )  # fmt: skip
+    assert result.faults == [
+        "round 1 one_outlet: the signed requests ran out (1 load thread(s)): 1,000/s is a"
+        " floor, not the hub's rate",
+        "round 1 spread: 3 error answers, 0 socket errors",
+        "no payment in the database",
+        "the books do not balance",
+    ]
+    assert result.as_json()["valid"] is False

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -102,6 +102,19 @@ def load_faults(label: str, load: LoadResult) -> list[str]:
     return found
 
 
+def run_faults(
+    loads: Iterable[tuple[str, LoadResult]], payments_in_database: int, books_balanced: bool
+) -> list[str]:
+    """Why a run's figures are not the hub's payments, if they are not: a labelled load's
+    faults (``load_faults``), or the run stored none, or its books do not balance."""
+    found = [fault for label, load in loads for fault in load_faults(label, load)]
+    if payments_in_database == 0:
+        found.append("no payment in the database")
+    if not books_balanced:
+        found.append("the books do not balance")
+    return found
+
+
 @dataclass(frozen=True)
 class Round:
     lines: dict[str, LoadResult]  # by LINES, in the order they ran
@@ -127,19 +140,12 @@ class BenchResult:
 
     @property
     def faults(self) -> list[str]:
-        """Why these figures are not the hub's payments, if they are not (``load_faults``),
-        or the run stored none, or its books do not balance."""
-        found = [
-            fault
+        loads = (
+            (f"round {n} {line}", load)
             for n, r in enumerate(self.rounds, 1)
             for line, load in r.lines.items()
-            for fault in load_faults(f"round {n} {line}", load)
-        ]
-        if self.payments_in_database == 0:
-            found.append("no payment in the database")
-        if not self.books_balanced:
-            found.append("the books do not balance")
-        return found
+        )
+        return run_faults(loads, self.payments_in_database, self.books_balanced)
 
     @property
     def median(self) -> Round:

@@ -66,16 +66,12 @@ class TerminalBenchResult:
 
     @property
     def faults(self) -> list[str]:
-        """As ``bench payments``' faults, for each load of each round."""
-        found = [
-            fault
+        loads = (
+            (f"round {n} {kind}", load.result)
             for n, r in enumerate(self.rounds, 1)
             for kind, load in r.loads.items()
-            for fault in base.load_faults(f"round {n} {kind}", load.result)
-        ]
-        if not self.books_balanced:
-            found.append("the books do not balance")
-        return found
+        )
+        return base.run_faults(loads, self.payments_in_database, self.books_balanced)
 
     def median(self, kind: str) -> float:
         """The median ratio of ``kind``'s payments/s to the channel's in the same round."""
