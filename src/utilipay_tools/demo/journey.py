@@ -60,10 +60,11 @@ async def _one_business_day(console: Console, clock: Clock) -> None:
 async def walk(base_url: str, console: Console, power: remote.Utility, url: Any) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         j = Journey(ChannelClient(http, CHANNEL, CHANNEL_SECRET), console)
-        await _one_business_day(console, SystemClock())
-        today = business_date(SystemClock().now())
+        clock = SystemClock()
+        await _one_business_day(console, clock)
+        today = business_date(clock.now())
         await hosted_walk(j)
-        await remote.walk(j, power, url, SystemClock())
+        await remote.walk(j, power, url, clock)
         await autopay.walk(j, url)
         await prepaid.walk(j, url)
         await frontline.walk(j, url)
