@@ -19,8 +19,12 @@ from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import libpq_url
 from utilipay.security.sealing import key_spec
+from utilipay.web.protocol import HubHttpProtocol
 from utilipay_tools.channelsim.app import create_app as create_channel_sim
 from utilipay_tools.channelsim.simulator import ChannelSimConfig
+
+# what ``utilipay serve`` runs: httptools, each response in one write
+_PROTOCOL = f"{HubHttpProtocol.__module__}:{HubHttpProtocol.__qualname__}"
 
 
 def environment_for(settings: Settings, url: URL) -> dict[str, str]:
@@ -41,7 +45,7 @@ def start_api(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[
     command = [
         sys.executable, "-m", "uvicorn", "utilipay.web.app:app_from_environment", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", _PROTOCOL,
     ]  # fmt: skip
     # A benchmark's load would flood the terminal with access-log lines; what a line costs
     # (about 12 µs a request) is measured apart.

@@ -196,6 +196,8 @@ def serve(
     """Serve the channel API."""
     import uvicorn  # noqa: PLC0415 (heavy; this command only)
 
+    from utilipay.web.protocol import HubHttpProtocol  # noqa: PLC0415 (as uvicorn)
+
     settings = get_settings()
     url = ready_url(settings)
     if demo:
@@ -222,6 +224,7 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,  # ours (api/access_log.py) is structured, and leaves out queries
+        http=HubHttpProtocol,  # httptools, each response in one write
     )
 
 

@@ -1,4 +1,5 @@
-"""Running the API on uvicorn in a background thread (the demo, end-to-end tests)."""
+"""Running the API on uvicorn in a background thread (the demo, end-to-end tests), over the
+protocol ``utilipay serve`` runs (``web/protocol.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from types import TracebackType
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from utilipay.web.protocol import HubHttpProtocol
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -24,7 +27,9 @@ class ServerThread:
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level="warning", lifespan="on", http=HubHttpProtocol
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
