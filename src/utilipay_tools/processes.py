@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import socket
@@ -17,7 +18,8 @@ from sqlalchemy.engine import URL
 
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
-from utilipay.db.engine import libpq_url
+from utilipay.db.engine import create_engine, database_url, libpq_url
+from utilipay.runtime.sizing import default_workers, max_connections, usable_cpus
 from utilipay.security.sealing import key_spec
 from utilipay.web.protocol import HubHttpProtocol
 from utilipay_tools.channelsim.app import create_app as create_channel_sim
@@ -38,6 +40,23 @@ def environment_for(settings: Settings, url: URL) -> dict[str, str]:
         env["UTILIPAY_HOME"] = str(settings.home)
         env["UTILIPAY_DATABASE_NAME"] = url.database
     return env
+
+
+def serve_workers(settings: Settings) -> int:
+    """The server processes ``utilipay serve`` starts with no ``--workers`` on this machine
+    and database (``runtime.sizing.default_workers``)."""
+    # the embedded server's own database: the hub's may not be made yet
+    url = database_url(settings, None if settings.database_url else "postgres")
+
+    async def limit() -> int:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                return await max_connections(conn)
+        finally:
+            await engine.dispose()
+
+    return default_workers(usable_cpus(), asyncio.run(limit()), settings.pool_size)
 
 
 def start_api(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:

@@ -323,11 +323,12 @@ HEAVY: list[Step] = [
     Run("chaos --payments 20 --concurrency 4 --json", expect='"passed": true'),
     Run("bench payments --seconds 1 --rounds 1 --connections 4 --workers 1 "
         "--pgbench-clients 2 --outlets 20 --json", expect='"voucher": {'),
-    Run("bench latency --rate 50 --seconds 1 --workers 1 --connections 4 --json",
+    Run("bench latency --rate 50 --seconds 1 --connections 4 --json",  # serve's processes
         expect='"p99_under_target"'),
     Run("bench terminals --seconds 1 --rounds 1 --connections 4 --workers 1 "
         "--pgbench-clients 2 --outlets 20 --json", expect='"books_balanced": true'),
     Run("bench capacity --payments 200 --json", expect='"valid": true'),
+    Run("bench http --seconds 1 --rounds 1 --connections 4 --json", expect='"valid": true'),
     Run("bench autopay --mandates 50 --send-for 1 --processes 2 --json", expect='"processes": 2'),
     Run("bench prepaid --accounts 50 --json", expect='"accounts": 50'),
     Run("bench vouchers --vouchers 500 --redeem 50 --json", expect='"double_redemptions": 0'),

@@ -2,12 +2,14 @@
 
 Runs as its own process (``python -m utilipay_tools.bench.loadgen``) so the server
 under test does not share its interpreter; replays the same pre-signed request
-files as the wrk script and prints the same JSON summary.
+files as the wrk script (or, with ``--get``, one GET again and again) and prints the
+same JSON summary.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 import time
@@ -63,7 +65,16 @@ async def run(
     url: str, directory: Path, channel: str, connections: int, seconds: float
 ) -> dict[str, int]:
     host, port = url.removeprefix("http://").split(":")
-    work = signed_requests(directory, channel, f"{host}:{port}")
+    return await replay(url, signed_requests(directory, channel, f"{host}:{port}"),
+                        connections, seconds)  # fmt: skip
+
+
+async def replay(
+    url: str, work: Iterator[bytes], connections: int, seconds: float
+) -> dict[str, int]:
+    """``work``'s requests sent over ``connections`` for ``seconds``: the summary wrk's
+    script prints."""
+    host, port = url.removeprefix("http://").split(":")
     latencies: list[int] = []
     started = time.monotonic()
     results = await asyncio.gather(
@@ -93,6 +104,12 @@ async def run(
 
 
 if __name__ == "__main__":
-    target, folder, code, conns, secs = sys.argv[1:6]
-    summary = asyncio.run(run(target, Path(folder), code, int(conns), float(secs)))
+    if sys.argv[1] == "--get":  # one GET of a path, again and again (``bench http``)
+        target, path, conns, secs = sys.argv[2:6]
+        request = f"GET {path} HTTP/1.1\r\nHost: {target.removeprefix('http://')}\r\n\r\n"
+        work = itertools.repeat(request.encode())
+        summary = asyncio.run(replay(target, work, int(conns), float(secs)))
+    else:
+        target, folder, code, conns, secs = sys.argv[1:6]
+        summary = asyncio.run(run(target, Path(folder), code, int(conns), float(secs)))
     print(json.dumps(summary))

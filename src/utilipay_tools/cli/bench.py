@@ -11,9 +11,10 @@ from rich.table import Table
 
 from utilipay.cli.runtime import console, err_console
 from utilipay.config import get_settings
+from utilipay_tools.cli.bench_http import bench_http
 from utilipay_tools.cli.bench_latency import bench_latency
 from utilipay_tools.cli.capacity import bench_capacity
-from utilipay_tools.cli.measured import report
+from utilipay_tools.cli.measured import WORKERS_HELP, report, serve_workers
 
 if TYPE_CHECKING:
     from utilipay_tools.bench.collection import CollectionBench
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 bench_app = typer.Typer(help="Benchmarks (figures for BENCHMARKS.md).")
 bench_app.command("capacity")(bench_capacity)
 bench_app.command("latency")(bench_latency)
+bench_app.command("http")(bench_http)
 
 
 @bench_app.command("payments")
@@ -31,7 +33,7 @@ def bench_payments(
     seconds: Annotated[int, typer.Option(help="length of each timed run")] = 20,
     rounds: Annotated[int, typer.Option(help="rounds of (payments, then pgbench)")] = 3,
     connections: Annotated[int, typer.Option(help="concurrent HTTP connections")] = 64,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 2,
+    workers: Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)] = None,
     pgbench_clients: Annotated[int, typer.Option()] = 16,
     lines: Annotated[
         str, typer.Option(help="comma-separated, run in this order: channel, terminal, voucher")
@@ -58,7 +60,7 @@ def bench_payments(
         seconds=seconds,
         rounds=rounds,
         connections=connections,
-        workers=workers,
+        workers=workers or serve_workers(),
         pgbench_clients=pgbench_clients,
         lines=chosen,
         outlets=outlets,
@@ -99,7 +101,7 @@ def bench_terminals(
     seconds: Annotated[int, typer.Option(help="length of each timed run")] = 20,
     rounds: Annotated[int, typer.Option(help="rounds of the three runs, then pgbench")] = 3,
     connections: Annotated[int, typer.Option(help="connections; the one outlet's terminals")] = 64,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 2,
+    workers: Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)] = None,
     pgbench_clients: Annotated[int, typer.Option()] = 16,
     outlets: Annotated[int, typer.Option(help="outlets the spread run pays from")] = 1000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -114,8 +116,9 @@ def bench_terminals(
     # three loads a round: fewer requests signed a second than ``bench payments``' 8,000,
     # still above the channel's rate on a fast host (a load that ran out is a fault)
     config = bench.BenchConfig(
-        seconds=seconds, rounds=rounds, connections=connections, workers=workers,
-        pgbench_clients=pgbench_clients, max_rate=6000,
+        seconds=seconds, rounds=rounds, connections=connections,
+        workers=workers or serve_workers(), pgbench_clients=pgbench_clients,
+        max_rate=6000,
     )  # fmt: skip
     result = terminals_bench.run(get_settings(), config, outlets, say=err_console.print)
     report(result.as_json, partial(_print_terminals, result), result.faults, as_json=as_json)

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from utilipay.cli.runtime import console, err_console
 from utilipay.config import get_settings
-from utilipay_tools.cli.measured import report
+from utilipay_tools.cli.measured import WORKERS_HELP, report, serve_workers
 
 if TYPE_CHECKING:
     from utilipay_tools.bench.latency import LatencyResult
@@ -20,7 +20,7 @@ def bench_latency(
         list[int] | None, typer.Option(min=1, help="payments a second offered (repeat for more)")
     ] = None,
     seconds: Annotated[int, typer.Option(min=1, help="length of each timed run")] = 60,
-    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 2,
+    workers: Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)] = None,
     connections: Annotated[
         int, typer.Option(min=1, help="the generator's keep-alive connections")
     ] = 128,
@@ -31,7 +31,10 @@ def bench_latency(
     from utilipay_tools.bench import latency as latency_bench  # noqa: PLC0415 (heavy; this command only)
 
     config = latency_bench.LatencyConfig(
-        rates=tuple(rate or [1000]), seconds=seconds, workers=workers, connections=connections
+        rates=tuple(rate or [1000]),
+        seconds=seconds,
+        workers=workers or serve_workers(),
+        connections=connections,
     )
     result = latency_bench.run(get_settings(), config, say=err_console.print)
     report(result.as_json, lambda: _print_latency(result), result.faults, as_json=as_json)
