@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, libpq_url
-from utilipay.runtime.sizing import default_workers, max_connections, usable_cpus
+from utilipay.runtime.sizing import database_here, default_workers, max_connections, usable_cpus
 from utilipay.security.sealing import key_spec
 from utilipay.web.protocol import HubHttpProtocol
 from utilipay_tools.channelsim.app import create_app as create_channel_sim
@@ -56,7 +56,10 @@ def serve_workers(settings: Settings) -> int:
         finally:
             await engine.dispose()
 
-    return default_workers(usable_cpus(), asyncio.run(limit()), settings.pool_size)
+    here = database_here(settings, url)
+    return default_workers(
+        usable_cpus(), asyncio.run(limit()), settings.pool_size, database_here=here
+    )
 
 
 def start_api(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from utilipay.config import Settings
 
 # The share of the database's connections one serve machine's pools may take: the rest
 # is for the job workers' pools, the CLI and console commands, psql, and PostgreSQL's own
 # reserved slots.
 SERVE_SHARE = 0.5
+_THIS_HOST = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def usable_cpus() -> int:
@@ -22,11 +26,25 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def default_workers(cpus: int, max_connections: int, pool_size: int) -> int:
+def default_workers(cpus: int, max_connections: int, pool_size: int, *, database_here: bool) -> int:
     """One server process per usable CPU (the hub's Python is single-threaded per
-    process; a second process per CPU only adds switching), as long as their pools
-    together stay within the serve share of the database's connections; at least one."""
-    return max(1, min(cpus, int(max_connections * SERVE_SHARE) // pool_size))
+    process; a second process per CPU only adds switching), or one per two CPUs when
+    PostgreSQL runs on the same machine: there it needs about as much CPU as the hub's
+    Python, and fewer processes gather more payments into each batch and commit, so a
+    payment costs less of both (BENCHMARKS.md, "One server process or two"). As long as
+    their pools together stay within the serve share of the database's connections; at
+    least one."""
+    share = cpus // 2 if database_here else cpus
+    return max(1, min(share, int(max_connections * SERVE_SHARE) // pool_size))
+
+
+def database_here(settings: Settings, url: URL) -> bool:
+    """Whether PostgreSQL shares this machine's CPUs: the embedded server, or a URL naming
+    this host or a Unix socket (no host, or a directory)."""
+    if not settings.database_url:
+        return True
+    host = url.host or url.query.get("host")
+    return not isinstance(host, str) or host in _THIS_HOST or host.startswith("/")
 
 
 def pools_warning(workers: int, max_connections: int, pool_size: int) -> str | None:
