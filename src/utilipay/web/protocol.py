@@ -2,12 +2,13 @@
 
 uvicorn's httptools protocol writes a response's head and its body with a write each, and
 a write on a TCP socket is a ``send``: two system calls, two packets and two wake-ups of
-the client for a response that fits in one (a payment's answer is about 600 bytes).
+the client for a response that fits in one (a payment's answer is about 340 bytes).
 ``HubHttpProtocol`` gives uvicorn a transport that gathers what is written during one turn
-of the event loop and sends it at the turn's end, so a response whose head and body are
-written together goes out in one ``send``. Once 64 KiB are gathered they are sent at once,
-so a streamed body (a file, an export) goes out as it is made, its memory bounded and
-uvicorn's flow control seeing every chunk. What it saves is measured in BENCHMARKS.md
+of the event loop and sends it as soon as the callbacks running now are done
+(``call_soon``), so a response whose head and body are written together goes out in one
+``send``. Once 64 KiB are gathered they are sent at once, so a streamed body (a file, an
+export) goes out as it is made, its memory bounded and uvicorn's flow control seeing
+every chunk. What it saves is measured in BENCHMARKS.md
 ("One write a response").
 """
 
@@ -41,7 +42,7 @@ class GatheringTransport(asyncio.Transport):
             self.flush()
 
     def flush(self) -> None:
-        """Send what was gathered (the loop calls it at the end of the turn)."""
+        """Send what was gathered (the loop calls it once the turn's callbacks are done)."""
         if not self._pending:
             return
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
