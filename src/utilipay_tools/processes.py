@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
 from utilipay.db.engine import create_engine, database_url, libpq_url
-from utilipay.runtime.sizing import database_here, default_workers, max_connections, usable_cpus
+from utilipay.runtime.sizing import max_connections, serve_processes
 from utilipay.security.sealing import key_spec
 from utilipay.web.protocol import HubHttpProtocol
 from utilipay_tools.channelsim.app import create_app as create_channel_sim
@@ -44,7 +44,7 @@ def environment_for(settings: Settings, url: URL) -> dict[str, str]:
 
 def serve_workers(settings: Settings) -> int:
     """The server processes ``utilipay serve`` starts with no ``--workers`` on this machine
-    and database (``runtime.sizing.default_workers``)."""
+    and database (``runtime.sizing.serve_processes``)."""
     # the embedded server's own database: the hub's may not be made yet
     url = database_url(settings, None if settings.database_url else "postgres")
 
@@ -56,10 +56,7 @@ def serve_workers(settings: Settings) -> int:
         finally:
             await engine.dispose()
 
-    here = database_here(settings, url)
-    return default_workers(
-        usable_cpus(), asyncio.run(limit()), settings.pool_size, database_here=here
-    )
+    return serve_processes(settings, url, asyncio.run(limit()))
 
 
 def start_api(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:

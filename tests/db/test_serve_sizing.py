@@ -16,6 +16,7 @@ from utilipay.runtime.sizing import (
     default_workers,
     max_connections,
     pools_warning,
+    serve_processes,
     usable_cpus,
 )
 
@@ -49,6 +50,8 @@ def test_the_database_connections_cap_the_processes_and_one_always_starts() -> N
         ("postgresql://u@/db?host=/var/run/postgresql", True),
         ("postgresql://u@db.internal/db", False),
         ("postgresql://u@10.0.0.7/db", False),
+        ("postgresql://u@/db?host=/tmp&host=/var/run/postgresql", True),  # libpq's list
+        ("postgresql://u@/db?host=localhost&host=db.internal", False),  # a failover elsewhere
     ],
 )
 def test_the_database_is_here_when_embedded_or_on_this_host(url: str | None, here: bool) -> None:
@@ -67,6 +70,7 @@ async def test_the_embedded_server_takes_the_default_pools_of_every_cpu(
     pool = Settings().pool_size
     assert limit == 200  # the embedded server's setting (db/embedded.py)
     workers = default_workers(usable_cpus(), limit, pool, database_here=True)
+    assert serve_processes(Settings(), make_url("postgresql://u@/utilipay"), limit) == workers
     assert workers * pool <= limit // 2
     assert pools_warning(workers, limit, pool) is None
 

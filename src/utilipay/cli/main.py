@@ -59,13 +59,7 @@ from utilipay.logs import configure_logging
 from utilipay.money import format_yuan
 from utilipay.runtime.books import check_books
 from utilipay.runtime.sample import seed
-from utilipay.runtime.sizing import (
-    database_here,
-    default_workers,
-    max_connections,
-    pools_warning,
-    usable_cpus,
-)
+from utilipay.runtime.sizing import max_connections, pools_warning, serve_processes
 
 app = typer.Typer(
     help="utilipay: a utility bill payment hub (生活缴费平台).",
@@ -209,10 +203,7 @@ def serve(
     if demo:
         run_in_transaction(lambda conn: seed(conn, SystemClock()))
     limit = run_in_transaction(max_connections)
-    here = database_here(settings, url)  # PostgreSQL on these CPUs: half as many processes
-    workers = workers or default_workers(
-        usable_cpus(), limit, settings.pool_size, database_here=here
-    )
+    workers = workers or serve_processes(settings, url, limit)
     if warning := pools_warning(workers, limit, settings.pool_size):
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     if access_log is not None:  # the worker processes read it from their environment

@@ -39,12 +39,20 @@ def default_workers(cpus: int, max_connections: int, pool_size: int, *, database
 
 
 def database_here(settings: Settings, url: URL) -> bool:
-    """Whether PostgreSQL shares this machine's CPUs: the embedded server, or a URL naming
-    this host or a Unix socket (no host, or a directory)."""
+    """Whether PostgreSQL shares this machine's CPUs: the embedded server, or a URL whose
+    every host is this one or a Unix socket (no host at all: libpq's default socket)."""
     if not settings.database_url:
         return True
-    host = url.host or url.query.get("host")
-    return not isinstance(host, str) or host in _THIS_HOST or host.startswith("/")
+    named = url.host or url.query.get("host") or ()
+    hosts = (named,) if isinstance(named, str) else tuple(named)
+    return all(host in _THIS_HOST or host.startswith("/") for host in hosts)
+
+
+def serve_processes(settings: Settings, url: URL, max_connections: int) -> int:
+    """The server processes ``utilipay serve`` starts with no ``--workers``, here, for the
+    database at ``url`` (whose ``max_connections`` is given)."""
+    here = database_here(settings, url)
+    return default_workers(usable_cpus(), max_connections, settings.pool_size, database_here=here)
 
 
 def pools_warning(workers: int, max_connections: int, pool_size: int) -> str | None:
