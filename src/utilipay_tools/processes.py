@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from multiprocessing.context import SpawnProcess
 
@@ -25,8 +26,8 @@ from utilipay.web.protocol import HubHttpProtocol
 from utilipay_tools.channelsim.app import create_app as create_channel_sim
 from utilipay_tools.channelsim.simulator import ChannelSimConfig
 
-# what ``utilipay serve`` runs: httptools, each response in one write
-_PROTOCOL = f"{HubHttpProtocol.__module__}:{HubHttpProtocol.__qualname__}"
+# what ``utilipay serve`` runs: httptools, each response in one write (as uvicorn's --http)
+SERVE_PROTOCOL = f"{HubHttpProtocol.__module__}:{HubHttpProtocol.__qualname__}"
 
 
 def environment_for(settings: Settings, url: URL) -> dict[str, str]:
@@ -64,7 +65,7 @@ def start_api(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[
     command = [
         sys.executable, "-m", "uvicorn", "utilipay.web.app:app_from_environment", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", _PROTOCOL,
+        "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", SERVE_PROTOCOL,
     ]  # fmt: skip
     # A benchmark's load would flood the terminal with access-log lines; what a line costs
     # (about 12 µs a request) is measured apart.
@@ -107,13 +108,23 @@ def start_channel_sim(port: int, secret: str, now: datetime) -> SpawnProcess:
         target=_serve_channel_sim, args=(port, secret, now), daemon=True
     )
     sim.start()
+    try:
+        wait_until_listening(port, sim.is_alive, "the channel simulator")
+    except RuntimeError:
+        sim.kill()
+        raise
+    return sim
+
+
+def wait_until_listening(port: int, alive: Callable[[], bool], what: str) -> None:
+    """Return once a process started a moment ago accepts connections on ``port``; refuse
+    once it has died or 30 s have passed (the caller stops it)."""
     deadline = time.monotonic() + 30
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return sim
+            return
         except OSError:
-            if not sim.is_alive() or time.monotonic() > deadline:
-                sim.kill()
-                raise RuntimeError("the channel simulator did not start") from None
-            time.sleep(0.2)
+            if not alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.1)

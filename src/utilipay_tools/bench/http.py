@@ -16,23 +16,18 @@ import resource
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import httpx
 import psutil
 from starlette.types import Receive, Scope, Send
 
-from utilipay.web.protocol import HubHttpProtocol
 from utilipay.web.server import free_port
 from utilipay_tools.bench.payments import machine
+from utilipay_tools.processes import SERVE_PROTOCOL, wait_until_listening
 
-PROTOCOLS = {
-    "httptools": "httptools",
-    "hub": f"{HubHttpProtocol.__module__}:{HubHttpProtocol.__qualname__}",
-}
+PROTOCOLS = {"httptools": "httptools", "hub": SERVE_PROTOCOL}
 # as long as a payment's answer (a 201 of ``POST /v1/payments`` in the tests: 339 bytes)
 ANSWER = b'{"id":"' + b"0" * 26 + b'","status":"SUCCEEDED","pad":"' + b"x" * 275 + b'"}'
 _WRK_REQUESTS = re.compile(r"(\d+) requests in")
@@ -73,25 +68,32 @@ class HttpBenchResult:
     def faults(self) -> list[str]:
         return [f"{r.protocol}: no request answered" for r in self.runs if r.requests == 0]
 
-    def as_json(self) -> dict[str, Any]:
-        medians = {
+    def medians(self) -> dict[str, dict[str, float]]:
+        return {
             name: {
                 "server_us": self.median(name, lambda r: r.server_us),
                 "client_us": self.median(name, lambda r: r.client_us),
             }
             for name in PROTOCOLS
         }
+
+    def hub_over_httptools(self) -> dict[str, float]:
+        """The medians' ratios: what the hub's protocol costs a request, per httptools'."""
+        medians = self.medians()
+        return {
+            key: round(medians["hub"][key] / medians["httptools"][key], 3)
+            for key in ("server_us", "client_us")
+        }
+
+    def as_json(self) -> dict[str, Any]:
         return {
             "machine": self.machine,
             "load_generator": self.load_generator,
             "connections": self.connections,
             "seconds": self.seconds,
             "runs": [asdict(r) for r in self.runs],
-            "medians": medians,
-            "hub_over_httptools": {
-                key: round(medians["hub"][key] / medians["httptools"][key], 3)
-                for key in ("server_us", "client_us")
-            },
+            "medians": self.medians(),
+            "hub_over_httptools": self.hub_over_httptools(),
             "valid": not self.faults,
             "faults": self.faults,
         }
@@ -104,16 +106,12 @@ def _serve(protocol: str, port: int) -> subprocess.Popen[bytes]:
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     server = subprocess.Popen(command)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/")
-            return server
-        except httpx.TransportError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("the server did not start") from None
-            time.sleep(0.1)
+    try:
+        wait_until_listening(port, lambda: server.poll() is None, f"uvicorn over {protocol}")
+    except RuntimeError:
+        server.kill()
+        raise
+    return server
 
 
 def _load(port: int, connections: int, seconds: int) -> tuple[int, float]:

@@ -40,7 +40,7 @@ def _print_http(result: HttpBenchResult) -> None:
             f"{r.server_system_us:.1f}", f"{r.client_us:.1f}",
         )  # fmt: skip
     console.print(table)
-    ratios = result.as_json()["hub_over_httptools"]
+    ratios = result.hub_over_httptools()
     console.print(
         f"hub ÷ httptools, medians: server {ratios['server_us']:.3f}, "
         f"load generator {ratios['client_us']:.3f}; load: {result.load_generator}",
