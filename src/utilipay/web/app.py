@@ -79,10 +79,10 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def freeze_start_up() -> None:
-    """Keep what start-up built (about 230,000 objects: the app, its routes and models, the
+    """Keep what start-up built (about 196,000 objects: the app, its routes and models, the
     libraries) out of the garbage collector's full passes. It lives as long as the
-    process, and a full pass over it stopped every request in flight for 0.1 s or more:
-    the p99.9 of ``bench latency`` (BENCHMARKS.md, "The collector's pauses")."""
+    process, and a full pass over it takes 0.12 s, during which every request in flight
+    waits (BENCHMARKS.md, "The collector's pauses")."""
     gc.collect()
     gc.freeze()
 
@@ -102,6 +102,10 @@ def create_app(hub: Hub | None = None, *, url: URL | None = None) -> HubApp:
             yield
         finally:
             if owned:
+                # back to the collector, so that the process exits as one that never froze
+                # (an interpreter that exits frozen frees none of it: one that had imported
+                # the app printed nanobind's leak warnings for duckdb's objects)
+                gc.unfreeze()
                 await app.state.hub.stop()
 
     app = FastAPI(
