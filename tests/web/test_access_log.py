@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy.engine import URL
 from structlog.testing import capture_logs
 
 from tests.conftest import SECRET
@@ -13,11 +17,13 @@ from tests.helpers import payment_body
 from utilipay.cli.runtime import describe_database
 from utilipay.clock import FrozenClock
 from utilipay.config import Settings
-from utilipay.db.engine import database_url
+from utilipay.db.engine import database_url, libpq_url
 from utilipay.web.access_log import AccessLog
 from utilipay.web.app import create_app
 from utilipay.web.hub import Hub
+from utilipay.web.server import free_port
 from utilipay_tools.client import ChannelClient
+from utilipay_tools.processes import wait_until_listening
 
 
 @pytest.fixture
@@ -53,3 +59,24 @@ def test_serve_names_its_database_without_the_password() -> None:
     settings = Settings(database_url="postgresql://hub:s3cret-pw@db.example:5433/utilipay")
     described = describe_database(settings, database_url(settings))
     assert described == "postgresql://hub:***@db.example:5433/utilipay"
+
+
+@pytest.mark.parametrize(("flag", "lines"), [("--no-access-log", 0), ("--access-log", 2)])
+def test_serve_with_one_process_logs_as_told(db_url: URL, flag: str, lines: int) -> None:
+    """One process builds the app in ``serve``'s own process, after ``serve`` read its
+    settings: the flag must still reach it (two processes read it from the environment)."""
+    port = free_port()
+    env = {**os.environ, "UTILIPAY_DATABASE_URL": libpq_url(db_url)}
+    command = [sys.executable, "-m", "utilipay", "serve", "--port", str(port), "--workers", "1",
+               flag]  # fmt: skip
+    server = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_until_listening(port, lambda: server.poll() is None, "utilipay serve")
+        for _ in range(2):
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert stderr.decode().count('"event":"http.request"') == lines

@@ -208,6 +208,7 @@ def serve(
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     if access_log is not None:  # the worker processes read it from their environment
         os.environ["UTILIPAY_ACCESS_LOG"] = str(access_log).lower()
+        get_settings.cache_clear()  # and one process builds the app here, from new settings
     logged = settings.access_log if access_log is None else access_log
     check_can_listen(host, port)
     console.print(
