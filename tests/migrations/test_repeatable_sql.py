@@ -237,8 +237,8 @@ ADDED_SINCE_0024 = {
     "payments.payments_rollup_deleted", "ledger_post_float_deposit", "ledger_post_payment_void",
     "billing_undo_write_off",
     # the vouchers (0030), and the balance credit prepaid_top_up shares with a redemption
-    "prepaid_credit", "ledger_post_voucher_sale", "ledger_post_voucher_redemption",
-    "ledger_post_voucher_credit_use", "ledger_post_voucher_breakage", "voucher_redeem",
+    "prepaid_credit", "ledger_post_voucher_sale",
+    "ledger_post_voucher_credit_use", "ledger_post_voucher_breakage",
     "voucher_repeat", "voucher_failed", "vouchers_use_credit", "vouchers_bills_covered",
     "vouchers_credit_new_bills",
     "voucher_payable_movements", "bills.bills_use_voucher_credit",
@@ -266,6 +266,10 @@ ADDED_SINCE_0024 = {
     "pay_hosted_bills_locked", "pay_hosted_float_take",
     # redemptions in batches (issue 15), counting their payments as a hosted batch does
     "voucher_redeem_batch", "payments_count_later", "payments_counted",
+    # redemptions written set-wise (issue 15, revision 0053, which dropped voucher_redeem
+    # and ledger_post_voucher_redemption)
+    "voucher_redeem_many", "voucher_refusal", "voucher_braked", "voucher_brake_keys",
+    "vouchers_bills_covered_many", "ledger_post_voucher_redemptions", "prepaid_accounts_locked",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

@@ -39,7 +39,7 @@ the shard key). The accounts are those of the plan (``accounts.py``).
     utility sold them itself, its ``BILLER_PAYABLE``: the utility holds the cash, so the hub
     owes it that much less, and the redemption's credit to the payable nets to nothing.
 ``VOUCHER_REDEMPTION``, a voucher redeemed, one entry per redemption (inside
-    ``voucher_redeem``, ``ledger_post_voucher_redemption``): debit ``VOUCHER_LIABILITY`` with
+    ``voucher_redeem_many``, ``ledger_post_voucher_redemptions``): debit ``VOUCHER_LIABILITY`` with
     the face value; credit ``BILLER_PAYABLE`` with the bills written off, the account's
     ``PREPAID_BALANCE`` with what went to it, the utility's ``VOUCHER_CREDIT`` with what is
     left for the account's next bills (a line per part that is not zero).

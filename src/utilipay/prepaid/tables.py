@@ -8,8 +8,8 @@ Published to other areas (views of migration 0024; nothing else of these tables 
 - ``prepaid_states``: each account's state, since when, and when this episode's outage
   warning went out, for collection's reports (migration 0038).
 - in Python, ``service.find`` and ``service.supply_state`` (the head-end).
-- in SQL, ``prepaid_account_locked`` and ``prepaid_credit`` (``sql/top_up.sql``): a
-  voucher redeemed to a prepaid balance (``voucher_redeem``).
+- in SQL, ``prepaid_accounts_locked`` and ``prepaid_credit`` (``sql/top_up.sql``): a
+  voucher redeemed to a prepaid balance (``voucher_redeem_many``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Redeeming a voucher (``POST /v1/vouchers/redeem``, and a terminal's ``tender: voucher``):
-one database call, ``voucher_redeem`` (``sql/redeem.sql``), in a transaction it shares with
+one database call, ``voucher_redeem_many`` (``sql/redeem.sql``), in a transaction it shares with
 the redemptions that queued beside it (``Redemptions``, a ``db.batches.Batcher``: one
 ``voucher_redeem_batch`` call and one commit for them, each with its own answer).
 
@@ -134,7 +134,7 @@ class _Redeeming:
 
 
 class Redemptions(Batcher[_Redeeming, asyncpg.Record]):
-    """The redemptions of a process, each answered as ``voucher_redeem`` answers it."""
+    """The redemptions of a process, each answered as if redeemed alone."""
 
     def __init__(
         self, engine: AsyncEngine, clock: Clock, *, max_in_flight: int, max_batch: int = 64

@@ -3,7 +3,7 @@ of them concurrently, each PIN twice at once (two orders racing for one voucher)
 
 A database of its own (``utilipay_bench_vouchers``, rebuilt each run) gets a hosted water
 utility, a channel and R postpaid accounts with nothing due, so every redemption leaves a
-credit (the longest path in ``voucher_redeem`` but the bills'). Timed: the issue
+credit (the longest path in ``voucher_redeem_many`` but the bills'). Timed: the issue
 (``vouchers.issue.issue_batch``: PINs drawn and hashed, COPY, the PIN index, committed; the
 issue file is a CSV in the temp directory, deleted after) and the redemptions, through the
 service the HTTP route calls (``vouchers.redeem.Redemptions``: 32 redemptions in flight,

@@ -101,22 +101,36 @@ CREATE OR REPLACE FUNCTION ledger_post_voucher_sale(
                        ARRAY[p_amount, -p_amount], NULL, p_memo)
 $$;
 
--- A voucher redeemed (``voucher_redeem``): the liability debited with the face value,
--- credited where it went: the utility's payable for the bills written off, the account's
--- prepaid balance, the credit held for the account's next bills. Empty parts get no line.
-CREATE OR REPLACE FUNCTION ledger_post_voucher_redemption(
-    p_biller_id integer, p_payment_id text, p_at timestamptz, p_bills bigint,
-    p_prepaid_account integer, p_prepaid bigint, p_credit bigint
-) RETURNS bigint LANGUAGE sql AS $$
-    SELECT ledger_post(p_biller_id, 'VOUCHER_REDEMPTION', p_at,
-                       array_agg(l.account ORDER BY l.n), array_agg(l.amount ORDER BY l.n),
-                       p_payment_id)
-      FROM (VALUES (1, ledger_account('VOUCHER_LIABILITY', p_biller_id),
-                    p_bills + p_prepaid + p_credit),
-                   (2, ledger_account('BILLER_PAYABLE', p_biller_id), -p_bills),
-                   (3, p_prepaid_account, -p_prepaid),
-                   (4, ledger_account('VOUCHER_CREDIT', p_biller_id), -p_credit)) AS l (n, account, amount)
-     WHERE l.amount <> 0
+-- Vouchers redeemed (``voucher_redeem_many``), an entry each: the liability debited with
+-- the face value, credited where it went: the utility's payable for the bills written off,
+-- the account's prepaid balance, the credit held for the account's next bills. Empty parts
+-- get no line. Two statements for a batch, as ``ledger_post_payments``; the entries' ids.
+CREATE OR REPLACE FUNCTION ledger_post_voucher_redemptions(
+    p_biller_ids integer[], p_payment_ids text[], p_at timestamptz, p_bills bigint[],
+    p_prepaid_accounts integer[], p_prepaid bigint[], p_credits bigint[]
+) RETURNS SETOF bigint LANGUAGE sql AS $$
+    WITH entries AS (
+        INSERT INTO journal_entries (biller_id, kind, payment_id, memo, created_at)
+        SELECT biller_id, 'VOUCHER_REDEMPTION', payment_id, '', p_at
+          FROM unnest(p_biller_ids, p_payment_ids) AS p (biller_id, payment_id)
+        RETURNING biller_id, id, payment_id),
+    lines AS (  -- written whole although nothing reads it: a data-modifying WITH always is
+        INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
+        SELECT e.biller_id, e.id, row_number() OVER (PARTITION BY e.id ORDER BY l.n),
+               l.account_id, l.amount
+          FROM unnest(p_biller_ids, p_payment_ids, p_bills, p_prepaid_accounts, p_prepaid,
+                      p_credits)
+               AS p (biller_id, payment_id, bills, prepaid_account, prepaid, credit)
+          JOIN entries e ON e.biller_id = p.biller_id AND e.payment_id = p.payment_id
+         CROSS JOIN LATERAL (
+               VALUES (1, ledger_account('VOUCHER_LIABILITY', p.biller_id),
+                       p.bills + p.prepaid + p.credit),
+                      (2, ledger_account('BILLER_PAYABLE', p.biller_id), -p.bills),
+                      (3, p.prepaid_account, -p.prepaid),
+                      (4, ledger_account('VOUCHER_CREDIT', p.biller_id), -p.credit))
+               AS l (n, account_id, amount)
+         WHERE l.amount <> 0)
+    SELECT id FROM entries
 $$;
 
 -- Bills written off from an account's voucher credit (``vouchers_use_credit``): the credit

@@ -144,7 +144,10 @@ DROP FUNCTION IF EXISTS voucher_redeem, voucher_redeem_batch, vouchers_use_credi
     vouchers_bills_covered, voucher_repeat, voucher_failed, vouchers_credit_new_bills,
     voucher_payable_movements, ledger_post_voucher_sale,
     ledger_post_voucher_redemption, ledger_post_voucher_credit_use, ledger_post_voucher_breakage,
-    prepaid_credit CASCADE;
+    prepaid_credit,
+    -- a batch of redemptions written set-wise (revision 0053's files)
+    voucher_redeem_many, voucher_refusal, voucher_braked, voucher_brake_keys,
+    vouchers_bills_covered_many, ledger_post_voucher_redemptions CASCADE;
 DROP TABLE voucher_lockouts, voucher_failures, voucher_credits, voucher_redemptions, vouchers,
     voucher_batches, voucher_keys CASCADE;
 ALTER TABLE payments DROP CONSTRAINT payments_purpose_check,

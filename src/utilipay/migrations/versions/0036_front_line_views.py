@@ -38,6 +38,8 @@ CREATE VIEW outlets_standing_voids AS
 
 DOWN = """
 DROP FUNCTION IF EXISTS prepaid_account_locked(integer, text);
+-- (revision 0053's files: the prepaid rows of a batch of redemptions)
+DROP FUNCTION IF EXISTS prepaid_accounts_locked(integer[], text[]);
 DROP VIEW outlets_standing_voids, outlets_payment_accounts;
 CREATE VIEW outlet_payment_accounts AS
     SELECT op.biller_id, op.payment_id, op.outlet_id, o.float_account

@@ -55,17 +55,26 @@ BEGIN
     RETURN QUERY SELECT 'CREATED', NULL::text, v_payment;
 END $$;
 
--- A prepaid account's row, locked for a credit (``prepaid_credit``); all NULL when the
--- account is not prepaid. For ``prepaid_top_up`` and ``voucher_redeem``.
+-- The rows of the accounts that are prepaid among (``p_biller_ids[k]``,
+-- ``p_account_nos[k]``), locked in (biller, account) order for a credit (``prepaid_credit``):
+-- for a batch of redemptions (``voucher_redeem_many``).
+CREATE OR REPLACE FUNCTION prepaid_accounts_locked(p_biller_ids integer[], p_account_nos text[])
+RETURNS SETOF prepaid_accounts LANGUAGE sql AS $$
+    SELECT p.* FROM unnest(p_biller_ids, p_account_nos) AS a (biller_id, account_no)
+      JOIN prepaid_accounts p ON p.biller_id = a.biller_id AND p.account_no = a.account_no
+     ORDER BY p.biller_id, p.account_no FOR UPDATE OF p
+$$;
+
+-- A prepaid account's row, locked for a credit; all NULL when the account is not prepaid.
+-- For ``prepaid_top_up``.
 CREATE OR REPLACE FUNCTION prepaid_account_locked(p_biller_id integer, p_account_no text)
 RETURNS prepaid_accounts LANGUAGE sql AS $$
-    SELECT * FROM prepaid_accounts
-     WHERE biller_id = p_biller_id AND account_no = p_account_no FOR UPDATE
+    SELECT * FROM prepaid_accounts_locked(ARRAY[p_biller_id], ARRAY[p_account_no])
 $$;
 
 -- Money added to a locked prepaid account for a payment (a top-up, a voucher redeemed:
--- ``voucher_redeem``), its ledger entry made by the caller: the new balance and state, the
--- payment's event with the balance, a reconnect when it ends a cut, the month's reward.
+-- ``voucher_redeem_many``), its ledger entry made by the caller: the new balance and state,
+-- the payment's event with the balance, a reconnect when it ends a cut, the month's reward.
 CREATE OR REPLACE FUNCTION prepaid_credit(
     p_account prepaid_accounts, p_amount bigint, p_payment payments, p_now timestamptz
 ) RETURNS prepaid_accounts LANGUAGE plpgsql AS $$

@@ -59,27 +59,42 @@ CREATE OR REPLACE TRIGGER bills_use_voucher_credit
     AFTER INSERT ON bills REFERENCING NEW TABLE AS new_bills
     FOR EACH STATEMENT EXECUTE FUNCTION vouchers_credit_new_bills();
 
--- An account's unpaid bills that ``p_amount`` pays whole, oldest (by due date) first,
--- stopping at the first that no longer fits: for a redemption's face value and for a
--- credit. Every unpaid bill of the account is locked first, in pay_hosted's order (bill
--- number), so a voucher and a payment of the same account queue instead of deadlocking. A
--- bill's total is its amount and its late fee on p_on (``bill_late_fee_of``).
-CREATE OR REPLACE FUNCTION vouchers_bills_covered(
-    p_biller_id integer, p_account_no text, p_amount bigint, p_on date
-) RETURNS TABLE (bill_no text, due_date date, total bigint) LANGUAGE plpgsql AS $$
+-- Each item's (``p_biller_ids[k]``, ``p_account_nos[k]``) unpaid bills that its
+-- ``p_amounts[k]`` pays whole, oldest (by due date) first, stopping at the first that no
+-- longer fits: for a redemption's face value (a batch of them, ``voucher_redeem_many``) and
+-- for a credit. Every unpaid bill of the accounts is locked first, in pay_hosted's order
+-- (biller, account, bill number), so a voucher and a payment of the same account queue
+-- instead of deadlocking. A bill's total is its amount and its late fee on p_on
+-- (``bill_late_fee_of``). The accounts are distinct.
+CREATE OR REPLACE FUNCTION vouchers_bills_covered_many(
+    p_biller_ids integer[], p_account_nos text[], p_amounts bigint[], p_on date
+) RETURNS TABLE (item integer, bill_no text, due_date date, total bigint)
+LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM billing_bills b
-     WHERE b.biller_id = p_biller_id AND b.account_no = p_account_no AND b.status = 'UNPAID'
-     ORDER BY b.bill_no FOR UPDATE;
+    PERFORM 1 FROM unnest(p_biller_ids, p_account_nos) AS a (biller_id, account_no)
+      JOIN billing_bills b ON b.biller_id = a.biller_id AND b.account_no = a.account_no
+     WHERE b.status = 'UNPAID'
+     ORDER BY b.biller_id, b.account_no, b.bill_no FOR UPDATE OF b;
     RETURN QUERY
-        SELECT c.bill_no, c.due_date, c.total
-          FROM (SELECT d.bill_no, d.due_date, d.total,
-                       sum(d.total) OVER (ORDER BY d.due_date, d.bill_no) AS running
-                  FROM (SELECT b.bill_no, b.due_date,
+        SELECT c.k::integer, c.bill_no, c.due_date, c.total
+          FROM (SELECT d.k, d.bill_no, d.due_date, d.total, d.amount,
+                       sum(d.total) OVER (PARTITION BY d.k ORDER BY d.due_date, d.bill_no)
+                           AS running
+                  FROM (SELECT a.k, a.amount, b.bill_no, b.due_date,
                                b.amount + bill_late_fee_of(b.biller_id, b.bill_no, b.due_date,
                                                            b.late_fee, p_on) AS total
-                          FROM billing_bills b
-                         WHERE b.biller_id = p_biller_id AND b.account_no = p_account_no
-                           AND b.status = 'UNPAID') d) c
-         WHERE c.running <= p_amount;
+                          FROM unnest(p_biller_ids, p_account_nos, p_amounts)
+                               WITH ORDINALITY AS a (biller_id, account_no, amount, k)
+                          JOIN billing_bills b ON b.biller_id = a.biller_id
+                           AND b.account_no = a.account_no AND b.status = 'UNPAID') d) c
+         WHERE c.running <= c.amount;
 END $$;
+
+-- One account's: for a credit (``vouchers_use_credit``).
+CREATE OR REPLACE FUNCTION vouchers_bills_covered(
+    p_biller_id integer, p_account_no text, p_amount bigint, p_on date
+) RETURNS TABLE (bill_no text, due_date date, total bigint) LANGUAGE sql AS $$
+    SELECT c.bill_no, c.due_date, c.total
+      FROM vouchers_bills_covered_many(ARRAY[p_biller_id], ARRAY[p_account_no],
+                                       ARRAY[p_amount], p_on) c
+$$;
