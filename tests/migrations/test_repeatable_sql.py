@@ -270,9 +270,6 @@ ADDED_SINCE_0024 = {
     # and ledger_post_voucher_redemption)
     "voucher_redeem_many", "voucher_refusal", "voucher_braked", "voucher_brake_keys",
     "vouchers_bills_covered_many", "ledger_post_voucher_redemptions", "prepaid_accounts_locked",
-    # a batch's terminal payments: their floats taken and records written set-wise
-    "outlet_floats_take", "outlets_low_float", "outlet_payments_record",
-    "outlet_payments_taken",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

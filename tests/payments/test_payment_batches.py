@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import channel, water
 from tests.helpers import bill_line, import_bills
-from tests.outlets.rows import add_outlet, add_terminal, deposit
+from tests.outlets.rows import add_outlet, add_terminal
 from utilipay.clock import FrozenClock
 from utilipay.migrations.repeatable import sql_files
 from utilipay.outlets.terminals import Tender, TerminalPayment
@@ -250,70 +250,3 @@ async def test_a_nonce_or_a_bill_twice_in_a_set_wise_batch_is_refused(
         OutcomeCode.REPLAYED,
         OutcomeCode.BILL_NOT_FOUND,
     ]
-
-
-async def an_outlet(
-    engine: AsyncEngine, clock: FrozenClock, world: Any, code: str, float_: int, low: int = 0
-) -> tuple[int, str, int]:
-    """Outlet ``code`` of WECHAT, its float deposited, and a terminal: (outlet, terminal,
-    float account)."""
-    async with engine.begin() as conn:
-        outlet = await add_outlet(conn, clock, channel(world, "wechat"), code=code,
-                                  low_threshold=low)  # fmt: skip
-        terminal = await add_terminal(conn, clock, outlet)
-        await deposit(conn, clock, outlet, float_)
-        account = await conn.scalar(text(f"SELECT float_account FROM outlets WHERE id = {outlet}"))
-    return outlet, terminal, int(account)
-
-
-def at(world: Any, n: int, outlet: tuple[int, str, int], **overrides: Any) -> HostedPayment:
-    """Payment ``n`` taken at a terminal of ``outlet``, booked against its float."""
-    outlet_id, terminal, account = outlet
-    taken = TerminalPayment(terminal, outlet_id, account, None, Tender.CASH, None)
-    return item(world, n, terminal=taken.as_json(), receivable_account=account, **overrides)
-
-
-async def floats_and_events(engine: AsyncEngine) -> tuple[dict[str, int], list[Any]]:
-    async with engine.connect() as conn:
-        floats = await conn.execute(text("SELECT o.code, f.balance FROM outlet_floats f"
-                                         " JOIN outlets o ON o.id = f.outlet_id"))  # fmt: skip
-        events = await conn.execute(text("SELECT payload ->> 'outlet', payload ->> 'free'"
-                                         " FROM outbox_events WHERE event_type = 'outlet.float_low'"
-                                         " ORDER BY id"))  # fmt: skip
-        return {code: balance for code, balance in floats}, [tuple(e) for e in events]
-
-
-async def test_a_batchs_terminal_payments_take_their_floats_together_or_one_by_one(
-    batcher: Any, world: Any, engine: AsyncEngine, clock: FrozenClock
-) -> None:
-    """When every outlet's float covers its payments in the batch, each is lowered once by
-    their total, and a low-float episode starts once, with the float as the batch left it
-    (the first payment crossed the threshold, the second took more); when one cannot, the
-    payments take their floats one by one in the batch's order, as each would alone: a
-    later, smaller one still fits where a larger one did not."""
-    batches, _ = batcher
-    await import_bills(engine, clock, bill_line("B7", account="0100000007", amount=3000))
-    shop_a = await an_outlet(engine, clock, world, "SHOPA", 40000, low=30000)
-    shop_b = await an_outlet(engine, clock, world, "SHOPB", 12345)
-    together = await batches._call([at(world, 1, shop_a), at(world, 2, shop_a),
-                                    at(world, 3, shop_b)])  # fmt: skip
-    assert [o.outcome for o in together] == [OutcomeCode.CREATED] * 3
-    floats, events = await floats_and_events(engine)
-    assert (floats, events) == ({"SHOPA": 40000 - 2 * 12345, "SHOPB": 0},
-                                [("SHOPA", str(40000 - 2 * 12345))])  # fmt: skip
-
-    shop_c = await an_outlet(engine, clock, world, "SHOPC", 20000)
-    one_by_one = await batches._call([at(world, 4, shop_c), at(world, 5, shop_c),
-                                      at(world, 7, shop_c, amount=3000)])  # fmt: skip
-    assert [o.outcome for o in one_by_one] == [
-        OutcomeCode.CREATED, OutcomeCode.FLOAT_INSUFFICIENT, OutcomeCode.CREATED
-    ]  # fmt: skip
-    floats, _ = await floats_and_events(engine)
-    assert floats["SHOPC"] == 20000 - 12345 - 3000
-    async with engine.connect() as conn:
-        taken = await conn.scalar(
-            text("SELECT string_agg(payment_id, ',' ORDER BY payment_id) FROM outlet_payments"
-                 " WHERE float_state = 'TAKEN'")
-        )  # fmt: skip
-        assert taken == "PTEST0001,PTEST0002,PTEST0003,PTEST0004,PTEST0007"
-        assert [r.check.name for r in await check_books(conn) if not r.passed] == []

@@ -85,11 +85,6 @@ ADDED_FUNCTIONS = (
     "outlet_low_float(integer, integer, bigint, timestamptz)",
     "outlet_refund_due(jsonb, integer, text, integer, text, text[], bigint, text, text,"
     " timestamptz)",
-    # added to the files since (issue 15: a batch's terminal payments set-wise)
-    "outlet_floats_take(integer[], bigint[], integer[], timestamptz)",
-    "outlets_low_float(integer[], integer[], bigint[], timestamptz)",
-    "outlet_payments_record(jsonb[], integer[], text[], bigint[], text, timestamptz)",
-    "outlet_payments_taken(jsonb[], integer[], text[], bigint[], timestamptz)",
 )
 VERSIONS = "utilipay.migrations.versions."
 

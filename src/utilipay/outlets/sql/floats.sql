@@ -47,87 +47,26 @@ CREATE OR REPLACE FUNCTION outlet_float_take(
     SELECT outlet_float_reserve(p_outlet_id, p_amount, 'TAKEN', p_biller_id, p_now);
 $$;
 
--- A batch's terminal payments (``pay_hosted_many``), TAKEN together: each outlet's float
--- (locked by ``outlet_floats_lock``) lowered once by the total of its payments, when every
--- outlet's free float covers that total; false, and nothing changed, when one cannot (or
--- has no float), and the caller takes them one by one, in order, as each would alone. The
--- low-float episode as ``outlet_float_reserve`` starts it, once an outlet, in the name of
--- the biller of the outlet's last payment in the batch.
-CREATE OR REPLACE FUNCTION outlet_floats_take(
-    p_outlet_ids integer[], p_amounts bigint[], p_biller_ids integer[], p_now timestamptz
-) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    v_outlets integer[];
-    v_billers integer[];
-    v_frees bigint[];
-BEGIN
-    IF NOT (SELECT coalesce(bool_and(f.balance - f.held >= w.amount), true)
-              FROM (SELECT outlet_id, sum(amount) AS amount
-                      FROM unnest(p_outlet_ids, p_amounts) AS t (outlet_id, amount)
-                     GROUP BY outlet_id) w
-              LEFT JOIN outlet_floats f ON f.outlet_id = w.outlet_id) THEN
-        RETURN false;
-    END IF;
-    WITH wanted AS (
-        SELECT outlet_id, sum(amount) AS amount,
-               (array_agg(biller_id ORDER BY k DESC))[1] AS biller_id
-          FROM unnest(p_outlet_ids, p_amounts, p_biller_ids)
-               WITH ORDINALITY AS t (outlet_id, amount, biller_id, k)
-         GROUP BY outlet_id),
-    taken AS (
-        UPDATE outlet_floats f SET balance = f.balance - w.amount
-          FROM wanted w
-         WHERE f.outlet_id = w.outlet_id
-        RETURNING f.outlet_id, w.biller_id, f.balance - f.held AS free)
-    SELECT array_agg(outlet_id), array_agg(biller_id), array_agg(free)
-      INTO v_outlets, v_billers, v_frees
-      FROM taken;
-    PERFORM outlets_low_float(v_outlets, v_billers, v_frees, p_now);
-    RETURN true;
-END $$;
-
--- Which outlet, terminal and operator took each payment (``p_terminals``: the JSON of
--- ``outlets.terminals.TerminalPayment``), written with the payments: a batch's
--- (``pay_hosted_many``) in one statement.
-CREATE OR REPLACE FUNCTION outlet_payments_record(
-    p_terminals jsonb[], p_biller_ids integer[], p_payment_ids text[], p_amounts bigint[],
-    p_state text, p_now timestamptz
-) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO outlet_payments (biller_id, payment_id, outlet_id, terminal_id, operator_code,
-                                 tender, amount, collected_at, received_at, float_state)
-    SELECT t.biller_id, t.payment_id, (t.terminal ->> 'outlet_id')::integer,
-           t.terminal ->> 'terminal_id', t.terminal ->> 'operator', t.terminal ->> 'tender',
-           t.amount, (t.terminal ->> 'collected_at')::timestamptz, p_now, p_state
-      FROM unnest(p_terminals, p_biller_ids, p_payment_ids, p_amounts)
-           AS t (terminal, biller_id, payment_id, amount);
-$$;
-
--- One payment's.
+-- Which outlet, terminal and operator took a payment (``p_terminal``: the JSON of
+-- ``outlets.terminals.TerminalPayment``), written with the payment.
 CREATE OR REPLACE FUNCTION outlet_payment_record(
     p_terminal jsonb, p_biller_id integer, p_payment_id text, p_amount bigint, p_state text,
     p_now timestamptz
 ) RETURNS void LANGUAGE sql AS $$
-    SELECT outlet_payments_record(ARRAY[p_terminal], ARRAY[p_biller_id], ARRAY[p_payment_id],
-                                  ARRAY[p_amount], p_state, p_now);
+    INSERT INTO outlet_payments (biller_id, payment_id, outlet_id, terminal_id, operator_code,
+                                 tender, amount, collected_at, received_at, float_state)
+    VALUES (p_biller_id, p_payment_id, (p_terminal ->> 'outlet_id')::integer,
+            p_terminal ->> 'terminal_id', p_terminal ->> 'operator', p_terminal ->> 'tender',
+            p_amount, (p_terminal ->> 'collected_at')::timestamptz, p_now, p_state);
 $$;
 
--- Hosted payments' records: their amounts were TAKEN with the write-offs (a batch's, in
--- ``pay_hosted_many``).
-CREATE OR REPLACE FUNCTION outlet_payments_taken(
-    p_terminals jsonb[], p_biller_ids integer[], p_payment_ids text[], p_amounts bigint[],
-    p_now timestamptz
-) RETURNS void LANGUAGE sql AS $$
-    SELECT outlet_payments_record(p_terminals, p_biller_ids, p_payment_ids, p_amounts, 'TAKEN',
-                                  p_now);
-$$;
-
--- One payment's.
+-- A hosted payment's record: its amount was TAKEN with the write-off.
 CREATE OR REPLACE FUNCTION outlet_payment_taken(
     p_terminal jsonb, p_biller_id integer, p_payment_id text, p_amount bigint,
     p_now timestamptz
 ) RETURNS void LANGUAGE sql AS $$
-    SELECT outlet_payments_taken(ARRAY[p_terminal], ARRAY[p_biller_id], ARRAY[p_payment_id],
-                                 ARRAY[p_amount], p_now);
+    SELECT outlet_payment_record(p_terminal, p_biller_id, p_payment_id, p_amount, 'TAKEN',
+                                 p_now);
 $$;
 
 -- A remote terminal payment's outcome: TAKEN (written off: the held amount leaves the
@@ -163,35 +102,30 @@ END $$;
 -- The low-float episode (§11, issue 12): it starts when the free float falls below the
 -- outlet's threshold (``low_since`` set, one ``outlet.float_low`` event: the owner's one
 -- message, notify/outlets.py) and ends when it is back at or above it. The UPDATE matches
--- only at those two moments, so most payments write nothing here. A biller NULL (a
--- deposit's ``floats.after_change``) can only end an episode: the float did not fall.
--- For each outlet of ``p_outlet_ids`` (distinct), its biller and its free float now.
-CREATE OR REPLACE FUNCTION outlets_low_float(
-    p_outlet_ids integer[], p_biller_ids integer[], p_frees bigint[], p_now timestamptz
-) RETURNS void LANGUAGE sql AS $$
-    WITH changed AS (
-        UPDATE outlets o SET low_since = CASE WHEN l.free < o.low_threshold THEN p_now END
-          FROM unnest(p_outlet_ids, p_biller_ids, p_frees) AS l (outlet_id, biller_id, free)
-         WHERE o.id = l.outlet_id
-           AND (o.low_since IS NULL) = (l.free < o.low_threshold)
-           AND (l.biller_id IS NOT NULL OR o.low_since IS NOT NULL)
-        RETURNING o.id, o.code, o.name, o.low_threshold, o.low_since, l.biller_id, l.free)
-    INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
-    SELECT c.biller_id, 'outlet.float_low', c.id::text,
-           jsonb_build_object('outlet_id', c.id, 'outlet', c.code, 'name', c.name,
-                              'free', c.free, 'low_threshold', c.low_threshold,
-                              'account_no', c.code, 'at', to_jsonb(p_now)),
-           p_now
-      FROM changed c
-     WHERE c.low_since IS NOT NULL;
-$$;
-
--- One outlet's.
+-- only at those two moments, so most payments write nothing here. ``p_biller_id`` NULL
+-- (a deposit's ``floats.after_change``) can only end an episode: the float did not fall.
 CREATE OR REPLACE FUNCTION outlet_low_float(
     p_outlet_id integer, p_biller_id integer, p_free bigint, p_now timestamptz
-) RETURNS void LANGUAGE sql AS $$
-    SELECT outlets_low_float(ARRAY[p_outlet_id], ARRAY[p_biller_id], ARRAY[p_free], p_now);
-$$;
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_outlet outlets;
+BEGIN
+    UPDATE outlets SET low_since = CASE WHEN p_free < low_threshold THEN p_now END
+     WHERE id = p_outlet_id
+       AND (low_since IS NULL) = (p_free < low_threshold)
+       AND (p_biller_id IS NOT NULL OR low_since IS NOT NULL)
+    RETURNING * INTO v_outlet;
+    IF FOUND AND v_outlet.low_since IS NOT NULL THEN
+        INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
+        VALUES (p_biller_id, 'outlet.float_low', v_outlet.id::text,
+                jsonb_build_object('outlet_id', v_outlet.id, 'outlet', v_outlet.code,
+                                   'name', v_outlet.name, 'free', p_free,
+                                   'low_threshold', v_outlet.low_threshold,
+                                   'account_no', v_outlet.code,
+                                   'at', to_jsonb(p_now)),
+                p_now);
+    END IF;
+END $$;
 
 -- A store-and-forward payment refused because its bills were paid meanwhile: listed in
 -- the outlet's refunds-due (the collector holds the cash). Once per order.

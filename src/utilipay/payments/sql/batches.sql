@@ -76,14 +76,13 @@ $$;
 -- batch where it can: the nonces used (``channel_nonces_use``), the orders looked up, and
 -- the bills of every new order locked in the batch's (biller, account) order and totalled
 -- (``pay_hosted_bills_locked``); an item whose bills are all there, due, its account's and
--- of its amount is accepted (a terminal's once its float is taken: every such item's at
--- once when each outlet's float covers its items, ``outlet_floats_take``, else one by one),
--- and any other is prepared alone for its exact answer (a repeat, a refusal). Then the
--- accepted ones are written a statement per table for the whole batch instead of one per
--- payment: the orders claimed and the payments (``hosted_payments_write``), the bills
--- written off (``billing_write_off_many``), the journal entries (``ledger_post_payments``),
--- the terminals' records (``outlet_payments_taken``), the events. An item whose order a
--- concurrent twin claimed meanwhile is answered as a repeat, its float given back.
+-- of its amount is accepted (a terminal's once its float is taken), and any other is
+-- prepared alone for its exact answer (a repeat, a refusal). Then the accepted ones are
+-- written a statement per table for the whole batch instead of one per payment: the orders
+-- claimed and the payments (``hosted_payments_write``), the bills written off
+-- (``billing_write_off_many``), the journal entries (``ledger_post_payments``), the events.
+-- An item whose order a concurrent twin claimed meanwhile is answered as a repeat, its float
+-- given back.
 CREATE OR REPLACE FUNCTION pay_hosted_many(
     p_ids text[], p_channel_ids integer[], p_nonces text[], p_order_ids text[],
     p_request_hashes bytea[], p_biller_ids integer[], p_account_nos text[], p_amounts bigint[],
@@ -101,7 +100,6 @@ DECLARE
     v_bill_lists text[] := '{}';  -- by item: the bills an accepted item pays, comma-joined
     v_created payments[];
     v_payment payments;
-    v_floats_taken boolean;  -- every accepted terminal item's float taken already
 BEGIN
     v_fresh := ARRAY(SELECT channel_nonces_use(p_channel_ids, p_nonces, p_now));
     SELECT array_agg(l.bill_list ORDER BY k) INTO v_bill_lists  -- NULL: not accepted yet
@@ -112,22 +110,12 @@ BEGIN
                              AND NOT EXISTS (SELECT FROM order_payment(p_channel_ids[k],
                                                                        p_order_ids[k]))),
                     p_biller_ids, p_account_nos, p_amounts, p_bill_nos, p_now) l ON l.item = k;
-    v_floats_taken := p_terminals IS NULL OR outlet_floats_take(
-        ARRAY(SELECT (p_terminals[k]::jsonb ->> 'outlet_id')::integer
-                FROM generate_subscripts(p_ids, 1) k
-               WHERE v_bill_lists[k] IS NOT NULL AND p_terminals[k] IS NOT NULL),
-        ARRAY(SELECT p_amounts[k] FROM generate_subscripts(p_ids, 1) k
-               WHERE v_bill_lists[k] IS NOT NULL AND p_terminals[k] IS NOT NULL),
-        ARRAY(SELECT p_biller_ids[k] FROM generate_subscripts(p_ids, 1) k
-               WHERE v_bill_lists[k] IS NOT NULL AND p_terminals[k] IS NOT NULL),
-        p_now);
     FOR i IN 1 .. cardinality(p_ids) LOOP
         IF p_nonces[i] IS NOT NULL AND NOT i = ANY (v_fresh) THEN
             RETURN QUERY SELECT i, 'REPLAYED', 'nonce already used', NULL::payments;
         ELSIF v_bill_lists[i] IS NOT NULL THEN
-            v_refused := CASE WHEN NOT v_floats_taken
-                              THEN pay_hosted_float_take(p_terminals[i]::jsonb, p_amounts[i],
-                                                         p_biller_ids[i], p_now) END;
+            v_refused := pay_hosted_float_take(p_terminals[i]::jsonb, p_amounts[i],
+                                               p_biller_ids[i], p_now);
             IF v_refused IS NULL THEN
                 v_accepted := v_accepted || i;
             ELSE
@@ -182,8 +170,7 @@ BEGIN
         p_now, ARRAY(SELECT p_receivable_accounts[array_position(p_ids, c.id)] FROM unnest(v_created) c),
         ARRAY(SELECT p_payable_accounts[array_position(p_ids, c.id)] FROM unnest(v_created) c),
         ARRAY(SELECT c.amount FROM unnest(v_created) c));
-    PERFORM outlet_payments_taken(array_agg(p_terminals[k]::jsonb), array_agg(c.biller_id),
-                                  array_agg(c.id), array_agg(c.amount), p_now)
+    PERFORM outlet_payment_taken(p_terminals[k]::jsonb, c.biller_id, c.id, c.amount, p_now)
        FROM unnest(v_created) c, array_position(p_ids, c.id) k
       WHERE p_terminals[k] IS NOT NULL;
     INSERT INTO outbox_emit (biller_id, event_type, aggregate_id, payload, occurred_at)
