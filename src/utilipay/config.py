@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     # batch per process paid best: `bench payments` 1.24 × pgbench with 1, 0.88 with 2,
     # 0.76 with 3, and `bench latency` at 1,000/s p99 28 ms with 1, 29 ms with 2
     # (BENCHMARKS.md, "a batch of payments written set-wise"); with one server process,
-    # 2 in flight gave p99 325 ms at 2,000/s where 1 gave 21–58 ms ("... or two").
+    # 2 in flight gave p99 325 ms at 2,000/s where 1 gave 21–58 ms ("... or two"), and
+    # the channel's line 0.76–0.78 × pgbench where 1 gave 1.43–1.66 ("... not kept").
     payment_batches_in_flight: int = 1
     # Fernet keys (comma-separated, the first seals, all unseal) for the secrets kept in
     # the database. Empty: a key generated once in ``home/secrets.key``.
