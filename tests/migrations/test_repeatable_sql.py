@@ -270,6 +270,8 @@ ADDED_SINCE_0024 = {
     # and ledger_post_voucher_redemption)
     "voucher_redeem_many", "voucher_refusal", "voucher_braked", "voucher_brake_keys",
     "vouchers_bills_covered_many", "ledger_post_voucher_redemptions", "prepaid_accounts_locked",
+    # the two statements of a batch's entries, which payments and redemptions share
+    "ledger_post_payment_entries",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

@@ -1,8 +1,8 @@
--- Every journal entry is made by ``ledger_post`` (bill payments' by
--- ``ledger_post_payments``, the same two statements over many entries): the entry and its
--- postings, a line per (account, amount) in the order given, written in one statement (the
--- balance trigger of guards.sql checks each statement, so an entry that does not sum to
--- zero is refused whole). Amounts are signed fen: a debit positive, a credit negative.
+-- Every journal entry is made by ``ledger_post`` (a batch's entries, one per payment, by
+-- ``ledger_post_payment_entries``, the same two statements over many entries): the entry
+-- and its postings, a line per (account, amount) in the order given, written in one
+-- statement (the balance trigger of guards.sql checks each statement, so an entry that
+-- does not sum to zero is refused whole). Amounts are signed fen: a debit positive, a credit negative.
 -- The rules of the money flows follow it; ``ledger/flows.py`` tells every flow's postings.
 CREATE OR REPLACE FUNCTION ledger_post(
     p_biller_id integer, p_kind text, p_at timestamptz, p_accounts integer[],
@@ -28,30 +28,46 @@ END $$;
 -- The flows' rules are simple SQL functions: the planner inlines them into their caller,
 -- so a rule costs the hot path nothing over calling ``ledger_post`` itself.
 
--- Bill payments, once written off (hosted: in ``pay_hosted_many``; remote: when the biller
--- confirms): for each, the channel owes it to the hub (its receivable debited), the hub
--- owes it to the biller (its payable credited). An entry per payment, in two statements
--- for them all (a batch of hosted payments: not two per payment); the balance trigger
--- checks every entry the postings statement wrote. The entries' ids, in no set order.
-CREATE OR REPLACE FUNCTION ledger_post_payments(
-    p_biller_ids integer[], p_payment_ids text[], p_at timestamptz, p_receivables integer[],
-    p_payables integer[], p_amounts bigint[]
+-- Entries of one kind, one per payment (``p_biller_ids[k]``, ``p_payment_ids[k]``), with
+-- their lines: line j is entry ``p_line_entries[j]``'s (its k), its account and signed
+-- amount, an entry's lines numbered in the order given. Two statements for them all, not
+-- two per entry; the balance trigger checks every entry the postings statement wrote. The
+-- entries' ids, in no set order. For the rules of a batch's entries below.
+CREATE OR REPLACE FUNCTION ledger_post_payment_entries(
+    p_kind text, p_at timestamptz, p_biller_ids integer[], p_payment_ids text[],
+    p_line_entries integer[], p_line_accounts integer[], p_line_amounts bigint[]
 ) RETURNS SETOF bigint LANGUAGE sql AS $$
     WITH entries AS (
         INSERT INTO journal_entries (biller_id, kind, payment_id, memo, created_at)
-        SELECT biller_id, 'PAYMENT', payment_id, '', p_at
+        SELECT biller_id, p_kind, payment_id, '', p_at
           FROM unnest(p_biller_ids, p_payment_ids) AS p (biller_id, payment_id)
         RETURNING biller_id, id, payment_id),
     -- written whole although nothing reads it: a data-modifying WITH always is
     lines AS (
         INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
-        SELECT e.biller_id, e.id, l.line_no, l.account_id, l.amount
-          FROM unnest(p_biller_ids, p_payment_ids, p_receivables, p_payables, p_amounts)
-               AS p (biller_id, payment_id, receivable, payable, amount)
-          JOIN entries e ON e.biller_id = p.biller_id AND e.payment_id = p.payment_id
-         CROSS JOIN LATERAL (VALUES (1, p.receivable, p.amount), (2, p.payable, -p.amount))
-               AS l (line_no, account_id, amount))
+        SELECT e.biller_id, e.id, row_number() OVER (PARTITION BY e.id ORDER BY l.j),
+               l.account_id, l.amount
+          FROM unnest(p_line_entries, p_line_accounts, p_line_amounts)
+               WITH ORDINALITY AS l (k, account_id, amount, j)
+          JOIN entries e
+            ON e.biller_id = p_biller_ids[l.k] AND e.payment_id = p_payment_ids[l.k])
     SELECT id FROM entries
+$$;
+
+-- Bill payments, once written off (hosted: in ``pay_hosted_many``; remote: when the biller
+-- confirms): for each, the channel owes it to the hub (its receivable debited), the hub
+-- owes it to the biller (its payable credited). An entry per payment.
+CREATE OR REPLACE FUNCTION ledger_post_payments(
+    p_biller_ids integer[], p_payment_ids text[], p_at timestamptz, p_receivables integer[],
+    p_payables integer[], p_amounts bigint[]
+) RETURNS SETOF bigint LANGUAGE sql AS $$
+    SELECT ledger_post_payment_entries('PAYMENT', p_at, p_biller_ids, p_payment_ids,
+                                       array_agg(k ORDER BY k, l.n),
+                                       array_agg(l.account ORDER BY k, l.n),
+                                       array_agg(l.amount ORDER BY k, l.n))
+      FROM generate_subscripts(p_payment_ids, 1) k,
+           LATERAL (VALUES (1, p_receivables[k], p_amounts[k]),
+                           (2, p_payables[k], -p_amounts[k])) AS l (n, account, amount)
 $$;
 
 -- One bill payment: its entry's id.
@@ -104,33 +120,23 @@ $$;
 -- Vouchers redeemed (``voucher_redeem_many``), an entry each: the liability debited with
 -- the face value, credited where it went: the utility's payable for the bills written off,
 -- the account's prepaid balance, the credit held for the account's next bills. Empty parts
--- get no line. Two statements for a batch, as ``ledger_post_payments``; the entries' ids.
+-- get no line.
 CREATE OR REPLACE FUNCTION ledger_post_voucher_redemptions(
     p_biller_ids integer[], p_payment_ids text[], p_at timestamptz, p_bills bigint[],
     p_prepaid_accounts integer[], p_prepaid bigint[], p_credits bigint[]
 ) RETURNS SETOF bigint LANGUAGE sql AS $$
-    WITH entries AS (
-        INSERT INTO journal_entries (biller_id, kind, payment_id, memo, created_at)
-        SELECT biller_id, 'VOUCHER_REDEMPTION', payment_id, '', p_at
-          FROM unnest(p_biller_ids, p_payment_ids) AS p (biller_id, payment_id)
-        RETURNING biller_id, id, payment_id),
-    lines AS (  -- written whole although nothing reads it: a data-modifying WITH always is
-        INSERT INTO postings (biller_id, entry_id, line_no, account_id, amount)
-        SELECT e.biller_id, e.id, row_number() OVER (PARTITION BY e.id ORDER BY l.n),
-               l.account_id, l.amount
-          FROM unnest(p_biller_ids, p_payment_ids, p_bills, p_prepaid_accounts, p_prepaid,
-                      p_credits)
-               AS p (biller_id, payment_id, bills, prepaid_account, prepaid, credit)
-          JOIN entries e ON e.biller_id = p.biller_id AND e.payment_id = p.payment_id
-         CROSS JOIN LATERAL (
-               VALUES (1, ledger_account('VOUCHER_LIABILITY', p.biller_id),
-                       p.bills + p.prepaid + p.credit),
-                      (2, ledger_account('BILLER_PAYABLE', p.biller_id), -p.bills),
-                      (3, p.prepaid_account, -p.prepaid),
-                      (4, ledger_account('VOUCHER_CREDIT', p.biller_id), -p.credit))
-               AS l (n, account_id, amount)
-         WHERE l.amount <> 0)
-    SELECT id FROM entries
+    SELECT ledger_post_payment_entries('VOUCHER_REDEMPTION', p_at, p_biller_ids, p_payment_ids,
+                                       array_agg(k ORDER BY k, l.n),
+                                       array_agg(l.account ORDER BY k, l.n),
+                                       array_agg(l.amount ORDER BY k, l.n))
+      FROM generate_subscripts(p_payment_ids, 1) k,
+           LATERAL (VALUES (1, ledger_account('VOUCHER_LIABILITY', p_biller_ids[k]),
+                            p_bills[k] + p_prepaid[k] + p_credits[k]),
+                           (2, ledger_account('BILLER_PAYABLE', p_biller_ids[k]), -p_bills[k]),
+                           (3, p_prepaid_accounts[k], -p_prepaid[k]),
+                           (4, ledger_account('VOUCHER_CREDIT', p_biller_ids[k]), -p_credits[k]))
+               AS l (n, account, amount)
+     WHERE l.amount <> 0
 $$;
 
 -- Bills written off from an account's voucher credit (``vouchers_use_credit``): the credit

@@ -56,6 +56,8 @@ ADDED_FUNCTIONS = (
     "hosted_payments_write(text[], integer[], text[], bytea[], integer[], text[], bigint[],"
     " text[], text, text[], timestamptz, text)",
     "ledger_post_payments(integer[], text[], timestamptz, integer[], integer[], bigint[])",
+    "ledger_post_payment_entries(text, timestamptz, integer[], text[], integer[], integer[],"
+    " bigint[])",
     "billing_write_off_many(integer[], text[], text[], timestamptz)",
     "channel_nonces_use(integer[], text[], timestamptz)",
     "pay_hosted_bills_locked(integer[], integer[], text[], bigint[], text[], timestamptz)",
