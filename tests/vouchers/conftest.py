@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from utilipay.clock import FrozenClock
 from utilipay.vouchers import service
 from utilipay.vouchers.issue import IssueOrder, issue_batch
+from utilipay.vouchers.redeem import Redemptions
 from utilipay.vouchers.service import Selection
 
 EXPIRES = date(2027, 12, 31)
@@ -51,3 +53,16 @@ async def sold(engine: AsyncEngine, clock: FrozenClock, world: object) -> Batch:
 async def scalar(engine: AsyncEngine, sql: str, **params: object) -> object:
     async with engine.connect() as conn:
         return await conn.scalar(text(sql), params)
+
+
+def recording(redemptions: Redemptions) -> list[int]:
+    """The sizes of the batches ``redemptions`` sends from now on, as they go."""
+    sizes: list[int] = []
+    call = redemptions._call
+
+    async def recording_call(items: list[Any]) -> list[Any]:
+        sizes.append(len(items))
+        return await call(items)
+
+    redemptions._call = recording_call  # type: ignore[method-assign]
+    return sizes

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import ACCOUNT, open_customer_account
 from tests.outlets.rows import deposit
 from tests.prepaid.test_prepaid_topup import books_hold
-from tests.vouchers.conftest import EXPIRES, Batch, issue, scalar
+from tests.vouchers.conftest import EXPIRES, Batch, issue, recording, scalar
 from utilipay.billers.schemas import Biller
 from utilipay.channels.schemas import Channel
 from utilipay.clock import SHANGHAI, FrozenClock
@@ -131,14 +130,7 @@ async def test_a_pin_is_redeemed_once_whatever_races(
     water, wechat = world["water"], world["wechat"]
     assert isinstance(water, Biller) and isinstance(wechat, Channel)
     redemptions = Redemptions(engine, clock, max_in_flight=in_flight, max_batch=batch)
-    sizes: list[int] = []
-    call = redemptions._call
-
-    async def recording_call(items: list[Any]) -> list[Any]:
-        sizes.append(len(items))
-        return await call(items)
-
-    redemptions._call = recording_call  # type: ignore[method-assign]
+    sizes = recording(redemptions)
 
     async def attempt(n: int) -> str:
         command = RedeemCommand(wechat, f"R{n}", sold.pin(0), water, ACCOUNT, f"payer-{n}")

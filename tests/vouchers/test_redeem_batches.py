@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.helpers import bill_line, import_bills, open_customer_account
 from tests.prepaid.test_prepaid_topup import books_hold
 from tests.prepaid.test_prepaid_topup import open_account as open_prepaid_account
-from tests.vouchers.conftest import Batch, scalar
+from tests.vouchers.conftest import Batch, recording, scalar
 from utilipay.billers.schemas import Biller
 from utilipay.channels.schemas import Channel
 from utilipay.clock import FrozenClock
@@ -34,17 +34,6 @@ def answer(result: Redemption | DomainError) -> Any:
     if isinstance(result, DomainError):
         return result.code
     return (result.created, result.bills, result.prepaid, result.credit)
-
-
-async def recording(redemptions: Redemptions, sizes: list[int]) -> None:
-    """``sizes`` gets the size of every batch ``redemptions`` sends."""
-    call = redemptions._call
-
-    async def recording_call(items: list[Any]) -> list[Any]:
-        sizes.append(len(items))
-        return await call(items)
-
-    redemptions._call = recording_call  # type: ignore[method-assign]
 
 
 async def attempt(redemptions: Redemptions, command: RedeemCommand) -> Redemption | DomainError:
@@ -115,8 +104,7 @@ async def test_a_batch_answers_every_item_as_alone(
 
     await a_mixed_world(engine, clock, Redemptions(engine, clock, max_in_flight=1), command)
     redemptions = Redemptions(engine, clock, max_in_flight=1, max_batch=max_batch)
-    sizes: list[int] = []
-    await recording(redemptions, sizes)
+    sizes = recording(redemptions)
     commands = [command(n) for n in range(6)] + [
         command(6, order_id="DONE-6"),
         command(7, order_id="DONE-7", pin=pins[8]),
