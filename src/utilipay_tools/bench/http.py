@@ -79,24 +79,28 @@ class HttpBenchResult:
 
     def hub_over_httptools(self) -> dict[str, float]:
         """The medians' ratios: what the hub's protocol costs a request, per httptools'."""
-        medians = self.medians()
-        return {
-            key: round(medians["hub"][key] / medians["httptools"][key], 3)
-            for key in ("server_us", "client_us")
-        }
+        return _ratios(self.medians())
 
     def as_json(self) -> dict[str, Any]:
+        medians = self.medians()
         return {
             "machine": self.machine,
             "load_generator": self.load_generator,
             "connections": self.connections,
             "seconds": self.seconds,
             "runs": [asdict(r) for r in self.runs],
-            "medians": self.medians(),
-            "hub_over_httptools": self.hub_over_httptools(),
+            "medians": medians,
+            "hub_over_httptools": _ratios(medians),
             "valid": not self.faults,
             "faults": self.faults,
         }
+
+
+def _ratios(medians: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {
+        key: round(medians["hub"][key] / medians["httptools"][key], 3)
+        for key in ("server_us", "client_us")
+    }
 
 
 def _serve(protocol: str, port: int) -> subprocess.Popen[bytes]:
