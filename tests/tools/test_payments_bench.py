@@ -20,7 +20,7 @@ def _run(
     load = _load(status_errors, exhausted)
     return BenchResult(
         machine={}, config=BenchConfig(lines=("channel",)), load_generator="wrk",
-        rounds=[Round({"channel": load}, 2000.0)],
+        rounds=[Round({"channel": load}, {"channel": (1900.0, 2100.0)})],
         payments_in_database=stored, books_balanced=balanced,
     )  # fmt: skip
 
@@ -67,3 +67,12 @@ def test_bench_terminals_judges_its_loads_and_run_the_same_way() -> None:
         "the books do not balance",
     ]
     assert result.as_json()["valid"] is False
+
+
+def test_a_lines_baseline_is_pgbench_on_either_side_of_it() -> None:
+    """pgbench runs before the first line and after each: a line is measured against the
+    mean of the two phases around it, so a host that slowed between them weighs on both."""
+    result = _run(0, 1000)
+    (line,) = result.as_json()["rounds"][0]["lines"].values()
+    assert line["pgbench_tps_before_after"] == [1900.0, 2100.0]
+    assert line["ratio_to_pgbench"] == 0.5  # 1,000 payments/s against 2,000 tps

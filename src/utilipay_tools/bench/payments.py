@@ -5,10 +5,12 @@ The hub runs as its own uvicorn process(es) on a database of its own
 signed before the timed phase; a separate load generator process (``wrk`` when
 installed, else ``utilipay_tools.bench.loadgen``) replays them, each once. Each round
 runs its lines one after the other — the channel's own payments, terminal payments
-spread over many outlets (each takes from its outlet's float), voucher redemptions —
-then, in the same run on the same server, pgbench's TPC-B-like transaction gives the
-baseline: a line's payments/s divided by its tps is the figure to compare across
-machines.
+spread over many outlets (each takes from its outlet's float), voucher redemptions.
+pgbench's TPC-B-like transaction, on the same server, runs before the first line and after
+every line: a line's baseline is the mean of the pgbench phases either side of it, and its
+payments/s divided by that tps is the figure to compare across machines. On a shared host
+pgbench's own tps moved 3,194–5,071 within one run (2026-12-07), so a baseline taken
+minutes away from a line (once a round, as before) paired it with another host.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ LINES = ("channel", "terminal", "voucher")
 @dataclass(frozen=True)
 class BenchConfig:
     seconds: int = 20
-    rounds: int = 3  # each round: our timed run, then pgbench, so noise hits both alike
+    rounds: int = 3  # each round: every line, each followed by pgbench
     warmup_seconds: int = 3
     connections: int = 64
     workers: int = 2
@@ -118,10 +120,15 @@ def run_faults(
 @dataclass(frozen=True)
 class Round:
     lines: dict[str, LoadResult]  # by LINES, in the order they ran
-    pgbench_tps: float
+    pgbench: dict[str, tuple[float, float]]  # each line's: tps in the phases before, after
+
+    def pgbench_tps(self, line: str) -> float:
+        """``line``'s baseline: the mean of the pgbench phases either side of it."""
+        before, after = self.pgbench[line]
+        return (before + after) / 2
 
     def to_pgbench(self, line: str) -> float:
-        return self.lines[line].per_second / self.pgbench_tps
+        return self.lines[line].per_second / self.pgbench_tps(line)
 
     @property
     def ratio(self) -> float:
@@ -167,11 +174,11 @@ class BenchResult:
                         line: {
                             "load": asdict(load),
                             "per_second": round(load.per_second, 1),
+                            "pgbench_tps_before_after": [round(t, 1) for t in r.pgbench[line]],
                             "ratio_to_pgbench": round(r.to_pgbench(line), 3),
                         }
                         for line, load in r.lines.items()
                     },
-                    "pgbench_tps": round(r.pgbench_tps, 1),
                 }
                 for r in self.rounds
             ],
@@ -343,8 +350,11 @@ def run(settings: Settings, config: BenchConfig, say: Any = print) -> BenchResul
         serving(settings, url, config, Path(tmp), say) as port,
     ):
         first = config.max_rate * config.warmup_seconds + 1
+        say(f"pgbench for {config.seconds} s …")
+        before = _pgbench(pgbench_db, config)
         for n in range(config.rounds):
             loads: dict[str, LoadResult] = {}
+            baselines: dict[str, tuple[float, float]] = {}
             for line in config.lines:
                 directory = Path(tmp, f"round-{n}-{line}")
                 directory.mkdir()
@@ -353,8 +363,10 @@ def run(settings: Settings, config: BenchConfig, say: Any = print) -> BenchResul
                 first += per_line
                 say(f"round {n + 1}/{config.rounds}: {line} for {config.seconds} s …")
                 generator, loads[line] = _load(config, port, directory, config.seconds)
-            say(f"round {n + 1}/{config.rounds}: pgbench for {config.seconds} s …")
-            rounds.append(Round(loads, _pgbench(pgbench_db, config)))
+                say(f"round {n + 1}/{config.rounds}: pgbench for {config.seconds} s …")
+                after = _pgbench(pgbench_db, config)
+                baselines[line], before = (before, after), after
+            rounds.append(Round(loads, baselines))
     count, balanced, version = verified_and_dropped(settings, url)
     return BenchResult(
         machine={**machine(), "postgresql": version},

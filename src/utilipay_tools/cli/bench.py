@@ -71,7 +71,8 @@ def bench_payments(
 
 def _print_payments(result: BenchResult) -> None:
     table = Table(
-        "round", "line", "per second", "p50 / p90 / p99 ms", "errors", "pgbench tps", "ratio",
+        "round", "line", "per second", "p50 / p90 / p99 ms", "errors", "pgbench tps around",
+        "ratio",
         title="utilipay bench payments",
     )  # fmt: skip
     for n, r in enumerate(result.rounds, 1):
@@ -82,7 +83,7 @@ def _print_payments(result: BenchResult) -> None:
                 f"{p.per_second:,.0f}",
                 f"{p.p50_us / 1000:.1f} / {p.p90_us / 1000:.1f} / {p.p99_us / 1000:.1f}",
                 f"{p.status_errors + p.socket_errors}",
-                f"{r.pgbench_tps:,.0f}",
+                f"{r.pgbench_tps(line):,.0f}",
                 f"{r.to_pgbench(line):.2f}",
             )
     console.print(table)
