@@ -272,6 +272,8 @@ ADDED_SINCE_0024 = {
     "vouchers_bills_covered_many", "ledger_post_voucher_redemptions", "prepaid_accounts_locked",
     # the two statements of a batch's entries, which payments and redemptions share
     "ledger_post_payment_entries",
+    # an account's unpaid bills locked before its credit (redemptions and bill imports)
+    "vouchers_bills_locked",
 }  # fmt: skip
 DIRECT_WRITES = re.compile(
     r"INSERT INTO (journal_entries|postings|payments|payment_orders|channel_nonces|outbox_events)"

@@ -147,7 +147,9 @@ DROP FUNCTION IF EXISTS voucher_redeem, voucher_redeem_batch, vouchers_use_credi
     prepaid_credit,
     -- a batch of redemptions written set-wise (revision 0053's files)
     voucher_redeem_many, voucher_refusal, voucher_braked, voucher_brake_keys,
-    vouchers_bills_covered_many, ledger_post_voucher_redemptions CASCADE;
+    vouchers_bills_covered_many, ledger_post_voucher_redemptions,
+    -- an account's unpaid bills locked before its credit, by redemptions and bill imports alike
+    vouchers_bills_locked CASCADE;
 DROP TABLE voucher_lockouts, voucher_failures, voucher_credits, voucher_redemptions, vouchers,
     voucher_batches, voucher_keys CASCADE;
 ALTER TABLE payments DROP CONSTRAINT payments_purpose_check,

@@ -16,6 +16,9 @@ DECLARE
     v_total bigint;
     v_payment payments;
 BEGIN
+    -- the account's unpaid bills before its credit, as a redemption takes them (its bills,
+    -- then its credit's upsert): the two queue; in the other order they could deadlock
+    PERFORM vouchers_bills_locked(ARRAY[p_biller_id], ARRAY[p_account_no]);
     SELECT * INTO v_credit FROM voucher_credits
      WHERE biller_id = p_biller_id AND account_no = p_account_no AND balance > 0 FOR UPDATE;
     IF NOT FOUND THEN
@@ -59,22 +62,29 @@ CREATE OR REPLACE TRIGGER bills_use_voucher_credit
     AFTER INSERT ON bills REFERENCING NEW TABLE AS new_bills
     FOR EACH STATEMENT EXECUTE FUNCTION vouchers_credit_new_bills();
 
+-- Every unpaid bill of the accounts, locked in pay_hosted's order (biller, account, bill
+-- number), so a voucher and a payment of the same account queue instead of deadlocking.
+CREATE OR REPLACE FUNCTION vouchers_bills_locked(p_biller_ids integer[], p_account_nos text[])
+RETURNS void LANGUAGE sql AS $$
+    SELECT FROM (SELECT 1 FROM unnest(p_biller_ids, p_account_nos) AS a (biller_id, account_no)
+                   JOIN billing_bills b
+                     ON b.biller_id = a.biller_id AND b.account_no = a.account_no
+                  WHERE b.status = 'UNPAID'
+                  ORDER BY b.biller_id, b.account_no, b.bill_no FOR UPDATE OF b) locked
+$$;
+
 -- Each item's (``p_biller_ids[k]``, ``p_account_nos[k]``) unpaid bills that its
 -- ``p_amounts[k]`` pays whole, oldest (by due date) first, stopping at the first that no
 -- longer fits: for a redemption's face value (a batch of them, ``voucher_redeem_many``) and
--- for a credit. Every unpaid bill of the accounts is locked first, in pay_hosted's order
--- (biller, account, bill number), so a voucher and a payment of the same account queue
--- instead of deadlocking. A bill's total is its amount and its late fee on p_on
--- (``bill_late_fee_of``). The accounts are distinct.
+-- for a credit. The accounts' unpaid bills are locked first (``vouchers_bills_locked``). A
+-- bill's total is its amount and its late fee on p_on (``bill_late_fee_of``). The accounts
+-- are distinct.
 CREATE OR REPLACE FUNCTION vouchers_bills_covered_many(
     p_biller_ids integer[], p_account_nos text[], p_amounts bigint[], p_on date
 ) RETURNS TABLE (item integer, bill_no text, due_date date, total bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM unnest(p_biller_ids, p_account_nos) AS a (biller_id, account_no)
-      JOIN billing_bills b ON b.biller_id = a.biller_id AND b.account_no = a.account_no
-     WHERE b.status = 'UNPAID'
-     ORDER BY b.biller_id, b.account_no, b.bill_no FOR UPDATE OF b;
+    PERFORM vouchers_bills_locked(p_biller_ids, p_account_nos);
     RETURN QUERY
         SELECT c.k::integer, c.bill_no, c.due_date, c.total
           FROM (SELECT d.k, d.bill_no, d.due_date, d.total, d.amount,
