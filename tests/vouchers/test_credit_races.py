@@ -85,3 +85,26 @@ async def test_a_redemption_and_a_bill_import_for_one_account_queue(
     credit = "SELECT balance FROM voucher_credits WHERE account_no = :account"
     assert await scalar(engine, credit, account=CREDITED) == 3000
     await books_hold(engine)
+
+
+async def test_every_unpaid_bill_of_the_accounts_is_locked(
+    engine: AsyncEngine, clock: FrozenClock, world: dict[str, object]
+) -> None:
+    """``vouchers_bills_locked`` holds all of them, not its first row's: another
+    transaction skipping locked rows finds none of the account's unpaid bills."""
+    await import_bills(
+        engine, clock, *(bill_line(f"B{n}", CREDITED, period=f"2026-0{n}") for n in range(1, 4))
+    )
+    unlocked = (
+        "SELECT count(*) FROM (SELECT 1 FROM bills WHERE status = 'UNPAID'"
+        " FOR UPDATE SKIP LOCKED) free"
+    )
+    async with engine.connect() as holding, engine.connect() as other:
+        await holding.execute(
+            text("SELECT vouchers_bills_locked(ARRAY[biller_id], ARRAY[account_no])"
+                 " FROM customer_accounts WHERE account_no = :account"),
+            {"account": CREDITED},
+        )  # fmt: skip
+        assert await other.scalar(text(unlocked)) == 0
+        await holding.rollback()
+        assert await other.scalar(text(unlocked)) == 3
