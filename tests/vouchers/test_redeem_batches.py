@@ -102,8 +102,10 @@ async def test_a_batch_answers_every_item_as_alone(
         fields.update(overrides)
         return RedeemCommand(**fields)
 
-    await a_mixed_world(engine, clock, Redemptions(engine, clock, max_in_flight=1), command)
     redemptions = Redemptions(engine, clock, max_in_flight=1, max_batch=max_batch)
+    # set up through the same process, so its PIN key is read already: the nine below then
+    # queue in one pass of the event loop, none of them waiting for the key behind the first
+    await a_mixed_world(engine, clock, redemptions, command)
     sizes = recording(redemptions)
     commands = [command(n) for n in range(6)] + [
         command(6, order_id="DONE-6"),
