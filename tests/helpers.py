@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -154,6 +155,21 @@ async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "it never happened"
         await asyncio.sleep(0.01)
+
+
+async def until_waiting_on_locks(watcher: asyncpg.Connection, count: int) -> None:
+    """Wait (polling, on the asyncpg connection ``watcher``) until ``count`` sessions of its
+    database wait for a lock: requests queued behind a row a test holds."""
+    deadline = time.monotonic() + 5.0
+    while await watcher.fetchval(_WAITING_ON_LOCKS) < count:
+        assert time.monotonic() < deadline, f"{count} session(s) never queued on a lock"
+        await asyncio.sleep(0.01)
+
+
+_WAITING_ON_LOCKS = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+)
 
 
 async def others_in_a_transaction(conn: AsyncConnection) -> list[str]:

@@ -11,14 +11,13 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import raw_connect
-from tests.helpers import bill_line, import_bills, payment_body
+from tests.helpers import bill_line, import_bills, payment_body, until_waiting_on_locks
 from utilipay.billers import service as billers_service
 from utilipay.billers.schemas import Category, IntegrationMode
 from utilipay.clock import FrozenClock
@@ -29,15 +28,6 @@ from utilipay_tools.client import ChannelClient
 async def bills(engine: AsyncEngine, clock: FrozenClock, world: Any) -> None:
     await import_bills(
         engine, clock, bill_line("B202610-0001"), bill_line("B202609-0001", amount=500)
-    )
-
-
-async def _waiting_on_locks(conn: asyncpg.Connection) -> int:
-    return int(
-        await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            " AND datname = current_database()"
-        )
     )
 
 
@@ -52,12 +42,7 @@ async def race(
         await tx.start()
         await blocker.execute("SELECT * FROM bills FOR UPDATE")
         tasks = [asyncio.create_task(client.send(req)) for client, req in requests]
-        for _ in range(500):
-            if await _waiting_on_locks(watcher) >= waiters:
-                break
-            await asyncio.sleep(0.01)
-        else:
-            raise AssertionError("the requests never queued on the bill lock")
+        await until_waiting_on_locks(watcher, waiters)  # on the bill lock
         await tx.rollback()
         return await asyncio.gather(*tasks)
     finally:

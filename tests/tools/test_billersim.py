@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import typer
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from tests.conftest import WATER_RULE, raw_connect
+from tests.helpers import until_waiting_on_locks
 from utilipay.billers.protocol.codes import Code
 from utilipay.billers.protocol.framing import MAX_MESSAGE, SignType, frame, unframe
 from utilipay.billers.protocol.messages import (
@@ -345,18 +345,6 @@ async def test_confirm_tells_each_state_and_changes_nothing(
     assert await confirm(http, "P-2") == ConfirmAnswer("P-2", OrderStatus.FAILED)
 
 
-async def _waiting_on_locks(watcher: asyncpg.Connection, count: int) -> None:
-    for _ in range(500):
-        waiting = await watcher.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            " AND datname = current_database()"
-        )
-        if waiting >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the requests never queued on the lock")
-
-
 async def test_confirm_says_processing_while_a_charge_is_in_flight(
     http: httpx.AsyncClient, raw_dsn: Any
 ) -> None:
@@ -367,7 +355,7 @@ async def test_confirm_says_processing_while_a_charge_is_in_flight(
         await tx.start()
         await blocker.execute(f"SELECT * FROM {SCHEMA}.bills FOR UPDATE")
         charging = asyncio.create_task(call(http, charge_of("P-1", OCT)))
-        await _waiting_on_locks(watcher, 1)  # the charge holds its orderno, waits for the bill
+        await until_waiting_on_locks(watcher, 1)  # the charge holds its orderno, waits for the bill
         assert (await confirm(http, "P-1")).status is OrderStatus.PROCESSING
         assert (await confirm(http, "P-OTHER")).status is OrderStatus.NOTFOUND
         await tx.rollback()
@@ -501,7 +489,7 @@ async def race(
         await tx.start()
         await blocker.execute(f"SELECT * FROM {SCHEMA}.bills FOR UPDATE")
         tasks = [asyncio.create_task(call(http, c, serial=f"R{n}")) for n, c in enumerate(charges)]
-        await _waiting_on_locks(watcher, len(charges))
+        await until_waiting_on_locks(watcher, len(charges))
         await tx.rollback()
         return list(await asyncio.gather(*tasks))
     finally:
@@ -540,9 +528,9 @@ async def test_a_refund_racing_its_charge_sees_it_through(
         await tx.start()
         await blocker.execute(f"SELECT * FROM {SCHEMA}.bills FOR UPDATE")
         charging = asyncio.create_task(call(http, charge_of("P-1", OCT)))
-        await _waiting_on_locks(watcher, 1)
+        await until_waiting_on_locks(watcher, 1)
         refunding = asyncio.create_task(call(http, refund_of("P-1", 12345)))
-        await _waiting_on_locks(watcher, 2)  # the refund waits for the charge's orderno
+        await until_waiting_on_locks(watcher, 2)  # the refund waits for the charge's orderno
         await tx.rollback()
         charged, refunded = await charging, await refunding
     finally:

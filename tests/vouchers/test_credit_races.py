@@ -11,7 +11,8 @@ import asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.helpers import bill_line, import_bills, open_customer_account
+from tests.conftest import raw_connect
+from tests.helpers import bill_line, import_bills, open_customer_account, until_waiting_on_locks
 from tests.prepaid.test_prepaid_topup import books_hold
 from tests.prepaid.test_prepaid_topup import open_account as open_prepaid_account
 from tests.vouchers.conftest import Batch, recording, scalar
@@ -23,25 +24,12 @@ from utilipay.ids import new_id
 from utilipay.vouchers.redeem import RedeemCommand, Redemption, Redemptions
 
 CREDITED, OTHER, PREPAID = account(0), account(1), account(2)
-WAITING = """
-SELECT count(*) FROM pg_stat_activity
- WHERE datname = current_database() AND wait_event_type = 'Lock'
-"""
-
-
-async def lock_waits(engine: AsyncEngine, count: int) -> None:
-    """Until ``count`` sessions of this database wait for a lock."""
-    for _ in range(1000):
-        waiting = await scalar(engine, WAITING)
-        if waiting == count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{count} session(s) never waited for a lock")
 
 
 async def test_a_redemption_and_a_bill_import_for_one_account_queue(
-    engine: AsyncEngine, clock: FrozenClock, world: dict[str, object], sold: Batch
-) -> None:
+    engine: AsyncEngine, clock: FrozenClock, world: dict[str, object], sold: Batch,
+    raw_dsn: tuple[str, dict[str, str]],
+) -> None:  # fmt: skip
     water, wechat = world["water"], world["wechat"]
     assert isinstance(water, Biller) and isinstance(wechat, Channel)
     await import_bills(engine, clock, bill_line("B4", CREDITED, amount=12000))
@@ -57,24 +45,28 @@ async def test_a_redemption_and_a_bill_import_for_one_account_queue(
     # 100 yuan of credit: the account's one bill, 120 yuan, is larger than the face value
     await redeem(0, CREDITED)
     sizes = recording(redemptions)
-    async with engine.connect() as voucher_held, engine.connect() as prepaid_held:
-        await voucher_held.execute(text("SELECT 1 FROM vouchers WHERE seq = 2 FOR UPDATE"))
-        await prepaid_held.execute(text("SELECT 1 FROM prepaid_accounts FOR UPDATE"))
-        # one batch in flight, waiting for its voucher: the next two queue behind it
-        alone = redeem(1, OTHER)
-        await lock_waits(engine, 1)
-        together = [redeem(2, CREDITED), redeem(3, PREPAID)]
-        await voucher_held.rollback()
-        await alone
-        # the two go as one batch: the credited account's bills locked, then it waits
-        # for the prepaid account's row; a bill for the credited account arrives
-        await lock_waits(engine, 1)
-        new_bill = bill_line("B5", CREDITED, amount=5000, period="2026-11", due="2026-12-31")
-        importing = asyncio.create_task(import_bills(engine, clock, new_bill))
-        await lock_waits(engine, 2)
-        await prepaid_held.rollback()
-        redeemed = await asyncio.gather(*together)
-        await importing
+    watcher = await raw_connect(raw_dsn)
+    try:
+        async with engine.connect() as voucher_held, engine.connect() as prepaid_held:
+            await voucher_held.execute(text("SELECT 1 FROM vouchers WHERE seq = 2 FOR UPDATE"))
+            await prepaid_held.execute(text("SELECT 1 FROM prepaid_accounts FOR UPDATE"))
+            # one batch in flight, waiting for its voucher: the next two queue behind it
+            alone = redeem(1, OTHER)
+            await until_waiting_on_locks(watcher, 1)
+            together = [redeem(2, CREDITED), redeem(3, PREPAID)]
+            await voucher_held.rollback()
+            await alone
+            # the two go as one batch: the credited account's bills locked, then it waits
+            # for the prepaid account's row; a bill for the credited account arrives
+            await until_waiting_on_locks(watcher, 1)
+            new_bill = bill_line("B5", CREDITED, amount=5000, period="2026-11", due="2026-12-31")
+            importing = asyncio.create_task(import_bills(engine, clock, new_bill))
+            await until_waiting_on_locks(watcher, 2)
+            await prepaid_held.rollback()
+            redeemed = await asyncio.gather(*together)
+            await importing
+    finally:
+        await watcher.close()
 
     assert sizes == [1, 2]  # the two together once, not retried one by one after a deadlock
     assert [(r.bills, r.prepaid, r.credit) for r in redeemed] == [([], 0, 10000), ([], 10000, 0)]
